@@ -1,0 +1,3 @@
+from edgedeploy.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The thin typer layer: each command module parses options, calls the library, emits one result."""

@@ -1,0 +1,90 @@
+"""The edgedeploy command line: the one place that turns errors into a message and an exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+# Before any framework is imported: TensorFlow's C++ logging would otherwise flood the terminal.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import typer  # noqa: E402
+from rich.markup import escape  # noqa: E402
+
+from edgedeploy import __version__  # noqa: E402
+from edgedeploy.cli import bench, check, compare, compile, convert, models, targets  # noqa: E402
+from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
+from edgedeploy.report import stderr  # noqa: E402
+
+app = typer.Typer(
+    name="edgedeploy",
+    help=(
+        "Take a vision model from PyTorch or ONNX to the Google Coral Edge TPU: convert to full-int8 "
+        "TFLite, predict which operators the Edge TPU cannot map (and why, and what to change), "
+        "compile with edgetpu_compiler, and benchmark latency and power on the CPU and Coral devices.\n\n"
+        "Examples:\n\n"
+        "  edgedeploy models\n\n"
+        "  edgedeploy convert --target edgetpu mobilenet_v2 --output-dir out/mnv2\n\n"
+        "  edgedeploy check out/mnv2/mobilenet_v2_1.0_224_int8.tflite\n\n"
+        "  edgedeploy bench --target cpu,coral out/mnv2/mobilenet_v2_1.0_224_int8.tflite"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"edgedeploy {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails."),
+) -> None:
+    """Global options (they go before the command name)."""
+
+
+for _module in (models, convert, check, compile, bench, targets, compare):
+    app.command(name=_module.NAME, help=_module.command.__doc__, no_args_is_help=_module.NO_ARGS_IS_HELP)(_module.command)
+
+
+def _fail(message: str, code: int) -> int:
+    stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False, markup=True, soft_wrap=True)
+    return code
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (``main`` exits with it)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        result = app(args=args, prog_name="edgedeploy", standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        return _fail("interrupted; no partial output was kept", ExitCode.INTERRUPTED)
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument, bad value
+        exc.show(file=sys.stderr)
+        return getattr(exc, "exit_code", ExitCode.USAGE)
+    except EdgedeployError as exc:
+        if debug:
+            traceback.print_exc()
+        hint = f" [dim]({escape(exc.hint)})[/dim]" if exc.hint else ""
+        return _fail(escape(exc.message) + hint, exc.exit_code)
+    except Exception as exc:  # a bug or an unexpected library failure: still one line unless --debug
+        if debug:
+            traceback.print_exc()
+        detail = escape(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        return _fail(f"unexpected failure: {detail} (run with --debug for the traceback)", ExitCode.ERROR)
+
+
+def main() -> None:
+    sys.exit(run())

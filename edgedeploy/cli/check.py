@@ -1,0 +1,11 @@
+"""`edgedeploy check` (being built in this session; see the issue tracker)."""
+
+from edgedeploy.errors import EdgedeployError
+
+NAME = "check"
+NO_ARGS_IS_HELP = False
+
+
+def command() -> int:
+    """Not available yet."""
+    raise EdgedeployError("'edgedeploy check' is not available in this build yet")

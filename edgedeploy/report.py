@@ -1,0 +1,87 @@
+"""One result object per command, rendered as a table (rich), as JSON, or by the command as a plot.
+
+A result object is any object with ``to_dict()`` (plain JSON-able data, the documented schema),
+``render(console)`` (the human table) and ``exit_code``. ``emit`` is the one place that chooses.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, is_dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol
+
+from rich.console import Console
+
+from edgedeploy.errors import ExitCode
+
+stdout = Console(highlight=False, soft_wrap=False)
+# Progress displays, notes and errors go to stderr so that ``--json`` output on stdout stays pure JSON.
+stderr = Console(stderr=True, highlight=False)
+
+
+class Result(Protocol):
+    @property
+    def exit_code(self) -> ExitCode: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def render(self, console: Console) -> None: ...
+
+
+def jsonable(value: Any) -> Any:
+    """Turn dataclasses, enums, paths and numpy scalars/arrays into plain JSON data."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN/inf; null means "not a number", never a made-up value
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return jsonable(value.tolist())
+    return value
+
+
+def to_json(data: dict[str, Any]) -> str:
+    return json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n"
+
+
+def emit(result: Result, as_json: bool) -> ExitCode:
+    if as_json:
+        stdout.print(to_json(result.to_dict()), end="", markup=False, highlight=False, soft_wrap=True)
+    else:
+        result.render(stdout)
+    return result.exit_code
+
+
+def note(message: str) -> None:
+    """A one-line remark for the user (stderr): what was assumed, skipped or could not be measured."""
+    stderr.print(f"[dim]note:[/dim] {message}", highlight=False)
+
+
+def fmt_bytes(n: float | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+    return f"{n:.2f} GiB"
+
+
+def fmt_count(n: float | None) -> str:
+    """Human-size counts for parameters and MACs: 3.50M, 300.8M, 1.20G."""
+    if n is None:
+        return "-"
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.2f}{unit}"
+    return f"{n:.0f}"

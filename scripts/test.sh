@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The README's test command: install edgedeploy with its test extras, then run every test
+# (slow real-conversion tests included; deselect them locally with: python -m pytest -m "not slow").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+python -m pytest "$@"
