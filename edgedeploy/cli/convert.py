@@ -1,11 +1,74 @@
-"""`edgedeploy convert` (being built in this session)."""
+"""`edgedeploy convert`: PyTorch / ONNX / built-in model -> full-int8 TFLite for the Edge TPU."""
 
-from edgedeploy.errors import EdgedeployError
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgedeploy.errors import UsageError
+from edgedeploy.report import emit
 
 NAME = "convert"
-NO_ARGS_IS_HELP = False
+NO_ARGS_IS_HELP = True
+TARGETS = ("edgetpu",)
 
 
-def command() -> int:
-    """Not available yet."""
-    raise EdgedeployError("not available yet")
+def default_output_dir(spec: str, alpha: float, resolution: int | None) -> Path:
+    from edgedeploy.converters.sources import looks_like_path
+    from edgedeploy.models.registry import BUILTINS, format_alpha
+
+    if spec in BUILTINS and not looks_like_path(spec):
+        size = resolution or BUILTINS[spec].default_resolution
+        return Path("edgedeploy-out") / f"{spec}_{format_alpha(alpha)}_{size}"
+    return Path("edgedeploy-out") / Path(spec).stem
+
+
+def command(
+    model: str = typer.Argument(..., help="A .onnx file, a TorchScript (.pt) or torch.export (.pt2) file, "
+                                          "or a built-in model name (see 'edgedeploy models')."),
+    target: str = typer.Option("edgetpu", "--target", help="What to convert for. Only 'edgetpu' for now."),
+    output_dir: Path = typer.Option(None, "--output-dir", "-o", help="Where the results go "
+                                    "[default: edgedeploy-out/<model>]."),
+    alpha: float = typer.Option(1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."),
+    resolution: int = typer.Option(None, "--resolution", "-r", help="Input size (rho) of a built-in model [default: 224]."),
+    weights: Path = typer.Option(None, "--weights", help="Load this state dict into the built-in model."),
+    pretrained: bool = typer.Option(False, "--pretrained", help="Download timm's pretrained weights (needs internet)."),
+    input_shape: str = typer.Option(None, "--input-shape", help="N,C,H,W for inputs with dynamic dims or TorchScript, e.g. 1,3,224,224."),
+    calibration: Path = typer.Option(None, "--calibration", help="Folder of calibration images (jpg/png/bmp, searched "
+                                     "recursively) [default: photos shipped with edgedeploy]."),
+    calibration_count: int = typer.Option(None, "--calibration-count", help="Calibrate on this many images; the rest "
+                                          "(up to 32) are held back to measure fidelity."),
+    per_tensor: bool = typer.Option(False, "--per-tensor", help="Per-tensor weight quantization (default per-channel)."),
+    fix_activations: bool = typer.Option(False, "--fix-activations", help="Rewrite hard-swish / hard-sigmoid into "
+                                         "ADD, RELU6 and MUL (same math) so the Edge TPU can map them."),
+    opset: int = typer.Option(17, "--opset", help="ONNX opset for PyTorch export (13..20)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite results already in the output directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (it is always saved as report.json)."),
+) -> int:
+    """Convert a model to a calibrated full-int8 TFLite model for the Edge TPU.
+
+    Stages: PyTorch -> ONNX -> TensorFlow -> float32 and int8 TFLite; then fidelity on held-back images.
+    The output directory gets the ONNX, both .tflite files and report.json.
+
+    Examples:
+
+      edgedeploy convert --target edgetpu mobilenet_v2
+
+      edgedeploy convert --target edgetpu mobilenet_v3_small --alpha 0.5 -r 160 --fix-activations
+
+      edgedeploy convert --target edgetpu model.onnx --calibration photos/ -o out/model
+    """
+    from edgedeploy.converters.context import ConvertOptions
+    from edgedeploy.converters.pipeline import convert
+    from edgedeploy.converters.sources import parse_input_shape
+
+    if target not in TARGETS:
+        raise UsageError(f"unknown target '{target}'", f"choose one of: {', '.join(TARGETS)}")
+    options = ConvertOptions(target=target, opset=opset, calibration_dir=calibration,
+                             calibration_count=calibration_count, per_tensor=per_tensor,
+                             fix_activations=fix_activations, input_shape=parse_input_shape(input_shape))
+    directory = output_dir or default_output_dir(model, alpha, resolution)
+    report = convert(model, directory, options, force=force, alpha=alpha, resolution=resolution, weights=weights,
+                     pretrained=pretrained, input_shape=input_shape)
+    return emit(report, as_json)

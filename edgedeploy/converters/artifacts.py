@@ -74,6 +74,7 @@ class TFLiteModel:
     quantization: str
     name: str
     preprocessing: Preprocessing | None = None
+    float_model: "TFLiteModel | None" = None  # for an int8 model: the float32 model it was quantized from
 
 
 @dataclass(frozen=True)

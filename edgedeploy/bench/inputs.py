@@ -1,0 +1,124 @@
+"""Benchmark inputs: random data of each input's dtype, or real photos preprocessed like the model
+expects and quantized with the model's own input scale and zero point.
+
+Preprocessing comes from ``report.json`` beside the model (written by ``edgedeploy convert``) when it
+is there; otherwise ImageNet mean/std at the model's own input size. Which one was used is stated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgedeploy.bench.model_file import ModelFile, TensorSpec
+from edgedeploy.converters.artifacts import Preprocessing
+from edgedeploy.errors import InputError, UsageError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".ppm", ".tif", ".tiff"})
+MAX_IMAGES = 64  # enough distinct inputs to defeat caching effects; more only costs load time
+CROP_FRACTION = 0.875  # resize short side to size / 0.875, then centre-crop (224 <- 256)
+
+
+@dataclass(frozen=True)
+class InputSet:
+    frames: list[list[np.ndarray]]  # one list of arrays (one per model input) per frame
+    description: str
+
+
+def random_inputs(specs: tuple[TensorSpec, ...], seed: int = 0) -> InputSet:
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for spec in specs:
+        dtype = np.dtype(spec.dtype)
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            arrays.append(rng.integers(info.min, info.max, size=spec.shape, dtype=dtype, endpoint=True))
+        elif dtype.kind == "b":
+            arrays.append(rng.integers(0, 2, size=spec.shape).astype(dtype))
+        else:
+            arrays.append(rng.standard_normal(spec.shape).astype(dtype))
+    kinds = ", ".join(sorted({spec.dtype for spec in specs}))
+    return InputSet([arrays], f"random {kinds} data (seed {seed})")
+
+
+def image_layout(spec: TensorSpec) -> tuple[int, int, str]:
+    """(height, width, "NHWC" | "NCHW") of an image input, or UsageError if it is not one."""
+    shape = spec.shape
+    if len(shape) == 4 and shape[0] == 1 and shape[3] == 3:
+        return shape[1], shape[2], "NHWC"
+    if len(shape) == 4 and shape[0] == 1 and shape[1] == 3:
+        return shape[2], shape[3], "NCHW"
+    raise UsageError(f"--images needs an RGB image input; input {spec.name!r} has shape {list(shape)}")
+
+
+def preprocessing_for(model: ModelFile, height: int, width: int) -> tuple[Preprocessing, str]:
+    report = model.path.parent / "report.json"
+    data = None
+    if report.is_file():
+        try:
+            data = json.loads(report.read_text()).get("preprocessing")
+        except (OSError, ValueError, AttributeError):
+            data = None
+    if isinstance(data, dict):
+        try:
+            prep = Preprocessing.from_dict(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{report}: unreadable 'preprocessing' ({exc})") from exc
+        if tuple(prep.size) == (height, width):
+            return prep, f"preprocessing from {report}"
+    size = min(height, width)
+    default = Preprocessing(size=(height, width), resize_size=round(size / CROP_FRACTION))
+    return default, f"ImageNet mean/std at the model's input size {height}x{width} (no matching report.json beside it)"
+
+
+def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
+    """HxWx3 float32: scaled to [0, 1], short side resized, centre-cropped, normalised."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            rgb = image.convert("RGB")
+    except (OSError, UnidentifiedImageError) as exc:
+        raise InputError(f"{path} is not a readable image ({exc})") from exc
+    height, width = prep.size
+    scale = prep.resize_size / min(rgb.size)
+    resized = rgb.resize((max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale))),
+                         getattr(Image.Resampling, prep.interpolation.upper(), Image.Resampling.BILINEAR))
+    left, top = (resized.width - width) // 2, (resized.height - height) // 2
+    pixels = np.asarray(resized.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
+    return (pixels - np.asarray(prep.mean, np.float32)) / np.asarray(prep.std, np.float32)
+
+
+def quantize(values: np.ndarray, spec: TensorSpec) -> np.ndarray:
+    """Real values -> the input tensor's dtype with its own scale and zero point."""
+    dtype = np.dtype(spec.dtype)
+    if dtype.kind == "f":
+        return values.astype(dtype)
+    if spec.scale == 0:
+        raise InputError(f"input {spec.name!r} is {spec.dtype} without quantization parameters; cannot map images onto it")
+    info = np.iinfo(dtype)
+    return np.clip(np.round(values / spec.scale + spec.zero_point), info.min, info.max).astype(dtype)
+
+
+def image_inputs(directory: Path, model: ModelFile) -> InputSet:
+    if not directory.is_dir():
+        raise InputError(f"--images {directory}: not a directory")
+    if len(model.inputs) != 1:
+        raise UsageError(f"--images needs a model with one image input; {model.path.name} has {len(model.inputs)}")
+    spec = model.inputs[0]
+    height, width, layout = image_layout(spec)
+    paths = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:MAX_IMAGES]
+    if not paths:
+        raise InputError(f"--images {directory}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    prep, source = preprocessing_for(model, height, width)
+    frames = []
+    for path in paths:
+        pixels = load_image(path, prep)
+        batch = pixels[None] if layout == "NHWC" else pixels.transpose(2, 0, 1)[None]
+        frames.append([quantize(batch, spec)])
+    return InputSet(frames, f"{len(paths)} images from {directory}, {source}, quantized with the input's "
+                            f"scale {spec.scale:g} and zero point {spec.zero_point}" if spec.scale else
+                            f"{len(paths)} images from {directory}, {source}")

@@ -1,0 +1,113 @@
+"""Representative images: found, preprocessed exactly like the model expects, split into a
+calibration set and a held-back set that fidelity is measured on (never on calibration images)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from edgedeploy.converters.artifacts import Preprocessing
+from edgedeploy.errors import InputError, UsageError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+MAX_HELD_BACK = 32
+# onnx2tf downloads a sample file of this exact name from the internet unless it sits in the working
+# directory; we write it from our own images so conversion works offline.
+ONNX2TF_SAMPLE_NAME = "calibration_image_sample_data_20x128x128x3_float32.npy"
+
+
+def shipped_images_dir() -> Path:
+    return Path(str(resources.files("edgedeploy") / "data" / "images"))
+
+
+def find_images(directory: Path) -> list[Path]:
+    directory = Path(directory)
+    if not directory.exists():
+        raise InputError(f"calibration directory not found: {directory}")
+    if not directory.is_dir():
+        raise InputError(f"calibration path is not a directory: {directory}")
+    images = sorted(p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not images:
+        raise InputError(f"no images (jpg, png, bmp) found in {directory}")
+    return images
+
+
+def _resample(name: str) -> int:
+    from PIL import Image
+
+    return {"bicubic": Image.BICUBIC, "nearest": Image.NEAREST}.get(name, Image.BILINEAR)
+
+
+def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
+    """One image as HWC float32: short side resized to ``resize_size``, centre crop, mean/std."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"cannot read image {path}: {type(exc).__name__}") from exc
+    height, width = prep.size
+    scale = prep.resize_size / min(image.size)
+    resized = image.resize((max(width, round(image.width * scale)), max(height, round(image.height * scale))),
+                           _resample(prep.interpolation))
+    left, top = (resized.width - width) // 2, (resized.height - height) // 2
+    pixels = np.asarray(resized.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
+    return ((pixels - np.asarray(prep.mean, np.float32)) / np.asarray(prep.std, np.float32)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Preprocessed NHWC batches (one image each) and where they came from."""
+
+    calibration: list[np.ndarray]
+    held_back: list[np.ndarray]
+    calibration_files: list[str]
+    held_back_files: list[str]
+    source: str  # "shipped photos" or the user's directory
+
+
+def split_counts(total: int, calibration_count: int | None) -> tuple[int, int]:
+    """How many images calibrate and how many are held back for fidelity.
+
+    By default a third (at most 32) is held back; an explicit count calibrates on that many and holds
+    back up to 32 of the rest, so a user can trade calibration size against fidelity evidence.
+    """
+    if calibration_count is not None:
+        if calibration_count < 1:
+            raise UsageError("--calibration-count must be at least 1")
+        used = min(calibration_count, total)
+        return used, min(total - used, MAX_HELD_BACK)
+    held = min(max(1, round(total / 3)), MAX_HELD_BACK) if total > 1 else 0
+    return total - held, held
+
+
+def load_image_set(prep: Preprocessing, directory: Path | None, calibration_count: int | None,
+                   channels: int = 3) -> ImageSet:
+    if channels != 3:
+        raise UsageError(f"the model takes {channels}-channel input; calibration from photos needs 3 (RGB) channels")
+    files = find_images(directory) if directory is not None else find_images(shipped_images_dir())
+    n_cal, n_held = split_counts(len(files), calibration_count)
+    batches = [load_image(f, prep)[None] for f in files[: n_cal + n_held]]
+    return ImageSet(calibration=batches[:n_cal], held_back=batches[n_cal:],
+                    calibration_files=[str(f) for f in files[:n_cal]],
+                    held_back_files=[str(f) for f in files[n_cal:n_cal + n_held]],
+                    source=str(directory) if directory is not None else "photos shipped with edgedeploy")
+
+
+def write_onnx2tf_sample(images: ImageSet, directory: Path) -> Path:
+    """Write onnx2tf's expected sample file (20 images, 128x128, RGB in [0, 1]) from our own images."""
+    from PIL import Image
+
+    source = images.calibration + images.held_back
+    frames = []
+    for i in range(20):
+        hwc = source[i % len(source)][0]
+        rgb01 = (hwc - hwc.min()) / max(float(hwc.max() - hwc.min()), 1e-6)  # any real-image content will do
+        frames.append(np.asarray(Image.fromarray((rgb01 * 255).astype(np.uint8)).resize((128, 128)), np.float32) / 255.0)
+    path = Path(directory) / ONNX2TF_SAMPLE_NAME
+    np.save(path, np.stack(frames).astype(np.float32))
+    return path

@@ -1,0 +1,86 @@
+"""How faithful each step was, measured on held-back images (never the calibration images):
+max abs difference PyTorch vs ONNX vs float TFLite, and int8 vs float TFLite cosine similarity and
+top-1 / top-5 agreement. A comparison that cannot be made says why instead of showing a number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel
+
+
+def run_tflite(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
+    """Float outputs for NHWC float batches; int8 models get quantized input, dequantized output."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=1)
+    interpreter.allocate_tensors()
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    results = []
+    for batch in batches:
+        data = batch
+        if inp["dtype"] != np.float32:
+            scale, zero = inp["quantization"]
+            info = np.iinfo(inp["dtype"])
+            data = np.clip(np.round(batch / scale + zero), info.min, info.max).astype(inp["dtype"])
+        interpreter.set_tensor(inp["index"], data)
+        interpreter.invoke()
+        raw = interpreter.get_tensor(out["index"])
+        if out["dtype"] != np.float32:
+            scale, zero = out["quantization"]
+            raw = (raw.astype(np.float32) - zero) * scale
+        results.append(raw.astype(np.float32).reshape(-1))
+    return results
+
+
+def _max_abs(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    return float(max(np.max(np.abs(x - y)) for x, y in zip(a, b)))
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    denominator = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.dot(a, b) / denominator) if denominator > 0 else float("nan")
+
+
+def _topk_overlap(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    k = min(k, a.size)
+    return len(set(np.argsort(-a)[:k]) & set(np.argsort(-b)[:k])) / k
+
+
+def agreement(reference: list[np.ndarray], candidate: list[np.ndarray]) -> dict[str, float]:
+    """Mean cosine similarity; top-1 = share of images whose argmax matches; top-5 = mean share of the
+    reference's top-5 classes that are also in the candidate's top-5."""
+    return {
+        "cosine_similarity": float(np.mean([_cosine(r, c) for r, c in zip(reference, candidate)])),
+        "top1_agreement": float(np.mean([int(np.argmax(r) == np.argmax(c)) for r, c in zip(reference, candidate)])),
+        "top5_agreement": float(np.mean([_topk_overlap(r, c, 5) for r, c in zip(reference, candidate)])),
+    }
+
+
+def measure(onnx_model: OnnxModel, int8: TFLiteModel, held_back: list[np.ndarray]) -> dict[str, Any]:
+    if not held_back:
+        return {"measured": False, "reason": "no held-back images: every image was used for calibration "
+                                             "(lower --calibration-count or add images)"}
+    from edgedeploy.converters.torch_to_onnx import run_onnxruntime
+
+    nchw = [np.ascontiguousarray(b.transpose(0, 3, 1, 2)) for b in held_back]
+    onnx_out = [run_onnxruntime(onnx_model.path, b).reshape(-1) for b in nchw]
+    float_out = run_tflite(int8.float_model.path, held_back)
+    int8_out = run_tflite(int8.path, held_back)
+    result: dict[str, Any] = {"measured": True, "images": len(held_back),
+                              "onnx_vs_float_tflite_max_abs_diff": _max_abs(onnx_out, float_out)}
+    if onnx_model.torch_model is not None:
+        import torch
+
+        with torch.no_grad():
+            torch_out = [onnx_model.torch_model.module(torch.from_numpy(b)).numpy().reshape(-1) for b in nchw]
+        result["pytorch_vs_onnx_max_abs_diff"] = _max_abs(torch_out, onnx_out)
+        result["pytorch_vs_float_tflite_max_abs_diff"] = _max_abs(torch_out, float_out)
+    else:
+        result["pytorch"] = "not applicable: the input was an ONNX file"
+    result["output_max_abs"] = float(max(np.max(np.abs(o)) for o in float_out))
+    result["int8_vs_float_tflite"] = agreement(float_out, int8_out)
+    return result

@@ -1,0 +1,55 @@
+"""Stage 2: ONNX -> TensorFlow (a Keras model in memory, made by onnx2tf).
+
+Requires: a static batch-1 NCHW OnnxModel. Ensures: a Keras model taking NHWC float32 input.
+
+onnx2tf's SavedModel serialisation is most of its run time and nothing downstream needs it, so the
+model is taken in memory (``disable_model_save``). onnx2tf downloads a calibration sample from the
+internet when the input looks like an image unless a file of that name is in the working directory:
+it runs inside our working directory where ``calibration.write_onnx2tf_sample`` has put one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from edgedeploy.converters.artifacts import OnnxModel, TensorFlowModel
+from edgedeploy.converters.calibration import ONNX2TF_SAMPLE_NAME, write_onnx2tf_sample
+from edgedeploy.converters.context import StageContext
+from edgedeploy.converters.quiet import captured_output
+from edgedeploy.errors import ConversionError
+
+NAME = "onnx-to-tensorflow"
+REQUIRES = OnnxModel
+ENSURES = TensorFlowModel
+
+
+def run(model: OnnxModel, context: StageContext) -> TensorFlowModel:
+    write_onnx2tf_sample(context.images, context.workdir)
+    log = context.workdir / "onnx2tf.log"
+    previous = os.getcwd()
+    try:
+        os.chdir(context.workdir)
+        with captured_output(log):
+            import onnx2tf
+
+            keras_model = onnx2tf.convert(input_onnx_file_path=str(model.path),
+                                          output_folder_path=str(context.workdir / "onnx2tf"),
+                                          disable_model_save=True, non_verbose=True)
+    except SystemExit as exc:  # onnx2tf calls sys.exit on some failures
+        raise ConversionError(f"onnx2tf could not convert {model.path.name} (exit {exc.code}); see {log.name}") from exc
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConversionError(f"ONNX -> TensorFlow failed in onnx2tf: {first}") from exc
+    finally:
+        os.chdir(previous)
+    with contextlib.suppress(OSError):
+        (context.workdir / ONNX2TF_SAMPLE_NAME).unlink()
+    if keras_model is None or len(keras_model.inputs) != 1:
+        raise ConversionError("onnx2tf returned no single-input model")
+    shape = tuple(int(d) if d is not None else -1 for d in keras_model.inputs[0].shape)
+    n, c, h, w = model.input_shape
+    if shape != (1, h, w, c):
+        raise ConversionError(f"onnx2tf produced input shape {shape}, expected NHWC {(1, h, w, c)}")
+    return TensorFlowModel(keras_model=keras_model, input_shape=shape, name=model.name,
+                           preprocessing=model.preprocessing, onnx=model)

@@ -1,0 +1,110 @@
+"""The conversion as an explicit, ordered list of stages, each timed and shown with progress.
+
+PyTorch -> ONNX -> (fix activations) -> TensorFlow -> float32 + int8 TFLite, then fidelity and the
+Edge TPU steps. A stage runs when the current artifact is what it REQUIRES; only leading stages may be
+skipped (an ONNX input starts at stage 2). Everything is written into a staging directory and moved into
+the output directory only when the run completes, so a failure or Ctrl-C leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from edgedeploy.converters import activations, fidelity, onnx_to_tf, tf_to_tflite, torch_to_onnx
+from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel, TorchModel
+from edgedeploy.converters.calibration import load_image_set
+from edgedeploy.converters.context import ConvertOptions, StageContext
+from edgedeploy.converters.convert_report import ConvertReport, StageRecord
+from edgedeploy.converters.inspect_int8 import describe
+from edgedeploy.converters.onnx_model import prepare_onnx
+from edgedeploy.converters.progress import StageProgress
+from edgedeploy.converters.quiet import captured_output
+from edgedeploy.converters.sources import load_source
+from edgedeploy.converters.tools import tool_versions
+from edgedeploy.errors import ConversionError
+from edgedeploy.outputs import staged_directory
+
+
+def stages_for(options: ConvertOptions) -> list:
+    stages = [torch_to_onnx]
+    if options.fix_activations:
+        stages.append(activations)
+    return stages + [onnx_to_tf, tf_to_tflite]
+
+
+def run_stages(artifact: Any, context: StageContext, progress: StageProgress,
+               records: list[StageRecord]) -> dict[type, Any]:
+    """Run the stages in order; return the latest artifact of each type (the ONNX that was converted,
+    the int8 TFLite, ...)."""
+    produced: dict[type, Any] = {type(artifact): artifact}
+    started = False
+    for stage in stages_for(context.options):
+        if not isinstance(artifact, stage.REQUIRES):
+            if started:
+                raise ConversionError(f"stage {stage.NAME} needs {stage.REQUIRES.__name__}, got {type(artifact).__name__}")
+            continue
+        started = True
+        with progress.stage(stage.NAME) as timer:
+            artifact = stage.run(artifact, context)
+        if not isinstance(artifact, stage.ENSURES):
+            raise ConversionError(f"stage {stage.NAME} produced {type(artifact).__name__}, not {stage.ENSURES.__name__}")
+        produced[type(artifact)] = artifact
+        records.append(StageRecord(stage.NAME, timer.seconds, context.records.get(stage.NAME, {})))
+    return produced
+
+
+def _publish(staging: Path, onnx_model: OnnxModel, int8: TFLiteModel, workdir: Path) -> dict[str, Path]:
+    """Copy the results into the staging directory under their final names."""
+    name = int8.name
+    outputs = {"onnx": staging / f"{name}.onnx", "float32_tflite": staging / f"{name}_float32.tflite",
+               "int8_tflite": staging / f"{name}_int8.tflite"}
+    shutil.copyfile(onnx_model.path, outputs["onnx"])
+    shutil.copyfile(int8.float_model.path, outputs["float32_tflite"])
+    shutil.copyfile(int8.path, outputs["int8_tflite"])
+    logs = [log for log in sorted(workdir.glob("*.log")) if log.stat().st_size]
+    if logs:
+        (staging / "logs").mkdir()
+        for log in logs:
+            shutil.copyfile(log, staging / "logs" / log.name)
+    return outputs
+
+
+def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool = False, alpha: float = 1.0,
+            resolution: int | None = None, weights: Path | None = None, pretrained: bool = False,
+            input_shape: str | None = None) -> ConvertReport:
+    wall_start = time.perf_counter()
+    records: list[StageRecord] = []
+    progress = StageProgress()
+    with progress.stage("load-model") as timer:
+        source = load_source(spec, alpha=alpha, resolution=resolution, weights=weights, pretrained=pretrained,
+                             input_shape=input_shape)
+    records.append(StageRecord("load-model", timer.seconds, getattr(source, "details", {})))
+    with staged_directory(Path(output_dir), force) as staging, \
+            tempfile.TemporaryDirectory(prefix="edgedeploy-work-") as scratch:
+        workdir = Path(scratch)
+        first = source if isinstance(source, TorchModel) else prepare_onnx(source, workdir, options.input_shape)
+        with progress.stage("load-images") as timer:
+            images = load_image_set(first.preprocessing, options.calibration_dir, options.calibration_count,
+                                    first.input_shape[1])
+        records.append(StageRecord("load-images", timer.seconds, {
+            "source": images.source, "calibration_images": len(images.calibration),
+            "held_back_images": len(images.held_back)}))
+        context = StageContext(options=options, workdir=workdir, images=images)
+        produced = run_stages(first, context, progress, records)
+        onnx_model, int8 = produced[OnnxModel], produced[TFLiteModel]
+        with progress.stage("fidelity") as timer, captured_output(workdir / "fidelity.log"):
+            measured = fidelity.measure(onnx_model, int8, images.held_back)
+        records.append(StageRecord("fidelity", timer.seconds, {"held_back_images": len(images.held_back)}))
+        outputs = _publish(staging, onnx_model, int8, workdir)
+        report = ConvertReport(
+            spec=spec, model=first.name, details=getattr(source, "details", {}), options=options, stages=records,
+            images=images, notes=context.notes, fidelity=measured, tools=tool_versions(),
+            preprocessing=first.preprocessing.to_dict(), output_dir=Path(output_dir),
+            outputs={key: path.name for key, path in outputs.items()},
+            float32=describe(outputs["float32_tflite"]), int8=describe(outputs["int8_tflite"]))
+        report.finish(staging, time.perf_counter() - wall_start)
+    return report

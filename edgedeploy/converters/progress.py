@@ -1,0 +1,51 @@
+"""A live line per stage (spinner while it runs, time when done) on the terminal's stderr.
+
+The display writes to its own duplicate of the stderr descriptor: while a stage runs, descriptor 2
+is redirected into a log file to catch TensorFlow's C++ chatter, and the display must not follow it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import time
+from collections.abc import Iterator
+
+from rich.console import Console
+
+
+class StageTimer:
+    seconds: float = 0.0
+
+
+def _private_stderr():
+    try:
+        return os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+    except (AttributeError, OSError, io.UnsupportedOperation, ValueError):
+        return sys.stderr  # captured (tests, notebooks): no descriptor to duplicate
+
+
+class StageProgress:
+    def __init__(self) -> None:
+        self._stream = _private_stderr()
+        self.console = Console(file=self._stream, highlight=False)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[StageTimer]:
+        timer = StageTimer()
+        start = time.perf_counter()
+        try:
+            with self.console.status(f"[bold]{name}[/bold] ...", spinner="dots"):
+                yield timer
+        except BaseException:
+            timer.seconds = time.perf_counter() - start
+            self.console.print(f"[red]x[/red] {name:<22} failed after {timer.seconds:.1f} s")
+            raise
+        timer.seconds = time.perf_counter() - start
+        self.console.print(f"[green]v[/green] {name:<22} {timer.seconds:6.1f} s")
+
+    def close(self) -> None:
+        if self._stream is not sys.stderr:
+            self._stream.close()

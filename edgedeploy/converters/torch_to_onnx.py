@@ -1,0 +1,61 @@
+"""Stage 1: PyTorch -> ONNX.
+
+Requires: a TorchModel in eval mode with a static batch-1 NCHW input.
+Ensures: an ONNX file at the requested opset (>= 13), constant-folded, one input named "input", that
+onnxruntime runs and that agrees with PyTorch on a real image (else ConversionError).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from edgedeploy.converters.artifacts import OnnxModel, TorchModel
+from edgedeploy.converters.context import StageContext
+from edgedeploy.errors import ConversionError, UsageError
+
+NAME = "pytorch-to-onnx"
+REQUIRES = TorchModel
+ENSURES = OnnxModel
+MIN_OPSET, MAX_OPSET = 13, 20
+# Both run float32 on the same CPU: differences beyond this mean a broken export, not rounding.
+AGREEMENT_TOLERANCE = 1e-3
+
+
+def run_onnxruntime(path: Path, batch: np.ndarray) -> np.ndarray:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: batch})[0]
+
+
+def run(model: TorchModel, context: StageContext) -> OnnxModel:
+    import torch
+
+    opset = context.options.opset
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise UsageError(f"--opset {opset} is not supported: choose {MIN_OPSET}..{MAX_OPSET}")
+    path = context.workdir / f"{model.name}.onnx"
+    example = torch.from_numpy(context.sample_nchw(model.input_shape))
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice is expected
+            # dynamo=False: torch 2.14's default dynamo exporter forces opset 18 and external data files.
+            torch.onnx.export(model.module, (example,), str(path), opset_version=opset, dynamo=False,
+                              do_constant_folding=True, input_names=["input"], output_names=["output"])
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConversionError(f"PyTorch -> ONNX export failed: {first}") from exc
+    with torch.no_grad():
+        expected = model.module(example)
+    if isinstance(expected, (tuple, list)):
+        expected = expected[0]
+    got = run_onnxruntime(path, example.numpy())
+    diff = float(np.max(np.abs(got - expected.numpy())))
+    context.record(NAME, onnx_vs_pytorch_max_abs_diff=diff, opset=opset)
+    if not diff <= AGREEMENT_TOLERANCE:
+        raise ConversionError(f"ONNX and PyTorch disagree after export (max abs diff {diff:.3g})")
+    return OnnxModel(path=path, input_name="input", input_shape=model.input_shape, opset=opset, name=model.name,
+                     preprocessing=model.preprocessing, torch_model=model)

@@ -1,0 +1,54 @@
+"""The result of `edgedeploy models`: every built-in with params and MACs measured at the chosen size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from edgedeploy.errors import ExitCode
+from edgedeploy.models.registry import ANY_ALPHA, BUILTINS, format_alpha
+from edgedeploy.models.zoo import build_model
+from edgedeploy.report import fmt_count
+
+
+@dataclass
+class ModelsReport:
+    rows: list[dict[str, Any]]
+    exit_code: ExitCode = ExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "models", "models": self.rows}
+
+    def render(self, console: Console) -> None:
+        table = Table(title="Built-in models (random weights unless --weights/--pretrained)", title_justify="left",
+                      box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+        table.add_column("name", no_wrap=True)
+        for column in ("alpha", "input", "params", "MACs", "alphas", "pretrained"):
+            table.add_column(column, justify="right" if column in ("params", "MACs") else "left",
+                             no_wrap=column != "pretrained", min_width=None if column == "pretrained" else len(column))
+        for row in self.rows:
+            table.add_row(row["name"], format_alpha(row["alpha"]), str(row["resolution"]),
+                          fmt_count(row["params"]), fmt_count(row["macs"]), row["alphas_offered"],
+                          " ".join(f"{a:g}" for a in row["pretrained_alphas"]) or "-")
+        console.print(table)
+        console.print("Params and MACs are counted on each model built at the input size shown; "
+                      "'alphas' are the width multipliers offered, 'pretrained' those with published weights.")
+
+
+def list_models(alpha: float | None = None, resolution: int | None = None) -> ModelsReport:
+    rows = []
+    for spec in BUILTINS.values():
+        chosen = alpha if alpha is not None and spec.alphas == ANY_ALPHA else 1.0
+        model = build_model(spec.name, chosen, resolution)
+        rows.append({
+            "name": spec.name, "alpha": chosen, "resolution": model.details["resolution"],
+            "default_resolution": spec.default_resolution,
+            "params": model.details["params"], "macs": model.details["macs"],
+            "alphas_offered": "(0, 2]" if spec.alphas == ANY_ALPHA else ", ".join(f"{a:g}" for a in spec.alphas),
+            "pretrained_alphas": sorted(spec.pretrained), "description": spec.description,
+        })
+    return ModelsReport(rows)

@@ -1,0 +1,84 @@
+"""Build a built-in model as a TorchModel artifact: random weights by default (no network),
+``weights`` loads a state dict, ``pretrained`` uses timm's own download."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+from pathlib import Path
+
+from edgedeploy.converters.artifacts import Preprocessing, TorchModel
+from edgedeploy.errors import InputError, UsageError
+from edgedeploy.models.complexity import count_macs, count_params
+from edgedeploy.models.registry import check_resolution, format_alpha, get_builtin
+
+
+def preprocessing_for(reference: str, resolution: int) -> Preprocessing:
+    """Mean/std, crop and interpolation from timm's config of the reference model, at our resolution."""
+    import timm
+
+    cfg = timm.models.get_pretrained_cfg(reference)
+    crop_pct = cfg.crop_pct or 0.875
+    return Preprocessing(size=(resolution, resolution), resize_size=int(math.floor(resolution / crop_pct)),
+                         mean=tuple(cfg.mean), std=tuple(cfg.std), interpolation=cfg.interpolation or "bilinear")
+
+
+def _load_state_dict(module, weights: Path) -> None:
+    import torch
+
+    if not weights.is_file():
+        raise InputError(f"weights file not found: {weights}")
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise InputError(f"cannot read weights file {weights}: not a PyTorch state dict ({type(exc).__name__})") from exc
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]  # common checkpoint layout
+    if not isinstance(state, dict):
+        raise InputError(f"weights file {weights} does not hold a state dict")
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise InputError(f"weights in {weights} do not fit this model ({first})",
+                         "check the model name, --alpha and the number of classes") from exc
+
+
+def _pretrained(timm_name: str):
+    import timm
+
+    try:
+        return timm.create_model(timm_name, pretrained=True)
+    except Exception as exc:  # timm raises many types for offline / hub failures
+        raise UsageError(f"could not download pretrained weights for {timm_name}: {type(exc).__name__}",
+                         "pretrained weights need the internet; pass --weights FILE or drop --pretrained") from exc
+
+
+def build_model(name: str, alpha: float = 1.0, resolution: int | None = None, *,
+                weights: Path | None = None, pretrained: bool = False, num_classes: int = 1000) -> TorchModel:
+    spec = get_builtin(name)
+    alpha = spec.check_alpha(alpha)
+    resolution = check_resolution(resolution or spec.default_resolution)
+    if weights is not None and pretrained:
+        raise UsageError("--weights and --pretrained exclude each other")
+    if pretrained:
+        module = _pretrained(spec.pretrained_name(alpha))
+    else:
+        # The generators are called with variant strings timm has no pretrained config for; timm logs a
+        # warning about that. Preprocessing comes from the reference config instead, so silence it.
+        logging.getLogger("timm").setLevel(logging.ERROR)
+        module_name, function = spec.generator.split(":")
+        generator = getattr(importlib.import_module(f"timm.models.{module_name}"), function)
+        module = generator(spec.variant, channel_multiplier=alpha, pretrained=False, num_classes=num_classes)
+        if weights is not None:
+            _load_state_dict(module, Path(weights))
+    module.eval()
+    input_shape = (1, 3, resolution, resolution)
+    details = {
+        "builtin": spec.name, "alpha": alpha, "resolution": resolution,
+        "weights": "pretrained" if pretrained else (str(weights) if weights else "random"),
+        "params": count_params(module), "macs": count_macs(module, input_shape),
+    }
+    return TorchModel(module=module, input_shape=input_shape, name=f"{spec.name}_{format_alpha(alpha)}_{resolution}",
+                      preprocessing=preprocessing_for(spec.reference, resolution), details=details)

@@ -1,0 +1,1 @@
+"""Deployment targets: each package holds one accelerator's rules (as data), predictor and report."""

@@ -1,0 +1,28 @@
+"""Settings of the Coral target: which Edge TPU, which runtime library, and where the system lives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from edgedeploy.targets.coral.devices import DeviceSpec, SystemPaths, can_read_write, parse_device
+from edgedeploy.targets.cpu.config import available_cores
+
+
+@dataclass(frozen=True)
+class CoralConfig:
+    device: DeviceSpec = field(default_factory=DeviceSpec)
+    library: str | None = None  # None: the platform's libedgetpu name on the loader's search path
+    threads: int = field(default_factory=available_cores)  # for ops the compiler left on the CPU
+    xnnpack: bool = True
+    paths: SystemPaths = field(default_factory=SystemPaths)
+    can_access: Callable[[str], bool] = can_read_write
+
+    @classmethod
+    def from_options(cls, device: str | None = None, library: str | None = None, xnnpack: bool = True,
+                     **overrides) -> "CoralConfig":
+        return cls(device=parse_device(device), library=library, xnnpack=xnnpack, **overrides)
+
+    @property
+    def label(self) -> str:
+        return "coral" if self.device.is_any else f"coral {self.device}"

@@ -1,0 +1,90 @@
+"""The Coral target: availability (a doctor for the user's setup), which file to run, and loading it
+with the Edge TPU delegate. The first inference uploads the model to the TPU; the harness times it
+apart from the steady state."""
+
+from __future__ import annotations
+
+import time
+
+from edgedeploy.bench.litert import InterpreterLoadError, create_interpreter, delegate_partitions
+from edgedeploy.bench.model_file import ModelFile, inspect_model
+from edgedeploy.bench.target_api import Availability, LoadedModel, Variant
+from edgedeploy.errors import InputError, TargetUnavailableError
+from edgedeploy.targets.coral.config import CoralConfig
+from edgedeploy.targets.coral.devices import EdgeTpuDevice, discover_devices, merge_runtime_order
+from edgedeploy.targets.coral.runtime import RuntimeLibrary, open_delegate, open_library, runtime_devices
+
+NO_DEVICE = "no Edge TPU found (no USB device 18d1:9302 or 1a6e:089a, no /dev/apex_N)"
+
+
+class CoralTarget:
+    name = "coral"
+    summary = "Google Coral Edge TPU (USB Accelerator, PCIe/M.2) through the libedgetpu delegate"
+
+    def __init__(self, config: CoralConfig | None = None):
+        self.config = config or CoralConfig()
+
+    def _library(self) -> RuntimeLibrary:
+        return open_library(self.config.library, self.config.paths)
+
+    def _devices(self, library: RuntimeLibrary | None) -> list[EdgeTpuDevice]:
+        found = discover_devices(self.config.paths, self.config.can_access)
+        return merge_runtime_order(runtime_devices(library), found) if library else found
+
+    def availability(self) -> Availability:
+        problems, details = [], {}
+        library = None
+        try:
+            library = self._library()
+            details["library"] = library.to_dict()
+        except TargetUnavailableError as exc:
+            problems.append(str(exc))
+        devices = self._devices(library)
+        details["devices"] = [d.to_dict() for d in devices]
+        chosen = self.config.device.select(devices)
+        if not devices:
+            problems.append(NO_DEVICE)
+        elif chosen is None:
+            problems.append(f"no Edge TPU matches device '{self.config.device}' "
+                            f"(found {len(devices)}: {', '.join(d.kind for d in devices)})")
+        elif chosen.problem:
+            problems.append(chosen.problem)
+        if chosen is not None:
+            details["device"] = chosen.to_dict()
+        return Availability(not problems, "; ".join(problems) or None, details)
+
+    def variants(self) -> list[Variant]:
+        return [Variant(self.name, self.config.label, {"device": str(self.config.device), "threads": self.config.threads})]
+
+    def model_for(self, model: ModelFile) -> ModelFile:
+        if model.compiled:
+            return model
+        if not model.integer_only:
+            raise InputError(f"{model.path.name} is a float model; the Edge TPU runs only full-int8 models compiled by "
+                             "edgetpu_compiler", f"make one with: edgedeploy convert --target edgetpu {model.path}")
+        twin = model.compiled_twin()
+        if twin.is_file():
+            compiled = inspect_model(twin)
+            if compiled.compiled:
+                return compiled
+        raise InputError(f"{model.path.name} is int8 but not compiled for the Edge TPU (no edgetpu-custom-op in it)",
+                         f"compile it first: edgedeploy compile {model.path}")
+
+    def load(self, model: ModelFile, variant: Variant) -> LoadedModel:
+        library = self._library()
+        chosen = self.config.device.select(self._devices(library))
+        start = time.perf_counter()
+        delegate = open_delegate(library, self.config.device)
+        try:
+            interpreter, _ = create_interpreter(model.path, threads=self.config.threads, xnnpack=self.config.xnnpack,
+                                                delegates=[delegate])
+        except InterpreterLoadError as exc:
+            raise TargetUnavailableError(f"{model.path.name} did not load on the Edge TPU: {exc}") from exc
+        load_seconds = time.perf_counter() - start
+        details = {"library": library.to_dict(), "device": chosen.to_dict() if chosen else {"requested": str(self.config.device)},
+                   "delegate_partitions": delegate_partitions(interpreter), "cpu_threads": self.config.threads,
+                   "cpu_ops": {op: n for op, n in model.op_counts.items() if op != "edgetpu-custom-op"}}
+        if chosen is not None and chosen.usb2_or_slower:
+            details["warning"] = f"the Edge TPU is on a {chosen.link} link: USB 2 is 4-12x slower than USB 3"
+        return LoadedModel(interpreter=interpreter, inputs=model.inputs, load_seconds=load_seconds,
+                           details=details, keepalive=[delegate])

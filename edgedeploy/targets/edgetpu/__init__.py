@@ -1,0 +1,1 @@
+"""The Google Coral Edge TPU target: operator rules (data), mapping predictor, compiler log parser, compile stage."""

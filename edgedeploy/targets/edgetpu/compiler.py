@@ -1,0 +1,152 @@
+"""Compile int8 TFLite models with the real ``edgetpu_compiler``, locally or in the project's image.
+
+``compile_models(models, out_dir, options) -> CompileReport``. The compiler writes into a private
+staging folder inside ``out_dir``; its ``.log`` files, stdout and stderr are always kept in
+``out_dir``, but a ``*_edgetpu.tflite`` is moved there only when the whole run succeeded, so a
+failure or timeout never leaves a half-written model behind. A failed run is a report
+(``report.failure``), not an exception: callers that need one raise ``CompilationFailedError``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from contextlib import suppress
+from pathlib import Path
+
+from edgedeploy.errors import CompilerError, InputError, OutputError, UsageError
+from edgedeploy.outputs import STAGING_PREFIX, atomic_write_text
+from edgedeploy.targets.edgetpu import docker
+from edgedeploy.targets.edgetpu.compile_outcome import classify, compiled_files, is_tflite, per_model_outputs
+from edgedeploy.targets.edgetpu.compile_predict import attach_predictions
+from edgedeploy.targets.edgetpu.compile_report import CompileReport, ModelResult
+from edgedeploy.targets.edgetpu.compiler_locate import CompilerLocation, locate_compiler
+from edgedeploy.targets.edgetpu.compiler_log import parse_compiler_output
+from edgedeploy.targets.edgetpu.compiler_options import CompileOptions
+from edgedeploy.targets.edgetpu.compiler_run import run_bounded
+
+STDOUT_FILE = "edgetpu_compiler.stdout.txt"
+STDERR_FILE = "edgetpu_compiler.stderr.txt"
+VERSION_TIMEOUT_S = 60.0  # a Docker container start is included
+_VERSION = re.compile(r"Edge TPU Compiler version (\d+)\.(\S+)")
+
+
+class CompilationFailedError(CompilerError):
+    """The compiler ran and failed; ``report`` says why and where its output was kept."""
+
+    def __init__(self, report: CompileReport):
+        super().__init__(f"Edge TPU compilation failed: {report.failure.reason}",
+                         f"the compiler's output is kept in {report.out_dir}")
+        self.report = report
+
+
+def check_input_models(models: Sequence[Path]) -> list[Path]:
+    if not models:
+        raise UsageError("give at least one .tflite model to compile")
+    checked: list[Path] = []
+    for model in models:
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+        if not is_tflite(path):
+            raise InputError(f"{path}: not a TFLite model (no TFL3 identifier)")
+        checked.append(path.resolve())
+    stems = [p.stem for p in checked]
+    if len(set(stems)) != len(stems):
+        raise UsageError("two models share a file name; their compiled outputs would overwrite each other")
+    return checked
+
+
+def read_compiler_version(location: CompilerLocation, timeout: float = VERSION_TIMEOUT_S) -> str | None:
+    """``16.0.384591198`` from ``edgetpu_compiler --version``; None when it does not say."""
+    argv = docker.version_argv(location.docker, location.image) if location.in_docker \
+        else [str(location.executable), "--version"]
+    outcome = run_bounded(argv, timeout)
+    match = _VERSION.search(outcome.stdout + outcome.stderr)
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+def compiler_argv(location: CompilerLocation, models: Sequence[Path], out_dir: Path, flags: Sequence[str],
+                  container: str | None = None) -> list[str]:
+    if location.in_docker:
+        return docker.compile_argv(location.docker, location.image, models, out_dir, flags,
+                                   container or docker.new_container_name())
+    return [str(location.executable), "-s", "-o", str(out_dir), *flags, *(str(m) for m in models)]
+
+
+def _staging(out_dir: Path) -> Path:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=out_dir, prefix=STAGING_PREFIX + "compiler-"))
+    except OSError as exc:
+        raise OutputError(f"cannot write to output directory {out_dir}: {exc.strerror or exc}") from exc
+
+
+def _keep(staging: Path, out_dir: Path, inputs: Sequence[Path], succeeded: bool) -> None:
+    """Move the compiler's files out of staging: logs always, compiled models only on success.
+
+    After a failure, a compiled model left in ``out_dir`` by an earlier run (``--force``) is removed
+    too: beside this run's failure log it would pass for this run's result.
+    """
+    if not succeeded:
+        for stale in (p for m in inputs for p in compiled_files(out_dir, m, ".tflite")):
+            stale.unlink()
+    for item in sorted(staging.iterdir()):
+        if item.is_file() and (succeeded or item.suffix != ".tflite"):
+            shutil.move(str(item), out_dir / item.name)
+
+
+def _version_problem(version: str | None, options: CompileOptions) -> None:
+    needs = options.needing_compiler_16()
+    if version and needs and int(version.split(".")[0]) < 16:
+        raise UsageError(f"{', '.join(needs)} need Edge TPU compiler 16; this one is {version}")
+
+
+def compile_models(models: Sequence[Path], out_dir: Path, options: CompileOptions | None = None,
+                   location: CompilerLocation | None = None, predict: bool = True) -> CompileReport:
+    options = options or CompileOptions()
+    options.validate()
+    models = check_input_models(models)
+    out_dir = Path(out_dir).resolve()
+    location = location or locate_compiler(options.compiler)
+    limit = options.wall_clock_limit()
+    version = read_compiler_version(location, min(VERSION_TIMEOUT_S, limit))
+    _version_problem(version, options)
+    staging = _staging(out_dir)
+    try:
+        container = docker.new_container_name() if location.in_docker else None
+        argv = compiler_argv(location, models, staging, options.compiler_flags(), container)
+
+        def stop_container() -> None:  # killing the docker client does not stop the container
+            if container:
+                with suppress(OSError, subprocess.TimeoutExpired):
+                    subprocess.run(docker.kill_argv(location.docker, container), capture_output=True, timeout=20)
+
+        outcome = run_bounded(argv, limit, cwd=staging, on_timeout=stop_container)
+        atomic_write_text(out_dir / STDOUT_FILE, outcome.stdout)
+        atomic_write_text(out_dir / STDERR_FILE, outcome.stderr)
+        said = outcome.stdout + ("\n" + outcome.stderr if outcome.stderr.strip() else "")
+        overall = parse_compiler_output(said)
+        produced = {m: compiled_files(staging, m, ".tflite") for m in models}
+        failure = classify(outcome, overall, produced, limit)
+        _keep(staging, out_dir, models, succeeded=failure is None)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    logs = [next(iter(compiled_files(out_dir, m, ".log")), None) for m in models]
+    parsed, notes = per_model_outputs(outcome.stdout, models, logs)
+    results = [ModelResult(input=m, compiler=p, log=log,
+                           compiled=compiled_files(out_dir, m, ".tflite") if failure is None else [])
+               for m, p, log in zip(models, parsed, logs)]
+    if predict and failure is None:
+        attach_predictions(results)
+    version = version or overall.compiler_version
+    if version is None:
+        notes.append("the compiler did not print its version")
+    shown_argv = [arg.replace(str(staging), str(out_dir)) for arg in argv]  # staging is gone by now
+    return CompileReport(out_dir=out_dir, location=location, version=version, options=options, argv=shown_argv,
+                         returncode=outcome.returncode, timed_out=outcome.timed_out, seconds=outcome.seconds,
+                         failure=failure, models=results, stdout_file=out_dir / STDOUT_FILE,
+                         stderr_file=out_dir / STDERR_FILE, notes=notes)

@@ -1,0 +1,341 @@
+"""Parse what ``edgetpu_compiler`` prints (stdout) and the ``*_edgetpu.log`` file it writes.
+
+Public API (the compile stage imports exactly these)::
+
+    parse_compiler_output(stdout: str, log_text: str | None = None) -> CompilerOutput
+    parse_compiler_log_file(text: str) -> CompilerOutput
+    CompilerOutput            # dataclass; .to_dict() is plain JSON data
+
+The parsers never raise on content: garbage or empty text gives a ``CompilerOutput`` whose
+``recognised`` is False and whose ``failure.code`` is ``"unrecognised-output"`` / ``"empty-output"``.
+A caller that was handed a file *claiming* to be compiler output (``edgedeploy check notes.txt``)
+turns that into ``InputError`` itself; the compile stage, which really ran the compiler, reports it
+as a compiler failure instead. Fatal compiler messages (dynamic tensors, large activations, model not
+quantized, internal error) are data too: ``succeeded`` is False and ``failure`` says why.
+
+Sizes are printed by the compiler with two decimals (``5.90MiB``); the ``*_bytes`` fields are that
+value times the unit, so they are exact to +-0.005 of the printed unit, not to the byte.
+``tpu_ops`` / ``cpu_ops``: from the "Number of operations that will run on ..." lines; when that
+paragraph is absent and the compile succeeded, every op is on the TPU (FACTS.md section 5); for a
+``.log`` file (which has no totals) they are summed from the operator table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Compiler status text -> stable reason code (shared with the predictor's codes where they mean the same).
+STATUS_REASONS: tuple[tuple[str, str], ...] = (
+    ("Mapped to Edge TPU", "mapped"),
+    ("More than one subgraph is not supported", "downstream-of-cpu-op"),
+    ("Operation is otherwise supported, but not mapped", "unspecified-limitation"),
+    ("Operation not supported", "unsupported-op"),
+    ("Operation version not supported", "op-version-too-new"),
+    ("Operation is working on an unsupported data type", "unsupported-dtype"),
+    ("Tensor has unsupported rank", "rank"),
+    ("Only Strided-Slice with unitary strides supported", "stride"),
+)
+UNKNOWN_STATUS = "unknown-status"
+
+# Fatal lines -> failure code; first match wins, so the specific ones come before "Compilation failed".
+FAILURE_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"only supports static-sized tensors.*dynamic-sized tensors", "dynamic-tensors"),
+    (r"large activation tensors", "large-activations"),
+    (r"^Model not quantized", "not-quantized"),
+    (r"^Invalid model", "invalid-model"),
+    (r"Internal error", "internal-error"),
+    (r"\btimed out\b", "timeout"),  # wording not seen in a real log yet; "timeout period" is not a failure
+    (r"^Compilation failed", "compilation-failed"),
+)
+
+_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+_SIZE = r"([\d.]+)\s*(B|KiB|MiB|GiB)"
+_VERSION = re.compile(r"^Edge TPU Compiler version (\d+)(?:\.(\S+))?")
+_ROW = re.compile(r"^(\S+)\s+(\d+)\s+(\S.*?)\s*$")
+_TABLE_HEADER = re.compile(r"^Operator\s+Count\s+Status\s*$")
+_FIELDS: dict[str, tuple[re.Pattern[str], str]] = {  # attribute -> (pattern, kind)
+    "input_model": (re.compile(r"^Input model: (.+?)\s*$"), "str"),
+    "input_size_bytes": (re.compile(rf"^Input size: {_SIZE}"), "size"),
+    "output_model": (re.compile(r"^Output model: (.+?)\s*$"), "str"),
+    "output_size_bytes": (re.compile(rf"^Output size: {_SIZE}"), "size"),
+    "on_chip_used_bytes": (re.compile(rf"^On-chip memory used for caching model parameters: {_SIZE}"), "size"),
+    "on_chip_remaining_bytes": (re.compile(rf"^On-chip memory remaining for caching model parameters: {_SIZE}"), "size"),
+    "off_chip_bytes": (re.compile(rf"^Off-chip memory used for streaming uncached model parameters: {_SIZE}"), "size"),
+    "subgraphs": (re.compile(r"^Number of Edge TPU subgraphs: (\d+)"), "int"),
+    "total_ops": (re.compile(r"^Total number of operations: (\d+)"), "int"),
+    "tpu_ops": (re.compile(r"^Number of operations that will run on Edge TPU: (\d+)"), "int"),
+    "cpu_ops": (re.compile(r"^Number of operations that will run on CPU: (\d+)"), "int"),
+    "compile_ms": (re.compile(r"^Model compiled successfully in (\d+) ms"), "int"),
+    "log_path": (re.compile(r"^Operation log: (.+?)\s*$"), "str"),
+}
+
+
+@dataclass
+class OperatorStatus:
+    """One row of the compiler's ``Operator  Count  Status`` table."""
+
+    op: str
+    count: int
+    status: str  # the compiler's text, verbatim
+    reason: str  # stable code from STATUS_REASONS, or "unknown-status"
+
+    @property
+    def mapped(self) -> bool:
+        return self.reason == "mapped"
+
+
+@dataclass
+class CompilerFailure:
+    code: str  # dynamic-tensors | large-activations | not-quantized | invalid-model | internal-error |
+    #            timeout | compilation-failed | unrecognised-output | empty-output
+    message: str  # the compiler's own line(s), or what we could not recognise
+
+
+@dataclass
+class SearchAttempt:
+    """One ``-d`` attempt: ``Try to compile segment with N ops`` and what came of it."""
+
+    ops: int
+    intermediate_tensors: list[str] = field(default_factory=list)
+    outcome: str = "unknown"  # succeeded | failed | unknown (output ends before the attempt does)
+    failure: str | None = None  # failure code when it failed
+
+
+@dataclass
+class CompilerOutput:
+    source: str = "stdout"  # "stdout" or "log" (the *_edgetpu.log format)
+    recognised: bool = False
+    compiler_version: str | None = None  # "16.0.384591198"
+    compiler_major: int | None = None  # 16
+    succeeded: bool | None = None  # None: the text does not say (a .log file, a fragment)
+    failure: CompilerFailure | None = None
+    input_model: str | None = None
+    output_model: str | None = None
+    input_size_bytes: int | None = None
+    output_size_bytes: int | None = None
+    on_chip_used_bytes: int | None = None
+    on_chip_remaining_bytes: int | None = None
+    off_chip_bytes: int | None = None
+    subgraphs: int | None = None
+    total_ops: int | None = None
+    tpu_ops: int | None = None
+    cpu_ops: int | None = None
+    compile_ms: int | None = None
+    log_path: str | None = None
+    search_step: int | None = None  # -d / -k
+    search_attempts: list[SearchAttempt] = field(default_factory=list)
+    operators: list[OperatorStatus] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what is missing or inconsistent in the text
+
+    def op_counts(self) -> dict[str, dict[str, int]]:
+        """Per op type: {"tpu": mapped count, "cpu": everything else}, summed over table rows."""
+        counts: dict[str, dict[str, int]] = {}
+        for row in self.operators:
+            slot = counts.setdefault(row.op, {"tpu": 0, "cpu": 0})
+            slot["tpu" if row.mapped else "cpu"] += row.count
+        return counts
+
+    def invariant_problems(self) -> list[str]:
+        """FACTS.md section 5: rows sum to the total; Mapped rows sum to the Edge TPU count."""
+        if not self.operators:
+            return []
+        problems = []
+        row_sum = sum(r.count for r in self.operators)
+        mapped_sum = sum(r.count for r in self.operators if r.mapped)
+        if self.total_ops is not None and row_sum != self.total_ops:
+            problems.append(f"operator table sums to {row_sum} ops but the total is {self.total_ops}")
+        if self.tpu_ops is not None and mapped_sum != self.tpu_ops:
+            problems.append(f"'Mapped to Edge TPU' rows sum to {mapped_sum} but {self.tpu_ops} ops run on the Edge TPU")
+        return problems
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["operators"] = [dict(asdict(r), mapped=r.mapped) for r in self.operators]
+        data["op_counts"] = self.op_counts()
+        data["invariant_problems"] = self.invariant_problems()
+        return data
+
+
+def _size_bytes(value: str, unit: str) -> int:
+    return int(round(float(value) * _UNITS[unit]))
+
+
+def _status_reason(status: str) -> str:
+    for prefix, code in STATUS_REASONS:
+        if status.startswith(prefix):
+            return code
+    return UNKNOWN_STATUS
+
+
+def _failure_code(line: str) -> str | None:
+    for pattern, code in FAILURE_PATTERNS:
+        if re.search(pattern, line):
+            return code
+    return None
+
+
+def _unrecognised(text: str, source: str) -> CompilerOutput:
+    if not text.strip():
+        return CompilerOutput(source=source, failure=CompilerFailure("empty-output", "the compiler printed nothing"))
+    first = next(line.strip() for line in text.splitlines() if line.strip())
+    message = f"not Edge TPU compiler output (starts with {first[:60]!r})"
+    return CompilerOutput(source=source, failure=CompilerFailure("unrecognised-output", message))
+
+
+class _Parser:
+    """Line-by-line state: the operator table, the current -d attempt, fatal messages."""
+
+    def __init__(self, out: CompilerOutput):
+        self.out = out
+        self.in_table = False
+        self.failure_lines: list[tuple[str, str]] = []  # (code, line) in order of appearance
+        self.attempt: SearchAttempt | None = None
+        self.recognised_lines = 0
+
+    def feed(self, line: str) -> None:
+        out, text = self.out, line.strip()
+        if not text:
+            return
+        if match := _VERSION.match(text):
+            out.compiler_major = int(match.group(1))
+            out.compiler_version = text.split("version", 1)[1].strip()
+            self.recognised_lines += 1
+            return
+        if _TABLE_HEADER.match(text):
+            self.in_table, out.operators = True, []  # a later table (a later -d attempt) replaces an earlier one
+            self.recognised_lines += 1
+            return
+        if self.in_table and (row := _ROW.match(text)):
+            op, count, status = row.group(1), int(row.group(2)), row.group(3)
+            out.operators.append(OperatorStatus(op, count, status, _status_reason(status)))
+            self.recognised_lines += 1
+            return
+        self.in_table = False
+        # no short-circuit: "Model compiled successfully in N ms." is both a field and an outcome
+        if any([self._field(text), self._search(text), self._outcome(text)]):
+            self.recognised_lines += 1
+
+    def _field(self, text: str) -> bool:
+        for name, (pattern, kind) in _FIELDS.items():
+            if match := pattern.match(text):
+                value: Any = match.group(1)
+                if kind == "int":
+                    value = int(value)
+                elif kind == "size":
+                    value = _size_bytes(match.group(1), match.group(2))
+                setattr(self.out, name, value)
+                return True
+        return False
+
+    def _search(self, text: str) -> bool:
+        if match := re.match(r"^Searching for valid delegate with step (\d+)", text):
+            self.out.search_step = int(match.group(1))
+        elif match := re.match(r"^Try to compile segment with (\d+) ops", text):
+            self.attempt = SearchAttempt(ops=int(match.group(1)))
+            self.out.search_attempts.append(self.attempt)
+        elif match := re.match(r"^Intermediate tensors: (.*)$", text):
+            if self.attempt is not None:
+                self.attempt.intermediate_tensors = [t for t in match.group(1).split(",") if t]
+        else:
+            return False
+        return True
+
+    def _outcome(self, text: str) -> bool:
+        if text.startswith(("Model compiled successfully", "Compilation succeeded", "Model successfully compiled")):
+            self._finish(succeeded=True)
+            return True
+        if code := _failure_code(text):
+            self.failure_lines.append((code, text))
+            if text.startswith("Compilation failed!") or code in ("not-quantized", "invalid-model"):
+                self._finish(succeeded=False)
+            return True
+        return text.startswith(("Started a compilation timeout timer", "Compilation child process completed",
+                                "See the operation log file", "ERROR: Restored original execution plan"))
+
+    def _finish(self, succeeded: bool) -> None:
+        self.out.succeeded = succeeded
+        if self.attempt is not None and self.attempt.outcome == "unknown":
+            self.attempt.outcome = "succeeded" if succeeded else "failed"
+            if not succeeded and self.failure_lines:
+                self.attempt.failure = _most_specific(self.failure_lines)[0]
+
+
+def _most_specific(lines: list[tuple[str, str]]) -> tuple[str, str]:
+    """The failure that explains the most: a specific code beats the generic 'Compilation failed'."""
+    order = [code for _, code in FAILURE_PATTERNS]
+    code = min((c for c, _ in lines), key=order.index)
+    # every fatal line except the bare closing "Compilation failed!", which adds nothing
+    said = [line for _, line in lines if line.rstrip() != "Compilation failed!"] or [lines[0][1]]
+    return code, " / ".join(dict.fromkeys(said))
+
+
+def _conclude(parser: _Parser) -> CompilerOutput:
+    out = parser.out
+    out.recognised = parser.recognised_lines > 0
+    if parser.failure_lines and out.succeeded is not True:
+        out.succeeded = False
+        out.failure = CompilerFailure(*_most_specific(parser.failure_lines))
+    if out.search_attempts and out.search_attempts[-1].outcome == "unknown":
+        out.succeeded = None  # an earlier -d attempt may have failed, but the search went on
+        out.notes.append(f"the output ends during the -d attempt with {out.search_attempts[-1].ops} ops; "
+                         "its result is not shown")
+    if out.operators and out.total_ops is None and out.source == "log":
+        out.total_ops = sum(r.count for r in out.operators)
+    if out.source == "log" and out.operators:
+        out.tpu_ops = sum(r.count for r in out.operators if r.mapped)
+        out.cpu_ops = out.total_ops - out.tpu_ops
+    elif out.succeeded and out.tpu_ops is None and out.total_ops is not None:
+        out.tpu_ops, out.cpu_ops = out.total_ops, 0  # the "not all operations" paragraph is absent
+    if out.total_ops is None and out.tpu_ops is not None and out.cpu_ops is not None:
+        out.total_ops = out.tpu_ops + out.cpu_ops
+    if out.succeeded and not out.operators:
+        out.notes.append("no operator table (compile with -s, or pass the *_edgetpu.log file)")
+    out.notes.extend(out.invariant_problems())
+    return out
+
+
+def _parse(text: str, source: str) -> CompilerOutput:
+    parser = _Parser(CompilerOutput(source=source))
+    for line in text.splitlines():
+        parser.feed(line)
+    if parser.recognised_lines == 0:
+        return _unrecognised(text, source)
+    return _conclude(parser)
+
+
+def _is_log_format(text: str) -> bool:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return len(lines) >= 3 and bool(_VERSION.match(lines[0])) and lines[1].startswith("Input: ") \
+        and lines[2].startswith("Output: ")
+
+
+def parse_compiler_log_file(text: str) -> CompilerOutput:
+    """Parse a ``*_edgetpu.log`` file: a 3-line header (version, ``Input:``, ``Output:``) and the table."""
+    if not _is_log_format(text):
+        return _unrecognised(text, "log")
+    header = [line.strip() for line in text.splitlines() if line.strip()][:3]
+    out = _parse(text, "log")
+    out.input_model = header[1].split(":", 1)[1].strip()
+    out.output_model = header[2].split(":", 1)[1].strip()
+    if not out.operators:
+        out.notes.append("the log has no operator rows")
+    return out
+
+
+def parse_compiler_output(stdout: str, log_text: str | None = None) -> CompilerOutput:
+    """Parse compiler stdout; ``log_text`` (the ``.log`` file) fills in the table when stdout lacks it.
+
+    Text in the ``.log`` format passed as ``stdout`` is recognised and parsed as a log.
+    """
+    if _is_log_format(stdout):
+        return parse_compiler_log_file(stdout)
+    out = _parse(stdout, "stdout")
+    if log_text is not None and out.recognised and not out.operators:
+        log = parse_compiler_log_file(log_text)
+        if log.operators:
+            out.operators = log.operators
+            out.notes = [n for n in out.notes if not n.startswith("no operator table")]
+            out.notes.extend(out.invariant_problems())
+    return out

@@ -1,0 +1,73 @@
+"""Fixtures that put the edgetpu_compiler TEST DOUBLE (tests/fake_compiler/) on PATH for one test.
+
+The double replays real recorded compiler outputs (shared/edgetpu/compiler_logs). It is copied into
+the test's tmp folder, so the repository copy is never on anyone's PATH and its file mode does not
+matter. Import the fixtures by name: ``from compiler_double import fake_compiler  # noqa: F401``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+DOUBLE = Path(__file__).resolve().parent / "fake_compiler" / "edgetpu_compiler"
+ENV_NAMES = ("FAKE_EDGETPU_STDOUT", "FAKE_EDGETPU_LOG", "FAKE_EDGETPU_COMPILED", "FAKE_EDGETPU_EXIT",
+             "FAKE_EDGETPU_MODE", "FAKE_EDGETPU_PIDFILE")
+
+
+def install_script(folder: Path, name: str, body: str) -> Path:
+    """An executable script run by this very Python (no dependence on what python3 is on PATH)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    interpreter = sys.executable if " " not in sys.executable else "/usr/bin/env python3"
+    path.write_text(f"#!{interpreter}\n{body}", encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+class FakeCompiler:
+    def __init__(self, path: Path, argv_log: Path, monkeypatch: pytest.MonkeyPatch):
+        self.path, self.argv_log, self._mp = path, argv_log, monkeypatch
+
+    def use(self, stdout: Path | None = None, log: Path | None = None, compiled: Path | None = None,
+            mode: str | None = None, exit: int | None = None, pidfile: Path | None = None) -> "FakeCompiler":
+        for name, value in zip(ENV_NAMES, (stdout, log, compiled, exit, mode, pidfile), strict=True):
+            if value is None:
+                self._mp.delenv(name, raising=False)
+            else:
+                self._mp.setenv(name, str(value))
+        return self
+
+    def calls(self) -> list[dict]:
+        if not self.argv_log.exists():
+            return []
+        return [json.loads(line) for line in self.argv_log.read_text(encoding="utf-8").splitlines()]
+
+    def compile_calls(self) -> list[list[str]]:
+        return [c["argv"] for c in self.calls() if "--version" not in c["argv"]]
+
+
+@pytest.fixture
+def no_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `docker` on PATH whose engine does not answer, as on a machine without a running daemon."""
+    folder = tmp_path / "docker-bin"
+    install_script(folder, "docker", "import sys\nsys.stderr.write('Cannot connect to the Docker daemon at "
+                                     "unix:///var/run/docker.sock. Is the docker daemon running?\\n')\nsys.exit(1)\n")
+    monkeypatch.setenv("PATH", str(folder) + os.pathsep + os.environ.get("PATH", ""))
+    return folder
+
+
+@pytest.fixture
+def fake_compiler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_docker: Path) -> FakeCompiler:
+    folder = tmp_path / "compiler-bin"
+    path = install_script(folder, "edgetpu_compiler", DOUBLE.read_text(encoding="utf-8").split("\n", 1)[1])
+    monkeypatch.setenv("PATH", str(folder) + os.pathsep + os.environ["PATH"])
+    monkeypatch.delenv("EDGEDEPLOY_EDGETPU_COMPILER", raising=False)
+    argv_log = tmp_path / "compiler-calls.jsonl"
+    monkeypatch.setenv("FAKE_EDGETPU_ARGV_LOG", str(argv_log))
+    return FakeCompiler(path, argv_log, monkeypatch).use()
