@@ -71,3 +71,35 @@ def fake_compiler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_docker: Pa
     argv_log = tmp_path / "compiler-calls.jsonl"
     monkeypatch.setenv("FAKE_EDGETPU_ARGV_LOG", str(argv_log))
     return FakeCompiler(path, argv_log, monkeypatch).use()
+
+
+class FakeDocker:
+    def __init__(self, log: Path, image: str):
+        self.log, self.image = log, image
+
+    def calls(self) -> list[list[str]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line)["argv"] for line in self.log.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture
+def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDocker:
+    """A `docker` whose engine has the project's image, with the compiler double inside it. Only the
+    test folders are on PATH, so edgetpu_compiler itself is NOT found there (as on a user's machine
+    that has Docker but no compiler)."""
+    from edgedeploy.targets.edgetpu.docker import default_image
+
+    image_bin = tmp_path / "image-bin"  # the compiler "inside the image": not on PATH
+    compiler = install_script(image_bin, "edgetpu_compiler", DOUBLE.read_text(encoding="utf-8").split("\n", 1)[1])
+    docker_bin = tmp_path / "docker-bin"
+    install_script(docker_bin, "docker", (DOUBLE.parent / "docker").read_text(encoding="utf-8").split("\n", 1)[1])
+    monkeypatch.setenv("PATH", str(docker_bin))
+    monkeypatch.delenv("EDGEDEPLOY_EDGETPU_COMPILER", raising=False)
+    monkeypatch.delenv("EDGEDEPLOY_DOCKER_IMAGE", raising=False)
+    log = tmp_path / "docker-calls.jsonl"
+    monkeypatch.setenv("FAKE_DOCKER_LOG", str(log))
+    monkeypatch.setenv("FAKE_DOCKER_IMAGE", default_image())
+    monkeypatch.setenv("FAKE_DOCKER_COMPILER", str(compiler))
+    monkeypatch.setenv("FAKE_EDGETPU_ARGV_LOG", str(tmp_path / "compiler-calls.jsonl"))
+    return FakeDocker(log, default_image())

@@ -76,14 +76,20 @@ def create_interpreter(path: Path, *, threads: int, xnnpack: bool = True, delega
     """An interpreter for ``path`` with tensors allocated; raises InterpreterLoadError with one line.
 
     ``xnnpack=False`` selects the resolver without default delegates: LiteRT's own kernels only.
+    The model goes in as bytes, not as a path: only that entry point runs the flatbuffer verifier, and
+    a truncated file opened by path can crash the process instead of raising.
     """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+    try:
+        content = Path(path).read_bytes()
+    except OSError as exc:
+        raise InterpreterLoadError(f"cannot read {path}: {exc.strerror or exc}") from exc
     resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     failure: BaseException | None = None
     with captured_native_stderr() as log:
         try:
-            interpreter = Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates,
+            interpreter = Interpreter(model_content=content, num_threads=threads, experimental_delegates=delegates,
                                       experimental_op_resolver_type=resolver)
             if allocate:
                 interpreter.allocate_tensors()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from edgedeploy.bench.target_api import Target
 from edgedeploy.errors import UsageError
 
-ALIASES = {"edgetpu": "coral", "tpu": "coral"}
+ALIASES = {"edgetpu": "coral"}
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,115 @@
-"""`edgedeploy bench` (being built in this session; see the issue tracker)."""
+"""`edgedeploy bench`: comparable latency (and power, with a meter) of models on the CPU and Coral."""
 
-from edgedeploy.errors import EdgedeployError
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
 
 NAME = "bench"
-NO_ARGS_IS_HELP = False
+NO_ARGS_IS_HELP = True
 
 
-def command() -> int:
-    """Not available yet."""
-    raise EdgedeployError("'edgedeploy bench' is not available in this build yet")
+def _thread_counts(text: str | None) -> tuple[int, ...] | None:
+    from edgedeploy.errors import UsageError
+    from edgedeploy.targets.cpu.config import available_cores
+
+    if text is None:
+        return None
+    counts = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        if part == "all":
+            counts.append(available_cores())
+        elif part.isdigit():
+            counts.append(int(part))
+        else:
+            raise UsageError(f"--threads {text!r}: give thread counts like 4 or 1,4 (or 'all')")
+    return tuple(counts) or None
+
+
+def _progress(message: str) -> None:
+    from rich.markup import escape
+
+    from edgedeploy.report import stderr
+
+    stderr.print(f"[dim]bench: {escape(message)}[/dim]")
+
+
+def command(
+    models: list[Path] = typer.Argument(..., help="TFLite models (.tflite); a compiled X_edgetpu.tflite beside X.tflite is used for coral."),
+    target: list[str] = typer.Option(["cpu"], "--target", "-t", help="Targets, comma-separated: cpu, coral (alias edgetpu)."),
+    threads: str = typer.Option(None, "--threads", help="CPU thread counts, e.g. 4 or 1,4 or all. Default: all cores and 1."),
+    no_xnnpack: bool = typer.Option(False, "--no-xnnpack", help="Run LiteRT's own kernels instead of the XNNPACK delegate."),
+    device: str = typer.Option(None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."),
+    edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."),
+    min_runs: int = typer.Option(50, "--min-runs", help="At least this many timed runs per repeat."),
+    min_time: float = typer.Option(1.0, "--min-time", help="At least this many seconds per repeat."),
+    max_time: float = typer.Option(150.0, "--max-time", help="At most this many seconds per repeat."),
+    warmup_runs: int = typer.Option(1, "--warmup-runs", help="Untimed warm-up runs (at least)."),
+    warmup_time: float = typer.Option(0.5, "--warmup-time", help="Seconds of warm-up (at least)."),
+    repeats: int = typer.Option(3, "--repeats", help="Repeat the measurement to show run-to-run spread."),
+    fps: float = typer.Option(None, "--fps", help="Fixed-rate mode: invoke at this many frames per second."),
+    images: Path = typer.Option(None, "--images", help="Feed these photos (preprocessed, quantized) instead of random data."),
+    power: str = typer.Option(None, "--power", help="Power meter: rapl, hwmon[:CHIP[/SENSOR]] or 'cmd:COMMAND'."),
+    idle_time: float = typer.Option(2.0, "--idle-time", help="Seconds of idle baseline before the runs (with --power)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random input data."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result (every sample) as JSON."),
+    csv_path: Path = typer.Option(None, "--csv", help="Also write one CSV row per model and target to this file."),
+    plot: Path = typer.Option(None, "--plot", help="Also draw latency distributions and latency vs size to this PNG."),
+    save: Path = typer.Option(None, "--save", help="Also write the JSON result to this file (for --compare later)."),
+    compare_with: Path = typer.Option(None, "--compare", help="A saved bench JSON: flag models and targets that got slower."),
+    tolerance: float = typer.Option(0.3, "--tolerance", help="With --compare: slower by more than this fraction is a regression."),
+) -> int:
+    """Measure latency (and power, with a meter) of models on the CPU and Coral Edge TPU, one method for all.
+
+    Warm-up, then at least --min-runs and --min-time per repeat, capped by --max-time; every sample is
+    kept. Load time and the first inference (on the Edge TPU: the model upload) are reported apart.
+    Targets that are unavailable here are skipped with the reason; the others still run.
+
+    Exit codes: 7 when every target was unavailable, 8 when --compare found a regression.
+
+    Examples:
+
+      edgedeploy bench mobilenet_v1_0.25_128_quant.tflite
+
+      edgedeploy bench --target cpu,coral --device usb:0 out/mnv2/*_int8.tflite --plot bench.png
+
+      edgedeploy bench model.tflite --images photos/ --fps 30 --power hwmon:ina260
+
+      edgedeploy bench model.tflite --save base.json; edgedeploy bench model.tflite --compare base.json
+    """
+    from edgedeploy.bench.baseline import compare, load_baseline
+    from edgedeploy.bench.export import write_csv, write_json
+    from edgedeploy.bench.harness import MeasurePlan
+    from edgedeploy.bench.plot import write_plot
+    from edgedeploy.bench.runner import BenchRequest, run_bench
+    from edgedeploy.bench.target_registry import TargetOptions
+    from edgedeploy.errors import UsageError
+    from edgedeploy.report import emit, note
+
+    if not tolerance >= 0:
+        raise UsageError("--tolerance must be 0 or more (0.3 = 30% slower is a regression)")
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise UsageError(f"--plot {plot}: give a .png file name")
+    baseline = load_baseline(compare_with) if compare_with else None  # fail before minutes of measuring
+    plan = MeasurePlan(min_runs=min_runs, min_time_s=min_time, max_time_s=max_time, warmup_runs=warmup_runs,
+                       warmup_time_s=warmup_time, repeats=repeats, fps=fps)
+    options = TargetOptions(threads=_thread_counts(threads), xnnpack=not no_xnnpack, device=device,
+                            edgetpu_library=edgetpu_lib)
+    request = BenchRequest(models=tuple(models), targets=tuple(target), target_options=options, plan=plan,
+                           images=images, power=power, idle_seconds=idle_time, seed=seed)
+    result = run_bench(request, progress=_progress)
+    if baseline is not None:
+        result.comparison = compare(result.to_dict(), baseline, str(compare_with), tolerance)
+    data = result.to_dict()
+    for path, writer in ((csv_path, write_csv), (save, write_json)):
+        if path is not None:
+            writer(data, path)
+            note(f"wrote {path}")
+    if plot is not None:
+        if result.measured:
+            write_plot(data, plot)
+            note(f"wrote {plot}")
+        else:
+            note(f"no plot written to {plot}: nothing was measured")
+    return emit(result, as_json)

@@ -68,7 +68,7 @@ def command(
       edgedeploy compile big.tflite --segments 2 --min-runtime 13 --compiler /opt/coral/edgetpu_compiler
     """
     from edgedeploy.outputs import atomic_write_text, staged_directory
-    from edgedeploy.targets.edgetpu.compiler import check_input_models, compile_models
+    from edgedeploy.targets.edgetpu.compiler import check_input_models, compile_models, remove_stale_models
     from edgedeploy.targets.edgetpu.compiler_options import CompileOptions
 
     options = CompileOptions(
@@ -82,6 +82,8 @@ def command(
     with staged_directory(out_dir, force) as stage:
         stage = stage.resolve()
         report = compile_models(inputs, stage, options)
+        if report.failure is not None:
+            remove_stale_models(out_dir, inputs)  # from an earlier run (--force): not this run's result
         report.relocate(stage, out_dir)
         atomic_write_text(stage / "report.json", to_json(report.to_dict()))
     if as_json and report.failure is not None:

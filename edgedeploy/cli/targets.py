@@ -1,11 +1,33 @@
-"""`edgedeploy targets` (being built in this session; see the issue tracker)."""
+"""`edgedeploy targets`: which benchmark targets can run here, and why not (a doctor for the setup)."""
 
-from edgedeploy.errors import EdgedeployError
+from __future__ import annotations
+
+import typer
 
 NAME = "targets"
 NO_ARGS_IS_HELP = False
 
 
-def command() -> int:
-    """Not available yet."""
-    raise EdgedeployError("'edgedeploy targets' is not available in this build yet")
+def command(
+    names: list[str] = typer.Argument(None, help="Targets to check (default: all). Exit code 7 if one cannot run."),
+    device: str = typer.Option(None, "--device", help="Edge TPU to check: usb, usb:N, pci, pci:N or :N."),
+    edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to try (default libedgetpu.so.1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> int:
+    """List the benchmark targets (cpu, coral) with whether they can run here and, if not, why.
+
+    For Coral it checks the Edge TPU runtime library (and its version and std/max build), the USB
+    Accelerators and PCIe modules plugged in, their link speed, and permission on their device nodes.
+
+    Examples:
+
+      edgedeploy targets
+
+      edgedeploy targets coral --device usb:0 --json
+    """
+    from edgedeploy.bench.target_registry import TargetOptions
+    from edgedeploy.bench.targets_report import check_targets
+    from edgedeploy.report import emit
+
+    options = TargetOptions(device=device, edgetpu_library=edgetpu_lib)
+    return emit(check_targets(list(names or []), options), as_json)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from pathlib import Path
 
 from edgedeploy.converters.artifacts import OnnxModel, Preprocessing, TorchModel
@@ -55,7 +56,9 @@ def _torchscript(path: Path, shape: tuple[int, ...] | None) -> TorchModel:
     import torch
 
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated, still what users have
+            module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:
         raise InputError(f"{path} is not a TorchScript model ({type(exc).__name__})",
                          "a state dict goes with a built-in name and --weights FILE") from exc

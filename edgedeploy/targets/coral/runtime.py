@@ -94,8 +94,9 @@ def open_library(requested: str | None = None, paths: SystemPaths | None = None)
     try:
         handle = ctypes.CDLL(name)
     except OSError as exc:
-        where = "" if os.sep in name else " on the library search path"
-        raise TargetUnavailableError(f"Edge TPU runtime library {name} not found{where} ({exc})", INSTALL_HINT) from exc
+        if os.sep not in name:  # the loader's message only repeats the name
+            raise TargetUnavailableError(f"no Edge TPU runtime library ({name} not found)", INSTALL_HINT) from exc
+        raise TargetUnavailableError(f"cannot load the Edge TPU runtime library {name}: {exc}", INSTALL_HINT) from exc
     for symbol in ("tflite_plugin_create_delegate", "edgetpu_version"):
         if not hasattr(handle, symbol):
             raise TargetUnavailableError(f"{name} is not the Edge TPU runtime library (no {symbol})", INSTALL_HINT)

@@ -19,7 +19,7 @@ from edgedeploy.targets.edgetpu.compiler_log import CompilerOutput
 class PredictedOp:
     op: str
     on_tpu: bool
-    reason: str = ""  # why not on the TPU (empty when predicted mapped)
+    reason: str = ""  # why not on the TPU, or why it is risky (empty when predicted to map plainly)
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def compare(predicted: Iterable[PredictedOp], compiler: CompilerOutput) -> Compa
     rows = []
     for op in sorted(set(ours) | set(theirs)):
         mine = ours.get(op, [])
-        reasons = tuple(dict.fromkeys(p.reason for p in mine if not p.on_tpu and p.reason))
+        reasons = tuple(dict.fromkeys(p.reason for p in mine if p.reason))
         counts = theirs.get(op, {"tpu": 0, "cpu": 0})
         rows.append(OpComparison(op, sum(p.on_tpu for p in mine), sum(not p.on_tpu for p in mine),
                                  counts["tpu"], counts["cpu"], reasons, tuple(statuses.get(op, ()))))

@@ -18,10 +18,27 @@ from edgedeploy.targets.edgetpu.compiler_run import ProcessOutcome
 TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
 
 
+# What to do about each failure (FACTS.md sections 1 and 5), keyed by failure code.
+FAILURE_ADVICE = {
+    "not-quantized": "the compiler needs a full-int8 model: 'edgedeploy convert --target edgetpu' makes one",
+    "invalid-model": "the compiler could not read the model; check that it loads in the TFLite interpreter",
+    "dynamic-tensors": "give the model static shapes (batch 1, fixed input size) before converting",
+    "large-activations": "lower the input resolution, or split the model with --segments",
+    "internal-error": "retry with --search-delegate to find the largest part that compiles",
+    "timeout": "raise --timeout (and --compiler-timeout for the compiler's own per-attempt timer)",
+    "empty-output": "check that this program really is edgetpu_compiler ('--version' should name it)",
+    "unrecognised-output": "check that this program really is edgetpu_compiler ('--version' should name it)",
+}
+
+
 @dataclass(frozen=True)
 class Failure:
     code: str  # timeout | empty-output | exit-status | no-output-model | bad-output-model | a parser failure code
     reason: str  # one line for the user
+
+    @property
+    def advice(self) -> str | None:
+        return FAILURE_ADVICE.get(self.code)
 
 
 def is_tflite(path: Path) -> bool:

@@ -15,8 +15,9 @@ from edgedeploy.targets.edgetpu.compile_report import ModelResult
 
 def predicted_ops(check_report: object) -> list[PredictedOp]:
     """The per-operator predictions of a ``CheckReport`` as (op type, on TPU?, reason)."""
-    return [PredictedOp(op=p.op, on_tpu=p.verdict == "tpu", reason=p.reason or "")
-            for p in check_report.ops]
+    # "risky" (supported, but verify with the compiler) counts as predicted on the Edge TPU
+    return [PredictedOp(op=op, on_tpu=verdict != "cpu", reason="" if verdict == "tpu" else f"{verdict}: {reason}")
+            for _, op, verdict, reason in check_report.predictions()]
 
 
 def attach_predictions(results: Sequence[ModelResult]) -> None:

@@ -104,7 +104,8 @@ class CompileReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": "compiled" if self.succeeded else "failed",
-            "failure": {"code": self.failure.code, "reason": self.failure.reason} if self.failure else None,
+            "failure": {"code": self.failure.code, "reason": self.failure.reason, "advice": self.failure.advice}
+            if self.failure else None,
             "exit_code": int(self.exit_code),
             "compiler": dict(self.location.to_dict(), version=self.version),
             "command": self.argv,
@@ -124,6 +125,8 @@ class CompileReport:
             console.print(f"[bold green]compiled[/] {len(self.models)} model(s) in {self.seconds:.1f} s")
         else:
             console.print(f"[bold red]compilation failed[/] ({self.failure.code}): {escape(self.failure.reason)}")
+            if self.failure.advice:
+                console.print(f"[bold]what to do:[/] {escape(self.failure.advice)}")
         console.print(f"compiler  {escape(self.version or 'version unknown')}  {escape(self.location.describe())}")
         console.print(f"command   {escape(shlex.join(self.argv))}", soft_wrap=True)
         kept = [p.name for p in (self.stdout_file, self.stderr_file) if p] + \
@@ -141,8 +144,9 @@ def _render_model(console: Console, model: ModelResult, succeeded: bool) -> None
     target = ", ".join(p.name for p in model.compiled) if model.compiled else "(no compiled model)"
     console.print(f"[bold]{escape(model.input.name)}[/] -> {escape(target)}")
     if out.total_ops is not None:
+        subgraphs = f"; {out.subgraphs} Edge TPU subgraph(s)" if out.subgraphs is not None else ""
         console.print(f"  operations  {out.total_ops} total: {_n(out.tpu_ops)} on the Edge TPU, {_n(out.cpu_ops)} "
-                      f"on the CPU; {_n(out.subgraphs)} Edge TPU subgraph(s)")
+                      f"on the CPU{subgraphs}")
     if out.on_chip_used_bytes is not None or out.off_chip_bytes is not None:
         console.print(f"  parameters  on-chip {fmt_bytes(out.on_chip_used_bytes)} used, "
                       f"{fmt_bytes(out.on_chip_remaining_bytes)} remaining; off-chip {fmt_bytes(out.off_chip_bytes)}")

@@ -85,15 +85,17 @@ def _staging(out_dir: Path) -> Path:
         raise OutputError(f"cannot write to output directory {out_dir}: {exc.strerror or exc}") from exc
 
 
-def _keep(staging: Path, out_dir: Path, inputs: Sequence[Path], succeeded: bool) -> None:
-    """Move the compiler's files out of staging: logs always, compiled models only on success.
+def remove_stale_models(out_dir: Path, inputs: Sequence[Path]) -> None:
+    """After a failure, a compiled model left in ``out_dir`` by an earlier run (``--force``) must go:
+    beside this run's failure log it would pass for this run's result."""
+    for stale in (p for m in inputs for p in compiled_files(out_dir, m, ".tflite")):
+        stale.unlink()
 
-    After a failure, a compiled model left in ``out_dir`` by an earlier run (``--force``) is removed
-    too: beside this run's failure log it would pass for this run's result.
-    """
+
+def _keep(staging: Path, out_dir: Path, inputs: Sequence[Path], succeeded: bool) -> None:
+    """Move the compiler's files out of staging: logs always, compiled models only on success."""
     if not succeeded:
-        for stale in (p for m in inputs for p in compiled_files(out_dir, m, ".tflite")):
-            stale.unlink()
+        remove_stale_models(out_dir, inputs)
     for item in sorted(staging.iterdir()):
         if item.is_file() and (succeeded or item.suffix != ".tflite"):
             shutil.move(str(item), out_dir / item.name)

@@ -1,0 +1,82 @@
+"""What the bench harness costs, measured in one run (prints the ratio; no threshold is asserted).
+
+Our harness's median latency over a bare ``interpreter.invoke()`` loop timed with perf_counter_ns,
+on the same interpreter (same model, same threads). Blocks of the two alternate, and which goes first
+alternates too, so drift on a noisy shared machine hits both alike. Goal: ratio <= 1.03.
+Also printed: wall time per iteration (the loop's own cost shows there, not in the timed region).
+
+Usage: python benchmarks/harness_overhead.py [--model FILE] [--threads N] [--rounds 20] [--runs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SHARED = Path(os.environ.get("EDGEDEPLOY_SHARED", REPO.parent / "shared"))
+DEFAULT_MODEL = SHARED / "edgetpu" / "models" / "mobilenet_v1_0.25_128_quant.tflite"  # fast: overhead shows most
+GOAL = 1.03
+
+
+def bare_loop(invoke, runs: int) -> tuple[list[int], int]:
+    samples = []
+    begin = time.perf_counter_ns()
+    for _ in range(runs):
+        start = time.perf_counter_ns()
+        invoke()
+        samples.append(time.perf_counter_ns() - start)
+    return samples, time.perf_counter_ns() - begin
+
+
+def main() -> int:
+    from edgedeploy.bench.harness import MeasurePlan, measure, warm_up
+    from edgedeploy.bench.inputs import random_inputs
+    from edgedeploy.bench.model_file import inspect_model
+    from edgedeploy.targets.cpu import CpuConfig, CpuTarget
+    from edgedeploy.targets.cpu.config import available_cores
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--threads", type=int, default=available_cores())
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=200, help="inferences per block")
+    args = parser.parse_args()
+
+    target = CpuTarget(CpuConfig.from_options([args.threads]))
+    model = inspect_model(args.model)
+    loaded = target.load(model, target.variants()[0])
+    loaded.set_inputs(random_inputs(model.inputs).frames[0])
+    invoke = loaded.invoke
+    plan = MeasurePlan(min_runs=args.runs, min_time_s=0.0, max_time_s=600.0, warmup_runs=args.runs, warmup_time_s=0.5)
+    warm_up(invoke, plan)
+
+    bare, ours, bare_wall, ours_wall = [], [], 0, 0
+    for round_index in range(args.rounds):
+        for which in ((0, 1) if round_index % 2 == 0 else (1, 0)):
+            if which == 0:
+                samples, wall = bare_loop(invoke, args.runs)
+                bare += samples
+                bare_wall += wall
+            else:
+                measurement = measure(invoke, plan)
+                ours += measurement.samples_ns
+                ours_wall += measurement.wall_ns
+    p50_bare, p50_ours = statistics.median(bare) / 1e6, statistics.median(ours) / 1e6
+    ratio = p50_ours / p50_bare
+    wall_ratio = (ours_wall / len(ours)) / (bare_wall / len(bare))
+    print(f"model {args.model.name}, {args.threads} thread(s), {args.rounds} interleaved rounds x {args.runs} runs each")
+    print(f"bare invoke() loop   p50 {p50_bare:.4f} ms   wall/iteration {bare_wall / len(bare) / 1e6:.4f} ms")
+    print(f"edgedeploy harness   p50 {p50_ours:.4f} ms   wall/iteration {ours_wall / len(ours) / 1e6:.4f} ms")
+    print(f"p50 ratio harness/bare: {ratio:.3f} (goal <= {GOAL}) {'OK' if ratio <= GOAL else 'ABOVE GOAL'}")
+    print(f"wall-per-iteration ratio: {wall_ratio:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

