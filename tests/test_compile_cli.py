@@ -282,3 +282,13 @@ def test_help_uses_our_option_names(cli):
                  "--search-delegate", "--search-step", "--compiler-timeout", "--compiler", "--timeout",
                  "--json", "--force", "--output-dir"):
         assert name in result.out
+    flat = " ".join(result.out.split())
+    assert "[default: 600, or 3600 with --search-delegate]" in flat.replace("│ ", "").replace(" │", "")
+
+
+def test_the_compilers_own_letters_work_too(compiles, model, cli, tmp_path):
+    result = cli("compile", model, "-o", tmp_path / "out", "-m", "13", "-a", "-n", "2", "-i", "t1,t2", "-d",
+                 "-k", "3", "-t", "90")
+    assert result.code == ExitCode.OPS_ON_CPU, result
+    (argv,) = compiles.compile_calls()
+    assert argv[3:] == ["-m", "13", "-a", "-n", "2", "-i", "t1,t2", "-d", "-k", "3", "-t", "90", str(model)]

@@ -115,3 +115,32 @@ def test_no_comparison_without_an_operator_table(compiler_logs):
     compiler = parse_compiler_output(next(compiler_logs.glob("*partial_no_s_flag_c16.txt")).read_text())
     comparison = compare([PredictedOp("CONV_2D", True)], compiler)
     assert comparison.unavailable and comparison.rows == []
+
+
+def test_comparison_agrees_when_the_prediction_matches(compiler_logs):
+    compiler = parse_compiler_output(next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")).read_text())
+    predicted = [PredictedOp(row.op, row.mapped, "" if row.mapped else "cpu-op") for row in compiler.operators
+                 for _ in range(row.count)]
+    comparison = compare(predicted, compiler)
+    assert comparison.rows and comparison.disagreements == []
+
+
+def test_compile_sets_prediction_beside_the_compiler(fake_compiler, compiler_logs, edgetpu_models, tmp_path):
+    """The real predictor on a real model vs a real compiler table: every op type whose counts differ
+    is listed (the model and the recorded table are not a pair, so there are disagreements)."""
+    from edgedeploy.targets.edgetpu.check import check_model
+    from edgedeploy.targets.edgetpu.compiler import compile_models
+
+    recorded = next(compiler_logs.glob("*yolov3-tiny_c15.txt"))
+    fake_compiler.use(stdout=recorded)
+    model = edgetpu_models / "deeplabv3_mnv2_dm05_pascal_quant.tflite"
+    report = compile_models([model], tmp_path / "out", CompileOptions(min_runtime=13))
+    comparison = report.models[0].comparison
+    assert comparison is not None and comparison.unavailable is None
+    ours = check_model(model, compiler_version=15, min_runtime=13).op_counts()
+    theirs = parse_compiler_output(recorded.read_text()).op_counts()
+    zero = {"tpu": 0, "cpu": 0}
+    differing = {op for op in set(ours) | set(theirs) if ours.get(op, zero) != theirs.get(op, zero)}
+    assert differing and {r.op for r in comparison.disagreements} == differing
+    listed = report.to_dict()["models"][0]["prediction_vs_compiler"]["disagreements"]
+    assert set(listed) == differing

@@ -8,6 +8,7 @@ import pytest
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.tflite import read_model
+from compiler_double import fake_compiler, no_docker  # noqa: F401
 from tiny_models import export_onnx, tiny_cnn
 
 
@@ -24,7 +25,7 @@ def converted(tiny_onnx, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("conv") / "tiny"
     code = run(["convert", "--target", "edgetpu", str(tiny_onnx), "-o", str(out), "--json",
-                "--calibration-count", "5"])
+                "--calibration-count", "5", "--no-compile"])
     return code, out
 
 
@@ -58,7 +59,10 @@ def test_report_json_has_stages_io_ops_and_fidelity(converted):
     assert fid["onnx_vs_float_tflite_max_abs_diff"] < 1e-4
     assert 0.9 < fid["int8_vs_float_tflite"]["cosine_similarity"] <= 1.0001
     assert report["preprocessing"]["size"] == [32, 32]
-    assert any("dynamic batch" in n for n in report["notes"]) or True  # the note goes to stderr too
+    assert report["edgetpu"]["compile"]["status"] == "skipped"
+    prediction = report["edgetpu"]["prediction"]
+    assert prediction["kind"] == "tflite" and prediction["summary"]["total_ops"] == report["int8"]["ops"]
+    assert prediction["summary"]["cpu_ops"] == 0  # conv, depthwise, relu6, mean, fully-connected all map
 
 
 def test_int8_model_is_close_to_float_on_a_real_photo(converted, shared_dir):
@@ -91,7 +95,8 @@ def test_torchscript_input_needs_shape_then_converts(tmp_path, cli):
         torch.jit.trace(tiny_cnn(), torch.rand(1, 3, 32, 32)).save(str(tmp_path / "tiny.pt"))
     missing = cli("convert", str(tmp_path / "tiny.pt"), "-o", str(tmp_path / "a"))
     assert missing.code == ExitCode.USAGE and "--input-shape" in missing.err
-    result = cli("convert", str(tmp_path / "tiny.pt"), "--input-shape", "1,3,32,32", "-o", str(tmp_path / "b"), "--json")
+    result = cli("convert", str(tmp_path / "tiny.pt"), "--input-shape", "1,3,32,32", "-o", str(tmp_path / "b"), "--json",
+                 "--no-compile")
     assert result.code == 0, result
     report = json.loads(result.out)
     assert report["fidelity"]["pytorch_vs_float_tflite_max_abs_diff"] < 1e-4
@@ -112,3 +117,45 @@ def test_interrupted_or_failing_run_leaves_no_partial_output(tmp_path, cli, tiny
     assert result.code == (ExitCode.INTERRUPTED if exception is KeyboardInterrupt else ExitCode.ERROR)
     assert "Traceback" not in result.err
     assert not out.exists()
+
+
+def test_without_a_compiler_the_int8_model_and_prediction_are_kept_and_exit_is_5(tmp_path, cli, tiny_onnx,
+                                                                                  no_docker, monkeypatch):
+    monkeypatch.setenv("PATH", str(no_docker))  # a docker client whose engine does not answer, no compiler
+    monkeypatch.delenv("EDGEDEPLOY_EDGETPU_COMPILER", raising=False)
+    out = tmp_path / "out"
+    result = cli("convert", str(tiny_onnx), "-o", str(out), "--json")
+    assert result.code == ExitCode.TOOL_MISSING, result
+    report = json.loads(result.out)
+    assert report["edgetpu"]["compile"]["status"] == "not-run"
+    assert "edgetpu-compiler" in report["edgetpu"]["compile"]["how_to_get_it"]
+    assert "docker build" in report["edgetpu"]["compile"]["how_to_get_it"]
+    assert (out / "tiny_int8.tflite").is_file() and (out / "report.json").is_file()
+    assert report["edgetpu"]["prediction"]["summary"]["tpu_ops"] > 0
+    assert not list(out.glob("*_edgetpu.tflite"))
+
+
+def test_convert_runs_the_compiler_and_keeps_its_report(tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs):
+    fake_compiler.use(stdout=compiler_logs / "WongKinYiu_yolov7_1672__partial_search_delegate_c16.txt")
+    out = tmp_path / "out"
+    result = cli("convert", str(tiny_onnx), "-o", str(out), "--json", "--min-runtime", "13")
+    assert result.code == ExitCode.OK, result
+    report = json.loads(result.out)
+    assert report["edgetpu"]["compile"]["status"] == "compiled"
+    assert (out / "tiny_int8_edgetpu.tflite").is_file() and (out / "tiny_int8_edgetpu.log").is_file()
+    (argv,) = fake_compiler.compile_calls()
+    assert "-s" in argv and "-o" in argv and argv[argv.index("-m") + 1] == "13"
+    assert argv[-1].endswith("tiny_int8.tflite")
+
+
+def test_a_failing_compiler_keeps_its_output_not_a_model(tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs):
+    fake_compiler.use(stdout=compiler_logs / "google-coral_edgetpu_829__dynamic_tensors_fail_c16.txt")
+    out = tmp_path / "out"
+    result = cli("convert", str(tiny_onnx), "-o", str(out), "--json")
+    assert result.code == ExitCode.COMPILER_FAILED, result
+    report = json.loads(result.out)
+    assert report["edgetpu"]["compile"]["status"] == "failed"
+    assert "dynamic" in report["edgetpu"]["compile"]["reason"].lower()
+    assert (out / "tiny_int8.tflite").is_file()
+    assert not list(out.glob("*_edgetpu.tflite"))
+    assert (out / "edgetpu_compiler.stdout.txt").is_file()

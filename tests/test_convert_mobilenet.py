@@ -24,7 +24,7 @@ def convert_builtin(tmp_path_factory):
         key = (name, *extra)
         if key not in _cache:
             out = tmp_path_factory.mktemp("mobilenet") / name
-            code = run(["convert", "--target", "edgetpu", name, "-o", str(out), *extra])
+            code = run(["convert", "--target", "edgetpu", name, "-o", str(out), "--no-compile", *extra])
             assert code == 0, f"convert {key} exited {code}"
             _cache[key] = out
         return _cache[key]
@@ -78,3 +78,31 @@ def test_fix_activations_keeps_the_math_and_removes_unmapped_activations(convert
     assert not fixed["int8"]["unmapped_activation_ops"]
     assert "HARD_SWISH" not in fixed["int8"]["op_histogram"] and "RELU_0_TO_1" not in fixed["int8"]["op_histogram"]
     assert fixed["int8"]["ops"] > stock["int8"]["ops"]  # one fused op became ADD + MUL + MUL
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small_minimal", "mobilenet_edgetpu"])
+def test_edgetpu_friendly_builtins_are_predicted_fully_mapped(convert_builtin, name):
+    prediction = report_of(convert_builtin(name))["edgetpu"]["prediction"]
+    summary = prediction["summary"]
+    assert summary["cpu_ops"] == 0 and summary["tpu_ops"] == summary["total_ops"] > 0, prediction["verdict"]
+    assert summary["first_cut_op"] is None
+    assert not [f for f in prediction["findings"] if f["kind"] in ("hard-swish", "squeeze-excite")]
+
+
+def test_stock_mobilenet_v3_is_predicted_cut_at_its_first_hard_swish(convert_builtin):
+    out = convert_builtin("mobilenet_v3_small")
+    prediction = report_of(out)["edgetpu"]["prediction"]
+    graph = read_model(int8_path(out))
+    first_hard_swish = next(op.index for op in graph.ops if op.opcode == "HARD_SWISH")
+    assert prediction["summary"]["first_cut_op"] == first_hard_swish
+    assert prediction["summary"]["cpu_ops"] > prediction["summary"]["tpu_ops"]
+    kinds = {f["kind"] for f in prediction["findings"]}
+    assert {"hard-swish", "squeeze-excite"} <= kinds
+    hard_swish = next(f for f in prediction["findings"] if f["kind"] == "hard-swish")
+    assert hard_swish["count"] == graph.op_histogram()["HARD_SWISH"] and "--fix-activations" in hard_swish["fix"]
+
+
+def test_fixed_mobilenet_v3_reports_no_unsupported_activation(convert_builtin):
+    prediction = report_of(convert_builtin("mobilenet_v3_small", "--fix-activations"))["edgetpu"]["prediction"]
+    assert not [f for f in prediction["findings"] if f["kind"] in ("hard-swish", "swish", "hard-sigmoid")]
+    assert not [op for op in prediction["ops"] if op["op"] in ("HARD_SWISH", "RELU_0_TO_1")]

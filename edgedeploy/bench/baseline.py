@@ -15,6 +15,8 @@ from edgedeploy.errors import InputError, UsageError
 SCHEMA = "edgedeploy.bench/1"
 # Environment fields that make two results incomparable when they differ.
 ENVIRONMENT_KEYS = ("cpu_model", "usable_cores", "governor")
+# Method fields that change what a latency means (fixed-rate latencies include cold caches, for one).
+METHOD_KEYS = ("fps", "images")
 
 
 @dataclass(frozen=True)
@@ -91,4 +93,9 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], baseline_path: st
         if key in then_env and then_env.get(key) != now_env.get(key):
             comparison.warnings.append(f"baseline {key} was {then_env.get(key)!r}, now {now_env.get(key)!r}: "
                                        "the comparison mixes machines or settings")
+    then_method, now_method = baseline.get("method", {}), current.get("method", {})
+    for key in METHOD_KEYS:
+        if then_method.get(key) != now_method.get(key):
+            comparison.warnings.append(f"baseline was measured with {key}={then_method.get(key)!r}, this run with "
+                                       f"{key}={now_method.get(key)!r}: latencies are not measured the same way")
     return comparison

@@ -17,7 +17,7 @@ from edgedeploy.bench.model_file import ModelFile, inspect_model
 from edgedeploy.bench.power import PowerSession
 from edgedeploy.bench.result import FAILED, SKIPPED, BenchResult, CellResult, TargetStatus
 from edgedeploy.bench.stats import repeat_spread, summarize
-from edgedeploy.bench.target_api import Target, Variant
+from edgedeploy.bench.target_api import NeedsCompilation, Target, Variant
 from edgedeploy.bench.target_registry import TargetOptions, create_target, parse_target_names
 from edgedeploy.errors import EdgedeployError, UsageError
 
@@ -40,6 +40,7 @@ class BenchRequest:
     power: str | None = None
     idle_seconds: float = 2.0
     seed: int = 0
+    compile: bool = False  # make missing compiled models with the compile stage (coral)
 
 
 def _row_names(models: list[ModelFile]) -> list[str]:
@@ -88,6 +89,20 @@ def run_cell(target: Target, variant: Variant, model: ModelFile, inputs: InputSe
     return cell
 
 
+def _file_for(target: Target, model: ModelFile, status: TargetStatus, request: BenchRequest,
+              progress: Progress) -> ModelFile:
+    """The file ``target`` runs for ``model``; compiled on request, but only for a target that can run it."""
+    try:
+        return target.model_for(model)
+    except NeedsCompilation as needs:
+        if not request.compile:
+            raise
+        if not status.available:
+            return model  # skipped with the target's reason anyway: compiling would be wasted minutes
+        progress(f"compiling {model.path.name} for {target.name}")
+        return needs.compile()
+
+
 def _warnings_for(cell: CellResult) -> list[str]:
     where = f"{cell.model} on {cell.target}"
     found = []
@@ -102,6 +117,25 @@ def _warnings_for(cell: CellResult) -> list[str]:
     return found
 
 
+def _statuses(targets: list[Target]) -> list[TargetStatus]:
+    statuses = []
+    for target in targets:
+        availability = target.availability()
+        statuses.append(TargetStatus(target.name, [v.label for v in target.variants()], availability.available,
+                                     availability.reason, availability.details))
+    return statuses
+
+
+def _input_sets(files: dict[tuple[int, str], ModelFile], available: set[str], request: BenchRequest) -> dict[Path, InputSet]:
+    """Inputs for every file an available target will run; photos are loaded once per file."""
+    inputs: dict[Path, InputSet] = {}
+    for (_, name), model in files.items():
+        if name in available and model.path not in inputs:
+            inputs[model.path] = (image_inputs(request.images, model) if request.images
+                                  else random_inputs(model.inputs, request.seed))
+    return inputs
+
+
 def run_bench(request: BenchRequest, progress: Progress = lambda message: None,
               target_factory: Callable[[str, TargetOptions], Target] = create_target,
               power_session: Callable[[str | None, float], PowerSession] = PowerSession) -> BenchResult:
@@ -114,42 +148,36 @@ def run_bench(request: BenchRequest, progress: Progress = lambda message: None,
     models = list({Path(p).resolve(): inspect_model(Path(p)) for p in request.models}.values())
     rows = _row_names(models)
     targets = [target_factory(name, request.target_options) for name in names]
-    statuses = []
-    for target in targets:
-        availability = target.availability()
-        statuses.append(TargetStatus(target.name, [v.label for v in target.variants()], availability.available,
-                                     availability.reason, availability.details))
+    statuses = _statuses(targets)
     # Every (model, target) pair is checked before anything runs: bad input fails in one line, early.
-    files = {(i, t.name): t.model_for(m) for i, m in enumerate(models) for t in targets}
-    inputs: dict[Path, InputSet] = {}
-    for (_, name), model in files.items():
-        if model.path not in inputs and next(s for s in statuses if s.name == name).available:
-            inputs[model.path] = (image_inputs(request.images, model) if request.images
-                                  else random_inputs(model.inputs, request.seed))
+    files = {(i, t.name): _file_for(t, m, status, request, progress)
+             for i, m in enumerate(models) for t, status in zip(targets, statuses)}
+    inputs = _input_sets(files, {s.name for s in statuses if s.available}, request)
     environment = capture_environment()
     power = power_session(request.power, request.idle_seconds)
-    if power.active and any(s.available for s in statuses):
+    if power.active and inputs:
         progress(f"power: idle baseline for {request.idle_seconds:g} s (keep the machine idle)")
         power.measure_baseline()
     cells = []
-    for (index, model), row in zip(enumerate(models), rows):
+    for index, row in enumerate(rows):
         for target, status in zip(targets, statuses):
             chosen = files[(index, target.name)]
             for variant in target.variants():
                 cell = CellResult(row, variant.label, target.name, model_path=str(chosen.path),
                                   model_size_bytes=chosen.size_bytes, quantization=chosen.quantization)
+                cells.append(cell)
                 if not status.available:
                     cell.status, cell.reason = SKIPPED, status.reason
-                else:
-                    cell.inputs = inputs[chosen.path].description
-                    progress(f"measuring {row} on {variant.label}")
-                    try:
-                        run_cell(target, variant, chosen, inputs[chosen.path], plan, power, cell)
-                    except EdgedeployError as exc:
-                        cell.status, cell.reason = FAILED, str(exc)
-                cells.append(cell)
+                    continue
+                cell.inputs = inputs[chosen.path].description
+                progress(f"measuring {row} on {variant.label}")
+                try:
+                    run_cell(target, variant, chosen, inputs[chosen.path], plan, power, cell)
+                except EdgedeployError as exc:  # e.g. the device went away: this cell fails, the others run
+                    cell.status, cell.reason = FAILED, str(exc)
     model_rows = [{"name": row, "path": str(m.path), "size_bytes": m.size_bytes, "quantization": m.quantization,
                    "compiled": m.compiled} for row, m in zip(rows, models)]
-    method = {**plan.to_dict(), **METHOD_NOTES, "seed": request.seed, "images": str(request.images) if request.images else None}
+    method = {**plan.to_dict(), **METHOD_NOTES, "seed": request.seed,
+              "images": str(request.images) if request.images else None}
     warnings = environment.warnings + [w for cell in cells for w in _warnings_for(cell)]
     return BenchResult(environment.data, method, power.to_dict(), statuses, model_rows, cells, warnings)

@@ -14,6 +14,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from edgedeploy.bench.model_file import ModelFile, TensorSpec
+from edgedeploy.errors import InputError
+
+
+class NeedsCompilation(InputError):
+    """The target runs a compiled form of this model that does not exist yet. ``compile()`` makes it
+    (bench --compile); without that, this is the one-line error that says how."""
+
+    def __init__(self, message: str, hint: str, compile: Callable[[], ModelFile]):
+        super().__init__(message, hint)
+        self.compile = compile
 
 
 @dataclass(frozen=True)

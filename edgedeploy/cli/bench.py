@@ -42,6 +42,7 @@ def command(
     no_xnnpack: bool = typer.Option(False, "--no-xnnpack", help="Run LiteRT's own kernels instead of the XNNPACK delegate."),
     device: str = typer.Option(None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."),
     edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."),
+    compile_missing: bool = typer.Option(False, "--compile", help="Coral: compile int8 models that have no X_edgetpu.tflite beside them."),
     min_runs: int = typer.Option(50, "--min-runs", help="At least this many timed runs per repeat."),
     min_time: float = typer.Option(1.0, "--min-time", help="At least this many seconds per repeat."),
     max_time: float = typer.Option(150.0, "--max-time", help="At most this many seconds per repeat."),
@@ -50,7 +51,7 @@ def command(
     repeats: int = typer.Option(3, "--repeats", help="Repeat the measurement to show run-to-run spread."),
     fps: float = typer.Option(None, "--fps", help="Fixed-rate mode: invoke at this many frames per second."),
     images: Path = typer.Option(None, "--images", help="Feed these photos (preprocessed, quantized) instead of random data."),
-    power: str = typer.Option(None, "--power", help="Power meter: rapl, hwmon[:CHIP[/SENSOR]] or 'cmd:COMMAND'."),
+    power: str = typer.Option(None, "--power", help="Power meter: rapl, hwmon, hwmon:CHIP/SENSOR or 'cmd:COMMAND'."),
     idle_time: float = typer.Option(2.0, "--idle-time", help="Seconds of idle baseline before the runs (with --power)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random input data."),
     as_json: bool = typer.Option(False, "--json", help="Print the full result (every sample) as JSON."),
@@ -62,8 +63,10 @@ def command(
 ) -> int:
     """Measure latency (and power, with a meter) of models on the CPU and Coral Edge TPU, one method for all.
 
-    Warm-up, then at least --min-runs and --min-time per repeat, capped by --max-time; every sample is
-    kept. Load time and the first inference (on the Edge TPU: the model upload) are reported apart.
+    Warm-up, then at least --min-runs and --min-time per repeat, capped by --max-time; every sample is kept.
+
+    Load time and the first inference (on the Edge TPU: the model upload) are reported apart.
+
     Targets that are unavailable here are skipped with the reason; the others still run.
 
     Exit codes: 7 when every target was unavailable, 8 when --compare found a regression.
@@ -76,7 +79,9 @@ def command(
 
       edgedeploy bench model.tflite --images photos/ --fps 30 --power hwmon:ina260
 
-      edgedeploy bench model.tflite --save base.json; edgedeploy bench model.tflite --compare base.json
+      edgedeploy bench model.tflite --save base.json
+
+      edgedeploy bench model.tflite --compare base.json --tolerance 0.3
     """
     from edgedeploy.bench.baseline import compare, load_baseline
     from edgedeploy.bench.export import write_csv, write_json
@@ -97,7 +102,8 @@ def command(
     options = TargetOptions(threads=_thread_counts(threads), xnnpack=not no_xnnpack, device=device,
                             edgetpu_library=edgetpu_lib)
     request = BenchRequest(models=tuple(models), targets=tuple(target), target_options=options, plan=plan,
-                           images=images, power=power, idle_seconds=idle_time, seed=seed)
+                           images=images, power=power, idle_seconds=idle_time, seed=seed,
+                           compile=compile_missing)
     result = run_bench(request, progress=_progress)
     if baseline is not None:
         result.comparison = compare(result.to_dict(), baseline, str(compare_with), tolerance)

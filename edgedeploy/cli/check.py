@@ -1,11 +1,47 @@
-"""`edgedeploy check` (being built in this session; see the issue tracker)."""
+"""`edgedeploy check`: predict, explain and inspect Edge TPU operator mapping."""
 
-from edgedeploy.errors import EdgedeployError
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
 
 NAME = "check"
-NO_ARGS_IS_HELP = False
+NO_ARGS_IS_HELP = True
 
 
-def command() -> int:
-    """Not available yet."""
-    raise EdgedeployError("'edgedeploy check' is not available in this build yet")
+def command(
+    file: Path = typer.Argument(..., help="An int8 .tflite, a compiled *_edgetpu.tflite, an .onnx model, "
+                                "or an edgetpu_compiler stdout capture / *_edgetpu.log.", show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (schema: docs/check-schema.md)."),
+    compiler_version: int = typer.Option(16, "--compiler-version", help="Edge TPU compiler major version whose rules apply (14, 15, 16)."),
+    min_runtime: Optional[int] = typer.Option(None, "--min-runtime", help="Minimum Edge TPU runtime (the compiler's -m); default: the compiler's own."),
+    source: Optional[Path] = typer.Option(None, "--source", help="For a compiled model: the .tflite it was compiled from "
+                                          "(default: X.tflite beside X_edgetpu.tflite)."),
+    all_ops: bool = typer.Option(False, "--all-ops", help="List every op in the table, not only those that do not map."),
+) -> int:
+    """Predict which operators the Edge TPU maps, which fall back to the CPU, why, where the graph is cut, and the fix.
+
+    For a compiled *_edgetpu.tflite it reports what the compiler really did (and how the prediction compares);
+    for an .onnx model it lints the patterns before conversion; for compiler output it parses the result.
+
+    Exit codes: 0 every op maps; 3 some ops run on the CPU (or the model will not compile);
+    4 unreadable input; 6 the compiler log shows a failed compilation.
+
+    Examples:
+
+      edgedeploy check model_int8.tflite
+
+      edgedeploy check --json model_int8.tflite
+
+      edgedeploy check model_int8_edgetpu.tflite
+
+      edgedeploy check --compiler-version 15 model.onnx
+    """
+    from edgedeploy.report import emit
+    from edgedeploy.targets.edgetpu.check import check_model
+
+    report = check_model(file, compiler_version=compiler_version, min_runtime=min_runtime, source=source)
+    report.show_all_ops = all_ops
+    return emit(report, as_json)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from edgedeploy.cli import compiler_flags as flags
 from edgedeploy.errors import UsageError
 from edgedeploy.report import emit
 
@@ -22,6 +23,11 @@ def default_output_dir(spec: str, alpha: float, resolution: int | None) -> Path:
         size = resolution or BUILTINS[spec].default_resolution
         return Path("edgedeploy-out") / f"{spec}_{format_alpha(alpha)}_{size}"
     return Path("edgedeploy-out") / Path(spec).stem
+
+
+def compiler_options(**given) -> dict:
+    """Only what the user set: the rest stays the compiler's default."""
+    return {key: value for key, value in given.items() if value not in (None, False)}
 
 
 def command(
@@ -43,13 +49,24 @@ def command(
     fix_activations: bool = typer.Option(False, "--fix-activations", help="Rewrite hard-swish / hard-sigmoid into "
                                          "ADD, RELU6 and MUL (same math) so the Edge TPU can map them."),
     opset: int = typer.Option(17, "--opset", help="ONNX opset for PyTorch export (13..20)."),
+    no_compile: bool = typer.Option(False, "--no-compile", help="Stop after the int8 model and the predicted mapping "
+                                    "(exit 0 even when no Edge TPU compiler is installed)."),
+    min_runtime: int = flags.MIN_RUNTIME,
+    multiple_subgraphs: bool = flags.MULTIPLE_SUBGRAPHS,
+    segments: int = flags.SEGMENTS,
+    compiler: str = flags.COMPILER,
+    compile_timeout: float = flags.TIMEOUT,
     force: bool = typer.Option(False, "--force", help="Overwrite results already in the output directory."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (it is always saved as report.json)."),
 ) -> int:
     """Convert a model to a calibrated full-int8 TFLite model for the Edge TPU.
 
-    Stages: PyTorch -> ONNX -> TensorFlow -> float32 and int8 TFLite; then fidelity on held-back images.
-    The output directory gets the ONNX, both .tflite files and report.json.
+    Stages: PyTorch -> ONNX -> TensorFlow -> float32 and int8 TFLite; fidelity on held-back images; the
+    predicted Edge TPU mapping; then edgetpu_compiler when it is installed (or in the Docker image).
+    The output directory gets the ONNX, both .tflite files, the compiled model and report.json.
+
+    Exit codes: 0 done, 5 no Edge TPU compiler (the int8 model and the prediction are still written;
+    --no-compile makes that a success), 6 the compiler failed.
 
     Examples:
 
@@ -67,7 +84,10 @@ def command(
         raise UsageError(f"unknown target '{target}'", f"choose one of: {', '.join(TARGETS)}")
     options = ConvertOptions(target=target, opset=opset, calibration_dir=calibration,
                              calibration_count=calibration_count, per_tensor=per_tensor,
-                             fix_activations=fix_activations, input_shape=parse_input_shape(input_shape))
+                             fix_activations=fix_activations, input_shape=parse_input_shape(input_shape),
+                             compile=not no_compile, compiler_options=compiler_options(
+                                 min_runtime=min_runtime, multiple_subgraphs=multiple_subgraphs, segments=segments,
+                                 compiler=compiler, timeout=compile_timeout))
     directory = output_dir or default_output_dir(model, alpha, resolution)
     report = convert(model, directory, options, force=force, alpha=alpha, resolution=resolution, weights=weights,
                      pretrained=pretrained, input_shape=input_shape)

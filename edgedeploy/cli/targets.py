@@ -16,8 +16,9 @@ def command(
 ) -> int:
     """List the benchmark targets (cpu, coral) with whether they can run here and, if not, why.
 
-    For Coral it checks the Edge TPU runtime library (and its version and std/max build), the USB
-    Accelerators and PCIe modules plugged in, their link speed, and permission on their device nodes.
+    For Coral: the Edge TPU runtime library, its version and std/max build.
+
+    Also the USB Accelerators and PCIe modules plugged in, their link speed, and permission on their device nodes.
 
     Examples:
 

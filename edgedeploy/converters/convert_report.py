@@ -8,6 +8,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from edgedeploy.converters.calibration import ImageSet
@@ -89,15 +90,40 @@ class ConvertReport:
         console.print(stages)
         self._render_io(console)
         self._render_fidelity(console)
-        files = Table(box=box.SIMPLE_HEAD, title="Outputs", title_justify="left")
+        self._render_edgetpu(console)
+        files = Table(box=box.SIMPLE_HEAD, title=f"Outputs in {self.output_dir}", title_justify="left")
         files.add_column("file")
         files.add_column("size", justify="right")
-        for name in [*self.outputs.values(), REPORT_NAME]:
-            path = self.output_dir / name
-            files.add_row(name, fmt_bytes(path.stat().st_size) if path.exists() else "-")
+        for path in sorted(self.output_dir.iterdir()) if self.output_dir.is_dir() else []:
+            if path.is_file():
+                files.add_row(path.name, fmt_bytes(path.stat().st_size))
         console.print(files)
         for line in self.notes:
-            console.print(f"note: {line}")
+            console.print(f"note: {escape(line)}")
+
+    def _render_edgetpu(self, console: Console) -> None:
+        prediction, compiled = self.edgetpu.get("prediction"), self.edgetpu.get("compile", {})
+        if prediction:
+            console.print(f"[bold]Edge TPU prediction[/bold] ({escape(prediction['rules'])}): "
+                          f"{escape(prediction['verdict'])}")
+            for finding in prediction["findings"]:
+                console.print(f"  - {escape(finding['title'])} (x{finding['count']}): {escape(finding['consequence'])} "
+                              f"[dim]Fix: {escape(finding['fix'])}[/dim]")
+            console.print(f"  details per operator: edgedeploy check {escape(str(self.output_dir / self.outputs['int8_tflite']))}")
+        status = compiled.get("status")
+        if status == "compiled":
+            console.print(f"[bold]Edge TPU compile[/bold]: [green]compiled[/green] -> {escape(compiled['model'])}")
+        elif status == "failed":
+            console.print(f"[bold]Edge TPU compile[/bold]: [red]failed[/red]: {escape(compiled['reason'])} "
+                          "(the compiler's output is kept in the output directory)")
+        elif status == "not-run":
+            console.print(f"[bold]Edge TPU compile[/bold]: [yellow]not run[/yellow]: {escape(compiled['reason'])}")
+            if compiled.get("how_to_get_it"):
+                console.print(f"  {escape(compiled['how_to_get_it'])}")
+            console.print("  The int8 model and the predicted mapping above were written; "
+                          "--no-compile stops after int8 with exit 0.")
+        elif status == "skipped":
+            console.print(f"[bold]Edge TPU compile[/bold]: skipped ({escape(compiled['reason'])})")
 
     def _render_io(self, console: Console) -> None:
         table = Table(box=box.SIMPLE_HEAD, title="int8 model", title_justify="left")

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.converters import activations, fidelity, onnx_to_tf, tf_to_tflite, torch_to_onnx
+from edgedeploy.converters import activations, edgetpu_steps, fidelity, onnx_to_tf, tf_to_tflite, torch_to_onnx
 from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel, TorchModel
 from edgedeploy.converters.calibration import load_image_set
 from edgedeploy.converters.context import ConvertOptions, StageContext
@@ -99,12 +99,15 @@ def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool
         with progress.stage("fidelity") as timer, captured_output(workdir / "fidelity.log"):
             measured = fidelity.measure(onnx_model, int8, images.held_back)
         records.append(StageRecord("fidelity", timer.seconds, {"held_back_images": len(images.held_back)}))
+        prediction = edgetpu_steps.predict(int8, context, progress)
+        compiled, exit_code = edgetpu_steps.compile_int8(int8, context, progress, staging)
         outputs = _publish(staging, onnx_model, int8, workdir)
         report = ConvertReport(
             spec=spec, model=first.name, details=getattr(source, "details", {}), options=options, stages=records,
             images=images, notes=context.notes, fidelity=measured, tools=tool_versions(),
             preprocessing=first.preprocessing.to_dict(), output_dir=Path(output_dir),
             outputs={key: path.name for key, path in outputs.items()},
-            float32=describe(outputs["float32_tflite"]), int8=describe(outputs["int8_tflite"]))
+            float32=describe(outputs["float32_tflite"]), int8=describe(outputs["int8_tflite"]),
+            edgetpu={"prediction": prediction, "compile": compiled}, exit_code=exit_code)
         report.finish(staging, time.perf_counter() - wall_start)
     return report

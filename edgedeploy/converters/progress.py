@@ -18,6 +18,7 @@ from rich.console import Console
 
 class StageTimer:
     seconds: float = 0.0
+    outcome: str | None = None  # set by the stage when it ended without doing its work ("not run: ...")
 
 
 def _private_stderr():
@@ -44,7 +45,10 @@ class StageProgress:
             self.console.print(f"[red]x[/red] {name:<22} failed after {timer.seconds:.1f} s")
             raise
         timer.seconds = time.perf_counter() - start
-        self.console.print(f"[green]v[/green] {name:<22} {timer.seconds:6.1f} s")
+        if timer.outcome:
+            self.console.print(f"[yellow]-[/yellow] {name:<22} {timer.outcome}")
+        else:
+            self.console.print(f"[green]v[/green] {name:<22} {timer.seconds:6.1f} s")
 
     def close(self) -> None:
         if self._stream is not sys.stderr:

@@ -100,13 +100,16 @@ def _read_tensor(index: int, tensor: Any, extents: list[tuple[int, int]], data: 
     if not 0 <= buffer_index < max(len(extents), 1):
         raise InputError(f"corrupt TFLite file: tensor {index} refers to buffer {buffer_index} of {len(extents)}")
     buffer_size = extents[buffer_index][1] if extents else 0
+    shape = _int_vector(tensor.ShapeLength, tensor.ShapeAsNumpy, data, "tensor shape")
+    if any(d < 0 for d in shape):
+        raise InputError(f"corrupt TFLite file: tensor {index} has a negative dimension {list(shape)}")
     signature = None
     if tensor.ShapeSignatureLength():
         signature = _int_vector(tensor.ShapeSignatureLength, tensor.ShapeSignatureAsNumpy, data, "shape signature")
     name = tensor.Name()
     return Tensor(
         index=index, name=name.decode("utf-8", errors="replace") if name else f"tensor_{index}",
-        shape=_int_vector(tensor.ShapeLength, tensor.ShapeAsNumpy, data, "tensor shape"),
+        shape=shape,
         shape_signature=signature, dtype=_dtype_name(int(tensor.Type())), scale=scale, zero_point=zero_point,
         quantized_dimension=quantized_dimension, is_constant=buffer_size > 0, buffer_size=buffer_size,
         buffer_index=buffer_index, is_variable=bool(tensor.IsVariable()))
@@ -147,7 +150,7 @@ def _constant_reader(data: bytes, extents: list[tuple[int, int]]):
         if dtype is None or length % np.dtype(dtype).itemsize:
             return None
         values = np.frombuffer(data, dtype=dtype, count=length // np.dtype(dtype).itemsize, offset=start)
-        return values.reshape(tensor.shape) if values.size == int(np.prod(tensor.shape)) else values
+        return values.reshape(tensor.shape) if values.size == tensor.elements else values
     return read
 
 

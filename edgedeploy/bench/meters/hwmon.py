@@ -62,7 +62,8 @@ class HwmonMeter:
         self.kind = ENERGY if sensor.kind == "energy" else POWER
         self.interval_s = 0.1
         self.description = f"hwmon {sensor.chip} {sensor.file} ({sensor.chip_dir})"
-        self._counter = CounterUnwrapper(self._raw(), None) if self.kind == ENERGY else None
+        first = self._raw()  # a sensor that cannot be read is found out now, not mid-run
+        self._counter = CounterUnwrapper(first, None) if self.kind == ENERGY else None
 
     def _raw(self) -> int:
         path = self.sensor.chip_dir / self.sensor.file

@@ -8,8 +8,9 @@ import time
 
 from edgedeploy.bench.litert import InterpreterLoadError, create_interpreter, delegate_partitions
 from edgedeploy.bench.model_file import ModelFile, inspect_model
-from edgedeploy.bench.target_api import Availability, LoadedModel, Variant
+from edgedeploy.bench.target_api import Availability, LoadedModel, NeedsCompilation, Variant
 from edgedeploy.errors import InputError, TargetUnavailableError
+from edgedeploy.targets.coral.compile import compile_for_coral
 from edgedeploy.targets.coral.config import CoralConfig
 from edgedeploy.targets.coral.devices import EdgeTpuDevice, discover_devices, merge_runtime_order
 from edgedeploy.targets.coral.runtime import RuntimeLibrary, open_delegate, open_library, runtime_devices
@@ -61,14 +62,16 @@ class CoralTarget:
             return model
         if not model.integer_only:
             raise InputError(f"{model.path.name} is a float model; the Edge TPU runs only full-int8 models compiled by "
-                             "edgetpu_compiler", f"make one with: edgedeploy convert --target edgetpu {model.path}")
+                             "edgetpu_compiler", "convert the source model (ONNX or PyTorch) with edgedeploy convert --target edgetpu, "
+                             "then compile its _int8.tflite with edgedeploy compile")
         twin = model.compiled_twin()
         if twin.is_file():
             compiled = inspect_model(twin)
             if compiled.compiled:
                 return compiled
-        raise InputError(f"{model.path.name} is int8 but not compiled for the Edge TPU (no edgetpu-custom-op in it)",
-                         f"compile it first: edgedeploy compile {model.path}")
+        raise NeedsCompilation(f"{model.path.name} is int8 but not compiled for the Edge TPU (no edgetpu-custom-op in it)",
+                               f"compile it first: edgedeploy compile {model.path} (or add --compile to bench)",
+                               lambda: compile_for_coral(model))
 
     def load(self, model: ModelFile, variant: Variant) -> LoadedModel:
         library = self._library()
@@ -84,6 +87,8 @@ class CoralTarget:
         details = {"library": library.to_dict(), "device": chosen.to_dict() if chosen else {"requested": str(self.config.device)},
                    "delegate_partitions": delegate_partitions(interpreter), "cpu_threads": self.config.threads,
                    "cpu_ops": {op: n for op, n in model.op_counts.items() if op != "edgetpu-custom-op"}}
+        if chosen is not None and chosen.kind == "pci":
+            details["clock"] = "PCIe modules always run at the maximum clock"
         if chosen is not None and chosen.usb2_or_slower:
             details["warning"] = f"the Edge TPU is on a {chosen.link} link: USB 2 is 4-12x slower than USB 3"
         return LoadedModel(interpreter=interpreter, inputs=model.inputs, load_seconds=load_seconds,

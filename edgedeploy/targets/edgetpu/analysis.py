@@ -62,7 +62,8 @@ def _model_findings(graph: TFLiteGraph, predictions: list[OpPrediction], dynamic
     signature = [t.name for t in graph.inputs if t.is_dynamic]
     if signature:
         found.append(Finding("dynamic-batch", "info", "input shape signature has a dynamic (-1) dimension", len(signature),
-                             [], "the file stores batch 1, so this alone compiles; shape arithmetic on it does not",
+                             [], "the file stores batch 1 and the signature alone is not known to stop the compiler; "
+                             "shape arithmetic on a dynamic batch does (dynamic-sized tensors)",
                              DYNAMIC_FIX))
     if graph.subgraph_count > 1:
         found.append(Finding("subgraphs", "warning", f"the model has {graph.subgraph_count} subgraphs (control flow)",
@@ -103,8 +104,8 @@ def analyse(graph: TFLiteGraph, rules: Rules, path: str) -> CheckReport:
     summary.compile_fails = bool(dynamic)
     if cache := _cache_finding(summary, rules):
         findings.append(cache)
-    order = {"error": 0, "warning": 1, "info": 2}
-    findings.sort(key=lambda f: (order.get(f.severity, 3), f.ops[0] if f.ops else -1))
+    order = {"error": 0, "warning": 1, "info": 2}  # a compile-stopping finding comes first of all
+    findings.sort(key=lambda f: (f.kind != "dynamic-shape", order.get(f.severity, 3), f.ops[0] if f.ops else -1))
     return CheckReport(kind="tflite", path=path, rules=rules.describe(), compiler_version=rules.compiler,
                        min_runtime=rules.min_runtime, ops=predictions, findings=findings, summary=summary,
                        verdict=_verdict(summary, predictions, rules, dynamic))

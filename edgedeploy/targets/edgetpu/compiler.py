@@ -86,16 +86,15 @@ def _staging(out_dir: Path) -> Path:
 
 
 def remove_stale_models(out_dir: Path, inputs: Sequence[Path]) -> None:
-    """After a failure, a compiled model left in ``out_dir`` by an earlier run (``--force``) must go:
-    beside this run's failure log it would pass for this run's result."""
+    """For ``compile --force`` after a failure: a compiled model left in ``out_dir`` by an earlier run
+    would pass for this run's result beside its failure log. (``compile_models`` itself never deletes
+    files it did not write: library callers may compile into a folder of their own.)"""
     for stale in (p for m in inputs for p in compiled_files(out_dir, m, ".tflite")):
         stale.unlink()
 
 
-def _keep(staging: Path, out_dir: Path, inputs: Sequence[Path], succeeded: bool) -> None:
+def _keep(staging: Path, out_dir: Path, succeeded: bool) -> None:
     """Move the compiler's files out of staging: logs always, compiled models only on success."""
-    if not succeeded:
-        remove_stale_models(out_dir, inputs)
     for item in sorted(staging.iterdir()):
         if item.is_file() and (succeeded or item.suffix != ".tflite"):
             shutil.move(str(item), out_dir / item.name)
@@ -134,17 +133,18 @@ def compile_models(models: Sequence[Path], out_dir: Path, options: CompileOption
         overall = parse_compiler_output(said)
         produced = {m: compiled_files(staging, m, ".tflite") for m in models}
         failure = classify(outcome, overall, produced, limit)
-        _keep(staging, out_dir, models, succeeded=failure is None)
+        # names from this run's staging, so that files of an earlier run (--force) are never reported
+        logs = [next((out_dir / p.name for p in compiled_files(staging, m, ".log")), None) for m in models]
+        compiled = {m: [out_dir / p.name for p in files] if failure is None else [] for m, files in produced.items()}
+        _keep(staging, out_dir, succeeded=failure is None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    logs = [next(iter(compiled_files(out_dir, m, ".log")), None) for m in models]
     parsed, notes = per_model_outputs(outcome.stdout, models, logs)
-    results = [ModelResult(input=m, compiler=p, log=log,
-                           compiled=compiled_files(out_dir, m, ".tflite") if failure is None else [])
+    results = [ModelResult(input=m, compiler=p, log=log, compiled=compiled[m])
                for m, p, log in zip(models, parsed, logs)]
-    if predict and failure is None:
-        attach_predictions(results)
     version = version or overall.compiler_version
+    if predict and failure is None:
+        attach_predictions(results, int(version.split(".")[0]) if version else None, options.min_runtime)
     if version is None:
         notes.append("the compiler did not print its version")
     shown_argv = [arg.replace(str(staging), str(out_dir)) for arg in argv]  # staging is gone by now

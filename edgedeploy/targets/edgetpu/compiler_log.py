@@ -40,15 +40,18 @@ STATUS_REASONS: tuple[tuple[str, str], ...] = (
 UNKNOWN_STATUS = "unknown-status"
 
 # Fatal lines -> failure code; first match wins, so the specific ones come before "Compilation failed".
+# Anchored at the line start: the compiler's lines, not prose that quotes them.
 FAILURE_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"only supports static-sized tensors.*dynamic-sized tensors", "dynamic-tensors"),
-    (r"large activation tensors", "large-activations"),
+    (r"^ERROR: Attempting to use a delegate that only supports static-sized tensors", "dynamic-tensors"),
+    (r"^Compilation failed: .*large activation tensors", "large-activations"),
     (r"^Model not quantized", "not-quantized"),
     (r"^Invalid model", "invalid-model"),
-    (r"Internal error", "internal-error"),
-    (r"\btimed out\b", "timeout"),  # wording not seen in a real log yet; "timeout period" is not a failure
+    (r"^Compilation failed: Internal error", "internal-error"),
+    (r"^(Compilation|ERROR)\b.*\btimed out\b", "timeout"),  # wording not seen in a real log yet
     (r"^Compilation failed", "compilation-failed"),
 )
+# Below this share of recognised lines (and with no version line or table), text is not compiler output.
+_MIN_RECOGNISED_SHARE = 0.3
 
 _UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 _SIZE = r"([\d.]+)\s*(B|KiB|MiB|GiB)"
@@ -298,9 +301,12 @@ def _conclude(parser: _Parser) -> CompilerOutput:
 
 def _parse(text: str, source: str) -> CompilerOutput:
     parser = _Parser(CompilerOutput(source=source))
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for line in lines:
         parser.feed(line)
-    if parser.recognised_lines == 0:
+    non_empty = sum(1 for line in lines if line.strip())
+    strong = parser.out.compiler_version is not None or bool(parser.out.operators)
+    if parser.recognised_lines == 0 or (not strong and parser.recognised_lines < _MIN_RECOGNISED_SHARE * non_empty):
         return _unrecognised(text, source)
     return _conclude(parser)
 

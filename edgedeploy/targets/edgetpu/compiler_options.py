@@ -95,4 +95,5 @@ class CompileOptions:
             "search_step": self.search_step,
             "compiler_timeout_s": self.compiler_timeout,
             "timeout_s": self.wall_clock_limit(),
+            "compiler_flags": self.compiler_flags(),  # besides the -s and -o DIR always passed
         }

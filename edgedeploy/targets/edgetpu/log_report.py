@@ -32,14 +32,16 @@ def report_from_output(output: CompilerOutput, path: str, rules: Rules) -> Check
     report = CheckReport(kind="compiler-log", path=path, rules=f"compiler output ({output.source})",
                          compiler_version=output.compiler_major or rules.compiler, min_runtime=rules.min_runtime)
     report.ops = _rows(output)
-    report.failed = output.succeeded is False
+    # a failure with no later success (a -d search cut short included) is a failed compile for CI
+    report.failed = output.failure is not None and output.succeeded is not True
     report.summary = Summary(total_ops=output.total_ops, tpu_ops=output.tpu_ops, cpu_ops=output.cpu_ops,
                              risky_ops=0, on_chip_cache_bytes=rules.on_chip_cache_bytes,
                              on_chip_used_bytes=output.on_chip_used_bytes, off_chip_bytes=output.off_chip_bytes,
                              params_stream=(output.off_chip_bytes > 0) if output.off_chip_bytes is not None else None)
     if output.failure is not None:
-        report.findings.append(Finding(f"compile-{output.failure.code}", "error", f"compilation failed: {output.failure.code}",
-                                       1, [], output.failure.message, FAILURE_FIXES.get(output.failure.code, "")))
+        report.findings.append(Finding(f"compile-{output.failure.code}", "error", output.failure.message, 1, [],
+                                       "the compiler produced no model" if output.succeeded is False
+                                       else "this attempt produced no model", FAILURE_FIXES.get(output.failure.code, "")))
     refusals: dict[str, list[int]] = {}
     for row in report.ops:
         if row.verdict == "cpu" and row.reason != "downstream-of-cpu-op":
@@ -62,9 +64,9 @@ def report_from_output(output: CompilerOutput, path: str, rules: Rules) -> Check
 def _verdict(output: CompilerOutput) -> str:
     version = f"compiler {output.compiler_version}" if output.compiler_version else "compiler output"
     if output.succeeded is False and output.failure is not None:
-        return f"{version}: compilation failed ({output.failure.code}): {output.failure.message}"
+        return f"{version}: compilation failed ({output.failure.code})"
     if output.tpu_ops is not None and output.total_ops is not None:
         return f"{version}: {output.tpu_ops} of {output.total_ops} ops on the Edge TPU, {output.cpu_ops} on the CPU"
     if output.failure is not None:
-        return f"{version}: {output.failure.code}: {output.failure.message} (final result not in the output)"
+        return f"{version}: an attempt failed ({output.failure.code}); the final result is not in the output"
     return f"{version}: result not in the output"

@@ -68,6 +68,7 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)  # kind-specific: package, compiler output, recovery
     failed: bool = False  # compiler-log reports: the compiler itself failed
+    show_all_ops: bool = False  # render(): list every op, not only those that do not map (JSON always has all)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -100,8 +101,12 @@ class CheckReport:
 
     def render(self, console: Console) -> None:
         console.print(f"[bold]{escape(self.path)}[/bold] ({self.kind}; {escape(self.rules)})")
-        if self.ops:
-            console.print(self._ops_table())
+        shown = self.ops if self.show_all_ops or self.kind == "compiler-log" else [p for p in self.ops if p.verdict != "tpu"]
+        if shown:
+            console.print(self._ops_table(shown))
+        hidden = len(self.ops) - len(shown)
+        if hidden:
+            console.print(f"[dim]{hidden} ops that map to the Edge TPU are not listed (--all-ops lists them)[/dim]")
         for finding in self.findings:
             style = _SEVERITY_STYLE.get(finding.severity, "")
             where = f" at op {_ops_text(finding.ops)}" if finding.ops else ""
@@ -116,15 +121,20 @@ class CheckReport:
         style = "green" if self.exit_code == ExitCode.OK else "bold red"
         console.print(f"[{style}]{escape(self.verdict)}[/{style}]")
 
-    def _ops_table(self) -> Table:
-        table = Table(show_edge=False, pad_edge=False, header_style="bold")
-        for column in ("#", "op", "v", "input", "output", "verdict", "reason"):
-            table.add_column(column, no_wrap=column != "reason")
-        for p in self.ops:
+    def _ops_table(self, ops: list[OpPrediction]) -> Table:
+        # index, op, verdict and reason never wrap; the shapes column takes what width is left
+        table = Table(show_edge=False, pad_edge=False, header_style="bold", box=None)
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("op", no_wrap=True)
+        table.add_column("verdict", no_wrap=True)
+        table.add_column("reason", no_wrap=True)
+        table.add_column("input -> output", overflow="fold")
+        for p in ops:
             style = _VERDICT_STYLE.get(p.verdict, "")
             reason = p.reason + (f" (op {p.caused_by})" if p.caused_by is not None else "")
-            table.add_row(str(p.index), escape(p.op), str(p.version or "-"), _io_text(p.inputs),
-                          _io_text(p.outputs), f"[{style}]{p.verdict}[/{style}]", escape(reason))
+            name = p.op + (f" v{p.version}" if p.version else "") + (f" x{p.count}" if p.count > 1 else "")
+            shapes = f"{_io_text(p.inputs)} -> {_io_text(p.outputs)}" if p.inputs or p.outputs else ""
+            table.add_row(str(p.index), escape(name), f"[{style}]{p.verdict}[/{style}]", escape(reason), shapes)
         return table
 
     def _summary_line(self) -> str:
@@ -143,7 +153,11 @@ class CheckReport:
 
 
 def _io_text(tensors: list[dict]) -> str:
-    return ", ".join(f"{t['dtype']}{t['shape']}".replace(" ", "") for t in tensors[:2]) + (" ..." if len(tensors) > 2 else "")
+    """The first tensor (``int8[1,56,56,16]``), and how many more there are."""
+    if not tensors:
+        return "-"
+    first = f"{tensors[0]['dtype']}{tensors[0]['shape']}".replace(" ", "")
+    return first + (f" +{len(tensors) - 1}" if len(tensors) > 1 else "")
 
 
 def _ops_text(ops: list[int]) -> str:

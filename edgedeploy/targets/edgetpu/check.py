@@ -1,0 +1,88 @@
+"""``check_model``: what the Edge TPU will make of a file, whatever kind of file it is.
+
+    check_model(path, *, compiler_version=16, min_runtime=None, source=None) -> CheckReport
+
+Dispatch on the content, not only the name:
+* TFLite (``TFL3``) with an ``edgetpu-custom-op``: the real mapping, recovered (``compiled``);
+* TFLite otherwise: the prediction (``tflite``); a float model is refused with ``InputError``;
+* ONNX (``.onnx``): the pre-conversion lint (``onnx``);
+* text that parses as ``edgetpu_compiler`` output or its ``.log``: the parsed result (``compiler-log``).
+Anything else - missing, empty, truncated, random bytes, unrelated text - raises ``InputError``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgedeploy.errors import InputError
+from edgedeploy.targets.edgetpu.result import CheckReport
+from edgedeploy.targets.edgetpu.rules import DEFAULT_COMPILER, load_rules
+from edgedeploy.tflite import FILE_IDENTIFIER, parse_model
+
+_TEXT_LIMIT = 5 * 1024 * 1024  # compiler outputs are a few KiB; refuse to decode big binaries as text
+
+
+def _read(path: Path) -> bytes:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not a model or compiler log")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise InputError(f"{path} is empty (0 bytes)")
+    return data
+
+
+def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckReport:
+    from edgedeploy.targets.edgetpu.analysis import analyse
+    from edgedeploy.targets.edgetpu.compiled import is_compiled
+    from edgedeploy.targets.edgetpu.predict import uses_no_integer_tensors
+
+    graph = parse_model(data, label=str(path))
+    if is_compiled(graph):
+        from edgedeploy.targets.edgetpu.compiled_report import check_compiled
+
+        return check_compiled(graph, path, rules, source)
+    if not graph.ops:
+        raise InputError(f"{path} has no operators")
+    if uses_no_integer_tensors(graph):
+        raise InputError(f"{path} is not quantized (no int8/uint8 tensors: a float model?); "
+                         "the Edge TPU needs a full-int8 model",
+                         hint="convert it with: edgedeploy convert --target edgetpu")
+    return analyse(graph, rules, str(path))
+
+
+def _check_text(data: bytes, path: Path, rules) -> CheckReport:
+    from edgedeploy.targets.edgetpu.compiler_log import parse_compiler_output
+    from edgedeploy.targets.edgetpu.log_report import report_from_output
+
+    what = "not a TFLite or ONNX model, nor Edge TPU compiler output"
+    if len(data) > _TEXT_LIMIT or b"\x00" in data:
+        raise InputError(f"{path} is {what}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is {what} (binary data)") from None
+    output = parse_compiler_output(text)
+    if not output.recognised:  # the parser never raises; here the user claimed this is a log
+        first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        raise InputError(f"{path} is {what}" + (f" (it starts with {first[:50]!r})" if first else " (blank text)"))
+    return report_from_output(output, str(path), rules)
+
+
+def check_model(path: str | Path, *, compiler_version: int = DEFAULT_COMPILER, min_runtime: int | None = None,
+                source: str | Path | None = None) -> CheckReport:
+    """Check one file for the Edge TPU; ``source`` is the compiler's input model when ``path`` is compiled."""
+    path = Path(path)
+    rules = load_rules(compiler_version, min_runtime)
+    data = _read(path)
+    if data[4:8] == FILE_IDENTIFIER or path.suffix.lower() == ".tflite":
+        return _check_tflite(data, path, rules, Path(source) if source is not None else None)
+    if path.suffix.lower() == ".onnx":
+        from edgedeploy.targets.edgetpu.onnx_lint import lint
+
+        return lint(path, rules)
+    return _check_text(data, path, rules)

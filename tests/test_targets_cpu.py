@@ -1,0 +1,102 @@
+"""The CPU target, the target registry, `edgedeploy targets` (the doctor) and the recorded environment."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from bench_models import float_add_model
+
+from edgedeploy.bench.environment import capture_environment, cpu_model, governors
+from edgedeploy.bench.inputs import random_inputs
+from edgedeploy.bench.model_file import inspect_model
+from edgedeploy.bench.target_registry import parse_target_names
+from edgedeploy.errors import ExitCode, InputError, UsageError
+from edgedeploy.targets.cpu import CpuConfig, CpuTarget
+from edgedeploy.targets.cpu.config import available_cores
+
+MNV1 = "mobilenet_v1_0.25_128_quant"
+
+
+def test_target_names_and_alias():
+    assert parse_target_names("cpu,coral") == ["cpu", "coral"]
+    assert parse_target_names(["EdgeTPU", "cpu,coral"]) == ["coral", "cpu"]
+    with pytest.raises(UsageError, match="unknown target 'gpu'.*cpu, coral"):
+        parse_target_names("cpu,gpu")
+    with pytest.raises(UsageError, match="no target"):
+        parse_target_names(" , ")
+
+
+def test_default_threads_are_all_cores_and_one():
+    config = CpuConfig.from_options()
+    assert config.threads == tuple(dict.fromkeys([available_cores(), 1])) and config.xnnpack
+    assert CpuConfig.from_options([4, 4, 1]).threads == (4, 1)
+    assert CpuConfig(threads=(1,), xnnpack=False).label(1) == "cpu (1 thread, no XNNPACK)"
+    with pytest.raises(UsageError, match="--threads"):
+        CpuConfig.from_options([0])
+
+
+@pytest.mark.parametrize("xnnpack", [True, False])
+def test_xnnpack_switch_reaches_the_runtime(edgetpu_models, xnnpack):
+    target = CpuTarget(CpuConfig.from_options([1], xnnpack=xnnpack))
+    model = inspect_model(edgetpu_models / f"{MNV1}.tflite")
+    loaded = target.load(model, target.variants()[0])
+    try:
+        assert (loaded.details["delegate_partitions"] > 0) is xnnpack  # as the runtime itself reports
+        loaded.set_inputs(random_inputs(model.inputs).frames[0])
+        loaded.invoke()
+        assert loaded.load_seconds > 0
+    finally:
+        loaded.close()
+
+
+def test_cpu_runs_float_models_and_the_source_of_a_compiled_one(edgetpu_models, tmp_path):
+    target = CpuTarget(CpuConfig.from_options([1]))
+    float_model = inspect_model(float_add_model(tmp_path / "add.tflite"))
+    assert target.model_for(float_model) is float_model and float_model.quantization == "float"
+    compiled = inspect_model(edgetpu_models / "split_concat_edgetpu.tflite")
+    assert compiled.compiled and target.model_for(compiled).path == edgetpu_models / "split_concat.tflite"
+    shutil.copy(edgetpu_models / "split_concat_edgetpu.tflite", tmp_path / "split_concat_edgetpu.tflite")
+    with pytest.raises(InputError, match="compiled for the Edge TPU"):
+        target.model_for(inspect_model(tmp_path / "split_concat_edgetpu.tflite"))
+
+
+def test_cpu_model_and_governor_from_proc_and_sys_trees(tmp_path):
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "cpuinfo").write_text("processor\t: 0\nmodel name\t: Intel(R) Core(TM) i7-8700\n")
+    assert cpu_model(tmp_path / "proc") == "Intel(R) Core(TM) i7-8700"
+    (tmp_path / "proc" / "cpuinfo").write_text("processor\t: 0\nHardware\t: BCM2835\nModel\t: Raspberry Pi 4 Model B\n")
+    assert cpu_model(tmp_path / "proc") == "Raspberry Pi 4 Model B"
+    sys_root = tmp_path / "sys"
+    for cpu, governor in (("cpu0", "powersave"), ("cpu1", "performance")):
+        path = sys_root / "devices" / "system" / "cpu" / cpu / "cpufreq" / "scaling_governor"
+        path.parent.mkdir(parents=True)
+        path.write_text(governor + "\n")
+    assert governors(sys_root) == ["performance", "powersave"]
+    env = capture_environment(tmp_path / "proc", sys_root)
+    assert env.data["governor"] == "performance,powersave"
+    assert any("not 'performance'" in w for w in env.warnings)
+    (sys_root / "devices" / "system" / "cpu" / "cpu0" / "cpufreq" / "scaling_governor").write_text("performance")
+    assert not any("governor" in w for w in capture_environment(tmp_path / "proc", sys_root).warnings)
+    bare = capture_environment(tmp_path / "proc", tmp_path / "no-sys")
+    assert bare.data["governor"] is None and "not exposed" in bare.data["governor_note"]
+    assert bare.data["versions"]["ai-edge-litert"] != "not installed"
+
+
+def test_targets_doctor(cli):
+    result = cli("targets", "--json")
+    assert result.code == ExitCode.OK, result
+    report = json.loads(result.out)
+    by_name = {t["name"]: t for t in report["targets"]}
+    assert by_name["cpu"]["available"] and by_name["cpu"]["details"]["cores"] == available_cores()
+    coral = by_name["coral"]
+    assert coral["aliases"] == ["edgetpu"]
+    assert coral["available"] or coral["reason"]  # never unavailable without saying why
+    single = cli("targets", "edgetpu", "--json")
+    assert single.code == (ExitCode.OK if coral["available"] else ExitCode.TARGET_UNAVAILABLE)
+    assert [t["name"] for t in json.loads(single.out)["targets"]] == ["coral"]
+    table = cli("targets")
+    assert "coral" in table.out and "edgetpu" in table.out and (coral["available"] or "no " in table.out)
+    assert cli("targets", "gpu").code == ExitCode.USAGE
+    assert cli("targets", "--device", "usb:first").code == ExitCode.USAGE
