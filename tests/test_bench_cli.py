@@ -137,6 +137,19 @@ def test_unavailable_targets_are_skipped_and_all_unavailable_has_its_exit_code(c
     assert table.code == ExitCode.TARGET_UNAVAILABLE and "skipped" in table.out
 
 
+def test_uncompiled_model_for_an_unavailable_coral_is_skipped_with_both_reasons(cli, edgetpu_models):
+    from edgedeploy.bench.target_registry import create_target
+
+    if create_target("coral").availability().available:
+        pytest.skip("an Edge TPU is attached here")
+    result, data = bench_json(cli, edgetpu_models / f"{MNV2}.tflite", "-t", "cpu,coral", "--threads", "1")
+    assert result.code == ExitCode.OK, result
+    cpu = [r for r in data["results"] if r["target"].startswith("cpu")]
+    coral = [r for r in data["results"] if r["target"] == "coral"]
+    assert cpu and all(r["status"] == "ok" for r in cpu)
+    assert coral[0]["status"] == "skipped" and "edgedeploy compile" in coral[0]["reason"]
+
+
 @pytest.mark.parametrize("make, args, code, says", [
     (lambda d, m: d / "model.onnx", (), ExitCode.UNREADABLE_INPUT, "convert it first: edgedeploy convert"),
     (lambda d, m: d / "empty.tflite", (), ExitCode.UNREADABLE_INPUT, "empty"),
@@ -144,7 +157,6 @@ def test_unavailable_targets_are_skipped_and_all_unavailable_has_its_exit_code(c
     (lambda d, m: d / "truncated.tflite", (), ExitCode.UNREADABLE_INPUT, "corrupt or truncated"),
     (lambda d, m: d / "missing.tflite", (), ExitCode.UNREADABLE_INPUT, "no such file"),
     (lambda d, m: d / "float.tflite", ("-t", "coral"), ExitCode.UNREADABLE_INPUT, "float model"),
-    (lambda d, m: m / f"{MNV2}.tflite", ("-t", "coral"), ExitCode.UNREADABLE_INPUT, "edgedeploy compile"),
     (lambda d, m: m / f"{MNV1}.tflite", ("-t", "gpu"), ExitCode.USAGE, "unknown target 'gpu'"),
     (lambda d, m: m / f"{MNV1}.tflite", ("--fps", "0"), ExitCode.USAGE, "--fps must be"),
     (lambda d, m: m / f"{MNV1}.tflite", ("--fps", "-30"), ExitCode.USAGE, "--fps must be"),
@@ -198,5 +210,11 @@ def test_models_made_by_convert_run_on_the_cpu_with_photos(cli, converted, share
     assert "report.json" in float32["inputs"]
     coral = cli("bench", converted / "tiny_float32.tflite", "-t", "coral")
     assert coral.code == ExitCode.UNREADABLE_INPUT and "float model" in coral.err
-    uncompiled = cli("bench", converted / "tiny_int8.tflite", "-t", "coral")
-    assert uncompiled.code == ExitCode.UNREADABLE_INPUT and "edgedeploy compile" in uncompiled.err
+    from edgedeploy.bench.target_registry import create_target
+
+    uncompiled, data = bench_json(cli, converted / "tiny_int8.tflite", "-t", "coral")
+    if create_target("coral").availability().available:  # a usable Edge TPU: the model is the problem
+        assert uncompiled.code == ExitCode.UNREADABLE_INPUT and "edgedeploy compile" in uncompiled.err
+    else:  # skipped for want of a runtime/device, and the reason also says the model must be compiled
+        assert uncompiled.code == ExitCode.TARGET_UNAVAILABLE
+        assert "edgedeploy compile" in data["results"][0]["reason"]

@@ -90,15 +90,19 @@ def run_cell(target: Target, variant: Variant, model: ModelFile, inputs: InputSe
 
 
 def _file_for(target: Target, model: ModelFile, status: TargetStatus, request: BenchRequest,
-              progress: Progress) -> ModelFile:
+              progress: Progress, pending: dict[Path, str]) -> ModelFile:
     """The file ``target`` runs for ``model``; compiled on request, but only for a target that can run it."""
     try:
         return target.model_for(model)
     except NeedsCompilation as needs:
+        if not status.available:
+            # Skipped with the target's own reason anyway (no library, no device): neither an error nor
+            # minutes of compiling for a target that cannot run; the other targets still run. The skip
+            # reason also says what the model itself still needs, so the hint is not lost.
+            pending[model.path] = str(needs)
+            return model
         if not request.compile:
             raise
-        if not status.available:
-            return model  # skipped with the target's reason anyway: compiling would be wasted minutes
         progress(f"compiling {model.path.name} for {target.name}")
         return needs.compile()
 
@@ -150,7 +154,8 @@ def run_bench(request: BenchRequest, progress: Progress = lambda message: None,
     targets = [target_factory(name, request.target_options) for name in names]
     statuses = _statuses(targets)
     # Every (model, target) pair is checked before anything runs: bad input fails in one line, early.
-    files = {(i, t.name): _file_for(t, m, status, request, progress)
+    pending: dict[Path, str] = {}
+    files = {(i, t.name): _file_for(t, m, status, request, progress, pending)
              for i, m in enumerate(models) for t, status in zip(targets, statuses)}
     inputs = _input_sets(files, {s.name for s in statuses if s.available}, request)
     environment = capture_environment()
@@ -167,7 +172,8 @@ def run_bench(request: BenchRequest, progress: Progress = lambda message: None,
                                   model_size_bytes=chosen.size_bytes, quantization=chosen.quantization)
                 cells.append(cell)
                 if not status.available:
-                    cell.status, cell.reason = SKIPPED, status.reason
+                    also = f"; the model also needs: {pending[chosen.path]}" if chosen.path in pending else ""
+                    cell.status, cell.reason = SKIPPED, status.reason + also
                     continue
                 cell.inputs = inputs[chosen.path].description
                 progress(f"measuring {row} on {variant.label}")

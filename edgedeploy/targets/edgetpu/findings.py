@@ -50,7 +50,7 @@ def activation_findings(matches: list[Match], predictions: list[OpPrediction], r
     findings = []
     for (kind, form), group in groups.items():
         anchors = [m.anchor for m in group]
-        refused = [i for m in group for i in m.ops if predictions[i].verdict == "cpu" and predictions[i].caused_by is None]
+        refused = [i for m in group for i in m.ops if _refused_itself(predictions[i])]
         if refused:
             first = min(refused)
             op_name = predictions[first].op
@@ -91,12 +91,17 @@ def kernel_findings(matches: list[Match]) -> list[Finding]:
             for size, ops in sorted(by_size.items())]
 
 
+def _refused_itself(p: OpPrediction) -> bool:
+    return p.verdict == "cpu" and (p.caused_by is None or p.own_reason is not None)
+
+
 def cpu_op_findings(predictions: list[OpPrediction], rules: Rules, covered: set[int]) -> list[Finding]:
-    """Every op that itself refuses to map (not the ones it drags along), grouped by op type and reason."""
+    """Every op that itself refuses to map (not the ones it drags along), grouped by op type and reason;
+    ops hidden behind an earlier cut are included: fixing that cut alone would not bring them back."""
     groups: dict[tuple[str, str], list[OpPrediction]] = defaultdict(list)
     for p in predictions:
-        if p.verdict == "cpu" and p.caused_by is None and p.index not in covered:
-            groups[(p.op, p.reason)].append(p)
+        if _refused_itself(p) and p.index not in covered:
+            groups[(p.op, p.own_reason or p.reason)].append(p)
     findings = []
     for (op, reason), preds in sorted(groups.items(), key=lambda kv: kv[1][0].index):
         first = preds[0]
@@ -104,7 +109,12 @@ def cpu_op_findings(predictions: list[OpPrediction], rules: Rules, covered: set[
         if not fix and reason == "op-version-too-new":
             fix = "convert with an older TensorFlow (the compiler knows TFLite op versions up to TF " + rules.tflite_release + ")"
         severity = "info" if reason == "input-boundary" else "error"
-        detail = first.detail.split(" (", 1)[0] if reason == "input-boundary" else first.detail
-        findings.append(Finding("cpu-op", severity, f"{op} on the CPU ({reason}): {detail}", len(preds),
-                                [p.index for p in preds], consequence(predictions, first.index), fix))
+        if first.own_reason is not None:
+            title = f"{op} on the CPU ({reason}), hidden behind the cut at op {first.caused_by}"
+            text = (f"op {first.index} would be refused even without the cut at op {first.caused_by}: "
+                    "fixing that op alone does not bring it to the TPU")
+        else:
+            detail = first.detail.split(" (", 1)[0] if reason == "input-boundary" else first.detail
+            title, text = f"{op} on the CPU ({reason}): {detail}", consequence(predictions, first.index)
+        findings.append(Finding("cpu-op", severity, title, len(preds), [p.index for p in preds], text, fix))
     return findings

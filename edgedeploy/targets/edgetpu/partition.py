@@ -52,6 +52,8 @@ def apply_partition(graph: TFLiteGraph, predictions: list[OpPrediction]) -> None
             pred.reason = "input-boundary"
         elif pred.index in cause and cause[pred.index] != pred.index:
             root = predictions[cause[pred.index]]
+            if pred.verdict == "cpu":  # refused on its own too: fixing the cut alone will not help it
+                pred.own_reason = pred.reason
             pred.verdict, pred.reason, pred.caused_by = "cpu", "downstream-of-cpu-op", root.index
             pred.detail = f"reads data produced on the CPU after op {root.index} ({root.op}) cut the graph"
 

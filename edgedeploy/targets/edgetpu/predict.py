@@ -29,10 +29,12 @@ class OpPrediction:
     macs: int = 0
     param_bytes: int = 0
     count: int = 1  # ops this entry stands for (>1 only for compiler-log table rows)
+    own_reason: str | None = None  # downstream ops the compiler would refuse anyway (hidden behind the cut)
 
     def to_dict(self) -> dict:
         return {"index": self.index, "op": self.op, "version": self.version, "verdict": self.verdict,
-                "reason": self.reason, "detail": self.detail, "caused_by": self.caused_by, "count": self.count,
+                "reason": self.reason, "detail": self.detail, "caused_by": self.caused_by,
+                "own_reason": self.own_reason, "count": self.count,
                 "inputs": self.inputs, "outputs": self.outputs, "macs": self.macs, "param_bytes": self.param_bytes}
 
 
