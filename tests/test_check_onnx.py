@@ -53,6 +53,18 @@ def test_lint_finds_hard_swish_se_5x5_and_dynamic_batch(tmp_path):
     assert report.details["opset"] == 17
 
 
+def test_swish_forms(tmp_path):
+    c1, w1 = _conv("c1", "x", "a", 8, 8, 3)
+    nodes = [c1, helper.make_node("Sigmoid", ["a"], ["s"]), helper.make_node("Mul", ["a", "s"], ["b"]),
+             helper.make_node("HardSigmoid", ["b"], ["h"]), helper.make_node("Mul", ["h", "b"], ["y"])]
+    report = check_model(_save(tmp_path, nodes, [w1], batch=1))
+    by_kind = {}
+    for f in report.findings:
+        by_kind.setdefault(f.kind, []).append(f)
+    assert by_kind["swish"][0].ops == [2] and by_kind["swish"][0].severity == "info"
+    assert any(f.ops == [4] and f.severity == "error" for f in by_kind["hard-swish"])
+
+
 def test_batch_above_one_is_flagged(tmp_path):
     report = check_model(_mobilenet_v3_block(tmp_path, batch=4))
     assert any(f.kind == "batch" for f in report.findings)

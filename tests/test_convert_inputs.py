@@ -110,3 +110,11 @@ def test_bad_input_shape_value(cli, tmp_path):
 def test_unknown_target(cli, tmp_path):
     assert_clean_failure(cli("convert", "mobilenet_v2", "--target", "gpu", "-o", str(tmp_path / "o")),
                          ExitCode.USAGE, "unknown target")
+
+
+def test_pretrained_offline_fails_with_one_clear_line(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as on a machine with no internet, without waiting on DNS
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # and no cached weights
+    result = cli("convert", "mobilenet_v3_small", "--pretrained", "-o", str(tmp_path / "o"))
+    assert_clean_failure(result, ExitCode.USAGE, "could not download pretrained weights", "--weights")
+    assert not (tmp_path / "o").exists()

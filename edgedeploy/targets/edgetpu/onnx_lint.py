@@ -164,11 +164,16 @@ def _findings(model, nodes, ops, table, gates, se, kernels) -> list[Finding]:
                f"{_downstream_count(nodes, first)} of {len(nodes)} nodes depend on it")
         findings.append(Finding(kind, severity, f"{op_type} becomes {entry['becomes']}", len(indices), indices, cut,
                                 HARD_SWISH_FIX if kind == "hard-swish" else entry["fix"]))
-    swish = [i for i in gates if nodes[i].op_type == "Mul"]
+    producer = {out: i for i, n in enumerate(nodes) for out in n.output}
+    gate_types = {i: {nodes[producer[t]].op_type for t in nodes[i].input if t in producer} for i in gates}
+    swish = [i for i in gates if "Sigmoid" in gate_types[i]]
+    hard = [i for i in gates if "HardSigmoid" in gate_types[i]]
     if swish:
-        findings.append(Finding("swish", "warning", "x * sigmoid(x) / x * hard_sigmoid(x) gating", len(swish), swish,
-                                "x*sigmoid(x) maps (LOGISTIC + MUL); x*hard_sigmoid(x) becomes HARD_SWISH or RELU_0_TO_1",
-                                HARD_SWISH_FIX))
+        findings.append(Finding("swish", "info", "swish: x * sigmoid(x)", len(swish), swish,
+                                "maps after conversion (LOGISTIC + MUL)", ""))
+    if hard:
+        findings.append(Finding("hard-swish", "error", "hard-swish written as x * hard_sigmoid(x)", len(hard), hard,
+                                "the converter makes it HARD_SWISH or RELU_0_TO_1 + MUL: not mapped", HARD_SWISH_FIX))
     if se:
         findings.append(Finding("squeeze-excite", "warning", "squeeze-and-excite blocks", len(se), se,
                                 "each part maps; no public compile shows a whole block mapped", SE_FIX))

@@ -1,0 +1,75 @@
+"""The study plan: every model x alpha x resolution, in the order the user named them.
+
+A model file has one fixed input size, so it is one item whatever ``--resolution`` says. Weights are
+resolved per item here, so a wrong ``--weights`` / ``--pretrained`` combination fails before any work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgedeploy.compare.specs import ModelSpec, WeightsChoice
+from edgedeploy.errors import UsageError
+
+
+@dataclass(frozen=True)
+class StudyItem:
+    label: str  # row name: mobilenet_v2_0.5_96, or the file's stem
+    spec: ModelSpec
+    alpha: float | None  # None for model files
+    resolution: int | None  # None for model files
+    weights: Path | None = None
+    pretrained: bool = False
+
+    @property
+    def source(self) -> str:
+        """What ``convert`` takes: the built-in name or the file path."""
+        return self.spec.builtin or str(self.spec.path)
+
+    @property
+    def weights_kind(self) -> str:
+        if self.spec.is_file:
+            return "in the model file"
+        return "pretrained" if self.pretrained else (str(self.weights) if self.weights else "random")
+
+
+def _weights_for(name: str, alpha: float, choices: list[WeightsChoice], builtins: int) -> Path | None:
+    fitting = [c for c in choices if c.fits(name, alpha)]
+    if any(c.name is None for c in fitting) and builtins > 1:
+        raise UsageError("--weights FILE without a model name is ambiguous in a study of several built-in models",
+                         "write --weights NAME:ALPHA=FILE, e.g. --weights mobilenet_v2:0.5=mnv2_050.pth")
+    named = [c for c in fitting if c.alpha is not None] or fitting  # NAME:ALPHA= beats NAME=
+    return named[0].path if named else None
+
+
+def build_plan(specs: list[ModelSpec], resolutions: tuple[int | None, ...], weights: list[WeightsChoice],
+               pretrained: bool) -> list[StudyItem]:
+    from edgedeploy.models.registry import BUILTINS, format_alpha
+
+    if pretrained and weights:
+        raise UsageError("--weights and --pretrained exclude each other")
+    builtin_pairs = {(s.builtin, a) for s in specs if not s.is_file for a in s.alphas}
+    items: dict[str, StudyItem] = {}
+    for spec in specs:
+        if spec.is_file:
+            label = spec.path.stem
+            if label in items and items[label].spec.path.resolve() != spec.path.resolve():
+                label = f"{spec.path.parent.name}/{label}"  # same file name from another folder
+            items.setdefault(label, StudyItem(label, spec, None, None))
+            continue
+        model = BUILTINS[spec.builtin]
+        for alpha in spec.alphas:
+            if pretrained:
+                model.pretrained_name(alpha)  # a UsageError now if no published weights exist for this alpha
+            chosen = _weights_for(spec.builtin, alpha, weights, len(builtin_pairs))
+            for resolution in resolutions:
+                size = resolution or model.default_resolution
+                label = f"{spec.builtin}_{format_alpha(alpha)}_{size}"
+                items.setdefault(label, StudyItem(label, spec, alpha, size, chosen, pretrained))
+    unused = [w for w in weights if not any(w.fits(i.spec.builtin, i.alpha) for i in items.values() if not i.spec.is_file)]
+    if unused:
+        raise UsageError(f"--weights {unused[0].path}: no model of the study matches it")
+    if not items:
+        raise UsageError("no model given")
+    return list(items.values())

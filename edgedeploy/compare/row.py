@@ -1,0 +1,79 @@
+"""One row of the study: what convert, check, bench and eval found for one model x alpha x resolution,
+or the stage that failed and its error. Every number in a row was measured, counted or parsed here;
+what was not measured is None plus a reason, never a placeholder number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgedeploy.compare.plan import StudyItem
+
+OK, FAILED = "ok", "failed"
+NOT_EVALUATED = "not evaluated"
+
+
+@dataclass
+class LatencyCell:
+    """The int8 model on one target variant (``cpu (2 threads)``), from the bench harness."""
+
+    target: str  # registry name: cpu, coral
+    variant: str  # bench's column label
+    status: str  # ok | skipped | failed (bench's words)
+    reason: str | None = None
+    stats: dict[str, Any] | None = None  # bench's LatencyStats: p50_ms, p90_ms, mean_ms, min_ms, max_ms, ...
+    repeat_p50_ms: list[float] = field(default_factory=list)
+    spread_relative: float | None = None  # (max - min) / median of the repeats' medians
+    spread_level: str | None = None
+    samples_ms: list[float] = field(default_factory=list)  # every timed run of every repeat
+
+    def ms(self, statistic: str) -> float | None:
+        return self.stats.get(statistic) if self.stats else None
+
+    @classmethod
+    def from_bench(cls, cell: dict[str, Any]) -> "LatencyCell":
+        spread = cell.get("spread") or {}
+        return cls(target=cell["target_name"], variant=cell["target"], status=cell["status"], reason=cell.get("reason"),
+                   stats=cell.get("latency"), repeat_p50_ms=list(spread.get("p50_ms") or []),
+                   spread_relative=spread.get("relative"), spread_level=spread.get("level"),
+                   samples_ms=[s for repeat in cell.get("samples_ms") or [] for s in repeat])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "variant": self.variant, "status": self.status, "reason": self.reason,
+                "latency": self.stats, "repeat_p50_ms": self.repeat_p50_ms, "spread_relative": self.spread_relative,
+                "spread_level": self.spread_level, "samples_ms": self.samples_ms}
+
+
+@dataclass
+class Row:
+    item: StudyItem
+    status: str = OK
+    error: dict[str, str] | None = None  # {"stage": ..., "message": ...}
+    cache: dict[str, Any] = field(default_factory=dict)  # key, hit, dir
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage, this run
+    model: dict[str, Any] = field(default_factory=dict)  # params, macs (counted), files and sizes
+    edgetpu: dict[str, Any] | None = None  # the predicted mapping (check's summary, verdict, findings)
+    latency: list[LatencyCell] = field(default_factory=list)
+    accuracy: dict[str, Any] = field(default_factory=lambda: {"evaluated": False, "reason": "no --eval folder given"})
+
+    def fail(self, stage: str, message: str) -> None:
+        self.status, self.error = FAILED, {"stage": stage, "message": message}
+
+    def cell(self, variant: str) -> LatencyCell | None:
+        return next((c for c in self.latency if c.variant == variant), None)
+
+    def best_cell(self, target: str) -> LatencyCell | None:
+        """The fastest measured variant of ``target`` (by p90) for this row."""
+        measured = [c for c in self.latency if c.target == target and c.status == OK and c.stats]
+        return min(measured, key=lambda c: c.stats["p90_ms"]) if measured else None
+
+    def to_dict(self) -> dict[str, Any]:
+        item = self.item
+        return {
+            "label": item.label, "spec": item.spec.text, "builtin": item.spec.builtin,
+            "file": str(item.spec.path) if item.spec.path else None, "alpha": item.alpha,
+            "resolution": item.resolution or self.model.get("resolution"), "weights": item.weights_kind,
+            "status": self.status, "error": self.error, "cache": self.cache, "seconds": self.seconds,
+            "model": self.model, "edgetpu": self.edgetpu, "latency": [c.to_dict() for c in self.latency],
+            "accuracy": self.accuracy,
+        }
