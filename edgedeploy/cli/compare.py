@@ -1,11 +1,114 @@
-"""`edgedeploy compare` (being built in this session; see the issue tracker)."""
+"""`edgedeploy compare`: the accelerator-aware model study in one command."""
 
-from edgedeploy.errors import EdgedeployError
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
 
 NAME = "compare"
-NO_ARGS_IS_HELP = False
+NO_ARGS_IS_HELP = True
 
 
-def command() -> int:
-    """Not available yet."""
-    raise EdgedeployError("'edgedeploy compare' is not available in this build yet")
+def command(
+    specs: list[str] = typer.Argument(..., metavar="SPEC...", help="Built-in models with optional alphas "
+                                      "(mobilenet_v3_small:0.2,0.5) or model files (.onnx, .pt, .pt2)."),
+    target: list[str] = typer.Option(["cpu"], "--target", "-t", help="Bench targets, comma-separated: cpu, coral "
+                                     "(alias edgetpu). Unavailable ones are listed with the reason."),
+    resolution: str = typer.Option(None, "--resolution", "-r", help="Input sizes of the built-ins, e.g. 96,224 "
+                                   "\\[default: each model's own, 224]."),
+    output_dir: Path = typer.Option(Path("edgedeploy-compare"), "--output-dir", "-o", help="Study directory: "
+                                    "reports, and cache/ with every conversion (re-runs reuse it)."),
+    weights: list[str] = typer.Option([], "--weights", help="State dict for a built-in: FILE (a single built-in) "
+                                      "or NAME[:ALPHA]=FILE; repeatable."),
+    pretrained: bool = typer.Option(False, "--pretrained", help="timm's published weights (needs internet)."),
+    eval_dir: Path = typer.Option(None, "--eval", help="Image folder with one sub-folder per class: top-1 of the "
+                                  "float and int8 models (needs --weights or --pretrained for built-ins)."),
+    labels: Path = typer.Option(None, "--labels", help="With --eval: label file, line N = output N; sub-folders "
+                                "are matched by name. Default: sorted sub-folder names are outputs 0, 1, ..."),
+    calibration: Path = typer.Option(None, "--calibration", help="Calibration images \\[default: shipped photos]."),
+    fix_activations: bool = typer.Option(False, "--fix-activations", help="Rewrite hard-swish / hard-sigmoid "
+                                         "so the Edge TPU can map them (same math)."),
+    threads: str = typer.Option(None, "--threads", help="CPU thread counts to measure, e.g. 1,2 \\[default: all cores]."),
+    min_runs: int = typer.Option(50, "--min-runs", help="Bench: at least this many timed runs per repeat."),
+    min_time: float = typer.Option(1.0, "--min-time", help="Bench: at least this many seconds per repeat."),
+    max_time: float = typer.Option(150.0, "--max-time", help="Bench: at most this many seconds per repeat."),
+    repeats: int = typer.Option(3, "--repeats", help="Bench: repeats per model, for the run-to-run spread."),
+    recommend: bool = typer.Option(False, "--recommend", help="Name the best model under the constraints and why."),
+    max_latency_ms: float = typer.Option(None, "--max-latency-ms", help="--recommend: p90 latency limit (ms)."),
+    max_size_mb: float = typer.Option(None, "--max-size-mb", help="--recommend: int8 file size limit (MiB)."),
+    recommend_target: str = typer.Option(None, "--recommend-target", help="--recommend for this target "
+                                         "\\[default: the first --target]."),
+    force: bool = typer.Option(False, "--force", help="Use an output directory that holds other files."),
+    as_json: bool = typer.Option(False, "--json", help="Print results.json instead of the table."),
+) -> int:
+    """Compare models for the CPU and the Edge TPU: size, MACs, mapping, latency, accuracy.
+
+    Each model x alpha x resolution is converted to full-int8 TFLite (cached in DIR/cache by content, so a re-run or an interrupted run only does new work), checked for the Edge TPU (predicted mapping), benchmarked on each available target and, with --eval, scored for top-1 accuracy.
+
+    Writes DIR/results.json, results.csv, report.md, report.html (self-contained) and report.png. A model that fails shows its error in the table and the others still run (exit 1 at the end).
+
+    --recommend: best = the highest int8 top-1 among the models within --max-latency-ms (p90) and --max-size-mb when all were evaluated, else the most MACs (a stand-in, and it says so); for coral only models predicted to map every op.
+
+    Examples:
+
+      edgedeploy compare mobilenet_v2:0.5,1.0 mobilenet_v3_small:0.5,1.0 mobilenet_edgetpu -r 96,224
+
+      edgedeploy compare mobilenet_v3_small mobilenet_v3_small_minimal --target cpu,coral -o study
+
+      edgedeploy compare mobilenet_v2:0.35,0.5,1.0 --recommend --max-latency-ms 15 --max-size-mb 4
+
+      edgedeploy compare mobilenet_v2 --weights mnv2.pth --eval val/ --labels imagenet_labels.txt
+    """
+    from edgedeploy.compare import CompareRequest, Constraints, parse_resolutions, run_compare
+    from edgedeploy.errors import UsageError
+    from edgedeploy.report import emit
+
+    constraints = None
+    if recommend:
+        from edgedeploy.bench.target_registry import parse_target_names
+
+        chosen = parse_target_names(recommend_target or target)[0]
+        constraints = Constraints(chosen, max_latency_ms, max_size_mb)
+        for value, flag in ((max_latency_ms, "--max-latency-ms"), (max_size_mb, "--max-size-mb")):
+            if value is not None and not value > 0:
+                raise UsageError(f"{flag} must be more than 0")
+    elif max_latency_ms is not None or max_size_mb is not None or recommend_target is not None:
+        raise UsageError("--max-latency-ms, --max-size-mb and --recommend-target go with --recommend")
+    request = CompareRequest(
+        specs=tuple(specs), output_dir=output_dir, targets=tuple(target),
+        resolutions=tuple(r for r in parse_resolutions(resolution) if r is not None), weights=tuple(weights),
+        pretrained=pretrained, convert_options=_convert_options(calibration, fix_activations),
+        target_options=_target_options(_thread_counts(threads)), plan=_plan(min_runs, min_time, max_time, repeats),
+        eval_dir=eval_dir, labels=labels, constraints=constraints, force=force)
+    return emit(run_compare(request), as_json)
+
+
+def _convert_options(calibration: Path | None, fix_activations: bool):
+    from edgedeploy.converters.context import ConvertOptions
+
+    return ConvertOptions(calibration_dir=calibration, fix_activations=fix_activations, compile=False)
+
+
+def _thread_counts(text: str | None) -> tuple[int, ...] | None:
+    from edgedeploy.errors import UsageError
+
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise UsageError(f"--threads {text!r}: give thread counts like 2 or 1,2")
+    return tuple(dict.fromkeys(int(p) for p in parts))
+
+
+def _target_options(threads: tuple[int, ...] | None):
+    from edgedeploy.bench import TargetOptions
+    from edgedeploy.targets.cpu.config import available_cores
+
+    return TargetOptions(threads=threads or (available_cores(),))
+
+
+def _plan(min_runs: int, min_time: float, max_time: float, repeats: int):
+    from edgedeploy.bench import MeasurePlan
+
+    return MeasurePlan(min_runs=min_runs, min_time_s=min_time, max_time_s=max_time, repeats=repeats)

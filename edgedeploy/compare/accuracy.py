@@ -5,9 +5,11 @@ Which model output index a class is:
 
 - default: the sub-folder names sorted as strings; the first is output 0, the next 1, ... (the
   torchvision ``ImageFolder`` convention: right for a model trained on the same folder layout);
-- ``--labels FILE``: one label per line, line N (from 0) is output N (e.g. the 1000 ImageNet class
-  names or synset ids); every sub-folder name must be one of the lines (compared without surrounding
-  spaces, case-insensitively). Use this for ImageNet-pretrained models evaluated on a few classes.
+- ``--labels FILE``: one label per line, line N (from 0) is output N (e.g. the ImageNet class names
+  or synset ids); every sub-folder name must be a line or one of its comma-separated names ("tench"
+  matches "tench, Tinca tinca"), compared case-insensitively. Use this for ImageNet-pretrained models
+  evaluated on a few classes. A file whose first line is "background" (TensorFlow's 1001 classes) used
+  with a 1000-output model is read as lines 1..1000 = outputs 0..999, and the report says so.
 
 Images are preprocessed exactly as the conversion did (resize, centre crop, mean/std from the
 model's report). Both models run on the same images through LiteRT, the int8 one with its own input
@@ -28,27 +30,38 @@ SORTED_FOLDERS = "sub-folder names sorted; the first is output 0"
 @dataclass(frozen=True)
 class EvalSet:
     root: Path
-    classes: dict[str, int]  # sub-folder name -> model output index
+    classes: dict[str, int]  # sub-folder name -> model output index (line number with --labels)
     images: tuple[tuple[Path, int], ...]  # (image, output index)
     mapping: str  # how class names became indices, said in the report
+    label_lines: int | None = None  # lines of the --labels file
+    background_first: bool = False  # its line 0 is "background" (1001-class files)
+
+    def labels_for(self, outputs: int) -> tuple[list[int], str | None]:
+        """The output index of every image for a model with ``outputs`` outputs (and a note if shifted)."""
+        labels = [label for _, label in self.images]
+        if self.background_first and self.label_lines == outputs + 1:
+            return [label - 1 for label in labels], ("the labels file starts with 'background' and has one line "
+                                                     "more than the model has outputs: line N is output N-1")
+        return labels, None
 
     def describe(self) -> dict[str, Any]:
         return {"folder": str(self.root), "images": len(self.images), "classes": len(self.classes),
                 "class_index": self.mapping, "classes_to_index": self.classes}
 
 
-def _read_labels(path: Path) -> dict[str, int]:
+def _read_labels(path: Path) -> tuple[dict[str, int], int, bool]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read --labels {path}: {exc}") from exc
     labels: dict[str, int] = {}
     for index, line in enumerate(lines):
-        if line.strip():
-            labels.setdefault(line.strip().casefold(), index)
+        for name in [line, *line.split(",")]:  # the whole line first, then each of its names
+            if name.strip():
+                labels.setdefault(name.strip().casefold(), index)
     if not labels:
         raise InputError(f"--labels {path} holds no labels (one per line expected)")
-    return labels
+    return labels, len(lines), bool(lines) and lines[0].strip().casefold() == "background"
 
 
 def load_eval_set(root: Path, labels_file: Path | None = None) -> EvalSet:
@@ -60,10 +73,11 @@ def load_eval_set(root: Path, labels_file: Path | None = None) -> EvalSet:
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
         raise InputError(f"--eval {root} has no sub-folders", "put each class's images in its own sub-folder")
+    lines, background = None, False
     if labels_file is None:
         classes, mapping = {f.name: i for i, f in enumerate(folders)}, SORTED_FOLDERS
     else:
-        labels = _read_labels(labels_file)
+        labels, lines, background = _read_labels(labels_file)
         unknown = [f.name for f in folders if f.name.strip().casefold() not in labels]
         if unknown:
             raise UsageError(f"--eval class folder {unknown[0]!r} is not a line of --labels {labels_file}"
@@ -74,17 +88,14 @@ def load_eval_set(root: Path, labels_file: Path | None = None) -> EvalSet:
                    if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
         raise InputError(f"--eval {root}: no images (jpg, png, bmp) in its class sub-folders")
-    return EvalSet(root, classes, images, mapping)
+    return EvalSet(root, classes, images, mapping, lines, background)
 
 
-def top1_accuracy(model_path: Path, batches: list, labels: list[int]) -> float:
+def top1_accuracy(outputs: list, labels: list[int]) -> float:
     import numpy as np
 
-    from edgedeploy.converters.fidelity import run_tflite
-
-    outputs = run_tflite(model_path, batches)
     width = outputs[0].size
-    if max(labels) >= width:
+    if max(labels) >= width or min(labels) < 0:
         raise UsageError(f"the model has {width} outputs but --eval needs class index {max(labels)}",
                          "check the class mapping (--labels) against the model's classes")
     return float(np.mean([int(np.argmax(out) == label) for out, label in zip(outputs, labels)]))
@@ -95,9 +106,14 @@ def evaluate(eval_set: EvalSet, preprocessing: dict[str, Any], float_model: Path
     from edgedeploy.converters.artifacts import Preprocessing
     from edgedeploy.converters.calibration import load_image
 
+    from edgedeploy.converters.fidelity import run_tflite
+
     prep = Preprocessing.from_dict(preprocessing)
     batches = [load_image(path, prep)[None] for path, _ in eval_set.images]
-    labels = [label for _, label in eval_set.images]
-    return {"evaluated": True, "images": len(labels), "classes": len(eval_set.classes),
-            "float_top1": top1_accuracy(float_model, batches, labels),
-            "int8_top1": top1_accuracy(int8_model, batches, labels)}
+    float_out, int8_out = run_tflite(float_model, batches), run_tflite(int8_model, batches)
+    labels, shifted = eval_set.labels_for(float_out[0].size)
+    result = {"evaluated": True, "images": len(labels), "classes": len(eval_set.classes),
+              "float_top1": top1_accuracy(float_out, labels), "int8_top1": top1_accuracy(int8_out, labels)}
+    if shifted:
+        result["note"] = shifted
+    return result

@@ -26,29 +26,30 @@ class LatencyCell:
     spread_relative: float | None = None  # (max - min) / median of the repeats' medians
     spread_level: str | None = None
     samples_ms: list[float] = field(default_factory=list)  # every timed run of every repeat
+    load_average_1min: float | None = None  # the machine's load just before this bench: noise context
 
     def ms(self, statistic: str) -> float | None:
         return self.stats.get(statistic) if self.stats else None
 
     @classmethod
-    def from_bench(cls, cell: dict[str, Any]) -> "LatencyCell":
+    def from_bench(cls, cell: dict[str, Any], load: float | None = None) -> "LatencyCell":
         spread = cell.get("spread") or {}
         return cls(target=cell["target_name"], variant=cell["target"], status=cell["status"], reason=cell.get("reason"),
                    stats=cell.get("latency"), repeat_p50_ms=list(spread.get("p50_ms") or []),
                    spread_relative=spread.get("relative"), spread_level=spread.get("level"),
-                   samples_ms=[s for repeat in cell.get("samples_ms") or [] for s in repeat])
+                   samples_ms=[s for repeat in cell.get("samples_ms") or [] for s in repeat], load_average_1min=load)
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "variant": self.variant, "status": self.status, "reason": self.reason,
                 "latency": self.stats, "repeat_p50_ms": self.repeat_p50_ms, "spread_relative": self.spread_relative,
-                "spread_level": self.spread_level, "samples_ms": self.samples_ms}
+                "spread_level": self.spread_level, "load_average_1min": self.load_average_1min,
+                "samples_ms": self.samples_ms}
 
 
 @dataclass
 class Row:
     item: StudyItem
-    status: str = OK
-    error: dict[str, str] | None = None  # {"stage": ..., "message": ...}
+    errors: list[dict[str, str]] = field(default_factory=list)  # [{"stage": ..., "message": ...}], in order
     cache: dict[str, Any] = field(default_factory=dict)  # key, hit, dir
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, this run
     model: dict[str, Any] = field(default_factory=dict)  # params, macs (counted), files and sizes
@@ -56,8 +57,17 @@ class Row:
     latency: list[LatencyCell] = field(default_factory=list)
     accuracy: dict[str, Any] = field(default_factory=lambda: {"evaluated": False, "reason": "no --eval folder given"})
 
+    @property
+    def status(self) -> str:
+        return FAILED if self.errors else OK
+
+    @property
+    def error(self) -> dict[str, str] | None:
+        """The first failure (later stages may have failed too; all are in ``errors``)."""
+        return self.errors[0] if self.errors else None
+
     def fail(self, stage: str, message: str) -> None:
-        self.status, self.error = FAILED, {"stage": stage, "message": message}
+        self.errors.append({"stage": stage, "message": message})
 
     def cell(self, variant: str) -> LatencyCell | None:
         return next((c for c in self.latency if c.variant == variant), None)
@@ -73,7 +83,7 @@ class Row:
             "label": item.label, "spec": item.spec.text, "builtin": item.spec.builtin,
             "file": str(item.spec.path) if item.spec.path else None, "alpha": item.alpha,
             "resolution": item.resolution or self.model.get("resolution"), "weights": item.weights_kind,
-            "status": self.status, "error": self.error, "cache": self.cache, "seconds": self.seconds,
+            "status": self.status, "errors": self.errors, "cache": self.cache, "seconds": self.seconds,
             "model": self.model, "edgetpu": self.edgetpu, "latency": [c.to_dict() for c in self.latency],
             "accuracy": self.accuracy,
         }

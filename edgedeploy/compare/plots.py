@@ -1,0 +1,156 @@
+"""The study at a glance: one PNG of six panels, drawn with matplotlib's Agg backend (no display).
+
+Latency per model per target (every sample, box plots), latency against MACs and against file size
+(median, bars = range of the repeats' medians), the predicted share of ops and MACs on the Edge TPU,
+parameters and file size, and top-1 accuracy where it was evaluated. A panel with nothing to show
+says why instead of drawing an empty frame.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from edgedeploy.compare.row import OK, Row
+
+LOG_RANGE = 20  # largest / smallest value above which an axis goes logarithmic
+MIB = 2**20
+
+
+def _empty(ax: Any, title: str, why: str) -> None:
+    ax.set_title(title)
+    ax.text(0.5, 0.5, why, ha="center", va="center", wrap=True, fontsize=9, color="0.35", transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _log_if_wide(values: list[float], set_scale: Any) -> None:
+    positive = [v for v in values if v and v > 0]
+    if positive and max(positive) / min(positive) > LOG_RANGE:
+        set_scale("log")
+
+
+def _measured(rows: list[Row], variants: list[str]) -> list[tuple[Row, Any]]:
+    return [(r, r.cell(v)) for r in rows for v in variants if r.cell(v) and r.cell(v).status == OK and r.cell(v).samples_ms]
+
+
+def latency_panel(ax: Any, rows: list[Row], variants: list[str]) -> None:
+    title = "latency per model and target (int8, every timed run)"
+    cells = _measured(rows, variants)
+    if not cells:
+        return _empty(ax, title, "nothing was measured")
+    import matplotlib
+
+    # matplotlib 3.10 replaced vert=False by orientation="horizontal"; support both sides of that change.
+    major_minor = tuple(int(p) for p in matplotlib.__version__.split(".")[:2])
+    direction = {"orientation": "horizontal"} if major_minor >= (3, 10) else {"vert": False}
+    ax.boxplot([c.samples_ms for _, c in cells], **direction, showfliers=True, flierprops={"markersize": 2},
+               medianprops={"color": "C1"})
+    ax.set_yticks(range(1, len(cells) + 1), [f"{r.item.label}\n{c.variant}" for r, c in cells], fontsize=7)
+    ax.invert_yaxis()
+    _log_if_wide([s for _, c in cells for s in c.samples_ms], ax.set_xscale)
+    ax.set_xlabel("ms per inference")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def versus_panel(ax: Any, rows: list[Row], variants: list[str], key: str, label: str, scale: float) -> None:
+    title = f"median latency vs {label.split(' (')[0]}"
+    cells = [(r, c) for r, c in _measured(rows, variants) if r.model.get(key)]
+    if not cells:
+        return _empty(ax, title, "nothing was measured")
+    for index, variant in enumerate(v for v in variants if any(c.variant == v for _, c in cells)):
+        series = [(r, c) for r, c in cells if c.variant == variant]
+        xs = [r.model[key] / scale for r, _ in series]
+        ys = [c.ms("p50_ms") for _, c in series]
+        lows = [y - min(c.repeat_p50_ms or [y]) for (_, c), y in zip(series, ys)]
+        highs = [max(c.repeat_p50_ms or [y]) - y for (_, c), y in zip(series, ys)]
+        ax.errorbar(xs, ys, yerr=[lows, highs], fmt="o", capsize=3, label=variant)
+        for (r, _), x, y in zip(series, xs, ys) if index == 0 else ():
+            ax.annotate(r.item.label, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=6)
+    _log_if_wide([r.model[key] for r, _ in cells], ax.set_xscale)
+    _log_if_wide([c.ms("p50_ms") for _, c in cells], ax.set_yscale)
+    ax.margins(x=0.25, y=0.1)  # room for the model names written beside the points
+    ax.set_xlabel(label)
+    ax.set_ylabel("median latency (ms)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+def _grouped_bars(ax: Any, labels: list[str], series: list[tuple[str, list[float | None]]], fmt: str) -> None:
+    """Horizontal bars per label; a value that is None (not known) gets no bar and says "n/a"."""
+    height = 0.8 / len(series)
+    for index, (name, values) in enumerate(series):
+        positions = [i + (index - (len(series) - 1) / 2) * height for i in range(len(labels))]
+        bars = ax.barh(positions, [v or 0 for v in values], height=height, label=name)
+        ax.bar_label(bars, labels=["n/a" if v is None else fmt.format(v) for v in values], fontsize=6, padding=2)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else 100 * share
+
+
+def edgetpu_panel(ax: Any, rows: list[Row]) -> None:
+    title = "on the Edge TPU (predicted, not compiled)"
+    shown = [r for r in rows if r.edgetpu and r.edgetpu.get("tpu_op_share") is not None]
+    if not shown:
+        return _empty(ax, title, "no model was checked")
+    _grouped_bars(ax, [r.item.label for r in shown],
+                  [("share of ops", [100 * r.edgetpu["tpu_op_share"] for r in shown]),
+                   ("share of MACs", [_percent(r.edgetpu.get("tpu_mac_share")) for r in shown])], "{:.0f}%")
+    ax.set_xlim(0, 115)
+    ax.set_xlabel("% of the model on the Edge TPU")
+    ax.set_title(title)
+
+
+def size_panel(ax: Any, rows: list[Row]) -> None:
+    title = "parameters and int8 file size"
+    shown = [r for r in rows if r.model.get("int8_bytes")]
+    if not shown:
+        return _empty(ax, title, "no model converted")
+    _grouped_bars(ax, [r.item.label for r in shown],
+                  [("parameters (millions)", [r.model["params"] / 1e6 if r.model.get("params") else None for r in shown]),
+                   ("int8 file (MiB)", [r.model["int8_bytes"] / MIB for r in shown])], "{:.2f}")
+    ax.set_xlabel("millions of parameters / MiB")
+    ax.set_title(title)
+
+
+def accuracy_panel(ax: Any, rows: list[Row]) -> None:
+    title = "top-1 accuracy"
+    shown = [r for r in rows if r.accuracy.get("evaluated")]
+    if not shown:
+        reason = next((r.accuracy.get("reason") for r in rows if r.accuracy.get("reason")), "")
+        return _empty(ax, title, f"not evaluated\n({reason})")
+    _grouped_bars(ax, [r.item.label for r in shown],
+                  [("float32", [100 * r.accuracy["float_top1"] for r in shown]),
+                   ("int8", [100 * r.accuracy["int8_top1"] for r in shown])], "{:.1f}%")
+    ax.set_xlim(0, 115)
+    ax.set_xlabel(f"% top-1 on {shown[0].accuracy['images']} images")
+    ax.set_title(title)
+
+
+def overview_png(rows: list[Row], variants: list[str], subtitle: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    cells = len(_measured(rows, variants))
+    height = max(3.2, 0.32 * max(cells, len(rows)) + 1.6)
+    figure = Figure(figsize=(14, 3 * height), layout="constrained")
+    axes = figure.subplots(3, 2)
+    latency_panel(axes[0][0], rows, variants)
+    versus_panel(axes[0][1], rows, variants, "macs", "MACs (millions)", 1e6)
+    versus_panel(axes[1][0], rows, variants, "int8_bytes", "int8 file size (MiB)", MIB)
+    edgetpu_panel(axes[1][1], rows)
+    size_panel(axes[2][0], rows)
+    accuracy_panel(axes[2][1], rows)
+    figure.suptitle(subtitle, fontsize=10)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()

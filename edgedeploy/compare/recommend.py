@@ -1,0 +1,128 @@
+"""``--recommend``: name the best model of the study under the user's constraints, and say why.
+
+Definition of "best" (also printed with every recommendation):
+
+1. Candidates are the rows that converted, checked and (when a latency limit is given) were measured
+   on the recommendation target. For ``coral`` a model must also be predicted to map every op to the
+   Edge TPU: an op that falls back to the CPU drags everything after it onto the host.
+2. Constraints: ``--max-latency-ms`` bounds the p90 latency (MLPerf single-stream's statistic) of the
+   fastest measured variant of the target; ``--max-size-mb`` bounds the int8 file size in MiB (2^20 bytes).
+3. Among the candidates, the best is the one with the highest int8 top-1 accuracy when every candidate
+   was evaluated (``--eval``). Without accuracy for all of them, the one with the most MACs stands in
+   for "most capable" (within a MobileNet family more width and resolution buy accuracy); this is a
+   proxy and the recommendation says so. Ties go to the lower p90 latency, then the smaller file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgedeploy.compare.row import OK, Row
+
+MIB = 2**20
+DEFINITION = ("best = highest int8 top-1 accuracy among the models that meet the constraints when all were "
+              "evaluated; otherwise the most MACs (a stand-in for capacity, not a measured accuracy); "
+              "ties: lower p90 latency, then smaller file")
+
+
+@dataclass(frozen=True)
+class Constraints:
+    target: str
+    max_latency_ms: float | None = None
+    max_size_mb: float | None = None  # MiB of the int8 .tflite file
+
+    def describe(self) -> str:
+        parts = [f"target {self.target}"]
+        if self.max_latency_ms is not None:
+            parts.append(f"p90 latency <= {self.max_latency_ms:g} ms")
+        if self.max_size_mb is not None:
+            parts.append(f"int8 file <= {self.max_size_mb:g} MiB")
+        return ", ".join(parts)
+
+
+@dataclass
+class Recommendation:
+    constraints: Constraints
+    chosen: str | None = None
+    why: list[str] = field(default_factory=list)
+    ranked_by: str = ""
+    runner_up: str | None = None
+    ruled_out: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.constraints
+        return {"target": c.target, "max_latency_ms": c.max_latency_ms, "max_size_mb": c.max_size_mb,
+                "definition": DEFINITION, "chosen": self.chosen, "why": self.why, "ranked_by": self.ranked_by,
+                "runner_up": self.runner_up, "ruled_out": self.ruled_out}
+
+
+def _rule_out(row: Row, c: Constraints, target_reason: str | None) -> str | None:
+    """Why ``row`` cannot be recommended under ``c``, or None when it is a candidate."""
+    if row.status != OK:
+        return f"failed at {row.error['stage']}"
+    if c.target == "coral" and (row.edgetpu or {}).get("cpu_ops"):
+        e = row.edgetpu
+        return f"{e['cpu_ops']} of {e['total_ops']} ops predicted to fall back to the CPU"
+    cell = row.best_cell(c.target)
+    if c.max_latency_ms is not None:
+        if cell is None:
+            return f"latency not measured on {c.target}" + (f" ({target_reason})" if target_reason else "")
+        if cell.ms("p90_ms") > c.max_latency_ms:
+            return f"p90 {cell.ms('p90_ms'):.3g} ms on {cell.variant} > {c.max_latency_ms:g} ms"
+    size = row.model.get("int8_bytes")
+    if c.max_size_mb is not None and size > c.max_size_mb * MIB:
+        return f"int8 file {size / MIB:.2f} MiB > {c.max_size_mb:g} MiB"
+    return None
+
+
+def _sort_key(row: Row, target: str, by_accuracy: bool) -> tuple:
+    cell = row.best_cell(target)
+    latency = cell.ms("p90_ms") if cell else float("inf")
+    merit = row.accuracy["int8_top1"] if by_accuracy else (row.model.get("macs") or 0)
+    return (-merit, latency, row.model.get("int8_bytes") or 0)
+
+
+def _reasons(row: Row, c: Constraints, by_accuracy: bool, count: int) -> list[str]:
+    why = []
+    if by_accuracy:
+        why.append(f"highest int8 top-1 ({row.accuracy['int8_top1']:.1%} on {row.accuracy['images']} images; "
+                   f"float {row.accuracy['float_top1']:.1%}) of the {count} models that meet the constraints")
+    else:
+        why.append(f"most MACs ({row.model['macs'] / 1e6:.1f} M) of the {count} models that meet the constraints; "
+                   "accuracy was not evaluated for all of them, so MACs stand in for capacity (run with --eval "
+                   "and real weights for a measured ranking)")
+    cell = row.best_cell(c.target)
+    if cell is not None:
+        limit = f" (limit {c.max_latency_ms:g} ms)" if c.max_latency_ms is not None else ""
+        why.append(f"p90 latency {cell.ms('p90_ms'):.3g} ms, median {cell.ms('p50_ms'):.3g} ms on {cell.variant}{limit}")
+    else:
+        why.append(f"latency on {c.target} was not measured here")
+    limit = f" (limit {c.max_size_mb:g} MiB)" if c.max_size_mb is not None else ""
+    why.append(f"int8 file {row.model['int8_bytes'] / MIB:.2f} MiB{limit}")
+    if row.edgetpu:
+        e = row.edgetpu
+        why.append(f"Edge TPU (predicted): {e['tpu_ops']} of {e['total_ops']} ops, "
+                   f"{(e.get('tpu_mac_share') or 0):.0%} of MACs")
+    return why
+
+
+def recommend(rows: list[Row], constraints: Constraints, target_reason: str | None = None) -> Recommendation:
+    result = Recommendation(constraints)
+    candidates = []
+    for row in rows:
+        reason = _rule_out(row, constraints, target_reason)
+        if reason is None:
+            candidates.append(row)
+        else:
+            result.ruled_out.append({"model": row.item.label, "reason": reason})
+    if not candidates:
+        result.why = [f"no model of the study meets {constraints.describe()}"]
+        return result
+    by_accuracy = all(r.accuracy.get("evaluated") for r in candidates)
+    result.ranked_by = "int8 top-1 accuracy" if by_accuracy else "MACs (accuracy not evaluated)"
+    ranked = sorted(candidates, key=lambda r: _sort_key(r, constraints.target, by_accuracy))
+    result.chosen = ranked[0].item.label
+    result.runner_up = ranked[1].item.label if len(ranked) > 1 else None
+    result.why = _reasons(ranked[0], constraints, by_accuracy, len(candidates))
+    return result

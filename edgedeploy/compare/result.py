@@ -1,0 +1,113 @@
+"""The result of ``edgedeploy compare``: the study's rows, the targets (with why one did not run),
+how it was measured, the recommendation. ``to_dict()`` is results.json (schema ``edgedeploy.compare/1``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from edgedeploy.compare.recommend import DEFINITION, Recommendation
+from edgedeploy.compare.row import OK, Row
+from edgedeploy.compare.tables import LATENCY_NOTE, terminal_columns
+from edgedeploy.errors import ExitCode
+
+SCHEMA = "edgedeploy.compare/1"
+
+
+@dataclass
+class CompareResult:
+    rows: list[Row]
+    targets: list[dict[str, Any]]  # name, available, reason, variants
+    method: dict[str, Any]
+    output_dir: Path
+    recommendation: Recommendation | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def variants(self) -> list[str]:
+        return [v for t in self.targets for v in t["variants"]]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if not any(t["available"] for t in self.targets):
+            return ExitCode.TARGET_UNAVAILABLE
+        return ExitCode.ERROR if any(r.status != OK for r in self.rows) else ExitCode.OK
+
+    def not_measured(self) -> list[str]:
+        """Plain statements of what this study did not measure, for every output format."""
+        lines = [f"{t['name']}: not measured: {t['reason']}" for t in self.targets if not t["available"]]
+        if not any(r.accuracy.get("evaluated") for r in self.rows):
+            reason = next((r.accuracy.get("reason") for r in self.rows if r.accuracy.get("reason")), "")
+            lines.append(f"accuracy: not evaluated ({reason})")
+        lines.append("Edge TPU mapping: predicted from the int8 model by edgedeploy's rules, not compiled")
+        lines.append("power: not measured (compare measures latency only; use 'edgedeploy bench --power' with a meter)")
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "kind": "compare", "output_dir": str(self.output_dir), "method": self.method,
+                "targets": self.targets, "environment": self.environment,
+                "rows": [r.to_dict() for r in self.rows],
+                "recommendation": self.recommendation.to_dict() if self.recommendation else None,
+                "not_measured": self.not_measured(), "warnings": self.warnings, "notes": self.notes,
+                "files": self.files, "exit_code": int(self.exit_code)}
+
+    def render(self, console: Console) -> None:
+        cols = terminal_columns(self.variants)
+        cells = [[col.show(row) for col in cols] for row in self.rows]
+        widths = [min(12, max((len(line[i]) for line in cells), default=1)) if i == 0 else
+                  max((len(line[i]) for line in cells), default=1) for i in range(len(cols))]
+        if sum(widths) + 3 * len(cols) <= console.width:
+            groups = [list(range(len(cols)))]
+        else:  # a narrow terminal: the model facts, then the measurements, each table with the model name
+            split = next(i for i, c in enumerate(cols) if c.header.endswith("p50 ms"))
+            groups = [list(range(split)), [0] + list(range(split, len(cols)))]
+        for number, group in enumerate(groups):
+            title = f"compare: {len(self.rows)} models" if number == 0 else None
+            table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+            for i in group:
+                # values keep their width (headers wrap instead); the model name folds when space is short
+                table.add_column(escape(cols[i].header), justify="right" if cols[i].numeric else "left",
+                                 overflow="fold", min_width=widths[i])
+            for row, line in zip(self.rows, cells):
+                table.add_row(*[escape(line[i]) for i in group], style="" if row.status == OK else "red")
+            console.print(table)
+        console.print("[dim]* predicted from the int8 model by edgedeploy's rules (not compiled)[/dim]")
+        for row in self.rows:
+            for error in row.errors:
+                console.print(f"[red]x[/red] {escape(row.item.label)}: failed at {error['stage']}: "
+                              f"{escape(error['message'])}")
+        console.print(f"[dim]{escape(LATENCY_NOTE)}[/dim]")
+        for line in self.not_measured():
+            console.print(f"[yellow]-[/yellow] {escape(line)}")
+        if self.recommendation is not None:
+            self._render_recommendation(console, self.recommendation)
+        for line in self.warnings:
+            console.print(f"[yellow]warning:[/yellow] {escape(line)}")
+        for line in self.notes:
+            console.print(f"[dim]note: {escape(line)}[/dim]")
+        if self.files:
+            console.print(f"written to {escape(str(self.output_dir))}: {escape(', '.join(self.files))}")
+
+    @staticmethod
+    def _render_recommendation(console: Console, rec: Recommendation) -> None:
+        console.print(f"[bold]recommendation[/bold] ({escape(rec.constraints.describe())}):", end=" ")
+        if rec.chosen is None:
+            console.print(f"[red]none[/red]: {escape(rec.why[0])}")
+        else:
+            console.print(f"[bold green]{escape(rec.chosen)}[/bold green]")
+            for line in rec.why:
+                console.print(f"  - {escape(line)}")
+            if rec.runner_up:
+                console.print(f"  [dim]runner-up: {escape(rec.runner_up)}[/dim]")
+        for out in rec.ruled_out:
+            console.print(f"  [dim]ruled out {escape(out['model'])}: {escape(out['reason'])}[/dim]")
+        console.print(f"  [dim]{escape(DEFINITION)}[/dim]")

@@ -1,0 +1,175 @@
+"""The work for one row: convert (through the cache), check, bench on each target, eval.
+
+Each stage's failure is caught and written into the row (stage + one-line error), so one bad model
+never stops the study; Ctrl-C is not caught: it ends the study, and finished conversions stay cached.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgedeploy.compare.accuracy import EvalSet, evaluate
+from edgedeploy.compare.cache import ConversionCache, cache_key, key_inputs
+from edgedeploy.compare.plan import StudyItem
+from edgedeploy.compare.row import LatencyCell, Row
+from edgedeploy.errors import EdgedeployError
+
+CONVERT_LOG = "compare-convert.log"  # the conversion's own progress lines and third-party chatter
+
+
+@dataclass
+class Study:
+    """What every row's stages share."""
+
+    options: Any  # ConvertOptions
+    cache: ConversionCache
+    tools: dict[str, str | None]
+    targets: tuple[str, ...]
+    variants: dict[str, list[str]]  # target -> variant labels, for rows whose bench could not start
+    bench: Callable[[Path, str, Callable[[str], None]], Any]  # (int8 file, target, progress) -> BenchResult
+    eval_set: EvalSet | None = None
+    environment: dict[str, Any] = field(default_factory=dict)  # from the first bench run
+    warnings: list[str] = field(default_factory=list)
+
+    def add_warnings(self, found: list[str]) -> None:
+        """Keep one of each kind: the same warning with other numbers (load 2.1, load 2.3) is said once."""
+        kinds = {re.sub(r"[0-9.]+", "#", w) for w in self.warnings}
+        for warning in found:
+            kind = re.sub(r"[0-9.]+", "#", warning)
+            if kind not in kinds:
+                kinds.add(kind)
+                self.warnings.append(warning)
+
+    def key(self, item: StudyItem) -> tuple[str, dict[str, Any]]:
+        inputs = key_inputs(item, self.options, self.tools)
+        return cache_key(item, inputs), inputs
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, EdgedeployError):
+        return str(exc)
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"unexpected failure: {type(exc).__name__}: {first}"
+
+
+def converted(item: StudyItem, study: Study, key: str, inputs: dict[str, Any]) -> tuple[dict[str, Any], Path, bool]:
+    """(convert report, cache entry, cache hit). A miss converts into the cache; a failure keeps nothing."""
+    from edgedeploy.converters.pipeline import convert
+    from edgedeploy.converters.quiet import captured_output
+
+    report = study.cache.lookup(key)
+    if report is not None:
+        return report, study.cache.entry(key), True
+    with study.cache.filling(key, inputs) as work:
+        log = work.parent / CONVERT_LOG
+        with captured_output(log):
+            convert(item.source, work, study.options, force=True, alpha=item.alpha or 1.0,
+                    resolution=item.resolution, weights=item.weights, pretrained=item.pretrained)
+        shutil.move(log, work / CONVERT_LOG)
+    report = study.cache.lookup(key)
+    if report is None:
+        raise EdgedeployError(f"the conversion finished but its cache entry {study.cache.entry(key)} is incomplete")
+    return report, study.cache.entry(key), False
+
+
+def onnx_params(path: Path) -> int | None:
+    """Parameters of a model file that came without a PyTorch module: the ONNX initializers' elements."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - a count we cannot make is None, never a guess
+        return None
+    total = 0
+    for tensor in model.graph.initializer:
+        size = 1
+        for dim in tensor.dims:
+            size *= dim
+        total += size
+    return total
+
+
+def describe_model(report: dict[str, Any], entry: Path) -> dict[str, Any]:
+    details, outputs = report.get("model_details") or {}, report["outputs"]
+    params, counted_on = details.get("params"), "pytorch model"
+    if params is None and outputs.get("onnx"):
+        params, counted_on = onnx_params(entry / outputs["onnx"]), "onnx initializers"
+    return {"name": report["model"], "params": params, "params_counted_on": counted_on if params else None,
+            "macs": details.get("macs"), "macs_counted_on": "pytorch model" if details.get("macs") else None,
+            "resolution": report["preprocessing"]["size"][0], "int8_file": str(entry / outputs["int8_tflite"]),
+            "float32_file": str(entry / outputs["float32_tflite"]), "int8_bytes": report["int8"]["bytes"],
+            "float32_bytes": report["float32"]["bytes"], "int8_ops": report["int8"]["ops"],
+            "op_histogram": report["int8"]["op_histogram"], "preprocessing": report["preprocessing"]}
+
+
+def checked(int8_file: Path) -> dict[str, Any]:
+    """The predicted Edge TPU mapping of the int8 model (the same rules as ``edgedeploy check``)."""
+    from edgedeploy.targets.edgetpu.check import check_model
+
+    report = check_model(int8_file).to_dict()
+    s = report["summary"]
+    total = s.get("total_ops") or 0
+    return {"source": f"predicted ({report['rules']})", "verdict": report["verdict"], "total_ops": total,
+            "tpu_ops": s.get("tpu_ops"), "cpu_ops": s.get("cpu_ops"), "risky_ops": s.get("risky_ops"),
+            "tpu_op_share": (s["tpu_ops"] / total) if total and s.get("tpu_ops") is not None else None,
+            "tpu_mac_share": s.get("tpu_mac_share"), "macs_total": s.get("macs_total"),
+            "first_cut_op": s.get("first_cut_op"), "params_stream": s.get("params_stream"),
+            "findings": [{"severity": f["severity"], "title": f["title"], "count": f["count"]} for f in report["findings"]]}
+
+
+def benched(int8_file: Path, study: Study, progress: Callable[[str], None]) -> list[LatencyCell]:
+    """Each target on its own, so a target that fails to start (no compiler for coral) fails only its cells."""
+    cells = []
+    for target in study.targets:
+        try:
+            result = study.bench(int8_file, target, progress)
+        except EdgedeployError as exc:
+            cells += [LatencyCell(target, label, "failed", str(exc)) for label in study.variants[target]]
+            continue
+        data = result.to_dict()
+        study.environment = study.environment or data["environment"]
+        study.add_warnings(data["warnings"])
+        load = data["environment"].get("load_average_1min")
+        cells += [LatencyCell.from_bench(cell, load) for cell in data["results"]]
+    return cells
+
+
+def run_row(item: StudyItem, study: Study, stage: Callable[[str, str], None]) -> Row:
+    """Every stage of one row; ``stage(name, detail)`` tells the display what is running."""
+    row = Row(item)
+    key, inputs = study.key(item)
+    row.cache = {"key": key, "dir": str(study.cache.entry(key))}
+
+    def step(name: str, work: Callable[[], Any]) -> Any:
+        stage(name, "")
+        start = time.perf_counter()
+        try:
+            return work()
+        except Exception as exc:  # noqa: BLE001 - any failure of one model is that row's, not the study's
+            row.fail(name, _message(exc))
+            return None
+        finally:
+            row.seconds[name] = round(time.perf_counter() - start, 3)
+
+    done = step("convert", lambda: converted(item, study, key, inputs))
+    if done is None:
+        return row
+    report, entry, row.cache["hit"] = done
+    row.model = describe_model(report, entry)
+    row.edgetpu = step("check", lambda: checked(Path(row.model["int8_file"])))
+    if row.edgetpu and not row.model["macs"]:
+        row.model["macs"], row.model["macs_counted_on"] = row.edgetpu["macs_total"], "int8 tflite graph"
+    row.latency = step("bench", lambda: benched(Path(row.model["int8_file"]), study,
+                                                lambda message: stage("bench", message))) or []
+    if study.eval_set is not None:
+        row.accuracy = step("eval", lambda: evaluate(study.eval_set, row.model["preprocessing"],
+                                                     Path(row.model["float32_file"]), Path(row.model["int8_file"])))
+        if row.accuracy is None:
+            row.accuracy = {"evaluated": False, "reason": f"eval failed: {row.errors[-1]['message']}"}
+    return row

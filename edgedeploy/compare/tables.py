@@ -1,0 +1,129 @@
+"""The study table as data: one list of columns (header + how to show a row) used by the terminal,
+report.md and report.html alike, so the three never disagree. results.csv has raw numbers instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from edgedeploy.compare.row import NOT_EVALUATED, OK, Row
+from edgedeploy.report import fmt_bytes, fmt_count
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    show: Callable[[Row], str]
+    numeric: bool = True
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _tpu_ops(row: Row) -> str:
+    e = row.edgetpu
+    if not e or e.get("tpu_ops") is None:
+        return "-"
+    return f"{e['tpu_ops']}/{e['total_ops']}"
+
+
+def _latency(variant: str) -> Callable[[Row], str]:
+    def show(row: Row) -> str:
+        cell = row.cell(variant)
+        if cell is None:
+            return "-"
+        if cell.status != OK:
+            return cell.status
+        spread = f" ±{cell.spread_relative / 2:.0%}" if cell.spread_relative is not None and len(cell.repeat_p50_ms) > 1 else ""
+        return f"{fmt_ms(cell.ms('p50_ms'))}{spread}"
+    return show
+
+
+def _accuracy(key: str) -> Callable[[Row], str]:
+    def show(row: Row) -> str:
+        if not row.accuracy.get("evaluated"):
+            return NOT_EVALUATED
+        return f"{row.accuracy[key]:.1%}"
+    return show
+
+
+def status_text(row: Row) -> str:
+    if row.status == OK:
+        return "ok (cached)" if row.cache.get("hit") else "ok"
+    first = row.error
+    more = f" (+{len(row.errors) - 1} more)" if len(row.errors) > 1 else ""
+    return f"failed at {first['stage']}: {first['message']}{more}"
+
+
+def short_status(row: Row) -> str:
+    """The terminal's status cell; the errors themselves are listed under the table."""
+    if row.status == OK:
+        return "cached" if row.cache.get("hit") else "ok"
+    return "FAILED"
+
+
+def columns(variants: list[str]) -> list[Column]:
+    return [
+        Column("model", lambda r: r.item.label, numeric=False),
+        Column("params", lambda r: fmt_count(r.model.get("params"))),
+        Column("MACs", lambda r: fmt_count(r.model.get("macs"))),
+        Column("int8 size", lambda r: fmt_bytes(r.model.get("int8_bytes"))),
+        Column("Edge TPU ops (pred.)", _tpu_ops),
+        Column("MACs on TPU (pred.)", lambda r: _share((r.edgetpu or {}).get("tpu_mac_share"))),
+        *[Column(f"{v} p50 ms", _latency(v)) for v in variants],
+        Column("top-1 float", _accuracy("float_top1")),
+        Column("top-1 int8", _accuracy("int8_top1")),
+        Column("status", status_text, numeric=False),
+    ]
+
+
+def _both_accuracies(row: Row) -> str:
+    if not row.accuracy.get("evaluated"):
+        return NOT_EVALUATED
+    return f"{row.accuracy['float_top1']:.1%} / {row.accuracy['int8_top1']:.1%}"
+
+
+def terminal_columns(variants: list[str]) -> list[Column]:
+    """The same table, narrower: short headers, both accuracies in one column, errors listed below it."""
+    wide = {c.header: c for c in columns(variants)}
+    short = {"int8 size": "int8", "Edge TPU ops (pred.)": "TPU ops*", "MACs on TPU (pred.)": "TPU MACs*"}
+    kept = [Column(short.get(h, h), c.show, c.numeric) for h, c in wide.items()
+            if h not in ("top-1 float", "top-1 int8", "status")]
+    return kept + [Column("top-1 float / int8", _both_accuracies), Column("status", short_status, numeric=False)]
+
+
+LATENCY_NOTE = ("latency: median (p50) of every timed run of the int8 model; ± is half the spread of the "
+                "repeats' medians (run-to-run noise)")
+
+
+def csv_records(rows: list[Row], variants: list[str]) -> list[dict[str, Any]]:
+    """One flat record per row with raw numbers (ms, bytes, fractions) for spreadsheets."""
+    records = []
+    for row in rows:
+        e, acc = row.edgetpu or {}, row.accuracy
+        record = {"model": row.item.label, "spec": row.item.spec.text, "alpha": row.item.alpha,
+                  "resolution": row.model.get("resolution", row.item.resolution), "weights": row.item.weights_kind,
+                  "status": row.status, "error": status_text(row) if row.status != OK else "",
+                  "params": row.model.get("params"), "macs": row.model.get("macs"),
+                  "int8_bytes": row.model.get("int8_bytes"), "float32_bytes": row.model.get("float32_bytes"),
+                  "edgetpu_total_ops": e.get("total_ops"), "edgetpu_tpu_ops": e.get("tpu_ops"),
+                  "edgetpu_cpu_ops": e.get("cpu_ops"), "edgetpu_mac_share": e.get("tpu_mac_share"),
+                  "edgetpu_first_cut_op": e.get("first_cut_op")}
+        for variant in variants:
+            cell = row.cell(variant)
+            for stat in ("p50_ms", "p90_ms", "mean_ms", "min_ms", "max_ms"):
+                record[f"{variant} {stat}"] = cell.ms(stat) if cell else None
+            record[f"{variant} spread"] = cell.spread_relative if cell else None
+            record[f"{variant} status"] = cell.status if cell else None
+        record.update(float_top1=acc.get("float_top1", NOT_EVALUATED), int8_top1=acc.get("int8_top1", NOT_EVALUATED),
+                      eval_images=acc.get("images"), cache_hit=row.cache.get("hit"))
+        records.append(record)
+    return records
