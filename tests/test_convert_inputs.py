@@ -20,7 +20,7 @@ def assert_clean_failure(result, code, *needles):
 
 def test_missing_file(cli, tmp_path):
     result = cli("convert", str(tmp_path / "nope.onnx"), "-o", str(tmp_path / "out"))
-    assert_clean_failure(result, ExitCode.UNREADABLE_INPUT, "not found")
+    assert_clean_failure(result, ExitCode.UNREADABLE_INPUT, "no such file")
     assert not (tmp_path / "out").exists()
 
 

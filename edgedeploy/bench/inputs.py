@@ -16,10 +16,9 @@ import numpy as np
 from edgedeploy.bench.model_file import ModelFile, TensorSpec
 from edgedeploy.converters.artifacts import Preprocessing
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.images import IMAGE_SUFFIXES, default_preprocessing, load_image
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".ppm", ".tif", ".tiff"})
 MAX_IMAGES = 64  # enough distinct inputs to defeat caching effects; more only costs load time
-CROP_FRACTION = 0.875  # resize short side to size / 0.875, then centre-crop (224 <- 256)
 
 
 @dataclass(frozen=True)
@@ -69,27 +68,7 @@ def preprocessing_for(model: ModelFile, height: int, width: int) -> tuple[Prepro
             raise InputError(f"{report}: unreadable 'preprocessing' ({exc})") from exc
         if tuple(prep.size) == (height, width):
             return prep, f"preprocessing from {report}"
-    size = min(height, width)
-    default = Preprocessing(size=(height, width), resize_size=round(size / CROP_FRACTION))
-    return default, f"ImageNet mean/std at the model's input size {height}x{width} (no matching report.json beside it)"
-
-
-def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
-    """HxWx3 float32: scaled to [0, 1], short side resized, centre-cropped, normalised."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            rgb = image.convert("RGB")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InputError(f"{path} is not a readable image ({exc})") from exc
-    height, width = prep.size
-    scale = prep.resize_size / min(rgb.size)
-    resized = rgb.resize((max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale))),
-                         getattr(Image.Resampling, prep.interpolation.upper(), Image.Resampling.BILINEAR))
-    left, top = (resized.width - width) // 2, (resized.height - height) // 2
-    pixels = np.asarray(resized.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
-    return (pixels - np.asarray(prep.mean, np.float32)) / np.asarray(prep.std, np.float32)
+    return default_preprocessing(height, width), f"ImageNet mean/std at the model's input size {height}x{width} (no matching report.json beside it)"
 
 
 def quantize(values: np.ndarray, spec: TensorSpec) -> np.ndarray:

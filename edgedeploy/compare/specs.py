@@ -43,12 +43,12 @@ def parse_spec(text: str) -> ModelSpec:
     from edgedeploy.converters.sources import check_model_file, looks_like_path
     from edgedeploy.models.registry import BUILTINS, get_builtin
 
-    name, _, alphas = text.partition(":")
+    name, colon, alphas = text.partition(":")
     if name not in BUILTINS and (Path(text).exists() or looks_like_path(text)):
         path = check_model_file(Path(text))
         return ModelSpec(text, None, path, (1.0,))
     model = get_builtin(name.strip())
-    values = _numbers(alphas, f"alphas of {name}", float) if alphas else [1.0]
+    values = _numbers(alphas, f"alphas of {name}", float) if colon else [1.0]
     return ModelSpec(text, model.name, None, tuple(model.check_alpha(a) for a in values))
 
 

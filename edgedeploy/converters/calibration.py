@@ -11,8 +11,8 @@ import numpy as np
 
 from edgedeploy.converters.artifacts import Preprocessing
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.images import IMAGE_SUFFIXES, load_image  # noqa: F401 - load_image is part of this API
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 MAX_HELD_BACK = 32
 # onnx2tf downloads a sample file of this exact name from the internet unless it sits in the working
 # directory; we write it from our own images so conversion works offline.
@@ -33,30 +33,6 @@ def find_images(directory: Path) -> list[Path]:
     if not images:
         raise InputError(f"no images (jpg, png, bmp) found in {directory}")
     return images
-
-
-def _resample(name: str) -> int:
-    from PIL import Image
-
-    return {"bicubic": Image.BICUBIC, "nearest": Image.NEAREST}.get(name, Image.BILINEAR)
-
-
-def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
-    """One image as HWC float32: short side resized to ``resize_size``, centre crop, mean/std."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as opened:
-            image = opened.convert("RGB")
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"cannot read image {path}: {type(exc).__name__}") from exc
-    height, width = prep.size
-    scale = prep.resize_size / min(image.size)
-    resized = image.resize((max(width, round(image.width * scale)), max(height, round(image.height * scale))),
-                           _resample(prep.interpolation))
-    left, top = (resized.width - width) // 2, (resized.height - height) // 2
-    pixels = np.asarray(resized.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
-    return ((pixels - np.asarray(prep.mean, np.float32)) / np.asarray(prep.std, np.float32)).astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgedeploy.converters.artifacts import OnnxModel, Preprocessing
-from edgedeploy.converters.sources import default_preprocessing
+from edgedeploy.images import default_preprocessing
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.report import note
 

@@ -3,13 +3,14 @@ the first artifact of the pipeline, or one clear error saying what is wrong with
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 from pathlib import Path
 
 from edgedeploy.converters.artifacts import OnnxModel, Preprocessing, TorchModel
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.files import require_file
+from edgedeploy.images import default_preprocessing
 from edgedeploy.report import note
 
 TORCHSCRIPT_SUFFIXES = {".pt", ".pth", ".ts", ".torchscript"}
@@ -33,19 +34,8 @@ def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
     return shape
 
 
-def default_preprocessing(height: int, width: int) -> Preprocessing:
-    """ImageNet mean/std and a 0.875 centre crop: what torchvision/timm classifiers expect."""
-    return Preprocessing(size=(height, width), resize_size=int(math.floor(min(height, width) / 0.875)))
-
-
 def check_model_file(path: Path) -> Path:
-    if not path.exists():
-        raise InputError(f"file not found: {path}")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory, not a model file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path} is empty (0 bytes)")
-    return path
+    return require_file(path, "a model file")
 
 
 def looks_like_path(text: str) -> bool:

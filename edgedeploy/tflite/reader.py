@@ -15,6 +15,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from edgedeploy.errors import InputError
+from edgedeploy.files import read_input
 from edgedeploy.tflite.graph import Op, Tensor, TFLiteGraph
 from edgedeploy.tflite.options import decode_options, enum_names
 
@@ -199,12 +200,4 @@ def _parse_checked(data: bytes) -> TFLiteGraph:
 def read_model(path: str | Path) -> TFLiteGraph:
     """Read a ``.tflite`` file. Missing, empty, truncated, random or non-TFLite files raise ``InputError``."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory, not a TFLite model")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return parse_model(data, label=str(path))
+    return parse_model(read_input(path, "a TFLite model"), label=str(path))

@@ -17,23 +17,14 @@ from pathlib import Path
 from edgedeploy.errors import InputError
 from edgedeploy.targets.edgetpu.result import CheckReport
 from edgedeploy.targets.edgetpu.rules import DEFAULT_COMPILER, load_rules
+from edgedeploy.files import read_input
 from edgedeploy.tflite import FILE_IDENTIFIER, parse_model
 
 _TEXT_LIMIT = 5 * 1024 * 1024  # compiler outputs are a few KiB; refuse to decode big binaries as text
 
 
 def _read(path: Path) -> bytes:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory, not a model or compiler log")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not data:
-        raise InputError(f"{path} is empty (0 bytes)")
-    return data
+    return read_input(path, "a model or compiler log")
 
 
 def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckReport:

@@ -1,0 +1,38 @@
+"""Photos as model input, preprocessed the one way convert (calibration, fidelity), bench (--images)
+and compare (--eval) all use: scaled to [0, 1], short side resized, centre crop, mean/std."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from edgedeploy.converters.artifacts import Preprocessing
+from edgedeploy.errors import InputError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".ppm", ".tif", ".tiff"})
+IMAGENET_CROP = 0.875  # the usual evaluation crop: resize the short side to size / 0.875 (224 <- 256)
+
+
+def default_preprocessing(height: int, width: int) -> Preprocessing:
+    """ImageNet mean/std and a 0.875 centre crop: what torchvision/timm classifiers expect."""
+    return Preprocessing(size=(height, width), resize_size=int(math.floor(min(height, width) / IMAGENET_CROP)))
+
+
+def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
+    """One image as HWC float32, preprocessed as ``prep`` says."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as opened:
+            rgb = opened.convert("RGB")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"{path} is not a readable image ({type(exc).__name__})") from exc
+    height, width = prep.size
+    scale = prep.resize_size / min(rgb.size)
+    resample = getattr(Image.Resampling, prep.interpolation.upper(), Image.Resampling.BILINEAR)
+    resized = rgb.resize((max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale))), resample)
+    left, top = (resized.width - width) // 2, (resized.height - height) // 2
+    pixels = np.asarray(resized.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
+    return ((pixels - np.asarray(prep.mean, np.float32)) / np.asarray(prep.std, np.float32)).astype(np.float32)
