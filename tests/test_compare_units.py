@@ -5,7 +5,6 @@ bad input failing in one line before any work starts."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -273,3 +272,21 @@ def test_output_dir_holding_other_files_is_refused(cli, tmp_path):
     result = cli("compare", "mobilenet_v2", "-o", tmp_path)
     assert result.code == ExitCode.ERROR and "holds other files and no earlier compare" in result.err
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_repeated_bench_warnings_are_counted_not_repeated():
+    from edgedeploy.compare.stages import Study
+
+    study = Study(options=None, cache=None, tools={}, targets=("cpu",), variants={}, bench=None)
+    study.add_warnings(["the machine was busy before the run (load average 2.10 on 2 cores): expect noisier timings",
+                        "a_int8 on cpu (2 threads): the medians of the repeats differ by 27%; differences smaller "
+                        "than that are noise"])
+    study.add_warnings(["the machine was busy before the run (load average 2.31 on 2 cores): expect noisier timings",
+                        "b_int8 on cpu (1 thread): the medians of the repeats differ by 56%; differences smaller "
+                        "than that are noise"])
+    study.add_warnings(["b_int8 on cpu (1 thread): XNNPACK took no part of this model: LiteRT's own kernels ran it"])
+    summary = study.summarized_warnings()
+    assert len(summary) == 3
+    assert summary[0].endswith("load average 2.10 on 2 cores): expect noisier timings (and 1 more like it)")
+    assert summary[1].startswith("a_int8 on cpu (2 threads)") and summary[1].endswith("(and 1 more like it)")
+    assert summary[2].endswith("LiteRT's own kernels ran it")

@@ -26,6 +26,8 @@ def command(
                                   "float and int8 models (needs --weights or --pretrained for built-ins)."),
     labels: Path = typer.Option(None, "--labels", help="With --eval: label file, line N = output N; sub-folders "
                                 "are matched by name. Default: sorted sub-folder names are outputs 0, 1, ..."),
+    input_shape: str = typer.Option(None, "--input-shape", help="N,C,H,W for model files with dynamic dims or "
+                                    "TorchScript, e.g. 1,3,224,224."),
     calibration: Path = typer.Option(None, "--calibration", help="Calibration images \\[default: shipped photos]."),
     fix_activations: bool = typer.Option(False, "--fix-activations", help="Rewrite hard-swish / hard-sigmoid "
                                          "so the Edge TPU can map them (same math)."),
@@ -78,16 +80,18 @@ def command(
     request = CompareRequest(
         specs=tuple(specs), output_dir=output_dir, targets=tuple(target),
         resolutions=tuple(r for r in parse_resolutions(resolution) if r is not None), weights=tuple(weights),
-        pretrained=pretrained, convert_options=_convert_options(calibration, fix_activations),
+        pretrained=pretrained, convert_options=_convert_options(calibration, fix_activations, input_shape),
         target_options=_target_options(_thread_counts(threads)), plan=_plan(min_runs, min_time, max_time, repeats),
         eval_dir=eval_dir, labels=labels, constraints=constraints, force=force)
     return emit(run_compare(request), as_json)
 
 
-def _convert_options(calibration: Path | None, fix_activations: bool):
+def _convert_options(calibration: Path | None, fix_activations: bool, input_shape: str | None):
     from edgedeploy.converters.context import ConvertOptions
+    from edgedeploy.converters.sources import parse_input_shape
 
-    return ConvertOptions(calibration_dir=calibration, fix_activations=fix_activations, compile=False)
+    return ConvertOptions(calibration_dir=calibration, fix_activations=fix_activations, compile=False,
+                          input_shape=parse_input_shape(input_shape))
 
 
 def _thread_counts(text: str | None) -> tuple[int, ...] | None:

@@ -24,10 +24,17 @@ def _empty(ax: Any, title: str, why: str) -> None:
     ax.set_yticks([])
 
 
-def _log_if_wide(values: list[float], set_scale: Any) -> None:
+def _log_if_wide(values: list[float], ax: Any, which: str) -> None:
+    """A log scale when the values span more than LOG_RANGE, labelled 1, 2, 5, 10, 20 ... not 2x10^0."""
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
     positive = [v for v in values if v and v > 0]
     if positive and max(positive) / min(positive) > LOG_RANGE:
-        set_scale("log")
+        (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+        axis = ax.xaxis if which == "x" else ax.yaxis
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_formatter(NullFormatter())
 
 
 def _measured(rows: list[Row], variants: list[str]) -> list[tuple[Row, Any]]:
@@ -48,10 +55,14 @@ def latency_panel(ax: Any, rows: list[Row], variants: list[str]) -> None:
                medianprops={"color": "C1"})
     ax.set_yticks(range(1, len(cells) + 1), [f"{r.item.label}\n{c.variant}" for r, c in cells], fontsize=7)
     ax.invert_yaxis()
-    _log_if_wide([s for _, c in cells for s in c.samples_ms], ax.set_xscale)
+    _log_if_wide([s for _, c in cells for s in c.samples_ms], ax, "x")
     ax.set_xlabel("ms per inference")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
+    missing = [v for v in variants if not any(c.variant == v for _, c in cells)]
+    if missing:  # a target that could not run here is named, not silently left out
+        ax.text(0.99, 0.01, f"not measured here: {', '.join(missing)}", ha="right", va="bottom", fontsize=7,
+                color="0.35", transform=ax.transAxes)
 
 
 def versus_panel(ax: Any, rows: list[Row], variants: list[str], key: str, label: str, scale: float) -> None:
@@ -68,8 +79,8 @@ def versus_panel(ax: Any, rows: list[Row], variants: list[str], key: str, label:
         ax.errorbar(xs, ys, yerr=[lows, highs], fmt="o", capsize=3, label=variant)
         for (r, _), x, y in zip(series, xs, ys) if index == 0 else ():
             ax.annotate(r.item.label, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=6)
-    _log_if_wide([r.model[key] for r, _ in cells], ax.set_xscale)
-    _log_if_wide([c.ms("p50_ms") for _, c in cells], ax.set_yscale)
+    _log_if_wide([r.model[key] for r, _ in cells], ax, "x")
+    _log_if_wide([c.ms("p50_ms") for _, c in cells], ax, "y")
     ax.margins(x=0.25, y=0.1)  # room for the model names written beside the points
     ax.set_xlabel(label)
     ax.set_ylabel("median latency (ms)")
@@ -87,7 +98,9 @@ def _grouped_bars(ax: Any, labels: list[str], series: list[tuple[str, list[float
         ax.bar_label(bars, labels=["n/a" if v is None else fmt.format(v) for v in values], fontsize=6, padding=2)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.invert_yaxis()
-    ax.legend(fontsize=7, loc="lower right")
+    ax.margins(x=0.15)  # room for the value labels
+    # below the axes, so it never covers a bar (constrained layout makes room for it)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(series), frameon=False)
     ax.grid(axis="x", alpha=0.3)
 
 

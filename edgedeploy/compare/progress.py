@@ -46,8 +46,8 @@ def describe_remaining(seconds: float | None) -> str:
     if seconds is None:
         return "time left: estimated after the first model"
     if seconds < 90:
-        return f"~{seconds:.0f} s left (estimate from finished models)"
-    return f"~{seconds / 60:.0f} min left (estimate from finished models)"
+        return f"~{seconds:.0f} s left (estimate)"
+    return f"~{seconds / 60:.0f} min left (estimate)"
 
 
 def _private_stderr():

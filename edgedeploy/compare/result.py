@@ -65,11 +65,13 @@ class CompareResult:
         cells = [[col.show(row) for col in cols] for row in self.rows]
         widths = [min(12, max((len(line[i]) for line in cells), default=1)) if i == 0 else
                   max((len(line[i]) for line in cells), default=1) for i in range(len(cols))]
-        if sum(widths) + 3 * len(cols) <= console.width:
-            groups = [list(range(len(cols)))]
-        else:  # a narrow terminal: the model facts, then the measurements, each table with the model name
-            split = next(i for i, c in enumerate(cols) if c.header.endswith("p50 ms"))
-            groups = [list(range(split)), [0] + list(range(split, len(cols)))]
+        # A narrow terminal gets several tables, each starting with the model name, packed left to right.
+        groups: list[list[int]] = [[0]]
+        for index in range(1, len(cols)):
+            used = sum(widths[i] + 3 for i in groups[-1])
+            if used + widths[index] + 3 > console.width - 4 and len(groups[-1]) > 1:
+                groups.append([0])
+            groups[-1].append(index)
         for number, group in enumerate(groups):
             title = f"compare: {len(self.rows)} models" if number == 0 else None
             table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
@@ -85,6 +87,9 @@ class CompareResult:
             for error in row.errors:
                 console.print(f"[red]x[/red] {escape(row.item.label)}: failed at {error['stage']}: "
                               f"{escape(error['message'])}")
+        for row in self.rows:
+            if row.edgetpu and row.edgetpu.get("cpu_ops"):
+                console.print(f"[yellow]Edge TPU[/yellow] {escape(row.item.label)}: {escape(row.edgetpu['verdict'])}")
         console.print(f"[dim]{escape(LATENCY_NOTE)}[/dim]")
         for line in self.not_measured():
             console.print(f"[yellow]-[/yellow] {escape(line)}")

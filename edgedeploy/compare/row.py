@@ -27,6 +27,7 @@ class LatencyCell:
     spread_level: str | None = None
     samples_ms: list[float] = field(default_factory=list)  # every timed run of every repeat
     load_average_1min: float | None = None  # the machine's load just before this bench: noise context
+    inputs: str | None = None  # what was fed, as bench describes it ("random int8 data (seed 0)")
 
     def ms(self, statistic: str) -> float | None:
         return self.stats.get(statistic) if self.stats else None
@@ -37,12 +38,13 @@ class LatencyCell:
         return cls(target=cell["target_name"], variant=cell["target"], status=cell["status"], reason=cell.get("reason"),
                    stats=cell.get("latency"), repeat_p50_ms=list(spread.get("p50_ms") or []),
                    spread_relative=spread.get("relative"), spread_level=spread.get("level"),
-                   samples_ms=[s for repeat in cell.get("samples_ms") or [] for s in repeat], load_average_1min=load)
+                   samples_ms=[s for repeat in cell.get("samples_ms") or [] for s in repeat], load_average_1min=load,
+                   inputs=cell.get("inputs"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "variant": self.variant, "status": self.status, "reason": self.reason,
                 "latency": self.stats, "repeat_p50_ms": self.repeat_p50_ms, "spread_relative": self.spread_relative,
-                "spread_level": self.spread_level, "load_average_1min": self.load_average_1min,
+                "spread_level": self.spread_level, "load_average_1min": self.load_average_1min, "inputs": self.inputs,
                 "samples_ms": self.samples_ms}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,6 @@ class CompareRequest:
     labels: Path | None = None
     constraints: Constraints | None = None  # set: recommend under these
     force: bool = False  # allow an output directory that holds other files
-    extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 def prepare_output_dir(directory: Path, force: bool) -> None:
@@ -110,11 +109,12 @@ def _validate(request: CompareRequest, items: list[StudyItem], targets: list[str
     return load_eval_set(request.eval_dir, request.labels)
 
 
-def _method(request: CompareRequest, study: Study, items: list[StudyItem], plan: Any) -> dict[str, Any]:
+def _method(request: CompareRequest, study: Study, items: list[StudyItem], plan: Any, rows: list) -> dict[str, Any]:
     options = study.options
+    fed = sorted({c.inputs for r in rows for c in r.latency if c.inputs})
     return {"specs": list(request.specs), "resolutions": list(request.resolutions) or "each model's default",
             "targets": list(study.targets), "bench_plan": plan.to_dict(), "threads": study.variants.get("cpu"),
-            "bench_input": "seeded random data in the model's input range (bench's default)",
+            "bench_input": ", ".join(fed) or "nothing was measured",
             "measured_model": "the int8 TFLite model (the float32 one is used only for --eval)",
             "calibration": str(options.calibration_dir) if options.calibration_dir else "the photos shipped with edgedeploy",
             "convert_options": json.loads(json.dumps(vars(options), default=str)),
@@ -148,7 +148,7 @@ def run_compare(request: CompareRequest, progress_factory: Callable[..., StudyPr
     statuses = _target_statuses(names, target_options)
     prepare_output_dir(request.output_dir, request.force)
     cache = ConversionCache(Path(request.output_dir) / CACHE_DIR)
-    notes = list(request.extra_notes)
+    notes = []
     if cache.remove_partials():
         notes.append("removed conversions left half-done by an interrupted run")
     study = Study(options, cache, tool_versions(), tuple(names), {s["name"]: s["variants"] for s in statuses},
@@ -156,22 +156,22 @@ def run_compare(request: CompareRequest, progress_factory: Callable[..., StudyPr
     keys = [study.key(item)[0] for item in items]
     cached = [cache.lookup(key) is not None for key in keys]
     rows = []
-    with progress_factory(len(items), cached.count(False)) as display:
-        try:
+    try:
+        with progress_factory(len(items), cached.count(False)) as display:
             for item, hit in zip(items, cached):
                 display.start_item(item.label, hit)
                 row = run_row(item, study, display.stage)
                 rows.append(row)
                 display.finish_item(row.seconds.get("convert", 0.0), row.cache.get("hit") is False, _outcome(row))
-        except KeyboardInterrupt:
-            note(f"interrupted after {len(rows)} of {len(items)} models; finished conversions stay in {cache.root}: "
-                 "run the same command again to resume")
-            raise
+    except KeyboardInterrupt:  # said once the live display is gone, so the line is not drawn over
+        note(f"interrupted after {len(rows)} of {len(items)} models; finished conversions stay in {cache.root}: "
+             "run the same command again to resume")
+        raise
     recommendation = None
     if request.constraints is not None:
         reason = next((s["reason"] for s in statuses if s["name"] == request.constraints.target), None)
         recommendation = recommend(rows, request.constraints, reason)
-    result = CompareResult(rows, statuses, _method(request, study, items, plan), Path(request.output_dir),
-                           recommendation, study.environment, study.warnings, notes)
+    result = CompareResult(rows, statuses, _method(request, study, items, plan, rows), Path(request.output_dir),
+                           recommendation, study.environment, study.summarized_warnings(), notes)
     write_reports(result, Path(request.output_dir))
     return result

@@ -25,6 +25,19 @@ def recommendation_lines(result: CompareResult) -> list[str]:
     return lines
 
 
+def mapping_lines(result: CompareResult) -> list[str]:
+    """Per model: the predicted verdict and the findings that move ops to the CPU or put them at risk."""
+    lines = []
+    for row in result.rows:
+        if not row.edgetpu:
+            continue
+        serious = [f"{f['title']} (x{f['count']})" for f in row.edgetpu["findings"] if f["severity"] != "info"]
+        lines.append(f"{row.item.label}: {row.edgetpu['verdict']}" + (f"; {'; '.join(serious)}" if serious else ""))
+    if lines:
+        lines.append("Details per operator and the fix: edgedeploy check <the model's int8 .tflite in the cache>.")
+    return lines
+
+
 def method_lines(result: CompareResult) -> list[str]:
     m, env = result.method, result.environment
     plan = m["bench_plan"]
@@ -39,8 +52,9 @@ def method_lines(result: CompareResult) -> list[str]:
         f"Weights: {m['weights']}.",
     ]
     if env:
-        load = ", ".join(f"{c.load_average_1min:.2f}" for r in result.rows for c in r.latency
-                         if c.load_average_1min is not None and c.status == "ok")
+        before = {(r.item.label, c.target): c.load_average_1min for r in result.rows for c in r.latency
+                  if c.load_average_1min is not None and c.status == "ok"}  # one per bench run
+        load = ", ".join(f"{value:.2f}" for value in before.values())
         lines.append(f"Machine: {env.get('cpu_model')}, {env.get('usable_cores')} usable cores, governor "
                      f"{env.get('governor') or 'not exposed'}; {env.get('os')}; "
                      f"LiteRT {env.get('versions', {}).get('ai-edge-litert')}.")
@@ -60,6 +74,9 @@ def sections(result: CompareResult) -> list[Section]:
     found = [("Not measured", [line[0].upper() + line[1:] + "." for line in result.not_measured()])]
     if result.recommendation is not None:
         found.append(("Recommendation", recommendation_lines(result)))
+    mapping = mapping_lines(result)
+    if mapping:
+        found.append(("Edge TPU mapping (predicted)", mapping))
     found.append(("Method", method_lines(result)))
     if result.warnings:
         found.append(("Warnings", list(result.warnings)))

@@ -6,6 +6,7 @@ never stops the study; Ctrl-C is not caught: it ends the study, and finished con
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import time
@@ -35,20 +36,29 @@ class Study:
     bench: Callable[[Path, str, Callable[[str], None]], Any]  # (int8 file, target, progress) -> BenchResult
     eval_set: EvalSet | None = None
     environment: dict[str, Any] = field(default_factory=dict)  # from the first bench run
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the first of each kind
+    warning_counts: dict[str, int] = field(default_factory=dict)  # kind -> how often, in order of first sight
+    keys: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # label -> cache key, its inputs
 
     def add_warnings(self, found: list[str]) -> None:
-        """Keep one of each kind: the same warning with other numbers (load 2.1, load 2.3) is said once."""
-        kinds = {re.sub(r"[0-9.]+", "#", w) for w in self.warnings}
+        """One line per kind of warning: the same warning for another model or with other numbers
+        (load 2.1, load 2.3) is counted, not repeated."""
         for warning in found:
-            kind = re.sub(r"[0-9.]+", "#", warning)
-            if kind not in kinds:
-                kinds.add(kind)
+            kind = re.sub(r"[0-9.]+", "#", re.sub(r"^[^:]* on [^:]*: ", "", warning))
+            if kind not in self.warning_counts:
                 self.warnings.append(warning)
+            self.warning_counts[kind] = self.warning_counts.get(kind, 0) + 1
+
+    def summarized_warnings(self) -> list[str]:
+        counts = iter(self.warning_counts.values())
+        return [w + (f" (and {n - 1} more like it)" if n > 1 else "") for w, n in zip(self.warnings, counts)]
 
     def key(self, item: StudyItem) -> tuple[str, dict[str, Any]]:
-        inputs = key_inputs(item, self.options, self.tools)
-        return cache_key(item, inputs), inputs
+        """The item's cache key and what it was computed from (files are hashed once per study)."""
+        if item.label not in self.keys:
+            inputs = key_inputs(item, self.options, self.tools)
+            self.keys[item.label] = (cache_key(item, inputs), inputs)
+        return self.keys[item.label]
 
 
 def _message(exc: Exception) -> str:
@@ -56,6 +66,10 @@ def _message(exc: Exception) -> str:
         return str(exc)
     first = (str(exc).strip().splitlines() or [""])[0]
     return f"unexpected failure: {type(exc).__name__}: {first}"
+
+
+def _shape_text(shape: tuple[int, ...] | None) -> str | None:
+    return ",".join(map(str, shape)) if shape else None
 
 
 def converted(item: StudyItem, study: Study, key: str, inputs: dict[str, Any]) -> tuple[dict[str, Any], Path, bool]:
@@ -68,9 +82,13 @@ def converted(item: StudyItem, study: Study, key: str, inputs: dict[str, Any]) -
         return report, study.cache.entry(key), True
     with study.cache.filling(key, inputs) as work:
         log = work.parent / CONVERT_LOG
-        with captured_output(log):
+        # convert's own stage lines and third-party chatter go to the entry's log, at the descriptor level
+        # (C++ code) and at Python's level (where sys.stderr is not descriptor 2, as under a test runner).
+        with open(log, "a", buffering=1) as python_log, captured_output(log), \
+                contextlib.redirect_stdout(python_log), contextlib.redirect_stderr(python_log):
             convert(item.source, work, study.options, force=True, alpha=item.alpha or 1.0,
-                    resolution=item.resolution, weights=item.weights, pretrained=item.pretrained)
+                    resolution=item.resolution, weights=item.weights, pretrained=item.pretrained,
+                    input_shape=_shape_text(study.options.input_shape) if item.spec.is_file else None)
         shutil.move(log, work / CONVERT_LOG)
     report = study.cache.lookup(key)
     if report is None:
@@ -165,8 +183,8 @@ def run_row(item: StudyItem, study: Study, stage: Callable[[str, str], None]) ->
     row.edgetpu = step("check", lambda: checked(Path(row.model["int8_file"])))
     if row.edgetpu and not row.model["macs"]:
         row.model["macs"], row.model["macs_counted_on"] = row.edgetpu["macs_total"], "int8 tflite graph"
-    row.latency = step("bench", lambda: benched(Path(row.model["int8_file"]), study,
-                                                lambda message: stage("bench", message))) or []
+    row.latency = step("bench", lambda: benched(Path(row.model["int8_file"]), study, lambda message: stage(
+        "bench", message.rsplit(" on ", 1)[-1] if message.startswith("measuring") else message))) or []
     if study.eval_set is not None:
         row.accuracy = step("eval", lambda: evaluate(study.eval_set, row.model["preprocessing"],
                                                      Path(row.model["float32_file"]), Path(row.model["int8_file"])))
