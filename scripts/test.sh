@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 # The compare tests load report.html in headless Chromium (Debian's package); install it once.
-command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 python -m pytest "$@"

@@ -28,7 +28,8 @@ app = typer.Typer(
         "  edgedeploy models\n\n"
         "  edgedeploy convert --target edgetpu mobilenet_v2 --output-dir out/mnv2\n\n"
         "  edgedeploy check out/mnv2/mobilenet_v2_1.0_224_int8.tflite\n\n"
-        "  edgedeploy bench --target cpu,coral out/mnv2/mobilenet_v2_1.0_224_int8.tflite"
+        "  edgedeploy bench --target cpu,coral out/mnv2/mobilenet_v2_1.0_224_int8.tflite\n\n"
+        "  edgedeploy compare mobilenet_v2:0.5,1.0 mobilenet_v3_small_minimal -r 96,224 --target cpu,coral"
     ),
     no_args_is_help=True,
     add_completion=False,
