@@ -6,25 +6,10 @@ from pathlib import Path
 
 import typer
 
+from edgedeploy.cli import bench_flags as flags
+
 NAME = "bench"
 NO_ARGS_IS_HELP = True
-
-
-def _thread_counts(text: str | None) -> tuple[int, ...] | None:
-    from edgedeploy.errors import UsageError
-    from edgedeploy.targets.cpu.config import available_cores
-
-    if text is None:
-        return None
-    counts = []
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        if part == "all":
-            counts.append(available_cores())
-        elif part.isdigit():
-            counts.append(int(part))
-        else:
-            raise UsageError(f"--threads {text!r}: give thread counts like 4 or 1,4 (or 'all')")
-    return tuple(counts) or None
 
 
 def _progress(message: str) -> None:
@@ -43,12 +28,12 @@ def command(
     device: str = typer.Option(None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."),
     edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."),
     compile_missing: bool = typer.Option(False, "--compile", help="Coral: compile int8 models that have no X_edgetpu.tflite beside them."),
-    min_runs: int = typer.Option(50, "--min-runs", help="At least this many timed runs per repeat."),
-    min_time: float = typer.Option(1.0, "--min-time", help="At least this many seconds per repeat."),
-    max_time: float = typer.Option(150.0, "--max-time", help="At most this many seconds per repeat."),
+    min_runs: int = flags.MIN_RUNS,
+    min_time: float = flags.MIN_TIME,
+    max_time: float = flags.MAX_TIME,
     warmup_runs: int = typer.Option(1, "--warmup-runs", help="Untimed warm-up runs (at least)."),
     warmup_time: float = typer.Option(0.5, "--warmup-time", help="Seconds of warm-up (at least)."),
-    repeats: int = typer.Option(3, "--repeats", help="Repeat the measurement to show run-to-run spread."),
+    repeats: int = flags.REPEATS,
     fps: float = typer.Option(None, "--fps", help="Fixed-rate mode: invoke at this many frames per second."),
     images: Path = typer.Option(None, "--images", help="Feed these photos (preprocessed, quantized) instead of random data."),
     power: str = typer.Option(None, "--power", help="Power meter: rapl, hwmon, hwmon:CHIP/SENSOR or 'cmd:COMMAND'."),
@@ -99,7 +84,7 @@ def command(
     baseline = load_baseline(compare_with) if compare_with else None  # fail before minutes of measuring
     plan = MeasurePlan(min_runs=min_runs, min_time_s=min_time, max_time_s=max_time, warmup_runs=warmup_runs,
                        warmup_time_s=warmup_time, repeats=repeats, fps=fps)
-    options = TargetOptions(threads=_thread_counts(threads), xnnpack=not no_xnnpack, device=device,
+    options = TargetOptions(threads=flags.thread_counts(threads), xnnpack=not no_xnnpack, device=device,
                             edgetpu_library=edgetpu_lib)
     request = BenchRequest(models=tuple(models), targets=tuple(target), target_options=options, plan=plan,
                            images=images, power=power, idle_seconds=idle_time, seed=seed,

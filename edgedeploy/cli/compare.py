@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from edgedeploy.cli import bench_flags as flags
+
 NAME = "compare"
 NO_ARGS_IS_HELP = True
 
@@ -32,10 +34,10 @@ def command(
     fix_activations: bool = typer.Option(False, "--fix-activations", help="Rewrite hard-swish / hard-sigmoid "
                                          "so the Edge TPU can map them (same math)."),
     threads: str = typer.Option(None, "--threads", help="CPU thread counts to measure, e.g. 1,2 \\[default: all cores]."),
-    min_runs: int = typer.Option(50, "--min-runs", help="Bench: at least this many timed runs per repeat."),
-    min_time: float = typer.Option(1.0, "--min-time", help="Bench: at least this many seconds per repeat."),
-    max_time: float = typer.Option(150.0, "--max-time", help="Bench: at most this many seconds per repeat."),
-    repeats: int = typer.Option(3, "--repeats", help="Bench: repeats per model, for the run-to-run spread."),
+    min_runs: int = flags.MIN_RUNS,
+    min_time: float = flags.MIN_TIME,
+    max_time: float = flags.MAX_TIME,
+    repeats: int = flags.REPEATS,
     recommend: bool = typer.Option(False, "--recommend", help="Name the best model under the constraints and why."),
     max_latency_ms: float = typer.Option(None, "--max-latency-ms", help="--recommend: p90 latency limit (ms)."),
     max_size_mb: float = typer.Option(None, "--max-size-mb", help="--recommend: int8 file size limit (MiB)."),
@@ -81,7 +83,7 @@ def command(
         specs=tuple(specs), output_dir=output_dir, targets=tuple(target),
         resolutions=tuple(r for r in parse_resolutions(resolution) if r is not None), weights=tuple(weights),
         pretrained=pretrained, convert_options=_convert_options(calibration, fix_activations, input_shape),
-        target_options=_target_options(_thread_counts(threads)), plan=_plan(min_runs, min_time, max_time, repeats),
+        target_options=_target_options(flags.thread_counts(threads)), plan=_plan(min_runs, min_time, max_time, repeats),
         eval_dir=eval_dir, labels=labels, constraints=constraints, force=force)
     return emit(run_compare(request), as_json)
 
@@ -92,17 +94,6 @@ def _convert_options(calibration: Path | None, fix_activations: bool, input_shap
 
     return ConvertOptions(calibration_dir=calibration, fix_activations=fix_activations, compile=False,
                           input_shape=parse_input_shape(input_shape))
-
-
-def _thread_counts(text: str | None) -> tuple[int, ...] | None:
-    from edgedeploy.errors import UsageError
-
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise UsageError(f"--threads {text!r}: give thread counts like 2 or 1,2")
-    return tuple(dict.fromkeys(int(p) for p in parts))
 
 
 def _target_options(threads: tuple[int, ...] | None):

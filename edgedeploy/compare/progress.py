@@ -12,12 +12,12 @@ into a log file (TensorFlow's C++ chatter), and the display must stay on the ter
 
 from __future__ import annotations
 
-import io
-import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from edgedeploy.converters.progress import private_stderr
 
 from rich.console import Console
 from rich.markup import escape
@@ -50,18 +50,11 @@ def describe_remaining(seconds: float | None) -> str:
     return f"~{seconds / 60:.0f} min left (estimate)"
 
 
-def _private_stderr():
-    try:
-        return os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
-    except (AttributeError, OSError, io.UnsupportedOperation, ValueError):
-        return sys.stderr  # captured (tests, notebooks): no descriptor to duplicate
-
-
 class StudyProgress:
     """``with StudyProgress(total, to_convert) as p: p.start_item(label, cached); p.stage("bench") ...``"""
 
     def __init__(self, total: int, to_convert: int, clock: Callable[[], float] = time.monotonic):
-        self._stream = _private_stderr()
+        self._stream = private_stderr()
         self.console = Console(file=self._stream, highlight=False)
         self.timing, self.clock = Timing(), clock
         self.to_convert, self.left = to_convert, total

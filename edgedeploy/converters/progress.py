@@ -21,7 +21,8 @@ class StageTimer:
     outcome: str | None = None  # set by the stage when it ended without doing its work ("not run: ...")
 
 
-def _private_stderr():
+def private_stderr():
+    """A duplicate of the stderr descriptor, unaffected when descriptor 2 is redirected into a log."""
     try:
         return os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
     except (AttributeError, OSError, io.UnsupportedOperation, ValueError):
@@ -30,7 +31,7 @@ def _private_stderr():
 
 class StageProgress:
     def __init__(self) -> None:
-        self._stream = _private_stderr()
+        self._stream = private_stderr()
         self.console = Console(file=self._stream, highlight=False)
 
     @contextlib.contextmanager
