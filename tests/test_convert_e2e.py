@@ -159,3 +159,29 @@ def test_a_failing_compiler_keeps_its_output_not_a_model(tmp_path, cli, tiny_onn
     assert (out / "tiny_int8.tflite").is_file()
     assert not list(out.glob("*_edgetpu.tflite"))
     assert (out / "edgetpu_compiler.stdout.txt").is_file()
+
+
+def _conv_weight_scales(path):
+    graph = read_model(path)
+    return [len(graph.tensors[op.inputs[1]].scale) for op in graph.ops if op.opcode == "CONV_2D"]
+
+
+def test_weights_are_per_channel_by_default_and_per_tensor_on_request(converted, tiny_onnx, tmp_path, cli):
+    _, per_channel = converted
+    assert all(n > 1 for n in _conv_weight_scales(per_channel / "tiny_int8.tflite"))
+    result = cli("convert", str(tiny_onnx), "-o", str(tmp_path / "pt"), "--per-tensor", "--no-compile", "--json")
+    assert result.code == 0, result
+    assert json.loads(result.out)["stages"][-2]["weight_quantization"] == "per-tensor"
+    assert _conv_weight_scales(tmp_path / "pt" / "tiny_int8.tflite") == [1, 1]
+
+
+def test_exported_program_input_converts_with_its_own_input_size(tmp_path, cli):
+    import torch
+
+    program = torch.export.export(tiny_cnn(), (torch.rand(1, 3, 40, 40),))
+    torch.export.save(program, str(tmp_path / "tiny.pt2"))
+    result = cli("convert", str(tmp_path / "tiny.pt2"), "-o", str(tmp_path / "out"), "--no-compile", "--json")
+    assert result.code == 0, result
+    report = json.loads(result.out)
+    assert report["int8"]["inputs"][0]["shape"] == [1, 40, 40, 3]
+    assert report["fidelity"]["pytorch_vs_float_tflite_max_abs_diff"] < 1e-4

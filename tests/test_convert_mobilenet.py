@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from compiler_double import no_docker  # noqa: F401
+from edgedeploy.errors import ExitCode
 from edgedeploy.tflite import read_model
 
 pytestmark = pytest.mark.slow
@@ -109,3 +111,17 @@ def test_fixed_mobilenet_v3_reports_no_unsupported_activation(convert_builtin):
     assert activations and all(f["severity"] == "info" for f in activations), activations
     assert not [op for op in prediction["ops"] if op["op"] in ("HARD_SWISH", "RELU_0_TO_1")]
     assert not [op for op in prediction["ops"] if op["verdict"] == "cpu" and op["reason"] == "unsupported-op"]
+
+
+def test_builtin_without_a_compiler_keeps_int8_and_prediction_and_exits_5(tmp_path, cli, no_docker, monkeypatch):
+    monkeypatch.setenv("PATH", str(no_docker))  # no edgetpu_compiler, and a Docker engine that does not answer
+    monkeypatch.delenv("EDGEDEPLOY_EDGETPU_COMPILER", raising=False)
+    out = tmp_path / "out"
+    result = cli("convert", "--target", "edgetpu", "mobilenet_v3_small_minimal", "--alpha", "0.25", "-r", "64",
+                 "-o", str(out))
+    assert result.code == ExitCode.TOOL_MISSING, result
+    assert "no edge tpu compiler found" in result.out.lower() and "edgetpu-compiler" in result.out
+    report = report_of(out)
+    assert report["edgetpu"]["compile"]["status"] == "not-run"
+    assert report["edgetpu"]["prediction"]["summary"]["cpu_ops"] == 0
+    assert (out / report["outputs"]["int8_tflite"]).is_file() and not list(out.glob("*_edgetpu.tflite"))

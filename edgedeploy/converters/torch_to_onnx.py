@@ -43,8 +43,10 @@ def run(model: TorchModel, context: StageContext) -> OnnxModel:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice is expected
             # dynamo=False: torch 2.14's default dynamo exporter forces opset 18 and external data files.
+            # PRESERVE: every source is already in eval mode, and a torch.export module refuses train().
             torch.onnx.export(model.module, (example,), str(path), opset_version=opset, dynamo=False,
-                              do_constant_folding=True, input_names=["input"], output_names=["output"])
+                              do_constant_folding=True, input_names=["input"], output_names=["output"],
+                              training=torch.onnx.TrainingMode.PRESERVE)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConversionError(f"PyTorch -> ONNX export failed: {first}") from exc
