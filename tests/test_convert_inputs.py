@@ -113,8 +113,12 @@ def test_unknown_target(cli, tmp_path):
 
 
 def test_pretrained_offline_fails_with_one_clear_line(cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as on a machine with no internet, without waiting on DNS
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # and no cached weights
+    import huggingface_hub.constants as hub
+
+    # As on a machine with no internet, without waiting on DNS and retries. The hub reads its env vars
+    # once at import (another test may have imported it already), so set its constants directly.
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path / "hf"))  # and no cached weights
     result = cli("convert", "mobilenet_v3_small", "--pretrained", "-o", str(tmp_path / "o"))
     assert_clean_failure(result, ExitCode.USAGE, "could not download pretrained weights", "--weights")
     assert not (tmp_path / "o").exists()

@@ -48,11 +48,16 @@ def _load_state_dict(module, weights: Path) -> None:
 def _pretrained(timm_name: str):
     import timm
 
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)  # its retry chatter would bury the one line that matters
     try:
         return timm.create_model(timm_name, pretrained=True)
     except Exception as exc:  # timm raises many types for offline / hub failures
         raise UsageError(f"could not download pretrained weights for {timm_name}: {type(exc).__name__}",
                          "pretrained weights need the internet; pass --weights FILE or drop --pretrained") from exc
+    finally:
+        hub_logger.setLevel(level)
 
 
 def build_model(name: str, alpha: float = 1.0, resolution: int | None = None, *,
