@@ -37,7 +37,7 @@ def bare_loop(invoke, runs: int) -> tuple[list[int], int]:
 def main() -> int:
     from edgedeploy.bench.harness import MeasurePlan, measure, warm_up
     from edgedeploy.bench.inputs import random_inputs
-    from edgedeploy.bench.model_file import inspect_model
+    from edgedeploy.targets.model_file import inspect_model
     from edgedeploy.targets.cpu import CpuConfig, CpuTarget
     from edgedeploy.targets.cpu.config import available_cores
 

@@ -88,7 +88,7 @@ def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDocker:
     """A `docker` whose engine has the project's image, with the compiler double inside it. Only the
     test folders are on PATH, so edgetpu_compiler itself is NOT found there (as on a user's machine
     that has Docker but no compiler)."""
-    from edgedeploy.targets.edgetpu.docker import default_image
+    from edgedeploy.targets.edgetpu.compiler.docker import default_image
 
     image_bin = tmp_path / "image-bin"  # the compiler "inside the image": not on PATH
     compiler = install_script(image_bin, "edgetpu_compiler", DOUBLE.read_text(encoding="utf-8").split("\n", 1)[1])

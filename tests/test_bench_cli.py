@@ -122,7 +122,7 @@ def test_unusable_meter_is_not_measured_with_the_reason(cli, edgetpu_models):
 
 
 def test_unavailable_targets_are_skipped_and_all_unavailable_has_its_exit_code(cli, edgetpu_models):
-    from edgedeploy.bench.target_registry import create_target
+    from edgedeploy.targets.registry import create_target
 
     if create_target("coral").availability().available:
         pytest.skip("an Edge TPU is attached here")
@@ -138,7 +138,7 @@ def test_unavailable_targets_are_skipped_and_all_unavailable_has_its_exit_code(c
 
 
 def test_uncompiled_model_for_an_unavailable_coral_is_skipped_with_both_reasons(cli, edgetpu_models):
-    from edgedeploy.bench.target_registry import create_target
+    from edgedeploy.targets.registry import create_target
 
     if create_target("coral").availability().available:
         pytest.skip("an Edge TPU is attached here")
@@ -210,7 +210,7 @@ def test_models_made_by_convert_run_on_the_cpu_with_photos(cli, converted, share
     assert "report.json" in float32["inputs"]
     coral = cli("bench", converted / "tiny_float32.tflite", "-t", "coral")
     assert coral.code == ExitCode.UNREADABLE_INPUT and "float model" in coral.err
-    from edgedeploy.bench.target_registry import create_target
+    from edgedeploy.targets.registry import create_target
 
     uncompiled, data = bench_json(cli, converted / "tiny_int8.tflite", "-t", "coral")
     if create_target("coral").availability().available:  # a usable Edge TPU: the model is the problem

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from edgedeploy.targets.edgetpu.check import check_model
-from edgedeploy.targets.edgetpu.compiled import recover
-from edgedeploy.targets.edgetpu.darwinn import read_package
+from edgedeploy.targets.edgetpu.inspect.compiled import recover
+from edgedeploy.targets.edgetpu.inspect.darwinn import read_package
 from edgedeploy.tflite import read_model
 
 

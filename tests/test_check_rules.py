@@ -10,7 +10,7 @@ import pytest
 
 from edgedeploy.errors import UsageError
 from edgedeploy.targets.edgetpu.check import check_model
-from edgedeploy.targets.edgetpu.rules import available_compilers, load_rules
+from edgedeploy.targets.edgetpu.predict.rules import available_compilers, load_rules
 from edgedeploy.tflite import read_model
 from tflite_builder import GraphBuilder
 

@@ -9,14 +9,14 @@ from types import SimpleNamespace
 import pytest
 from compiler_double import fake_compiler, install_script, no_docker  # noqa: F401
 
-from edgedeploy.converters import tflite_to_edgetpu as stage
+from edgedeploy.targets.edgetpu import convert_compile as stage
 from edgedeploy.converters.artifacts import EdgeTPUModel, TFLiteModel
 from edgedeploy.errors import CompilerError, ExitCode, ToolMissingError, UsageError
-from edgedeploy.targets.edgetpu.compile_compare import PredictedOp, compare
-from edgedeploy.targets.edgetpu.compiler import CompilationFailedError
-from edgedeploy.targets.edgetpu.compiler_locate import COMPILER_ENV, locate_compiler
-from edgedeploy.targets.edgetpu.compiler_log import parse_compiler_output
-from edgedeploy.targets.edgetpu.compiler_options import CompileOptions
+from edgedeploy.targets.edgetpu.compiler.compare import PredictedOp, compare
+from edgedeploy.targets.edgetpu.compiler.compile import CompilationFailedError
+from edgedeploy.targets.edgetpu.compiler.locate import COMPILER_ENV, locate_compiler
+from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_output
+from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
 
 MODEL = "mobilenet_v1_0.25_128_quant"
 
@@ -129,7 +129,7 @@ def test_compile_sets_prediction_beside_the_compiler(fake_compiler, compiler_log
     """The real predictor on a real model vs a real compiler table: every op type whose counts differ
     is listed (the model and the recorded table are not a pair, so there are disagreements)."""
     from edgedeploy.targets.edgetpu.check import check_model
-    from edgedeploy.targets.edgetpu.compiler import compile_models
+    from edgedeploy.targets.edgetpu.compiler.compile import compile_models
 
     recorded = next(compiler_logs.glob("*yolov3-tiny_c15.txt"))
     fake_compiler.use(stdout=recorded)

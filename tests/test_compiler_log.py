@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgedeploy.targets.edgetpu.compiler_log import (
+from edgedeploy.targets.edgetpu.compiler.log import (
     STATUS_REASONS,
     CompilerOutput,
     parse_compiler_log_file,

@@ -14,8 +14,8 @@ import pytest
 from compiler_double import fake_docker  # noqa: F401
 
 from edgedeploy.errors import ExitCode
-from edgedeploy.targets.edgetpu import docker
-from edgedeploy.targets.edgetpu.compiler_locate import DOCKER_PROBE_TIMEOUT_S, locate_compiler, probe_docker_image
+from edgedeploy.targets.edgetpu.compiler import docker
+from edgedeploy.targets.edgetpu.compiler.locate import DOCKER_PROBE_TIMEOUT_S, locate_compiler, probe_docker_image
 
 MODEL = "mobilenet_v1_0.25_128_quant"
 

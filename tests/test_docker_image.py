@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edgedeploy.targets.edgetpu import docker
+from edgedeploy.targets.edgetpu.compiler import docker
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "docker" / "Dockerfile"

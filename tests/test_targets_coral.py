@@ -13,15 +13,15 @@ import pytest
 from bench_models import float_add_model
 from compiler_double import fake_compiler, no_docker  # noqa: F401
 
-from edgedeploy.bench.model_file import inspect_model
+from edgedeploy.targets.model_file import inspect_model
 from edgedeploy.bench.runner import BenchRequest, run_bench
 from edgedeploy.bench.harness import MeasurePlan
-from edgedeploy.bench.target_api import NeedsCompilation
-from edgedeploy.bench.target_registry import TargetOptions, create_target
+from edgedeploy.targets.contract import NeedsCompilation
+from edgedeploy.targets.registry import TargetOptions, create_target
 from edgedeploy.errors import ExitCode, InputError, TargetUnavailableError, UsageError
-from edgedeploy.targets.coral import CoralConfig, CoralTarget
-from edgedeploy.targets.coral.devices import DeviceSpec, EdgeTpuDevice, SystemPaths, discover_devices, parse_device
-from edgedeploy.targets.coral.runtime import detect_build, open_library, parse_runtime_version
+from edgedeploy.targets.edgetpu.device import CoralConfig, CoralTarget
+from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, EdgeTpuDevice, SystemPaths, discover_devices, parse_device
+from edgedeploy.targets.edgetpu.device.library import detect_build, open_library, parse_runtime_version
 
 MNV1 = "mobilenet_v1_0.25_128_quant"
 

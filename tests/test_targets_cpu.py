@@ -10,8 +10,8 @@ from bench_models import float_add_model
 
 from edgedeploy.bench.environment import capture_environment, cpu_model, governors
 from edgedeploy.bench.inputs import random_inputs
-from edgedeploy.bench.model_file import inspect_model
-from edgedeploy.bench.target_registry import parse_target_names
+from edgedeploy.targets.model_file import inspect_model
+from edgedeploy.targets.registry import parse_target_names
 from edgedeploy.errors import ExitCode, InputError, UsageError
 from edgedeploy.targets.cpu import CpuConfig, CpuTarget
 from edgedeploy.targets.cpu.config import available_cores

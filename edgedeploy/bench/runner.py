@@ -13,12 +13,12 @@ from pathlib import Path
 from edgedeploy.bench.environment import capture_environment
 from edgedeploy.bench.harness import MeasurePlan, measure, measure_fixed_rate, warm_up
 from edgedeploy.bench.inputs import InputSet, image_inputs, random_inputs
-from edgedeploy.bench.model_file import ModelFile, inspect_model
+from edgedeploy.targets.model_file import ModelFile, inspect_model
 from edgedeploy.bench.power import PowerSession
 from edgedeploy.bench.result import FAILED, SKIPPED, BenchResult, CellResult, TargetStatus
 from edgedeploy.bench.stats import repeat_spread, summarize
-from edgedeploy.bench.target_api import NeedsCompilation, Target, Variant
-from edgedeploy.bench.target_registry import TargetOptions, create_target, parse_target_names
+from edgedeploy.targets.contract import NeedsCompilation, Target, Variant
+from edgedeploy.targets.registry import TargetOptions, create_target, parse_target_names
 from edgedeploy.errors import EdgedeployError, UsageError
 
 Progress = Callable[[str], None]

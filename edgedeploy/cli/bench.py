@@ -73,7 +73,7 @@ def command(
     from edgedeploy.bench.harness import MeasurePlan
     from edgedeploy.bench.plot import write_plot
     from edgedeploy.bench.runner import BenchRequest, run_bench
-    from edgedeploy.bench.target_registry import TargetOptions
+    from edgedeploy.targets.registry import TargetOptions
     from edgedeploy.errors import UsageError
     from edgedeploy.report import emit, note
 

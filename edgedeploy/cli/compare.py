@@ -70,7 +70,7 @@ def command(
 
     constraints = None
     if recommend:
-        from edgedeploy.bench.target_registry import parse_target_names
+        from edgedeploy.targets.registry import parse_target_names
 
         chosen = parse_target_names(recommend_target or target)[0]
         constraints = Constraints(chosen, max_latency_ms, max_size_mb)

@@ -64,8 +64,8 @@ def command(
     """
 
     from edgedeploy.outputs import atomic_write_text, staged_directory
-    from edgedeploy.targets.edgetpu.compiler import check_input_models, compile_models, remove_stale_models
-    from edgedeploy.targets.edgetpu.compiler_options import CompileOptions
+    from edgedeploy.targets.edgetpu.compiler.compile import check_input_models, compile_models, remove_stale_models
+    from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
 
     options = CompileOptions(
         min_runtime=min_runtime, multiple_subgraphs=multiple_subgraphs, segments=segments,

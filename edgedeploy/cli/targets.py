@@ -26,8 +26,8 @@ def command(
 
       edgedeploy targets coral --device usb:0 --json
     """
-    from edgedeploy.bench.target_registry import TargetOptions
-    from edgedeploy.bench.targets_report import check_targets
+    from edgedeploy.targets.registry import TargetOptions
+    from edgedeploy.targets.doctor import check_targets
     from edgedeploy.report import emit
 
     options = TargetOptions(device=device, edgetpu_library=edgetpu_lib)

@@ -73,7 +73,7 @@ def _defaults(request: CompareRequest) -> tuple[Any, Any, Any]:
 
 
 def _target_statuses(names: list[str], options: Any) -> list[dict[str, Any]]:
-    from edgedeploy.bench.target_registry import create_target
+    from edgedeploy.targets.registry import create_target
 
     statuses = []
     for name in names:
@@ -134,7 +134,7 @@ def _outcome(row) -> str:
 
 def run_compare(request: CompareRequest, progress_factory: Callable[..., StudyProgress] = StudyProgress,
                 bench: Callable | None = None) -> CompareResult:
-    from edgedeploy.bench.target_registry import parse_target_names
+    from edgedeploy.targets.registry import parse_target_names
     from edgedeploy.converters.tools import tool_versions
 
     specs = [parse_spec(s) for s in request.specs]

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.converters import activations, edgetpu_steps, fidelity, onnx_to_tf, tf_to_tflite, torch_to_onnx
+from edgedeploy.targets.edgetpu import convert_steps as edgetpu_steps
+from edgedeploy.converters import activations, fidelity, onnx_to_tf, tf_to_tflite, torch_to_onnx
 from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel, TorchModel
 from edgedeploy.converters.calibration import load_image_set
 from edgedeploy.converters.context import ConvertOptions, StageContext

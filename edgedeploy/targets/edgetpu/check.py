@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgedeploy.errors import InputError
-from edgedeploy.targets.edgetpu.result import CheckReport
-from edgedeploy.targets.edgetpu.rules import DEFAULT_COMPILER, load_rules
+from edgedeploy.targets.edgetpu.predict.result import CheckReport
+from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER, load_rules
 from edgedeploy.files import read_input
 from edgedeploy.tflite import FILE_IDENTIFIER, parse_model
 
@@ -28,13 +28,13 @@ def _read(path: Path) -> bytes:
 
 
 def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckReport:
-    from edgedeploy.targets.edgetpu.analysis import analyse
-    from edgedeploy.targets.edgetpu.compiled import is_compiled
-    from edgedeploy.targets.edgetpu.predict import uses_no_integer_tensors
+    from edgedeploy.targets.edgetpu.predict.analysis import analyse
+    from edgedeploy.targets.edgetpu.inspect.compiled import is_compiled
+    from edgedeploy.targets.edgetpu.predict.operators import uses_no_integer_tensors
 
     graph = parse_model(data, label=str(path))
     if is_compiled(graph):
-        from edgedeploy.targets.edgetpu.compiled_report import check_compiled
+        from edgedeploy.targets.edgetpu.inspect.compiled_report import check_compiled
 
         return check_compiled(graph, path, rules, source)
     if not graph.ops:
@@ -47,8 +47,8 @@ def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckR
 
 
 def _check_text(data: bytes, path: Path, rules) -> CheckReport:
-    from edgedeploy.targets.edgetpu.compiler_log import parse_compiler_output
-    from edgedeploy.targets.edgetpu.log_report import report_from_output
+    from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_output
+    from edgedeploy.targets.edgetpu.inspect.log_report import report_from_output
 
     what = "not a TFLite or ONNX model, nor Edge TPU compiler output"
     if len(data) > _TEXT_LIMIT or b"\x00" in data:
@@ -73,7 +73,7 @@ def check_model(path: str | Path, *, compiler_version: int = DEFAULT_COMPILER, m
     if data[4:8] == FILE_IDENTIFIER or path.suffix.lower() == ".tflite":
         return _check_tflite(data, path, rules, Path(source) if source is not None else None)
     if path.suffix.lower() == ".onnx":
-        from edgedeploy.targets.edgetpu.onnx_lint import lint
+        from edgedeploy.targets.edgetpu.predict.onnx_lint import lint
 
         return lint(path, rules)
     return _check_text(data, path, rules)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.report import fmt_bytes, fmt_count
-from edgedeploy.targets.edgetpu.predict import OpPrediction
+from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 
 SCHEMA_VERSION = 1
 _VERDICT_STYLE = {"tpu": "green", "cpu": "red", "risky": "yellow"}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from edgedeploy.targets.edgetpu.partition import what_if_refused
-from edgedeploy.targets.edgetpu.patterns import Match
-from edgedeploy.targets.edgetpu.predict import OpPrediction
-from edgedeploy.targets.edgetpu.result import Finding
-from edgedeploy.targets.edgetpu.rules import Rules
+from edgedeploy.targets.edgetpu.predict.partition import what_if_refused
+from edgedeploy.targets.edgetpu.predict.patterns import Match
+from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
+from edgedeploy.targets.edgetpu.predict.result import Finding
+from edgedeploy.targets.edgetpu.predict.rules import Rules
 from edgedeploy.tflite import TFLiteGraph
 
 HARD_SWISH_FIX = ("use the minimalistic MobileNetV3 variant (ReLU, no hard-swish), or rewrite hard-swish as "

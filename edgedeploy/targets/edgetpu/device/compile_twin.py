@@ -4,12 +4,12 @@ real edgetpu_compiler, locally or in the project's Docker image), beside the mod
 
 from __future__ import annotations
 
-from edgedeploy.bench.model_file import ModelFile, inspect_model
+from edgedeploy.targets.model_file import ModelFile, inspect_model
 from edgedeploy.errors import CompilerError
 
 
 def compile_for_coral(model: ModelFile) -> ModelFile:
-    from edgedeploy.targets.edgetpu.compiler import CompilationFailedError, compile_models
+    from edgedeploy.targets.edgetpu.compiler.compile import CompilationFailedError, compile_models
 
     report = compile_models([model.path], model.path.parent, predict=False)
     if report.failure is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import ToolMissingError
-from edgedeploy.targets.edgetpu import docker
+from edgedeploy.targets.edgetpu.compiler import docker
 
 COMPILER_ENV = "EDGEDEPLOY_EDGETPU_COMPILER"
 COMPILER_NAME = "edgetpu_compiler"

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgedeploy.targets.edgetpu.compiler_log import CompilerOutput
+from edgedeploy.targets.edgetpu.compiler.log import CompilerOutput
 
 
 @dataclass(frozen=True)

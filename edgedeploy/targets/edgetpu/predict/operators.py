@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from edgedeploy.targets.edgetpu.constraints import CHECKS, Issue
-from edgedeploy.targets.edgetpu.rules import Rules
+from edgedeploy.targets.edgetpu.predict.constraints import CHECKS, Issue
+from edgedeploy.targets.edgetpu.predict.rules import Rules
 from edgedeploy.tflite import Op, Tensor, TFLiteGraph
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edgedeploy.bench.target_api import Target
+from edgedeploy.targets.contract import Target
 from edgedeploy.errors import UsageError
 
 ALIASES = {"edgetpu": "coral"}
@@ -28,7 +28,7 @@ def _cpu(options: TargetOptions) -> Target:
 
 
 def _coral(options: TargetOptions) -> Target:
-    from edgedeploy.targets.coral import CoralConfig, CoralTarget
+    from edgedeploy.targets.edgetpu.device import CoralConfig, CoralTarget
 
     return CoralTarget(CoralConfig.from_options(options.device, options.edgetpu_library, options.xnnpack))
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import TargetUnavailableError
-from edgedeploy.targets.coral.devices import DeviceSpec, SystemPaths
+from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, SystemPaths
 
 LIBRARY_NAMES = {"Linux": "libedgetpu.so.1", "Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}
 INSTALL_HINT = "install the Edge TPU runtime: apt-get install libedgetpu1-std from Coral's package repository"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from edgedeploy.bench.litert import InterpreterLoadError, create_interpreter, delegate_partitions, litert_version
-from edgedeploy.bench.model_file import ModelFile, inspect_model
-from edgedeploy.bench.target_api import Availability, LoadedModel, Variant
+from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter, delegate_partitions, litert_version
+from edgedeploy.targets.model_file import ModelFile, inspect_model
+from edgedeploy.targets.contract import Availability, LoadedModel, Variant
 from edgedeploy.errors import InputError
 from edgedeploy.targets.cpu.config import CpuConfig, available_cores
 

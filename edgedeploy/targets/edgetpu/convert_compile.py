@@ -15,9 +15,9 @@ from typing import Any
 
 from edgedeploy.converters.artifacts import EdgeTPUModel, TFLiteModel
 from edgedeploy.errors import UsageError
-from edgedeploy.targets.edgetpu.compile_report import CompileReport
-from edgedeploy.targets.edgetpu.compiler import CompilationFailedError, compile_models
-from edgedeploy.targets.edgetpu.compiler_options import CompileOptions
+from edgedeploy.targets.edgetpu.compiler.report import CompileReport
+from edgedeploy.targets.edgetpu.compiler.compile import CompilationFailedError, compile_models
+from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
 
 NAME = "edgetpu-compile"
 REQUIRES = TFLiteModel

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from edgedeploy.bench.model_file import ModelFile, TensorSpec
+from edgedeploy.targets.model_file import ModelFile, TensorSpec
 from edgedeploy.errors import InputError
 
 

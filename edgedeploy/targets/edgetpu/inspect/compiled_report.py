@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgedeploy.report import fmt_bytes
-from edgedeploy.targets.edgetpu.analysis import analyse
-from edgedeploy.targets.edgetpu.compiled import Recovery, recover, source_candidates
-from edgedeploy.targets.edgetpu.predict import OpPrediction
-from edgedeploy.targets.edgetpu.result import CheckReport, Finding, Summary
-from edgedeploy.targets.edgetpu.rules import Rules
+from edgedeploy.targets.edgetpu.predict.analysis import analyse
+from edgedeploy.targets.edgetpu.inspect.compiled import Recovery, recover, source_candidates
+from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
+from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
+from edgedeploy.targets.edgetpu.predict.rules import Rules
 from edgedeploy.tflite import TFLiteGraph, read_model
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from edgedeploy.errors import EdgedeployError
-from edgedeploy.targets.edgetpu.compile_compare import PredictedOp, compare
-from edgedeploy.targets.edgetpu.compile_report import ModelResult
+from edgedeploy.targets.edgetpu.compiler.compare import PredictedOp, compare
+from edgedeploy.targets.edgetpu.compiler.report import ModelResult
 
 
 def predicted_ops(check_report: object) -> list[PredictedOp]:

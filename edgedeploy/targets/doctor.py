@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edgedeploy.bench.target_api import Availability
-from edgedeploy.bench.target_registry import ALIASES, FACTORIES, TargetOptions, create_target, parse_target_names
+from edgedeploy.targets.contract import Availability
+from edgedeploy.targets.registry import ALIASES, FACTORIES, TargetOptions, create_target, parse_target_names
 from edgedeploy.errors import ExitCode
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from edgedeploy.report import fmt_bytes
-from edgedeploy.targets.edgetpu.compiler_log import CompilerOutput
-from edgedeploy.targets.edgetpu.predict import OpPrediction
-from edgedeploy.targets.edgetpu.result import CheckReport, Finding, Summary
-from edgedeploy.targets.edgetpu.rules import Rules
+from edgedeploy.targets.edgetpu.compiler.log import CompilerOutput
+from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
+from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
+from edgedeploy.targets.edgetpu.predict.rules import Rules
 
 FAILURE_FIXES = {
     "dynamic-tensors": "export with a fixed batch of 1 and static shapes; run edgedeploy check on the .tflite to find the op",

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from edgedeploy.targets.edgetpu.predict import OpPrediction
+from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 from edgedeploy.tflite import TFLiteGraph
 
 

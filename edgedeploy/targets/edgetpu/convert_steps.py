@@ -11,12 +11,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.converters import tflite_to_edgetpu
+from edgedeploy.targets.edgetpu import convert_compile as tflite_to_edgetpu
 from edgedeploy.converters.artifacts import TFLiteModel
 from edgedeploy.converters.context import StageContext
 from edgedeploy.converters.progress import StageProgress
 from edgedeploy.errors import ExitCode, ToolMissingError
-from edgedeploy.targets.edgetpu.compiler import STDERR_FILE, STDOUT_FILE, CompilationFailedError
+from edgedeploy.targets.edgetpu.compiler.compile import STDERR_FILE, STDOUT_FILE, CompilationFailedError
 
 COMPILER_FILES = ("*_edgetpu.tflite", "*_edgetpu.log", STDOUT_FILE, STDERR_FILE)
 

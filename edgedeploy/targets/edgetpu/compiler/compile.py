@@ -19,14 +19,14 @@ from pathlib import Path
 
 from edgedeploy.errors import CompilerError, InputError, OutputError, UsageError
 from edgedeploy.outputs import STAGING_PREFIX, atomic_write_text
-from edgedeploy.targets.edgetpu import docker
-from edgedeploy.targets.edgetpu.compile_outcome import classify, compiled_files, is_tflite, per_model_outputs
-from edgedeploy.targets.edgetpu.compile_predict import attach_predictions
-from edgedeploy.targets.edgetpu.compile_report import CompileReport, ModelResult
-from edgedeploy.targets.edgetpu.compiler_locate import CompilerLocation, locate_compiler
-from edgedeploy.targets.edgetpu.compiler_log import parse_compiler_output
-from edgedeploy.targets.edgetpu.compiler_options import CompileOptions
-from edgedeploy.targets.edgetpu.compiler_run import run_bounded
+from edgedeploy.targets.edgetpu.compiler import docker
+from edgedeploy.targets.edgetpu.compiler.outcome import classify, compiled_files, is_tflite, per_model_outputs
+from edgedeploy.targets.edgetpu.compiler.predictions import attach_predictions
+from edgedeploy.targets.edgetpu.compiler.report import CompileReport, ModelResult
+from edgedeploy.targets.edgetpu.compiler.locate import CompilerLocation, locate_compiler
+from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_output
+from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
+from edgedeploy.targets.edgetpu.compiler.process import run_bounded
 
 STDOUT_FILE = "edgetpu_compiler.stdout.txt"
 STDERR_FILE = "edgetpu_compiler.stderr.txt"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from edgedeploy.targets.coral.devices import DeviceSpec, SystemPaths, can_read_write, parse_device
+from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, SystemPaths, can_read_write, parse_device
 from edgedeploy.targets.cpu.config import available_cores
 
 

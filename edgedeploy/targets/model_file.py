@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgedeploy.bench.litert import InterpreterLoadError, create_interpreter
+from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter
 from edgedeploy.errors import InputError
 
 TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier at bytes 4..8

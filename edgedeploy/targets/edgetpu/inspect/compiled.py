@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgedeploy.targets.edgetpu.darwinn import DarwinnPackage, read_package
+from edgedeploy.targets.edgetpu.inspect.darwinn import DarwinnPackage, read_package
 from edgedeploy.tflite import TFLiteGraph
 
 CUSTOM_OP = "edgetpu-custom-op"

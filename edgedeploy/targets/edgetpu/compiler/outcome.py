@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgedeploy.targets.edgetpu.compiler_log import CompilerOutput, parse_compiler_log_file, parse_compiler_output
-from edgedeploy.targets.edgetpu.compiler_run import ProcessOutcome
+from edgedeploy.targets.edgetpu.compiler.log import CompilerOutput, parse_compiler_log_file, parse_compiler_output
+from edgedeploy.targets.edgetpu.compiler.process import ProcessOutcome
 
 TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import time
 
-from edgedeploy.bench.litert import InterpreterLoadError, create_interpreter, delegate_partitions
-from edgedeploy.bench.model_file import ModelFile, inspect_model
-from edgedeploy.bench.target_api import Availability, LoadedModel, NeedsCompilation, Variant
+from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter, delegate_partitions
+from edgedeploy.targets.model_file import ModelFile, inspect_model
+from edgedeploy.targets.contract import Availability, LoadedModel, NeedsCompilation, Variant
 from edgedeploy.errors import InputError, TargetUnavailableError
-from edgedeploy.targets.coral.compile import compile_for_coral
-from edgedeploy.targets.coral.config import CoralConfig
-from edgedeploy.targets.coral.devices import EdgeTpuDevice, discover_devices, merge_runtime_order
-from edgedeploy.targets.coral.runtime import RuntimeLibrary, open_delegate, open_library, runtime_devices
+from edgedeploy.targets.edgetpu.device.compile_twin import compile_for_coral
+from edgedeploy.targets.edgetpu.device.config import CoralConfig
+from edgedeploy.targets.edgetpu.device.devices import EdgeTpuDevice, discover_devices, merge_runtime_order
+from edgedeploy.targets.edgetpu.device.library import RuntimeLibrary, open_delegate, open_library, runtime_devices
 
 NO_DEVICE = "no Edge TPU found (no USB device 18d1:9302 or 1a6e:089a, no /dev/apex_N)"
 

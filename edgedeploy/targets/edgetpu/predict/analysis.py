@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from edgedeploy.report import fmt_bytes
-from edgedeploy.targets.edgetpu import findings as find
-from edgedeploy.targets.edgetpu.partition import apply_partition, first_cut
-from edgedeploy.targets.edgetpu.patterns import activation_patterns, kernel_patterns, squeeze_excite_blocks
-from edgedeploy.targets.edgetpu.predict import OpPrediction, dynamic_ops, predict_ops
-from edgedeploy.targets.edgetpu.result import CheckReport, Finding, Summary
-from edgedeploy.targets.edgetpu.rules import Rules
+from edgedeploy.targets.edgetpu.predict import findings as find
+from edgedeploy.targets.edgetpu.predict.partition import apply_partition, first_cut
+from edgedeploy.targets.edgetpu.predict.patterns import activation_patterns, kernel_patterns, squeeze_excite_blocks
+from edgedeploy.targets.edgetpu.predict.operators import OpPrediction, dynamic_ops, predict_ops
+from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
+from edgedeploy.targets.edgetpu.predict.rules import Rules
 from edgedeploy.tflite import TFLiteGraph
 
 # Compiled models report 6.1 to 7.8 MiB usable for parameters (compiler_logs); above this they may stream.

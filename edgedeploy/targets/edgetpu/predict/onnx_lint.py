@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import InputError
-from edgedeploy.targets.edgetpu.findings import HARD_SWISH_FIX, SE_FIX
-from edgedeploy.targets.edgetpu.predict import OpPrediction
-from edgedeploy.targets.edgetpu.result import CheckReport, Finding, Summary
-from edgedeploy.targets.edgetpu.rules import Rules
+from edgedeploy.targets.edgetpu.predict.findings import HARD_SWISH_FIX, SE_FIX
+from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
+from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
+from edgedeploy.targets.edgetpu.predict.rules import Rules
 
 POOLS = {"GlobalAveragePool", "ReduceMean", "GlobalMaxPool", "ReduceMax"}
 
