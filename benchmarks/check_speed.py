@@ -5,13 +5,12 @@ check itself, warm, median of repeated runs. Prints the times and their ratio to
 
     python benchmarks/check_speed.py [MODEL.tflite] [--runs N]
 
-Default model: shared/edgetpu/models/tf2_mobilenet_v2_1.0_224_ptq.tflite beside the repository.
+Default model: tests/data/edgetpu/models/tf2_mobilenet_v2_1.0_224_ptq.tflite in this repository.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -19,8 +18,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("EDGEDEPLOY_SHARED", REPO.parent / "shared"))
-DEFAULT_MODEL = SHARED / "edgetpu" / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
+DEFAULT_MODEL = REPO / "tests" / "data" / "edgetpu" / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
 BUDGET_S = 1.0
 
 

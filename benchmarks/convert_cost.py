@@ -7,7 +7,8 @@
    calls that make the same two models (float32 and int8 with the same calibration samples) from the
    same ONNX file, each in a fresh Python process. Goal: overhead <= 15%.
 
-Usage: python benchmarks/convert_cost.py [--shared ../shared] [--threads 1]
+Usage: python benchmarks/convert_cost.py [--google MODEL.tflite] [--threads 1]
+(default --google: tests/data/edgetpu/models/tf2_mobilenet_v2_1.0_224_ptq.tflite in this repository)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+GOOGLE_MODEL = REPO / "tests" / "data" / "edgetpu" / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
 
 BARE_CONVERSION = textwrap.dedent("""
     import os, sys
@@ -78,10 +80,10 @@ def interleaved_p50(paths: list[Path], threads: int, blocks: int = 20, per_block
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--google", type=Path, default=GOOGLE_MODEL, help="Google's TF-quantized MobileNetV2")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    google = args.shared / "edgetpu" / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
+    google = args.google
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         ours = tmp / "ours_from_builtin"

@@ -11,7 +11,6 @@ Usage: python benchmarks/harness_overhead.py [--model FILE] [--threads N] [--rou
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -19,8 +18,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SHARED = Path(os.environ.get("EDGEDEPLOY_SHARED", REPO.parent / "shared"))
-DEFAULT_MODEL = SHARED / "edgetpu" / "models" / "mobilenet_v1_0.25_128_quant.tflite"  # fast: overhead shows most
+DEFAULT_MODEL = REPO / "tests" / "data" / "edgetpu" / "models" / "mobilenet_v1_0.25_128_quant.tflite"  # fast: overhead shows most
 GOAL = 1.03
 
 
@@ -38,8 +36,9 @@ def main() -> int:
     from edgedeploy.bench.harness import MeasurePlan, measure, warm_up
     from edgedeploy.bench.inputs import random_inputs
     from edgedeploy.targets.model_file import inspect_model
-    from edgedeploy.targets.cpu import CpuConfig, CpuTarget
-    from edgedeploy.targets.cpu.config import available_cores
+    from edgedeploy.targets.cpu.config import CpuConfig
+    from edgedeploy.targets.cpu.runtime import CpuRuntime
+    from edgedeploy.machine import available_cores
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
@@ -48,7 +47,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200, help="inferences per block")
     args = parser.parse_args()
 
-    target = CpuTarget(CpuConfig.from_options([args.threads]))
+    target = CpuRuntime(CpuConfig.from_options([args.threads]))
     model = inspect_model(args.model)
     loaded = target.load(model, target.variants()[0])
     loaded.set_inputs(random_inputs(model.inputs).frames[0])

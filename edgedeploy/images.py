@@ -4,15 +4,40 @@ and compare (--eval) all use: scaled to [0, 1], short side resized, centre crop,
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from edgedeploy.converters.artifacts import Preprocessing
 from edgedeploy.errors import InputError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".ppm", ".tif", ".tiff"})
 IMAGENET_CROP = 0.875  # the usual evaluation crop: resize the short side to size / 0.875 (224 <- 256)
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How the model expects its image input: what calibration, fidelity and bench feed it.
+
+    Pixels are scaled to [0, 1], resized so the short side is ``resize_size`` with ``interpolation``,
+    centre-cropped to ``size``, then normalised per channel with ``mean`` / ``std`` (RGB order).
+    """
+
+    size: tuple[int, int]  # (height, width)
+    resize_size: int
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    interpolation: str = "bilinear"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"size": list(self.size), "resize_size": self.resize_size, "mean": list(self.mean),
+                "std": list(self.std), "interpolation": self.interpolation}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Preprocessing":
+        return cls(size=tuple(data["size"]), resize_size=int(data["resize_size"]), mean=tuple(data["mean"]),
+                   std=tuple(data["std"]), interpolation=data.get("interpolation", "bilinear"))
 
 
 def default_preprocessing(height: int, width: int) -> Preprocessing:

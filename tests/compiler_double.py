@@ -1,6 +1,6 @@
 """Fixtures that put the edgetpu_compiler TEST DOUBLE (tests/fake_compiler/) on PATH for one test.
 
-The double replays real recorded compiler outputs (shared/edgetpu/compiler_logs). It is copied into
+The double replays real recorded compiler outputs (tests/data/edgetpu/compiler_logs). It is copied into
 the test's tmp folder, so the repository copy is never on anyone's PATH and its file mode does not
 matter. Import the fixtures by name: ``from compiler_double import fake_compiler  # noqa: F401``.
 """

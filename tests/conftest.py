@@ -1,33 +1,45 @@
-"""Shared test fixtures: where the read-only reference material (real compiler logs, Google's models,
-photos) lives, and a CLI runner that returns exit code, stdout and stderr."""
+"""Shared test fixtures: where the test data lives (``tests/data``: real compiler outputs, Google's
+models, labels; photos ship inside the package) and a CLI runner that returns exit code, stdout and
+stderr."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-# shared/ sits beside the repository (locally and in CI); EDGEDEPLOY_SHARED overrides that.
-SHARED = Path(os.environ.get("EDGEDEPLOY_SHARED", REPO.parent / "shared"))
+DATA = Path(__file__).resolve().parent / "data"  # tests/data, inside the repository
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not (SHARED / "edgetpu" / "FACTS.md").is_file():
-        pytest.fail(f"reference material not found at {SHARED} (set EDGEDEPLOY_SHARED)")
-    return SHARED
+def test_data() -> Path:
+    """``tests/data``: everything the tests read that they do not make themselves (see its README.md)."""
+    if not (DATA / "README.md").is_file():
+        pytest.fail(f"test data not found at {DATA}")
+    return DATA
 
 
 @pytest.fixture(scope="session")
-def edgetpu_models(shared_dir: Path) -> Path:
-    return shared_dir / "edgetpu" / "models"
+def edgetpu_models(test_data: Path) -> Path:
+    return test_data / "edgetpu" / "models"
 
 
 @pytest.fixture(scope="session")
-def compiler_logs(shared_dir: Path) -> Path:
-    return shared_dir / "edgetpu" / "compiler_logs"
+def compiler_logs(test_data: Path) -> Path:
+    return test_data / "edgetpu" / "compiler_logs"
+
+
+@pytest.fixture(scope="session")
+def photo_dir() -> Path:
+    """Real photos: the ones edgedeploy ships as its default calibration images (JPEG)."""
+    from edgedeploy.converters.calibration import shipped_images_dir
+
+    return shipped_images_dir()
+
+
+@pytest.fixture(scope="session")
+def imagenet_labels(test_data: Path) -> Path:
+    return test_data / "images" / "imagenet_labels.txt"
 
 
 class CliResult:

@@ -48,7 +48,7 @@ def test_both_shared_models_on_the_cpu(cli, edgetpu_models):
 
 
 def test_default_columns_are_all_cores_and_one_thread(cli, edgetpu_models):
-    from edgedeploy.targets.cpu.config import available_cores
+    from edgedeploy.machine import available_cores
 
     result = cli("bench", edgetpu_models / f"{MNV1}.tflite", "--min-runs", "3", "--min-time", "0", "--warmup-time",
                  "0", "--repeats", "1")
@@ -122,9 +122,9 @@ def test_unusable_meter_is_not_measured_with_the_reason(cli, edgetpu_models):
 
 
 def test_unavailable_targets_are_skipped_and_all_unavailable_has_its_exit_code(cli, edgetpu_models):
-    from edgedeploy.targets.registry import create_target
+    from edgedeploy.targets.registry import create_runtime
 
-    if create_target("coral").availability().available:
+    if create_runtime("edgetpu").availability().available:
         pytest.skip("an Edge TPU is attached here")
     both, data = bench_json(cli, edgetpu_models / f"{MNV1}.tflite", "--target", "cpu,coral")
     assert both.code == ExitCode.OK, both
@@ -138,14 +138,14 @@ def test_unavailable_targets_are_skipped_and_all_unavailable_has_its_exit_code(c
 
 
 def test_uncompiled_model_for_an_unavailable_coral_is_skipped_with_both_reasons(cli, edgetpu_models):
-    from edgedeploy.targets.registry import create_target
+    from edgedeploy.targets.registry import create_runtime
 
-    if create_target("coral").availability().available:
+    if create_runtime("edgetpu").availability().available:
         pytest.skip("an Edge TPU is attached here")
     result, data = bench_json(cli, edgetpu_models / f"{MNV2}.tflite", "-t", "cpu,coral", "--threads", "1")
     assert result.code == ExitCode.OK, result
     cpu = [r for r in data["results"] if r["target"].startswith("cpu")]
-    coral = [r for r in data["results"] if r["target"] == "coral"]
+    coral = [r for r in data["results"] if r["target"] == "edgetpu"]
     assert cpu and all(r["status"] == "ok" for r in cpu)
     assert coral[0]["status"] == "skipped" and "edgedeploy compile" in coral[0]["reason"]
 
@@ -199,9 +199,9 @@ def converted(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_models_made_by_convert_run_on_the_cpu_with_photos(cli, converted, shared_dir):
+def test_models_made_by_convert_run_on_the_cpu_with_photos(cli, converted, photo_dir):
     result, data = bench_json(cli, converted / "tiny_int8.tflite", converted / "tiny_float32.tflite",
-                              "--images", shared_dir / "images")
+                              "--images", photo_dir)
     assert result.code == ExitCode.OK, result
     int8, float32 = data["results"]
     assert int8["status"] == float32["status"] == "ok"
@@ -210,10 +210,10 @@ def test_models_made_by_convert_run_on_the_cpu_with_photos(cli, converted, share
     assert "report.json" in float32["inputs"]
     coral = cli("bench", converted / "tiny_float32.tflite", "-t", "coral")
     assert coral.code == ExitCode.UNREADABLE_INPUT and "float model" in coral.err
-    from edgedeploy.targets.registry import create_target
+    from edgedeploy.targets.registry import create_runtime
 
     uncompiled, data = bench_json(cli, converted / "tiny_int8.tflite", "-t", "coral")
-    if create_target("coral").availability().available:  # a usable Edge TPU: the model is the problem
+    if create_runtime("edgetpu").availability().available:  # a usable Edge TPU: the model is the problem
         assert uncompiled.code == ExitCode.UNREADABLE_INPUT and "edgedeploy compile" in uncompiled.err
     else:  # skipped for want of a runtime/device, and the reason also says the model must be compiled
         assert uncompiled.code == ExitCode.TARGET_UNAVAILABLE

@@ -73,8 +73,8 @@ def test_report_json_for_another_size_is_not_used(edgetpu_models, solid_images, 
     assert "ImageNet" in image_inputs(solid_images, inspect_model(folder / MNV1)).description
 
 
-def test_shared_photos_all_load(edgetpu_models, shared_dir):
-    folder = shared_dir / "images"
+def test_real_photos_all_load(edgetpu_models, photo_dir):
+    folder = photo_dir
     count = len([p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES])
     inputs = image_inputs(folder, inspect_model(edgetpu_models / "tf2_mobilenet_v2_1.0_224_ptq.tflite"))
     assert len(inputs.frames) == count and inputs.frames[0][0].shape == (1, 224, 224, 3)

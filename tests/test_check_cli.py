@@ -71,7 +71,7 @@ def test_every_compiler_log_gives_a_report_not_an_exception(cli, compiler_logs):
         assert _json(result)["verdict"]
 
 
-def _bad_inputs(tmp_path, edgetpu_models, shared_dir):
+def _bad_inputs(tmp_path, edgetpu_models, compiler_logs):
     real = (edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite").read_bytes()
     rng = random.Random(7)
     files = {
@@ -80,7 +80,7 @@ def _bad_inputs(tmp_path, edgetpu_models, shared_dir):
         "random.tflite": bytes(rng.randrange(256) for _ in range(5000)),
         "empty.onnx": b"",
         "random.onnx": bytes(rng.randrange(256) for _ in range(5000)),
-        "notes.txt": (shared_dir / "edgetpu" / "FACTS.md").read_bytes(),
+        "notes.txt": (compiler_logs / "INDEX.md").read_bytes(),
         "binary.bin": bytes(rng.randrange(256) for _ in range(300)),
     }
     for name, content in files.items():
@@ -88,8 +88,8 @@ def _bad_inputs(tmp_path, edgetpu_models, shared_dir):
     return [tmp_path / name for name in files] + [tmp_path / "missing.tflite", tmp_path]
 
 
-def test_bad_input_is_one_line_and_the_unreadable_code(cli, tmp_path, edgetpu_models, shared_dir):
-    for path in _bad_inputs(tmp_path, edgetpu_models, shared_dir):
+def test_bad_input_is_one_line_and_the_unreadable_code(cli, tmp_path, edgetpu_models, compiler_logs):
+    for path in _bad_inputs(tmp_path, edgetpu_models, compiler_logs):
         result = cli("check", path)
         assert result.code == ExitCode.UNREADABLE_INPUT, (path.name, result)
         assert result.out == "" and "Traceback" not in result.err, path.name

@@ -179,7 +179,7 @@ def test_fused_activation_on_pooling_and_mean_over_batch(tmp_path):
     assert [p.reason for p in report.ops[1:]] == ["fused-activation", "batch-axis"]
 
 
-# --- the partition (FACTS.md section 2) --------------------------------------------------------
+# --- the partition (docs/edgetpu.md section 3) -------------------------------------------------
 
 def test_cpu_op_at_the_input_does_not_cut(tmp_path):
     b = GraphBuilder()

@@ -254,12 +254,12 @@ def test_a_fully_cached_rerun_recommends_under_constraints_without_converting(st
     assert all(r["cache"]["hit"] for r in data["rows"][:2])
 
 
-def test_eval_reports_top1_of_float_and_int8_on_a_class_folder(study, monkeypatch, shared_dir, tmp_path):
+def test_eval_reports_top1_of_float_and_int8_on_a_class_folder(study, monkeypatch, photo_dir, tmp_path):
     from edgedeploy.converters.artifacts import Preprocessing
     from edgedeploy.converters.calibration import load_image
     from edgedeploy.converters.fidelity import run_tflite
 
-    photos = sorted((shared_dir / "images").glob("*.*"))
+    photos = sorted(photo_dir.glob("*.*"))
     photos = [p for p in photos if p.suffix in (".jpg", ".bmp")]
     for index, photo in enumerate(photos):  # two classes: sorted folder names "a" -> 0, "b" -> 1
         folder = tmp_path / "eval" / ("a" if index % 2 else "b")

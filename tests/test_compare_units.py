@@ -185,36 +185,36 @@ def test_recommend_with_accuracy_for_all_prefers_accuracy_then_latency():
 
 def test_recommend_for_coral_needs_full_mapping_and_a_measurement_when_latency_is_bounded():
     rows = [_row("v3", 60e6, 2**20, cpu_ops=40), _row("minimal", 50e6, 2**20)]
-    rec = recommend(rows, Constraints("coral"))
+    rec = recommend(rows, Constraints("edgetpu"))
     assert rec.chosen == "minimal" and rec.ruled_out == [
         {"model": "v3", "reason": "40 of 60 ops predicted to fall back to the CPU"}]
     assert any("not measured here" in why for why in rec.why)
-    bounded = recommend(rows, Constraints("coral", max_latency_ms=5), target_reason="no Edge TPU found")
+    bounded = recommend(rows, Constraints("edgetpu", max_latency_ms=5), target_reason="no Edge TPU found")
     assert bounded.chosen is None and "no model of the study meets" in bounded.why[0]
-    assert bounded.ruled_out[1]["reason"] == "latency not measured on coral (no Edge TPU found)"
+    assert bounded.ruled_out[1]["reason"] == "latency not measured on edgetpu (no Edge TPU found)"
 
 
 # --- eval set -------------------------------------------------------------------------------------
 
-def _eval_dir(tmp_path, shared_dir, classes):
-    photos = sorted((shared_dir / "images").glob("*.jpg"))
+def _eval_dir(tmp_path, photo_dir, classes):
+    photos = sorted(photo_dir.glob("*.jpg"))
     for index, name in enumerate(classes):
         (tmp_path / name).mkdir(parents=True)
         (tmp_path / name / photos[index].name).write_bytes(photos[index].read_bytes())
     return tmp_path
 
 
-def test_eval_classes_are_sorted_folder_names_by_default(tmp_path, shared_dir):
-    root = _eval_dir(tmp_path, shared_dir, ["zebra", "apple", "mango"])
+def test_eval_classes_are_sorted_folder_names_by_default(tmp_path, photo_dir):
+    root = _eval_dir(tmp_path, photo_dir, ["zebra", "apple", "mango"])
     found = load_eval_set(root)
     assert found.classes == {"apple": 0, "mango": 1, "zebra": 2} and found.mapping == SORTED_FOLDERS
     assert sorted(label for _, label in found.images) == [0, 1, 2]
 
 
-def test_eval_classes_from_a_labels_file(tmp_path, shared_dir):
-    labels = shared_dir / "images" / "imagenet_labels.txt"
+def test_eval_classes_from_a_labels_file(tmp_path, photo_dir, imagenet_labels):
+    labels = imagenet_labels
     lines = labels.read_text().splitlines()
-    root = _eval_dir(tmp_path, shared_dir, ["tench", "Goldfish", "hot dog"])
+    root = _eval_dir(tmp_path, photo_dir, ["tench", "Goldfish", "hot dog"])
     found = load_eval_set(root, labels)
     assert found.classes == {"Goldfish": 2, "hot dog": next(i for i, l in enumerate(lines) if l.startswith("hotdog")),
                              "tench": 1}

@@ -1,5 +1,5 @@
 """The full `edgedeploy compile` path against the compiler double replaying EVERY real compiler output
-in shared/edgetpu/compiler_logs: the compiler is found on PATH, run, its output kept, parsed and
+in tests/data/edgetpu/compiler_logs: the compiler is found on PATH, run, its output kept, parsed and
 reported, and the exit code and files on disk are what that output means."""
 
 from __future__ import annotations

@@ -4,83 +4,74 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from compiler_double import fake_compiler, install_script, no_docker  # noqa: F401
 
-from edgedeploy.targets.edgetpu import convert_compile as stage
-from edgedeploy.converters.artifacts import EdgeTPUModel, TFLiteModel
-from edgedeploy.errors import CompilerError, ExitCode, ToolMissingError, UsageError
+from edgedeploy.errors import ExitCode, ToolMissingError, UsageError
 from edgedeploy.targets.edgetpu.compiler.compare import PredictedOp, compare
-from edgedeploy.targets.edgetpu.compiler.compile import CompilationFailedError
 from edgedeploy.targets.edgetpu.compiler.locate import COMPILER_ENV, locate_compiler
 from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_output
 from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
+from edgedeploy.targets.edgetpu.convert import COMPILE_STAGE, EdgeTpuConvertStep, options_from
+from edgedeploy.targets.registry import get_target
 
 MODEL = "mobilenet_v1_0.25_128_quant"
 
 
-def _context(tmp_path: Path, **compiler_options) -> SimpleNamespace:
-    records: dict = {}
-    notes: list = []
-    return SimpleNamespace(options=SimpleNamespace(compiler_options=compiler_options), workdir=tmp_path / "work",
-                           records=records, notes=notes,
-                           record=lambda name, **values: records.setdefault(name, {}).update(values),
-                           note=notes.append)
+def _int8(edgetpu_models: Path) -> Path:
+    return edgetpu_models / f"{MODEL}.tflite"
 
 
-def _int8(edgetpu_models: Path) -> TFLiteModel:
-    return TFLiteModel(path=edgetpu_models / f"{MODEL}.tflite", quantization="int8", name=MODEL)
+def test_the_step_is_what_the_registry_gives_convert():
+    step = get_target("coral", "convert_step").convert_step()
+    assert isinstance(step, EdgeTpuConvertStep) and step.compile_stage_name == COMPILE_STAGE == "edgetpu-compile"
 
 
-def test_stage_contract():
-    assert stage.REQUIRES is TFLiteModel and stage.ENSURES is EdgeTPUModel and stage.NAME == "edgetpu-compile"
-
-
-def test_stage_compiles_and_records_the_report(fake_compiler, compiler_logs, edgetpu_models, tmp_path):
+def test_step_compiles_and_returns_the_report(fake_compiler, compiler_logs, edgetpu_models, tmp_path):
     fake_compiler.use(stdout=next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")),
                       compiled=edgetpu_models / f"{MODEL}_edgetpu.tflite")
-    context = _context(tmp_path, multiple_subgraphs=True, min_runtime=13)
-    compiled = stage.run(_int8(edgetpu_models), context)
-    assert compiled.path == tmp_path / "work" / f"{MODEL}_edgetpu.tflite" and compiled.path.is_file()
-    assert compiled.log_path == tmp_path / "work" / f"{MODEL}_edgetpu.log"
-    assert compiled.source.path == edgetpu_models / f"{MODEL}.tflite"
-    record = context.records[stage.NAME]
-    assert record["status"] == "compiled" and record["exit_code"] == ExitCode.OPS_ON_CPU
+    outcome = EdgeTpuConvertStep().compile(_int8(edgetpu_models), tmp_path / "work",
+                                           {"multiple_subgraphs": True, "min_runtime": 13})
+    assert outcome.status == "compiled" and outcome.exit_code == ExitCode.OK
+    assert outcome.data["model"] == f"{MODEL}_edgetpu.tflite"
+    names = {p.name for p in outcome.files}
+    assert {f"{MODEL}_edgetpu.tflite", f"{MODEL}_edgetpu.log", "edgetpu_compiler.stdout.txt"} <= names
+    assert all(p.parent == (tmp_path / "work").resolve() and p.is_file() for p in outcome.files)
+    report = outcome.data["report"]
+    assert report["status"] == "compiled" and report["exit_code"] == ExitCode.OPS_ON_CPU
     assert fake_compiler.compile_calls()[0][3:6] == ["-m", "13", "-a"]
-    assert any("streamed from the host" in n for n in context.notes)
+    assert any("streamed from the host" in n for n in outcome.notes)
 
 
-def test_stage_failure_raises_with_the_report(fake_compiler, compiler_logs, edgetpu_models, tmp_path):
+def test_step_failure_keeps_the_logs_and_no_model(fake_compiler, compiler_logs, edgetpu_models, tmp_path):
     fake_compiler.use(stdout=next(compiler_logs.glob("*dynamic_tensors_fail_c16.txt")))
-    context = _context(tmp_path)
-    with pytest.raises(CompilationFailedError) as caught:
-        stage.run(_int8(edgetpu_models), context)
-    assert isinstance(caught.value, CompilerError) and caught.value.exit_code == ExitCode.COMPILER_FAILED
-    assert "static-sized tensors" in caught.value.message
-    assert caught.value.report.failure.code == "dynamic-tensors"
-    assert context.records[stage.NAME]["status"] == "failed"
+    outcome = EdgeTpuConvertStep().compile(_int8(edgetpu_models), tmp_path / "work", {})
+    assert outcome.status == "failed" and outcome.exit_code == ExitCode.COMPILER_FAILED
+    assert "static-sized tensors" in outcome.data["reason"]
+    assert outcome.data["report"]["failure"]["code"] == "dynamic-tensors"
+    assert not [p for p in outcome.files if p.suffix == ".tflite"]
     assert not list((tmp_path / "work").glob("*_edgetpu.tflite"))
-    assert (tmp_path / "work" / "edgetpu_compiler.stdout.txt").is_file()
+    assert (tmp_path / "work" / "edgetpu_compiler.stdout.txt") in outcome.files
 
 
-def test_stage_without_a_compiler(edgetpu_models, tmp_path, no_docker, monkeypatch):
+def test_step_without_a_compiler(edgetpu_models, tmp_path, no_docker, monkeypatch):
     monkeypatch.setenv("PATH", str(no_docker))
     monkeypatch.delenv(COMPILER_ENV, raising=False)
-    with pytest.raises(ToolMissingError) as caught:
-        stage.run(_int8(edgetpu_models), _context(tmp_path))
-    assert caught.value.exit_code == ExitCode.TOOL_MISSING
-    assert "edgetpu-compiler" in caught.value.hint and "docker build" in caught.value.hint
+    outcome = EdgeTpuConvertStep().compile(_int8(edgetpu_models), tmp_path / "work", {})
+    assert outcome.status == "not-run" and outcome.exit_code == ExitCode.TOOL_MISSING
+    assert "edgetpu-compiler" in outcome.data["how_to_get_it"] and "docker build" in outcome.data["how_to_get_it"]
 
 
-def test_stage_refuses_float_models_and_unknown_options(edgetpu_models, tmp_path):
-    float_model = TFLiteModel(path=edgetpu_models / f"{MODEL}.tflite", quantization="float32", name=MODEL)
-    with pytest.raises(UsageError, match="full int8"):
-        stage.compile_stage(float_model, CompileOptions(), tmp_path)
+def test_step_skipped_with_no_compile(edgetpu_models, tmp_path):
+    outcome = EdgeTpuConvertStep().compile(_int8(edgetpu_models), tmp_path / "work", {}, enabled=False)
+    assert outcome.status == "skipped" and outcome.exit_code == ExitCode.OK and not outcome.files
+
+
+def test_unknown_compiler_options_are_refused():
     with pytest.raises(UsageError, match="unknown compiler option"):
-        stage.options_from({"segmnets": 2})
-    assert stage.options_from({"intermediate_tensors": ["a", "b"]}).intermediate_tensors == ("a", "b")
+        options_from({"segmnets": 2})
+    assert options_from({"intermediate_tensors": ["a", "b"]}).intermediate_tensors == ("a", "b")
 
 
 def test_locate_order(tmp_path, monkeypatch, no_docker):

@@ -1,4 +1,4 @@
-"""The compiler-output parser against every real compiler output in shared/edgetpu/compiler_logs."""
+"""The compiler-output parser against every real compiler output in tests/data/edgetpu/compiler_logs."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _index_kinds(compiler_logs: Path) -> dict[str, str]:
 
 def _log_files(compiler_logs: Path) -> list[Path]:
     files = sorted(p for p in compiler_logs.iterdir() if p.suffix in (".txt", ".log"))
-    assert len(files) >= 10, "the shared compiler logs are missing"
+    assert len(files) >= 10, "the recorded compiler outputs in tests/data are missing"
     return files
 
 
@@ -63,7 +63,7 @@ def test_every_file_parses_and_is_recognised(compiler_logs):
 
 
 def test_invariants_hold_on_every_complete_output(compiler_logs):
-    """FACTS.md section 5: rows sum to the total; Mapped rows sum to the Edge TPU count."""
+    """docs/edgetpu.md section 7: rows sum to the total; Mapped rows sum to the Edge TPU count."""
     checked = 0
     for name, kind in _index_kinds(compiler_logs).items():
         if not kind.startswith("complete"):

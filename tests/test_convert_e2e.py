@@ -65,14 +65,14 @@ def test_report_json_has_stages_io_ops_and_fidelity(converted):
     assert prediction["summary"]["cpu_ops"] == 0  # conv, depthwise, relu6, mean, fully-connected all map
 
 
-def test_int8_model_is_close_to_float_on_a_real_photo(converted, shared_dir):
+def test_int8_model_is_close_to_float_on_a_real_photo(converted, photo_dir):
     from edgedeploy.converters.artifacts import Preprocessing
     from edgedeploy.converters.calibration import load_image
     from edgedeploy.converters.fidelity import run_tflite
 
     _, out = converted
     prep = Preprocessing.from_dict(json.loads((out / "report.json").read_text())["preprocessing"])
-    image = load_image(shared_dir / "images" / "parrot.jpg", prep)[None]
+    image = load_image(photo_dir / "parrot.jpg", prep)[None]
     (float_out,) = run_tflite(out / "tiny_float32.tflite", [image])
     (int8_out,) = run_tflite(out / "tiny_int8.tflite", [image])
     assert np.argmax(float_out) == np.argmax(int8_out)

@@ -17,9 +17,11 @@ from edgedeploy.targets.model_file import inspect_model
 from edgedeploy.bench.runner import BenchRequest, run_bench
 from edgedeploy.bench.harness import MeasurePlan
 from edgedeploy.targets.contract import NeedsCompilation
-from edgedeploy.targets.registry import TargetOptions, create_target
+from edgedeploy.targets.contract import TargetOptions
+from edgedeploy.targets.registry import create_runtime
 from edgedeploy.errors import ExitCode, InputError, TargetUnavailableError, UsageError
-from edgedeploy.targets.edgetpu.device import CoralConfig, CoralTarget
+from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig
+from edgedeploy.targets.edgetpu.device.runtime import EdgeTpuRuntime
 from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, EdgeTpuDevice, SystemPaths, discover_devices, parse_device
 from edgedeploy.targets.edgetpu.device.library import detect_build, open_library, parse_runtime_version
 
@@ -118,7 +120,7 @@ def test_runtime_version_and_build_detection(system, tmp_path):
 
 
 def test_missing_library_and_no_device(system, edgetpu_models):
-    target = CoralTarget(CoralConfig(library="/nonexistent/libedgetpu.so.1", paths=system))
+    target = EdgeTpuRuntime(EdgeTpuConfig(library="/nonexistent/libedgetpu.so.1", paths=system))
     availability = target.availability()
     assert not availability.available
     assert "cannot load the Edge TPU runtime library" in availability.reason
@@ -138,7 +140,7 @@ def test_a_library_that_is_not_libedgetpu(system):
     if libm is None:
         pytest.skip("no libm to stand in for a wrong library")
     usb_device(system, "2-1", ("18d1", "9302"), "5000", 2, 3)
-    availability = CoralTarget(CoralConfig(library=libm, paths=system)).availability()
+    availability = EdgeTpuRuntime(EdgeTpuConfig(library=libm, paths=system)).availability()
     assert not availability.available and "is not the Edge TPU runtime library" in availability.reason
     assert len(availability.details["devices"]) == 1  # the device is still shown to the user
 
@@ -180,7 +182,7 @@ def test_doctor_with_runtime_and_device_then_the_delegate_fails_to_open(system, 
     monkeypatch.setenv("FAKE_EDGETPU_USB", "1")
     usb_device(system, "2-1", ("18d1", "9302"), "480", 2, 3)
     write(system.dpkg_info / "libedgetpu1-std:amd64.list", f"{fake_libedgetpu}\n")
-    target = CoralTarget(CoralConfig.from_options("usb:0", str(fake_libedgetpu), paths=system))
+    target = EdgeTpuRuntime(EdgeTpuConfig.from_options("usb:0", str(fake_libedgetpu), paths=system))
     availability = target.availability()
     assert availability.available, availability.reason
     library = availability.details["library"]
@@ -194,12 +196,12 @@ def test_doctor_with_runtime_and_device_then_the_delegate_fails_to_open(system, 
 
 def test_device_asked_for_but_not_there(system, fake_libedgetpu):
     usb_device(system, "2-1", ("18d1", "9302"), "5000", 2, 3)
-    availability = CoralTarget(CoralConfig.from_options("pci", str(fake_libedgetpu), paths=system)).availability()
+    availability = EdgeTpuRuntime(EdgeTpuConfig.from_options("pci", str(fake_libedgetpu), paths=system)).availability()
     assert not availability.available and "no Edge TPU matches device 'pci'" in availability.reason
 
 
 def test_which_file_coral_runs(edgetpu_models, tmp_path):
-    target = CoralTarget(CoralConfig())
+    target = EdgeTpuRuntime(EdgeTpuConfig())
     compiled = target.model_for(inspect_model(edgetpu_models / f"{MNV1}.tflite"))
     assert compiled.path.name == f"{MNV1}_edgetpu.tflite" and compiled.compiled  # the twin beside it
     assert target.model_for(compiled) is compiled
@@ -214,7 +216,7 @@ def test_compile_on_request_uses_the_compile_stage(fake_compiler, compiler_logs,
     fake_compiler.use(stdout=next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")),
                       compiled=edgetpu_models / f"{MNV1}_edgetpu.tflite")
     with pytest.raises(NeedsCompilation) as caught:
-        CoralTarget(CoralConfig()).model_for(inspect_model(tmp_path / f"{MNV1}.tflite"))
+        EdgeTpuRuntime(EdgeTpuConfig()).model_for(inspect_model(tmp_path / f"{MNV1}.tflite"))
     compiled = caught.value.compile()
     assert compiled.path == tmp_path / f"{MNV1}_edgetpu.tflite" and compiled.compiled
     assert fake_compiler.compile_calls()
@@ -224,9 +226,9 @@ def test_bench_reports_a_failed_delegate_and_still_runs_the_cpu(system, fake_lib
     usb_device(system, "2-1", ("18d1", "9302"), "5000", 2, 3)
 
     def factory(name: str, options: TargetOptions):
-        if name == "coral":
-            return CoralTarget(CoralConfig.from_options(None, str(fake_libedgetpu), paths=system))
-        return create_target(name, options)
+        if name == "edgetpu":
+            return EdgeTpuRuntime(EdgeTpuConfig.from_options(None, str(fake_libedgetpu), paths=system))
+        return create_runtime(name, options)
 
     request = BenchRequest(models=(edgetpu_models / f"{MNV1}.tflite",), targets=("cpu", "edgetpu"),
                            target_options=TargetOptions(threads=(1,)),
@@ -242,5 +244,5 @@ def test_bench_reports_a_failed_delegate_and_still_runs_the_cpu(system, fake_lib
 def test_float_model_for_coral_is_refused(tmp_path):
     model = inspect_model(float_add_model(tmp_path / "float_add.tflite"))
     with pytest.raises(InputError, match="float model.*full-int8") as caught:
-        CoralTarget(CoralConfig()).model_for(model)
+        EdgeTpuRuntime(EdgeTpuConfig()).model_for(model)
     assert "edgedeploy convert --target edgetpu" in caught.value.hint

@@ -13,16 +13,17 @@ from edgedeploy.bench.inputs import random_inputs
 from edgedeploy.targets.model_file import inspect_model
 from edgedeploy.targets.registry import parse_target_names
 from edgedeploy.errors import ExitCode, InputError, UsageError
-from edgedeploy.targets.cpu import CpuConfig, CpuTarget
-from edgedeploy.targets.cpu.config import available_cores
+from edgedeploy.targets.cpu.config import CpuConfig
+from edgedeploy.targets.cpu.runtime import CpuRuntime
+from edgedeploy.machine import available_cores
 
 MNV1 = "mobilenet_v1_0.25_128_quant"
 
 
 def test_target_names_and_alias():
-    assert parse_target_names("cpu,coral") == ["cpu", "coral"]
-    assert parse_target_names(["EdgeTPU", "cpu,coral"]) == ["coral", "cpu"]
-    with pytest.raises(UsageError, match="unknown target 'gpu'.*cpu, coral"):
+    assert parse_target_names("cpu,coral") == ["cpu", "edgetpu"]  # one canonical name, coral its alias
+    assert parse_target_names(["EdgeTPU", "cpu,coral"]) == ["edgetpu", "cpu"]
+    with pytest.raises(UsageError, match=r"unknown target 'gpu'.*cpu, edgetpu \(alias coral\)"):
         parse_target_names("cpu,gpu")
     with pytest.raises(UsageError, match="no target"):
         parse_target_names(" , ")
@@ -39,7 +40,7 @@ def test_default_threads_are_all_cores_and_one():
 
 @pytest.mark.parametrize("xnnpack", [True, False])
 def test_xnnpack_switch_reaches_the_runtime(edgetpu_models, xnnpack):
-    target = CpuTarget(CpuConfig.from_options([1], xnnpack=xnnpack))
+    target = CpuRuntime(CpuConfig.from_options([1], xnnpack=xnnpack))
     model = inspect_model(edgetpu_models / f"{MNV1}.tflite")
     loaded = target.load(model, target.variants()[0])
     try:
@@ -52,7 +53,7 @@ def test_xnnpack_switch_reaches_the_runtime(edgetpu_models, xnnpack):
 
 
 def test_cpu_runs_float_models_and_the_source_of_a_compiled_one(edgetpu_models, tmp_path):
-    target = CpuTarget(CpuConfig.from_options([1]))
+    target = CpuRuntime(CpuConfig.from_options([1]))
     float_model = inspect_model(float_add_model(tmp_path / "add.tflite"))
     assert target.model_for(float_model) is float_model and float_model.quantization == "float"
     compiled = inspect_model(edgetpu_models / "split_concat_edgetpu.tflite")
@@ -90,12 +91,13 @@ def test_targets_doctor(cli):
     report = json.loads(result.out)
     by_name = {t["name"]: t for t in report["targets"]}
     assert by_name["cpu"]["available"] and by_name["cpu"]["details"]["cores"] == available_cores()
-    coral = by_name["coral"]
-    assert coral["aliases"] == ["edgetpu"]
+    coral = by_name["edgetpu"]
+    assert coral["aliases"] == ["coral"] and coral["offers"] == ["check", "compile", "convert", "bench"]
+    assert by_name["cpu"]["offers"] == ["bench"]
     assert coral["available"] or coral["reason"]  # never unavailable without saying why
-    single = cli("targets", "edgetpu", "--json")
+    single = cli("targets", "coral", "--json")
     assert single.code == (ExitCode.OK if coral["available"] else ExitCode.TARGET_UNAVAILABLE)
-    assert [t["name"] for t in json.loads(single.out)["targets"]] == ["coral"]
+    assert [t["name"] for t in json.loads(single.out)["targets"]] == ["edgetpu"]
     table = cli("targets")
     assert "coral" in table.out and "edgetpu" in table.out and (coral["available"] or "no " in table.out)
     assert cli("targets", "gpu").code == ExitCode.USAGE

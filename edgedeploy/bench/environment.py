@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.targets.cpu.config import available_cores
+from edgedeploy.machine import available_cores
 
 CPUINFO_MODEL_KEYS = ("model name", "Model", "Hardware", "cpu model", "Processor")  # x86, Raspberry Pi, other ARM
 PACKAGES = ("edgedeploy", "ai-edge-litert", "numpy")

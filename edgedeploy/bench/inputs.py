@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edgedeploy.targets.model_file import ModelFile, TensorSpec
-from edgedeploy.converters.artifacts import Preprocessing
+from edgedeploy.images import Preprocessing
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.images import IMAGE_SUFFIXES, default_preprocessing, load_image
 

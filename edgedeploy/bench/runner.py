@@ -17,8 +17,8 @@ from edgedeploy.targets.model_file import ModelFile, inspect_model
 from edgedeploy.bench.power import PowerSession
 from edgedeploy.bench.result import FAILED, SKIPPED, BenchResult, CellResult, TargetStatus
 from edgedeploy.bench.stats import repeat_spread, summarize
-from edgedeploy.targets.contract import NeedsCompilation, Target, Variant
-from edgedeploy.targets.registry import TargetOptions, create_target, parse_target_names
+from edgedeploy.targets.contract import BenchRuntime, NeedsCompilation, TargetOptions, Variant
+from edgedeploy.targets.registry import create_runtime, parse_target_names
 from edgedeploy.errors import EdgedeployError, UsageError
 
 Progress = Callable[[str], None]
@@ -40,7 +40,7 @@ class BenchRequest:
     power: str | None = None
     idle_seconds: float = 2.0
     seed: int = 0
-    compile: bool = False  # make missing compiled models with the compile stage (coral)
+    compile: bool = False  # make missing compiled models with the target's compile step (edgetpu)
 
 
 def _row_names(models: list[ModelFile]) -> list[str]:
@@ -55,7 +55,7 @@ def _ns_to_ms(samples: list[int]) -> list[float]:
     return [round(s / 1e6, 4) for s in samples]
 
 
-def run_cell(target: Target, variant: Variant, model: ModelFile, inputs: InputSet, plan: MeasurePlan,
+def run_cell(target: BenchRuntime, variant: Variant, model: ModelFile, inputs: InputSet, plan: MeasurePlan,
              power: PowerSession, cell: CellResult) -> CellResult:
     loaded = target.load(model, variant)
     try:
@@ -89,7 +89,7 @@ def run_cell(target: Target, variant: Variant, model: ModelFile, inputs: InputSe
     return cell
 
 
-def _file_for(target: Target, model: ModelFile, status: TargetStatus, request: BenchRequest,
+def _file_for(target: BenchRuntime, model: ModelFile, status: TargetStatus, request: BenchRequest,
               progress: Progress, pending: dict[Path, str]) -> ModelFile:
     """The file ``target`` runs for ``model``; compiled on request, but only for a target that can run it."""
     try:
@@ -121,7 +121,7 @@ def _warnings_for(cell: CellResult) -> list[str]:
     return found
 
 
-def _statuses(targets: list[Target]) -> list[TargetStatus]:
+def _statuses(targets: list[BenchRuntime]) -> list[TargetStatus]:
     statuses = []
     for target in targets:
         availability = target.availability()
@@ -141,14 +141,14 @@ def _input_sets(files: dict[tuple[int, str], ModelFile], available: set[str], re
 
 
 def run_bench(request: BenchRequest, progress: Progress = lambda message: None,
-              target_factory: Callable[[str, TargetOptions], Target] = create_target,
+              target_factory: Callable[[str, TargetOptions], BenchRuntime] = create_runtime,
               power_session: Callable[[str | None, float], PowerSession] = PowerSession) -> BenchResult:
     plan = request.plan.validate()
     if request.power is not None and not request.idle_seconds > 0:
         raise UsageError("--idle-time must be more than 0 seconds")
     if not request.models:
         raise UsageError("no model given")
-    names = parse_target_names(list(request.targets))
+    names = parse_target_names(list(request.targets), "runtime")
     models = list({Path(p).resolve(): inspect_model(Path(p)) for p in request.models}.values())
     rows = _row_names(models)
     targets = [target_factory(name, request.target_options) for name in names]

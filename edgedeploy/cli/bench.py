@@ -85,7 +85,7 @@ def command(
     plan = MeasurePlan(min_runs=min_runs, min_time_s=min_time, max_time_s=max_time, warmup_runs=warmup_runs,
                        warmup_time_s=warmup_time, repeats=repeats, fps=fps)
     options = TargetOptions(threads=flags.thread_counts(threads), xnnpack=not no_xnnpack, device=device,
-                            edgetpu_library=edgetpu_lib)
+                            library=edgetpu_lib)
     request = BenchRequest(models=tuple(models), targets=tuple(target), target_options=options, plan=plan,
                            images=images, power=power, idle_seconds=idle_time, seed=seed,
                            compile=compile_missing)

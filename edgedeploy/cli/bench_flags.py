@@ -13,7 +13,7 @@ REPEATS = typer.Option(3, "--repeats", help="Repeat the measurement to show run-
 def thread_counts(text: str | None) -> tuple[int, ...] | None:
     """'4', '1,4' or 'all' -> thread counts, in order, without repeats; None when not given."""
     from edgedeploy.errors import UsageError
-    from edgedeploy.targets.cpu.config import available_cores
+    from edgedeploy.machine import available_cores
 
     if text is None:
         return None

@@ -14,6 +14,7 @@ NO_ARGS_IS_HELP = True
 def command(
     file: Path = typer.Argument(..., help="An int8 .tflite, a compiled *_edgetpu.tflite, an .onnx model, "
                                 "or an edgetpu_compiler stdout capture / *_edgetpu.log.", show_default=False),
+    target: str = typer.Option("edgetpu", "--target", help="The accelerator whose mapping to check (alias coral)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (schema: docs/check-schema.md)."),
     compiler_version: int = typer.Option(16, "--compiler-version", help="Edge TPU compiler major version whose rules apply (14, 15, 16)."),
     min_runtime: Optional[int] = typer.Option(None, "--min-runtime", help="Minimum Edge TPU runtime (the compiler's -m); default: the compiler's own."),
@@ -40,8 +41,8 @@ def command(
       edgedeploy check --compiler-version 15 model.onnx
     """
     from edgedeploy.report import emit
-    from edgedeploy.targets.edgetpu.check import check_model
+    from edgedeploy.targets.registry import get_target
 
-    report = check_model(file, compiler_version=compiler_version, min_runtime=min_runtime, source=source)
-    report.show_all_ops = all_ops
-    return emit(report, as_json)
+    check = get_target(target, "check").check
+    return emit(check(file, compiler_version=compiler_version, min_runtime=min_runtime, source=source,
+                      all_ops=all_ops), as_json)

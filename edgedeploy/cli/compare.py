@@ -98,7 +98,7 @@ def _convert_options(calibration: Path | None, fix_activations: bool, input_shap
 
 def _target_options(threads: tuple[int, ...] | None):
     from edgedeploy.bench import TargetOptions
-    from edgedeploy.targets.cpu.config import available_cores
+    from edgedeploy.machine import available_cores
 
     return TargetOptions(threads=threads or (available_cores(),))
 

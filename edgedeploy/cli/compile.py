@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from edgedeploy.cli import compiler_flags as flags
-from edgedeploy.report import emit, stderr, to_json
+from edgedeploy.report import emit, stderr
 
 NAME = "compile"
 NO_ARGS_IS_HELP = True
@@ -37,6 +37,7 @@ def command(
                                               "(compiler 16; its default is 180)."),
     compiler: str = flags.COMPILER,
     timeout: float = flags.TIMEOUT,
+    target: str = typer.Option("edgetpu", "--target", help="The accelerator to compile for (alias coral)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (the same as report.json)."),
     force: bool = typer.Option(False, "--force", help="Write into an output directory that already holds results."),
 ) -> int:
@@ -63,26 +64,15 @@ def command(
       edgedeploy compile big.tflite --segments 2 --compiler /opt/coral/edgetpu_compiler
     """
 
-    from edgedeploy.outputs import atomic_write_text, staged_directory
-    from edgedeploy.targets.edgetpu.compiler.compile import check_input_models, compile_models, remove_stale_models
-    from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
+    from edgedeploy.targets.registry import get_target
 
-    options = CompileOptions(
-        min_runtime=min_runtime, multiple_subgraphs=multiple_subgraphs, segments=segments,
+    compile_models = get_target(target, "compile").compile
+    report = compile_models(
+        models, output_dir, force=force, min_runtime=min_runtime, multiple_subgraphs=multiple_subgraphs,
+        segments=segments, search_delegate=search_delegate, search_step=search_step,
         intermediate_tensors=tuple(t.strip() for t in intermediate_tensors.split(",")) if intermediate_tensors else (),
-        search_delegate=search_delegate, search_step=search_step, compiler_timeout=compiler_timeout,
-        compiler=compiler, timeout=timeout)
-    options.validate()
-    inputs = check_input_models(models)  # before anything is written
-    out_dir = (output_dir or Path("edgedeploy-out") / f"{inputs[0].stem}-edgetpu").resolve()
-    with staged_directory(out_dir, force) as stage:
-        stage = stage.resolve()
-        report = compile_models(inputs, stage, options)
-        if report.failure is not None:
-            remove_stale_models(out_dir, inputs)  # from an earlier run (--force): not this run's result
-        report.relocate(stage, out_dir)
-        atomic_write_text(stage / "report.json", to_json(report.to_dict()))
-    if as_json and report.failure is not None:
+        compiler_timeout=compiler_timeout, compiler=compiler, timeout=timeout)
+    if as_json and getattr(report, "failure", None) is not None:
         stderr.print(f"[bold red]error:[/bold red] Edge TPU compilation failed: {escape(report.failure.reason)}",
                      markup=True, highlight=False, soft_wrap=True)
     return emit(report, as_json)

@@ -7,12 +7,10 @@ from pathlib import Path
 import typer
 
 from edgedeploy.cli import compiler_flags as flags
-from edgedeploy.errors import UsageError
 from edgedeploy.report import emit
 
 NAME = "convert"
 NO_ARGS_IS_HELP = True
-TARGETS = ("edgetpu",)
 
 
 def default_output_dir(spec: str, alpha: float, resolution: int | None) -> Path:
@@ -33,7 +31,7 @@ def compiler_options(**given) -> dict:
 def command(
     model: str = typer.Argument(..., help="A .onnx file, a TorchScript (.pt) or torch.export (.pt2) file, "
                                           "or a built-in model name (see 'edgedeploy models')."),
-    target: str = typer.Option("edgetpu", "--target", help="What to convert for. Only 'edgetpu' for now."),
+    target: str = typer.Option("edgetpu", "--target", help="The accelerator to convert for: edgetpu (alias coral)."),
     output_dir: Path = typer.Option(None, "--output-dir", "-o", help="Where the results go "
                                     "[default: edgedeploy-out/<model>]."),
     alpha: float = typer.Option(1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."),
@@ -79,10 +77,9 @@ def command(
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
     from edgedeploy.converters.sources import parse_input_shape
+    from edgedeploy.targets.registry import get_target
 
-    if target not in TARGETS:
-        raise UsageError(f"unknown target '{target}'", f"choose one of: {', '.join(TARGETS)}")
-    options = ConvertOptions(target=target, opset=opset, calibration_dir=calibration,
+    options = ConvertOptions(target=get_target(target, "convert_step").name, opset=opset, calibration_dir=calibration,
                              calibration_count=calibration_count, per_tensor=per_tensor,
                              fix_activations=fix_activations, input_shape=parse_input_shape(input_shape),
                              compile=not no_compile, compiler_options=compiler_options(

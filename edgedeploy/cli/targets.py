@@ -30,5 +30,5 @@ def command(
     from edgedeploy.targets.doctor import check_targets
     from edgedeploy.report import emit
 
-    options = TargetOptions(device=device, edgetpu_library=edgetpu_lib)
+    options = TargetOptions(device=device, library=edgetpu_lib)
     return emit(check_targets(list(names or []), options), as_json)

@@ -21,6 +21,7 @@ from typing import Any
 from edgedeploy.compare.row import OK, Row
 
 MIB = 2**20
+MAPPED_TARGET = "edgetpu"  # the accelerator whose predicted mapping the study's rows carry (row.edgetpu)
 DEFINITION = ("best = highest int8 top-1 accuracy among the models that meet the constraints when all were "
               "evaluated; otherwise the most MACs (a stand-in for capacity, not a measured accuracy); "
               "ties: lower p90 latency, then smaller file")
@@ -61,7 +62,7 @@ def _rule_out(row: Row, c: Constraints, target_reason: str | None) -> str | None
     """Why ``row`` cannot be recommended under ``c``, or None when it is a candidate."""
     if row.status != OK:
         return f"failed at {row.error['stage']}"
-    if c.target == "coral" and (row.edgetpu or {}).get("cpu_ops"):
+    if c.target == MAPPED_TARGET and (row.edgetpu or {}).get("cpu_ops"):
         e = row.edgetpu
         return f"{e['cpu_ops']} of {e['total_ops']} ops predicted to fall back to the CPU"
     cell = row.best_cell(c.target)

@@ -65,7 +65,7 @@ def prepare_output_dir(directory: Path, force: bool) -> None:
 def _defaults(request: CompareRequest) -> tuple[Any, Any, Any]:
     from edgedeploy.bench import MeasurePlan, TargetOptions
     from edgedeploy.converters.context import ConvertOptions
-    from edgedeploy.targets.cpu.config import available_cores
+    from edgedeploy.machine import available_cores
 
     options = dataclasses.replace(request.convert_options or ConvertOptions(), compile=False)
     targets = request.target_options or TargetOptions(threads=(available_cores(),))
@@ -73,11 +73,11 @@ def _defaults(request: CompareRequest) -> tuple[Any, Any, Any]:
 
 
 def _target_statuses(names: list[str], options: Any) -> list[dict[str, Any]]:
-    from edgedeploy.targets.registry import create_target
+    from edgedeploy.targets.registry import create_runtime
 
     statuses = []
     for name in names:
-        target = create_target(name, options)
+        target = create_runtime(name, options)
         availability = target.availability()
         statuses.append({"name": name, "available": availability.available, "reason": availability.reason,
                          "variants": [v.label for v in target.variants()]})
@@ -87,11 +87,13 @@ def _target_statuses(names: list[str], options: Any) -> list[dict[str, Any]]:
 def _bench_runner(target_options: Any, plan: Any) -> Callable:
     from edgedeploy.bench import run_bench
     from edgedeploy.bench.runner import BenchRequest
+    from edgedeploy.targets.registry import get_target
 
     def bench(int8_file: Path, target: str, progress: Callable[[str], None]):
-        # coral runs the compiled twin; bench compiles it only when a device is there to run it.
+        # An accelerator with a compile step runs the compiled twin; bench compiles it only when a device
+        # is there to run it.
         return run_bench(BenchRequest(models=(int8_file,), targets=(target,), target_options=target_options,
-                                      plan=plan, compile=target == "coral"), progress=progress)
+                                      plan=plan, compile=get_target(target).has("compile")), progress=progress)
     return bench
 
 
@@ -142,7 +144,7 @@ def run_compare(request: CompareRequest, progress_factory: Callable[..., StudyPr
         raise UsageError("no model given", "name built-in models (see 'edgedeploy models') or model files")
     items = build_plan(specs, tuple(request.resolutions) or (None,), parse_weights(list(request.weights)),
                        request.pretrained)
-    names = parse_target_names(list(request.targets))
+    names = parse_target_names(list(request.targets), "runtime")
     eval_set = _validate(request, items, names)
     options, target_options, plan = _defaults(request)
     statuses = _target_statuses(names, target_options)

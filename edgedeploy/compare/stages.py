@@ -126,11 +126,14 @@ def describe_model(report: dict[str, Any], entry: Path) -> dict[str, Any]:
             "op_histogram": report["int8"]["op_histogram"], "preprocessing": report["preprocessing"]}
 
 
+MAPPED_TARGET = "edgetpu"  # the accelerator whose predicted mapping each row carries
+
+
 def checked(int8_file: Path) -> dict[str, Any]:
     """The predicted Edge TPU mapping of the int8 model (the same rules as ``edgedeploy check``)."""
-    from edgedeploy.targets.edgetpu.check import check_model
+    from edgedeploy.targets.registry import get_target
 
-    report = check_model(int8_file).to_dict()
+    report = get_target(MAPPED_TARGET, "check").check(int8_file).to_dict()
     s = report["summary"]
     total = s.get("total_ops") or 0
     return {"source": f"predicted ({report['rules']})", "verdict": report["verdict"], "total_ops": total,

@@ -6,40 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgedeploy.images import Preprocessing
+from edgedeploy.models.artifact import TorchModel
 
-@dataclass(frozen=True)
-class Preprocessing:
-    """How the model expects its image input: what calibration, fidelity and bench feed it.
-
-    Pixels are scaled to [0, 1], resized so the short side is ``resize_size`` with ``interpolation``,
-    centre-cropped to ``size``, then normalised per channel with ``mean`` / ``std`` (RGB order).
-    """
-
-    size: tuple[int, int]  # (height, width)
-    resize_size: int
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
-    interpolation: str = "bilinear"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"size": list(self.size), "resize_size": self.resize_size, "mean": list(self.mean),
-                "std": list(self.std), "interpolation": self.interpolation}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Preprocessing":
-        return cls(size=tuple(data["size"]), resize_size=int(data["resize_size"]), mean=tuple(data["mean"]),
-                   std=tuple(data["std"]), interpolation=data.get("interpolation", "bilinear"))
-
-
-@dataclass(frozen=True)
-class TorchModel:
-    """A PyTorch module in eval mode that takes one NCHW float32 image batch of ``input_shape``."""
-
-    module: Any  # torch.nn.Module; typed loosely so importing this file never imports torch
-    input_shape: tuple[int, int, int, int]
-    name: str
-    preprocessing: Preprocessing
-    details: dict[str, Any] = field(default_factory=dict)  # e.g. builtin name, alpha, params, MACs
+__all__ = ["EdgeTPUModel", "OnnxModel", "Preprocessing", "TensorFlowModel", "TFLiteModel", "TorchModel"]
 
 
 @dataclass(frozen=True)

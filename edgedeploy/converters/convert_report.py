@@ -43,7 +43,8 @@ class ConvertReport:
     outputs: dict[str, str]
     float32: dict[str, Any]
     int8: dict[str, Any]
-    edgetpu: dict[str, Any] = field(default_factory=dict)  # prediction and compile results
+    target: str = "edgetpu"  # the registry name of --target
+    target_report: dict[str, Any] = field(default_factory=dict)  # the target's prediction and compile results
     wall_seconds: float = 0.0
     exit_code: ExitCode = ExitCode.OK
 
@@ -74,7 +75,7 @@ class ConvertReport:
             "float32": self.float32,
             "int8": self.int8,
             "fidelity": self.fidelity,
-            "edgetpu": self.edgetpu,
+            self.target: self.target_report,
             "notes": self.notes,
         }
 
@@ -90,7 +91,7 @@ class ConvertReport:
         console.print(stages)
         self._render_io(console)
         self._render_fidelity(console)
-        self._render_edgetpu(console)
+        self._render_target(console)
         files = Table(box=box.SIMPLE_HEAD, title=f"Outputs in {self.output_dir}", title_justify="left")
         files.add_column("file")
         files.add_column("size", justify="right")
@@ -101,29 +102,11 @@ class ConvertReport:
         for line in self.notes:
             console.print(f"note: {escape(line)}")
 
-    def _render_edgetpu(self, console: Console) -> None:
-        prediction, compiled = self.edgetpu.get("prediction"), self.edgetpu.get("compile", {})
-        if prediction:
-            console.print(f"[bold]Edge TPU prediction[/bold] ({escape(prediction['rules'])}): "
-                          f"{escape(prediction['verdict'])}")
-            for finding in prediction["findings"]:
-                console.print(f"  - {escape(finding['title'])} (x{finding['count']}): {escape(finding['consequence'])} "
-                              f"[dim]Fix: {escape(finding['fix'])}[/dim]")
-            console.print(f"  details per operator: edgedeploy check {escape(str(self.output_dir / self.outputs['int8_tflite']))}")
-        status = compiled.get("status")
-        if status == "compiled":
-            console.print(f"[bold]Edge TPU compile[/bold]: [green]compiled[/green] -> {escape(compiled['model'])}")
-        elif status == "failed":
-            console.print(f"[bold]Edge TPU compile[/bold]: [red]failed[/red]: {escape(compiled['reason'])} "
-                          "(the compiler's output is kept in the output directory)")
-        elif status == "not-run":
-            console.print(f"[bold]Edge TPU compile[/bold]: [yellow]not run[/yellow]: {escape(compiled['reason'])}")
-            if compiled.get("how_to_get_it"):
-                console.print(f"  {escape(compiled['how_to_get_it'])}")
-            console.print("  The int8 model and the predicted mapping above were written; "
-                          "--no-compile stops after int8 with exit 0.")
-        elif status == "skipped":
-            console.print(f"[bold]Edge TPU compile[/bold]: skipped ({escape(compiled['reason'])})")
+    def _render_target(self, console: Console) -> None:
+        from edgedeploy.targets.registry import get_target
+
+        step = get_target(self.target, "convert_step").convert_step()
+        step.render(console, self.target_report, self.output_dir / self.outputs["int8_tflite"])
 
     def _render_io(self, console: Console) -> None:
         table = Table(box=box.SIMPLE_HEAD, title="int8 model", title_justify="left")

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.targets.edgetpu import convert_steps as edgetpu_steps
 from edgedeploy.converters import activations, fidelity, onnx_to_tf, tf_to_tflite, torch_to_onnx
 from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel, TorchModel
 from edgedeploy.converters.calibration import load_image_set
@@ -28,6 +27,7 @@ from edgedeploy.converters.sources import load_source
 from edgedeploy.converters.tools import tool_versions
 from edgedeploy.errors import ConversionError
 from edgedeploy.outputs import staged_directory
+from edgedeploy.targets.registry import get_target
 
 
 def stages_for(options: ConvertOptions) -> list:
@@ -56,6 +56,23 @@ def run_stages(artifact: Any, context: StageContext, progress: StageProgress,
         produced[type(artifact)] = artifact
         records.append(StageRecord(stage.NAME, timer.seconds, context.records.get(stage.NAME, {})))
     return produced
+
+
+def run_target_step(int8: TFLiteModel, context: StageContext, progress: StageProgress,
+                    staging: Path) -> tuple[dict[str, Any], int]:
+    """The target's own end of the conversion (``--target``): its mapping prediction, then its compile."""
+    step = get_target(context.options.target, "convert_step").convert_step()
+    options = context.options.compiler_options
+    with progress.stage(step.predict_stage_name) as timer:
+        prediction = step.predict(int8.path, options)
+    with progress.stage(step.compile_stage_name) as timer:
+        outcome = step.compile(int8.path, context.workdir, options, enabled=context.options.compile)
+        if outcome.status in ("skipped", "not-run"):
+            timer.outcome = "skipped (--no-compile)" if outcome.status == "skipped" else f"not run: {outcome.data['reason']}"
+    for path in outcome.files:
+        shutil.copyfile(path, staging / path.name)
+    context.notes.extend(outcome.notes)
+    return {"prediction": prediction, "compile": outcome.data}, outcome.exit_code
 
 
 def _publish(staging: Path, onnx_model: OnnxModel, int8: TFLiteModel, workdir: Path) -> dict[str, Path]:
@@ -100,8 +117,7 @@ def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool
         with progress.stage("fidelity") as timer, captured_output(workdir / "fidelity.log"):
             measured = fidelity.measure(onnx_model, int8, images.held_back)
         records.append(StageRecord("fidelity", timer.seconds, {"held_back_images": len(images.held_back)}))
-        prediction = edgetpu_steps.predict(int8, context, progress)
-        compiled, exit_code = edgetpu_steps.compile_int8(int8, context, progress, staging)
+        target_report, exit_code = run_target_step(int8, context, progress, staging)
         outputs = _publish(staging, onnx_model, int8, workdir)
         report = ConvertReport(
             spec=spec, model=first.name, details=getattr(source, "details", {}), options=options, stages=records,
@@ -109,6 +125,6 @@ def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool
             preprocessing=first.preprocessing.to_dict(), output_dir=Path(output_dir),
             outputs={key: path.name for key, path in outputs.items()},
             float32=describe(outputs["float32_tflite"]), int8=describe(outputs["int8_tflite"]),
-            edgetpu={"prediction": prediction, "compile": compiled}, exit_code=exit_code)
+            target=context.options.target, target_report=target_report, exit_code=exit_code)
         report.finish(staging, time.perf_counter() - wall_start)
     return report

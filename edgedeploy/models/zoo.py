@@ -8,7 +8,8 @@ import logging
 import math
 from pathlib import Path
 
-from edgedeploy.converters.artifacts import Preprocessing, TorchModel
+from edgedeploy.images import Preprocessing
+from edgedeploy.models.artifact import TorchModel
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.models.complexity import count_macs, count_params
 from edgedeploy.models.registry import check_resolution, format_alpha, get_builtin

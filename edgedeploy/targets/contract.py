@@ -1,20 +1,37 @@
-"""What every benchmark target provides, so that one harness measures all of them the same way.
+"""The target contract: what a target (the CPU, an accelerator) offers every command, defined once.
 
-A target (``edgedeploy/targets/<name>/``) says whether it can run here and why not, which variants a
-run measures (the CPU at N threads and at 1), which file of a model it runs, and loads that file into
-a ``LoadedModel`` whose ``invoke`` is the one call the harness times.
+A target is one package under ``edgedeploy/targets/<name>/`` whose ``__init__`` exposes ``TARGET``, a
+``TargetSpec``: its name and aliases, one-line summary, and the capabilities it has - an op-mapping
+``check``, a ``compile`` step, a ``convert_step`` run after the int8 model, a bench ``runtime`` (whose
+``availability()`` is the doctor), and how its compiled models are recognised and named. Commands
+resolve ``--target`` through ``edgedeploy.targets.registry`` and never import a target package by name.
+
+A bench runtime says whether it can run here and why not, which variants a run measures (the CPU at N
+threads and at 1), which file of a model it runs, and loads that file into a ``LoadedModel`` whose
+``invoke`` is the one call the harness times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from edgedeploy.targets.model_file import ModelFile, TensorSpec
 from edgedeploy.errors import InputError
+from edgedeploy.targets.model_file import ModelFile, TensorSpec
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """Every runtime setting the command line offers; each target takes the ones it understands."""
+
+    threads: tuple[int, ...] | None = None  # None: all cores and 1
+    xnnpack: bool = True
+    device: str | None = None  # accelerator device string (Edge TPU: usb, usb:N, pci, pci:N, :N)
+    library: str | None = None  # accelerator runtime library to load instead of the platform default
 
 
 class NeedsCompilation(InputError):
@@ -67,7 +84,7 @@ class LoadedModel:
         self.keepalive.clear()
 
 
-class Target(Protocol):
+class BenchRuntime(Protocol):
     name: str
     summary: str
 
@@ -80,3 +97,57 @@ class Target(Protocol):
         ...
 
     def load(self, model: ModelFile, variant: Variant) -> LoadedModel: ...
+
+
+class ConvertStep(Protocol):
+    """What a target adds to ``convert`` after the int8 model: its mapping prediction, then its compile."""
+
+    predict_stage_name: str
+    compile_stage_name: str
+
+    def predict(self, int8: Path, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The op-mapping prediction for ``int8`` as report data."""
+        ...
+
+    def compile(self, int8: Path, workdir: Path, options: Mapping[str, Any], *, enabled: bool = True) -> "StepOutcome":
+        """Compile ``int8`` into ``workdir``; a missing tool or a failed compile is an outcome, not an error."""
+        ...
+
+    def render(self, console: Any, data: Mapping[str, Any], int8: Path) -> None:
+        """The terminal lines ``convert`` shows for the step's report data."""
+        ...
+
+
+@dataclass
+class StepOutcome:
+    """How a convert step's compile ended: report data, the exit code it implies, and files to publish."""
+
+    status: str  # compiled | skipped | not-run | failed
+    data: dict[str, Any]
+    exit_code: int = 0
+    files: list[Path] = field(default_factory=list)  # written in the working folder; copied to the output
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One target, as every command sees it. Capabilities a target lacks are None."""
+
+    name: str
+    summary: str
+    aliases: tuple[str, ...] = ()
+    title: str = ""  # how sentences name it ("the Edge TPU"); default: the name
+    runtime: Callable[[TargetOptions], BenchRuntime] | None = None  # bench; its availability() is the doctor
+    check: Callable[..., Any] | None = None  # check(path, **options) -> result object (to_dict/render/exit_code)
+    compile: Callable[..., Any] | None = None  # compile(models, out_dir, **options) -> result object
+    convert_step: Callable[[], ConvertStep] | None = None
+    compiled_op: str | None = None  # the custom op that marks a model compiled for this target
+    source_of: Callable[[Path], Path | None] | None = None  # compiled file -> the model it was compiled from
+    model_name: Callable[[Path], str] | None = None  # the row name a model and its compiled twin share
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+    def has(self, capability: str) -> bool:
+        return getattr(self, capability) is not None

@@ -1,5 +1,6 @@
-"""``edgedeploy targets``: a doctor for the user's setup. Every benchmark target with whether it can
-run here, and if not, the reason to act on (no delegate library, no device, permission denied)."""
+"""``edgedeploy targets``: a doctor for the user's setup. Every registered target with what it offers
+(check, compile, convert, bench) and whether its runtime can run here, and if not, the reason to act on
+(no delegate library, no device, permission denied)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edgedeploy.targets.contract import Availability
-from edgedeploy.targets.registry import ALIASES, FACTORIES, TargetOptions, create_target, parse_target_names
+from edgedeploy.targets.contract import Availability, TargetOptions
+from edgedeploy.targets.registry import all_targets, get_target, parse_target_names
 from edgedeploy.errors import ExitCode
 
 
 @dataclass(frozen=True)
 class TargetEntry:
     name: str
+    aliases: list[str]
     summary: str
+    offers: list[str]  # check, compile, convert, bench
     variants: list[str]
     availability: Availability
 
     def to_dict(self) -> dict[str, Any]:
-        aliases = [alias for alias, name in ALIASES.items() if name == self.name]
-        return {"name": self.name, "aliases": aliases, "summary": self.summary, "variants": self.variants,
-                **self.availability.to_dict()}
+        return {"name": self.name, "aliases": self.aliases, "summary": self.summary, "offers": self.offers,
+                "variants": self.variants, **self.availability.to_dict()}
 
 
 def _describe(entry: TargetEntry) -> list[str]:
@@ -58,7 +60,7 @@ class TargetsReport:
         return {"targets": [e.to_dict() for e in self.entries], "required": self.required}
 
     def render(self, console: Console) -> None:
-        table = Table(title="benchmark targets", title_justify="left", show_lines=True)
+        table = Table(title="targets", title_justify="left", show_lines=True)
         for column in ("target", "available", "what was found / why not"):
             table.add_column(column)
         for entry in self.entries:
@@ -67,18 +69,24 @@ class TargetsReport:
             if not ok:
                 reasons = (entry.availability.reason or "unavailable").split("; ")
                 lines[:0] = [f"[red]{escape(reason)}[/red]" for reason in reasons]
-            aliases = [a for a, n in ALIASES.items() if n == entry.name]
-            name = escape(entry.name) + (f" [dim](alias {', '.join(aliases)})[/dim]" if aliases else "")
-            table.add_row(f"{name}\n[dim]{escape(entry.summary)}[/dim]", "[green]yes[/green]" if ok else "[red]no[/red]",
+            name = escape(entry.name) + (f" [dim](alias {', '.join(entry.aliases)})[/dim]" if entry.aliases else "")
+            offers = f"\n[dim]offers: {', '.join(entry.offers)}[/dim]"
+            table.add_row(f"{name}\n[dim]{escape(entry.summary)}[/dim]{offers}", "[green]yes[/green]" if ok else "[red]no[/red]",
                           "\n".join(lines) or "-")
         console.print(table)
+
+
+OFFERS = {"check": "check", "compile": "compile", "convert_step": "convert", "runtime": "bench"}
+NO_RUNTIME = Availability(False, "this target has no runtime: it cannot run models here or anywhere")
 
 
 def check_targets(names: list[str] | None = None, options: TargetOptions | None = None) -> TargetsReport:
     required = parse_target_names(names) if names else []
     entries = []
-    for name in required or list(FACTORIES):
-        target = create_target(name, options or TargetOptions())
-        entries.append(TargetEntry(target.name, target.summary, [v.label for v in target.variants()],
-                                   target.availability()))
+    for spec in [get_target(name) for name in required] or all_targets():
+        runtime = spec.runtime(options or TargetOptions()) if spec.runtime else None
+        entries.append(TargetEntry(spec.name, list(spec.aliases), spec.summary,
+                                   [word for capability, word in OFFERS.items() if spec.has(capability)],
+                                   [v.label for v in runtime.variants()] if runtime else [],
+                                   runtime.availability() if runtime else NO_RUNTIME))
     return TargetsReport(entries, required)

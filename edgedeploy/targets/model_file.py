@@ -1,5 +1,5 @@
-"""What bench needs to know about a model file before running it: is it a TFLite model at all, is it
-compiled for the Edge TPU, is it integer-only, and what its inputs look like (dtype, shape, scale,
+"""What a target needs to know about a model file before running it: is it a TFLite model at all, is it
+compiled for an accelerator (and which), is it integer-only, and what its inputs look like (dtype, shape, scale,
 zero point). Read by the interpreter itself, so what it says is what the runtime will do."""
 
 from __future__ import annotations
@@ -10,19 +10,10 @@ from pathlib import Path
 
 from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter
 from edgedeploy.errors import InputError
+from edgedeploy.tflite.files import require_tflite_file
 
-TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier at bytes 4..8
-EDGETPU_CUSTOM_OP = "edgetpu-custom-op"
-COMPILED_SUFFIX = "_edgetpu"
 # Ops allowed to carry float tensors in an integer-only model: they sit at its float boundary.
 BOUNDARY_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
-# Files people hand to bench by mistake, and what to do instead.
-NOT_TFLITE = {
-    ".onnx": "an ONNX model: bench runs TFLite models; convert it first: edgedeploy convert --target edgetpu {path}",
-    ".pt": "a PyTorch file: convert it first: edgedeploy convert --target edgetpu {path}",
-    ".pth": "a PyTorch file: convert it first: edgedeploy convert --target edgetpu {path}",
-    ".pb": "a TensorFlow graph: bench runs TFLite models (convert it to .tflite first)",
-}
 
 
 @dataclass(frozen=True)
@@ -39,16 +30,21 @@ class TensorSpec:
 class ModelFile:
     path: Path
     size_bytes: int
-    compiled: bool  # holds the Edge TPU custom op
+    compiled_for: str | None  # the target whose compiled custom op the model holds, None for a plain model
     integer_only: bool  # no float arithmetic outside QUANTIZE/DEQUANTIZE
     inputs: tuple[TensorSpec, ...]
     op_counts: dict[str, int]
 
     @property
+    def compiled(self) -> bool:
+        return self.compiled_for is not None
+
+    @property
     def name(self) -> str:
-        """Row name: the compiled twin and its source share one row, like X and X_edgetpu."""
-        stem = self.path.stem
-        return stem[: -len(COMPILED_SUFFIX)] if stem.endswith(COMPILED_SUFFIX) else stem
+        """Row name: a compiled model and its source share one row (by the compiling target's naming rule)."""
+        from edgedeploy.targets.registry import shared_model_name
+
+        return shared_model_name(self.path, self.op_counts)
 
     @property
     def quantization(self) -> str:
@@ -57,35 +53,17 @@ class ModelFile:
         dtypes = {spec.dtype for spec in self.inputs}
         return dtypes.pop() if len(dtypes) == 1 else "integer"
 
-    def compiled_twin(self) -> Path:
-        return self.path.with_name(f"{self.path.stem}{COMPILED_SUFFIX}{self.path.suffix}")
+    def source_twin(self) -> Path | None:
+        """For a compiled model: the file it was compiled from, where its target's naming rule puts it."""
+        from edgedeploy.targets.registry import source_of
 
-    def source_twin(self) -> Path:
-        return self.path.with_name(f"{self.name}{self.path.suffix}")
-
-
-def _check_is_tflite(path: Path) -> None:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory; give .tflite model files")
-    hint = NOT_TFLITE.get(path.suffix.lower())
-    if hint:
-        raise InputError(f"{path.name} is {hint.format(path=path)}")
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(8)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if len(head) < 8 or head[4:8] != TFLITE_IDENTIFIER:
-        what = "empty" if not head else "not a TFLite model (no TFL3 identifier)"
-        raise InputError(f"{path.name} is {what}", "bench runs .tflite files made by edgedeploy convert or the TFLite converter")
+        return source_of(self.path, self.op_counts)
 
 
 def inspect_model(path: Path) -> ModelFile:
     """Read ``path`` with the runtime (without allocating: a compiled model needs its delegate for that)."""
     path = Path(path)
-    _check_is_tflite(path)
+    require_tflite_file(path, "bench runs .tflite files made by edgedeploy convert or the TFLite converter")
     try:
         interpreter, _ = create_interpreter(path, threads=1, xnnpack=False, allocate=False)
     except InterpreterLoadError as exc:
@@ -100,5 +78,8 @@ def inspect_model(path: Path) -> ModelFile:
                    dtype=d["dtype"].__name__, scale=float(d["quantization"][0]), zero_point=int(d["quantization"][1]))
         for d in interpreter.get_input_details())
     counts = Counter(op["op_name"] for op in ops)
-    return ModelFile(path=path, size_bytes=path.stat().st_size, compiled=EDGETPU_CUSTOM_OP in counts,
+    from edgedeploy.targets.registry import compiled_for
+
+    target = compiled_for(counts)
+    return ModelFile(path=path, size_bytes=path.stat().st_size, compiled_for=target.name if target else None,
                      integer_only=integer_only, inputs=inputs, op_counts=dict(counts))

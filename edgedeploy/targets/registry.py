@@ -1,62 +1,109 @@
-"""The benchmark targets by name: ``cpu`` and ``coral`` (alias ``edgetpu``), built from CLI options."""
+"""Every target by name: the one place commands resolve ``--target`` (names, aliases, capabilities).
+
+Targets register a ``TargetSpec``. The built-in ones are named here as import paths, so nothing is
+imported until a command asks; another target (a plug-in, a test's toy accelerator) is one call::
+
+    register(my_accelerator.TARGET)
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
+from pathlib import Path
 
-from edgedeploy.targets.contract import Target
 from edgedeploy.errors import UsageError
+from edgedeploy.targets.contract import BenchRuntime, TargetOptions, TargetSpec
 
-ALIASES = {"edgetpu": "coral"}
+# Each module exposes TARGET (a TargetSpec). Order is the listing order of `edgedeploy targets`.
+BUILTIN_TARGETS = ("edgedeploy.targets.cpu", "edgedeploy.targets.edgetpu")
 
-
-@dataclass(frozen=True)
-class TargetOptions:
-    """Every target setting the command line offers; each target takes the ones it understands."""
-
-    threads: tuple[int, ...] | None = None  # None: all cores and 1
-    xnnpack: bool = True
-    device: str | None = None  # Edge TPU device string
-    edgetpu_library: str | None = None
+_registered: dict[str, TargetSpec] = {}
+_builtins_loaded = False
 
 
-def _cpu(options: TargetOptions) -> Target:
-    from edgedeploy.targets.cpu import CpuConfig, CpuTarget
-
-    return CpuTarget(CpuConfig.from_options(list(options.threads or []), options.xnnpack))
-
-
-def _coral(options: TargetOptions) -> Target:
-    from edgedeploy.targets.edgetpu.device import CoralConfig, CoralTarget
-
-    return CoralTarget(CoralConfig.from_options(options.device, options.edgetpu_library, options.xnnpack))
-
-
-FACTORIES: dict[str, Callable[[TargetOptions], Target]] = {"cpu": _cpu, "coral": _coral}
+def register(spec: TargetSpec) -> TargetSpec:
+    """Add a target (or replace one of the same name); its aliases must not name another target."""
+    _load_builtins()
+    for alias in (spec.name, *spec.aliases):
+        owner = _owner_of(alias)
+        if owner is not None and owner.name != spec.name:
+            raise ValueError(f"target name {alias!r} is already taken by {owner.name!r}")
+    _registered[spec.name] = spec
+    return spec
 
 
-def known_names() -> str:
-    aliases = ", ".join(f"{alias} = {name}" for alias, name in ALIASES.items())
-    return f"{', '.join(FACTORIES)} (aliases: {aliases})"
+def unregister(name: str) -> None:
+    _registered.pop(name, None)
 
 
-def parse_target_names(spec: str | list[str]) -> list[str]:
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        for module in BUILTIN_TARGETS:
+            spec = importlib.import_module(module).TARGET
+            _registered.setdefault(spec.name, spec)
+
+
+def _owner_of(name: str) -> TargetSpec | None:
+    for spec in _registered.values():
+        if name == spec.name or name in spec.aliases:
+            return spec
+    return None
+
+
+def all_targets(capability: str | None = None) -> list[TargetSpec]:
+    """Registered targets in order; only those offering ``capability`` ("check", "runtime", ...) if given."""
+    _load_builtins()
+    return [s for s in _registered.values() if capability is None or s.has(capability)]
+
+
+def known_names(capability: str | None = None) -> str:
+    """``cpu, edgetpu (alias coral)``: what a usage error offers."""
+    return ", ".join(s.name + (f" (alias {', '.join(s.aliases)})" if s.aliases else "")
+                     for s in all_targets(capability))
+
+
+def get_target(name: str, capability: str | None = None) -> TargetSpec:
+    """The target called ``name`` or one of its aliases (any case); UsageError naming the choices if none,
+    or if it lacks ``capability``."""
+    _load_builtins()
+    spec = _owner_of(name.strip().lower())
+    if spec is None:
+        raise UsageError(f"unknown target {name.strip()!r}", f"choose from {known_names(capability)}")
+    if capability is not None and not spec.has(capability):
+        what = {"runtime": "run benchmarks", "check": "check models", "compile": "compile models",
+                "convert_step": "be converted for"}.get(capability, capability)
+        raise UsageError(f"target {spec.name!r} cannot {what}", f"choose from {known_names(capability)}")
+    return spec
+
+
+def parse_target_names(spec: str | list[str], capability: str | None = None) -> list[str]:
     """``"cpu,coral"`` or ``["cpu", "edgetpu"]`` -> canonical names in order, without duplicates."""
     parts = spec.split(",") if isinstance(spec, str) else [p for item in spec for p in item.split(",")]
-    names = []
-    for part in (p.strip().lower() for p in parts):
-        if not part:
-            continue
-        name = ALIASES.get(part, part)
-        if name not in FACTORIES:
-            raise UsageError(f"unknown target {part!r}", f"choose from {known_names()}")
-        names.append(name)
+    names = [get_target(part, capability).name for part in (p.strip() for p in parts) if part]
     if not names:
-        raise UsageError("no target given", f"choose from {known_names()}")
+        raise UsageError("no target given", f"choose from {known_names(capability)}")
     return list(dict.fromkeys(names))
 
 
-def create_target(name: str, options: TargetOptions | None = None) -> Target:
-    canonical = parse_target_names(name)[0]
-    return FACTORIES[canonical](options or TargetOptions())
+def create_runtime(name: str, options: TargetOptions | None = None) -> BenchRuntime:
+    """The bench runtime of target ``name`` with the command line's settings."""
+    return get_target(name, "runtime").runtime(options or TargetOptions())
+
+
+def compiled_for(op_names) -> TargetSpec | None:
+    """The target whose compiled custom op a model holds (``op_names``: its operator names), if any."""
+    return next((s for s in all_targets() if s.compiled_op and s.compiled_op in op_names), None)
+
+
+def shared_model_name(path: Path, op_names) -> str:
+    """Row name of a model file: a compiled model and its source share one (``X_edgetpu`` -> ``X``)."""
+    spec = compiled_for(op_names)
+    return spec.model_name(path) if spec is not None and spec.model_name else path.stem
+
+
+def source_of(path: Path, op_names) -> Path | None:
+    """For a compiled model: the file it was compiled from, by its target's naming rule."""
+    spec = compiled_for(op_names)
+    return spec.source_of(path) if spec is not None and spec.source_of else None

@@ -16,10 +16,10 @@ from ai_edge_litert import schema_py_generated as schema
 
 from edgedeploy.errors import InputError
 from edgedeploy.files import read_input
+from edgedeploy.tflite.files import has_tflite_identifier
 from edgedeploy.tflite.graph import Op, Tensor, TFLiteGraph
 from edgedeploy.tflite.options import decode_options, enum_names
 
-FILE_IDENTIFIER = b"TFL3"
 _MIN_SIZE = 24  # root offset + identifier + the smallest possible root table
 _NUMPY_DTYPES = {"float32": np.float32, "float16": np.float16, "int32": np.int32, "uint8": np.uint8,
                  "int64": np.int64, "bool": np.bool_, "int16": np.int16, "int8": np.int8,
@@ -159,7 +159,7 @@ def parse_model(data: bytes, label: str = "model") -> TFLiteGraph:
     """Parse TFLite bytes already in memory; ``label`` names the source in error messages."""
     if len(data) == 0:
         raise InputError(f"{label} is empty (0 bytes)")
-    if len(data) < _MIN_SIZE or data[4:8] != FILE_IDENTIFIER:
+    if len(data) < _MIN_SIZE or not has_tflite_identifier(data):
         raise InputError(f"{label} is not a TFLite model (no 'TFL3' file identifier)")
     try:
         return _parse_checked(data)

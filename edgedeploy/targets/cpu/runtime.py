@@ -11,7 +11,7 @@ from edgedeploy.errors import InputError
 from edgedeploy.targets.cpu.config import CpuConfig, available_cores
 
 
-class CpuTarget:
+class CpuRuntime:
     name = "cpu"
     summary = "LiteRT interpreter on this machine's CPU (XNNPACK on by default)"
 
@@ -34,10 +34,14 @@ class CpuTarget:
         if not model.compiled:
             return model
         source = model.source_twin()
-        if source.is_file():
+        if source is not None and source.is_file():
             return inspect_model(source)
-        raise InputError(f"{model.path.name} is compiled for the Edge TPU and cannot run on the CPU target",
-                         f"give the CPU its uncompiled source ({source.name}); it is not beside the compiled file")
+        where = f"({source.name}); it is not beside the compiled file" if source else "(its name does not say which)"
+        from edgedeploy.targets.registry import get_target
+
+        raise InputError(f"{model.path.name} is compiled for {get_target(model.compiled_for).display_name} and cannot "
+                         "run on the CPU target",
+                         f"give the CPU its uncompiled source {where}")
 
     def load(self, model: ModelFile, variant: Variant) -> LoadedModel:
         threads, xnnpack = variant.settings["threads"], variant.settings["xnnpack"]

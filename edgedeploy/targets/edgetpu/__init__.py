@@ -1,5 +1,48 @@
-"""The Google Coral Edge TPU target: operator rules as versioned data (``rules/``), the mapping predictor
-(``check.check_model``: per-op prediction, partition, pattern findings, recovery from compiled models,
-ONNX lint), the compiler-output parser (``compiler_log``) and the compile stage (``compiler*``, ``compile_*``).
-Nothing heavy is imported here; import from the modules.
+"""The Google Coral Edge TPU: everything edgedeploy knows and does about it, in one package.
+
+- ``predict/``: the operator rules (versioned data in ``rules/``) and the offline mapping prediction:
+  per-op verdicts, the partition the compiler will make, pattern findings with their fixes, ONNX lint.
+- ``compiler/``: finding, running and reading the real ``edgetpu_compiler`` (locally or in Docker).
+- ``inspect/``: what a compiled ``*_edgetpu.tflite`` or a compiler log says the compiler did.
+- ``device/``: running compiled models on a USB Accelerator or PCIe module (bench runtime, doctor).
+- ``check.py`` (one entry for every kind of file), ``convert.py`` (the convert step), ``naming.py``.
+
+Canonical name ``edgetpu``; ``coral`` is accepted everywhere as an alias. Nothing heavy is imported here.
 """
+
+from edgedeploy.targets.contract import TargetOptions, TargetSpec
+from edgedeploy.targets.edgetpu import naming
+
+
+def _runtime(options: TargetOptions):
+    from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig
+    from edgedeploy.targets.edgetpu.device.runtime import EdgeTpuRuntime
+
+    return EdgeTpuRuntime(EdgeTpuConfig.from_options(options.device, options.library, options.xnnpack))
+
+
+def _check(path, all_ops: bool = False, **options):
+    from edgedeploy.targets.edgetpu.check import check_model
+
+    report = check_model(path, **options)
+    report.show_all_ops = all_ops
+    return report
+
+
+def _compile(models, output_dir=None, **options):
+    from edgedeploy.targets.edgetpu.compiler.to_directory import compile_to_directory
+
+    return compile_to_directory(models, output_dir, **options)
+
+
+def _convert_step():
+    from edgedeploy.targets.edgetpu.convert import EdgeTpuConvertStep
+
+    return EdgeTpuConvertStep()
+
+
+TARGET = TargetSpec(
+    name="edgetpu", aliases=("coral",), title="the Edge TPU",
+    summary="Google Coral Edge TPU (USB Accelerator, PCIe/M.2) through the libedgetpu delegate",
+    runtime=_runtime, check=_check, compile=_compile, convert_step=_convert_step,
+    compiled_op=naming.CUSTOM_OP, source_of=naming.source_path, model_name=naming.model_name)

@@ -20,7 +20,9 @@ from pathlib import Path
 from edgedeploy.errors import CompilerError, InputError, OutputError, UsageError
 from edgedeploy.outputs import STAGING_PREFIX, atomic_write_text
 from edgedeploy.targets.edgetpu.compiler import docker
-from edgedeploy.targets.edgetpu.compiler.outcome import classify, compiled_files, is_tflite, per_model_outputs
+from edgedeploy.targets.edgetpu.compiler.outcome import classify, per_model_outputs
+from edgedeploy.targets.edgetpu.naming import compiled_outputs
+from edgedeploy.tflite.files import is_tflite_file
 from edgedeploy.targets.edgetpu.compiler.predictions import attach_predictions
 from edgedeploy.targets.edgetpu.compiler.report import CompileReport, ModelResult
 from edgedeploy.targets.edgetpu.compiler.locate import CompilerLocation, locate_compiler
@@ -51,7 +53,7 @@ def check_input_models(models: Sequence[Path]) -> list[Path]:
         path = Path(model).expanduser()
         if not path.is_file():
             raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-        if not is_tflite(path):
+        if not is_tflite_file(path):
             raise InputError(f"{path}: not a TFLite model (no TFL3 identifier)")
         checked.append(path.resolve())
     stems = [p.stem for p in checked]
@@ -89,7 +91,7 @@ def remove_stale_models(out_dir: Path, inputs: Sequence[Path]) -> None:
     """For ``compile --force`` after a failure: a compiled model left in ``out_dir`` by an earlier run
     would pass for this run's result beside its failure log. (``compile_models`` itself never deletes
     files it did not write: library callers may compile into a folder of their own.)"""
-    for stale in (p for m in inputs for p in compiled_files(out_dir, m, ".tflite")):
+    for stale in (p for m in inputs for p in compiled_outputs(out_dir, m)):
         stale.unlink()
 
 
@@ -131,10 +133,10 @@ def compile_models(models: Sequence[Path], out_dir: Path, options: CompileOption
         atomic_write_text(out_dir / STDERR_FILE, outcome.stderr)
         said = outcome.stdout + ("\n" + outcome.stderr if outcome.stderr.strip() else "")
         overall = parse_compiler_output(said)
-        produced = {m: compiled_files(staging, m, ".tflite") for m in models}
+        produced = {m: compiled_outputs(staging, m) for m in models}
         failure = classify(outcome, overall, produced, limit)
         # names from this run's staging, so that files of an earlier run (--force) are never reported
-        logs = [next((out_dir / p.name for p in compiled_files(staging, m, ".log")), None) for m in models]
+        logs = [next((out_dir / p.name for p in compiled_outputs(staging, m, ".log")), None) for m in models]
         compiled = {m: [out_dir / p.name for p in files] if failure is None else [] for m, files in produced.items()}
         _keep(staging, out_dir, succeeded=failure is None)
     finally:

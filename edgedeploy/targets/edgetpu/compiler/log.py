@@ -16,7 +16,7 @@ quantized, internal error) are data too: ``succeeded`` is False and ``failure`` 
 Sizes are printed by the compiler with two decimals (``5.90MiB``); the ``*_bytes`` fields are that
 value times the unit, so they are exact to +-0.005 of the printed unit, not to the byte.
 ``tpu_ops`` / ``cpu_ops``: from the "Number of operations that will run on ..." lines; when that
-paragraph is absent and the compile succeeded, every op is on the TPU (FACTS.md section 5); for a
+paragraph is absent and the compile succeeded, every op is on the TPU (docs/edgetpu.md section 7); for a
 ``.log`` file (which has no totals) they are summed from the operator table.
 """
 
@@ -141,7 +141,7 @@ class CompilerOutput:
         return counts
 
     def invariant_problems(self) -> list[str]:
-        """FACTS.md section 5: rows sum to the total; Mapped rows sum to the Edge TPU count."""
+        """docs/edgetpu.md section 7: rows sum to the total; Mapped rows sum to the Edge TPU count."""
         if not self.operators:
             return []
         problems = []

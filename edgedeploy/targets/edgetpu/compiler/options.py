@@ -1,7 +1,7 @@
 """What the user asks of the Edge TPU compiler, in our own words, and the compiler flags it becomes.
 
 Our option names say what they do (``--min-runtime``, ``--segments``); the compiler's one-letter
-flags (FACTS.md section 5) appear only in :meth:`CompileOptions.compiler_flags`. ``-s`` (print the
+flags (docs/edgetpu.md section 6) appear only in :meth:`CompileOptions.compiler_flags`. ``-s`` (print the
 operator table) and ``-o DIR`` are always passed by the runner, never chosen by the user.
 """
 

@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgedeploy.targets.edgetpu.naming import compiled_path
+from edgedeploy.tflite.files import is_tflite_file
 from edgedeploy.targets.edgetpu.compiler.log import CompilerOutput, parse_compiler_log_file, parse_compiler_output
 from edgedeploy.targets.edgetpu.compiler.process import ProcessOutcome
 
-TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
-
-
-# What to do about each failure (FACTS.md sections 1 and 5), keyed by failure code.
+# What to do about each failure (docs/edgetpu.md sections 2 and 7), keyed by failure code.
 FAILURE_ADVICE = {
     "not-quantized": "the compiler needs a full-int8 model: 'edgedeploy convert --target edgetpu' makes one",
     "invalid-model": "the compiler could not read the model; check that it loads in the TFLite interpreter",
@@ -41,26 +40,6 @@ class Failure:
         return FAILURE_ADVICE.get(self.code)
 
 
-def is_tflite(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(8)[4:8] == TFLITE_IDENTIFIER
-    except OSError:
-        return False
-
-
-def compiled_files(folder: Path, model: Path, suffix: str) -> list[Path]:
-    """``<stem>_edgetpu<suffix>``, or the ``<stem>_segment_I_of_N_edgetpu<suffix>`` files of ``-n``."""
-    stem = model.stem
-    single = folder / f"{stem}_edgetpu{suffix}"
-    segments = sorted(folder.glob(f"{_glob_escape(stem)}_segment_*_of_*_edgetpu{suffix}"))
-    return ([single] if single.is_file() else []) + segments
-
-
-def _glob_escape(text: str) -> str:
-    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in text)
-
-
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
@@ -74,7 +53,7 @@ def classify(outcome: ProcessOutcome, overall: CompilerOutput, outputs: dict[Pat
     if not outcome.stdout.strip() and not outcome.stderr.strip():
         return Failure("empty-output", f"the compiler printed nothing (exit status {outcome.returncode})")
     missing = [model for model, files in outputs.items() if not files]
-    broken = [f for files in outputs.values() for f in files if not is_tflite(f)]
+    broken = [f for files in outputs.values() for f in files if not is_tflite_file(f)]
     if outcome.returncode == 0 and overall.recognised and overall.succeeded is not False and not missing \
             and not broken:
         return None
@@ -88,7 +67,7 @@ def classify(outcome: ProcessOutcome, overall: CompilerOutput, outputs: dict[Pat
         return Failure("unrecognised-output", f"the compiler's output is not recognised: {overall.failure.message}"
                        if overall.failure else "the compiler's output is not recognised")
     if missing:
-        names = ", ".join(f"{m.stem}_edgetpu.tflite" for m in missing)
+        names = ", ".join(compiled_path(m).name for m in missing)
         return Failure("no-output-model", f"the compiler exited with status 0 but wrote no {names}")
     return Failure("bad-output-model", f"{broken[0].name} written by the compiler is not a TFLite file")
 

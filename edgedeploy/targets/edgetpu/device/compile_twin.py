@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from edgedeploy.targets.model_file import ModelFile, inspect_model
 from edgedeploy.errors import CompilerError
+from edgedeploy.targets.edgetpu.naming import compiled_path
 
 
-def compile_for_coral(model: ModelFile) -> ModelFile:
+def compile_twin(model: ModelFile) -> ModelFile:
     from edgedeploy.targets.edgetpu.compiler.compile import CompilationFailedError, compile_models
 
     report = compile_models([model.path], model.path.parent, predict=False)
     if report.failure is not None:
         raise CompilationFailedError(report)
-    compiled = inspect_model(model.compiled_twin()) if model.compiled_twin().is_file() else None
+    twin = compiled_path(model.path)
+    compiled = inspect_model(twin) if twin.is_file() else None
     if compiled is None or not compiled.compiled:
-        raise CompilerError(f"the Edge TPU compiler finished but {model.compiled_twin().name} holds no compiled model")
+        raise CompilerError(f"the Edge TPU compiler finished but {twin.name} holds no compiled model")
     return compiled

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, SystemPaths, can_read_write, parse_device
-from edgedeploy.targets.cpu.config import available_cores
+from edgedeploy.machine import available_cores
 
 
 @dataclass(frozen=True)
-class CoralConfig:
+class EdgeTpuConfig:
     device: DeviceSpec = field(default_factory=DeviceSpec)
     library: str | None = None  # None: the platform's libedgetpu name on the loader's search path
     threads: int = field(default_factory=available_cores)  # for ops the compiler left on the CPU
@@ -20,9 +20,9 @@ class CoralConfig:
 
     @classmethod
     def from_options(cls, device: str | None = None, library: str | None = None, xnnpack: bool = True,
-                     **overrides) -> "CoralConfig":
+                     **overrides) -> "EdgeTpuConfig":
         return cls(device=parse_device(device), library=library, xnnpack=xnnpack, **overrides)
 
     @property
     def label(self) -> str:
-        return "coral" if self.device.is_any else f"coral {self.device}"
+        return "edgetpu" if self.device.is_any else f"edgetpu {self.device}"

@@ -23,7 +23,7 @@ _DEVICE_PATTERN = re.compile(r"^(?P<kind>usb|pci)?(?::(?P<index>\d+))?$")
 # firmware, then re-enumerates as 18d1:9302.
 USB_IDS = {("18d1", "9302"): "ready", ("1a6e", "089a"): "firmware not loaded yet (the runtime loads it on first use)"}
 PCI_ID = ("0x1ac1", "0x089a")  # Coral M.2 / Mini PCIe (Global Unichip)
-# sysfs `speed` (Mb/s) -> what the link is. USB 2 makes the Accelerator 4-12x slower (FACTS 7).
+# sysfs `speed` (Mb/s) -> what the link is. USB 2 makes the Accelerator 4-12x slower (docs/edgetpu.md section 9).
 USB_LINKS = {"1.5": "USB 1 (1.5 Mb/s)", "12": "USB 1 (12 Mb/s)", "480": "USB 2 (480 Mb/s)",
              "5000": "USB 3 (5 Gb/s)", "10000": "USB 3 (10 Gb/s)", "20000": "USB 3 (20 Gb/s)"}
 USB_FIX = "install Coral's udev rules (package libedgetpu1-std adds them) or add your user to group plugdev, then re-plug"

@@ -1,4 +1,4 @@
-"""The Coral target: availability (a doctor for the user's setup), which file to run, and loading it
+"""The Edge TPU bench runtime: availability (a doctor for the user's setup), which file to run, and loading it
 with the Edge TPU delegate. The first inference uploads the model to the TPU; the harness times it
 apart from the steady state."""
 
@@ -10,20 +10,21 @@ from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter, 
 from edgedeploy.targets.model_file import ModelFile, inspect_model
 from edgedeploy.targets.contract import Availability, LoadedModel, NeedsCompilation, Variant
 from edgedeploy.errors import InputError, TargetUnavailableError
-from edgedeploy.targets.edgetpu.device.compile_twin import compile_for_coral
-from edgedeploy.targets.edgetpu.device.config import CoralConfig
+from edgedeploy.targets.edgetpu.device.compile_twin import compile_twin
+from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig
 from edgedeploy.targets.edgetpu.device.devices import EdgeTpuDevice, discover_devices, merge_runtime_order
+from edgedeploy.targets.edgetpu.naming import CUSTOM_OP, compiled_path
 from edgedeploy.targets.edgetpu.device.library import RuntimeLibrary, open_delegate, open_library, runtime_devices
 
 NO_DEVICE = "no Edge TPU found (no USB device 18d1:9302 or 1a6e:089a, no /dev/apex_N)"
 
 
-class CoralTarget:
-    name = "coral"
+class EdgeTpuRuntime:
+    name = "edgetpu"
     summary = "Google Coral Edge TPU (USB Accelerator, PCIe/M.2) through the libedgetpu delegate"
 
-    def __init__(self, config: CoralConfig | None = None):
-        self.config = config or CoralConfig()
+    def __init__(self, config: EdgeTpuConfig | None = None):
+        self.config = config or EdgeTpuConfig()
 
     def _library(self) -> RuntimeLibrary:
         return open_library(self.config.library, self.config.paths)
@@ -64,14 +65,14 @@ class CoralTarget:
             raise InputError(f"{model.path.name} is a float model; the Edge TPU runs only full-int8 models compiled by "
                              "edgetpu_compiler", "convert the source model (ONNX or PyTorch) with edgedeploy convert --target edgetpu, "
                              "then compile its _int8.tflite with edgedeploy compile")
-        twin = model.compiled_twin()
+        twin = compiled_path(model.path)
         if twin.is_file():
             compiled = inspect_model(twin)
             if compiled.compiled:
                 return compiled
         raise NeedsCompilation(f"{model.path.name} is int8 but not compiled for the Edge TPU (no edgetpu-custom-op in it)",
                                f"compile it first: edgedeploy compile {model.path} (or add --compile to bench)",
-                               lambda: compile_for_coral(model))
+                               lambda: compile_twin(model))
 
     def load(self, model: ModelFile, variant: Variant) -> LoadedModel:
         library = self._library()
@@ -86,7 +87,7 @@ class CoralTarget:
         load_seconds = time.perf_counter() - start
         details = {"library": library.to_dict(), "device": chosen.to_dict() if chosen else {"requested": str(self.config.device)},
                    "delegate_partitions": delegate_partitions(interpreter), "cpu_threads": self.config.threads,
-                   "cpu_ops": {op: n for op, n in model.op_counts.items() if op != "edgetpu-custom-op"}}
+                   "cpu_ops": {op: n for op, n in model.op_counts.items() if op != CUSTOM_OP}}
         if chosen is not None and chosen.kind == "pci":
             details["clock"] = "PCIe modules always run at the maximum clock"
         if chosen is not None and chosen.usb2_or_slower:

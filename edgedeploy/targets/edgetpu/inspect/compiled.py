@@ -1,4 +1,4 @@
-"""What the real compiler did, recovered from a compiled ``*_edgetpu.tflite`` (FACTS.md section 6).
+"""What the real compiler did, recovered from a compiled ``*_edgetpu.tflite`` (docs/edgetpu.md section 8).
 
 Everything mapped sits inside ``edgetpu-custom-op``; its boundary tensors keep their names from the
 CPU model. Walking the source model back from the custom op's outputs to its inputs gives the ops that
@@ -8,24 +8,14 @@ were mapped; the builtin ops left in the compiled file ran on the CPU. The two v
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from edgedeploy.targets.edgetpu.naming import CUSTOM_OP
 from edgedeploy.targets.edgetpu.inspect.darwinn import DarwinnPackage, read_package
 from edgedeploy.tflite import TFLiteGraph
-
-CUSTOM_OP = "edgetpu-custom-op"
 
 
 def is_compiled(graph: TFLiteGraph) -> bool:
     return any(op.is_custom and op.opcode == CUSTOM_OP for op in graph.ops)
-
-
-def source_candidates(compiled_path: Path) -> list[Path]:
-    """Where the compiler's input model usually is: ``X.tflite`` beside ``X_edgetpu.tflite``."""
-    stem = compiled_path.name[: -len(".tflite")] if compiled_path.name.endswith(".tflite") else compiled_path.stem
-    if stem.endswith("_edgetpu"):
-        return [compiled_path.with_name(stem[: -len("_edgetpu")] + ".tflite")]
-    return []
 
 
 @dataclass

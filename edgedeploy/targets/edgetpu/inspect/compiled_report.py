@@ -6,7 +6,8 @@ from pathlib import Path
 
 from edgedeploy.report import fmt_bytes
 from edgedeploy.targets.edgetpu.predict.analysis import analyse
-from edgedeploy.targets.edgetpu.inspect.compiled import Recovery, recover, source_candidates
+from edgedeploy.targets.edgetpu.inspect.compiled import Recovery, recover
+from edgedeploy.targets.edgetpu.naming import source_path as named_source
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
 from edgedeploy.targets.edgetpu.predict.rules import Rules
@@ -55,8 +56,9 @@ def _compiled_only_ops(compiled: TFLiteGraph, recovery: Recovery) -> list[OpPred
 
 def check_compiled(compiled: TFLiteGraph, path: Path, rules: Rules, source_path: Path | None = None) -> CheckReport:
     notes: list[str] = []
-    if source_path is None:
-        source_path = next((p for p in source_candidates(path) if p.is_file()), None)
+    beside = named_source(path)  # X.tflite beside X_edgetpu.tflite, where the compiler's input usually is
+    if source_path is None and beside is not None and beside.is_file():
+        source_path = beside
     source = read_model(source_path) if source_path is not None else None
     recovery = recover(compiled, source)
     report = CheckReport(kind="compiled", path=str(path), rules=rules.describe(), compiler_version=rules.compiler,
@@ -84,7 +86,7 @@ def check_compiled(compiled: TFLiteGraph, path: Path, rules: Rules, source_path:
                                            "please report this model with the check output"))
     else:
         report.ops = _compiled_only_ops(compiled, recovery)
-        notes.append(f"source model not found ({', '.join(map(str, source_candidates(path))) or 'no X.tflite name'}); "
+        notes.append(f"source model not found ({beside or 'no X.tflite name'}); "
                      "pass it with --source to recover which original ops were mapped")
     cpu = [p for p in report.ops if p.verdict == "cpu"]
     tpu_count = sum(p.verdict == "tpu" for p in report.ops) if source is not None else None

@@ -1,4 +1,4 @@
-"""Read the DarwiNN package inside a compiled model's ``edgetpu-custom-op`` (FACTS.md section 6).
+"""Read the DarwiNN package inside a compiled model's ``edgetpu-custom-op`` (docs/edgetpu.md section 8).
 
 The custom op's ``custom_options`` is a flexbuffer map (libedgetpu ``tflite/custom_op_data.cc``):
 key "1" version, "4" the serialized package, "6" chip enum per executable, "7" further packages.
@@ -99,6 +99,8 @@ class Executable:
     estimated_cycles: int | None
     input_layers: list[Layer] = field(default_factory=list)
     output_layers: list[Layer] = field(default_factory=list)
+    instruction_bytes: int = 0  # instruction bitstreams (field 5), sent to the device with the executable
+    scratch_bytes: int = 0  # host memory for activations that do not fit on chip (field 4)
 
 
 @dataclass
@@ -136,7 +138,8 @@ def _executable(buf: bytes) -> Executable:
         type=EXECUTABLE_TYPES.get(raw.int(13, "<h"), f"type{raw.int(13, '<h')}"),
         name=raw.string(1), chip=raw.string(10), parameter_bytes=raw.byte_vector_length(6),
         batch_size=raw.int(3), estimated_cycles=cycles,
-        input_layers=[_layer(t) for t in raw.tables(8)], output_layers=[_layer(t) for t in raw.tables(9)])
+        input_layers=[_layer(t) for t in raw.tables(8)], output_layers=[_layer(t) for t in raw.tables(9)],
+        instruction_bytes=sum(t.byte_vector_length(0) for t in raw.tables(5)), scratch_bytes=raw.int(4))
 
 
 def _package(buf: bytes) -> DarwinnPackage:

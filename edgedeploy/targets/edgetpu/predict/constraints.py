@@ -118,7 +118,7 @@ def input_dtypes(graph: TFLiteGraph, op: Op, allowed: list[str]) -> Issue | None
 
 
 def resize(graph: TFLiteGraph, op: Op, _: Any) -> Issue | None:
-    """FACTS.md section 3: x2 upsampling maps; align_corners from a 1-pixel map is refused (DeepLab)."""
+    """docs/edgetpu.md section 4: x2 upsampling maps; align_corners from a 1-pixel map is refused (DeepLab)."""
     data_in, outs = _first_data_input(graph, op), graph.op_outputs(op)
     if data_in is None or not outs or len(data_in.shape) != 4 or len(outs[0].shape) != 4:
         return None

@@ -66,7 +66,7 @@ def activation_findings(matches: list[Match], predictions: list[OpPrediction], r
 def squeeze_excite_findings(graph: TFLiteGraph, blocks: list[Match], predictions: list[OpPrediction]) -> list[Finding]:
     if not blocks:
         return []
-    for block in blocks:  # FACTS.md section 4: parts map, whole blocks were never seen mapped -> risky
+    for block in blocks:  # docs/edgetpu.md section 5: parts map, whole blocks were never seen mapped -> risky
         for index in (block.ops[0], block.anchor):
             pred = predictions[index]
             if pred.verdict == "tpu":

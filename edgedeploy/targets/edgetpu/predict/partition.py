@@ -1,4 +1,4 @@
-"""The partition, modelled as the compiler does it (FACTS.md section 2): a dataflow closure.
+"""The partition, modelled as the compiler does it (docs/edgetpu.md section 3): a dataflow closure.
 
 * An op the compiler refuses whose data inputs all come from the graph inputs (or from other such ops)
   runs on the CPU *before* the Edge TPU region and does not cut it: ``input-boundary``.

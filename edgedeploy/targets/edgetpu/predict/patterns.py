@@ -1,5 +1,5 @@
 """Find the graph patterns users must know about: hard-swish / swish (fused or decomposed),
-squeeze-and-excite blocks and 5x5 kernels (FACTS.md section 4). Pure graph matching on the int8 model;
+squeeze-and-excite blocks and 5x5 kernels (docs/edgetpu.md section 5). Pure graph matching on the int8 model;
 the findings' consequences and fixes are written by ``findings.py``.
 """
 

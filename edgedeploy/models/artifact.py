@@ -1,0 +1,19 @@
+"""A PyTorch model ready to convert: the first artifact of the conversion pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgedeploy.images import Preprocessing
+
+
+@dataclass(frozen=True)
+class TorchModel:
+    """A PyTorch module in eval mode that takes one NCHW float32 image batch of ``input_shape``."""
+
+    module: Any  # torch.nn.Module; typed loosely so importing this file never imports torch
+    input_shape: tuple[int, int, int, int]
+    name: str
+    preprocessing: Preprocessing
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. builtin name, alpha, params, MACs
