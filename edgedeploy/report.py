@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from rich.console import Console
 
+from edgedeploy import __version__
 from edgedeploy.errors import ExitCode
 
 stdout = Console(highlight=False, soft_wrap=False)
@@ -54,9 +55,23 @@ def to_json(data: dict[str, Any]) -> str:
     return json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n"
 
 
-def emit(result: Result, as_json: bool) -> ExitCode:
+def envelope(command: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Every JSON document edgedeploy writes (``--json``, report.json, results.json, bench --save) starts
+    with the same three keys, then the command's payload (docs/json-output.md). ``schema_version`` is the
+    version of that command's payload schema: 1 unless the payload says otherwise."""
+    header = {"schema_version": payload.get("schema_version", 1), "command": command,
+              "edgedeploy_version": __version__}
+    return {**header, **{key: value for key, value in payload.items() if key not in header}}
+
+
+def envelope_json(command: str, payload: dict[str, Any]) -> str:
+    return to_json(envelope(command, payload))
+
+
+def emit(result: Result, as_json: bool, command: str) -> ExitCode:
+    """Show ``result``: as the command's JSON document, or as its table."""
     if as_json:
-        stdout.print(to_json(result.to_dict()), end="", markup=False, highlight=False, soft_wrap=True)
+        stdout.print(envelope_json(command, result.to_dict()), end="", markup=False, highlight=False, soft_wrap=True)
     else:
         result.render(stdout)
     return result.exit_code

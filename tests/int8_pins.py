@@ -87,6 +87,19 @@ def convert_case(case: tuple, out: Path) -> Path:
     return out / report.outputs["int8_tflite"]
 
 
+def dumps(pins: dict) -> str:
+    """One operator per line: a diff of two pin files reads as a diff of graphs."""
+    def line(value) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+    cases = []
+    for case, signature in sorted(pins.items()):
+        ops = ",\n".join(f"   {line(op)}" for op in signature["ops"])
+        cases.append(f' {line(case)}: {{\n  "inputs": {line(signature["inputs"])},\n'
+                     f'  "outputs": {line(signature["outputs"])},\n  "ops": [\n{ops}\n  ]\n }}')
+    return "{\n" + ",\n".join(cases) + "\n}\n"
+
+
 def main(target: Path = PINS_FILE) -> None:
     pins = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,7 +107,7 @@ def main(target: Path = PINS_FILE) -> None:
             print(f"converting {case[0]} ...", file=sys.stderr, flush=True)
             pins[case[0]] = graph_signature(convert_case(case, Path(tmp) / case[0]))
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(pins, indent=1, sort_keys=True) + "\n")
+    target.write_text(dumps(pins))
     print(f"wrote {target}", file=sys.stderr)
 
 

@@ -81,7 +81,7 @@ def test_compile_replays_real_output(suffix, compiler_logs, edgetpu_models, fake
     assert (out / "edgetpu_compiler.stdout.txt").read_bytes() == stdout_file.read_bytes()
     assert not [p for p in out.iterdir() if p.name.startswith(STAGING_PREFIX)]
     assert report["compiler"]["found_by"] == "PATH"
-    assert report["command"][1:3] == ["-s", "-o"]
+    assert report["compiler_command"][1:3] == ["-s", "-o"]
     if expect.failure:
         assert result.code == ExitCode.COMPILER_FAILED, result
         assert report["status"] == "failed" and report["failure"]["code"] == expect.failure

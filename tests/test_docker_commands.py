@@ -122,7 +122,7 @@ def test_compile_through_docker_with_awkward_model_path(fake_docker, compiler_lo
     assert mounts[0]["source"] == str(folder) and "readonly" in mounts[0]
     assert run[-1] == "/edgedeploy/models/0/my modèl ñ.tflite"
     # the command in the report names the real output dir, not the deleted staging folder
-    assert any(f"source={out}" in arg or f'"source={out}' in arg for arg in report["command"])
+    assert any(f"source={out}" in arg or f'"source={out}' in arg for arg in report["compiler_command"])
 
 
 def test_docker_timeout_kills_the_container(fake_docker, edgetpu_models, cli, tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.outputs import atomic_write_text
-from edgedeploy.report import to_json
+from edgedeploy.report import envelope_json
 
 LATENCY_COLUMNS = ("count", "mean_ms", "std_ms", "min_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms", "fps")
 POWER_COLUMNS = ("idle_w", "active_w", "energy_per_inference_mj", "energy_above_idle_per_inference_mj")
@@ -43,4 +43,4 @@ def write_csv(data: dict[str, Any], path: Path) -> None:
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:
-    atomic_write_text(path, to_json(data))
+    atomic_write_text(path, envelope_json("bench", data))

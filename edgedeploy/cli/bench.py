@@ -103,4 +103,4 @@ def command(
             note(f"wrote {plot}")
         else:
             note(f"no plot written to {plot}: nothing was measured")
-    return emit(result, as_json)
+    return emit(result, as_json, NAME)

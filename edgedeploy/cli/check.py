@@ -16,7 +16,7 @@ def command(
                                 "or an edgetpu_compiler stdout capture / *_edgetpu.log.", show_default=False),
     target: str = typer.Option("edgetpu", "--target", help="The accelerator whose mapping to check (alias coral)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (schema: docs/check-schema.md)."),
-    compiler_version: int = typer.Option(16, "--compiler-version", help="Edge TPU compiler major version whose rules apply (14, 15, 16)."),
+    compiler_version: Optional[int] = typer.Option(None, "--compiler-version", help="Edge TPU compiler major version whose rules apply (14, 15, 16) \\[default: 16]."),
     min_runtime: Optional[int] = typer.Option(None, "--min-runtime", help="Minimum Edge TPU runtime (the compiler's -m); default: the compiler's own."),
     source: Optional[Path] = typer.Option(None, "--source", help="For a compiled model: the .tflite it was compiled from "
                                           "(default: X.tflite beside X_edgetpu.tflite)."),
@@ -41,8 +41,7 @@ def command(
       edgedeploy check --compiler-version 15 model.onnx
     """
     from edgedeploy.report import emit
-    from edgedeploy.targets.registry import get_target
+    from edgedeploy.targets.registry import call_capability
 
-    check = get_target(target, "check").check
-    return emit(check(file, compiler_version=compiler_version, min_runtime=min_runtime, source=source,
-                      all_ops=all_ops), as_json)
+    return emit(call_capability(target, "check", file, compiler_version=compiler_version, min_runtime=min_runtime,
+                                source=source, all_ops=all_ops), as_json, NAME)

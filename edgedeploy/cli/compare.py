@@ -85,7 +85,7 @@ def command(
         pretrained=pretrained, convert_options=_convert_options(calibration, fix_activations, input_shape),
         target_options=_target_options(flags.thread_counts(threads)), plan=_plan(min_runs, min_time, max_time, repeats),
         eval_dir=eval_dir, labels=labels, constraints=constraints, force=force)
-    return emit(run_compare(request), as_json)
+    return emit(run_compare(request), as_json, NAME)
 
 
 def _convert_options(calibration: Path | None, fix_activations: bool, input_shape: str | None):

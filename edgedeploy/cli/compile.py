@@ -64,15 +64,14 @@ def command(
       edgedeploy compile big.tflite --segments 2 --compiler /opt/coral/edgetpu_compiler
     """
 
-    from edgedeploy.targets.registry import get_target
+    from edgedeploy.targets.registry import call_capability
 
-    compile_models = get_target(target, "compile").compile
-    report = compile_models(
-        models, output_dir, force=force, min_runtime=min_runtime, multiple_subgraphs=multiple_subgraphs,
+    report = call_capability(
+        target, "compile", models, output_dir, force=force, min_runtime=min_runtime, multiple_subgraphs=multiple_subgraphs,
         segments=segments, search_delegate=search_delegate, search_step=search_step,
         intermediate_tensors=tuple(t.strip() for t in intermediate_tensors.split(",")) if intermediate_tensors else (),
         compiler_timeout=compiler_timeout, compiler=compiler, timeout=timeout)
     if as_json and getattr(report, "failure", None) is not None:
         stderr.print(f"[bold red]error:[/bold red] Edge TPU compilation failed: {escape(report.failure.reason)}",
                      markup=True, highlight=False, soft_wrap=True)
-    return emit(report, as_json)
+    return emit(report, as_json, NAME)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from edgedeploy.cli import compiler_flags as flags
+from edgedeploy.cli import model_flags
 from edgedeploy.report import emit
 
 NAME = "convert"
@@ -35,7 +36,7 @@ def command(
     output_dir: Path = typer.Option(None, "--output-dir", "-o", help="Where the results go "
                                     "[default: edgedeploy-out/<model>]."),
     alpha: float = typer.Option(1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."),
-    resolution: int = typer.Option(None, "--resolution", "-r", help="Input size (rho) of a built-in model [default: 224]."),
+    resolution: int = model_flags.resolution_option("Input size (rho) of a built-in model \\[default: 224]."),
     weights: Path = typer.Option(None, "--weights", help="Load this state dict into the built-in model."),
     pretrained: bool = typer.Option(False, "--pretrained", help="Download timm's pretrained weights (needs internet)."),
     input_shape: str = typer.Option(None, "--input-shape", help="N,C,H,W for inputs with dynamic dims or TorchScript, e.g. 1,3,224,224."),
@@ -88,4 +89,4 @@ def command(
     directory = output_dir or default_output_dir(model, alpha, resolution)
     report = convert(model, directory, options, force=force, alpha=alpha, resolution=resolution, weights=weights,
                      pretrained=pretrained, input_shape=input_shape)
-    return emit(report, as_json)
+    return emit(report, as_json, NAME)

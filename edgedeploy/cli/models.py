@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from edgedeploy.cli import model_flags
 from edgedeploy.report import emit
 
 NAME = "models"
@@ -12,7 +13,7 @@ NO_ARGS_IS_HELP = False
 
 def command(
     alpha: float = typer.Option(None, "--alpha", help="Width multiplier to measure at (families that offer any alpha)."),
-    resolution: int = typer.Option(None, "--resolution", "-r", help="Input size (rho) to measure at; default 224."),
+    resolution: int = model_flags.resolution_option("Input size (rho) to measure at \\[default: 224]."),
     as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
 ) -> int:
     """List the built-in models with params, MACs and default input size.
@@ -27,4 +28,4 @@ def command(
     """
     from edgedeploy.models.listing import list_models
 
-    return emit(list_models(alpha, resolution), as_json)
+    return emit(list_models(alpha, resolution), as_json, NAME)

@@ -31,4 +31,4 @@ def command(
     from edgedeploy.report import emit
 
     options = TargetOptions(device=device, library=edgetpu_lib)
-    return emit(check_targets(list(names or []), options), as_json)
+    return emit(check_targets(list(names or []), options), as_json, NAME)

@@ -15,7 +15,7 @@ from edgedeploy.compare.result import CompareResult
 from edgedeploy.compare.sections import sections
 from edgedeploy.compare.tables import columns, csv_records
 from edgedeploy.outputs import atomic_write_bytes, atomic_write_text
-from edgedeploy.report import to_json
+from edgedeploy.report import envelope_json
 
 NUMERIC = ' class="num"'
 # The browser records the decoded plot size on the image (and says so in the page when it fails), so
@@ -90,5 +90,5 @@ def write_reports(result: CompareResult, directory: Path) -> list[str]:
     atomic_write_text(directory / "results.csv", to_csv(result))
     atomic_write_text(directory / "report.md", to_markdown(result))
     atomic_write_text(directory / "report.html", to_html(result, png))
-    atomic_write_text(directory / "results.json", to_json(result.to_dict()))  # last: it lists the others
+    atomic_write_text(directory / "results.json", envelope_json("compare", result.to_dict()))  # last: it lists the others
     return result.files

@@ -98,19 +98,13 @@ def converted(item: StudyItem, study: Study, key: str, inputs: dict[str, Any]) -
 
 def onnx_params(path: Path) -> int | None:
     """Parameters of a model file that came without a PyTorch module: the ONNX initializers' elements."""
-    import onnx
+    from edgedeploy.errors import InputError
+    from edgedeploy.onnx_reader import load_onnx, parameter_count
 
     try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception:  # noqa: BLE001 - a count we cannot make is None, never a guess
+        return parameter_count(load_onnx(path, external_data=False))
+    except InputError:  # a count we cannot make is None, never a guess
         return None
-    total = 0
-    for tensor in model.graph.initializer:
-        size = 1
-        for dim in tensor.dims:
-            size *= dim
-        total += size
-    return total
 
 
 def describe_model(report: dict[str, Any], entry: Path) -> dict[str, Any]:

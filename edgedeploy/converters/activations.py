@@ -80,7 +80,9 @@ def rewrite_graph(model) -> dict[str, int]:
 def run(model: OnnxModel, context: StageContext) -> OnnxModel:
     import onnx
 
-    proto = onnx.load(str(model.path))
+    from edgedeploy.onnx_reader import load_onnx
+
+    proto = load_onnx(model.path)
     replaced = rewrite_graph(proto)
     path = model.path.with_name(model.path.stem + "_fixed.onnx")
     onnx.save(proto, str(path))

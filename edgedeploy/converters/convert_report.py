@@ -15,7 +15,7 @@ from edgedeploy.converters.calibration import ImageSet
 from edgedeploy.converters.context import ConvertOptions
 from edgedeploy.errors import ExitCode
 from edgedeploy.outputs import atomic_write_text
-from edgedeploy.report import fmt_bytes, fmt_count, to_json
+from edgedeploy.report import envelope_json, fmt_bytes, fmt_count
 
 REPORT_NAME = "report.json"
 
@@ -53,7 +53,7 @@ class ConvertReport:
         if self.options.fix_activations and self.int8["unmapped_activation_ops"]:
             self.notes.append("--fix-activations: TensorFlow's converter still emitted "
                               f"{self.int8['unmapped_activation_ops']}; these stay on the CPU")
-        atomic_write_text(staging / REPORT_NAME, to_json(self.to_dict()))
+        atomic_write_text(staging / REPORT_NAME, envelope_json("convert", self.to_dict()))
 
     def to_dict(self) -> dict[str, Any]:
         options = {k: v for k, v in vars(self.options).items()}

@@ -7,24 +7,12 @@ from pathlib import Path
 from edgedeploy.converters.artifacts import OnnxModel, Preprocessing
 from edgedeploy.images import default_preprocessing
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.onnx_reader import load_onnx
 from edgedeploy.report import note
 
 
 def read_onnx(path: Path):
-    import onnx
-
-    try:
-        model = onnx.load(str(path))
-    except Exception as exc:  # protobuf DecodeError, truncated files, text files renamed .onnx
-        raise InputError(f"{path} is not a readable ONNX model ({type(exc).__name__})") from exc
-    if not model.graph.node:
-        raise InputError(f"{path} is not an ONNX model: it holds no graph nodes")
-    try:
-        onnx.checker.check_model(model)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path} is not a valid ONNX model: {first}") from exc
-    return model
+    return load_onnx(path, validate=True)
 
 
 def graph_inputs(model) -> list:

@@ -21,12 +21,19 @@ REQUIRES = TensorFlowModel
 ENSURES = TFLiteModel
 
 
-def _converter(model: TensorFlowModel):
+def frozen_function(model: TensorFlowModel):
     import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     function = tf.function(lambda image: model.keras_model(image))
     concrete = function.get_concrete_function(tf.TensorSpec(model.input_shape, tf.float32))
-    return tf.lite.TFLiteConverter.from_concrete_functions([concrete], model.keras_model)
+    return convert_variables_to_constants_v2(concrete)
+
+
+def _converter(frozen):
+    import tensorflow as tf
+
+    return tf.lite.TFLiteConverter.from_concrete_functions([frozen])
 
 
 def _representative(batches: list[np.ndarray]):
@@ -55,11 +62,13 @@ def run(model: TensorFlowModel, context: StageContext) -> TFLiteModel:
     int8_path = context.workdir / f"{model.name}_int8.tflite"
     with captured_output(log):
         start = time.perf_counter()
-        float_path.write_bytes(_convert(_converter(model), "float32"))
+        frozen = frozen_function(model)
+        freeze_seconds = time.perf_counter() - start
+        float_path.write_bytes(_convert(_converter(frozen), "float32"))
         float_seconds = time.perf_counter() - start
 
         start = time.perf_counter()
-        converter = _converter(model)
+        converter = _converter(frozen)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = _representative(context.images.calibration)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

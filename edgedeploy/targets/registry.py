@@ -9,7 +9,10 @@ imported until a command asks; another target (a plug-in, a test's toy accelerat
 from __future__ import annotations
 
 import importlib
+import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from edgedeploy.errors import UsageError
 from edgedeploy.targets.contract import BenchRuntime, TargetOptions, TargetSpec
@@ -107,3 +110,21 @@ def source_of(path: Path, op_names) -> Path | None:
     """For a compiled model: the file it was compiled from, by its target's naming rule."""
     spec = compiled_for(op_names)
     return spec.source_of(path) if spec is not None and spec.source_of else None
+
+
+def call_capability(name: str, capability: str, *args: Any, **options: Any) -> Any:
+    """Call target ``name``'s ``capability`` with the options the user set (None/False = not set).
+
+    An option the target does not take is a UsageError naming it, not a TypeError: ``check --target toy
+    --compiler-version 15`` says that the toy target has no --compiler-version.
+    """
+    spec = get_target(name, capability)
+    function: Callable[..., Any] = getattr(spec, capability)
+    given = {key: value for key, value in options.items() if value is not None and value is not False}
+    accepted = inspect.signature(function).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        unknown = sorted(set(given) - set(accepted))
+        if unknown:
+            flags = ", ".join("--" + key.replace("_", "-") for key in unknown)
+            raise UsageError(f"target {spec.name!r} does not take {flags}")
+    return function(*args, **given)

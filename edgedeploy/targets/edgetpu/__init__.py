@@ -10,6 +10,8 @@
 Canonical name ``edgetpu``; ``coral`` is accepted everywhere as an alias. Nothing heavy is imported here.
 """
 
+from __future__ import annotations
+
 from edgedeploy.targets.contract import TargetOptions, TargetSpec
 from edgedeploy.targets.edgetpu import naming
 
@@ -21,10 +23,13 @@ def _runtime(options: TargetOptions):
     return EdgeTpuRuntime(EdgeTpuConfig.from_options(options.device, options.library, options.xnnpack))
 
 
-def _check(path, all_ops: bool = False, **options):
+def _check(path, *, compiler_version: int | None = None, min_runtime: int | None = None, source=None,
+           all_ops: bool = False):
     from edgedeploy.targets.edgetpu.check import check_model
+    from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER
 
-    report = check_model(path, **options)
+    report = check_model(path, compiler_version=compiler_version or DEFAULT_COMPILER, min_runtime=min_runtime,
+                         source=source)
     report.show_all_ops = all_ops
     return report
 

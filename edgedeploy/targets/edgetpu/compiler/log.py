@@ -47,6 +47,13 @@ FAILURE_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^Model not quantized", "not-quantized"),
     (r"^Invalid model", "invalid-model"),
     (r"^Compilation failed: Internal error", "internal-error"),
+    (r"^Internal compiler error", "internal-error"),  # compilers 2.x-14 ("Internal compiler error. Aborting!")
+    # The compiler's own one-line refusals of its command line, printed instead of any other output; the
+    # one seen in public: "The number of lists given to intermediate_tensors doesn't match the number of
+    # input models." Matched by a flag name plus a refusal word, so that its other such lines match too.
+    (r"\b(intermediate_tensors|num_segments|min_runtime_version|delegate_search_step|timeout_sec|out_dir|"
+     r"enable_multiple_subgraphs|search_delegate)\b.*\b(doesn't|does not|must|invalid|cannot|can't|not supported)\b",
+     "argument-error"),
     (r"^(Compilation|ERROR)\b.*\btimed out\b", "timeout"),  # wording not seen in a real log yet
     (r"^Compilation failed", "compilation-failed"),
 )

@@ -12,23 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgedeploy.targets.edgetpu.compiler.advice import advice_for
 from edgedeploy.targets.edgetpu.naming import compiled_path
 from edgedeploy.tflite.files import is_tflite_file
 from edgedeploy.targets.edgetpu.compiler.log import CompilerOutput, parse_compiler_log_file, parse_compiler_output
 from edgedeploy.targets.edgetpu.compiler.process import ProcessOutcome
-
-# What to do about each failure (docs/edgetpu.md sections 2 and 7), keyed by failure code.
-FAILURE_ADVICE = {
-    "not-quantized": "the compiler needs a full-int8 model: 'edgedeploy convert --target edgetpu' makes one",
-    "invalid-model": "the compiler could not read the model; check that it loads in the TFLite interpreter",
-    "dynamic-tensors": "give the model static shapes (batch 1, fixed input size) before converting",
-    "large-activations": "lower the input resolution, or split the model with --segments",
-    "internal-error": "retry with --search-delegate to find the largest part that compiles",
-    "timeout": "raise --timeout (and --compiler-timeout for the compiler's own per-attempt timer)",
-    "empty-output": "check that this program really is edgetpu_compiler ('--version' should name it)",
-    "unrecognised-output": "check that this program really is edgetpu_compiler ('--version' should name it)",
-}
-
 
 @dataclass(frozen=True)
 class Failure:
@@ -37,7 +25,7 @@ class Failure:
 
     @property
     def advice(self) -> str | None:
-        return FAILURE_ADVICE.get(self.code)
+        return advice_for(self.code)
 
 
 def _first_line(text: str) -> str:

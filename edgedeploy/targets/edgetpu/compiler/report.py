@@ -108,7 +108,7 @@ class CompileReport:
             if self.failure else None,
             "exit_code": int(self.exit_code),
             "compiler": dict(self.location.to_dict(), version=self.version),
-            "command": self.argv,
+            "compiler_command": self.argv,
             "options": self.options.to_dict(),
             "returncode": self.returncode,
             "timed_out": self.timed_out,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.outputs import atomic_write_text, staged_directory
-from edgedeploy.report import to_json
+from edgedeploy.report import envelope_json
 from edgedeploy.targets.edgetpu.compiler.compile import check_input_models, compile_models, remove_stale_models
 from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
 from edgedeploy.targets.edgetpu.compiler.report import CompileReport
@@ -32,5 +32,5 @@ def compile_to_directory(models: Sequence[Path], output_dir: Path | None = None,
         if report.failure is not None:
             remove_stale_models(out_dir, inputs)  # from an earlier run (--force): not this run's result
         report.relocate(stage, out_dir)
-        atomic_write_text(stage / "report.json", to_json(report.to_dict()))
+        atomic_write_text(stage / "report.json", envelope_json("compile", report.to_dict()))
     return report

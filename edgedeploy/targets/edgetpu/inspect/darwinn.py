@@ -59,6 +59,10 @@ class _Raw:
             raise ValueError("vector runs past the end")
         return self.buf[start:start + length]
 
+    def table(self, slot: int) -> "_Raw | None":
+        off = self._offset(slot)
+        return _Raw(self.buf, self.tab.Indirect(self.tab.Pos + off)) if off else None
+
     def byte_vector_length(self, slot: int) -> int:
         off = self._offset(slot)
         return self.tab.VectorLen(off) if off else 0
@@ -101,6 +105,7 @@ class Executable:
     output_layers: list[Layer] = field(default_factory=list)
     instruction_bytes: int = 0  # instruction bitstreams (field 5), sent to the device with the executable
     scratch_bytes: int = 0  # host memory for activations that do not fit on chip (field 4)
+    dma_bytes: dict[str, int] = field(default_factory=dict)  # per inference, from the DMA hints: see _dma_bytes
 
 
 @dataclass
@@ -131,6 +136,26 @@ def _layer(raw: _Raw) -> Layer:
                  shape_yxz=(raw.int(2), raw.int(3), raw.int(4)))
 
 
+_DMA_KINDS = {0: "output", 1: "input", 2: "parameters", 3: "scratch"}  # Description of a DMA descriptor's Meta
+
+
+def _dma_bytes(raw: _Raw) -> dict[str, int]:
+    """Bytes each DMA transfer of one run moves, by what and which way (``input_in``, ``scratch_out``,
+    ``scratch_in``, ...): the executable's DmaHints (field 7) -> DmaHint {any_type, any, direction} whose
+    DmaDescriptorHint {meta {description}, offset, size}. Empty when the file carries no hints."""
+    hints = raw.table(7)
+    found: dict[str, int] = {}
+    for hint in hints.tables(0) if hints is not None else []:
+        descriptor = hint.table(1) if hint.int(0, "<B") == 1 else None
+        if descriptor is None:
+            continue
+        meta = descriptor.table(0)
+        kind = _DMA_KINDS.get(meta.int(0, "<h") if meta is not None else -1, "other")
+        key = f"{kind}_{'out' if hint.int(2, '<h') == 1 else 'in'}"
+        found[key] = found.get(key, 0) + descriptor.int(2)
+    return found
+
+
 def _executable(buf: bytes) -> Executable:
     raw = _Raw.root(buf)
     cycles = raw.int(16, "<q", default=0) or raw.int(11) or None
@@ -139,7 +164,8 @@ def _executable(buf: bytes) -> Executable:
         name=raw.string(1), chip=raw.string(10), parameter_bytes=raw.byte_vector_length(6),
         batch_size=raw.int(3), estimated_cycles=cycles,
         input_layers=[_layer(t) for t in raw.tables(8)], output_layers=[_layer(t) for t in raw.tables(9)],
-        instruction_bytes=sum(t.byte_vector_length(0) for t in raw.tables(5)), scratch_bytes=raw.int(4))
+        instruction_bytes=sum(t.byte_vector_length(0) for t in raw.tables(5)), scratch_bytes=raw.int(4),
+        dma_bytes=_dma_bytes(raw))
 
 
 def _package(buf: bytes) -> DarwinnPackage:

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 from edgedeploy.report import fmt_bytes
+from edgedeploy.targets.edgetpu.compiler.advice import advice_for
 from edgedeploy.targets.edgetpu.compiler.log import CompilerOutput
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
 from edgedeploy.targets.edgetpu.predict.rules import Rules
-
-FAILURE_FIXES = {
-    "dynamic-tensors": "export with a fixed batch of 1 and static shapes; run edgedeploy check on the .tflite to find the op",
-    "large-activations": "use a smaller input size, or split the model (-n / -i intermediate tensors)",
-    "not-quantized": "convert to full int8 first (edgedeploy convert --target edgetpu)",
-    "invalid-model": "check that the file is a TFLite model the compiler's TFLite can load",
-    "internal-error": "retry with -d (search for a compilable prefix) or check the model's ops with edgedeploy check",
-    "timeout": "raise the timeout (-t) or split the model",
-    "compilation-failed": "see the compiler's message",
-}
-
 
 def _rows(output: CompilerOutput) -> list[OpPrediction]:
     """One entry per table row (op type + status); ``count`` says how many ops the row stands for."""
@@ -41,7 +31,7 @@ def report_from_output(output: CompilerOutput, path: str, rules: Rules) -> Check
     if output.failure is not None:
         report.findings.append(Finding(f"compile-{output.failure.code}", "error", output.failure.message, 1, [],
                                        "the compiler produced no model" if output.succeeded is False
-                                       else "this attempt produced no model", FAILURE_FIXES.get(output.failure.code, "")))
+                                       else "this attempt produced no model", advice_for(output.failure.code) or ""))
     refusals: dict[str, list[int]] = {}
     for row in report.ops:
         if row.verdict == "cpu" and row.reason != "downstream-of-cpu-op":

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import InputError
+from edgedeploy.onnx_reader import load_onnx as load_onnx_file
 from edgedeploy.targets.edgetpu.predict.findings import HARD_SWISH_FIX, SE_FIX
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
@@ -29,18 +30,7 @@ def lint_rules() -> dict[str, Any]:
 
 
 def load_onnx(path: Path) -> Any:
-    import onnx  # imported here: loading onnx costs time the other check paths should not pay
-
-    data = path.read_bytes()
-    if not data:
-        raise InputError(f"{path} is empty (0 bytes)")
-    try:
-        model = onnx.load_from_string(data)
-    except Exception as exc:  # protobuf raises DecodeError / RuntimeError / ValueError variants
-        raise InputError(f"{path} is not a readable ONNX model ({type(exc).__name__})") from None
-    if not model.graph.node:
-        raise InputError(f"{path} is not a readable ONNX model (no graph nodes)")
-    return model
+    return load_onnx_file(path, external_data=False)
 
 
 def _input_dims(model: Any) -> list[tuple[str, list[Any]]]:

@@ -1,0 +1,54 @@
+"""Reading an ONNX file: the one loader every command uses, with one clear line for a bad file.
+
+``onnx`` is imported inside: loading it costs time the paths that never read ONNX should not pay.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edgedeploy.errors import InputError
+from edgedeploy.files import read_input
+
+
+def load_onnx(path: Path, *, validate: bool = False, external_data: bool = True) -> Any:
+    """The ``onnx.ModelProto`` in ``path``; InputError when it is missing, empty, not ONNX or holds no graph.
+
+    ``validate`` also runs onnx's checker (what the converter needs); ``external_data`` False leaves
+    tensors stored beside the file unread (enough to count parameters or lint the graph).
+    """
+    import onnx
+
+    path = Path(path)
+    data = read_input(path, "an ONNX model")
+    try:
+        model = onnx.load_from_string(data)
+        if external_data:
+            from onnx.external_data_helper import load_external_data_for_model
+
+            load_external_data_for_model(model, str(path.parent))
+    except InputError:
+        raise
+    except Exception as exc:  # protobuf DecodeError / RuntimeError / ValueError, missing external files
+        raise InputError(f"{path} is not a readable ONNX model ({type(exc).__name__})") from None
+    if not model.graph.node:
+        raise InputError(f"{path} is not an ONNX model: it holds no graph nodes")
+    if validate:
+        try:
+            onnx.checker.check_model(model)
+        except Exception as exc:  # noqa: BLE001 - the checker raises several exception types
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"{path} is not a valid ONNX model: {first}") from None
+    return model
+
+
+def parameter_count(model: Any) -> int:
+    """Elements of the model's initializers: its parameters when it came without a PyTorch module."""
+    total = 0
+    for tensor in model.graph.initializer:
+        size = 1
+        for dim in tensor.dims:
+            size *= dim
+        total += size
+    return total

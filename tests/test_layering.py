@@ -1,0 +1,87 @@
+"""The package layering a reader can draw as a stack, checked on every import statement (function-level
+imports included): cli -> commands -> targets/converters -> tflite/models -> shared modules -> errors.
+No package imports one above it, there are no cycles, and no command imports an accelerator by name."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import edgedeploy
+
+PACKAGE = Path(edgedeploy.__file__).parent
+# Lower number = lower layer. A unit may import only units of a lower layer or its own layer (then the
+# cycle check keeps the same-layer edges acyclic).
+LAYERS = {
+    "errors": 0,
+    "machine": 1, "files": 1, "outputs": 1, "report": 1, "images": 1, "onnx_reader": 1,
+    "tflite": 2, "models": 2,
+    "targets": 3, "targets.cpu": 3, "targets.edgetpu": 3, "converters": 3,
+    "bench": 4, "compare": 5,
+    "cli": 6, "__main__": 7, "edgedeploy": 1,
+}
+ACCELERATORS = {"targets.cpu", "targets.edgetpu"}
+COMMANDS = {"cli", "bench", "compare", "converters"}
+
+
+def _unit(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "edgedeploy"
+    if parts[1] == "targets" and len(parts) > 2 and parts[2] in ("edgetpu", "cpu"):
+        return f"targets.{parts[2]}"
+    return parts[1]
+
+
+def _edges() -> dict[str, set[tuple[str, str]]]:
+    edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for path in PACKAGE.rglob("*.py"):
+        module = ".".join(("edgedeploy", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+        source = _unit(module)
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            for name in names:
+                if name.startswith("edgedeploy") and _unit(name) != source:
+                    edges[source].add((_unit(name), str(path.relative_to(PACKAGE))))
+    return edges
+
+
+def test_every_unit_has_a_layer():
+    units = {_unit(".".join(("edgedeploy", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__"))
+             for p in PACKAGE.rglob("*.py")}
+    assert units <= set(LAYERS), f"give these a layer: {sorted(units - set(LAYERS))}"
+
+
+def test_no_package_imports_one_above_it():
+    upward = [f"{where}: {source} -> {target}" for source, found in _edges().items() for target, where in found
+              if LAYERS[target] > LAYERS[source]]
+    assert not upward
+
+
+def test_no_cycles_between_packages():
+    graph = {source: {target for target, _ in found} for source, found in _edges().items()}
+    visiting, done, cycles = set(), set(), []
+
+    def visit(node: str, trail: list[str]) -> None:
+        if node in visiting:
+            cycles.append(trail[trail.index(node):] + [node])
+            return
+        if node in done:
+            return
+        visiting.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt, trail + [node])
+        visiting.discard(node)
+        done.add(node)
+
+    for node in sorted(graph):
+        visit(node, [])
+    assert not cycles
+
+
+def test_no_command_imports_an_accelerator_by_name():
+    named = [f"{where}: {source} -> {target}" for source, found in _edges().items() if source in COMMANDS
+             for target, where in found if target in ACCELERATORS]
+    assert not named

@@ -1,0 +1,69 @@
+"""The target registry is the one place commands find targets: a toy accelerator that lives under
+tests/ works with `targets`, `check` and `bench` after one registration line and no other edit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from bench_models import float_add_model
+
+from edgedeploy.errors import ExitCode, UsageError
+from edgedeploy.targets import registry
+
+QUICK = ("--min-runs", "3", "--min-time", "0", "--warmup-time", "0", "--repeats", "1")
+
+
+@pytest.fixture
+def toy():
+    import toy_accelerator
+
+    registry.register(toy_accelerator.TARGET)  # the one registration line
+    yield toy_accelerator.TARGET
+    registry.unregister("toy")
+
+
+def test_the_toy_is_listed_by_the_doctor_with_what_it_offers(cli, toy):
+    result = cli("targets", "--json")
+    assert result.code == ExitCode.OK, result
+    by_name = {t["name"]: t for t in json.loads(result.out)["targets"]}
+    assert by_name["toy"]["offers"] == ["check", "bench"] and by_name["toy"]["aliases"] == ["toy-npu"]
+    assert by_name["toy"]["available"] and by_name["toy"]["variants"] == ["toy toy:0"]
+    assert cli("targets", "toy-npu").code == ExitCode.OK
+
+
+def test_check_runs_the_toy_rules(cli, toy, edgetpu_models):
+    model = edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite"
+    result = cli("check", "--target", "toy", "--json", model)
+    data = json.loads(result.out)
+    assert set(data["mapped"]) <= {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD"} and "CONV_2D" in data["mapped"]
+    assert "SOFTMAX" in data["refused"] and result.code == ExitCode.OPS_ON_CPU
+    refused = cli("check", "--target", "toy", "--compiler-version", "15", model)  # an Edge TPU option
+    assert refused.code == ExitCode.USAGE and "'toy' does not take --compiler-version" in refused.err
+
+
+def test_bench_measures_on_the_toy_runtime(cli, toy, tmp_path):
+    model = float_add_model(tmp_path / "add.tflite")
+    result = cli("bench", "--target", "cpu,toy", "--threads", "1", "--json", *QUICK, model)
+    assert result.code == ExitCode.OK, result
+    cells = {c["target_name"]: c for c in json.loads(result.out)["results"]}
+    assert cells["toy"]["status"] == "ok" and cells["toy"]["latency"]["count"] == 3
+    assert cells["toy"]["details"]["device"] == "toy:0"
+
+
+def test_capabilities_a_target_lacks_are_usage_errors(cli, toy, tmp_path):
+    model = float_add_model(tmp_path / "add.tflite")
+    assert "cannot compile" in cli("compile", "--target", "toy", model).err
+    converted = cli("convert", "--target", "toy", "mobilenet_v2")
+    assert converted.code == ExitCode.USAGE and "cannot be converted for" in converted.err
+    assert cli("check", "--target", "cpu", model).code == ExitCode.USAGE  # the CPU has no mapping check
+
+
+def test_names_and_aliases_are_unique():
+    import toy_accelerator
+
+    clash = toy_accelerator.TARGET.__class__(name="other", summary="x", aliases=("coral",))
+    with pytest.raises(ValueError, match="already taken by 'edgetpu'"):
+        registry.register(clash)
+    with pytest.raises(UsageError, match="unknown target 'toy'"):
+        registry.get_target("toy")  # not registered outside the fixture

@@ -1,0 +1,25 @@
+"""A toy accelerator that lives only in the tests: proof that a target is one package plus one
+registration line (``registry.register(toy_accelerator.TARGET)``), with no edit anywhere else.
+
+It "maps" the TFLite builtin ops listed in its rules data and runs models on a bench runtime double
+(the LiteRT CPU interpreter at one thread, labelled as the toy device).
+"""
+
+from edgedeploy.targets.contract import TargetOptions, TargetSpec
+
+
+def _runtime(options: TargetOptions):
+    from toy_accelerator.runtime import ToyRuntime
+
+    return ToyRuntime(options.device)
+
+
+def _check(path, strict: bool = False):
+    from toy_accelerator.predict import check
+
+    return check(path, strict=strict)
+
+
+TARGET = TargetSpec(name="toy", aliases=("toy-npu",), title="the toy NPU",
+                    summary="A toy NPU that maps ADD, CONV_2D and DEPTHWISE_CONV_2D (tests only)",
+                    runtime=_runtime, check=_check)
