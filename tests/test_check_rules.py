@@ -247,3 +247,33 @@ def test_hard_swish_decomposed_with_relu_0_to_1_is_one_finding(tmp_path):
     assert finding.severity == "error" and "RELU_0_TO_1" in finding.title and finding.ops == [4]
     assert finding.consequence == "cuts the graph at op 3: 2 of 5 ops run on the CPU"
     assert not [f for f in report.findings if f.kind == "cpu-op"]  # not reported twice
+
+
+# --- the rules data is validated when loaded -------------------------------------------------------------
+
+def _valid_rules() -> dict:
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("edgedeploy.targets.edgetpu").joinpath("rules", "compiler-16.json").read_text())
+
+
+@pytest.mark.parametrize("mutate, names", [
+    (lambda d: d["ops"]["CONV_2D"].setdefault("constraints", {}).update(unit_stride=True),
+     "ops.CONV_2D.constraints.unit_stride"),
+    (lambda d: d["ops"]["ADD"].update(min_runtme=13), "ops.ADD.min_runtme"),
+    (lambda d: d.update(on_chip_cache=8), "on_chip_cache"),
+    (lambda d: d["never_mapped"]["HARD_SWISH"].update(fixx="x"), "never_mapped.HARD_SWISH.fixx"),
+    (lambda d: d.update(on_chip_cache_bytes="8 MiB"), "on_chip_cache_bytes must be of type int"),
+    (lambda d: d.pop("ops"), "missing ops"),
+])
+def test_a_rules_file_with_an_unknown_or_wrong_key_is_refused_naming_file_and_key(mutate, names):
+    from edgedeploy.targets.edgetpu.predict.constraints import CHECKS
+    from edgedeploy.targets.edgetpu.predict.rules_schema import RulesDataError, validate_rules
+
+    data = _valid_rules()
+    validate_rules(data, "compiler-16.json", CHECKS)  # the shipped file passes
+    mutate(data)
+    with pytest.raises(RulesDataError) as caught:
+        validate_rules(data, "compiler-16.json", CHECKS)
+    assert "compiler-16.json" in caught.value.message and names in caught.value.message

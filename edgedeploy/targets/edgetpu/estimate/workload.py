@@ -1,9 +1,9 @@
 """What the latency terms are computed from, read from the model file itself.
 
 * Compiled ``*_edgetpu.tflite``: the DarwiNN package inside ``edgetpu-custom-op`` gives the compiler's
-  cycle estimate (when the file carries one), the input/output layer bytes, the instruction bitstream
-  bytes, the host scratch for activations that do not fit on chip, and the parameter bytes cached on
-  chip vs streamed on every inference. MACs (needed only without a cycle estimate) are counted on the
+  cycle estimate (when the file carries one), the bytes each run moves (its DMA hints: input, output,
+  and activations spilled to host memory, out and back), the instruction bitstream bytes, and the
+  parameter bytes cached on chip vs streamed on every inference. MACs (needed only without a cycle estimate) are counted on the
   source model beside it. The ops left in the compiled file are the CPU-side ops.
 * Uncompiled int8 ``.tflite``: the project's own mapping prediction decides which ops run where; MACs and
   the boundary tensors of the Edge TPU part come from the graph; the package is predicted: parameter
@@ -20,6 +20,7 @@ from pathlib import Path
 from edgedeploy.errors import InputError
 from edgedeploy.targets.edgetpu.estimate.profiles import Chip
 from edgedeploy.targets.edgetpu.inspect.compiled import read_regions, recover
+from edgedeploy.targets.edgetpu.inspect.darwinn import Executable
 from edgedeploy.targets.edgetpu.predict.analysis import USABLE_CACHE_FRACTION, analyse
 from edgedeploy.targets.edgetpu.predict.operators import macs as op_macs
 from edgedeploy.targets.edgetpu.predict.partition import apply_partition
@@ -40,7 +41,7 @@ class Workload:
     output_bytes: int
     instruction_bytes: int
     instructions_estimated: bool
-    scratch_bytes: int | None  # None: unknown before compiling
+    scratch_bytes: int | None  # activations spilled to host memory, out and back in, per run; None: unknown
     on_chip_bytes: int  # parameters cached on chip (uploaded with the first inference)
     streamed_bytes: int  # parameters sent on every inference
     streamed_bytes_high: int  # the most that may stream (uncompiled: cache size uncertain)
@@ -54,8 +55,8 @@ class Workload:
     @property
     def transfer_bytes(self) -> int:
         """Bytes crossing the host link on every inference besides parameters: activations in and out,
-        instructions, and scratch (written out and read back)."""
-        return self.input_bytes + self.output_bytes + self.instruction_bytes + 2 * (self.scratch_bytes or 0)
+        instructions, and scratch (spilled activations written out and read back)."""
+        return self.input_bytes + self.output_bytes + self.instruction_bytes + (self.scratch_bytes or 0)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "tpu_ops": self.tpu_ops, "total_ops": self.total_ops, "tpu_macs": self.tpu_macs,
@@ -119,6 +120,17 @@ def uncompiled_workload(graph: TFLiteGraph, rules: Rules, chip: Chip, label: str
                     cpu_ops_if_risky_refused=refused if risky else [], notes=notes)
 
 
+def _traffic(e: Executable) -> tuple[int, int, int]:
+    """(input, output, scratch) bytes one run moves: the DMA hints when the file has them (they count
+    re-read input rows and every spilled-activation transfer), else the layer and scratch sizes."""
+    if e.dma_bytes:
+        dma = e.dma_bytes
+        return (dma.get("input_in", 0), dma.get("output_out", 0),
+                dma.get("scratch_in", 0) + dma.get("scratch_out", 0) + dma.get("other_in", 0) + dma.get("other_out", 0))
+    return (sum(layer.size_bytes for layer in e.input_layers), sum(layer.size_bytes for layer in e.output_layers),
+            2 * e.scratch_bytes)
+
+
 def compiled_workload(graph: TFLiteGraph, source: TFLiteGraph | None, label: str) -> Workload:
     regions = read_regions(graph)
     broken = [r for r in regions if r.package is None]
@@ -145,10 +157,9 @@ def compiled_workload(graph: TFLiteGraph, source: TFLiteGraph | None, label: str
     return Workload(kind="compiled", tpu_ops=mapped, total_ops=(mapped + len(cpu)) if mapped is not None else None,
                     tpu_macs=macs,
                     compiler_cycles=compiler_cycles,
-                    input_bytes=sum(layer.size_bytes for e in running for layer in e.input_layers),
-                    output_bytes=sum(layer.size_bytes for e in running for layer in e.output_layers),
+                    input_bytes=sum(_traffic(e)[0] for e in running), output_bytes=sum(_traffic(e)[1] for e in running),
                     instruction_bytes=sum(e.instruction_bytes for e in running), instructions_estimated=False,
-                    scratch_bytes=sum(e.scratch_bytes for e in running),
+                    scratch_bytes=sum(_traffic(e)[2] for e in running),
                     on_chip_bytes=sum(r.package.on_chip_parameter_bytes for r in regions),
                     streamed_bytes=sum(r.package.off_chip_parameter_bytes for r in regions),
                     streamed_bytes_high=sum(r.package.off_chip_parameter_bytes for r in regions),

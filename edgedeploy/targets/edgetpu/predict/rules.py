@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from edgedeploy.errors import UsageError
+from edgedeploy.targets.edgetpu.predict.rules_schema import RulesDataError, validate_rules
 
 DEFAULT_COMPILER = 16
 
@@ -26,7 +27,15 @@ def _release_key(release: str) -> tuple[int, ...]:
 @lru_cache(maxsize=None)
 def _load_json(name: str) -> dict[str, Any]:
     text = resources.files("edgedeploy.targets.edgetpu").joinpath("rules", f"{name}.json").read_text()
-    return json.loads(text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RulesDataError(f"rules file {name}.json is not valid JSON: {exc}") from None
+    if name.startswith("compiler-"):
+        from edgedeploy.targets.edgetpu.predict.constraints import CHECKS
+
+        validate_rules(data, f"{name}.json", CHECKS)
+    return data
 
 
 def available_compilers() -> list[int]:

@@ -1,0 +1,140 @@
+"""``EstimateReport``: the result of ``edgedeploy estimate`` (to_dict / render / exit_code).
+
+Every latency in it is an estimate and says so; the only measured number is the CPU-side ops' time on
+this machine, which is labelled with the CPU it was measured on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from edgedeploy.errors import ExitCode
+from edgedeploy.report import fmt_bytes
+from edgedeploy.targets.edgetpu.estimate.cpu_ops import CpuOpsTiming
+from edgedeploy.targets.edgetpu.estimate.profiles import Constants, HostProfile
+from edgedeploy.targets.edgetpu.estimate.terms import Estimate
+from edgedeploy.targets.edgetpu.estimate.workload import Workload
+
+SCHEMA_VERSION = 1
+TERM_TITLES = {"fixed": "fixed per-invoke cost", "compute": "Edge TPU compute", "transfer": "input/output transfer",
+               "streamed_parameters": "streamed parameters", "cpu_ops": "CPU-side ops"}
+
+
+def op_ranges(indices: list[int]) -> str:
+    """[2, 3, 4, 7] -> 'ops 2-4, 7'; [83] -> 'op 83'."""
+    if not indices:
+        return "no ops"
+    parts, ordered = [], sorted(indices)
+    start = previous = ordered[0]
+    for index in ordered[1:] + [None]:
+        if index is not None and index == previous + 1:
+            previous = index
+            continue
+        parts.append(f"{start}-{previous}" if previous != start else str(start))
+        if index is not None:
+            start = previous = index
+    return ("op " if len(ordered) == 1 else "ops ") + ", ".join(parts)
+
+
+def fmt_ms(value: float) -> str:
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+@dataclass
+class EstimateReport:
+    path: str
+    workload: Workload
+    host: HostProfile
+    clock: str
+    clock_mhz: float
+    estimate: Estimate
+    cpu_timing: CpuOpsTiming
+    constants: Constants
+    risky_timing: CpuOpsTiming | None = None
+    notes: list[str] = field(default_factory=list)
+    op_names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK
+
+    @property
+    def latency_ms(self) -> float:
+        return self.estimate.latency_ms
+
+    def range_text(self) -> str:
+        e = self.estimate
+        return f"{fmt_ms(e.latency_ms)} ms ({fmt_ms(e.latency_ms_low)}-{fmt_ms(e.latency_ms_high)})"
+
+    def cpu_line(self) -> str | None:
+        """'ops 2-111 on the CPU: about 9.1 of 12.4 ms (estimated)', or None when every op maps."""
+        ops = self.workload.cpu_ops
+        if not ops:
+            return None
+        cpu = self.estimate.term("cpu_ops").ms
+        line = f"{op_ranges(ops)} on the CPU: about {fmt_ms(cpu)} of {fmt_ms(self.latency_ms)} ms (estimated, {self.host.name})"
+        missing = self.cpu_timing.unmeasured_ops
+        if missing:
+            line += f"; not measured: {', '.join(sorted({op for _, op, _ in missing}))}"
+        return line
+
+    def to_dict(self) -> dict[str, Any]:
+        e, t = self.estimate, self.cpu_timing
+        return {
+            "schema_version": SCHEMA_VERSION, "model": self.path, "target": "edgetpu", "kind": self.workload.kind,
+            "label": "estimated", "host": {"name": self.host.name, "description": self.host.description,
+                                           "interface": self.host.interface, "cpu": self.host.cpu,
+                                           "validated": self.host.validated},
+            "clock": self.clock, "clock_mhz": self.clock_mhz,
+            "latency_ms": e.latency_ms, "latency_ms_low": e.latency_ms_low, "latency_ms_high": e.latency_ms_high,
+            "first_inference_extra_ms": e.first_inference_extra_ms, "first_inference_basis": e.first_inference_basis,
+            "terms": [term.to_dict() for term in e.terms], "wider_because": list(e.wider_because),
+            "cpu_ops": {**t.to_dict(), "measured_on": t.cpu, "host_factor": self.host.cpu_factor,
+                        "host_ms": e.term("cpu_ops").ms, "names": {str(i): self.op_names.get(i) for i in t.op_indices},
+                        "if_risky_refused": self.risky_timing.to_dict() if self.risky_timing else None,
+                        "summary": self.cpu_line()},
+            "workload": self.workload.to_dict(), "notes": list(self.notes),
+            "method": {"constants": self.constants.path.name, "constants_version": self.constants.version,
+                       "validation": self.constants.validation},
+        }
+
+    def render(self, console: Console) -> None:
+        e, w = self.estimate, self.workload
+        console.print(f"[bold]{escape(self.path)}[/bold] ({w.kind}): Edge TPU latency [bold]estimated[/bold], not measured")
+        console.print(f"host {self.host.name}: {escape(self.host.description)}; clock {self.clock} ({self.clock_mhz:g} MHz)")
+        console.print(f"[bold]estimated {fmt_ms(e.latency_ms)} ms[/bold] per inference, steady state "
+                      f"(range {fmt_ms(e.latency_ms_low)}-{fmt_ms(e.latency_ms_high)} ms)")
+        console.print(f"first inference: about {fmt_ms(e.first_inference_extra_ms)} ms more, estimated "
+                      f"(parameter upload: {escape(e.first_inference_basis)})")
+        table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+        for name, justify in (("term (estimated)", "left"), ("ms", "right"), ("range", "right"), ("from", "left")):
+            table.add_column(name, justify=justify, no_wrap=name != "from", overflow="fold")
+        for term in e.terms:
+            table.add_row(TERM_TITLES[term.name], fmt_ms(term.ms), f"{fmt_ms(term.low_ms)}-{fmt_ms(term.high_ms)}",
+                          escape(term.basis))
+        console.print(table)
+        if line := self.cpu_line():
+            console.print(escape(line))
+            t = self.cpu_timing
+            if t.measured_ops:
+                console.print(f"[dim]CPU-side ops measured here: {fmt_ms(t.median_ms)} ms median over {t.runs} runs on "
+                              f"{escape(t.cpu)}, {t.threads} thread, LiteRT; x {self.host.cpu_factor:.3g} for "
+                              f"{escape(self.host.cpu)}[/dim]")
+            for index, op, why in t.unmeasured_ops:
+                console.print(f"[yellow]not measured:[/yellow] op {index} {escape(op)} ({escape(why)}); its time is not in the estimate")
+        if w.streamed_bytes:
+            console.print(f"[yellow]parameters stream:[/yellow] {fmt_bytes(w.streamed_bytes)} sent on every inference")
+        for reason in e.wider_because:
+            console.print(f"[yellow]range wider:[/yellow] {escape(reason)}")
+        for note in self.notes:
+            console.print(f"[dim]note: {escape(note)}[/dim]")
+        v = self.constants.validation.get("compiled" if w.kind == "compiled" else "uncompiled", {})
+        if v:
+            console.print(f"[dim]method: additive terms, constants {self.constants.path.name}; checked leave-one-model-out "
+                          f"on {v['measurements']} published measurements of {v['models']} models: median error "
+                          f"{v['median_abs_error']:.0%}, Spearman {v['spearman']:.2f}[/dim]")
