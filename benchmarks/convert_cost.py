@@ -3,17 +3,22 @@
 1. CPU latency of our int8 mobilenet_v2 (224) over Google's TF-quantized
    tf2_mobilenet_v2_1.0_224_ptq.tflite: same interpreter, same threads, interleaved blocks of
    invocations so that machine noise hits both alike; ratio of medians. Goal <= 1.10.
-2. Wall time of our whole `edgedeploy convert` of an ONNX file over the bare onnx2tf + TFLite converter
-   calls that make the same two models (float32 and int8 with the same calibration samples) from the
-   same ONNX file, each in a fresh Python process. Goal: overhead <= 15%.
+2. From the same ONNX file of that model, each in a fresh Python process, wall time and peak RSS of:
+   a. ``edgedeploy convert model.onnx --no-compile`` (everything: checks, fidelity, prediction, report);
+   b. ``onnx2tf -i model.onnx -oiqt`` (onnx2tf's own route to int8: it writes seven TFLite variants);
+   c. the TensorFlow -> TFLite path convert took before issue 13: onnx2tf in memory, then
+      ``TFLiteConverter.from_concrete_functions([fn], keras_model)`` for float32 and for int8, with the
+      same calibration samples edgedeploy used.
+   Goals: a/b <= 0.25; a's int8 graph the same as c's (operators, options, quantization parameters
+   and weights); a's peak RSS no higher than before (1.4 GB, and c's in this run).
 
-Usage: python benchmarks/convert_cost.py [--google MODEL.tflite] [--threads 1]
-(default --google: tests/data/edgetpu/models/tf2_mobilenet_v2_1.0_224_ptq.tflite in this repository)
+Usage: python benchmarks/convert_cost.py [--test-data tests/data] [--threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -23,9 +28,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-GOOGLE_MODEL = REPO / "tests" / "data" / "edgetpu" / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
+PEAK_RSS_BEFORE = 1.4e9  # bytes: edgedeploy convert model.onnx before issue 13, measured here
 
-BARE_CONVERSION = textwrap.dedent("""
+SLOW_PATH = textwrap.dedent("""
     import os, sys
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
@@ -48,10 +53,16 @@ BARE_CONVERSION = textwrap.dedent("""
 """)
 
 
-def timed(cmd: list[str], cwd: Path | None = None) -> float:
+def measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
+    """(wall seconds, peak RSS in bytes) of one child process; its output is discarded."""
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    child = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])} ... failed with exit code {child.returncode}")
+    return seconds, usage.ru_maxrss * 1024  # Linux reports kilobytes
 
 
 def interleaved_p50(paths: list[Path], threads: int, blocks: int = 20, per_block: int = 10) -> list[float]:
@@ -78,31 +89,61 @@ def interleaved_p50(paths: list[Path], threads: int, blocks: int = 20, per_block
     return [statistics.median(s) for s in samples]
 
 
+def same_graph(a: Path, b: Path) -> str:
+    """'same', or where graph ``b`` first differs from the reference ``a`` (tests/int8_pins.py's signature)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from int8_pins import graph_signature
+    from test_int8_graph_pinned import first_difference
+
+    difference = first_difference(graph_signature(a), graph_signature(b))
+    return "same" if difference is None else f"DIFFERENT at {difference}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--google", type=Path, default=GOOGLE_MODEL, help="Google's TF-quantized MobileNetV2")
+    parser.add_argument("--test-data", type=Path, default=REPO / "tests" / "data")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    google = args.google
+    google = args.test_data / "edgetpu" / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         ours = tmp / "ours_from_builtin"
         print("converting mobilenet_v2 (224) with edgedeploy ...", flush=True)
-        timed([sys.executable, "-m", "edgedeploy", "convert", "--target", "edgetpu", "mobilenet_v2", "-o", str(ours), "--no-compile"])
+        measured([sys.executable, "-m", "edgedeploy", "convert", "--target", "edgetpu", "mobilenet_v2", "-o", str(ours),
+                  "--no-compile"])
         int8 = next(ours.glob("*_int8.tflite"))
         ours_p50, google_p50 = interleaved_p50([int8, google], args.threads)
         print(f"CPU p50 latency, {args.threads} thread(s): ours {ours_p50 * 1e3:.2f} ms, "
               f"Google's TF-quantized {google_p50 * 1e3:.2f} ms, ratio {ours_p50 / google_p50:.3f} (goal <= 1.10)")
 
         onnx = next(ours.glob("*.onnx"))
-        work = tmp / "bare"
+        oiqt_dir, work, from_onnx = tmp / "oiqt", tmp / "before", tmp / "ours_from_onnx"
+        oiqt_dir.mkdir()
         work.mkdir()
-        samples = _calibration_samples(ours, work)
-        bare = timed([sys.executable, "-c", BARE_CONVERSION, str(onnx), str(work), str(samples)])
-        whole = timed([sys.executable, "-m", "edgedeploy", "convert", "--target", "edgetpu", str(onnx),
-                       "-o", str(tmp / "ours_from_onnx"), "--no-compile"])
-        print(f"wall time from the same ONNX: edgedeploy convert {whole:.1f} s, bare onnx2tf + TFLite converter "
-              f"{bare:.1f} s, overhead {100 * (whole / bare - 1):.1f}% (goal <= 15%)")
+        _write_onnx2tf_sample(oiqt_dir)
+        print("converting the same ONNX: edgedeploy, onnx2tf -oiqt, the path before issue 13 ...", flush=True)
+        whole, whole_rss = measured([sys.executable, "-m", "edgedeploy", "convert", "--target", "edgetpu", str(onnx),
+                                     "-o", str(from_onnx), "--no-compile"])
+        oiqt, oiqt_rss = measured(["onnx2tf", "-i", str(onnx), "-oiqt", "-o", str(oiqt_dir / "out")], cwd=oiqt_dir)
+        samples = _calibration_samples(from_onnx, work)
+        before, before_rss = measured([sys.executable, "-c", SLOW_PATH, str(onnx), str(work), str(samples)])
+        graph = same_graph(work / "int8.tflite", next(from_onnx.glob("*_int8.tflite")))
+        print(f"wall time from the same ONNX: edgedeploy convert {whole:.1f} s, onnx2tf -oiqt {oiqt:.1f} s, "
+              f"ratio {whole / oiqt:.2f} (goal <= 0.25)")
+        print(f"the TFLite path before issue 13 (bare calls, no checks or fidelity): {before:.1f} s; "
+              f"edgedeploy convert now takes {whole / before:.2f}x of it")
+        print(f"int8 graph of edgedeploy convert vs the path before: {graph} (goal: same)")
+        print(f"peak RSS: edgedeploy convert {whole_rss / 1e9:.2f} GB, the path before {before_rss / 1e9:.2f} GB, "
+              f"onnx2tf -oiqt {oiqt_rss / 1e9:.2f} GB (goal: convert <= {PEAK_RSS_BEFORE / 1e9:.1f} GB)")
+
+
+def _write_onnx2tf_sample(directory: Path) -> None:
+    """onnx2tf downloads this file unless it is in the working directory: any image-like data will do."""
+    import numpy as np
+
+    from edgedeploy.converters.calibration import ONNX2TF_SAMPLE_NAME
+
+    np.save(directory / ONNX2TF_SAMPLE_NAME, np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32))
 
 
 def _calibration_samples(converted: Path, work: Path) -> Path:
@@ -112,13 +153,13 @@ def _calibration_samples(converted: Path, work: Path) -> Path:
     import numpy as np
 
     from edgedeploy.converters.artifacts import Preprocessing
-    from edgedeploy.converters.calibration import ONNX2TF_SAMPLE_NAME, load_image
+    from edgedeploy.converters.calibration import load_image
 
     report = json.loads((converted / "report.json").read_text())
     prep = Preprocessing.from_dict(report["preprocessing"])
     images = [load_image(Path(p), prep) for p in report["calibration"]["images"]]
     samples = np.stack([x for image in images for x in (image, image[:, ::-1, :])]).astype(np.float32)
-    np.save(work / ONNX2TF_SAMPLE_NAME, np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32))
+    _write_onnx2tf_sample(work)
     np.save(work / "samples.npy", samples)
     return work / "samples.npy"
 

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
 
+from edgedeploy.errors import ExitCode, InputError
 from edgedeploy.targets.edgetpu.check import check_model
 from edgedeploy.targets.edgetpu.inspect.compiled import recover
 from edgedeploy.targets.edgetpu.inspect.darwinn import read_package
@@ -81,13 +83,29 @@ def test_compiled_model_without_its_source(tmp_path, edgetpu_models):
     assert with_source.summary.tpu_ops == 64
 
 
-def test_a_wrong_source_model_is_reported_not_trusted(edgetpu_models):
-    report = check_model(edgetpu_models / "split_concat_edgetpu.tflite",
-                         source=edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite")
-    assert report.notes  # boundary tensors are not found in the wrong model
+def test_a_wrong_source_model_is_not_trusted(edgetpu_models):
+    with pytest.raises(InputError, match="not the model split_concat_edgetpu.tflite was compiled from"):
+        check_model(edgetpu_models / "split_concat_edgetpu.tflite",
+                    source=edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite")
 
 
 @pytest.mark.parametrize("compiler", [14, 15, 16])
 def test_google_models_map_under_every_rules_version(edgetpu_models, compiler):
     for name in ("mobilenet_v1_0.25_128_quant.tflite", "split_concat.tflite", "keras_lstm_mnist_ptq.tflite"):
         assert check_model(edgetpu_models / name, compiler_version=compiler).summary.cpu_ops == 0
+
+
+def test_a_source_that_is_not_the_compilers_input_is_an_input_error(cli, edgetpu_models, tmp_path):
+    wrong = cli("check", edgetpu_models / "split_concat_edgetpu.tflite",
+                "--source", edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite")
+    assert wrong.code == ExitCode.UNREADABLE_INPUT and "is not the model split_concat_edgetpu.tflite was compiled from" in wrong.err
+    # the same wrong file found beside the compiled model by name: a note, and the compiled-only report
+    shutil.copy(edgetpu_models / "split_concat_edgetpu.tflite", tmp_path / "x_edgetpu.tflite")
+    shutil.copy(edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite", tmp_path / "x.tflite")
+    beside = cli("check", "--json", tmp_path / "x_edgetpu.tflite")
+    assert beside.code == ExitCode.OK and any("is not its source" in n for n in json.loads(beside.out)["notes"])
+
+
+def test_source_goes_only_with_a_compiled_model(cli, edgetpu_models):
+    result = cli("check", edgetpu_models / "split_concat.tflite", "--source", edgetpu_models / "split_concat.tflite")
+    assert result.code == ExitCode.USAGE and "--source goes with a compiled" in result.err

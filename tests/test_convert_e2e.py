@@ -2,6 +2,7 @@
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,6 +147,34 @@ def test_convert_runs_the_compiler_and_keeps_its_report(tmp_path, cli, tiny_onnx
     (argv,) = fake_compiler.compile_calls()
     assert "-s" in argv and "-o" in argv and argv[argv.index("-m") + 1] == "13"
     assert argv[-1].endswith("tiny_int8.tflite")
+    for saved in (report, json.loads((out / "report.json").read_text())):
+        compiled = {k: v for k, v in saved["edgetpu"]["compile"]["report"].items() if k != "compiler"}
+        compiled["compiler_command"] = compiled["compiler_command"][1:]  # [0] is the compiler itself
+        paths = [p for p in _strings(compiled) if p.startswith("/")]
+        assert len(paths) >= 8 and all(Path(p).is_relative_to(out.resolve()) for p in paths), paths  # not scratch
+
+
+def _strings(data) -> list[str]:
+    if isinstance(data, dict):
+        return [s for value in data.values() for s in _strings(value)]
+    if isinstance(data, list):
+        return [s for value in data for s in _strings(value)]
+    return [data] if isinstance(data, str) else []
+
+
+def test_convert_shows_what_the_compiler_did(tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs):
+    fake_compiler.use(stdout=compiler_logs / "jveitchmichaelis_edgetpu-yolo__export_md__yolov5s-224_sa_c16.txt")
+    result = cli("convert", str(tiny_onnx), "-o", str(tmp_path / "out"))
+    assert result.code == ExitCode.OK, result
+    assert "on the Edge TPU" in result.out and "off-chip" in result.out  # the compiler's counts and memory
+    assert "prediction vs compiler" in result.out and "disagree" in result.out
+
+
+def test_convert_prints_what_to_do_when_the_compiler_fails(tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs):
+    fake_compiler.use(stdout=compiler_logs / "google-coral_edgetpu_512__large_activation_fail_c16.txt")
+    result = cli("convert", str(tiny_onnx), "-o", str(tmp_path / "out"))
+    assert result.code == ExitCode.COMPILER_FAILED, result
+    assert "what to do:" in result.out and "lower the input resolution" in result.out
 
 
 def test_a_failing_compiler_keeps_its_output_not_a_model(tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs):

@@ -14,7 +14,7 @@ import typer  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
 from edgedeploy import __version__  # noqa: E402
-from edgedeploy.cli import bench, check, compare, compile, convert, models, targets  # noqa: E402
+from edgedeploy.cli import bench, check, compare, compile, convert, estimate, models, targets  # noqa: E402
 from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
 from edgedeploy.report import stderr  # noqa: E402
 
@@ -52,7 +52,7 @@ def _root(
     """Global options (they go before the command name)."""
 
 
-for _module in (models, convert, check, compile, bench, targets, compare):
+for _module in (models, convert, check, compile, estimate, bench, targets, compare):
     app.command(name=_module.NAME, help=_module.command.__doc__, no_args_is_help=_module.NO_ARGS_IS_HELP)(_module.command)
 
 

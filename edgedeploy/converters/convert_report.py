@@ -45,6 +45,7 @@ class ConvertReport:
     int8: dict[str, Any]
     target: str = "edgetpu"  # the registry name of --target
     target_report: dict[str, Any] = field(default_factory=dict)  # the target's prediction and compile results
+    target_result: Any = None  # the target step's own result object (rendering only; not in report.json)
     wall_seconds: float = 0.0
     exit_code: ExitCode = ExitCode.OK
 
@@ -106,7 +107,7 @@ class ConvertReport:
         from edgedeploy.targets.registry import get_target
 
         step = get_target(self.target, "convert_step").convert_step()
-        step.render(console, self.target_report, self.output_dir / self.outputs["int8_tflite"])
+        step.render(console, self.target_report, self.output_dir / self.outputs["int8_tflite"], self.target_result)
 
     def _render_io(self, console: Console) -> None:
         table = Table(box=box.SIMPLE_HEAD, title="int8 model", title_justify="left")

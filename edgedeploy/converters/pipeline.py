@@ -58,21 +58,22 @@ def run_stages(artifact: Any, context: StageContext, progress: StageProgress,
     return produced
 
 
-def run_target_step(int8: TFLiteModel, context: StageContext, progress: StageProgress,
-                    staging: Path) -> tuple[dict[str, Any], int]:
+def run_target_step(int8: TFLiteModel, context: StageContext, progress: StageProgress, staging: Path,
+                    output_dir: Path) -> tuple[dict[str, Any], int, Any]:
     """The target's own end of the conversion (``--target``): its mapping prediction, then its compile."""
     step = get_target(context.options.target, "convert_step").convert_step()
     options = context.options.compiler_options
     with progress.stage(step.predict_stage_name) as timer:
         prediction = step.predict(int8.path, options)
     with progress.stage(step.compile_stage_name) as timer:
-        outcome = step.compile(int8.path, context.workdir, options, enabled=context.options.compile)
+        outcome = step.compile(int8.path, context.workdir, options, enabled=context.options.compile,
+                               publish_to=output_dir)
         if outcome.status in ("skipped", "not-run"):
             timer.outcome = "skipped (--no-compile)" if outcome.status == "skipped" else f"not run: {outcome.data['reason']}"
     for path in outcome.files:
         shutil.copyfile(path, staging / path.name)
     context.notes.extend(outcome.notes)
-    return {"prediction": prediction, "compile": outcome.data}, outcome.exit_code
+    return {"prediction": prediction, "compile": outcome.data}, outcome.exit_code, outcome.result
 
 
 def _publish(staging: Path, onnx_model: OnnxModel, int8: TFLiteModel, workdir: Path) -> dict[str, Path]:
@@ -117,7 +118,7 @@ def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool
         with progress.stage("fidelity") as timer, captured_output(workdir / "fidelity.log"):
             measured = fidelity.measure(onnx_model, int8, images.held_back)
         records.append(StageRecord("fidelity", timer.seconds, {"held_back_images": len(images.held_back)}))
-        target_report, exit_code = run_target_step(int8, context, progress, staging)
+        target_report, exit_code, target_result = run_target_step(int8, context, progress, staging, Path(output_dir))
         outputs = _publish(staging, onnx_model, int8, workdir)
         report = ConvertReport(
             spec=spec, model=first.name, details=getattr(source, "details", {}), options=options, stages=records,
@@ -125,6 +126,7 @@ def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool
             preprocessing=first.preprocessing.to_dict(), output_dir=Path(output_dir),
             outputs={key: path.name for key, path in outputs.items()},
             float32=describe(outputs["float32_tflite"]), int8=describe(outputs["int8_tflite"]),
-            target=context.options.target, target_report=target_report, exit_code=exit_code)
+            target=context.options.target, target_report=target_report, target_result=target_result,
+            exit_code=exit_code)
         report.finish(staging, time.perf_counter() - wall_start)
     return report

@@ -109,11 +109,13 @@ class ConvertStep(Protocol):
         """The op-mapping prediction for ``int8`` as report data."""
         ...
 
-    def compile(self, int8: Path, workdir: Path, options: Mapping[str, Any], *, enabled: bool = True) -> "StepOutcome":
-        """Compile ``int8`` into ``workdir``; a missing tool or a failed compile is an outcome, not an error."""
+    def compile(self, int8: Path, workdir: Path, options: Mapping[str, Any], *, enabled: bool = True,
+                publish_to: Path | None = None) -> "StepOutcome":
+        """Compile ``int8`` into ``workdir``; a missing tool or a failed compile is an outcome, not an error.
+        ``publish_to``: where the files will end up, so that the report's paths name it, not ``workdir``."""
         ...
 
-    def render(self, console: Any, data: Mapping[str, Any], int8: Path) -> None:
+    def render(self, console: Any, data: Mapping[str, Any], int8: Path, result: Any = None) -> None:
         """The terminal lines ``convert`` shows for the step's report data."""
         ...
 
@@ -127,6 +129,7 @@ class StepOutcome:
     exit_code: int = 0
     files: list[Path] = field(default_factory=list)  # written in the working folder; copied to the output
     notes: list[str] = field(default_factory=list)
+    result: Any = None  # the step's own result object, for rendering (not serialised)
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class TargetSpec:
     runtime: Callable[[TargetOptions], BenchRuntime] | None = None  # bench; its availability() is the doctor
     check: Callable[..., Any] | None = None  # check(path, **options) -> result object (to_dict/render/exit_code)
     compile: Callable[..., Any] | None = None  # compile(models, out_dir, **options) -> result object
+    estimate: Callable[..., Any] | None = None  # estimate(path, **options) -> latency estimate without a device
     convert_step: Callable[[], ConvertStep] | None = None
     compiled_op: str | None = None  # the custom op that marks a model compiled for this target
     source_of: Callable[[Path], Path | None] | None = None  # compiled file -> the model it was compiled from

@@ -40,6 +40,15 @@ def _compile(models, output_dir=None, **options):
     return compile_to_directory(models, output_dir, **options)
 
 
+def _estimate(path, host: str | None = None, **options):
+    """Latency without a device; ``host="list"`` returns the host profiles instead (``path`` unused)."""
+    from edgedeploy.targets.edgetpu.estimate import estimate_file, host_listing
+
+    if host == "list":
+        return host_listing()
+    return estimate_file(path, **({"host": host} if host else {}), **options)
+
+
 def _convert_step():
     from edgedeploy.targets.edgetpu.convert import EdgeTpuConvertStep
 
@@ -49,5 +58,5 @@ def _convert_step():
 TARGET = TargetSpec(
     name="edgetpu", aliases=("coral",), title="the Edge TPU",
     summary="Google Coral Edge TPU (USB Accelerator, PCIe/M.2) through the libedgetpu delegate",
-    runtime=_runtime, check=_check, compile=_compile, convert_step=_convert_step,
+    runtime=_runtime, check=_check, compile=_compile, estimate=_estimate, convert_step=_convert_step,
     compiled_op=naming.CUSTOM_OP, source_of=naming.source_path, model_name=naming.model_name)

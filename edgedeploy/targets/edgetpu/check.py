@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgedeploy.errors import InputError
+from edgedeploy.errors import InputError, UsageError
 from edgedeploy.targets.edgetpu.predict.result import CheckReport
 from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER, load_rules
 from edgedeploy.files import read_input
-from edgedeploy.tflite import FILE_IDENTIFIER, parse_model
+from edgedeploy.tflite import has_tflite_identifier, parse_model
 
 _TEXT_LIMIT = 5 * 1024 * 1024  # compiler outputs are a few KiB; refuse to decode big binaries as text
 
@@ -37,6 +37,9 @@ def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckR
         from edgedeploy.targets.edgetpu.inspect.compiled_report import check_compiled
 
         return check_compiled(graph, path, rules, source)
+    if source is not None:
+        raise UsageError(f"--source goes with a compiled *_edgetpu.tflite; {path} holds no edgetpu-custom-op",
+                         "check the model itself without --source")
     if not graph.ops:
         raise InputError(f"{path} has no operators")
     if uses_no_integer_tensors(graph):
@@ -70,7 +73,7 @@ def check_model(path: str | Path, *, compiler_version: int = DEFAULT_COMPILER, m
     path = Path(path)
     rules = load_rules(compiler_version, min_runtime)
     data = _read(path)
-    if data[4:8] == FILE_IDENTIFIER or path.suffix.lower() == ".tflite":
+    if has_tflite_identifier(data) or path.suffix.lower() == ".tflite":
         return _check_tflite(data, path, rules, Path(source) if source is not None else None)
     if path.suffix.lower() == ".onnx":
         from edgedeploy.targets.edgetpu.predict.onnx_lint import lint

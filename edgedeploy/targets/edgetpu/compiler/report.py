@@ -99,7 +99,8 @@ class CompileReport:
             moved(self.stderr_file)
         self.argv = [arg.replace(str(old), str(new)) for arg in self.argv]
         for model in self.models:
-            model.compiled, model.log = [moved(p) for p in model.compiled], moved(model.log)
+            model.input, model.log = moved(model.input), moved(model.log)
+            model.compiled = [moved(p) for p in model.compiled]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +133,10 @@ class CompileReport:
         kept = [p.name for p in (self.stdout_file, self.stderr_file) if p] + \
                [m.log.name for m in self.models if m.log]
         console.print(f"output    {escape(str(self.out_dir))}  (kept: {escape(', '.join(kept) or 'nothing')})")
+        self.render_models(console)
+
+    def render_models(self, console: Console) -> None:
+        """What the compiler did per model (op counts, parameter memory, its table, prediction vs compiler)."""
         for model in self.models:
             _render_model(console, model, self.succeeded)
         for line in self.notes:

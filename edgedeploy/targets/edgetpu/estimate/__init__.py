@@ -10,5 +10,12 @@ here, and constants per host profile fitted to published measurements (``hosts-v
 
 from edgedeploy.targets.edgetpu.estimate.estimate import estimate_file
 from edgedeploy.targets.edgetpu.estimate.profiles import CLOCKS, DEFAULT_CLOCK, DEFAULT_HOST, load_constants
+from edgedeploy.targets.edgetpu.estimate.result import EstimateReport, HostListing
 
-__all__ = ["estimate_file", "load_constants", "CLOCKS", "DEFAULT_CLOCK", "DEFAULT_HOST"]
+
+def host_listing() -> HostListing:
+    return HostListing(load_constants())
+
+
+__all__ = ["estimate_file", "host_listing", "load_constants", "EstimateReport", "HostListing", "CLOCKS",
+           "DEFAULT_CLOCK", "DEFAULT_HOST"]

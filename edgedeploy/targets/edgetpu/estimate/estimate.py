@@ -51,10 +51,19 @@ def read_workload(path: Path, data: bytes, constants: Constants, source: Path | 
     return uncompiled_workload(graph, load_rules(), constants.chip, str(path)), graph
 
 
+def _cpu_what(timing: CpuOpsTiming) -> str:
+    if not timing.op_indices:
+        return "no op runs on the CPU"
+    missing = sorted({op for _, op, _ in timing.unmeasured_ops})
+    return f"{len(timing.measured_ops)} of {len(timing.op_indices)} ops timed" + (
+        f" ({', '.join(missing)} not in this LiteRT: not included)" if missing else "")
+
+
 def estimate_file(path: str | Path, *, host: str = DEFAULT_HOST, clock: str = DEFAULT_CLOCK,
                   source: str | Path | None = None, timer: CpuTimer = time_cpu_ops,
-                  constants: Constants | None = None) -> EstimateReport:
-    """The estimated steady-state latency, its range, the first-inference extra and the terms."""
+                  constants: Constants | None = None, label: str | None = None) -> EstimateReport:
+    """The estimated steady-state latency, its range, the first-inference extra and the terms. ``label``
+    names the model in the report (default: its path)."""
     path = Path(path)
     constants = constants or load_constants()
     profile = constants.host(host)  # an unknown host fails before any work
@@ -67,11 +76,13 @@ def estimate_file(path: str | Path, *, host: str = DEFAULT_HOST, clock: str = DE
                         compiler_cycles=workload.compiler_cycles, transfer_bytes=workload.transfer_bytes,
                         streamed_bytes=workload.streamed_bytes, streamed_bytes_high=workload.streamed_bytes_high,
                         on_chip_bytes=workload.on_chip_bytes, cpu_here_ms=timing.median_ms,
-                        cpu_here_ms_if_risky_refused=risky.median_ms if risky is not None else None)
+                        predicted_instruction_bytes=workload.instruction_bytes if workload.instructions_estimated else 0,
+                        cpu_here_ms_if_risky_refused=risky.median_ms if risky is not None else None,
+                        cpu_what=_cpu_what(timing))
     estimate = estimate_terms(inputs, profile, constants.chip, constants.bands, clock_mhz)
     notes = list(workload.notes)
     if clock == "std" and not profile.clock_selectable:
         notes.append(f"{profile.name} runs the Edge TPU at full speed whatever the runtime build: --clock std has no effect")
-    return EstimateReport(path=str(path), workload=workload, host=profile, clock=clock, clock_mhz=clock_mhz,
+    return EstimateReport(path=label or str(path), workload=workload, host=profile, clock=clock, clock_mhz=clock_mhz,
                           estimate=estimate, cpu_timing=timing, risky_timing=risky, constants=constants, notes=notes,
                           op_names=workload.cpu_op_names)

@@ -38,6 +38,12 @@ class Point:
     transfer_bytes: float
     streamed_bytes: float
     cpu_here_ms: float
+    predicted_instruction_bytes: float = 0.0  # uncompiled view: the predicted part of transfer_bytes
+
+
+def fold_error(estimate: float, actual: float) -> float:
+    """How far off, as a factor minus one, in whichever direction: 0.5 = 1.5x too high or too low."""
+    return max(estimate / actual, actual / estimate) - 1 if estimate > 0 and actual > 0 else float("inf")
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ class Bands:
 
     compiled: float  # fixed + compute + transfer terms, compiled model (package read)
     uncompiled: float  # the same, uncompiled model (mapping and package predicted)
+    instructions: float  # predicted instruction bytes of an uncompiled model (its share of the transfer term)
     cpu: float  # CPU-side term
     stream: float  # streamed-parameter term (not validated on a model with a file)
     unvalidated_host: float  # extra for host profiles without any published measurement with a model file
@@ -106,7 +107,7 @@ def parse_constants(data: dict[str, Any], path: Path = DATA_FILE) -> Constants:
                     "parameter_overhead")}, sources=chip_sources)
     band_sources: dict[str, str] = {}
     bands = Bands(**{key: _value(band_entry, key, band_sources) for key in (
-        "compiled", "uncompiled", "cpu", "stream", "unvalidated_host")}, sources=band_sources)
+        "compiled", "uncompiled", "instructions", "cpu", "stream", "unvalidated_host")}, sources=band_sources)
     hosts = {name: _host(name, entry) for name, entry in data["hosts"].items()}
     return Constants(version=int(data["version"]), hosts=hosts, chip=chip, bands=bands,
                      cpu_reference=dict(data["cpu_reference"]), validation=dict(data.get("validation", {})), path=path)

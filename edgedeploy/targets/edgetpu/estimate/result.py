@@ -138,3 +138,39 @@ class EstimateReport:
             console.print(f"[dim]method: additive terms, constants {self.constants.path.name}; checked leave-one-model-out "
                           f"on {v['measurements']} published measurements of {v['models']} models: median error "
                           f"{v['median_abs_error']:.0%}, Spearman {v['spearman']:.2f}[/dim]")
+
+
+@dataclass
+class HostListing:
+    """``edgedeploy estimate --host list``: the profiles, their constants and where each comes from."""
+
+    constants: Constants
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        hosts = []
+        for h in self.constants.hosts.values():
+            values = {key: getattr(h, key) for key in ("fixed_ms", "io_ms_per_mb", "stream_mb_per_s", "cpu_factor")}
+            hosts.append({"name": h.name, "description": h.description, "interface": h.interface, "cpu": h.cpu,
+                          "validated": h.validated, "clock_selectable": h.clock_selectable, **values,
+                          "sources": dict(h.sources)})
+        return {"schema_version": SCHEMA_VERSION, "constants": self.constants.path.name,
+                "constants_version": self.constants.version, "clock_mhz": self.constants.chip.clock_mhz, "hosts": hosts}
+
+    def render(self, console: Console) -> None:
+        table = Table(title=f"Edge TPU host profiles ({self.constants.path.name})", title_justify="left", box=None,
+                      header_style="bold", pad_edge=False)
+        for name in ("--host", "fixed ms", "transfer ms/MB", "stream MB/s", "CPU factor", "checked against"):
+            table.add_column(name, justify="left" if name in ("--host", "checked against") else "right")
+        for h in self.constants.hosts.values():
+            table.add_row(h.name, f"{h.fixed_ms:.3g}", f"{h.io_ms_per_mb:.3g}", f"{h.stream_mb_per_s:.0f}",
+                          f"{h.cpu_factor:.3g}", "published data" if h.validated else "[yellow]nothing[/yellow] (borrowed)")
+        console.print(table)
+        for h in self.constants.hosts.values():
+            console.print(f"  {h.name}: {escape(h.description)}; CPU {escape(h.cpu)}")
+        clocks = self.constants.chip.clock_mhz
+        console.print(f"--clock std|max: {clocks['std']:g} / {clocks['max']:g} MHz on USB (libedgetpu1-std / -max); "
+                      "PCIe always runs at full speed. Where every constant comes from: --host list --json.")

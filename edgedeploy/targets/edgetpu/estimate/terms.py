@@ -3,8 +3,8 @@
     steady-state latency = fixed                       per-invoke cost of the host profile
                          + compute                     cycles / clock; cycles = the compiler's estimate,
                                                        else Edge TPU MACs x cycles per MAC
-                         + transfer                    (input + output + instructions + 2 x scratch) bytes
-                                                       x the host's per-MB cost
+                         + transfer                    (input + output + instructions + spilled activations)
+                                                       bytes x the host's per-MB cost
                          + streamed parameters         bytes not cached on chip / the host's stream rate
                          + CPU-side ops                measured here x the host's CPU factor
     first inference extra = on-chip parameter bytes / the host's stream rate (the upload)
@@ -35,7 +35,9 @@ class TermInputs:
     streamed_bytes_high: int
     on_chip_bytes: int
     cpu_here_ms: float  # CPU-side ops, measured on this machine
+    predicted_instruction_bytes: int = 0  # the part of transfer_bytes that is a prediction (uncompiled models)
     cpu_here_ms_if_risky_refused: float | None = None
+    cpu_what: str | None = None  # which ops were (not) measured, for the term's basis
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,17 @@ def _band(name: str, ms: float, relative: float, basis: str) -> Term:
     return Term(name, ms, ms / (1 + relative), ms * (1 + relative), basis)
 
 
+def _transfer(inputs: TermInputs, host: HostProfile, base: float, instructions: float) -> Term:
+    """Bytes read from the file carry the base band; predicted instruction bytes their own."""
+    predicted = inputs.predicted_instruction_bytes / MB * host.io_ms_per_mb
+    known = inputs.transfer_bytes / MB * host.io_ms_per_mb - predicted
+    basis = f"{inputs.transfer_bytes / MB:.3g} MB x {host.io_ms_per_mb:.3g} ms/MB"
+    if predicted:
+        basis += f" ({inputs.predicted_instruction_bytes / MB:.3g} MB of it predicted instructions)"
+    return Term("transfer", known + predicted, known / (1 + base) + predicted / (1 + instructions),
+                known * (1 + base) + predicted * (1 + instructions), basis)
+
+
 def _cycles(inputs: TermInputs, chip: Chip) -> tuple[float, str]:
     if inputs.compiler_cycles:
         return float(inputs.compiler_cycles), f"{inputs.compiler_cycles:,} cycles (the compiler's estimate in the file)"
@@ -82,19 +95,20 @@ def estimate_terms(inputs: TermInputs, host: HostProfile, chip: Chip, bands: Ban
     terms = (
         _band("fixed", host.fixed_ms, base, f"per-invoke cost of {host.name}"),
         _band("compute", cycles / (clock_mhz * 1e3), base, f"{cycle_basis} at {clock_mhz:g} MHz"),
-        _band("transfer", inputs.transfer_bytes / MB * host.io_ms_per_mb, base,
-              f"{inputs.transfer_bytes / MB:.3g} MB x {host.io_ms_per_mb:.3g} ms/MB"),
+        _transfer(inputs, host, base, bands.instructions),
         _band("streamed_parameters", inputs.streamed_bytes / MB / rate * 1e3, bands.stream,
               f"{inputs.streamed_bytes / MB:.3g} MB / {rate:g} MB/s"),
         _band("cpu_ops", inputs.cpu_here_ms * host.cpu_factor, bands.cpu,
-              f"{inputs.cpu_here_ms:.3g} ms measured here x {host.cpu_factor:.3g} ({host.cpu})"),
+              (inputs.cpu_what + ": " if inputs.cpu_what else "")
+              + f"{inputs.cpu_here_ms:.3g} ms measured here x {host.cpu_factor:.3g} for {host.cpu}"),
     )
     total = sum(t.ms for t in terms)
     low, high = sum(t.low_ms for t in terms), sum(t.high_ms for t in terms)
     why: list[str] = []
     if inputs.streamed_bytes:
         why.append(f"{inputs.streamed_bytes / MB:.3g} MB of parameters stream from the host on every inference; "
-                   f"the stream rate was derived from a model without a file here, not validated (+/-{bands.stream:.0%})")
+                   f"the stream rate was derived from a model without a file here, not validated (within a factor of "
+                   f"{1 + bands.stream:.3g})")
     extra_stream = inputs.streamed_bytes_high - inputs.streamed_bytes
     if extra_stream > 0:
         high += extra_stream / MB / rate * 1e3 * (1 + bands.stream)
@@ -107,7 +121,7 @@ def estimate_terms(inputs: TermInputs, host: HostProfile, chip: Chip, bands: Ban
     if not host.validated:
         low, high = low / (1 + bands.unvalidated_host), high * (1 + bands.unvalidated_host)
         why.append(f"no published measurement with a model file exists for {host.name}; its constants are "
-                   f"borrowed (see its sources): +/-{bands.unvalidated_host:.0%} more")
+                   f"borrowed (see its sources): a factor of {1 + bands.unvalidated_host:.3g} more either way")
     first = inputs.on_chip_bytes / MB / rate * 1e3
     return Estimate(terms=terms, latency_ms=total, latency_ms_low=low, latency_ms_high=high,
                     first_inference_extra_ms=first,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgedeploy.errors import InputError
 from edgedeploy.report import fmt_bytes
 from edgedeploy.targets.edgetpu.predict.analysis import analyse
 from edgedeploy.targets.edgetpu.inspect.compiled import Recovery, recover
@@ -54,13 +55,28 @@ def _compiled_only_ops(compiled: TFLiteGraph, recovery: Recovery) -> list[OpPred
     return ops
 
 
+def _shares_a_boundary(recovery: Recovery, source: TFLiteGraph) -> bool:
+    """A model compiled from ``source`` keeps its boundary tensor names: at least one must be there."""
+    names = {t.name for t in source.tensors}
+    return not recovery.regions or any(n in names for r in recovery.regions for n in r.input_names + r.output_names)
+
+
 def check_compiled(compiled: TFLiteGraph, path: Path, rules: Rules, source_path: Path | None = None) -> CheckReport:
     notes: list[str] = []
+    explicit = source_path is not None  # the user named it (--source): a mismatch is their input error
     beside = named_source(path)  # X.tflite beside X_edgetpu.tflite, where the compiler's input usually is
     if source_path is None and beside is not None and beside.is_file():
         source_path = beside
     source = read_model(source_path) if source_path is not None else None
     recovery = recover(compiled, source)
+    if source is not None and not _shares_a_boundary(recovery, source):
+        if explicit:
+            raise InputError(f"{source_path} is not the model {path.name} was compiled from: none of the Edge TPU "
+                             "region's boundary tensors are in it", "pass the .tflite that was given to edgetpu_compiler")
+        notes.append(f"{source_path.name} beside it is not its source (no boundary tensor matches); "
+                     "recovered without it")
+        source, source_path = None, None
+        recovery = recover(compiled, None)
     report = CheckReport(kind="compiled", path=str(path), rules=rules.describe(), compiler_version=rules.compiler,
                          min_runtime=rules.min_runtime)
     packages = [r.package for r in recovery.regions if r.package is not None]

@@ -135,7 +135,12 @@ def _downstream_count(nodes: list[Any], start: int) -> int:
 def _findings(model, nodes, ops, table, gates, se, kernels) -> list[Finding]:
     findings = []
     for name, dims in _input_dims(model):
-        if any(not isinstance(d, int) for d in dims):
+        if dims and not isinstance(dims[0], int) and all(isinstance(d, int) for d in dims[1:]):
+            # only the batch is dynamic: `edgedeploy convert` fixes it to 1 (and says so), so this is no error
+            findings.append(Finding("dynamic-batch", "info", f"input '{name}' has a dynamic batch {dims}", 1, [],
+                                    "edgedeploy convert fixes the batch to 1; other converters may keep it dynamic, "
+                                    "which the compiler refuses", "none with edgedeploy convert; elsewhere export with batch 1"))
+        elif any(not isinstance(d, int) for d in dims):
             findings.append(Finding("dynamic-shape", "error", f"input '{name}' has dynamic dimensions {dims}", 1, [],
                                     "the compiler refuses dynamic-sized tensors", "export with static shapes and batch 1"))
         elif dims and dims[0] > 1:
