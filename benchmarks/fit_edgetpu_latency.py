@@ -19,9 +19,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -393,7 +392,8 @@ def main() -> int:
                   f"[{low:.3g} .. {high:.3g}] {'ok' if ok else 'OUTSIDE'}")
     print("\nconstants:")
     print(f"  cycles/MAC {final.cycles_per_mac:.4g}; instructions {chip['instruction_bytes_per_op']:.0f} B/op + "
-          f"{chip['instruction_bytes_per_activation_byte']:.4f} B/activation byte; package overhead {chip['parameter_overhead']:.3f}")
+          f"{chip['instruction_bytes_per_activation_byte']:.4f} B/activation byte; "
+          f"package overhead {chip['parameter_overhead']:.3f}")
     for name in PROFILES:
         print(f"  {name:10s} fixed {final.fixed_ms[name]:.3f} ms, transfer {final.io_ms_per_mb[name]:.3f} ms/MB, "
               f"stream {final.stream_mb_per_s[name]:.0f} MB/s, CPU factor {final.cpu_factor[name]:.3g}")

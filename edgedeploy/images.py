@@ -40,6 +40,11 @@ class Preprocessing:
                    std=tuple(data["std"]), interpolation=data.get("interpolation", "bilinear"))
 
 
+def find_images(directory: Path) -> list[Path]:
+    """Every image file under ``directory``, sub-folders included, in a stable (sorted) order."""
+    return sorted(p for p in Path(directory).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
 def default_preprocessing(height: int, width: int) -> Preprocessing:
     """ImageNet mean/std and a 0.875 centre crop: what torchvision/timm classifiers expect."""
     return Preprocessing(size=(height, width), resize_size=int(math.floor(min(height, width) / IMAGENET_CROP)))

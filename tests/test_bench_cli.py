@@ -115,10 +115,12 @@ def test_power_with_a_command_meter(cli, edgetpu_models):
 
 def test_unusable_meter_is_not_measured_with_the_reason(cli, edgetpu_models):
     result, data = bench_json(cli, edgetpu_models / "split_concat.tflite", "--power", "cmd:")
-    assert result.code == ExitCode.OK
+    assert result.code == ExitCode.ERROR  # a meter was asked for and gave nothing: the run is no success
     assert data["power"]["status"] == "not measured" and "needs a command" in data["power"]["reason"]
     assert data["results"][0]["power"]["active_w"] is None
     assert cli("bench", edgetpu_models / "split_concat.tflite", "--power", "wattmeter").code == ExitCode.USAGE
+    without, _ = bench_json(cli, edgetpu_models / "split_concat.tflite")
+    assert without.code == ExitCode.OK  # no meter asked for: "not measured" is no failure
 
 
 def test_unavailable_targets_are_skipped_and_all_unavailable_has_its_exit_code(cli, edgetpu_models):

@@ -92,3 +92,11 @@ def test_images_need_an_image_input_and_a_folder_with_images(edgetpu_models, tmp
     (solid_images / "broken.png").write_bytes(b"\x89PNG not really")
     with pytest.raises(InputError, match="broken.png"):
         image_inputs(solid_images, inspect_model(edgetpu_models / MNV1))
+
+
+def test_images_in_sub_folders_are_found_like_convert_calibration_finds_them(edgetpu_models, solid_images):
+    nested = solid_images / "class_a" / "deeper"
+    nested.mkdir(parents=True)
+    Image.new("RGB", (64, 64), (0, 255, 0)).save(nested / "c.png")
+    inputs = image_inputs(solid_images, inspect_model(edgetpu_models / MNV1))
+    assert len(inputs.frames) == 3 and inputs.description.startswith("3 images")

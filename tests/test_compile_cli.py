@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -287,8 +288,20 @@ def test_help_uses_our_option_names(cli):
 
 
 def test_the_compilers_own_letters_work_too(compiles, model, cli, tmp_path):
+    # -t is --target in every edgedeploy command; the compiler's -t is spelt --compiler-timeout
     result = cli("compile", model, "-o", tmp_path / "out", "-m", "13", "-a", "-n", "2", "-i", "t1,t2", "-d",
-                 "-k", "3", "-t", "90")
+                 "-k", "3", "--compiler-timeout", "90", "-t", "coral")
     assert result.code == ExitCode.OPS_ON_CPU, result
     (argv,) = compiles.compile_calls()
     assert argv[3:] == ["-m", "13", "-a", "-n", "2", "-i", "t1,t2", "-d", "-k", "3", "-t", "90", str(model)]
+
+
+def test_short_options_mean_one_thing_in_every_command(cli):
+    """-t is --target, -m --min-runtime, -o --output-dir, -r --resolution wherever they exist."""
+    meanings: dict[str, set[str]] = {}
+    for command in ("models", "convert", "check", "compile", "estimate", "bench", "targets", "compare"):
+        text = " ".join(cli(command, "--help").out.split()).replace("│", " ")
+        for long, short in re.findall(r"(--[a-z][a-z-]+)\s+(-[a-zA-Z])\b", text):
+            meanings.setdefault(short, set()).add(long)
+    assert meanings["-t"] == {"--target"} and meanings["-m"] == {"--min-runtime"}
+    assert all(len(longs) == 1 for longs in meanings.values()), meanings

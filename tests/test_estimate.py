@@ -144,7 +144,8 @@ def test_cpu_ops_of_real_compiled_models(test_data):
     cpu = [op.index for op in graph.ops if op.opcode != "edgetpu-custom-op"]
     timing = time_cpu_ops(deeplab.read_bytes(), cpu)
     assert timing.measured_ops == cpu == list(range(1, 9)) and timing.median_ms > 0.5  # RESIZE_BILINEAR ... ARG_MAX
-    posenet = _model(test_data, "posenet_mobilenet_v1_075_353", "posenet_mobilenet_v1_075_353_481_16_quant_decoder_edgetpu.tflite")
+    posenet = _model(test_data, "posenet_mobilenet_v1_075_353",
+                     "posenet_mobilenet_v1_075_353_481_16_quant_decoder_edgetpu.tflite")
     decoder = time_cpu_ops(posenet.read_bytes(), [1])
     assert decoder.measured_ops == [] and decoder.median_ms == 0.0
     assert decoder.unmeasured_ops == [(1, "PosenetDecoderOp", "custom op not available in this LiteRT build")]

@@ -156,14 +156,14 @@ def test_hwmon_unavailable_reasons(tmp_path):
 @pytest.mark.parametrize("output, expected", [
     ("2.5 W\n", ("power", 2.5)), ("Power: 1234 mW", ("power", 1.234)), ("V=5.01V I=0.30A P=1.503W", ("power", 1.503)),
     ("energy=12.5J", ("energy", 12.5)), ("3.2 Wh", ("energy", 11520.0)), ("total 250 mWh", ("energy", 900.0)),
-    ("1.2e3 mJ", ("energy", 1.2)),
+    ("1.2e3 mJ", ("energy", 1.2)), ("5", ("power", 5.0)), (" 3.25\n", ("power", 3.25)),  # a bare number is watts
 ])
 def test_cmd_readings_need_a_unit(output, expected):
     kind, value = parse_reading(output)
     assert kind == expected[0] and value == pytest.approx(expected[1])
 
 
-@pytest.mark.parametrize("output", ["5", "", "5.0 V", "ok"])
+@pytest.mark.parametrize("output", ["", "5.0 V", "ok", "5 6", "reading 5"])
 def test_cmd_output_without_a_power_or_energy_unit_is_refused(output):
     with pytest.raises(MeterError, match="no value with a unit"):
         parse_reading(output)

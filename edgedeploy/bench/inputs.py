@@ -16,7 +16,7 @@ import numpy as np
 from edgedeploy.targets.model_file import ModelFile, TensorSpec
 from edgedeploy.images import Preprocessing
 from edgedeploy.errors import InputError, UsageError
-from edgedeploy.images import IMAGE_SUFFIXES, default_preprocessing, load_image
+from edgedeploy.images import IMAGE_SUFFIXES, default_preprocessing, find_images, load_image
 
 MAX_IMAGES = 64  # enough distinct inputs to defeat caching effects; more only costs load time
 
@@ -89,7 +89,7 @@ def image_inputs(directory: Path, model: ModelFile) -> InputSet:
         raise UsageError(f"--images needs a model with one image input; {model.path.name} has {len(model.inputs)}")
     spec = model.inputs[0]
     height, width, layout = image_layout(spec)
-    paths = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:MAX_IMAGES]
+    paths = find_images(directory)[:MAX_IMAGES]  # sub-folders too, as convert --calibration does
     if not paths:
         raise InputError(f"--images {directory}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     prep, source = preprocessing_for(model, height, width)

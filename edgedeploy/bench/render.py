@@ -31,6 +31,11 @@ def fmt_ms(value: float | None) -> str:
 def _cell_text(cell: "CellResult") -> str:
     if cell.status != "ok":
         style = "dim" if cell.status == "skipped" else "red"
+        estimate = cell.details.get("estimate") or {}
+        if estimate.get("latency_ms") is not None:  # a target without its device: edgedeploy estimate's answer
+            return (f"[{style}]{cell.status}[/{style}]\n[cyan]est. {fmt_ms(estimate['latency_ms'])} ms[/cyan]\n"
+                    f"[dim]({fmt_ms(estimate['latency_ms_low'])}-{fmt_ms(estimate['latency_ms_high'])}, "
+                    f"estimated, {escape(estimate['host'])})[/dim]")
         return f"[{style}]{cell.status}[/{style}]"
     stats = cell.latency
     lines = [f"[bold]{fmt_ms(stats.p50_ms)} ms[/bold]", f"[dim]p90 {fmt_ms(stats.p90_ms)} · {stats.fps:.0f} FPS[/dim]"]
@@ -111,6 +116,8 @@ def render_bench(result: "BenchResult", console: Console) -> None:
             style = "yellow" if cell.status == "skipped" else "red"
             console.print(f"[{style}]{cell.status}[/{style}] {escape(cell.model)} on {escape(cell.target)}: "
                           f"{escape(cell.reason or '')}")
+            for line in (cell.details.get("estimate") or {}).get("lines", []):
+                console.print(f"    [cyan]{escape(line)}[/cyan]")
     inputs = sorted({c.inputs for c in result.measured if c.inputs})
     for line in inputs:
         console.print(f"[dim]inputs: {escape(line)}[/dim]")

@@ -90,6 +90,9 @@ class BenchResult:
             return ExitCode.TARGET_UNAVAILABLE
         if any(c.status == FAILED for c in self.cells):
             return ExitCode.ERROR
+        if self.power.get("meter") and self.measured and any(
+                c.power is None or c.power.status != "measured" for c in self.cells if c.status == "ok"):
+            return ExitCode.ERROR  # a meter was asked for and gave nothing: not a success
         if self.comparison is not None and self.comparison.regressions:
             return ExitCode.REGRESSION
         return ExitCode.OK

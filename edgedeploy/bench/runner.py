@@ -18,7 +18,7 @@ from edgedeploy.bench.power import PowerSession
 from edgedeploy.bench.result import FAILED, SKIPPED, BenchResult, CellResult, TargetStatus
 from edgedeploy.bench.stats import repeat_spread, summarize
 from edgedeploy.targets.contract import BenchRuntime, NeedsCompilation, TargetOptions, Variant
-from edgedeploy.targets.registry import create_runtime, parse_target_names
+from edgedeploy.targets.registry import call_capability, create_runtime, get_target, parse_target_names
 from edgedeploy.errors import EdgedeployError, UsageError
 
 Progress = Callable[[str], None]
@@ -107,6 +107,18 @@ def _file_for(target: BenchRuntime, model: ModelFile, status: TargetStatus, requ
         return needs.compile()
 
 
+def _estimate_for(name: str, model: ModelFile, done: dict) -> dict | None:
+    """A target that cannot run here may still estimate its latency (labelled estimated, never measured)."""
+    if not get_target(name).has("estimate") or not model.integer_only:
+        return None
+    if (name, model.path) not in done:
+        try:
+            done[(name, model.path)] = call_capability(name, "estimate", model.path).brief()
+        except EdgedeployError as exc:
+            done[(name, model.path)] = {"label": "estimated", "error": exc.message}
+    return done[(name, model.path)]
+
+
 def _warnings_for(cell: CellResult) -> list[str]:
     where = f"{cell.model} on {cell.target}"
     found = []
@@ -163,7 +175,7 @@ def run_bench(request: BenchRequest, progress: Progress = lambda message: None,
     if power.active and inputs:
         progress(f"power: idle baseline for {request.idle_seconds:g} s (keep the machine idle)")
         power.measure_baseline()
-    cells = []
+    cells, estimates = [], {}
     for index, row in enumerate(rows):
         for target, status in zip(targets, statuses):
             chosen = files[(index, target.name)]
@@ -174,6 +186,8 @@ def run_bench(request: BenchRequest, progress: Progress = lambda message: None,
                 if not status.available:
                     also = f"; the model also needs: {pending[chosen.path]}" if chosen.path in pending else ""
                     cell.status, cell.reason = SKIPPED, status.reason + also
+                    if estimate := _estimate_for(target.name, chosen, estimates):
+                        cell.details["estimate"] = estimate
                     continue
                 cell.inputs = inputs[chosen.path].description
                 progress(f"measuring {row} on {variant.label}")

@@ -15,6 +15,7 @@ from rich.markup import escape  # noqa: E402
 
 from edgedeploy import __version__  # noqa: E402
 from edgedeploy.cli import bench, check, compare, compile, convert, estimate, models, targets  # noqa: E402
+from edgedeploy.cli.help_text import hide_flag_metavars, reflow  # noqa: E402
 from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
 from edgedeploy.report import stderr  # noqa: E402
 
@@ -53,7 +54,8 @@ def _root(
 
 
 for _module in (models, convert, check, compile, estimate, bench, targets, compare):
-    app.command(name=_module.NAME, help=_module.command.__doc__, no_args_is_help=_module.NO_ARGS_IS_HELP)(_module.command)
+    app.command(name=_module.NAME, help=reflow(_module.command.__doc__),
+                no_args_is_help=_module.NO_ARGS_IS_HELP)(hide_flag_metavars(_module.command))
 
 
 def _fail(message: str, code: int) -> int:

@@ -21,7 +21,7 @@ def _progress(message: str) -> None:
 
 
 def command(
-    models: list[Path] = typer.Argument(..., help="TFLite models (.tflite); a compiled X_edgetpu.tflite beside X.tflite is used for coral."),
+    models: list[Path] = typer.Argument(..., metavar="MODEL.tflite", help="TFLite models (.tflite); a compiled X_edgetpu.tflite beside X.tflite is used for coral."),
     target: list[str] = typer.Option(["cpu"], "--target", "-t", help="Targets, comma-separated: cpu, coral (alias edgetpu)."),
     threads: str = typer.Option(None, "--threads", help="CPU thread counts, e.g. 4 or 1,4 or all. Default: all cores and 1."),
     no_xnnpack: bool = typer.Option(False, "--no-xnnpack", help="Run LiteRT's own kernels instead of the XNNPACK delegate."),

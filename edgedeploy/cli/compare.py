@@ -13,7 +13,7 @@ NO_ARGS_IS_HELP = True
 
 
 def command(
-    specs: list[str] = typer.Argument(..., metavar="SPEC...", help="Built-in models with optional alphas "
+    specs: list[str] = typer.Argument(..., metavar="SPEC", help="Built-in models with optional alphas "
                                       "(mobilenet_v3_small:0.2,0.5) or model files (.onnx, .pt, .pt2)."),
     target: list[str] = typer.Option(["cpu"], "--target", "-t", help="Bench targets, comma-separated: cpu, coral "
                                      "(alias edgetpu). Unavailable ones are listed with the reason."),

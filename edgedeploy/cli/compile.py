@@ -15,7 +15,7 @@ NO_ARGS_IS_HELP = True
 
 
 def command(
-    models: list[Path] = typer.Argument(..., metavar="MODEL.tflite...", show_default=False,
+    models: list[Path] = typer.Argument(..., metavar="MODEL.tflite", show_default=False,
                                         help="Full-int8 TFLite model(s). Several are co-compiled: they share "
                                              "the Edge TPU's on-chip parameter cache."),
     output_dir: Path = typer.Option(None, "--output-dir", "-o", metavar="DIR",
@@ -32,12 +32,12 @@ def command(
                                               "that compiles (compiler 16)."),
     search_step: int = typer.Option(None, "--search-step", "-k", metavar="K",
                                     help="Operators dropped per --search-delegate step (compiler default 1)."),
-    compiler_timeout: int = typer.Option(None, "--compiler-timeout", "-t", metavar="SECONDS",
+    compiler_timeout: int = typer.Option(None, "--compiler-timeout", metavar="SECONDS",
                                          help="The compiler's own limit per compilation attempt "
                                               "(compiler 16; its default is 180)."),
     compiler: str = flags.COMPILER,
     timeout: float = flags.TIMEOUT,
-    target: str = typer.Option("edgetpu", "--target", help="The accelerator to compile for (alias coral)."),
+    target: str = typer.Option("edgetpu", "--target", "-t", help="The accelerator to compile for (alias coral)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (the same as report.json)."),
     force: bool = typer.Option(False, "--force", help="Write into an output directory that already holds results."),
 ) -> int:
@@ -51,7 +51,7 @@ def command(
 
     The compiler's result per operator is shown beside edgedeploy's prediction, with every disagreement.
 
-    The one-letter options are the compiler's own (-m -a -n -i -d -k -t), for those who know them.
+    The one-letter options are the compiler's own (-m -a -n -i -d -k), for those who know them; -t is --target, as in every command (the compiler's -t is --compiler-timeout).
 
     Exit codes: 0 all operators mapped, 3 some run on the CPU, 5 no compiler, 6 the compiler failed.
 

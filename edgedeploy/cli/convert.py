@@ -30,11 +30,11 @@ def compiler_options(**given) -> dict:
 
 
 def command(
-    model: str = typer.Argument(..., help="A .onnx file, a TorchScript (.pt) or torch.export (.pt2) file, "
+    model: str = typer.Argument(..., metavar="MODEL", help="A .onnx file, a TorchScript (.pt) or torch.export (.pt2) file, "
                                           "or a built-in model name (see 'edgedeploy models')."),
-    target: str = typer.Option("edgetpu", "--target", help="The accelerator to convert for: edgetpu (alias coral)."),
+    target: str = typer.Option("edgetpu", "--target", "-t", help="The accelerator to convert for: edgetpu (alias coral)."),
     output_dir: Path = typer.Option(None, "--output-dir", "-o", help="Where the results go "
-                                    "[default: edgedeploy-out/<model>]."),
+                                    "\\[default: edgedeploy-out/<model>]."),
     alpha: float = typer.Option(1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."),
     resolution: int = model_flags.resolution_option("Input size (rho) of a built-in model \\[default: 224]."),
     weights: Path = typer.Option(None, "--weights", help="Load this state dict into the built-in model."),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -41,24 +40,28 @@ def _converted(model: str, folder: Path, target: str, alpha: float, resolution: 
 
 
 def command(
-    model: Optional[str] = typer.Argument(None, help="A full-int8 .tflite, a compiled *_edgetpu.tflite, an .onnx "
+    model: str | None = typer.Argument(None, help="A full-int8 .tflite, a compiled *_edgetpu.tflite, an .onnx "
                                                     "file or a built-in model name (converted first).", show_default=False),
     host: str = typer.Option("x86-usb3", "--host", help="Host profile: x86-usb3, x86-pcie, devboard, rpi4-usb3, "
                                                         "rpi3-usb2; 'list' describes them and their sources."),
     clock: str = typer.Option("max", "--clock", help="Edge TPU clock on USB: std (libedgetpu1-std, 250 MHz) or "
                                                      "max (libedgetpu1-max, 500 MHz); PCIe always runs at max."),
-    source: Optional[Path] = typer.Option(None, "--source", help="For a compiled model: the .tflite it was compiled "
+    source: Path | None = typer.Option(None, "--source", help="For a compiled model: the .tflite it was compiled "
                                           "from, to count MACs (default: X.tflite beside X_edgetpu.tflite)."),
     target: str = typer.Option("edgetpu", "--target", help="The accelerator to estimate for (alias coral)."),
     alpha: float = typer.Option(1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."),
-    resolution: Optional[int] = resolution_option("Input size (rho) of a built-in model \\[default: 224]."),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", help="N,C,H,W for an ONNX input with dynamic dims."),
+    resolution: int | None = resolution_option("Input size (rho) of a built-in model \\[default: 224]."),
+    input_shape: str | None = typer.Option(None, "--input-shape", help="N,C,H,W for an ONNX input with dynamic dims."),
     as_json: bool = typer.Option(False, "--json", help="Print the estimate as JSON: latency_ms, latency_ms_low, "
                                                        "latency_ms_high, the terms and their sources."),
 ) -> int:
-    """Estimate the Edge TPU latency of a model without a device: steady state with a range, the first-inference extra, and the breakdown (fixed cost, compute, transfer, streamed parameters, CPU-side ops).
+    """Estimate the Edge TPU latency of a model without a device: steady state with a range, the
+    first-inference extra, and the breakdown (fixed cost, compute, transfer, streamed parameters, CPU-side ops).
 
-    Which ops run on the Edge TPU comes from the compiled file itself, or from edgedeploy's own mapping prediction for an uncompiled model. The CPU-side ops are timed on this machine with LiteRT and scaled to the host. The constants are fitted to published measurements (--host list shows where each comes from). Everything printed is an estimate, labelled so.
+    Which ops run on the Edge TPU comes from the compiled file itself, or from edgedeploy's own mapping
+    prediction for an uncompiled model. The CPU-side ops are timed on this machine with LiteRT and scaled
+    to the host. The constants are fitted to published measurements (--host list shows where each comes
+    from). Everything printed is an estimate, labelled so.
 
     Exit codes: 0 estimated; 2 unknown host profile or option; 4 unreadable input or not a full-int8 model.
 

@@ -9,11 +9,18 @@ them and the key changes; nothing is ever looked up by name or date.
 
 A conversion is written into a partial directory and renamed to its key only when it completed, so an
 interrupted run leaves no entry that looks finished; partial directories are removed on the next run.
+
+Several studies (and the worker processes of one) may share a cache. A complete entry is never
+replaced or removed: when two of them finish the same key, the first rename wins and the other's copy
+is dropped (same key, same inputs). Every study holds a shared lock on the cache directory while it
+runs (``session``); partial directories are cleaned up only by a study that can take the lock
+exclusively, i.e. when no other study is converting into them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -26,6 +33,11 @@ from typing import Any
 from edgedeploy.compare.plan import StudyItem
 from edgedeploy.outputs import STAGING_PREFIX
 from edgedeploy.report import jsonable
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; one study at a time per cache there
+    fcntl = None
 
 CACHE_SCHEMA = 1
 KEY_FILE = "compare-key.json"  # what the key was computed from, for a person looking into the cache
@@ -100,6 +112,26 @@ class ConversionCache:
         return [p.name for p in stale]
 
     @contextlib.contextmanager
+    def session(self) -> Iterator[list[str]]:
+        """Hold the cache for a study; yields the partial directories removed because no other study
+        was using the cache (an empty list when one was, so its work in progress is left alone)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:
+            yield self.remove_partials()
+            return
+        handle = os.open(self.root, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                removed = self.remove_partials()
+            except BlockingIOError:
+                removed = []
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            yield removed
+        finally:
+            os.close(handle)  # releases the lock
+
+    @contextlib.contextmanager
     def filling(self, key: str, inputs: dict[str, Any]) -> Iterator[Path]:
         """Yield a not-yet-existing directory to convert into; it becomes the entry only on success."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -108,9 +140,22 @@ class ConversionCache:
         try:
             yield work
             (work / KEY_FILE).write_text(json.dumps(inputs, indent=2, sort_keys=True) + "\n")
-            final = self.entry(key)
-            if final.exists():  # an entry whose files were deleted by hand: replace it whole
-                shutil.rmtree(final)
-            os.replace(work, final)
+            self._commit(work, key, partial)
         finally:
             shutil.rmtree(partial, ignore_errors=True)
+
+    def _commit(self, work: Path, key: str, partial: Path) -> None:
+        final = self.entry(key)
+        for _ in range(5):
+            if self.lookup(key) is not None:  # another study or worker finished this key first: keep theirs
+                return
+            if final.exists():  # an entry whose files were deleted by hand: moved aside whole, then replaced
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(final, partial / "replaced")
+            try:
+                os.replace(work, final)
+                return
+            except OSError as exc:  # someone else's entry appeared in between: look again
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+        raise OSError(f"cache entry {final} keeps changing under this study")

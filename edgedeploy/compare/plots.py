@@ -1,8 +1,9 @@
-"""The study at a glance: one PNG of six panels, drawn with matplotlib's Agg backend (no display).
+"""The study at a glance: one PNG of seven panels, drawn with matplotlib's Agg backend (no display).
 
 Latency per model per target (every sample, box plots), latency against MACs and against file size
 (median, bars = range of the repeats' medians), the predicted share of ops and MACs on the Edge TPU,
-parameters and file size, and top-1 accuracy where it was evaluated. A panel with nothing to show
+parameters and file size, top-1 accuracy where it was evaluated, and the estimated Edge TPU latency
+with its range (``edgedeploy estimate``). A panel with nothing to show
 says why instead of drawing an empty frame.
 """
 
@@ -121,6 +122,25 @@ def edgetpu_panel(ax: Any, rows: list[Row]) -> None:
     ax.set_title(title)
 
 
+def estimate_panel(ax: Any, rows: list[Row]) -> None:
+    """Estimated Edge TPU latency per model, the bar at the estimate, the whisker its range."""
+    from edgedeploy.compare.tables import estimate_of
+
+    shown = [(r, estimate_of(r)) for r in rows if estimate_of(r)]
+    title = "Edge TPU latency, estimated (not measured)"
+    if not shown:
+        return _empty(ax, title, "no model was estimated")
+    values = [e["latency_ms"] for _, e in shown]
+    errors = [[v - e["latency_ms_low"] for v, (_, e) in zip(values, shown)],
+              [e["latency_ms_high"] - v for v, (_, e) in zip(values, shown)]]
+    ax.barh(range(len(shown)), values, xerr=errors, color="C2", alpha=0.7, capsize=3)
+    ax.set_yticks(range(len(shown)), [r.item.label for r, _ in shown], fontsize=7)
+    ax.invert_yaxis()
+    _log_if_wide([e["latency_ms_high"] for _, e in shown] + [e["latency_ms_low"] for _, e in shown], ax, "x")
+    ax.set_xlabel(f"ms per inference, estimated for {shown[0][1]['host']} (whiskers: the estimate's range)")
+    ax.set_title(title)
+
+
 def size_panel(ax: Any, rows: list[Row]) -> None:
     title = "parameters and int8 file size"
     shown = [r for r in rows if r.model.get("int8_bytes")]
@@ -155,14 +175,16 @@ def overview_png(rows: list[Row], variants: list[str], subtitle: str) -> bytes:
 
     cells = len(_measured(rows, variants))
     height = max(3.2, 0.32 * max(cells, len(rows)) + 1.6)
-    figure = Figure(figsize=(14, 3 * height), layout="constrained")
-    axes = figure.subplots(3, 2)
+    figure = Figure(figsize=(14, 4 * height), layout="constrained")
+    axes = figure.subplots(4, 2)
     latency_panel(axes[0][0], rows, variants)
     versus_panel(axes[0][1], rows, variants, "macs", "MACs (millions)", 1e6)
     versus_panel(axes[1][0], rows, variants, "int8_bytes", "int8 file size (MiB)", MIB)
     edgetpu_panel(axes[1][1], rows)
     size_panel(axes[2][0], rows)
     accuracy_panel(axes[2][1], rows)
+    estimate_panel(axes[3][0], rows)
+    axes[3][1].set_axis_off()
     figure.suptitle(subtitle, fontsize=10)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from edgedeploy.compare.recommend import DEFINITION, Recommendation
 from edgedeploy.compare.row import OK, Row
-from edgedeploy.compare.tables import LATENCY_NOTE, terminal_columns
+from edgedeploy.compare.tables import ESTIMATE_NOTE, LATENCY_NOTE, terminal_columns
 from edgedeploy.errors import ExitCode
 
 SCHEMA = "edgedeploy.compare/1"
@@ -49,6 +49,7 @@ class CompareResult:
             reason = next((r.accuracy.get("reason") for r in self.rows if r.accuracy.get("reason")), "")
             lines.append(f"accuracy: not evaluated ({reason})")
         lines.append("Edge TPU mapping: predicted from the int8 model by edgedeploy's rules, not compiled")
+        lines.append("Edge TPU latency: " + ESTIMATE_NOTE)
         lines.append("power: not measured (compare measures latency only; use 'edgedeploy bench --power' with a meter)")
         return lines
 
@@ -83,6 +84,7 @@ class CompareResult:
                 table.add_row(*[escape(line[i]) for i in group], style="" if row.status == OK else "red")
             console.print(table)
         console.print("[dim]* predicted from the int8 model by edgedeploy's rules (not compiled)[/dim]")
+        console.print(f"[dim]† {escape(ESTIMATE_NOTE)}[/dim]")
         for row in self.rows:
             for error in row.errors:
                 console.print(f"[red]x[/red] {escape(row.item.label)}: failed at {error['stage']}: "

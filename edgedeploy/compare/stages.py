@@ -61,39 +61,42 @@ class Study:
         return self.keys[item.label]
 
 
-def _message(exc: Exception) -> str:
+def failure_message(exc: Exception) -> str:
     if isinstance(exc, EdgedeployError):
         return str(exc)
     first = (str(exc).strip().splitlines() or [""])[0]
     return f"unexpected failure: {type(exc).__name__}: {first}"
 
 
+
 def _shape_text(shape: tuple[int, ...] | None) -> str | None:
     return ",".join(map(str, shape)) if shape else None
 
 
-def converted(item: StudyItem, study: Study, key: str, inputs: dict[str, Any]) -> tuple[dict[str, Any], Path, bool]:
-    """(convert report, cache entry, cache hit). A miss converts into the cache; a failure keeps nothing."""
+def converted(item: StudyItem, cache: ConversionCache, options: Any, key: str,
+              inputs: dict[str, Any]) -> tuple[dict[str, Any], Path, bool]:
+    """(convert report, cache entry, cache hit). A miss converts into the cache; a failure keeps nothing.
+    Runs in the study's process or in a worker (``workers``, ``ray_cluster``)."""
     from edgedeploy.converters.pipeline import convert
     from edgedeploy.converters.quiet import captured_output
 
-    report = study.cache.lookup(key)
+    report = cache.lookup(key)
     if report is not None:
-        return report, study.cache.entry(key), True
-    with study.cache.filling(key, inputs) as work:
+        return report, cache.entry(key), True
+    with cache.filling(key, inputs) as work:
         log = work.parent / CONVERT_LOG
         # convert's own stage lines and third-party chatter go to the entry's log, at the descriptor level
         # (C++ code) and at Python's level (where sys.stderr is not descriptor 2, as under a test runner).
         with open(log, "a", buffering=1) as python_log, captured_output(log), \
                 contextlib.redirect_stdout(python_log), contextlib.redirect_stderr(python_log):
-            convert(item.source, work, study.options, force=True, alpha=item.alpha or 1.0,
+            convert(item.source, work, options, force=True, alpha=item.alpha or 1.0,
                     resolution=item.resolution, weights=item.weights, pretrained=item.pretrained,
-                    input_shape=_shape_text(study.options.input_shape) if item.spec.is_file else None)
+                    input_shape=_shape_text(options.input_shape) if item.spec.is_file else None)
         shutil.move(log, work / CONVERT_LOG)
-    report = study.cache.lookup(key)
+    report = cache.lookup(key)
     if report is None:
-        raise EdgedeployError(f"the conversion finished but its cache entry {study.cache.entry(key)} is incomplete")
-    return report, study.cache.entry(key), False
+        raise EdgedeployError(f"the conversion finished but its cache entry {cache.entry(key)} is incomplete")
+    return report, cache.entry(key), False
 
 
 def onnx_params(path: Path) -> int | None:
@@ -138,6 +141,16 @@ def checked(int8_file: Path) -> dict[str, Any]:
             "findings": [{"severity": f["severity"], "title": f["title"], "count": f["count"]} for f in report["findings"]]}
 
 
+def estimated(int8_file: Path) -> dict[str, Any]:
+    """The estimated Edge TPU latency (``edgedeploy estimate``, default host profile): labelled, never measured."""
+    from edgedeploy.targets.registry import get_target
+
+    try:
+        return get_target(MAPPED_TARGET, "estimate").estimate(int8_file).brief()
+    except EdgedeployError as exc:  # the mapping row still stands without it
+        return {"label": "estimated", "error": exc.message}
+
+
 def benched(int8_file: Path, study: Study, progress: Callable[[str], None]) -> list[LatencyCell]:
     """Each target on its own, so a target that fails to start (no compiler for coral) fails only its cells."""
     cells = []
@@ -155,8 +168,20 @@ def benched(int8_file: Path, study: Study, progress: Callable[[str], None]) -> l
     return cells
 
 
-def run_row(item: StudyItem, study: Study, stage: Callable[[str, str], None]) -> Row:
-    """Every stage of one row; ``stage(name, detail)`` tells the display what is running."""
+def _taken(row: Row, conversion: Any, name: str, value: Any) -> Any:
+    """The outcome of a step that ran in a worker, recorded in the row as if it had run here."""
+    error, seconds = ((conversion.error, conversion.seconds) if name == "convert" else
+                      (conversion.check_error, conversion.check_seconds))
+    row.seconds[name] = seconds
+    if error:
+        row.fail(name, error)
+        return None
+    return value
+
+
+def run_row(item: StudyItem, study: Study, stage: Callable[[str, str], None], conversion: Any = None) -> Row:
+    """Every stage of one row; ``stage(name, detail)`` tells the display what is running. ``conversion``
+    (a ``workers.Conversion``): convert and check already ran elsewhere, their outcome is taken as it is."""
     row = Row(item)
     key, inputs = study.key(item)
     row.cache = {"key": key, "dir": str(study.cache.entry(key))}
@@ -167,17 +192,21 @@ def run_row(item: StudyItem, study: Study, stage: Callable[[str, str], None]) ->
         try:
             return work()
         except Exception as exc:  # noqa: BLE001 - any failure of one model is that row's, not the study's
-            row.fail(name, _message(exc))
+            row.fail(name, failure_message(exc))
             return None
         finally:
             row.seconds[name] = round(time.perf_counter() - start, 3)
 
-    done = step("convert", lambda: converted(item, study, key, inputs))
+    done = (step("convert", lambda: converted(item, study.cache, study.options, key, inputs)) if conversion is None
+            else _taken(row, conversion, "convert", (conversion.report, Path(conversion.entry or "."), conversion.hit)))
     if done is None:
         return row
     report, entry, row.cache["hit"] = done
     row.model = describe_model(report, entry)
-    row.edgetpu = step("check", lambda: checked(Path(row.model["int8_file"])))
+    row.edgetpu = (step("check", lambda: checked(Path(row.model["int8_file"]))) if conversion is None
+                   else _taken(row, conversion, "check", conversion.check))
+    if row.edgetpu is not None:
+        row.edgetpu["estimate"] = step("estimate", lambda: estimated(Path(row.model["int8_file"])))
     if row.edgetpu and not row.model["macs"]:
         row.model["macs"], row.model["macs_counted_on"] = row.edgetpu["macs_total"], "int8 tflite graph"
     row.latency = step("bench", lambda: benched(Path(row.model["int8_file"]), study, lambda message: stage(

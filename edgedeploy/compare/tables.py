@@ -47,6 +47,19 @@ def _latency(variant: str) -> Callable[[Row], str]:
     return show
 
 
+def estimate_of(row: Row) -> dict[str, Any] | None:
+    """edgedeploy estimate's answer for the row's int8 model, when there is one."""
+    found = (row.edgetpu or {}).get("estimate") or {}
+    return found if found.get("latency_ms") is not None else None
+
+
+def _estimated(row: Row) -> str:
+    e = estimate_of(row)
+    if e is None:
+        return "-"
+    return f"{fmt_ms(e['latency_ms'])} ({fmt_ms(e['latency_ms_low'])}-{fmt_ms(e['latency_ms_high'])})"
+
+
 def _accuracy(key: str) -> Callable[[Row], str]:
     def show(row: Row) -> str:
         if not row.accuracy.get("evaluated"):
@@ -79,6 +92,7 @@ def columns(variants: list[str]) -> list[Column]:
         Column("Edge TPU ops (pred.)", _tpu_ops),
         Column("MACs on TPU (pred.)", lambda r: _share((r.edgetpu or {}).get("tpu_mac_share"))),
         *[Column(f"{v} p50 ms", _latency(v)) for v in variants],
+        Column("Edge TPU ms (estimated, range)", _estimated),
         Column("top-1 float", _accuracy("float_top1")),
         Column("top-1 int8", _accuracy("int8_top1")),
         Column("status", status_text, numeric=False),
@@ -94,12 +108,15 @@ def _both_accuracies(row: Row) -> str:
 def terminal_columns(variants: list[str]) -> list[Column]:
     """The same table, narrower: short headers, both accuracies in one column, errors listed below it."""
     wide = {c.header: c for c in columns(variants)}
-    short = {"int8 size": "int8", "Edge TPU ops (pred.)": "TPU ops*", "MACs on TPU (pred.)": "TPU MACs*"}
+    short = {"int8 size": "int8", "Edge TPU ops (pred.)": "TPU ops*", "MACs on TPU (pred.)": "TPU MACs*",
+             "Edge TPU ms (estimated, range)": "TPU ms est.†"}
     kept = [Column(short.get(h, h), c.show, c.numeric) for h, c in wide.items()
             if h not in ("top-1 float", "top-1 int8", "status")]
     return kept + [Column("top-1 float / int8", _both_accuracies), Column("status", short_status, numeric=False)]
 
 
+ESTIMATE_NOTE = ("estimated by edgedeploy estimate for the default host profile (desktop x86-64 + USB Accelerator "
+                 "on USB 3, clock max), not measured; the range is the method's own validation error")
 LATENCY_NOTE = ("latency: median (p50) of every timed run of the int8 model; ± is half the spread of the "
                 "repeats' medians (run-to-run noise)")
 
@@ -117,6 +134,9 @@ def csv_records(rows: list[Row], variants: list[str]) -> list[dict[str, Any]]:
                   "edgetpu_total_ops": e.get("total_ops"), "edgetpu_tpu_ops": e.get("tpu_ops"),
                   "edgetpu_cpu_ops": e.get("cpu_ops"), "edgetpu_mac_share": e.get("tpu_mac_share"),
                   "edgetpu_first_cut_op": e.get("first_cut_op")}
+        estimate = estimate_of(row) or {}
+        record.update({f"edgetpu_estimated_{key}": estimate.get(key) for key in
+                       ("latency_ms", "latency_ms_low", "latency_ms_high", "host")})
         for variant in variants:
             cell = row.cell(variant)
             for stat in ("p50_ms", "p90_ms", "mean_ms", "min_ms", "max_ms"):

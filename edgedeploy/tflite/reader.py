@@ -19,6 +19,7 @@ from edgedeploy.files import read_input
 from edgedeploy.tflite.files import has_tflite_identifier
 from edgedeploy.tflite.graph import Op, Tensor, TFLiteGraph
 from edgedeploy.tflite.options import decode_options, enum_names
+from edgedeploy.tflite.validate import check_constant, check_other_subgraphs, check_quantization, element_count, where
 
 _MIN_SIZE = 24  # root offset + identifier + the smallest possible root table
 _NUMPY_DTYPES = {"float32": np.float32, "float16": np.float16, "int32": np.int32, "uint8": np.uint8,
@@ -86,7 +87,8 @@ def _buffer_extents(model: Any, data: bytes) -> list[tuple[int, int]]:
     return extents
 
 
-def _read_tensor(index: int, tensor: Any, extents: list[tuple[int, int]], data: bytes) -> Tensor:
+def _read_tensor(index: int, tensor: Any, extents: list[tuple[int, int]], data: bytes, progress: list[str]) -> Tensor:
+    at = progress[0] = where("tensor", index, tensor)
     quant = tensor.Quantization()
     scale: list[float] = []
     zero_point: list[int] = []
@@ -99,11 +101,15 @@ def _read_tensor(index: int, tensor: Any, extents: list[tuple[int, int]], data: 
         quantized_dimension = int(quant.QuantizedDimension())
     buffer_index = int(tensor.Buffer())
     if not 0 <= buffer_index < max(len(extents), 1):
-        raise InputError(f"corrupt TFLite file: tensor {index} refers to buffer {buffer_index} of {len(extents)}")
+        raise InputError(f"corrupt TFLite file: {at} refers to buffer {buffer_index} of {len(extents)}")
     buffer_size = extents[buffer_index][1] if extents else 0
     shape = _int_vector(tensor.ShapeLength, tensor.ShapeAsNumpy, data, "tensor shape")
     if any(d < 0 for d in shape):
-        raise InputError(f"corrupt TFLite file: tensor {index} has a negative dimension {list(shape)}")
+        raise InputError(f"corrupt TFLite file: {at} has a negative dimension {list(shape)}")
+    elements = element_count(shape, at)
+    check_quantization(at, shape, scale, zero_point, quantized_dimension)
+    dtype = _dtype_name(int(tensor.Type()))
+    check_constant(at, dtype, elements, buffer_size, sparse=tensor.Sparsity() is not None)
     signature = None
     if tensor.ShapeSignatureLength():
         signature = _int_vector(tensor.ShapeSignatureLength, tensor.ShapeSignatureAsNumpy, data, "shape signature")
@@ -111,7 +117,7 @@ def _read_tensor(index: int, tensor: Any, extents: list[tuple[int, int]], data: 
     return Tensor(
         index=index, name=name.decode("utf-8", errors="replace") if name else f"tensor_{index}",
         shape=shape,
-        shape_signature=signature, dtype=_dtype_name(int(tensor.Type())), scale=scale, zero_point=zero_point,
+        shape_signature=signature, dtype=dtype, scale=scale, zero_point=zero_point,
         quantized_dimension=quantized_dimension, is_constant=buffer_size > 0, buffer_size=buffer_size,
         buffer_index=buffer_index, is_variable=bool(tensor.IsVariable()))
 
@@ -129,16 +135,18 @@ def _custom_options(operator: Any, data: bytes) -> bytes | None:
     return operator.CustomOptionsAsNumpy().tobytes()  # numpy raises if the vector runs past the end
 
 
-def _read_op(index: int, operator: Any, opcodes: list[tuple[str, int, bool]], n_tensors: int, data: bytes) -> Op:
+def _read_op(index: int, operator: Any, opcodes: list[tuple[str, int, bool]], n_tensors: int, data: bytes,
+             progress: list[str]) -> Op:
+    at = progress[0] = where("operator", index, operator)
     opcode_index = int(operator.OpcodeIndex())
     if not 0 <= opcode_index < len(opcodes):
-        raise InputError(f"corrupt TFLite file: operator {index} has opcode {opcode_index} of {len(opcodes)}")
+        raise InputError(f"corrupt TFLite file: {at} has opcode {opcode_index} of {len(opcodes)}")
     name, version, is_custom = opcodes[opcode_index]
     inputs = list(_int_vector(operator.InputsLength, operator.InputsAsNumpy, data, "operator inputs"))
     outputs = list(_int_vector(operator.OutputsLength, operator.OutputsAsNumpy, data, "operator outputs"))
     for t in inputs + outputs:
         if not -1 <= t < n_tensors:
-            raise InputError(f"corrupt TFLite file: operator {index} refers to tensor {t} of {n_tensors}")
+            raise InputError(f"corrupt TFLite file: {at} refers to tensor {t} of {n_tensors}")
     return Op(index=index, opcode=name, version=version, inputs=inputs, outputs=outputs,
               options={} if is_custom else decode_options(operator),
               custom_options=_custom_options(operator, data) if is_custom else None, is_custom=is_custom)
@@ -161,15 +169,17 @@ def parse_model(data: bytes, label: str = "model") -> TFLiteGraph:
         raise InputError(f"{label} is empty (0 bytes)")
     if len(data) < _MIN_SIZE or not has_tflite_identifier(data):
         raise InputError(f"{label} is not a TFLite model (no 'TFL3' file identifier)")
+    progress = ["the model header"]  # the record being read, for the message when an accessor fails
     try:
-        return _parse_checked(data)
+        return _parse_checked(data, progress)
     except InputError as exc:
         raise InputError(f"{label}: {exc.message}") from None
     except _CORRUPT as exc:
-        raise InputError(f"{label} is a corrupt or truncated TFLite file ({type(exc).__name__} while reading it)") from None
+        raise InputError(f"{label} is a corrupt or truncated TFLite file ({type(exc).__name__} while reading "
+                         f"{progress[0]})") from None
 
 
-def _parse_checked(data: bytes) -> TFLiteGraph:
+def _parse_checked(data: bytes, progress: list[str]) -> TFLiteGraph:
     root = struct.unpack_from("<I", data, 0)[0]
     if root >= len(data):
         raise InputError("corrupt TFLite file: root table offset points past the end (truncated?)")
@@ -177,13 +187,19 @@ def _parse_checked(data: bytes) -> TFLiteGraph:
     n_subgraphs = _bounded(model.SubgraphsLength(), 4, data, "subgraph table")
     if n_subgraphs == 0:
         raise InputError("the TFLite file has no subgraph")
+    progress[0] = "the operator code table"
     opcodes = _opcode_names(model, data)
+    progress[0] = "the buffer table"
     extents = _buffer_extents(model, data)
     graph = model.Subgraphs(0)
-    tensors = [_read_tensor(i, graph.Tensors(i), extents, data)
+    tensors = [_read_tensor(i, graph.Tensors(i), extents, data, progress)
                for i in range(_bounded(graph.TensorsLength(), 4, data, "tensor table"))]
-    ops = [_read_op(i, graph.Operators(i), opcodes, len(tensors), data)
+    ops = [_read_op(i, graph.Operators(i), opcodes, len(tensors), data, progress)
            for i in range(_bounded(graph.OperatorsLength(), 4, data, "operator table"))]
+    progress[0] = "the other subgraphs"
+    check_other_subgraphs(model, n_subgraphs, len(opcodes), len(extents),
+                          lambda count, size, what: _bounded(count, size, data, what))
+    progress[0] = "the graph inputs and outputs"
     inputs = list(_int_vector(graph.InputsLength, graph.InputsAsNumpy, data, "graph inputs"))
     outputs = list(_int_vector(graph.OutputsLength, graph.OutputsAsNumpy, data, "graph outputs"))
     for t in inputs + outputs:

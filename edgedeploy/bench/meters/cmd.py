@@ -1,7 +1,8 @@
 """cmd: a user command that prints a reading with its unit, e.g. a USB power meter's or a lab
 supply's CLI. ``W``/``mW`` are instantaneous power; ``J``/``mJ``/``Wh``/``mWh`` a cumulative energy
-counter. The last value with a unit in the output is taken; a reading without a unit is refused
-rather than guessed."""
+counter. The last value with a unit in the output is taken. An output that is one bare number and nothing
+else is watts (what most meter scripts print); any other reading without a unit is refused rather than
+guessed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ UNITS = {"W": (POWER, 1.0), "mW": (POWER, 1e-3), "uW": (POWER, 1e-6), "µW": (PO
          "J": (ENERGY, 1.0), "mJ": (ENERGY, 1e-3), "uJ": (ENERGY, 1e-6), "µJ": (ENERGY, 1e-6),
          "Wh": (ENERGY, 3600.0), "mWh": (ENERGY, 3.6)}
 READING = re.compile(r"(?<![\w.])([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(mWh|Wh|mW|uW|µW|W|mJ|uJ|µJ|J)(?![A-Za-z])")
+BARE_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 TIMEOUT_S = 10.0
 Runner = Callable[[list[str]], subprocess.CompletedProcess]
 
@@ -23,6 +25,8 @@ Runner = Callable[[list[str]], subprocess.CompletedProcess]
 def parse_reading(text: str) -> tuple[str, float]:
     """("power", watts) or ("energy", joules) from the command's output."""
     found = READING.findall(text)
+    if not found and BARE_NUMBER.fullmatch(text.strip()):
+        return POWER, float(text.strip())  # documented: a bare number is watts
     if not found:
         shown = text.strip().splitlines()[-1][:80] if text.strip() else "nothing"
         raise MeterError(f"the power command printed no value with a unit (W, mW, J, mJ, Wh, mWh); it printed: {shown!r}")

@@ -5,10 +5,11 @@ a sub-model whose main subgraph holds only those operators, in their original or
 tensors they read from elsewhere (the graph inputs, or what the Edge TPU part produced); its outputs are
 what they hand on (graph outputs, or inputs of Edge TPU ops). Tensors and weights are kept as they are,
 so each op runs the same kernel on the same shapes and dtypes as in the full model. The sub-model is
-invoked with random data of each input's dtype with bench's stopping rules (warm-up of at least 2 runs and
-0.1 s, then at least 20 runs and 0.3 s, capped at 20 s; only ``invoke()`` is timed), on 1 thread with LiteRT's default resolver (XNNPACK where it applies),
-and the median is the term. A custom op this LiteRT build cannot run (e.g. Coral's ``PosenetDecoderOp``)
-is left out of the sub-model and reported as not measured.
+invoked with random data of each input's dtype with bench's stopping rules (warm-up of at least 2 runs
+and 0.1 s, then at least 20 runs and 0.3 s, capped at 20 s; only ``invoke()`` is timed), on 1 thread with
+LiteRT's default resolver (XNNPACK where it applies), and the median is the term. A custom op this
+LiteRT build cannot run (e.g. Coral's ``PosenetDecoderOp``) is left out of the sub-model and reported
+as not measured.
 """
 
 from __future__ import annotations

@@ -18,8 +18,7 @@ from edgedeploy.targets.edgetpu.estimate.cpu_ops import CpuOpsTiming, time_cpu_o
 from edgedeploy.targets.edgetpu.estimate.profiles import DEFAULT_CLOCK, DEFAULT_HOST, Constants, load_constants
 from edgedeploy.targets.edgetpu.estimate.result import EstimateReport
 from edgedeploy.targets.edgetpu.estimate.terms import TermInputs, estimate_terms
-from edgedeploy.targets.edgetpu.estimate.workload import (Workload, compiled_workload, source_beside,
-                                                           uncompiled_workload)
+from edgedeploy.targets.edgetpu.estimate.workload import Workload, compiled_workload, source_beside, uncompiled_workload
 from edgedeploy.targets.edgetpu.inspect.compiled import is_compiled
 from edgedeploy.targets.edgetpu.predict.operators import uses_no_integer_tensors
 from edgedeploy.targets.edgetpu.predict.rules import load_rules

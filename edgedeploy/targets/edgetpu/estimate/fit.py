@@ -103,9 +103,9 @@ def fit(points: list[Point], priors: dict[str, HostPrior], clock_mhz: dict[str, 
     weights = np.array([1 / p.published_ms for p in reference])
     a = np.array([[1.0, p.transfer_bytes / 1e6, p.cpu_here_ms] for p in reference]) * weights[:, None]
     best = None
+    pcie, rate = ref_prior.interface == "pcie", ref_prior.stream_mb_per_s
     for cpm in np.linspace(*cycles_per_mac_bounds, GRID):
-        known = np.array([_compute_ms(p, cpm, clock_mhz, ref_prior.interface == "pcie") + p.streamed_bytes / 1e6 / ref_prior.stream_mb_per_s * 1e3
-                          for p in reference])
+        known = np.array([_compute_ms(p, cpm, clock_mhz, pcie) + p.streamed_bytes / 1e6 / rate * 1e3 for p in reference])
         b = (np.array([p.published_ms for p in reference]) - known) * weights
         x = nnls(a, b)
         error = float(np.sum((a @ x - b) ** 2))
@@ -120,7 +120,7 @@ def fit(points: list[Point], priors: dict[str, HostPrior], clock_mhz: dict[str, 
         fitted.cpu_factor[name] = k * prior.cpu_ratio
         fitted.trained_on[name] = [p.index for p in points if p.host == name]
     fitted.fixed_ms[REFERENCE] = fixed
-    for name, prior in priors.items():
+    for name in priors:
         if name == REFERENCE:
             continue
         own = [p for p in points if p.host == name]

@@ -83,6 +83,18 @@ class EstimateReport:
             line += f"; not measured: {', '.join(sorted({op for _, op, _ in missing}))}"
         return line
 
+    def brief(self) -> dict[str, Any]:
+        """What other commands show of the estimate (bench's skipped row, compare's columns, check's lines)."""
+        e = self.estimate
+        lines = [f"Edge TPU latency on {self.host.name}, estimated (not measured): {self.range_text()} per inference"
+                 f"{'; clock ' + self.clock if self.host.clock_selectable else ''} (edgedeploy estimate)"]
+        if cpu := self.cpu_line():
+            lines.append(cpu)
+        return {"label": "estimated", "latency_ms": e.latency_ms, "latency_ms_low": e.latency_ms_low,
+                "latency_ms_high": e.latency_ms_high, "first_inference_extra_ms": e.first_inference_extra_ms,
+                "host": self.host.name, "clock": self.clock, "kind": self.workload.kind,
+                "cpu_ops_ms": e.term("cpu_ops").ms, "wider_because": list(e.wider_because), "lines": lines}
+
     def to_dict(self) -> dict[str, Any]:
         e, t = self.estimate, self.cpu_timing
         return {
@@ -126,7 +138,8 @@ class EstimateReport:
                               f"{escape(t.cpu)}, {t.threads} thread, LiteRT; x {self.host.cpu_factor:.3g} for "
                               f"{escape(self.host.cpu)}[/dim]")
             for index, op, why in t.unmeasured_ops:
-                console.print(f"[yellow]not measured:[/yellow] op {index} {escape(op)} ({escape(why)}); its time is not in the estimate")
+                console.print(f"[yellow]not measured:[/yellow] op {index} {escape(op)} ({escape(why)}); "
+                              "its time is not in the estimate")
         if w.streamed_bytes:
             console.print(f"[yellow]parameters stream:[/yellow] {fmt_bytes(w.streamed_bytes)} sent on every inference")
         for reason in e.wider_because:

@@ -69,6 +69,7 @@ class CheckReport:
     details: dict[str, Any] = field(default_factory=dict)  # kind-specific: package, compiler output, recovery
     failed: bool = False  # compiler-log reports: the compiler itself failed
     show_all_ops: bool = False  # render(): list every op, not only those that do not map (JSON always has all)
+    estimate: dict[str, Any] | None = None  # the latency estimate's brief, when the check command made one
 
     @property
     def exit_code(self) -> ExitCode:
@@ -96,7 +97,7 @@ class CheckReport:
             "rules": self.rules, "compiler_version": self.compiler_version, "min_runtime": self.min_runtime,
             "verdict": self.verdict, "exit_code": int(self.exit_code), "summary": self.summary.to_dict(),
             "ops": [p.to_dict() for p in self.ops], "findings": [f.to_dict() for f in self.findings],
-            "notes": list(self.notes), "details": self.details,
+            "notes": list(self.notes), "details": self.details, "estimate": self.estimate,
         }
 
     def render(self, console: Console) -> None:
@@ -116,6 +117,8 @@ class CheckReport:
             if finding.fix:
                 console.print(f"    fix: {escape(finding.fix)}")
         console.print(self._summary_line())
+        for line in (self.estimate or {}).get("lines", []):
+            console.print(f"[cyan]{escape(line)}[/cyan]")
         for note in self.notes:
             console.print(f"[dim]note: {escape(note)}[/dim]")
         style = "green" if self.exit_code == ExitCode.OK else "bold red"

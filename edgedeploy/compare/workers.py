@@ -1,0 +1,162 @@
+"""Conversions (and the check of what they produce) away from the study's own process: ``--jobs N``
+worker processes on this machine. ``ray_cluster`` does the same on a Ray cluster.
+
+A job is self-contained and picklable: the item, its cache key and the convert options. Workers write
+into the study's cache directly (the cache's commit is safe between processes, see ``cache``); the
+study gets back a ``Conversion`` per item and runs the benchmarks itself, serially, after the last
+conversion has finished, so no benchmark ever shares the machine with a conversion.
+
+Ctrl-C: the workers ignore SIGINT (the terminal sends it to all of them); the study stops them with
+SIGTERM, which each turns into an exception that unwinds its conversion (removing its partial
+directory) before the process exits. Finished conversions are already in the cache.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgedeploy.compare.plan import StudyItem
+
+# What one MobileNet-class conversion needs at its peak (MobileNetV2 at 224: 1.2 GB RSS), with margin.
+MEMORY_PER_JOB = 2 << 30
+RESERVED_MEMORY = 1 << 30  # for the study's own process and everything else on the machine
+STOP_GRACE_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class ConvertJob:
+    item: StudyItem
+    key: str
+    inputs: dict[str, Any]
+    options: Any  # ConvertOptions
+    cache_root: Path
+
+
+@dataclass
+class Conversion:
+    """What the convert and check steps gave for one item, wherever they ran."""
+
+    label: str
+    seconds: float = 0.0
+    hit: bool = False
+    report: dict[str, Any] | None = None
+    entry: str | None = None  # the cache entry in the study's (local) cache
+    error: str | None = None  # the convert step's one-line error
+    check: dict[str, Any] | None = None
+    check_error: str | None = None
+    check_seconds: float = 0.0
+    where: str = ""  # "this process", "worker process 1234", "ray node 10.0.0.5"
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # the entry's files, when it ran elsewhere
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new work (Linux MemAvailable), or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def default_jobs(cores: int | None = None, memory: int | None = None) -> int:
+    """One conversion per usable core, as many as the available memory holds (at least one)."""
+    from edgedeploy.machine import available_cores
+
+    cores = cores if cores is not None else available_cores()
+    memory = memory if memory is not None else available_memory()
+    by_memory = cores if memory is None else (memory - RESERVED_MEMORY) // MEMORY_PER_JOB
+    return max(1, min(cores, int(by_memory)))
+
+
+def convert_and_check(job: ConvertJob, where: str = "this process") -> Conversion:
+    """Convert through the cache, then predict the Edge TPU mapping; failures are in the result."""
+    from edgedeploy.compare.cache import ConversionCache
+    from edgedeploy.compare.stages import checked, converted, failure_message
+
+    result = Conversion(job.item.label, where=where)
+    start = time.perf_counter()
+    try:
+        report, entry, result.hit = converted(job.item, ConversionCache(job.cache_root), job.options, job.key,
+                                              job.inputs)
+        result.report, result.entry = report, str(entry)
+    except Exception as exc:  # noqa: BLE001 - one model's failure is its row's
+        result.error = failure_message(exc)
+        return result
+    finally:
+        result.seconds = round(time.perf_counter() - start, 3)
+    start = time.perf_counter()
+    try:
+        result.check = checked(Path(entry) / report["outputs"]["int8_tflite"])
+    except Exception as exc:  # noqa: BLE001
+        result.check_error = failure_message(exc)
+    result.check_seconds = round(time.perf_counter() - start, 3)
+    return result
+
+
+class _Stopped(BaseException):
+    """Raised in a worker by SIGTERM: unwinds the conversion so its partial directory is removed."""
+
+
+def _stop(signum, frame) -> None:
+    raise _Stopped()
+
+
+def _init_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the study's: it stops the workers itself
+    signal.signal(signal.SIGTERM, _stop)
+
+
+def _run_in_worker(job: ConvertJob) -> Conversion:
+    try:
+        return convert_and_check(job, where=f"worker process {os.getpid()}")
+    except _Stopped:
+        os._exit(128 + signal.SIGTERM)  # the conversion has unwound: nothing of it is left behind
+
+
+def _stop_workers() -> None:
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        child.join(max(0.1, deadline - time.monotonic()))
+        if child.is_alive():  # stuck in native code past the grace period
+            child.kill()
+            child.join(5)
+
+
+def convert_in_pool(jobs: list[ConvertJob], workers: int, on_done: Callable[[Conversion], None]) -> dict[str, Conversion]:
+    """Run every job in ``workers`` spawned processes; ``on_done`` sees each result as it arrives."""
+    done: dict[str, Conversion] = {}
+    context = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow threads
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+    try:
+        futures = {pool.submit(_run_in_worker, job): job for job in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            job = futures[future]
+            try:
+                result = future.result()
+            except concurrent.futures.process.BrokenProcessPool as exc:
+                result = Conversion(job.item.label, error=f"the conversion's worker process died ({exc})")
+            done[job.item.label] = result
+            on_done(result)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_workers()
+        raise
+    pool.shutdown(wait=True)
+    return done

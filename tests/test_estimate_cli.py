@@ -1,0 +1,117 @@
+"""`edgedeploy estimate`: the answer on the terminal and as JSON, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from bench_models import float_add_model
+from tflite_builder import GraphBuilder
+
+from edgedeploy import __version__
+from edgedeploy.errors import ExitCode
+
+PROFILES = ["x86-usb3", "x86-pcie", "devboard", "rpi4-usb3", "rpi3-usb2"]
+
+
+def _latency_model(test_data, folder: str, name: str):
+    return next((test_data / "edgetpu/latency/models").glob(f"{folder}*")) / name
+
+
+@pytest.fixture
+def deeplab(test_data):
+    return _latency_model(test_data, "deeplabv3", "deeplabv3_mnv2_dm05_pascal_quant_edgetpu.tflite")
+
+
+def test_json_follows_the_envelope_and_the_terms_add_up(cli, deeplab):
+    result = cli("estimate", "--json", "--host", "rpi4-usb3", deeplab)
+    assert result.code == ExitCode.OK, result
+    data = json.loads(result.out)
+    assert list(data)[:3] == ["schema_version", "command", "edgedeploy_version"]
+    assert data["command"] == "estimate" and data["edgedeploy_version"] == __version__
+    assert data["label"] == "estimated" and data["kind"] == "compiled" and data["host"]["name"] == "rpi4-usb3"
+    assert data["latency_ms_low"] < data["latency_ms"] < data["latency_ms_high"]
+    assert data["latency_ms"] == pytest.approx(sum(t["ms"] for t in data["terms"]))
+    assert [t["name"] for t in data["terms"]] == ["fixed", "compute", "transfer", "streamed_parameters", "cpu_ops"]
+    cpu = data["cpu_ops"]
+    assert cpu["ops"] == list(range(1, 9)) and cpu["median_ms"] > 0 and cpu["measured_on"]
+    assert cpu["host_ms"] == pytest.approx(cpu["median_ms"] * cpu["host_factor"])
+    assert cpu["summary"].startswith("ops 1-8 on the CPU: about ")
+    assert data["first_inference_extra_ms"] > 0 and data["workload"]["on_chip_parameter_bytes"] == 766720
+
+
+def test_terminal_answer_is_labelled_estimated_with_its_breakdown(cli, deeplab):
+    result = cli("estimate", deeplab)
+    assert result.code == ExitCode.OK, result
+    text = " ".join(result.out.split())
+    assert "Edge TPU latency estimated, not measured" in text and "estimated" in text.split("per inference")[0]
+    for title in ("fixed per-invoke cost", "Edge TPU compute", "input/output transfer", "streamed parameters",
+                  "CPU-side ops", "first inference: about"):
+        assert title in text
+    assert "ops 1-8 on the CPU: about" in text and "measured here" in text
+
+
+def test_clock_std_is_slower_on_usb_only(cli, test_data):
+    rps = _latency_model(test_data, "rps", "rps_edgetpu.tflite")
+    runs = {(host, clock): json.loads(cli("estimate", "--json", "--host", host, "--clock", clock, rps).out)
+            for host in ("x86-usb3", "devboard") for clock in ("std", "max")}
+    compute = {key: next(t["ms"] for t in data["terms"] if t["name"] == "compute") for key, data in runs.items()}
+    assert compute[("x86-usb3", "std")] == pytest.approx(2 * compute[("x86-usb3", "max")])
+    assert compute[("devboard", "std")] == compute[("devboard", "max")]
+    assert any("full speed" in note for note in runs[("devboard", "std")]["notes"])
+
+
+def test_host_list(cli):
+    result = cli("estimate", "--host", "list")
+    assert result.code == ExitCode.OK and all(name in result.out for name in PROFILES)
+    data = json.loads(cli("estimate", "--host", "list", "--json").out)
+    assert [h["name"] for h in data["hosts"]] == PROFILES
+    assert all(set(h["sources"]) == {"fixed_ms", "io_ms_per_mb", "stream_mb_per_s", "cpu_factor"} for h in data["hosts"])
+
+
+def _one_line(result, code: int, *words: str) -> None:
+    assert result.code == code, result
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.err
+    assert all(word in lines[0] for word in words), lines[0]
+
+
+def test_unknown_host_lists_the_profiles(cli, deeplab):
+    _one_line(cli("estimate", "--host", "jetson", deeplab), ExitCode.USAGE, "jetson", *PROFILES)
+
+
+def test_bad_clock(cli, deeplab):
+    _one_line(cli("estimate", "--clock", "turbo", deeplab), ExitCode.USAGE, "--clock")
+
+
+def test_float_model_needs_full_int8(cli, tmp_path):
+    _one_line(cli("estimate", float_add_model(tmp_path / "float.tflite")), ExitCode.UNREADABLE_INPUT,
+              "estimate needs a full-int8 model")
+
+
+def test_dynamic_range_model_needs_full_int8(cli, tmp_path):
+    b = GraphBuilder()
+    x = b.tensor("x", [1, 16], dtype="float32", quantized=False)
+    w = b.tensor("w", [4, 16], data=np.ones((4, 16)))  # int8 weights, float activations
+    y = b.op("FULLY_CONNECTED", [x, w], [1, 4], dtype="float32", options=("FullyConnectedOptions", {}))
+    path = b.save(tmp_path / "dynamic_range.tflite", inputs=[x], outputs=[y])
+    _one_line(cli("estimate", path), ExitCode.UNREADABLE_INPUT, "dynamic-range", "estimate needs a full-int8 model")
+
+
+def test_missing_and_corrupt_files(cli, tmp_path):
+    _one_line(cli("estimate", tmp_path / "absent.tflite"), ExitCode.UNREADABLE_INPUT, "absent.tflite")
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"\x00" * 64)
+    _one_line(cli("estimate", junk), ExitCode.UNREADABLE_INPUT, "junk.tflite")
+
+
+def test_onnx_is_converted_first(cli, tmp_path):
+    from tiny_models import export_onnx, tiny_cnn
+
+    onnx = export_onnx(tiny_cnn(), tmp_path / "tiny.onnx")
+    result = cli("estimate", "--json", onnx)
+    assert result.code == ExitCode.OK, result
+    data = json.loads(result.out)
+    assert data["kind"] == "uncompiled" and "converted" in data["model"] and data["latency_ms"] > 0
+    assert not list(tmp_path.glob("**/*_int8.tflite"))  # the converted model was temporary
