@@ -65,6 +65,7 @@ PROFILES = {
 @dataclass
 class ModelData:
     name: str
+    files: tuple[Path, Path | None]  # (uncompiled, compiled)
     compiled: object | None  # Workload
     uncompiled: object  # Workload (chip constants neutral: instructions and overhead applied per fold)
     raw_parameter_bytes: int
@@ -96,9 +97,8 @@ def workloads(models: list[dict]) -> dict[str, ModelData]:
         compiled = next((f for f in files if f.stem.endswith("_edgetpu")), None)
         graph = read_model(source)
         plain = uncompiled_workload(graph, rules, neutral, str(source))
-        found[name] = ModelData(name, compiled_workload(read_model(compiled), graph, str(compiled)) if compiled else None,
-                                plain, plain.on_chip_bytes + plain.streamed_bytes)
-        found[name].files = (source, compiled)
+        found[name] = ModelData(name, (source, compiled), compiled_workload(read_model(compiled), graph, str(compiled))
+                                if compiled else None, plain, plain.on_chip_bytes + plain.streamed_bytes)
     return found
 
 
@@ -208,7 +208,7 @@ def priors(measurements: list[dict]) -> tuple[dict[str, F.HostPrior], dict[str, 
     return result, sources
 
 
-def shares(results, chip_cpu) -> list[float]:
+def shares(results) -> list[float]:
     return [p.cpu_here_ms * constants.cpu_factor[p.host] / estimate for p, estimate, constants in results]
 
 
@@ -229,7 +229,7 @@ def bands(loo: list, loo_plain: list, instructions: list[float]) -> dict[str, tu
         return float(np.percentile(values, 90)) if values else float("nan")
 
     def folds(results):
-        return [F.fold_error(e, p.published_ms) for (p, e, _), s in zip(results, shares(results, None)) if s < CPU_SHARE]
+        return [F.fold_error(e, p.published_ms) for (p, e, _), s in zip(results, shares(results)) if s < CPU_SHARE]
 
     base, plain, cpu = folds(loo), folds(loo_plain), []
     for p, estimate, constants in loo:
@@ -294,8 +294,8 @@ def cpu_source(name: str, prior_sources: dict) -> str:
     return "x86-usb3's factor x the host/x86 CPU-only ratio: " + prior_sources[name]["cpu_ratio"]
 
 
-def constants_file(final: F.Fitted, chip: dict, prior_sources: dict, band: dict, timings: dict, validation: dict,
-                   judged: list) -> dict:
+def constants_file(final: F.Fitted, chip: dict, prior_sources: dict, band: dict, timings: dict,
+                   validation: dict) -> dict:
     trained = {name: sorted(final.trained_on.get(name, [])) for name in PROFILES}
     hosts = {}
     for name, (description, interface, cpu) in PROFILES.items():
@@ -381,7 +381,7 @@ def main() -> int:
     validation = {"compiled": summary(loo), "uncompiled": summary(loo_plain), "method": "leave one model out: "
                   "every constant (chip, instruction model, fit) refitted without the model, then its measurements "
                   "estimated", "goals": {"median_abs_error_at_most": GOAL_MEDIAN, "spearman_at_least": GOAL_SPEARMAN}}
-    document = constants_file(final, chip, prior_sources, band, timings, validation, judged)
+    document = constants_file(final, chip, prior_sources, band, timings, validation)
     inside = True
     for view, view_points in (("compiled", judged), ("uncompiled", plain_all)):
         print(f"\nin-sample, {view} files, constants as written: published within the estimate's range?")

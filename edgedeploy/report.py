@@ -57,7 +57,7 @@ def to_json(data: dict[str, Any]) -> str:
 
 def envelope(command: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Every JSON document edgedeploy writes (``--json``, report.json, results.json, bench --save) starts
-    with the same three keys, then the command's payload (docs/json-output.md). ``schema_version`` is the
+    with the same three keys, then the command's payload (edgedeploy/docs/json-output.md). ``schema_version`` is the
     version of that command's payload schema: 1 unless the payload says otherwise."""
     header = {"schema_version": payload.get("schema_version", 1), "command": command,
               "edgedeploy_version": __version__}
@@ -80,6 +80,11 @@ def emit(result: Result, as_json: bool, command: str) -> ExitCode:
 def note(message: str) -> None:
     """A one-line remark for the user (stderr): what was assumed, skipped or could not be measured."""
     stderr.print(f"[dim]note:[/dim] {message}", highlight=False)
+
+
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``1 op``, ``2 ops``, ``0 models``: a count with its noun in the right number."""
+    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
 
 
 def fmt_bytes(n: float | None) -> str:

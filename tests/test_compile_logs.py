@@ -118,3 +118,16 @@ def test_off_chip_parameters_are_warned_about(compiler_logs, edgetpu_models, fak
     assert model["summary"]["off_chip_bytes"] == round(1.70 * 1024 * 1024)
     assert model["summary"]["subgraphs"] == 2
     assert any("streamed from the host on every inference" in w for w in model["warnings"])
+
+
+def test_a_crashing_compiler_is_reported_by_its_last_line_not_the_traceback_header():
+    from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_output
+    from edgedeploy.targets.edgetpu.compiler.outcome import classify
+    from edgedeploy.targets.edgetpu.compiler.process import ProcessOutcome
+
+    stderr = ('Traceback (most recent call last):\n  File "/usr/bin/edgetpu_compiler", line 3, in <module>\n'
+              "    main()\nMemoryError: cannot allocate 2147483648 bytes\n")
+    outcome = ProcessOutcome(argv=["edgetpu_compiler"], returncode=1, stdout="", stderr=stderr, timed_out=False,
+                             seconds=0.1)
+    failure = classify(outcome, parse_compiler_output(stderr), {}, 60)
+    assert failure.code == "exit-status" and failure.reason.endswith("MemoryError: cannot allocate 2147483648 bytes")

@@ -127,5 +127,5 @@ def test_the_constants_file_is_what_the_fit_gives(fit_script, dataset):
     validation = {"compiled": fit_script.summary(loo), "uncompiled": fit_script.summary(loo_plain)}
     band = fit_script.bands(loo, loo_plain, fit_script.instruction_errors(data))
     document = fit_script.constants_file(final, chip, sources, band, timings,
-                                         {**load_constants().validation, **validation}, judged)
+                                         {**load_constants().validation, **validation})
     _close(document, json.loads(DATA_FILE.read_text()))

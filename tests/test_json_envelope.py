@@ -1,5 +1,5 @@
 """Every command's --json, and every JSON file edgedeploy writes, starts with one envelope:
-schema_version, command, edgedeploy_version, then the command's payload (docs/json-output.md)."""
+schema_version, command, edgedeploy_version, then the command's payload (edgedeploy/docs/json-output.md)."""
 
 from __future__ import annotations
 
@@ -55,3 +55,12 @@ def test_compile_output_and_report_file(cli, fake_compiler, compiler_logs, edget
 @pytest.mark.slow
 def test_models_listing(cli):
     assert _enveloped(cli("models", "--json", "--resolution", "96").out, "models")
+
+
+def test_the_docs_help_points_at_are_in_the_installed_package(cli):
+    from importlib import resources
+
+    text = " ".join(cli("check", "--help").out.replace("│", " ").split())
+    assert "docs/check-schema.md in the installed edgedeploy package" in text
+    docs = resources.files("edgedeploy").joinpath("docs")
+    assert docs.joinpath("check-schema.md").is_file() and docs.joinpath("json-output.md").is_file()

@@ -74,3 +74,11 @@ def test_weights_file_is_loaded_and_mismatch_is_clear(tmp_path):
 
     with pytest.raises(InputError, match="do not fit"):
         build_model("mobilenet_v2", 1.0, 96, weights=tmp_path / "w.pt")
+
+
+def test_the_listing_counts_on_the_meta_device_exactly_what_the_built_model_has():
+    from edgedeploy.models.zoo import count_complexity
+
+    for name, alpha, size in (("mobilenet_v3_small", 0.5, 96), ("mobilenet_edgetpu", 1.0, 160)):
+        built = build_model(name, alpha, size).details
+        assert count_complexity(name, alpha, size) == (built["params"], built["macs"], size)

@@ -43,12 +43,20 @@ def command(
     max_size_mb: float = typer.Option(None, "--max-size-mb", help="--recommend: int8 file size limit (MiB)."),
     recommend_target: str = typer.Option(None, "--recommend-target", help="--recommend for this target "
                                          "\\[default: the first --target]."),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="Conversions at once, each in its own worker process; "
+                             "benchmarks wait until all are done and run one at a time \\[default: from cores and "
+                             "memory, one per core and 2 GiB]."),
+    ray: str = typer.Option(None, "--ray", metavar="ADDRESS", help="Convert and check as Ray tasks on an existing Ray "
+                            "cluster: auto (the cluster this machine is in), HOST:PORT, or ray://HOST:10001. "
+                            "Needs: pip install 'edgedeploy\\[ray]'."),
     force: bool = typer.Option(False, "--force", help="Use an output directory that holds other files."),
     as_json: bool = typer.Option(False, "--json", help="Print results.json instead of the table."),
 ) -> int:
     """Compare models for the CPU and the Edge TPU: size, MACs, mapping, latency, accuracy.
 
     Each model x alpha x resolution is converted to full-int8 TFLite (cached in DIR/cache by content, so a re-run or an interrupted run only does new work), checked for the Edge TPU (predicted mapping), benchmarked on each available target and, with --eval, scored for top-1 accuracy.
+
+    Conversions run in --jobs worker processes (or as Ray tasks with --ray); benchmarks run one at a time, after the last conversion, so no conversion disturbs a measurement.
 
     Writes DIR/results.json, results.csv, report.md, report.html (self-contained) and report.png. A model that fails shows its error in the table and the others still run (exit 1 at the end).
 
@@ -63,6 +71,8 @@ def command(
       edgedeploy compare mobilenet_v2:0.35,0.5,1.0 --recommend --max-latency-ms 15 --max-size-mb 4
 
       edgedeploy compare mobilenet_v2 --weights mnv2.pth --eval val/ --labels imagenet_labels.txt
+
+      edgedeploy compare mobilenet_v2:0.35,0.5,0.75,1.0 -r 96,128,160,224 --ray ray://head-node:10001
     """
     from edgedeploy.compare import CompareRequest, Constraints, parse_resolutions, run_compare
     from edgedeploy.errors import UsageError
@@ -84,7 +94,7 @@ def command(
         resolutions=tuple(r for r in parse_resolutions(resolution) if r is not None), weights=tuple(weights),
         pretrained=pretrained, convert_options=_convert_options(calibration, fix_activations, input_shape),
         target_options=_target_options(flags.thread_counts(threads)), plan=_plan(min_runs, min_time, max_time, repeats),
-        eval_dir=eval_dir, labels=labels, constraints=constraints, force=force)
+        eval_dir=eval_dir, labels=labels, constraints=constraints, force=force, jobs=jobs, ray_address=ray)
     return emit(run_compare(request), as_json, NAME)
 
 

@@ -73,6 +73,26 @@ class StudyProgress:
         if self._stream is not sys.stderr:
             self._stream.close()
 
+    def start_conversions(self, count: int, where: str) -> None:
+        """Conversions run elsewhere first (worker processes, Ray); rows are then benched here."""
+        self._converting, self._converted, self._where = count, 0, where
+        self._progress.update(self._task, description=self._conversion_text())
+
+    def _conversion_text(self) -> str:
+        return (f"[bold]converting[/bold] {self._converted} of {self._converting} done "
+                f"[dim]({escape(self._where)}; benchmarks start when all are done)[/dim]")
+
+    def conversion_done(self, label: str, seconds: float, error: str | None) -> None:
+        self._converted += 1
+        self.to_convert = max(0, self.to_convert - 1)
+        if error:
+            line = f"[red]x[/red] {escape(label)}: conversion failed: {escape(error)}"
+        else:
+            self.timing.convert.append(seconds)
+            line = f"[green]v[/green] {escape(label)}: converted in {seconds:.1f} s"
+        self._progress.update(self._task, description=self._conversion_text())
+        self._progress.console.print(line, highlight=False)
+
     def start_item(self, label: str, cached: bool) -> None:
         self._item, self._started, self._cached = label, self.clock(), cached
         self.stage("convert (cached)" if cached else "convert")

@@ -16,6 +16,7 @@ from typing import Any
 
 from edgedeploy.compare.accuracy import load_eval_set
 from edgedeploy.compare.cache import ConversionCache
+from edgedeploy.compare.distribute import Backend
 from edgedeploy.compare.export import write_reports
 from edgedeploy.compare.plan import StudyItem, build_plan
 from edgedeploy.compare.progress import StudyProgress
@@ -45,6 +46,8 @@ class CompareRequest:
     labels: Path | None = None
     constraints: Constraints | None = None  # set: recommend under these
     force: bool = False  # allow an output directory that holds other files
+    jobs: int | None = None  # conversion worker processes; None: from cores and memory (workers.default_jobs)
+    ray_address: str | None = None  # convert as Ray tasks on this cluster ("auto": the one this machine is in)
 
 
 def prepare_output_dir(directory: Path, force: bool) -> None:
@@ -134,6 +137,27 @@ def _outcome(row) -> str:
     return f"[red]x[/red] {escape(row.item.label)}: failed at {row.error['stage']}: {escape(row.error['message'])}"
 
 
+def _run_rows(items: list[StudyItem], study: Study, backend: Backend, progress_factory: Callable) -> list:
+    cached = [study.cache.lookup(study.key(item)[0]) is not None for item in items]
+    rows = []
+    try:
+        with progress_factory(len(items), cached.count(False)) as display:
+            conversions = backend.convert_first(items, cached, study, display)
+            for item, hit in zip(items, cached):
+                conversion = conversions.get(item.label)
+                display.start_item(item.label, hit or conversion is not None)
+                row = run_row(item, study, display.stage, conversion)
+                rows.append(row)
+                converted_here = conversion is None and row.cache.get("hit") is False
+                display.finish_item(row.seconds.get("convert", 0.0) if conversion is None else 0.0, converted_here,
+                                    _outcome(row))
+    except KeyboardInterrupt:  # said once the live display is gone, so the line is not drawn over
+        note(f"interrupted after {len(rows)} of {len(items)} models; finished conversions stay in {study.cache.root}: "
+             "run the same command again to resume")
+        raise
+    return rows
+
+
 def run_compare(request: CompareRequest, progress_factory: Callable[..., StudyProgress] = StudyProgress,
                 bench: Callable | None = None) -> CompareResult:
     from edgedeploy.targets.registry import parse_target_names
@@ -148,32 +172,24 @@ def run_compare(request: CompareRequest, progress_factory: Callable[..., StudyPr
     eval_set = _validate(request, items, names)
     options, target_options, plan = _defaults(request)
     statuses = _target_statuses(names, target_options)
-    prepare_output_dir(request.output_dir, request.force)
-    cache = ConversionCache(Path(request.output_dir) / CACHE_DIR)
-    notes = []
-    if cache.remove_partials():
-        notes.append("removed conversions left half-done by an interrupted run")
-    study = Study(options, cache, tool_versions(), tuple(names), {s["name"]: s["variants"] for s in statuses},
-                  bench or _bench_runner(target_options, plan), eval_set)
-    keys = [study.key(item)[0] for item in items]
-    cached = [cache.lookup(key) is not None for key in keys]
-    rows = []
+    backend = Backend.choose(request.jobs, request.ray_address)  # an unreachable cluster: before any output
     try:
-        with progress_factory(len(items), cached.count(False)) as display:
-            for item, hit in zip(items, cached):
-                display.start_item(item.label, hit)
-                row = run_row(item, study, display.stage)
-                rows.append(row)
-                display.finish_item(row.seconds.get("convert", 0.0), row.cache.get("hit") is False, _outcome(row))
-    except KeyboardInterrupt:  # said once the live display is gone, so the line is not drawn over
-        note(f"interrupted after {len(rows)} of {len(items)} models; finished conversions stay in {cache.root}: "
-             "run the same command again to resume")
-        raise
+        parallelism = backend.describe(tuple(names))
+        prepare_output_dir(request.output_dir, request.force)
+        cache = ConversionCache(Path(request.output_dir) / CACHE_DIR)
+        with cache.session() as removed:
+            notes = ["removed conversions left half-done by an interrupted run"] if removed else []
+            study = Study(options, cache, tool_versions(), tuple(names), {s["name"]: s["variants"] for s in statuses},
+                          backend.bench_runner(bench or _bench_runner(target_options, plan)), eval_set)
+            rows = _run_rows(items, study, backend, progress_factory)
+    finally:
+        backend.close()
     recommendation = None
     if request.constraints is not None:
         reason = next((s["reason"] for s in statuses if s["name"] == request.constraints.target), None)
         recommendation = recommend(rows, request.constraints, reason)
-    result = CompareResult(rows, statuses, _method(request, study, items, plan, rows), Path(request.output_dir),
+    method = {**_method(request, study, items, plan, rows), **parallelism}
+    result = CompareResult(rows, statuses, method, Path(request.output_dir),
                            recommendation, study.environment, study.summarized_warnings(), notes)
     write_reports(result, Path(request.output_dir))
     return result

@@ -51,6 +51,9 @@ def method_lines(result: CompareResult) -> list[str]:
         LATENCY_NOTE + ".",
         f"Weights: {m['weights']}.",
     ]
+    if m.get("conversions"):
+        where = "; ".join(f"{target} on {place}" for target, place in m.get("bench_where", {}).items())
+        lines.append(f"Conversions: {m['conversions']}. Benchmarks: {m['benchmarks']} ({where}).")
     if env:
         before = {(r.item.label, c.target): c.load_average_1min for r in result.rows for c in r.latency
                   if c.load_average_1min is not None and c.status == "ok"}  # one per bench run

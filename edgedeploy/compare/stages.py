@@ -173,6 +173,8 @@ def _taken(row: Row, conversion: Any, name: str, value: Any) -> Any:
     error, seconds = ((conversion.error, conversion.seconds) if name == "convert" else
                       (conversion.check_error, conversion.check_seconds))
     row.seconds[name] = seconds
+    if name == "convert" and conversion.where:
+        row.cache["converted_in"] = conversion.where
     if error:
         row.fail(name, error)
         return None

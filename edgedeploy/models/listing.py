@@ -11,7 +11,7 @@ from rich.table import Table
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.models.registry import ANY_ALPHA, BUILTINS, format_alpha
-from edgedeploy.models.zoo import build_model
+from edgedeploy.models.zoo import count_complexity
 from edgedeploy.report import fmt_count
 
 
@@ -43,11 +43,10 @@ def list_models(alpha: float | None = None, resolution: int | None = None) -> Mo
     rows = []
     for spec in BUILTINS.values():
         chosen = alpha if alpha is not None and spec.alphas == ANY_ALPHA else 1.0
-        model = build_model(spec.name, chosen, resolution)
+        params, macs, size = count_complexity(spec.name, chosen, resolution)
         rows.append({
-            "name": spec.name, "alpha": chosen, "resolution": model.details["resolution"],
-            "default_resolution": spec.default_resolution,
-            "params": model.details["params"], "macs": model.details["macs"],
+            "name": spec.name, "alpha": chosen, "resolution": size,
+            "default_resolution": spec.default_resolution, "params": params, "macs": macs,
             "alphas_offered": "(0, 2]" if spec.alphas == ANY_ALPHA else ", ".join(f"{a:g}" for a in spec.alphas),
             "pretrained_alphas": sorted(spec.pretrained), "description": spec.description,
         })

@@ -61,6 +61,28 @@ def _pretrained(timm_name: str):
         hub_logger.setLevel(level)
 
 
+def _generate(spec, alpha: float, num_classes: int = 1000):
+    # The generators are called with variant strings timm has no pretrained config for; timm logs a
+    # warning about that. Preprocessing comes from the reference config instead, so silence it.
+    logging.getLogger("timm").setLevel(logging.ERROR)
+    module_name, function = spec.generator.split(":")
+    generator = getattr(importlib.import_module(f"timm.models.{module_name}"), function)
+    return generator(spec.variant, channel_multiplier=alpha, pretrained=False, num_classes=num_classes)
+
+
+def count_complexity(name: str, alpha: float = 1.0, resolution: int | None = None) -> tuple[int, int, int]:
+    """(params, MACs, resolution) of a built-in, counted on the real architecture built on PyTorch's meta
+    device: shapes without weights, so no time goes into initialising weights that are never used."""
+    import torch
+
+    spec = get_builtin(name)
+    alpha = spec.check_alpha(alpha)
+    resolution = check_resolution(resolution or spec.default_resolution)
+    with torch.device("meta"):
+        module = _generate(spec, alpha).eval()
+        return count_params(module), count_macs(module, (1, 3, resolution, resolution)), resolution
+
+
 def build_model(name: str, alpha: float = 1.0, resolution: int | None = None, *,
                 weights: Path | None = None, pretrained: bool = False, num_classes: int = 1000) -> TorchModel:
     spec = get_builtin(name)
@@ -71,12 +93,7 @@ def build_model(name: str, alpha: float = 1.0, resolution: int | None = None, *,
     if pretrained:
         module = _pretrained(spec.pretrained_name(alpha))
     else:
-        # The generators are called with variant strings timm has no pretrained config for; timm logs a
-        # warning about that. Preprocessing comes from the reference config instead, so silence it.
-        logging.getLogger("timm").setLevel(logging.ERROR)
-        module_name, function = spec.generator.split(":")
-        generator = getattr(importlib.import_module(f"timm.models.{module_name}"), function)
-        module = generator(spec.variant, channel_multiplier=alpha, pretrained=False, num_classes=num_classes)
+        module = _generate(spec, alpha, num_classes)
         if weights is not None:
             _load_state_dict(module, Path(weights))
     module.eval()

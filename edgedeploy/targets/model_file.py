@@ -1,6 +1,8 @@
 """What a target needs to know about a model file before running it: is it a TFLite model at all, is it
 compiled for an accelerator (and which), is it integer-only, and what its inputs look like (dtype, shape, scale,
-zero point). Read by the interpreter itself, so what it says is what the runtime will do."""
+zero point). Read by edgedeploy's own reader, never by a native runtime: a damaged file must become one
+InputError line, not a crash, and the runtime only ever sees a file that passed it (docs/architecture.md).
+The reader agrees with the LiteRT interpreter on every real model in tests/data (tests/test_targets_cpu.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter
 from edgedeploy.errors import InputError
+from edgedeploy.tflite import TFLiteGraph, read_model
 from edgedeploy.tflite.files import require_tflite_file
 
 # Ops allowed to carry float tensors in an integer-only model: they sit at its float boundary.
 BOUNDARY_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
+# Input dtypes a benchmark can fill with data (numpy names); strings, resources and variants cannot be.
+FEEDABLE = frozenset({"float32", "float16", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64",
+                      "uint64", "bool"})
 
 
 @dataclass(frozen=True)
@@ -60,26 +65,27 @@ class ModelFile:
         return source_of(self.path, self.op_counts)
 
 
+def _input_specs(graph: TFLiteGraph, path: Path) -> tuple[TensorSpec, ...]:
+    specs = []
+    for tensor in graph.inputs:
+        if tensor.dtype not in FEEDABLE:
+            raise InputError(f"{path.name}: input {tensor.name!r} is of type {tensor.dtype}; bench feeds numeric inputs only")
+        specs.append(TensorSpec(name=tensor.name, index=tensor.index, shape=tensor.shape, dtype=tensor.dtype,
+                                scale=tensor.scale[0] if tensor.scale else 0.0,
+                                zero_point=tensor.zero_point[0] if tensor.zero_point else 0))
+    return tuple(specs)
+
+
 def inspect_model(path: Path) -> ModelFile:
-    """Read ``path`` with the runtime (without allocating: a compiled model needs its delegate for that)."""
+    """Read ``path`` with edgedeploy's reader; InputError (one line, with where) for anything damaged."""
     path = Path(path)
     require_tflite_file(path, "bench runs .tflite files made by edgedeploy convert or the TFLite converter")
-    try:
-        interpreter, _ = create_interpreter(path, threads=1, xnnpack=False, allocate=False)
-    except InterpreterLoadError as exc:
-        raise InputError(f"{path.name} is corrupt or truncated: {exc}") from exc
-    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-    ops = interpreter._get_ops_details()
+    graph = read_model(path)
     integer_only = not any(
-        op["op_name"] not in BOUNDARY_OPS and any(tensors[i]["dtype"].__name__ == "float32" for i in op["outputs"] if i >= 0)
-        for op in ops)
-    inputs = tuple(
-        TensorSpec(name=d["name"], index=int(d["index"]), shape=tuple(int(x) for x in d["shape"]),
-                   dtype=d["dtype"].__name__, scale=float(d["quantization"][0]), zero_point=int(d["quantization"][1]))
-        for d in interpreter.get_input_details())
-    counts = Counter(op["op_name"] for op in ops)
+        op.opcode not in BOUNDARY_OPS and any(t.dtype == "float32" for t in graph.op_outputs(op)) for op in graph.ops)
+    counts = Counter(op.opcode for op in graph.ops)
     from edgedeploy.targets.registry import compiled_for
 
     target = compiled_for(counts)
-    return ModelFile(path=path, size_bytes=path.stat().st_size, compiled_for=target.name if target else None,
-                     integer_only=integer_only, inputs=inputs, op_counts=dict(counts))
+    return ModelFile(path=path, size_bytes=graph.file_size, compiled_for=target.name if target else None,
+                     integer_only=integer_only, inputs=_input_specs(graph, path), op_counts=dict(counts))

@@ -84,8 +84,8 @@ class EdgeTpuConvertStep:
             console.print(f"[bold]Edge TPU prediction[/bold] ({escape(prediction['rules'])}): "
                           f"{escape(prediction['verdict'])}")
             for finding in prediction["findings"]:
-                console.print(f"  - {escape(finding['title'])} (x{finding['count']}): {escape(finding['consequence'])} "
-                              f"[dim]Fix: {escape(finding['fix'])}[/dim]")
+                fix = f" [dim]Fix: {escape(finding['fix'])}[/dim]" if finding.get("fix") else ""  # no empty "Fix:"
+                console.print(f"  - {escape(finding['title'])} (x{finding['count']}): {escape(finding['consequence'])}{fix}")
             console.print(f"  details per operator: edgedeploy check {escape(str(int8))}")
         status = compiled.get("status")
         if status == "compiled":

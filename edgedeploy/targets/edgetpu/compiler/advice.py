@@ -23,6 +23,10 @@ FAILURE_ADVICE = {
                       "per input model; also --segments, --min-runtime, --search-step, --compiler-timeout)",
     "compilation-failed": "see the compiler's message; 'edgedeploy check' on the input .tflite shows the ops "
                           "it is likely to refuse",
+    "killed-by-signal": "the compiler crashed or was killed (SIGKILL often means the kernel ran out of memory: "
+                        "see dmesg); retry with fewer models at once, or --segments to split a large one",
+    "bad-output-model": "the compiler's output file is damaged (a full disk or a crashed compiler); free space "
+                        "and compile again",
     "empty-output": "check that this program really is edgetpu_compiler ('--version' should name it)",
     "unrecognised-output": "check that this program really is edgetpu_compiler ('--version' should name it)",
 }

@@ -18,7 +18,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from edgedeploy.errors import CompilerError, InputError, OutputError, UsageError
-from edgedeploy.outputs import STAGING_PREFIX, atomic_write_text
+from edgedeploy.outputs import STAGING_PREFIX
 from edgedeploy.targets.edgetpu.compiler import docker
 from edgedeploy.targets.edgetpu.compiler.outcome import classify, per_model_outputs
 from edgedeploy.targets.edgetpu.naming import compiled_outputs
@@ -28,12 +28,13 @@ from edgedeploy.targets.edgetpu.compiler.report import CompileReport, ModelResul
 from edgedeploy.targets.edgetpu.compiler.locate import CompilerLocation, locate_compiler
 from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_output
 from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
-from edgedeploy.targets.edgetpu.compiler.process import run_bounded
+from edgedeploy.targets.edgetpu.compiler.process import PARSED_BYTES, run_bounded
 
 STDOUT_FILE = "edgetpu_compiler.stdout.txt"
 STDERR_FILE = "edgetpu_compiler.stderr.txt"
 VERSION_TIMEOUT_S = 60.0  # a Docker container start is included
 _VERSION = re.compile(r"Edge TPU Compiler version (\d+)\.(\S+)")
+_MAJOR = re.compile(r"\s*(\d{1,6})(?!\d)")
 
 
 class CompilationFailedError(CompilerError):
@@ -71,6 +72,13 @@ def read_compiler_version(location: CompilerLocation, timeout: float = VERSION_T
     return f"{match.group(1)}.{match.group(2)}" if match else None
 
 
+def compiler_major(version: str | None) -> int | None:
+    """16 from ``16.0.384591198``; None for a version line that does not start with a number
+    (``16 (build x)`` gives 16: the major version is all the rules need)."""
+    match = _MAJOR.match(version or "")
+    return int(match.group(1)) if match else None
+
+
 def compiler_argv(location: CompilerLocation, models: Sequence[Path], out_dir: Path, flags: Sequence[str],
                   container: str | None = None) -> list[str]:
     if location.in_docker:
@@ -104,7 +112,8 @@ def _keep(staging: Path, out_dir: Path, succeeded: bool) -> None:
 
 def _version_problem(version: str | None, options: CompileOptions) -> None:
     needs = options.needing_compiler_16()
-    if version and needs and int(version.split(".")[0]) < 16:
+    major = compiler_major(version)
+    if major is not None and needs and major < 16:
         raise UsageError(f"{', '.join(needs)} need Edge TPU compiler 16; this one is {version}")
 
 
@@ -128,9 +137,9 @@ def compile_models(models: Sequence[Path], out_dir: Path, options: CompileOption
                 with suppress(OSError, subprocess.TimeoutExpired):
                     subprocess.run(docker.kill_argv(location.docker, container), capture_output=True, timeout=20)
 
-        outcome = run_bounded(argv, limit, cwd=staging, on_timeout=stop_container)
-        atomic_write_text(out_dir / STDOUT_FILE, outcome.stdout)
-        atomic_write_text(out_dir / STDERR_FILE, outcome.stderr)
+        # Captured into staging beside the compiler's own files and moved out with its logs (_keep), whole.
+        outcome = run_bounded(argv, limit, cwd=staging, on_timeout=stop_container, stdout_path=staging / STDOUT_FILE,
+                              stderr_path=staging / STDERR_FILE)
         said = outcome.stdout + ("\n" + outcome.stderr if outcome.stderr.strip() else "")
         overall = parse_compiler_output(said)
         produced = {m: compiled_outputs(staging, m) for m in models}
@@ -146,9 +155,13 @@ def compile_models(models: Sequence[Path], out_dir: Path, options: CompileOption
                for m, p, log in zip(models, parsed, logs)]
     version = version or overall.compiler_version
     if predict and failure is None:
-        attach_predictions(results, int(version.split(".")[0]) if version else None, options.min_runtime)
+        attach_predictions(results, compiler_major(version), options.min_runtime)
     if version is None:
         notes.append("the compiler did not print its version")
+    if outcome.truncated:
+        notes.append(f"the compiler printed {max(outcome.stdout_bytes, outcome.stderr_bytes) / 2**20:.0f} MiB; the first "
+                     f"{PARSED_BYTES // 2**20} MiB of each stream were read, all of it is kept in {STDOUT_FILE} and "
+                     f"{STDERR_FILE}")
     shown_argv = [arg.replace(str(staging), str(out_dir)) for arg in argv]  # staging is gone by now
     return CompileReport(out_dir=out_dir, location=location, version=version, options=options, argv=shown_argv,
                          returncode=outcome.returncode, timed_out=outcome.timed_out, seconds=outcome.seconds,

@@ -23,6 +23,7 @@ paragraph is absent and the compile succeeded, every op is on the TPU (docs/edge
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,46 +41,86 @@ STATUS_REASONS: tuple[tuple[str, str], ...] = (
 UNKNOWN_STATUS = "unknown-status"
 
 # Fatal lines -> failure code; first match wins, so the specific ones come before "Compilation failed".
-# Anchored at the line start: the compiler's lines, not prose that quotes them.
+# Anchored at the line start: the compiler's lines, not prose that quotes them. Every pattern is matched
+# once per line from its start (re.match; the flag names by two
+# searches), so its cost is linear in the line (docs/edgetpu.md section 7).
 FAILURE_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"^ERROR: Attempting to use a delegate that only supports static-sized tensors", "dynamic-tensors"),
-    (r"^Compilation failed: .*large activation tensors", "large-activations"),
-    (r"^Model not quantized", "not-quantized"),
-    (r"^Invalid model", "invalid-model"),
-    (r"^Compilation failed: Internal error", "internal-error"),
-    (r"^Internal compiler error", "internal-error"),  # compilers 2.x-14 ("Internal compiler error. Aborting!")
+    (r"ERROR: Attempting to use a delegate that only supports static-sized tensors", "dynamic-tensors"),
+    (r"Compilation failed: .*large activation tensors", "large-activations"),
+    (r"Model not quantized", "not-quantized"),
+    (r"Invalid model", "invalid-model"),
+    (r"Compilation failed: Internal error", "internal-error"),
+    (r"Internal compiler error", "internal-error"),  # compilers 2.x-14 ("Internal compiler error. Aborting!")
     # The compiler's own one-line refusals of its command line, printed instead of any other output; the
     # one seen in public: "The number of lists given to intermediate_tensors doesn't match the number of
-    # input models." Matched by a flag name plus a refusal word, so that its other such lines match too.
+    # input models." Matched by a flag name, then a refusal word after it (``_argument_refusal``).
     (r"\b(intermediate_tensors|num_segments|min_runtime_version|delegate_search_step|timeout_sec|out_dir|"
-     r"enable_multiple_subgraphs|search_delegate)\b.*\b(doesn't|does not|must|invalid|cannot|can't|not supported)\b",
-     "argument-error"),
-    (r"^(Compilation|ERROR)\b.*\btimed out\b", "timeout"),  # wording not seen in a real log yet
-    (r"^Compilation failed", "compilation-failed"),
+     r"enable_multiple_subgraphs|search_delegate)\b", "argument-error"),
+    (r"(Compilation|ERROR)\b.*\btimed out\b", "timeout"),  # wording not seen in a real log yet
+    (r"Compilation failed", "compilation-failed"),
 )
+_FAILURES = [(re.compile(pattern), code) for pattern, code in FAILURE_PATTERNS]
+_REFUSAL = re.compile(r"\b(doesn't|does not|must|invalid|cannot|can't|not supported)\b")
 # Below this share of recognised lines (and with no version line or table), text is not compiler output.
 _MIN_RECOGNISED_SHARE = 0.3
+# A compiler prints one table row per op type and status: a few hundred rows at most. Far more is not
+# compiler output, and keeping it would cost memory many times the input's size.
+MAX_TABLE_ROWS = 10_000
+_MAX_DIGITS = 15  # counts and sizes the compiler prints; longer digit runs are not numbers it printed
+# How every line the parser recognises outside the operator table begins; other lines are skipped
+# without running any pattern on them (a 5 MB log of noise parses in well under a second).
+_LINE_STARTS = ("Edge TPU Compiler version", "Operator", "Input ", "Output ", "On-chip memory", "Off-chip memory",
+                "Number of", "Total number", "Model ", "Operation log", "Searching for", "Try to compile",
+                "Intermediate tensors", "Compilation", "ERROR", "Invalid model", "Internal compiler", "Started a",
+                "See the operation", "Aborting")
 
 _UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
-_SIZE = r"([\d.]+)\s*(B|KiB|MiB|GiB)"
-_VERSION = re.compile(r"^Edge TPU Compiler version (\d+)(?:\.(\S+))?")
-_ROW = re.compile(r"^(\S+)\s+(\d+)\s+(\S.*?)\s*$")
-_TABLE_HEADER = re.compile(r"^Operator\s+Count\s+Status\s*$")
-_FIELDS: dict[str, tuple[re.Pattern[str], str]] = {  # attribute -> (pattern, kind)
-    "input_model": (re.compile(r"^Input model: (.+?)\s*$"), "str"),
-    "input_size_bytes": (re.compile(rf"^Input size: {_SIZE}"), "size"),
-    "output_model": (re.compile(r"^Output model: (.+?)\s*$"), "str"),
-    "output_size_bytes": (re.compile(rf"^Output size: {_SIZE}"), "size"),
-    "on_chip_used_bytes": (re.compile(rf"^On-chip memory used for caching model parameters: {_SIZE}"), "size"),
-    "on_chip_remaining_bytes": (re.compile(rf"^On-chip memory remaining for caching model parameters: {_SIZE}"), "size"),
-    "off_chip_bytes": (re.compile(rf"^Off-chip memory used for streaming uncached model parameters: {_SIZE}"), "size"),
-    "subgraphs": (re.compile(r"^Number of Edge TPU subgraphs: (\d+)"), "int"),
-    "total_ops": (re.compile(r"^Total number of operations: (\d+)"), "int"),
-    "tpu_ops": (re.compile(r"^Number of operations that will run on Edge TPU: (\d+)"), "int"),
-    "cpu_ops": (re.compile(r"^Number of operations that will run on CPU: (\d+)"), "int"),
-    "compile_ms": (re.compile(r"^Model compiled successfully in (\d+) ms"), "int"),
-    "log_path": (re.compile(r"^Operation log: (.+?)\s*$"), "str"),
+_SIZE = r"(\d+(?:\.\d+)?) ?(B|KiB|MiB|GiB)\b"
+_VERSION = re.compile(r"Edge TPU Compiler version (\d+)(?:\.(\S+))?")
+_FIELDS: dict[str, tuple[re.Pattern[str], str]] = {  # attribute -> (pattern, kind); matched from the line start
+    "input_model": (re.compile(r"Input model: (.+)"), "str"),
+    "input_size_bytes": (re.compile(rf"Input size: {_SIZE}"), "size"),
+    "output_model": (re.compile(r"Output model: (.+)"), "str"),
+    "output_size_bytes": (re.compile(rf"Output size: {_SIZE}"), "size"),
+    "on_chip_used_bytes": (re.compile(rf"On-chip memory used for caching model parameters: {_SIZE}"), "size"),
+    "on_chip_remaining_bytes": (re.compile(rf"On-chip memory remaining for caching model parameters: {_SIZE}"), "size"),
+    "off_chip_bytes": (re.compile(rf"Off-chip memory used for streaming uncached model parameters: {_SIZE}"), "size"),
+    "subgraphs": (re.compile(r"Number of Edge TPU subgraphs: (\d+)"), "int"),
+    "total_ops": (re.compile(r"Total number of operations: (\d+)"), "int"),
+    "tpu_ops": (re.compile(r"Number of operations that will run on Edge TPU: (\d+)"), "int"),
+    "cpu_ops": (re.compile(r"Number of operations that will run on CPU: (\d+)"), "int"),
+    "compile_ms": (re.compile(r"Model compiled successfully in (\d+) ms"), "int"),
+    "log_path": (re.compile(r"Operation log: (.+)"), "str"),
 }
+_SEARCH_STEP = re.compile(r"Searching for valid delegate with step (\d+)")
+_ATTEMPT = re.compile(r"Try to compile segment with (\d+) ops")
+_INTERMEDIATE = "Intermediate tensors: "
+
+
+def _number(digits: str) -> int | None:
+    """A count the compiler printed; None for a digit run no compiler prints (and int() refuses past 4300)."""
+    return int(digits) if len(digits) <= _MAX_DIGITS else None
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, stripped, one at a time: a 100 MB output is never split into a list at once."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        if end < 0:
+            end = size
+        yield text[start:end].strip()
+        start = end + 1
+
+
+def _first_lines(text: str, count: int) -> list[str]:
+    found = []
+    for line in _lines(text):
+        if line:
+            found.append(line)
+            if len(found) == count:
+                break
+    return found
 
 
 @dataclass
@@ -168,7 +209,9 @@ class CompilerOutput:
         return data
 
 
-def _size_bytes(value: str, unit: str) -> int:
+def _size_bytes(value: str, unit: str) -> int | None:
+    if len(value) > 2 * _MAX_DIGITS:
+        return None
     return int(round(float(value) * _UNITS[unit]))
 
 
@@ -180,17 +223,39 @@ def _status_reason(status: str) -> str:
 
 
 def _failure_code(line: str) -> str | None:
-    for pattern, code in FAILURE_PATTERNS:
-        if re.search(pattern, line):
+    for pattern, code in _FAILURES:
+        if code == "argument-error":
+            # a flag name, then a refusal word later on the line: two linear scans (one pattern with ``.*``
+            # between them backtracks once per flag name, quadratic on a long line)
+            flag = pattern.search(line) if "_" in line else None
+            if flag is not None and _REFUSAL.search(line, flag.end()):
+                return code
+        elif line.startswith(_LINE_STARTS) and pattern.match(line):
             return code
     return None
 
 
-def _unrecognised(text: str, source: str) -> CompilerOutput:
-    if not text.strip():
+def _row(text: str) -> OperatorStatus | None:
+    """``OP  COUNT  STATUS`` (split on whitespace, not matched: a status with long runs of spaces made
+    a lazy pattern quadratic)."""
+    parts = text.split(None, 2)
+    if len(parts) < 3 or not parts[1].isdigit() or not parts[1].isascii():
+        return None
+    count = _number(parts[1])
+    if count is None:
+        return None
+    return OperatorStatus(parts[0], count, parts[2], _status_reason(parts[2]))
+
+
+def _is_table_header(text: str) -> bool:
+    return len(text) < 200 and text.split() == ["Operator", "Count", "Status"]
+
+
+def _unrecognised(text: str, source: str, why: str | None = None) -> CompilerOutput:
+    first = _first_lines(text, 1)
+    if not first:
         return CompilerOutput(source=source, failure=CompilerFailure("empty-output", "the compiler printed nothing"))
-    first = next(line.strip() for line in text.splitlines() if line.strip())
-    message = f"not Edge TPU compiler output (starts with {first[:60]!r})"
+    message = why or f"not Edge TPU compiler output (starts with {first[0][:60]!r})"
     return CompilerOutput(source=source, failure=CompilerFailure("unrecognised-output", message))
 
 
@@ -203,23 +268,36 @@ class _Parser:
         self.failure_lines: list[tuple[str, str]] = []  # (code, line) in order of appearance
         self.attempt: SearchAttempt | None = None
         self.recognised_lines = 0
+        self.non_empty = 0
+        self.line_number = 0
+        self.too_long: str | None = None  # why the text is not compiler output after all
 
-    def feed(self, line: str) -> None:
-        out, text = self.out, line.strip()
+    def feed(self, text: str) -> None:
+        self.line_number += 1
         if not text:
             return
+        self.non_empty += 1
+        out = self.out
+        if self.in_table and (row := _row(text)) is not None:
+            if len(out.operators) >= MAX_TABLE_ROWS:
+                self.too_long = (f"the operator table goes on past {MAX_TABLE_ROWS} rows (line {self.line_number}); "
+                                 "no compiler prints that many: not Edge TPU compiler output")
+                return
+            out.operators.append(row)
+            self.recognised_lines += 1
+            return
+        if not text.startswith(_LINE_STARTS) and "_" not in text:
+            self.in_table = False
+            return
         if match := _VERSION.match(text):
-            out.compiler_major = int(match.group(1))
-            out.compiler_version = text.split("version", 1)[1].strip()
-            self.recognised_lines += 1
+            major = _number(match.group(1))
+            if major is not None:
+                out.compiler_major = major
+                out.compiler_version = text.split("version", 1)[1].strip()
+                self.recognised_lines += 1
             return
-        if _TABLE_HEADER.match(text):
+        if _is_table_header(text):
             self.in_table, out.operators = True, []  # a later table (a later -d attempt) replaces an earlier one
-            self.recognised_lines += 1
-            return
-        if self.in_table and (row := _ROW.match(text)):
-            op, count, status = row.group(1), int(row.group(2)), row.group(3)
-            out.operators.append(OperatorStatus(op, count, status, _status_reason(status)))
             self.recognised_lines += 1
             return
         self.in_table = False
@@ -230,24 +308,28 @@ class _Parser:
     def _field(self, text: str) -> bool:
         for name, (pattern, kind) in _FIELDS.items():
             if match := pattern.match(text):
-                value: Any = match.group(1)
+                value: Any = match.group(1).strip()
                 if kind == "int":
-                    value = int(value)
+                    value = _number(value)
                 elif kind == "size":
                     value = _size_bytes(match.group(1), match.group(2))
+                if value is None:
+                    self.out.notes.append(f"line {self.line_number}: the number on '{text[:40]}...' is too long to be "
+                                          "one the compiler printed; ignored")
+                    return False
                 setattr(self.out, name, value)
                 return True
         return False
 
     def _search(self, text: str) -> bool:
-        if match := re.match(r"^Searching for valid delegate with step (\d+)", text):
-            self.out.search_step = int(match.group(1))
-        elif match := re.match(r"^Try to compile segment with (\d+) ops", text):
-            self.attempt = SearchAttempt(ops=int(match.group(1)))
+        if match := _SEARCH_STEP.match(text):
+            self.out.search_step = _number(match.group(1))
+        elif (match := _ATTEMPT.match(text)) and (ops := _number(match.group(1))) is not None:
+            self.attempt = SearchAttempt(ops=ops)
             self.out.search_attempts.append(self.attempt)
-        elif match := re.match(r"^Intermediate tensors: (.*)$", text):
+        elif text.startswith(_INTERMEDIATE):
             if self.attempt is not None:
-                self.attempt.intermediate_tensors = [t for t in match.group(1).split(",") if t]
+                self.attempt.intermediate_tensors = [t for t in text[len(_INTERMEDIATE):].split(",") if t]
         else:
             return False
         return True
@@ -277,8 +359,8 @@ def _most_specific(lines: list[tuple[str, str]]) -> tuple[str, str]:
     order = [code for _, code in FAILURE_PATTERNS]
     code = min((c for c, _ in lines), key=order.index)
     # every fatal line except the bare closing "Compilation failed!", which adds nothing
-    said = [line for _, line in lines if line.rstrip() != "Compilation failed!"] or [lines[0][1]]
-    return code, " / ".join(dict.fromkeys(said))
+    said = [line[:500] for _, line in lines if line.rstrip() != "Compilation failed!"] or [lines[0][1][:500]]
+    return code, " / ".join(dict.fromkeys(said[:20]))
 
 
 def _conclude(parser: _Parser) -> CompilerOutput:
@@ -308,18 +390,18 @@ def _conclude(parser: _Parser) -> CompilerOutput:
 
 def _parse(text: str, source: str) -> CompilerOutput:
     parser = _Parser(CompilerOutput(source=source))
-    lines = text.splitlines()
-    for line in lines:
+    for line in _lines(text):
         parser.feed(line)
-    non_empty = sum(1 for line in lines if line.strip())
+        if parser.too_long:
+            return _unrecognised(text, source, parser.too_long)
     strong = parser.out.compiler_version is not None or bool(parser.out.operators)
-    if parser.recognised_lines == 0 or (not strong and parser.recognised_lines < _MIN_RECOGNISED_SHARE * non_empty):
+    if parser.recognised_lines == 0 or (not strong and parser.recognised_lines < _MIN_RECOGNISED_SHARE * parser.non_empty):
         return _unrecognised(text, source)
     return _conclude(parser)
 
 
 def _is_log_format(text: str) -> bool:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = _first_lines(text, 3)
     return len(lines) >= 3 and bool(_VERSION.match(lines[0])) and lines[1].startswith("Input: ") \
         and lines[2].startswith("Output: ")
 
@@ -328,7 +410,7 @@ def parse_compiler_log_file(text: str) -> CompilerOutput:
     """Parse a ``*_edgetpu.log`` file: a 3-line header (version, ``Input:``, ``Output:``) and the table."""
     if not _is_log_format(text):
         return _unrecognised(text, "log")
-    header = [line.strip() for line in text.splitlines() if line.strip()][:3]
+    header = _first_lines(text, 3)
     out = _parse(text, "log")
     out.input_model = header[1].split(":", 1)[1].strip()
     out.output_model = header[2].split(":", 1)[1].strip()

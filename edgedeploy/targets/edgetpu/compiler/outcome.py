@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgedeploy.errors import InputError
 from edgedeploy.targets.edgetpu.compiler.advice import advice_for
-from edgedeploy.targets.edgetpu.naming import compiled_path
-from edgedeploy.tflite.files import is_tflite_file
 from edgedeploy.targets.edgetpu.compiler.log import CompilerOutput, parse_compiler_log_file, parse_compiler_output
-from edgedeploy.targets.edgetpu.compiler.process import ProcessOutcome
+from edgedeploy.targets.edgetpu.compiler.process import PARSED_BYTES, ProcessOutcome
+from edgedeploy.targets.edgetpu.naming import compiled_path
+from edgedeploy.tflite import read_model
 
 @dataclass(frozen=True)
 class Failure:
@@ -28,8 +29,23 @@ class Failure:
         return advice_for(self.code)
 
 
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+def _telling_line(text: str) -> str:
+    """The line that says what went wrong: a crash's last line (the exception or the fatal message),
+    not the "Traceback (most recent call last):" it starts with; otherwise the first line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines and (lines[0].startswith("Traceback") or lines[0].startswith("*** ") or "Check failed" in text):
+        return lines[-1]
+    return lines[0] if lines else ""
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why a file the compiler wrote is not a model we can use (edgedeploy's own reader, the same one
+    check and bench trust), or None: a file that only starts like TFLite is not a compiled model."""
+    try:
+        read_model(path)
+    except InputError as exc:
+        return exc.message
+    return None
 
 
 def classify(outcome: ProcessOutcome, overall: CompilerOutput, outputs: dict[Path, list[Path]],
@@ -38,17 +54,21 @@ def classify(outcome: ProcessOutcome, overall: CompilerOutput, outputs: dict[Pat
     if outcome.timed_out:
         return Failure("timeout", f"the compiler did not finish within {limit_s:g} s (edgedeploy's --timeout) "
                                   "and was stopped")
+    if outcome.signal_name is not None:  # whatever it printed before, a crash is never a usable compile
+        said = _first_line(outcome.stderr) or _first_line(outcome.stdout)
+        return Failure("killed-by-signal", f"the compiler was killed by {outcome.signal_name}"
+                                           + (f" after printing: {said[:200]}" if said else ""))
     if not outcome.stdout.strip() and not outcome.stderr.strip():
         return Failure("empty-output", f"the compiler printed nothing (exit status {outcome.returncode})")
     missing = [model for model, files in outputs.items() if not files]
-    broken = [f for files in outputs.values() for f in files if not is_tflite_file(f)]
+    broken = [(f, why) for files in outputs.values() for f in files if (why := _unreadable(f)) is not None]
     if outcome.returncode == 0 and overall.recognised and overall.succeeded is not False and not missing \
             and not broken:
         return None
     if overall.failure is not None and overall.failure.code not in ("empty-output", "unrecognised-output"):
         return Failure(overall.failure.code, overall.failure.message)
     if outcome.returncode != 0:
-        said = _first_line(outcome.stderr) or _first_line(outcome.stdout)
+        said = _telling_line(outcome.stderr) or _telling_line(outcome.stdout)
         return Failure("exit-status", f"the compiler exited with status {outcome.returncode}"
                                       + (f": {said[:200]}" if said else ""))
     if not overall.recognised:
@@ -57,7 +77,8 @@ def classify(outcome: ProcessOutcome, overall: CompilerOutput, outputs: dict[Pat
     if missing:
         names = ", ".join(compiled_path(m).name for m in missing)
         return Failure("no-output-model", f"the compiler exited with status 0 but wrote no {names}")
-    return Failure("bad-output-model", f"{broken[0].name} written by the compiler is not a TFLite file")
+    return Failure("bad-output-model", f"{broken[0][0].name} written by the compiler is not a readable model: "
+                                       f"{broken[0][1]}")
 
 
 def _sections(stdout: str, count: int) -> list[str] | None:
@@ -75,7 +96,8 @@ def _sections(stdout: str, count: int) -> list[str] | None:
 def _read(path: Path | None) -> str | None:
     if path is None or not path.is_file():
         return None
-    return path.read_text(encoding="utf-8", errors="replace")
+    with path.open("rb") as handle:  # a .log is a few KiB; a runaway one is read no further than stdout is
+        return handle.read(PARSED_BYTES).decode("utf-8", errors="replace")
 
 
 def per_model_outputs(stdout: str, models: Sequence[Path], logs: Sequence[Path | None]) -> tuple[list[CompilerOutput], list[str]]:

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgedeploy.errors import ExitCode
-from edgedeploy.report import fmt_bytes
+from edgedeploy.report import fmt_bytes, plural
 from edgedeploy.targets.edgetpu.compiler.compare import Comparison
 from edgedeploy.targets.edgetpu.compiler.outcome import Failure
 from edgedeploy.targets.edgetpu.compiler.locate import CompilerLocation
@@ -123,7 +123,7 @@ class CompileReport:
 
     def render(self, console: Console) -> None:
         if self.succeeded:
-            console.print(f"[bold green]compiled[/] {len(self.models)} model(s) in {self.seconds:.1f} s")
+            console.print(f"[bold green]compiled[/] {plural(len(self.models), 'model')} in {self.seconds:.1f} s")
         else:
             console.print(f"[bold red]compilation failed[/] ({self.failure.code}): {escape(self.failure.reason)}")
             if self.failure.advice:

@@ -15,7 +15,7 @@ writes ``hosts-v1.json``. The fit, on the reference profile (``x86-usb3``, where
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -134,19 +134,6 @@ def fit(points: list[Point], priors: dict[str, HostPrior], clock_mhz: dict[str, 
     return fitted
 
 
-def leave_one_model_out(points: list[Point], others: list[Point] | None, priors: dict[str, HostPrior],
-                        clock_mhz: dict[str, float], bounds: tuple[float, float]) -> list[tuple[Point, float, Fitted]]:
-    """For each model: fit on every other model's points, predict this model's ``points`` (and the same
-    measurements in ``others``, e.g. the uncompiled view, when given). Returns (point, estimate, constants)."""
-    results = []
-    for model in dict.fromkeys(p.model for p in points):
-        constants = fit([p for p in points if p.model != model], priors, clock_mhz, bounds)
-        for p in (others if others is not None else points):
-            if p.model == model:
-                results.append((p, constants.predict(p), constants))
-    return results
-
-
 def ranks(values: list[float]) -> np.ndarray:
     order = np.argsort(values, kind="stable")
     out = np.empty(len(values))
@@ -166,6 +153,3 @@ def spearman(x: list[float], y: list[float]) -> float:
 def relative_errors(results: list[tuple[Point, float, Fitted]]) -> list[float]:
     return [(estimate - p.published_ms) / p.published_ms for p, estimate, _ in results]
 
-
-def with_cpu(point: Point, cpu_here_ms: float) -> Point:
-    return replace(point, cpu_here_ms=cpu_here_ms)

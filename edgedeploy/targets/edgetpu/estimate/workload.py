@@ -152,8 +152,7 @@ def compiled_workload(graph: TFLiteGraph, source: TFLiteGraph | None, label: str
         raise InputError(f"{label} carries no cycle estimate and its source model was not found to count MACs",
                          hint="put X.tflite beside X_edgetpu.tflite or pass --source")
     if compiler_cycles is None:
-        notes.append("this compiled file carries no cycle estimate (compilers after ~May 2021 store 0): "
-                     "compute is estimated from its MACs")
+        notes.append("this compiled file carries no cycle estimate of the compiler: compute is estimated from its MACs")
     return Workload(kind="compiled", tpu_ops=mapped, total_ops=(mapped + len(cpu)) if mapped is not None else None,
                     tpu_macs=macs,
                     compiler_cycles=compiler_cycles,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from edgedeploy.report import fmt_bytes
+from edgedeploy.report import fmt_bytes, plural
 from edgedeploy.targets.edgetpu.compiler.advice import advice_for
 from edgedeploy.targets.edgetpu.compiler.log import CompilerOutput
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
 from edgedeploy.targets.edgetpu.predict.rules import Rules
+
 
 def _rows(output: CompilerOutput) -> list[OpPrediction]:
     """One entry per table row (op type + status); ``count`` says how many ops the row stands for."""
@@ -56,7 +57,7 @@ def _verdict(output: CompilerOutput) -> str:
     if output.succeeded is False and output.failure is not None:
         return f"{version}: compilation failed ({output.failure.code})"
     if output.tpu_ops is not None and output.total_ops is not None:
-        return f"{version}: {output.tpu_ops} of {output.total_ops} ops on the Edge TPU, {output.cpu_ops} on the CPU"
+        return f"{version}: {output.tpu_ops} of {plural(output.total_ops, 'op')} on the Edge TPU, {output.cpu_ops} on the CPU"
     if output.failure is not None:
         return f"{version}: an attempt failed ({output.failure.code}); the final result is not in the output"
     return f"{version}: result not in the output"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from edgedeploy.report import fmt_bytes
+from edgedeploy.report import fmt_bytes, plural
 from edgedeploy.targets.edgetpu.predict import findings as find
+from edgedeploy.targets.edgetpu.predict.operators import OpPrediction, dynamic_ops, predict_ops
 from edgedeploy.targets.edgetpu.predict.partition import apply_partition, first_cut
 from edgedeploy.targets.edgetpu.predict.patterns import activation_patterns, kernel_patterns, squeeze_excite_blocks
-from edgedeploy.targets.edgetpu.predict.operators import OpPrediction, dynamic_ops, predict_ops
 from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
 from edgedeploy.targets.edgetpu.predict.rules import Rules
 from edgedeploy.tflite import TFLiteGraph
@@ -80,12 +80,12 @@ def _verdict(summary: Summary, predictions: list[OpPrediction], rules: Rules, dy
     mapped = summary.tpu_ops + summary.risky_ops
     risky = f"; {summary.risky_ops} risky: verify with the compiler" if summary.risky_ops else ""
     if summary.cpu_ops == 0:
-        return f"all {total} ops map to the Edge TPU (compiler {rules.compiler}){risky}"
+        return f"{'the op maps' if total == 1 else f'all {total} ops map'} to the Edge TPU (compiler {rules.compiler}){risky}"
     if summary.first_cut_op is not None:
         cut = predictions[summary.first_cut_op]
-        return (f"cut at op {cut.index} ({cut.op}, {cut.reason}): {mapped} of {total} ops on the Edge TPU, "
+        return (f"cut at op {cut.index} ({cut.op}, {cut.reason}): {mapped} of {plural(total, 'op')} on the Edge TPU, "
                 f"{summary.cpu_ops} on the CPU{risky}")
-    return f"{mapped} of {total} ops on the Edge TPU; {summary.cpu_ops} on the CPU at the graph edges (no cut){risky}"
+    return f"{mapped} of {plural(total, 'op')} on the Edge TPU; {summary.cpu_ops} on the CPU at the graph edges (no cut){risky}"
 
 
 def analyse(graph: TFLiteGraph, rules: Rules, path: str) -> CheckReport:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from edgedeploy.errors import InputError
 from edgedeploy.tflite import Op, TFLiteGraph
 
 
@@ -62,10 +63,26 @@ def weights_format(graph: TFLiteGraph, op: Op, allowed: list[str]) -> Issue | No
     return None if fmt in allowed else Issue("cpu", "weights-format", f"weights format {fmt} is not mapped")
 
 
-def _axes(graph: TFLiteGraph, op: Op, rank: int) -> list[int] | None:
-    if len(op.inputs) < 2 or op.inputs[1] < 0:
+def _integer_operand(graph: TFLiteGraph, op: Op, position: int, what: str, max_rank: int = 1) -> np.ndarray | None:
+    """A constant operand the op reads as integers (axes, sizes, strides), or None when it is not constant.
+
+    The runtime refuses a float or higher-rank one when it prepares the op; the predictor must not
+    guess from it (a NaN axis has no integer value), so a damaged one is an InputError saying where.
+    """
+    if len(op.inputs) <= position or op.inputs[position] < 0:
         return None
-    data = graph.constant(op.inputs[1])
+    data = graph.constant(op.inputs[position])
+    if data is None:
+        return None
+    if data.dtype.kind not in "iu" or data.ndim > max_rank:
+        raise InputError(f"corrupt TFLite model: operator {op.index} ({op.opcode}): its {what} operand (tensor "
+                         f"{op.inputs[position]}) is {data.dtype} of rank {data.ndim}; it must be integers of rank "
+                         f"{max_rank} or less")
+    return data
+
+
+def _axes(graph: TFLiteGraph, op: Op, rank: int) -> list[int] | None:
+    data = _integer_operand(graph, op, 1, "axis")
     if data is None:
         return None
     return sorted({int(a) % rank for a in np.atleast_1d(data)}) if rank else []
@@ -80,8 +97,8 @@ def not_over_batch(graph: TFLiteGraph, op: Op, where: str) -> Issue | None:
         over_batch = axes is not None and rank >= 3 and 0 in axes
     elif where == "axis_option":
         over_batch = int(op.options.get("axis", -1)) == 0
-    elif where == "paddings_operand" and len(op.inputs) > 1:
-        pads = graph.constant(op.inputs[1])
+    elif where == "paddings_operand":
+        pads = _integer_operand(graph, op, 1, "paddings", max_rank=2)
         over_batch = pads is not None and pads.ndim == 2 and rank >= 3 and bool(np.any(pads[0] != 0))
     if not over_batch:
         return None
@@ -123,6 +140,9 @@ def resize(graph: TFLiteGraph, op: Op, _: Any) -> Issue | None:
     if data_in is None or not outs or len(data_in.shape) != 4 or len(outs[0].shape) != 4:
         return None
     (h, w), (oh, ow) = data_in.shape[1:3], outs[0].shape[1:3]
+    if min(h, w, oh, ow) == 0:  # the runtime refuses an empty image; no scale can be told from one
+        raise InputError(f"corrupt TFLite model: operator {op.index} ({op.opcode}) resizes a {h}x{w} map to {oh}x{ow}: "
+                         "an empty image")
     if op.options.get("align_corners"):
         if min(h, w) <= 1 and max(oh, ow) > 1:
             return Issue("cpu", "resize-precision", f"align_corners resize of a {h}x{w} map to {oh}x{ow} is refused "
@@ -154,7 +174,7 @@ def max_elements(graph: TFLiteGraph, op: Op, limit: int) -> Issue | None:
 def unit_strides(graph: TFLiteGraph, op: Op, _: Any) -> Issue | None:
     if len(op.inputs) < 4 or op.inputs[3] < 0:
         return None
-    strides = graph.constant(op.inputs[3])
+    strides = _integer_operand(graph, op, 3, "strides")
     if strides is None or np.all(strides == 1):
         return None
     return Issue("cpu", "stride", f"strided slice with strides {np.asarray(strides).tolist()} "

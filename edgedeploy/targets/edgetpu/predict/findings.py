@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from edgedeploy.report import plural
+from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 from edgedeploy.targets.edgetpu.predict.partition import what_if_refused
 from edgedeploy.targets.edgetpu.predict.patterns import Match
-from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 from edgedeploy.targets.edgetpu.predict.result import Finding
 from edgedeploy.targets.edgetpu.predict.rules import Rules
 from edgedeploy.tflite import TFLiteGraph
@@ -30,7 +31,7 @@ def consequence(predictions: list[OpPrediction], index: int) -> str:
             return f"op {index} runs on the CPU after the Edge TPU region; no other op moves"
         first = min((p.caused_by for p in predictions if p.caused_by is not None), default=index)
         if first == index:
-            return f"cuts the graph at op {index}: {cpu} of {total} ops run on the CPU"
+            return f"cuts the graph at op {index}: {cpu} of {plural(total, 'op')} run on the CPU"
         return f"cuts the graph at op {index}: {following} more ops follow it to the CPU"
     if pred.verdict == "cpu":
         return f"op {index} is already on the CPU, downstream of op {pred.caused_by}"
@@ -40,7 +41,7 @@ def consequence(predictions: list[OpPrediction], index: int) -> str:
 def _risky_consequence(graph: TFLiteGraph, predictions: list[OpPrediction], index: int) -> str:
     total = len(predictions)
     would = what_if_refused(graph, predictions, index)
-    return f"predicted to map; if the compiler refuses op {index}, {would} of {total} ops would run on the CPU"
+    return f"predicted to map; if the compiler refuses op {index}, {would} of {plural(total, 'op')} would run on the CPU"
 
 
 def activation_findings(matches: list[Match], predictions: list[OpPrediction], rules: Rules) -> list[Finding]:

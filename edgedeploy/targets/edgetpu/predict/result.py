@@ -1,4 +1,4 @@
-"""``CheckReport``: the one result object of ``edgedeploy check`` (schema: docs/check-schema.md)."""
+"""``CheckReport``: the one result object of ``edgedeploy check`` (schema: edgedeploy/docs/check-schema.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgedeploy.errors import ExitCode
-from edgedeploy.report import fmt_bytes, fmt_count
+from edgedeploy.report import fmt_bytes, fmt_count, plural
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 
 SCHEMA_VERSION = 1
@@ -107,7 +107,7 @@ class CheckReport:
             console.print(self._ops_table(shown))
         hidden = len(self.ops) - len(shown)
         if hidden:
-            console.print(f"[dim]{hidden} ops that map to the Edge TPU are not listed (--all-ops lists them)[/dim]")
+            console.print(f"[dim]{plural(hidden, 'op')} that map{'s' if hidden == 1 else ''} to the Edge TPU {'is' if hidden == 1 else 'are'} not listed (--all-ops lists them)[/dim]")
         for finding in self.findings:
             style = _SEVERITY_STYLE.get(finding.severity, "")
             where = f" at op {_ops_text(finding.ops)}" if finding.ops else ""

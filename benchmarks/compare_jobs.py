@@ -1,0 +1,69 @@
+"""`compare --jobs 2` against `--jobs 1` on the same 8-variant study, measured in one run (prints the
+ratio; no threshold is asserted here). Goal: --jobs 2 takes at most 0.6x the wall time of --jobs 1,
+with the same results.
+
+Each study starts from an empty cache, in a fresh process, with a short bench (the benchmarks run
+serially in both). "Same results" compares what does not depend on random weights or machine noise:
+the rows, their status, int8 size and operators, parameters and MACs, and the predicted Edge TPU
+mapping. Latency is measured in both but not compared (other work on the machine moves it).
+
+Usage: python benchmarks/compare_jobs.py [--models mobilenet_v2:0.35,0.5,0.75,1.0] [--resolutions 96,128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+QUICK_BENCH = ("--min-runs", "20", "--min-time", "0.2", "--repeats", "1", "--threads", "1")
+
+
+def study(models: list[str], resolutions: str, jobs: int, out: Path) -> float:
+    cmd = [sys.executable, "-m", "edgedeploy", "compare", *models, "-r", resolutions, "--jobs", str(jobs), "-o", str(out),
+           *QUICK_BENCH]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"compare --jobs {jobs} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+    return seconds
+
+
+def facts(out: Path) -> list[dict]:
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    keep = ("int8_bytes", "int8_ops", "op_histogram", "params", "macs")
+    return [{"label": r["label"], "status": r["status"], **{k: r["model"].get(k) for k in keep},
+             "edgetpu": {k: (r["edgetpu"] or {}).get(k) for k in ("verdict", "tpu_ops", "cpu_ops", "total_ops")}}
+            for r in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["mobilenet_v2:0.35,0.5,0.75,1.0"])
+    parser.add_argument("--resolutions", default="96,128")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        print(f"study: {' '.join(args.models)} at {args.resolutions} px, from an empty cache each time", flush=True)
+        serial = study(args.models, args.resolutions, 1, tmp / "jobs1")
+        print(f"--jobs 1: {serial:.1f} s", flush=True)
+        parallel = study(args.models, args.resolutions, 2, tmp / "jobs2")
+        print(f"--jobs 2: {parallel:.1f} s", flush=True)
+        one, two = facts(tmp / "jobs1"), facts(tmp / "jobs2")
+        if one == two:
+            same = "same"
+        elif len(one) != len(two):
+            same = f"DIFFERENT: {len(one)} rows vs {len(two)}"
+        else:
+            same = "DIFFERENT: " + next(f"{a} vs {b}" for a, b in zip(one, two) if a != b)
+        print(f"{len(one)} variants; wall time --jobs 2 / --jobs 1 = {parallel / serial:.2f} (goal <= 0.60); "
+              f"results: {same}")
+
+
+if __name__ == "__main__":
+    main()
