@@ -77,8 +77,11 @@ def test_compare_flags_regressions_with_their_own_exit_code(cli, edgetpu_models,
     result, data = bench_json(cli, model)
     assert result.code == ExitCode.OK
     slower, faster = json.loads(result.out), json.loads(result.out)
-    slower["results"][0]["latency"]["p50_ms"] /= 10  # the old run was 10x faster: now it is a regression
-    faster["results"][0]["latency"]["p50_ms"] *= 10
+    for saved, factor in ((slower, 1 / 10), (faster, 10)):  # the old run 10x faster (or slower), every repeat
+        cell = saved["results"][0]
+        cell["latency"]["p50_ms"] *= factor
+        for repeat in cell["repeats"]:
+            repeat["p50_ms"] *= factor
     (tmp_path / "fast.json").write_text(json.dumps(slower))
     (tmp_path / "slow.json").write_text(json.dumps(faster))
     regressed, report = bench_json(cli, model, "--compare", tmp_path / "fast.json", "--tolerance", "0.3")
@@ -220,3 +223,18 @@ def test_models_made_by_convert_run_on_the_cpu_with_photos(cli, converted, photo
     else:  # skipped for want of a runtime/device, and the reason also says the model must be compiled
         assert uncompiled.code == ExitCode.TARGET_UNAVAILABLE
         assert "edgedeploy compile" in data["results"][0]["reason"]
+
+
+def test_compare_calls_a_change_inside_the_noise_inconclusive_not_a_regression():
+    from edgedeploy.bench.baseline import CellMedians, judge
+
+    # the reported case: +36.8% on an unchanged model whose repeats moved by 41% within one run
+    old, new = CellMedians(5.80, (4.9, 5.8, 7.3)), CellMedians(7.93, (6.2, 7.9, 8.6))
+    verdict, why = judge(old, new, 0.3)
+    assert verdict == "inconclusive: noisy" and "overlap" in why and "re-run" in why
+    separated = judge(CellMedians(5.8, (5.7, 5.8, 5.9)), CellMedians(7.9, (7.8, 7.9, 8.0)), 0.3)
+    assert separated == ("regression", "")  # every new repeat slower than every old one, far beyond the spread
+    wide = judge(CellMedians(5.0, (4.0, 5.0, 5.9)), CellMedians(6.9, (6.0, 6.9, 9.0)), 0.3)
+    assert wide[0] == "inconclusive: noisy" and "within one run" in wide[1]  # separated, but the spread is larger
+    assert judge(CellMedians(5.0, (5.0, 5.1)), CellMedians(5.5, (5.6, 5.5)), 0.3) == ("within tolerance", "")
+    assert judge(CellMedians(5.0, ()), CellMedians(9.0, ()), 0.3) == ("regression", "")  # one repeat: tolerance only

@@ -26,7 +26,9 @@ from edgedeploy.report import fmt_bytes
 pytestmark = pytest.mark.slow
 
 BUILTIN, TINY, BROKEN = "mobilenet_v3_small_minimal_0.25_32", "tiny_hswish", "broken"
-QUICK = ("--min-runs", "5", "--min-time", "0.05", "--repeats", "2", "--threads", "1")
+# --jobs 1: conversions in this process, where the tests' stand-ins for convert and fidelity apply
+# (test_compare_parallel.py runs worker processes).
+QUICK = ("--min-runs", "5", "--min-time", "0.05", "--repeats", "2", "--threads", "1", "--jobs", "1")
 VARIANT = "cpu (1 thread)"
 CHROMIUM = "/usr/bin/chromium"
 

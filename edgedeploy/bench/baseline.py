@@ -1,7 +1,14 @@
 """``--compare OLD.json --tolerance 0.3``: the median latency of every model and target against a
-saved ``bench --json`` result. Slower by more than the tolerance is a regression (its own exit code,
-for CI); faster by as much is reported as an improvement. The median is compared because it is the
-statistic least moved by the odd slow run on a shared machine."""
+saved ``bench --json`` result. The median is compared because it is the statistic least moved by the
+odd slow run on a shared machine.
+
+The rule (README, Bench): a change beyond the tolerance is only a verdict when the two runs' repeats
+separate it from noise. Each run has the medians of its repeats; the change counts when every repeat
+of one run is slower than every repeat of the other (the two ranges do not overlap) and the change is
+larger than either run's own spread between repeats. Then: slower -> "regression" (exit 8), faster ->
+"improvement". A change beyond the tolerance that fails that test is "inconclusive: noisy" (exit 0,
+with what to do); a change within the tolerance is "within tolerance". With one repeat there is nothing
+to judge the noise by, and the tolerance alone decides."""
 
 from __future__ import annotations
 
@@ -25,7 +32,8 @@ class Delta:
     target: str
     old_p50_ms: float
     new_p50_ms: float
-    verdict: str  # "regression" | "improvement" | "within tolerance"
+    verdict: str  # "regression" | "improvement" | "within tolerance" | "inconclusive: noisy"
+    why: str = ""  # for a noisy verdict: what the repeats showed
 
     @property
     def ratio(self) -> float:
@@ -66,26 +74,57 @@ def load_baseline(path: Path) -> dict[str, Any]:
     return data
 
 
-def _p50_by_cell(results: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+@dataclass(frozen=True)
+class CellMedians:
+    p50_ms: float  # over every sample
+    repeat_p50_ms: tuple[float, ...]  # one per repeat
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median of the repeat medians: how far this run moved by itself."""
+        values = sorted(self.repeat_p50_ms)
+        return (values[-1] - values[0]) / self.p50_ms if len(values) > 1 and self.p50_ms > 0 else 0.0
+
+
+def _medians_by_cell(results: list[dict[str, Any]]) -> dict[tuple[str, str], CellMedians]:
     table = {}
     for cell in results:
         latency = cell.get("latency") or {}
         if cell.get("status") == "ok" and isinstance(latency.get("p50_ms"), (int, float)) and latency["p50_ms"] > 0:
-            table[(cell["model"], cell["target"])] = float(latency["p50_ms"])
+            repeats = tuple(float(r["p50_ms"]) for r in cell.get("repeats") or []
+                            if isinstance(r, dict) and isinstance(r.get("p50_ms"), (int, float)))
+            table[(cell["model"], cell["target"])] = CellMedians(float(latency["p50_ms"]), repeats)
     return table
+
+
+def judge(old: CellMedians, new: CellMedians, tolerance: float) -> tuple[str, str]:
+    """(verdict, why) for one model and target: the rule in this module's docstring."""
+    ratio = new.p50_ms / old.p50_ms
+    if 1 / (1 + tolerance) <= ratio <= 1 + tolerance:
+        return "within tolerance", ""
+    direction = "regression" if ratio > 1 else "improvement"
+    if len(old.repeat_p50_ms) < 2 or len(new.repeat_p50_ms) < 2:
+        return direction, ""
+    slower, faster = (new, old) if ratio > 1 else (old, new)
+    separated = min(slower.repeat_p50_ms) > max(faster.repeat_p50_ms)
+    change = abs(ratio - 1) if ratio > 1 else abs(1 / ratio - 1)
+    noise = max(old.spread, new.spread)
+    if separated and change > noise:
+        return direction, ""
+    return "inconclusive: noisy", (f"{change:.0%} change, but the repeats' medians "
+                                   + ("overlap" if not separated else f"moved {noise:.0%} within one run")
+                                   + "; re-run both on a quiet machine or with more --repeats")
 
 
 def compare(current: dict[str, Any], baseline: dict[str, Any], baseline_path: str, tolerance: float) -> Comparison:
     """Compare two ``to_dict()`` results (the current run and the saved one)."""
     if not tolerance >= 0:
         raise UsageError("--tolerance must be 0 or more (0.3 = 30% slower is a regression)")
-    new, old = _p50_by_cell(current["results"]), _p50_by_cell(baseline["results"])
+    new, old = _medians_by_cell(current["results"]), _medians_by_cell(baseline["results"])
     comparison = Comparison(baseline_path, tolerance)
     for key in sorted(new.keys() & old.keys()):
-        ratio = new[key] / old[key]
-        verdict = ("regression" if ratio > 1 + tolerance else
-                   "improvement" if ratio < 1 / (1 + tolerance) else "within tolerance")
-        comparison.deltas.append(Delta(key[0], key[1], old[key], new[key], verdict))
+        verdict, why = judge(old[key], new[key], tolerance)
+        comparison.deltas.append(Delta(key[0], key[1], old[key].p50_ms, new[key].p50_ms, verdict, why))
     comparison.only_new = [f"{m} on {t}" for m, t in sorted(new.keys() - old.keys())]
     comparison.only_old = [f"{m} on {t}" for m, t in sorted(old.keys() - new.keys())]
     now_env, then_env = current.get("environment", {}), baseline.get("environment", {})

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 STAT_COLUMNS = ("load", "1st", "runs", "mean", "std", "min", "p50", "p90", "p99", "max", "FPS")
 NARROW_STAT_COLUMNS = ("load", "1st", "runs", "mean", "p50", "p90", "p99", "FPS")
 WIDE_CONSOLE = 110  # below this, the full statistics table would squeeze the model names away
-VERDICT_STYLES = {"regression": "bold red", "improvement": "green", "within tolerance": "dim"}
+VERDICT_STYLES = {"regression": "bold red", "improvement": "green", "within tolerance": "dim",
+                  "inconclusive: noisy": "yellow"}
 
 
 def fmt_ms(value: float | None) -> str:
@@ -90,6 +91,10 @@ def _baseline_table(result: "BenchResult") -> Table:
         style = VERDICT_STYLES[delta.verdict]
         table.add_row(escape(delta.model), escape(delta.target), fmt_ms(delta.old_p50_ms), fmt_ms(delta.new_p50_ms),
                       f"{delta.ratio - 1:+.1%}", f"[{style}]{delta.verdict}[/{style}]")
+    for delta in comparison.deltas:
+        if delta.why:
+            table.caption = (table.caption + "\n" if table.caption else "") + escape(f"{delta.model} on {delta.target}: "
+                                                                                      f"{delta.why}")
     return table
 
 

@@ -55,7 +55,7 @@ def classify(outcome: ProcessOutcome, overall: CompilerOutput, outputs: dict[Pat
         return Failure("timeout", f"the compiler did not finish within {limit_s:g} s (edgedeploy's --timeout) "
                                   "and was stopped")
     if outcome.signal_name is not None:  # whatever it printed before, a crash is never a usable compile
-        said = _first_line(outcome.stderr) or _first_line(outcome.stdout)
+        said = _telling_line(outcome.stderr) or _telling_line(outcome.stdout)
         return Failure("killed-by-signal", f"the compiler was killed by {outcome.signal_name}"
                                            + (f" after printing: {said[:200]}" if said else ""))
     if not outcome.stdout.strip() and not outcome.stderr.strip():

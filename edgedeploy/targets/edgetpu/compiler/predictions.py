@@ -36,4 +36,7 @@ def attach_predictions(results: Sequence[ModelResult], compiler_major: int | Non
         except (EdgedeployError, KeyError, ValueError) as exc:  # e.g. no rules for this compiler version
             result.prediction_note = f"no prediction for this model: {exc}"
             continue
+        except Exception as exc:  # noqa: BLE001 - a predictor bug must not cost the user a compile that worked
+            result.prediction_note = f"no prediction for this model (predictor failure {type(exc).__name__}: {exc})"
+            continue
         result.comparison = compare(prediction, result.compiler)
