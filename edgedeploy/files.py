@@ -8,7 +8,7 @@ from pathlib import Path
 from edgedeploy.errors import InputError
 
 
-def _size(path: Path, what: str) -> int:
+def regular_file_size(path: Path, what: str) -> int:
     try:
         status = path.stat()
     except OSError as exc:
@@ -26,7 +26,7 @@ def require_file(path: Path, what: str = "a model file") -> Path:
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path} is a directory, not {what}")
-    if _size(path, what) == 0:
+    if regular_file_size(path, what) == 0:
         raise InputError(f"{path} is empty (0 bytes)")
     return path
 
@@ -34,7 +34,7 @@ def require_file(path: Path, what: str = "a model file") -> Path:
 def read_input(path: Path, what: str = "a model file", limit: int | None = None) -> bytes:
     """The bytes of ``path``; with ``limit``, a larger file is refused before any of it is read."""
     path = require_file(path, what)
-    size = _size(path, what)
+    size = regular_file_size(path, what)
     if limit is not None and size > limit:
         raise InputError(f"{path} is {size / 2**20:.1f} MiB, more than {what} can be (at most {limit / 2**20:g} MiB)")
     try:

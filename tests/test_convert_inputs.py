@@ -120,5 +120,19 @@ def test_pretrained_offline_fails_with_one_clear_line(cli, tmp_path, monkeypatch
     monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path / "hf"))  # and no cached weights
     result = cli("convert", "mobilenet_v3_small", "--pretrained", "-o", str(tmp_path / "o"))
-    assert_clean_failure(result, ExitCode.USAGE, "could not download pretrained weights", "--weights")
+    assert_clean_failure(result, ExitCode.USAGE, "not in the local cache and HF_HUB_OFFLINE is set", "--weights")
     assert not (tmp_path / "o").exists()
+
+
+def test_pretrained_with_an_unreachable_hub_fails_in_seconds(cli, tmp_path, monkeypatch):
+    import time
+
+    import huggingface_hub.constants as hub
+
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setattr(hub, "ENDPOINT", "http://127.0.0.1:9")  # the discard port: nothing listens here
+    start = time.monotonic()
+    result = cli("convert", "mobilenet_v3_small", "--pretrained", "-o", str(tmp_path / "o"))
+    assert_clean_failure(result, ExitCode.USAGE, "http://127.0.0.1:9 cannot be reached", "--weights")
+    assert time.monotonic() - start < 30 and not (tmp_path / "o").exists()  # not the hub's minute of retries

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from bench_models import float_add_model
 from tflite_builder import GraphBuilder
 
@@ -115,3 +117,30 @@ def test_onnx_is_converted_first(cli, tmp_path):
     data = json.loads(result.out)
     assert data["kind"] == "uncompiled" and "converted" in data["model"] and data["latency_ms"] > 0
     assert not list(tmp_path.glob("**/*_int8.tflite"))  # the converted model was temporary
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_models_never_show_a_traceback(cli, tmp_path, edgetpu_models, data):
+    sources = sorted(p for p in edgetpu_models.glob("*.tflite") if p.stat().st_size < 2_000_000)
+    original = bytearray(data.draw(st.sampled_from(sources)).read_bytes())
+    for _ in range(data.draw(st.integers(1, 12))):
+        original[data.draw(st.integers(0, min(len(original) - 1, 4096)))] = data.draw(st.integers(0, 255))
+    path = tmp_path / "mutated.tflite"
+    path.write_bytes(bytes(original))
+    result = cli("estimate", "--json", path)
+    assert result.code in (ExitCode.OK, ExitCode.UNREADABLE_INPUT), result
+    assert "Traceback" not in result.err and "unexpected failure" not in result.err
+    if result.code == ExitCode.OK:
+        data_out = json.loads(result.out)
+        assert data_out["latency_ms_low"] <= data_out["latency_ms"] <= data_out["latency_ms_high"]
+
+
+@pytest.mark.slow
+def test_builtin_name_is_converted_first(cli):
+    result = cli("estimate", "--json", "mobilenet_v3_small", "--alpha", "0.5", "-r", "96")
+    assert result.code == ExitCode.OK, result
+    data = json.loads(result.out)
+    assert data["model"].startswith("mobilenet_v3_small (converted: ") and data["kind"] == "uncompiled"
+    assert data["cpu_ops"]["ops"] and data["cpu_ops"]["summary"].startswith("ops ")  # hard-swish cuts the graph early
+    assert data["cpu_ops"]["host_ms"] > 0 and data["latency_ms_low"] < data["latency_ms"] < data["latency_ms_high"]

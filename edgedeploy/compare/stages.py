@@ -202,6 +202,8 @@ def run_row(item: StudyItem, study: Study, stage: Callable[[str, str], None], co
     done = (step("convert", lambda: converted(item, study.cache, study.options, key, inputs)) if conversion is None
             else _taken(row, conversion, "convert", (conversion.report, Path(conversion.entry or "."), conversion.hit)))
     if done is None:
+        if study.eval_set is not None:  # --eval was given: say why there is no accuracy, not "no --eval"
+            row.accuracy = {"evaluated": False, "reason": f"not evaluated: the model failed at {row.errors[-1]['stage']}"}
         return row
     report, entry, row.cache["hit"] = done
     row.model = describe_model(report, entry)

@@ -46,9 +46,66 @@ def _load_state_dict(module, weights: Path) -> None:
                          "check the model name, --alpha and the number of classes") from exc
 
 
+HUB_PROBE_TIMEOUT_S = 4.0
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def _cached(hub_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return any(isinstance(try_to_load_from_cache(hub_id, name), str) for name in WEIGHT_FILES)
+
+
+def _hub_unreachable(endpoint: str) -> str | None:
+    """Why ``endpoint`` cannot be reached (DNS and TCP connect within a few seconds), or None when it can.
+    Run in a thread: a resolver without a network can block far longer than any socket timeout."""
+    import socket
+    import threading
+    from urllib.parse import urlparse
+
+    url = urlparse(endpoint)
+    host, port = url.hostname or "", url.port or (443 if url.scheme != "http" else 80)
+    outcome: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S).close()
+            outcome.append(None)
+        except OSError as exc:
+            outcome.append(exc.strerror or type(exc).__name__)
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(HUB_PROBE_TIMEOUT_S + 0.5)
+    return outcome[0] if outcome else f"no answer within {HUB_PROBE_TIMEOUT_S:g} s"
+
+
+def _check_weights_reachable(timm_name: str) -> None:
+    """Fail in seconds, with the true reason, when the weights are neither cached nor downloadable:
+    huggingface_hub itself retries for about a minute before it gives up."""
+    import timm
+
+    config = timm.models.get_pretrained_cfg(timm_name)
+    hub_id = getattr(config, "hf_hub_id", None) if config is not None else None
+    if not hub_id or _cached(hub_id):
+        return
+    from huggingface_hub import constants  # the hub's own reading of HF_HUB_OFFLINE and HF_ENDPOINT
+
+    hint = "pass --weights FILE, or drop --pretrained for random weights"
+    if constants.HF_HUB_OFFLINE:
+        raise UsageError(f"pretrained weights for {timm_name} are not in the local cache and HF_HUB_OFFLINE is set",
+                         hint)
+    endpoint = constants.ENDPOINT
+    why = _hub_unreachable(endpoint)
+    if why is not None:
+        raise UsageError(f"pretrained weights for {timm_name} are not in the local cache, and {endpoint} cannot be "
+                         f"reached ({why})", hint)
+
+
 def _pretrained(timm_name: str):
     import timm
 
+    _check_weights_reachable(timm_name)
     hub_logger = logging.getLogger("huggingface_hub")
     level = hub_logger.level
     hub_logger.setLevel(logging.ERROR)  # its retry chatter would bury the one line that matters

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgedeploy.errors import InputError
-from edgedeploy.files import require_file
+from edgedeploy.files import regular_file_size
 
 FILE_IDENTIFIER = b"TFL3"
 # Files people hand over by mistake where a TFLite model is expected, and what to do instead.
@@ -45,7 +45,7 @@ def require_tflite_file(path: Path, hint: str | None = None) -> Path:
     instead = NOT_TFLITE.get(path.suffix.lower())
     if instead:
         raise InputError(f"{path.name} is {instead.format(path=path)}")
-    require_file(path, "a .tflite model") if path.stat().st_size else None  # a FIFO would block the read below
+    regular_file_size(path, "a .tflite model")  # a FIFO would block the read below forever
     try:
         with path.open("rb") as handle:
             head = handle.read(8)

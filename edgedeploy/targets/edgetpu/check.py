@@ -17,14 +17,20 @@ from pathlib import Path
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.targets.edgetpu.predict.result import CheckReport
 from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER, load_rules
-from edgedeploy.files import read_input
+from edgedeploy.files import read_input, require_file
 from edgedeploy.tflite import has_tflite_identifier, parse_model
 
 _TEXT_LIMIT = 5 * 1024 * 1024  # compiler outputs are a few KiB; refuse to decode big binaries as text
 
 
 def _read(path: Path) -> bytes:
-    return read_input(path, "a model or compiler log")
+    """A TFLite or ONNX model is read whole; anything else only if it is small enough to be compiler output
+    (a 3 GiB file is refused from its size, unread)."""
+    with open(require_file(path, "a model or compiler log"), "rb") as handle:
+        head = handle.read(8)
+    if has_tflite_identifier(head) or path.suffix.lower() in (".tflite", ".onnx"):
+        return read_input(path, "a model")
+    return read_input(path, "Edge TPU compiler output", limit=_TEXT_LIMIT)
 
 
 def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckReport:
@@ -46,7 +52,10 @@ def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckR
         raise InputError(f"{path} is not quantized (no int8/uint8 tensors: a float model?); "
                          "the Edge TPU needs a full-int8 model",
                          hint="convert it with: edgedeploy convert --target edgetpu")
-    return analyse(graph, rules, str(path))
+    try:
+        return analyse(graph, rules, str(path))
+    except InputError as exc:  # a damaged operand found by a rule: say which file, the rule said which op
+        raise InputError(f"{path}: {exc.message}", exc.hint) from None
 
 
 def _check_text(data: bytes, path: Path, rules) -> CheckReport:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import platform
 import re
+import struct
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ FILE_IDENTIFIER = b"TFL3"
 MIN_RUNS, MIN_TIME_S, MAX_TIME_S, WARMUP_RUNS, WARMUP_TIME_S = 20, 0.3, 20.0, 2, 0.1
 _UNRESOLVED = re.compile(r"unresolved custom op: ([\w./-]+)", re.IGNORECASE)
 _MAX_RETRIES = 8
+# What the schema's object API raises on a corrupt flatbuffer (the TFLite reader guards the same way).
+_CORRUPT = (IndexError, struct.error, ValueError, TypeError, OverflowError, AttributeError, KeyError,
+            UnicodeDecodeError, RecursionError, MemoryError)
 
 
 @dataclass
@@ -151,14 +155,23 @@ def time_cpu_ops(data: bytes, op_indices: list[int], *, threads: int = 1) -> Cpu
     timing = CpuOpsTiming(op_indices=sorted(op_indices), cpu=cpu_model_name(), threads=threads)
     if not op_indices:
         return timing
-    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
-    names = {i: _op_name(model, model.subgraphs[0].operators[i]) for i in op_indices}
+    try:
+        model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+        names = {i: _op_name(model, model.subgraphs[0].operators[i]) for i in op_indices}
+    except _CORRUPT as exc:
+        raise InputError(f"the CPU-side ops could not be cut out to time them ({type(exc).__name__}: a corrupt "
+                         "model?)") from None
     keep = sorted(op_indices)
     for _ in range(_MAX_RETRIES):
         if not keep:
             return timing
         try:
-            interpreter = _load(sub_model(data, keep), threads)
+            cut = sub_model(data, keep)
+        except _CORRUPT as exc:
+            raise InputError(f"the CPU-side ops could not be cut out to time them ({type(exc).__name__}: a corrupt "
+                             "model?)") from None
+        try:
+            interpreter = _load(cut, threads)
             break
         except InterpreterLoadError as exc:
             missing = {name.rstrip(".") for name in _UNRESOLVED.findall(str(exc))}

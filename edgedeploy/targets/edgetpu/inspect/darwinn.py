@@ -168,30 +168,45 @@ def _executable(buf: bytes) -> Executable:
         dma_bytes=_dma_bytes(raw))
 
 
-def _package(buf: bytes) -> DarwinnPackage:
+def _package(buf: bytes, where: list[str], number: int) -> DarwinnPackage:
+    where[0] = f"package {number}"
     if buf[4:8] != PACKAGE_IDENTIFIER:
         raise ValueError("no DWN1 identifier")
     package = _Raw.root(buf)
     multi = _Raw.root(package.byte_vector(1))
-    executables = [_executable(exe) for exe in multi.string_list(0)]
+    executables = []
+    for index, exe in enumerate(multi.string_list(0)):
+        where[0] = f"executable {index} of package {number}"
+        executables.append(_executable(exe))
     return DarwinnPackage(compiler_version=package.string(4), min_runtime_version=package.int(0),
                           executables=executables)
+
+
+# What damaged flexbuffer / flatbuffer bytes raise from inside the runtimes' accessors.
+_DAMAGED = (ValueError, TypeError, IndexError, KeyError, struct.error, UnicodeDecodeError, RecursionError,
+            OverflowError, ZeroDivisionError, AttributeError, MemoryError)
 
 
 def read_package(custom_options: bytes | None) -> DarwinnPackage:
     """Decode ``edgetpu-custom-op`` custom options; ``InputError`` if they are not a DarwiNN package."""
     if not custom_options:
         raise InputError("the edgetpu-custom-op has no custom options (no compiled executable inside)")
+    where = ["the custom options' flexbuffer map"]  # the part being read, for the message
     try:
         root = flexbuffers.GetRoot(custom_options).AsMap
+        keys = [k.AsKey for k in root.Keys]
+        if "4" not in keys:
+            raise KeyError("no key '4' (the serialized package)")
         packages = [root["4"].AsStringBytes]
-        if "7" in [k.AsKey for k in root.Keys]:
+        if "7" in keys:
             packages += [ref.AsStringBytes for ref in root["7"].AsVector]
-        parsed = [_package(bytes(p)) for p in packages]
+        parsed = [_package(bytes(p), where, number) for number, p in enumerate(packages)]
     except InputError:
         raise
-    except (ValueError, TypeError, IndexError, KeyError, struct.error, UnicodeDecodeError, RecursionError) as exc:
-        raise InputError(f"the edgetpu-custom-op does not hold a readable DarwiNN package ({exc})") from None
+    except _DAMAGED as exc:
+        said = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        raise InputError(f"the edgetpu-custom-op does not hold a readable DarwiNN package: {where[0]} is damaged "
+                         f"({type(exc).__name__}{': ' + said if said else ''})") from None
     first = parsed[0]
     return DarwinnPackage(compiler_version=first.compiler_version, min_runtime_version=first.min_runtime_version,
                           executables=[e for p in parsed for e in p.executables])
