@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import asdict, is_dataclass
 from enum import Enum
 from pathlib import Path
@@ -48,11 +49,21 @@ def jsonable(value: Any) -> Any:
         return None  # JSON has no NaN/inf; null means "not a number", never a made-up value
     if hasattr(value, "tolist"):  # numpy arrays and scalars
         return jsonable(value.tolist())
-    return value
+    if isinstance(value, str):
+        # A name read from a damaged file can hold a lone surrogate, which no UTF-8 writer accepts: the
+        # document would stop half-written. It becomes "?".
+        return value if value.isascii() else value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", errors="replace")
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return str(value)  # anything else a library hands us (a protobuf container): its text, never a crash
 
 
 def to_json(data: dict[str, Any]) -> str:
-    return json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n"
+    # allow_nan=False: jsonable has already made every NaN/inf null; one that slipped through is a bug,
+    # better a failure than a document no JSON parser accepts.
+    return json.dumps(jsonable(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def envelope(command: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +82,11 @@ def envelope_json(command: str, payload: dict[str, Any]) -> str:
 def emit(result: Result, as_json: bool, command: str) -> ExitCode:
     """Show ``result``: as the command's JSON document, or as its table."""
     if as_json:
-        stdout.print(envelope_json(command, result.to_dict()), end="", markup=False, highlight=False, soft_wrap=True)
+        # Written as is, not through rich: rich would still turn ":smiley:" in a model's op names into an
+        # emoji, and it holds the whole document as styled segments (gigabytes for a large report).
+        text = envelope_json(command, result.to_dict())
+        sys.stdout.write(text)
+        sys.stdout.flush()
     else:
         result.render(stdout)
     return result.exit_code

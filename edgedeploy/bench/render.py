@@ -65,19 +65,40 @@ def _comparison_table(result: "BenchResult") -> Table:
     return table
 
 
-def _details_table(result: "BenchResult", width: int) -> Table:
+def _comparison_width(result: "BenchResult") -> int:
+    """Columns the comparison table needs with every model name whole (borders and padding included)."""
+    names = max((len(m["name"]) for m in result.models), default=5)
+    targets = list(dict.fromkeys(c.target for c in result.cells))
+    return names + 10 + sum(max(14, len(t)) for t in targets) + 3 * (len(targets) + 2) + 1
+
+
+def _comparison_list(result: "BenchResult", console: Console) -> None:
+    """The comparison for a narrow terminal: a block per model, one line per target; names never fold."""
+    console.print("[bold]median latency (p50) per model and target[/bold]")
+    cells = {(c.model, c.target): c for c in result.cells}
+    for model in result.models:
+        console.print(f"[bold]{escape(model['name'])}[/bold] ({fmt_bytes(model['size_bytes'])})", soft_wrap=True)
+        for target in dict.fromkeys(c.target for c in result.cells):
+            cell = cells.get((model["name"], target))
+            text = " · ".join(line for line in _cell_text(cell).split("\n")) if cell else "-"
+            console.print(f"  {escape(target)}: {text}", soft_wrap=True)
+
+
+def _details_table(result: "BenchResult", width: int, only: str | None = None, titled: bool = True) -> Table:
     columns = STAT_COLUMNS if width >= WIDE_CONSOLE else NARROW_STAT_COLUMNS
     title = "all statistics (ms; runs over all repeats)" + ("" if columns is STAT_COLUMNS else "; std/min/max in --json")
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-    table.add_column("model / target", overflow="fold", ratio=1)
+    table = Table(title=title if titled else None, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1),
+                  pad_edge=False)
+    table.add_column("model / target" if only is None else "target", overflow="fold", ratio=1)
     for name in columns:
         table.add_column(name, justify="right", no_wrap=True)
-    for cell in result.measured:
+    for cell in (c for c in result.measured if only is None or c.model == only):
         s = cell.latency
         values = {"load": fmt_ms(cell.load_ms), "1st": fmt_ms(cell.first_inference_ms), "runs": str(s.count),
                   "mean": fmt_ms(s.mean_ms), "std": fmt_ms(s.std_ms), "min": fmt_ms(s.min_ms), "p50": fmt_ms(s.p50_ms),
                   "p90": fmt_ms(s.p90_ms), "p99": fmt_ms(s.p99_ms), "max": fmt_ms(s.max_ms), "FPS": f"{s.fps:.1f}"}
-        table.add_row(f"{escape(cell.model)}\n[dim]{escape(cell.target)}[/dim]", *(values[c] for c in columns))
+        name = f"[dim]{escape(cell.target)}[/dim]" if only else f"{escape(cell.model)}\n[dim]{escape(cell.target)}[/dim]"
+        table.add_row(name, *(values[c] for c in columns))
     return table
 
 
@@ -112,10 +133,17 @@ def _header(result: "BenchResult") -> str:
 
 def render_bench(result: "BenchResult", console: Console) -> None:
     console.print(_header(result))
-    if result.cells:
+    if result.cells and _comparison_width(result) <= console.width:
         console.print(_comparison_table(result))
-    if result.measured:
+    elif result.cells:
+        _comparison_list(result, console)
+    if result.measured and max(len(c.model) for c in result.measured) + 8 * len(NARROW_STAT_COLUMNS) <= console.width:
         console.print(_details_table(result, console.width))
+    elif result.measured:  # a narrow terminal: each model's name on a line of its own, never folded
+        console.print(f"[bold]{_details_table(result, console.width).title}[/bold]")
+        for model in dict.fromkeys(c.model for c in result.measured):
+            console.print(f"[bold]{escape(model)}[/bold]", soft_wrap=True)
+            console.print(_details_table(result, console.width, only=model, titled=False))
     for cell in result.cells:
         if cell.status != "ok":
             style = "yellow" if cell.status == "skipped" else "red"

@@ -104,7 +104,10 @@ class CheckReport:
         console.print(f"[bold]{escape(self.path)}[/bold] ({self.kind}; {escape(self.rules)})")
         shown = self.ops if self.show_all_ops or self.kind == "compiler-log" else [p for p in self.ops if p.verdict != "tpu"]
         if shown:
-            console.print(self._ops_table(shown))
+            if self._table_width(shown) <= console.width:
+                console.print(self._ops_table(shown))
+            else:  # a narrow terminal: one op per line, its tensors on the next, never folded mid-shape
+                self._ops_list(console, shown)
         hidden = len(self.ops) - len(shown)
         if hidden:
             console.print(f"[dim]{plural(hidden, 'op')} that map{'s' if hidden == 1 else ''} to the Edge TPU {'is' if hidden == 1 else 'are'} not listed (--all-ops lists them)[/dim]")
@@ -139,6 +142,27 @@ class CheckReport:
             shapes = f"{_io_text(p.inputs)} -> {_io_text(p.outputs)}" if p.inputs or p.outputs else ""
             table.add_row(str(p.index), escape(name), f"[{style}]{p.verdict}[/{style}]", escape(reason), shapes)
         return table
+
+    @staticmethod
+    def _table_width(ops: list[OpPrediction]) -> int:
+        """Columns the table needs to show every cell unfolded (a padding of 2 between columns)."""
+        rows = [(str(p.index), p.op + f" v{p.version}" + (f" x{p.count}" if p.count > 1 else ""), p.verdict,
+                 p.reason + (f" (op {p.caused_by})" if p.caused_by is not None else ""),
+                 f"{_io_text(p.inputs)} -> {_io_text(p.outputs)}") for p in ops]
+        headers = ("#", "op", "verdict", "reason", "input -> output")
+        return sum(max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)) + 2 * (len(headers) - 1)
+
+    def _ops_list(self, console: Console, ops: list[OpPrediction]) -> None:
+        width = max(len(str(p.index)) for p in ops)
+        for p in ops:
+            style = _VERDICT_STYLE.get(p.verdict, "")
+            reason = p.reason + (f" (op {p.caused_by})" if p.caused_by is not None else "")
+            name = p.op + (f" v{p.version}" if p.version else "") + (f" x{p.count}" if p.count > 1 else "")
+            console.print(f"{p.index:>{width}}  {escape(name)}  [{style}]{p.verdict}[/{style}]  {escape(reason)}",
+                          soft_wrap=True)
+            if p.inputs or p.outputs:
+                console.print(f"{'':>{width}}  {_io_text(p.inputs)} -> {_io_text(p.outputs)}", soft_wrap=True,
+                              markup=False)
 
     def _summary_line(self) -> str:
         s = self.summary
