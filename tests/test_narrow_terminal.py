@@ -37,3 +37,13 @@ def test_bench_keeps_long_model_names_whole(cli, narrow, edgetpu_models, tmp_pat
     assert result.code == ExitCode.OK, result
     for name in (long_name.stem, "mobilenet_v1_0.25_128_quant"):
         assert sum(name in line for line in result.out.splitlines()) >= 2, result.out  # both tables name it whole
+
+
+def test_help_examples_fit_an_80_column_terminal_so_they_copy_whole(cli):
+    from edgedeploy.cli.app import app
+
+    for info in app.registered_commands:
+        examples = [line.strip() for line in (info.help or "").splitlines() if line.strip().startswith("edgedeploy ")]
+        assert examples, info.name  # every command shows how to use it
+        too_long = [line for line in examples if len(line) > 76]  # help indents examples by 3, plus a margin
+        assert not too_long, (info.name, too_long)

@@ -60,7 +60,7 @@ def command(
 
       edgedeploy bench mobilenet_v1_0.25_128_quant.tflite
 
-      edgedeploy bench --target cpu,coral --device usb:0 out/mnv2/*_int8.tflite --plot bench.png
+      edgedeploy bench -t cpu,coral --device usb:0 out/*_int8.tflite --plot b.png
 
       edgedeploy bench model.tflite --images photos/ --fps 30 --power hwmon:ina260
 

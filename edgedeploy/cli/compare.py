@@ -64,15 +64,15 @@ def command(
 
     Examples:
 
-      edgedeploy compare mobilenet_v2:0.5,1.0 mobilenet_v3_small:0.5,1.0 mobilenet_edgetpu -r 96,224
+      edgedeploy compare mobilenet_v2:0.5,1.0 mobilenet_edgetpu -r 96,224
 
-      edgedeploy compare mobilenet_v3_small mobilenet_v3_small_minimal --target cpu,coral -o study
+      edgedeploy compare mobilenet_v3_small mobilenet_v3_small_minimal -t edgetpu
 
-      edgedeploy compare mobilenet_v2:0.35,0.5,1.0 --recommend --max-latency-ms 15 --max-size-mb 4
+      edgedeploy compare mobilenet_v2:0.35,0.5,1.0 --recommend --max-latency-ms 15
 
-      edgedeploy compare mobilenet_v2 --weights mnv2.pth --eval val/ --labels imagenet_labels.txt
+      edgedeploy compare mobilenet_v2 --weights w.pth --eval val/ --labels l.txt
 
-      edgedeploy compare mobilenet_v2:0.35,0.5,0.75,1.0 -r 96,128,160,224 --ray ray://head-node:10001
+      edgedeploy compare mobilenet_v2:0.5,1.0 -r 96,224 --ray ray://head:10001
     """
     from edgedeploy.compare import CompareRequest, Constraints, parse_resolutions, run_compare
     from edgedeploy.errors import UsageError

@@ -61,7 +61,7 @@ def command(
 
       edgedeploy compile detector.tflite classifier.tflite -o out/ --json
 
-      edgedeploy compile big.tflite --segments 2 --compiler /opt/coral/edgetpu_compiler
+      edgedeploy compile big.tflite -n 2 --compiler /opt/coral/edgetpu_compiler
     """
 
     from edgedeploy.targets.registry import call_capability

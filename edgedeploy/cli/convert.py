@@ -71,9 +71,9 @@ def command(
 
       edgedeploy convert --target edgetpu mobilenet_v2
 
-      edgedeploy convert --target edgetpu mobilenet_v3_small --alpha 0.5 -r 160 --fix-activations
+      edgedeploy convert mobilenet_v3_small --alpha 0.5 -r 160 --fix-activations
 
-      edgedeploy convert --target edgetpu model.onnx --calibration photos/ -o out/model
+      edgedeploy convert model.onnx --calibration photos/ -o out/model
     """
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
