@@ -21,7 +21,10 @@ class Preprocessing:
     """How the model expects its image input: what calibration, fidelity and bench feed it.
 
     Pixels are scaled to [0, 1], resized so the short side is ``resize_size`` with ``interpolation``,
-    centre-cropped to ``size``, then normalised per channel with ``mean`` / ``std`` (RGB order).
+    centre-cropped to ``size``, put in ``channel_order``, then normalised per channel with ``mean`` /
+    ``std`` (given in that channel order, on the [0, 1] scale). ``origin`` says where these values came
+    from (the model's own config, the user's options, or an assumption), because a wrong guess silently
+    calibrates the model on the wrong range.
     """
 
     size: tuple[int, int]  # (height, width)
@@ -29,15 +32,19 @@ class Preprocessing:
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     interpolation: str = "bilinear"
+    channel_order: str = "RGB"
+    origin: str = "model config"
 
     def to_dict(self) -> dict[str, Any]:
         return {"size": list(self.size), "resize_size": self.resize_size, "mean": list(self.mean),
-                "std": list(self.std), "interpolation": self.interpolation}
+                "std": list(self.std), "interpolation": self.interpolation, "channel_order": self.channel_order,
+                "origin": self.origin}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Preprocessing":
         return cls(size=tuple(data["size"]), resize_size=int(data["resize_size"]), mean=tuple(data["mean"]),
-                   std=tuple(data["std"]), interpolation=data.get("interpolation", "bilinear"))
+                   std=tuple(data["std"]), interpolation=data.get("interpolation", "bilinear"),
+                   channel_order=data.get("channel_order", "RGB"), origin=data.get("origin", "model config"))
 
 
 def find_images(directory: Path) -> list[Path]:
@@ -45,9 +52,14 @@ def find_images(directory: Path) -> list[Path]:
     return sorted(p for p in Path(directory).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
+ASSUMED = "assumed: ImageNet mean/std, RGB (the model file carries no preprocessing; see --preset, --mean, --std)"
+
+
 def default_preprocessing(height: int, width: int) -> Preprocessing:
-    """ImageNet mean/std and a 0.875 centre crop: what torchvision/timm classifiers expect."""
-    return Preprocessing(size=(height, width), resize_size=int(math.floor(min(height, width) / IMAGENET_CROP)))
+    """ImageNet mean/std and a 0.875 centre crop: what torchvision/timm classifiers expect. For a model
+    file that does not say, this is an assumption, and ``origin`` says so."""
+    return Preprocessing(size=(height, width), resize_size=int(math.floor(min(height, width) / IMAGENET_CROP)),
+                         origin=ASSUMED)
 
 
 def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
@@ -65,4 +77,6 @@ def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
     resized = rgb.resize((max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale))), resample)
     left, top = (resized.width - width) // 2, (resized.height - height) // 2
     pixels = np.asarray(resized.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
+    if prep.channel_order == "BGR":
+        pixels = pixels[..., ::-1]
     return ((pixels - np.asarray(prep.mean, np.float32)) / np.asarray(prep.std, np.float32)).astype(np.float32)

@@ -1,8 +1,18 @@
-"""Never leave a half-written output: write into a staging place, move into place only on success."""
+"""Never leave a half-written output, and never lose another run's: write into a staging place, move
+into place only on success, and hold the output directory for the whole run.
+
+- One run per output directory at a time: a lock (``flock`` on ``.edgedeploy-lock``, released by the
+  kernel if the process dies) is taken before anything is written; a second run into the same folder
+  stops at once with a clear line, having written nothing.
+- A run removes only what it wrote itself: its staging folder, the files it moved in if the final
+  moves fail, and the output directory only if it created it and nothing else is in it.
+- "Already holds results" is checked when the run starts and again just before the final moves.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -12,54 +22,187 @@ from pathlib import Path
 from edgedeploy.errors import OutputError
 
 STAGING_PREFIX = ".edgedeploy-partial-"
+LOCK_NAME = ".edgedeploy-lock"
+MIN_FREE_BYTES = 16 * 1024 * 1024  # reports, logs and the file system's own slack
 
 
-def _writable_dir(directory: Path) -> None:
-    if directory.exists() and not directory.is_dir():
-        raise OutputError(f"output path {directory} exists and is not a directory")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=directory, prefix=STAGING_PREFIX, delete=True)
-        probe.close()
-    except OSError as exc:
-        raise OutputError(f"cannot write to output directory {directory}: {exc.strerror or exc}") from exc
+def _is_ours(name: str) -> bool:
+    """Names edgedeploy uses while it works; they are never results."""
+    return name.startswith(STAGING_PREFIX) or name == LOCK_NAME
 
 
 def _existing_results(directory: Path) -> list[str]:
     if not directory.is_dir():
         return []
-    return sorted(p.name for p in directory.iterdir() if not p.name.startswith(STAGING_PREFIX))
+    return sorted(p.name for p in directory.iterdir() if not _is_ours(p.name))
+
+
+def _refuse_results(directory: Path, names: list[str], when: str) -> None:
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    raise OutputError(f"output directory {directory} {when} ({shown})", "pass --force to overwrite")
+
+
+def _cannot_write(directory: Path, exc: OSError) -> OutputError:
+    return OutputError(f"cannot write to output directory {directory}: {exc.strerror or exc}")
+
+
+def _make_directory(directory: Path) -> bool:
+    """Create ``directory`` if needed; True when this call created it (only then may the run remove it)."""
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(f"output path {directory} exists and is not a directory")
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        directory.mkdir()
+        return True
+    except FileExistsError:
+        if not directory.is_dir():
+            raise OutputError(f"output path {directory} exists and is not a directory") from None
+        return False
+    except OSError as exc:
+        raise _cannot_write(directory, exc) from exc
+
+
+class _Lock:
+    """An exclusive, non-blocking lock on ``directory``; the lock file goes away with the lock."""
+
+    def __init__(self, directory: Path):
+        self.path = directory / LOCK_NAME
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; runs there are not protected against each other
+            return
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise _cannot_write(self.path.parent, exc) from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise _cannot_write(self.path.parent, exc) from exc
+                raise OutputError(f"output directory {self.path.parent} is in use by another edgedeploy run"
+                                  f"{self._holder()}; nothing was written",
+                                  "wait for that run to finish, or choose another output directory") from None
+            # The holder before us may have removed the file while we waited for it: lock the file that is
+            # there now, or two runs would each hold a lock on a different inode.
+            try:
+                if os.fstat(fd).st_ino == os.stat(self.path).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+
+    def _holder(self) -> str:
+        try:
+            pid = self.path.read_text().strip()
+        except OSError:
+            return ""
+        return f" (pid {pid})" if pid.isdigit() else ""
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.unlink()  # while still holding it: see acquire
+        os.close(self.fd)
+        self.fd = None
+
+
+def require_free_space(directory: Path, needed: int, what: str) -> None:
+    """OutputError before a long job when ``directory``'s file system cannot hold what it will write."""
+    try:
+        free = shutil.disk_usage(directory).free
+    except OSError:
+        return  # cannot be told here; the write itself will say
+    if free < needed + MIN_FREE_BYTES:
+        raise OutputError(f"not enough free space for {what} in {directory}: about {(needed + MIN_FREE_BYTES) / 2**20:.0f} "
+                          f"MiB needed, {free / 2**20:.0f} MiB free", "free some space or choose another output directory")
+
+
+def _probe(directory: Path) -> None:
+    try:
+        probe = tempfile.NamedTemporaryFile(dir=directory, prefix=STAGING_PREFIX, delete=True)
+        probe.close()
+    except OSError as exc:
+        raise _cannot_write(directory, exc) from exc
+
+
+def _move_in(staging: Path, directory: Path, moved: list[Path]) -> None:
+    for item in sorted(staging.iterdir()):
+        target = directory / item.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)  # --force: a results folder of an earlier run (logs/)
+        try:
+            os.replace(item, target)
+        except OSError as exc:
+            raise _cannot_write(directory, exc) from exc
+        moved.append(target)
+
+
+def _undo(directory: Path, moved: list[Path], created: bool) -> None:
+    """Remove what this run put in ``directory``, and the directory if this run made it and it is empty."""
+    for path in moved:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    if created:
+        with contextlib.suppress(OSError):
+            directory.rmdir()  # fails, as it should, when anything else is in it
 
 
 @contextlib.contextmanager
-def staged_directory(directory: Path, force: bool) -> Iterator[Path]:
+def staged_directory(directory: Path, force: bool, needs_bytes: int | None = None) -> Iterator[Path]:
     """Yield an empty staging directory inside ``directory``; on success move its files into
-    ``directory`` (replacing same-named files only when ``force``), on any failure or Ctrl-C delete it.
+    ``directory`` (replacing same-named files only when ``force``); on any failure or Ctrl-C remove
+    only what this run wrote.
 
     A directory that already holds results is refused without ``force`` so that a second run never
-    silently mixes with, or destroys, the first one.
+    silently mixes with, or destroys, the first one; a directory another run is writing is refused
+    always. ``needs_bytes``: what the run will write, checked against the free space first.
     """
     directory = Path(directory)
-    created = not directory.exists()
-    existing = _existing_results(directory)
-    if existing and not force:
-        shown = ", ".join(existing[:3]) + (", ..." if len(existing) > 3 else "")
-        raise OutputError(f"output directory {directory} already holds results ({shown})", "pass --force to overwrite")
-    _writable_dir(directory)
-    staging = Path(tempfile.mkdtemp(dir=directory, prefix=STAGING_PREFIX))
+    created = _make_directory(directory)
+    lock = _Lock(directory)
+    lock.acquire()  # a refused lock removes nothing: the directory is the other run's now
+    moved: list[Path] = []
+    staging: Path | None = None
     try:
+        existing = _existing_results(directory)
+        if existing and not force:
+            _refuse_results(directory, existing, "already holds results")
+        _probe(directory)
+        if needs_bytes:
+            require_free_space(directory, needs_bytes, "the results")
+        try:
+            staging = Path(tempfile.mkdtemp(dir=directory, prefix=STAGING_PREFIX))
+        except OSError as exc:
+            raise _cannot_write(directory, exc) from exc
         yield staging
-        for item in sorted(staging.iterdir()):
-            target = directory / item.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            os.replace(item, target)
+        # Again at the end: something outside edgedeploy may have written results while this run worked.
+        appeared = sorted(set(_existing_results(directory)) - set(existing))
+        if appeared and not force:
+            _refuse_results(directory, appeared, "received other results while this run was working; this run's "
+                                                 "outputs were not moved in")
+        _move_in(staging, directory, moved)
     except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        _undo(directory, moved, created=False)
+        lock.release()
         if created:
-            shutil.rmtree(directory, ignore_errors=True)
+            _undo(directory, [], created=True)
         raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        lock.release()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -77,9 +220,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary files
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):  # a full disk or a file system gone read-only: one line, no traceback
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
 
 

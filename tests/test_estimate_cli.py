@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from bench_models import float_add_model
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from bench_models import float_add_model
 from tflite_builder import GraphBuilder
 
 from edgedeploy import __version__

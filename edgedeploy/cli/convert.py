@@ -44,6 +44,14 @@ def command(
                                      "recursively) [default: photos shipped with edgedeploy]."),
     calibration_count: int = typer.Option(None, "--calibration-count", help="Calibrate on this many images; the rest "
                                           "(up to 32) are held back to measure fidelity."),
+    preset: str = typer.Option(None, "--preset", help="How the model's input was normalised: imagenet, unit "
+                               "(inputs in [0,1]) or signed ([-1,1]) \\[default: a built-in's own; ImageNet, said so, "
+                               "for a model file]."),
+    mean: str = typer.Option(None, "--mean", help="Per-channel mean, e.g. 0.485,0.456,0.406 or 123.7,116.3,103.5 "
+                             "(pixel units)."),
+    std: str = typer.Option(None, "--std", help="Per-channel std, e.g. 0.229,0.224,0.225 or 58.4,57.1,57.4."),
+    channel_order: str = typer.Option(None, "--channel-order", help="rgb or bgr: the channel order the model "
+                                      "expects \\[default: rgb]."),
     per_tensor: bool = typer.Option(False, "--per-tensor", help="Per-tensor weight quantization (default per-channel)."),
     fix_activations: bool = typer.Option(False, "--fix-activations", help="Rewrite hard-swish / hard-sigmoid into "
                                          "ADD, RELU6 and MUL (same math) so the Edge TPU can map them."),
@@ -77,12 +85,14 @@ def command(
     """
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
+    from edgedeploy.converters.preprocessing_options import parse_preprocessing
     from edgedeploy.converters.sources import parse_input_shape
     from edgedeploy.targets.registry import get_target
 
     options = ConvertOptions(target=get_target(target, "convert_step").name, opset=opset, calibration_dir=calibration,
                              calibration_count=calibration_count, per_tensor=per_tensor,
                              fix_activations=fix_activations, input_shape=parse_input_shape(input_shape),
+                             preprocessing=parse_preprocessing(preset, mean, std, channel_order),
                              compile=not no_compile, compiler_options=compiler_options(
                                  min_runtime=min_runtime, multiple_subgraphs=multiple_subgraphs, segments=segments,
                                  compiler=compiler, timeout=compile_timeout))

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from edgedeploy.converters.calibration import ImageSet
+from edgedeploy.converters.preprocessing_options import PreprocessingChoice
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class ConvertOptions:
     input_shape: tuple[int, ...] | None = None
     compile: bool = True  # False: stop after the int8 model (--no-compile)
     compiler_options: dict[str, Any] = field(default_factory=dict)
+    preprocessing: PreprocessingChoice = field(default_factory=PreprocessingChoice)  # --preset/--mean/--std
 
 
 @dataclass

@@ -8,6 +8,7 @@ the output directory only when the run completes, so a failure or Ctrl-C leaves 
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import time
@@ -26,7 +27,9 @@ from edgedeploy.converters.quiet import captured_output
 from edgedeploy.converters.sources import load_source
 from edgedeploy.converters.tools import tool_versions
 from edgedeploy.errors import ConversionError
-from edgedeploy.outputs import staged_directory
+from edgedeploy.images import ASSUMED
+from edgedeploy.outputs import require_free_space, staged_directory
+from edgedeploy.report import note
 from edgedeploy.targets.registry import get_target
 
 
@@ -92,6 +95,19 @@ def _publish(staging: Path, onnx_model: OnnxModel, int8: TFLiteModel, workdir: P
     return outputs
 
 
+def _expected_bytes(source: Any) -> int:
+    """What a conversion writes into its output directory, from the source's float32 size: the ONNX and
+    the float32 TFLite hold the weights once each, the int8 TFLite a quarter of them (the scratch folder
+    needs about twice that again for TensorFlow's SavedModel and onnx2tf's files)."""
+    if isinstance(source, Path):
+        weights = source.stat().st_size
+    else:
+        module = getattr(source, "module", None)
+        tensors = list(module.parameters()) + list(module.buffers()) if hasattr(module, "buffers") else []
+        weights = sum(t.numel() * t.element_size() for t in tensors)
+    return weights * 9 // 4
+
+
 def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool = False, alpha: float = 1.0,
             resolution: int | None = None, weights: Path | None = None, pretrained: bool = False,
             input_shape: str | None = None) -> ConvertReport:
@@ -102,10 +118,16 @@ def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool
         source = load_source(spec, alpha=alpha, resolution=resolution, weights=weights, pretrained=pretrained,
                              input_shape=input_shape)
     records.append(StageRecord("load-model", timer.seconds, getattr(source, "details", {})))
-    with staged_directory(Path(output_dir), force) as staging, \
+    # Before the long part: a full disk found after minutes of converting would cost them all.
+    needed = _expected_bytes(source)
+    require_free_space(Path(tempfile.gettempdir()), 2 * needed, "the conversion's scratch files")
+    with staged_directory(Path(output_dir), force, needs_bytes=needed) as staging, \
             tempfile.TemporaryDirectory(prefix="edgedeploy-work-") as scratch:
         workdir = Path(scratch)
         first = source if isinstance(source, TorchModel) else prepare_onnx(source, workdir, options.input_shape)
+        first = dataclasses.replace(first, preprocessing=options.preprocessing.apply(first.preprocessing))
+        if first.preprocessing.origin == ASSUMED:
+            note(f"preprocessing {ASSUMED}")
         with progress.stage("load-images") as timer:
             images = load_image_set(first.preprocessing, options.calibration_dir, options.calibration_count,
                                     first.input_shape[1])
