@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-QUICK_BENCH = ("--min-runs", "20", "--min-time", "0.2", "--repeats", "1", "--threads", "1")
+QUICK_BENCH = ("--min-runs", "10", "--min-time", "0.1", "--repeats", "1", "--threads", "1")
+DEFAULT_MODELS = ["mobilenet_v2:0.75,1.0", "mobilenet_v3_large_minimal:0.75,1.0"]
 
 
 def study(models: list[str], resolutions: str, jobs: int, out: Path) -> float:
@@ -34,18 +35,21 @@ def study(models: list[str], resolutions: str, jobs: int, out: Path) -> float:
     return seconds
 
 
+def rows(out: Path) -> list[dict]:
+    return json.loads((out / "results.json").read_text())["rows"]
+
+
 def facts(out: Path) -> list[dict]:
-    rows = json.loads((out / "results.json").read_text())["rows"]
-    keep = ("int8_bytes", "int8_ops", "op_histogram", "params", "macs")
+    keep = ("int8_ops", "op_histogram", "params", "macs")
     return [{"label": r["label"], "status": r["status"], **{k: r["model"].get(k) for k in keep},
              "edgetpu": {k: (r["edgetpu"] or {}).get(k) for k in ("verdict", "tpu_ops", "cpu_ops", "total_ops")}}
-            for r in rows]
+            for r in rows(out)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["mobilenet_v2:0.35,0.5,0.75,1.0"])
-    parser.add_argument("--resolutions", default="96,128")
+    parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
+    parser.add_argument("--resolutions", default="192,224")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -61,8 +65,10 @@ def main() -> None:
             same = f"DIFFERENT: {len(one)} rows vs {len(two)}"
         else:
             same = "DIFFERENT: " + next(f"{a} vs {b}" for a, b in zip(one, two) if a != b)
+        sizes = [(a["model"]["int8_bytes"], b["model"]["int8_bytes"]) for a, b in zip(rows(tmp / "jobs1"), rows(tmp / "jobs2"))]
+        size_note = max(abs(a - b) / a for a, b in sizes) if sizes else 0.0
         print(f"{len(one)} variants; wall time --jobs 2 / --jobs 1 = {parallel / serial:.2f} (goal <= 0.60); "
-              f"results: {same}")
+              f"results: {same} (int8 sizes within {100 * size_note:.3f}%)")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ was made faster). A speed-up of the conversion must not change the model."""
 import json
 
 import pytest
-
 from int8_pins import CASES, PINS_FILE, convert_case, graph_signature
 
 pytestmark = pytest.mark.slow

@@ -5,9 +5,9 @@ import shutil
 import subprocess
 
 import pytest
+from tiny_models import export_onnx, tiny_cnn
 
 from edgedeploy.converters.onnx_simplify import PASSES, needs_onnx2tf, simplify_in_place
-from tiny_models import export_onnx, tiny_cnn
 
 
 def test_one_child_makes_the_file_three_onnxsim_commands_make(tmp_path):

@@ -61,3 +61,21 @@ def test_convert_says_what_it_assumed_and_records_what_was_given(cli, tiny, tmp_
     assert given.code == ExitCode.OK and "assumed" not in given.err
     report = json.loads((tmp_path / "b" / "report.json").read_text())
     assert report["preprocessing"]["mean"] == [0, 0, 0] and report["preprocessing"]["origin"] == "given: --preset unit"
+
+
+def test_split_keeps_images_back_for_fidelity_even_when_more_are_asked_for():
+    from edgedeploy.converters.calibration import split_counts
+
+    assert split_counts(13, 200) == (9, 4)  # not 13 and 0: fidelity would be blind
+    assert split_counts(8, 200) == (5, 3)  # the 8 shipped photos
+    assert split_counts(13, 5) == (5, 8) and split_counts(300, None) == (268, 32) and split_counts(1, None) == (1, 0)
+
+
+def test_convert_says_how_many_images_calibrated_and_warns_when_few(cli, tiny, tmp_path):
+    result = cli("convert", tiny, "-o", tmp_path / "c", "--no-compile", "--calibration-count", "200")
+    assert result.code == ExitCode.OK, result
+    said = " ".join(result.err.split())
+    assert "--calibration-count 200 asked for more images than there are" in said
+    assert "calibration image(s) is few" in said and "--calibration DIR" in said
+    notes = json.loads((tmp_path / "c" / "report.json").read_text())["notes"]
+    assert any(n.startswith("calibrated on 5 image(s)") and "on 3 held-back" in n for n in notes), notes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
 import traceback
@@ -63,17 +65,44 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+INTERRUPTED_LINE = "interrupted; no partial output was kept"
+_WRITE_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                 errno.EROFS: "the file system is read-only"}
+
+
+def _quiet_stdout() -> None:
+    """The reader of our stdout went away (``| head -1``): what it did not read is not an error. Point
+    stdout at /dev/null so that the interpreter's own flush at exit does not fail on the closed pipe."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (``main`` exits with it)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
+        with interrupt_handling():
+            return _run(args, debug)
+    except KeyboardInterrupt:  # a Ctrl-C that landed after the command's own handling
+        return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)
+
+
+def _run(args: list[str], debug: bool) -> int:
+    try:
         result = app(args=args, prog_name="edgedeploy", standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
     except typer.Exit as exc:
+        if exc.exit_code == ExitCode.INTERRUPTED and isinstance(exc.__cause__, KeyboardInterrupt):
+            return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)  # typer turns Ctrl-C into a silent Exit(130)
         return exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
-        return _fail("interrupted; no partial output was kept", ExitCode.INTERRUPTED)
+        return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return ExitCode.OK
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument, bad value
         exc.show(file=sys.stderr)
         return getattr(exc, "exit_code", ExitCode.USAGE)
@@ -82,6 +111,12 @@ def run(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         hint = f" [dim]({escape(exc.hint)})[/dim]" if exc.hint else ""
         return _fail(escape(exc.message) + hint, exc.exit_code)
+    except OSError as exc:  # a write the library did not expect to fail: a full disk, a read-only mount
+        if debug:
+            traceback.print_exc()
+        what = _WRITE_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return _fail(escape(f"{what}{where}"), ExitCode.ERROR)
     except Exception as exc:  # a bug or an unexpected library failure: still one line unless --debug
         if debug:
             traceback.print_exc()

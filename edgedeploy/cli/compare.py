@@ -54,13 +54,19 @@ def command(
 ) -> int:
     """Compare models for the CPU and the Edge TPU: size, MACs, mapping, latency, accuracy.
 
-    Each model x alpha x resolution is converted to full-int8 TFLite (cached in DIR/cache by content, so a re-run or an interrupted run only does new work), checked for the Edge TPU (predicted mapping), benchmarked on each available target and, with --eval, scored for top-1 accuracy.
+    Each model x alpha x resolution is converted to full-int8 TFLite (cached in DIR/cache by content, so a
+    re-run or an interrupted run only does new work), checked for the Edge TPU (predicted mapping),
+    benchmarked on each available target and, with --eval, scored for top-1 accuracy.
 
-    Conversions run in --jobs worker processes (or as Ray tasks with --ray); benchmarks run one at a time, after the last conversion, so no conversion disturbs a measurement.
+    Conversions run in --jobs worker processes (or as Ray tasks with --ray); benchmarks run one at a time,
+    after the last conversion, so no conversion disturbs a measurement.
 
-    Writes DIR/results.json, results.csv, report.md, report.html (self-contained) and report.png. A model that fails shows its error in the table and the others still run (exit 1 at the end).
+    Writes DIR/results.json, results.csv, report.md, report.html (self-contained) and report.png. A model
+    that fails shows its error in the table and the others still run (exit 1 at the end).
 
-    --recommend: best = the highest int8 top-1 among the models within --max-latency-ms (p90) and --max-size-mb when all were evaluated, else the most MACs (a stand-in, and it says so); for coral only models predicted to map every op.
+    --recommend: best = the highest int8 top-1 among the models within --max-latency-ms (p90) and
+    --max-size-mb when all were evaluated, else the most MACs (a stand-in, and it says so); for coral only
+    models predicted to map every op.
 
     Examples:
 

@@ -105,7 +105,6 @@ def evaluate(eval_set: EvalSet, preprocessing: dict[str, Any], float_model: Path
     """Top-1 of both models on every image of the set (a fraction in [0, 1])."""
     from edgedeploy.converters.artifacts import Preprocessing
     from edgedeploy.converters.calibration import load_image
-
     from edgedeploy.converters.fidelity import run_tflite
 
     prep = Preprocessing.from_dict(preprocessing)

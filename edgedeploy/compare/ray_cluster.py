@@ -143,7 +143,8 @@ class RayCluster:
         nodes = len([n for n in self.ray.nodes() if n.get("Alive")])
         return f"Ray tasks on the cluster at {self.address} ({nodes} node(s), {cpus} CPUs)"
 
-    def convert(self, jobs: list[ConvertJob], cache: ConversionCache, on_done: Callable[[Conversion], None]) -> dict[str, Conversion]:
+    def convert(self, jobs: list[ConvertJob], cache: ConversionCache,
+                on_done: Callable[[Conversion], None]) -> dict[str, Conversion]:
         ray = self.ray
         pending = {self._convert.remote(pack(job)): job for job in jobs}
         done: dict[str, Conversion] = {}
@@ -177,8 +178,9 @@ class RayCluster:
             if target not in DEVICE_TARGETS or not self.resources.get(DEVICE_RESOURCE):
                 return local(int8_file, target, progress)
             progress(f"measuring on {target} on a Ray node")
+            stem = Path(int8_file).stem.removesuffix("_int8")  # the model and its siblings (report, compiled twin)
             siblings = {p.name: p.read_bytes() for p in Path(int8_file).parent.iterdir()
-                        if p.is_file() and (p.name == "report.json" or p.name.startswith(Path(int8_file).stem.removesuffix("_int8")))}
+                        if p.is_file() and (p.name == "report.json" or p.name.startswith(stem))}
             try:
                 return _Returned(self.ray.get(remote.remote(local, Path(int8_file).name, siblings, target)))
             except self.ray.exceptions.RayError as exc:

@@ -160,8 +160,8 @@ def _run_rows(items: list[StudyItem], study: Study, backend: Backend, progress_f
 
 def run_compare(request: CompareRequest, progress_factory: Callable[..., StudyProgress] = StudyProgress,
                 bench: Callable | None = None) -> CompareResult:
-    from edgedeploy.targets.registry import parse_target_names
     from edgedeploy.converters.tools import tool_versions
+    from edgedeploy.targets.registry import parse_target_names
 
     specs = [parse_spec(s) for s in request.specs]
     if not specs:

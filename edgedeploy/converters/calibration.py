@@ -12,6 +12,7 @@ import numpy as np
 from edgedeploy.converters.artifacts import Preprocessing
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.images import IMAGE_SUFFIXES, load_image  # noqa: F401 - load_image is part of this API
+from edgedeploy.images import find_images as find_image_files
 
 MAX_HELD_BACK = 32
 # onnx2tf downloads a sample file of this exact name from the internet unless it sits in the working
@@ -29,7 +30,7 @@ def find_images(directory: Path) -> list[Path]:
         raise InputError(f"calibration directory not found: {directory}")
     if not directory.is_dir():
         raise InputError(f"calibration path is not a directory: {directory}")
-    images = sorted(p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    images = find_image_files(directory)
     if not images:
         raise InputError(f"no images (jpg, png, bmp) found in {directory}")
     return images
@@ -52,13 +53,34 @@ def split_counts(total: int, calibration_count: int | None) -> tuple[int, int]:
     By default a third (at most 32) is held back; an explicit count calibrates on that many and holds
     back up to 32 of the rest, so a user can trade calibration size against fidelity evidence.
     """
+    default_held = min(max(1, round(total / 3)), MAX_HELD_BACK) if total > 1 else 0
     if calibration_count is not None:
         if calibration_count < 1:
             raise UsageError("--calibration-count must be at least 1")
-        used = min(calibration_count, total)
-        return used, min(total - used, MAX_HELD_BACK)
-    held = min(max(1, round(total / 3)), MAX_HELD_BACK) if total > 1 else 0
-    return total - held, held
+        if calibration_count >= total:  # more asked than there are: still hold some back, or fidelity is blind
+            return total - default_held, default_held
+        return calibration_count, min(total - calibration_count, MAX_HELD_BACK)
+    return total - default_held, default_held
+
+
+# Post-training quantization guides ask for ~100-500 representative images; fewer calibrate activation
+# ranges on too little of what the model will see.
+ENOUGH_CALIBRATION = 100
+
+
+def calibration_notes(images: ImageSet, requested: int | None) -> list[str]:
+    """What the terminal and report.json say about the images: counts, and warnings a user can act on."""
+    used, held = len(images.calibration), len(images.held_back)
+    notes = [f"calibrated on {used} image(s) from {images.source}; fidelity measured on {held} held-back image(s)"]
+    if requested is not None and requested > used:
+        notes.append(f"warning: --calibration-count {requested} asked for more images than there are "
+                     f"({used + held} found): calibrated on {used} and held {held} back for fidelity")
+    if used < ENOUGH_CALIBRATION:
+        notes.append(f"warning: {used} calibration image(s) is few; int8 ranges are usually calibrated on "
+                     f"{ENOUGH_CALIBRATION}-500 images like the ones the model will see: pass --calibration DIR")
+    if held == 0:
+        notes.append("warning: no image was held back, so fidelity (int8 vs float) is not measured: give more images")
+    return notes
 
 
 def load_image_set(prep: Preprocessing, directory: Path | None, calibration_count: int | None,

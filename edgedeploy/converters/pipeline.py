@@ -17,7 +17,7 @@ from typing import Any
 
 from edgedeploy.converters import activations, fidelity, onnx_to_tf, tf_to_tflite, torch_to_onnx
 from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel, TorchModel
-from edgedeploy.converters.calibration import load_image_set
+from edgedeploy.converters.calibration import calibration_notes, load_image_set
 from edgedeploy.converters.context import ConvertOptions, StageContext
 from edgedeploy.converters.convert_report import ConvertReport, StageRecord
 from edgedeploy.converters.inspect_int8 import describe
@@ -135,6 +135,9 @@ def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool
             "source": images.source, "calibration_images": len(images.calibration),
             "held_back_images": len(images.held_back)}))
         context = StageContext(options=options, workdir=workdir, images=images)
+        for line in calibration_notes(images, options.calibration_count):
+            note(line)
+            context.note(line)
         produced = run_stages(first, context, progress, records)
         onnx_model, int8 = produced[OnnxModel], produced[TFLiteModel]
         with progress.stage("fidelity") as timer, captured_output(workdir / "fidelity.log"):
