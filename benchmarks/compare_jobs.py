@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -24,7 +26,23 @@ QUICK_BENCH = ("--min-runs", "10", "--min-time", "0.1", "--repeats", "1", "--thr
 DEFAULT_MODELS = ["mobilenet_v2:0.75,1.0", "mobilenet_v3_large_minimal:0.75,1.0"]
 
 
+SPIN = "import time\nend = time.process_time() + 2\nwhile time.process_time() < end: pass"
+
+
+def free_cores() -> float:
+    """Cores this machine gives two CPU-bound processes right now (2.0 when both cores are free): other
+    work on a shared machine caps what --jobs 2 can gain, and this says by how much."""
+    start = time.perf_counter()
+    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(2)]
+    for spinner in spinners:
+        spinner.wait()
+    return 4.0 / (time.perf_counter() - start)  # 2 x 2 s of CPU in this much wall time
+
+
 def study(models: list[str], resolutions: str, jobs: int, out: Path) -> float:
+    """Wall seconds of one study; prints its CPU seconds and the machine's load before it (context)."""
+    free = free_cores()
+    before, load = resource.getrusage(resource.RUSAGE_CHILDREN), os.getloadavg()[0]
     cmd = [sys.executable, "-m", "edgedeploy", "compare", *models, "-r", resolutions, "--jobs", str(jobs), "-o", str(out),
            *QUICK_BENCH]
     start = time.perf_counter()
@@ -32,6 +50,10 @@ def study(models: list[str], resolutions: str, jobs: int, out: Path) -> float:
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"compare --jobs {jobs} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    print(f"--jobs {jobs}: {seconds:.1f} s wall, {cpu:.1f} s CPU (just before: load average {load:.2f}, "
+          f"{free:.2f} cores free for two CPU-bound processes)", flush=True)
     return seconds
 
 
@@ -55,9 +77,7 @@ def main() -> None:
         tmp = Path(tmp)
         print(f"study: {' '.join(args.models)} at {args.resolutions} px, from an empty cache each time", flush=True)
         serial = study(args.models, args.resolutions, 1, tmp / "jobs1")
-        print(f"--jobs 1: {serial:.1f} s", flush=True)
         parallel = study(args.models, args.resolutions, 2, tmp / "jobs2")
-        print(f"--jobs 2: {parallel:.1f} s", flush=True)
         one, two = facts(tmp / "jobs1"), facts(tmp / "jobs2")
         if one == two:
             same = "same"

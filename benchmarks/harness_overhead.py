@@ -5,7 +5,13 @@ on the same interpreter (same model, same threads). Blocks of the two alternate,
 alternates too, so drift on a noisy shared machine hits both alike. Goal: ratio <= 1.03.
 Also printed: wall time per iteration (the loop's own cost shows there, not in the timed region).
 
+With --isolation: what running each cell in a worker process (bench/isolation.py) costs, on a
+MobileNetV2 CPU benchmark by default. The same cell is measured in-process and in a worker, alternating,
+and the medians of all samples are compared. Goal: ratio <= 1.01. The worker's start (a fresh
+interpreter importing the runtime) is outside the timed region and is printed apart.
+
 Usage: python benchmarks/harness_overhead.py [--model FILE] [--threads N] [--rounds 20] [--runs 200]
+       python benchmarks/harness_overhead.py --isolation [--model FILE] [--rounds 6] [--runs 100]
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DEFAULT_MODEL = REPO / "tests" / "data" / "edgetpu" / "models" / "mobilenet_v1_0.25_128_quant.tflite"  # fast: overhead shows most
+ISOLATION_MODEL = REPO / "tests" / "data" / "edgetpu" / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
 GOAL = 1.03
+ISOLATION_GOAL = 1.01
 
 
 def bare_loop(invoke, runs: int) -> tuple[list[int], int]:
@@ -32,6 +40,43 @@ def bare_loop(invoke, runs: int) -> tuple[list[int], int]:
     return samples, time.perf_counter_ns() - begin
 
 
+def isolation(args) -> int:
+    """In-process vs worker process, the same cell, alternating rounds."""
+    from edgedeploy.bench.harness import MeasurePlan
+    from edgedeploy.bench.inputs import random_inputs
+    from edgedeploy.bench.power import PowerSession
+    from edgedeploy.bench.result import CellResult
+    from edgedeploy.bench.runner import run_cell
+    from edgedeploy.targets.cpu.config import CpuConfig
+    from edgedeploy.targets.cpu.runtime import CpuRuntime
+    from edgedeploy.targets.model_file import inspect_model
+
+    target = CpuRuntime(CpuConfig.from_options([args.threads]))
+    variant = target.variants()[0]
+    model = inspect_model(args.model)
+    inputs = random_inputs(model.inputs)
+    plan = MeasurePlan(min_runs=args.runs, min_time_s=0.0, max_time_s=600.0, warmup_runs=10, warmup_time_s=0.5,
+                       repeats=1)
+    samples: dict[bool, list[int]] = {False: [], True: []}
+    walls: dict[bool, float] = {False: 0.0, True: 0.0}
+    for round_index in range(args.rounds):
+        for isolate in ((False, True) if round_index % 2 == 0 else (True, False)):
+            cell = CellResult(model.name, variant.label, target.name)
+            started = time.perf_counter()
+            run_cell(target, variant, model, inputs, plan, PowerSession(None, 0), cell, isolate=isolate)
+            walls[isolate] += time.perf_counter() - started
+            samples[isolate] += [int(ms * 1e6) for repeat in cell.samples_ms for ms in repeat]
+    here, worker = statistics.median(samples[False]) / 1e6, statistics.median(samples[True]) / 1e6
+    ratio = worker / here
+    print(f"model {args.model.name}, {args.threads} thread(s), {args.rounds} alternating rounds x {args.runs} runs each")
+    print(f"in-process      p50 {here:.4f} ms   wall per cell {walls[False] / args.rounds:.2f} s")
+    print(f"worker process  p50 {worker:.4f} ms   wall per cell {walls[True] / args.rounds:.2f} s "
+          "(worker start and model load included)")
+    print(f"p50 ratio worker/in-process: {ratio:.4f} (goal <= {ISOLATION_GOAL}) "
+          f"{'OK' if ratio <= ISOLATION_GOAL else 'ABOVE GOAL'}")
+    return 0
+
+
 def main() -> int:
     from edgedeploy.bench.harness import MeasurePlan, measure, warm_up
     from edgedeploy.bench.inputs import random_inputs
@@ -41,11 +86,17 @@ def main() -> int:
     from edgedeploy.machine import available_cores
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=available_cores())
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=200, help="inferences per block")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--runs", type=int, default=None, help="inferences per block")
+    parser.add_argument("--isolation", action="store_true", help="measure the worker process instead")
     args = parser.parse_args()
+    if args.isolation:
+        args.model, args.rounds = args.model or ISOLATION_MODEL, args.rounds or 6
+        args.runs = args.runs or 100
+        return isolation(args)
+    args.model, args.rounds, args.runs = args.model or DEFAULT_MODEL, args.rounds or 20, args.runs or 200
 
     target = CpuRuntime(CpuConfig.from_options([args.threads]))
     model = inspect_model(args.model)

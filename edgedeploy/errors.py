@@ -19,7 +19,7 @@ class ExitCode(IntEnum):
     TOOL_MISSING = 5  # an external tool (the Edge TPU compiler) is not installed or not runnable
     COMPILER_FAILED = 6  # the Edge TPU compiler ran and failed (non-zero exit, timeout, fatal message)
     TARGET_UNAVAILABLE = 7  # bench: every requested target was unavailable
-    REGRESSION = 8  # bench --compare: a result regressed beyond the tolerance
+    REGRESSION = 8  # bench --compare: a result regressed beyond the tolerance; verify: a run departs from float
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 

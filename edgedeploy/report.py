@@ -19,9 +19,17 @@ from rich.console import Console
 from edgedeploy import __version__
 from edgedeploy.errors import ExitCode
 
-stdout = Console(highlight=False, soft_wrap=False)
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # The reader went away (``| head -1``). rich would exit 1 here; the CLI ends quietly with 0 instead
+        # (cli/app.py), as other Unix tools do.
+        self.quiet = True
+        raise BrokenPipeError
+
+
+stdout = _Console(highlight=False, soft_wrap=False)
 # Progress displays, notes and errors go to stderr so that ``--json`` output on stdout stays pure JSON.
-stderr = Console(stderr=True, highlight=False)
+stderr = _Console(stderr=True, highlight=False)
 
 
 class Result(Protocol):

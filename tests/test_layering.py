@@ -15,14 +15,14 @@ PACKAGE = Path(edgedeploy.__file__).parent
 # cycle check keeps the same-layer edges acyclic).
 LAYERS = {
     "errors": 0,
-    "machine": 1, "files": 1, "outputs": 1, "report": 1, "images": 1, "onnx_reader": 1,
+    "machine": 1, "files": 1, "outputs": 1, "worker": 1, "report": 1, "images": 1, "onnx_reader": 1,
     "tflite": 2, "models": 2,
-    "targets": 3, "targets.cpu": 3, "targets.edgetpu": 3, "converters": 3,
-    "bench": 4, "compare": 5,
+    "targets": 3, "targets.cpu": 3, "targets.edgetpu": 3, "converters": 3, "deploy": 3,
+    "bench": 4, "verify": 4, "compare": 5, "limits": 5,
     "cli": 6, "__main__": 7, "edgedeploy": 1,
 }
 ACCELERATORS = {"targets.cpu", "targets.edgetpu"}
-COMMANDS = {"cli", "bench", "compare", "converters"}
+COMMANDS = {"cli", "bench", "compare", "converters", "verify", "deploy", "limits"}
 
 
 def _unit(module: str) -> str:

@@ -13,6 +13,7 @@ to judge the noise by, and the tolerance alone decides."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,19 @@ def load_baseline(path: Path) -> dict[str, Any]:
         raise InputError(f"--compare {path}: not a readable JSON file ({exc})") from exc
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("results"), list):
         raise InputError(f"--compare {path}: not a result of edgedeploy bench --json (schema {SCHEMA})")
+    for index, cell in enumerate(data["results"]):  # a hand-edited or damaged file: say which entry
+        if not isinstance(cell, dict) or not all(isinstance(cell.get(key), str) for key in ("model", "target", "status")):
+            raise InputError(f"--compare {path}: results[{index}] is not a bench result (model, target and status "
+                             "must be text)")
+    for key in ("environment", "method"):
+        if not isinstance(data.get(key, {}), dict):
+            raise InputError(f"--compare {path}: '{key}' is not an object")
     return data
+
+
+def _positive(value: Any) -> bool:
+    """A latency that can be compared: a finite number above 0 (a saved NaN or Infinity cannot)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 @dataclass(frozen=True)
@@ -89,10 +102,10 @@ class CellMedians:
 def _medians_by_cell(results: list[dict[str, Any]]) -> dict[tuple[str, str], CellMedians]:
     table = {}
     for cell in results:
-        latency = cell.get("latency") or {}
-        if cell.get("status") == "ok" and isinstance(latency.get("p50_ms"), (int, float)) and latency["p50_ms"] > 0:
-            repeats = tuple(float(r["p50_ms"]) for r in cell.get("repeats") or []
-                            if isinstance(r, dict) and isinstance(r.get("p50_ms"), (int, float)))
+        latency = cell.get("latency") if isinstance(cell.get("latency"), dict) else {}
+        if cell.get("status") == "ok" and _positive(latency.get("p50_ms")):
+            listed = cell.get("repeats") if isinstance(cell.get("repeats"), list) else []
+            repeats = tuple(float(r["p50_ms"]) for r in listed if isinstance(r, dict) and _positive(r.get("p50_ms")))
             table[(cell["model"], cell["target"])] = CellMedians(float(latency["p50_ms"]), repeats)
     return table
 

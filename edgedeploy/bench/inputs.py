@@ -1,8 +1,9 @@
 """Benchmark inputs: random data of each input's dtype, or real photos preprocessed like the model
 expects and quantized with the model's own input scale and zero point.
 
-Preprocessing comes from ``report.json`` beside the model (written by ``edgedeploy convert``) when it
-is there; otherwise ImageNet mean/std at the model's own input size. Which one was used is stated.
+Preprocessing comes from the model's I/O sidecar (``<stem>_int8.json``, written by ``edgedeploy convert``;
+a compiled model finds its source's), or from ``report.json`` beside the model for older conversions;
+otherwise ImageNet mean/std at the model's own input size. Which one was used is stated.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgedeploy.targets.model_file import ModelFile, TensorSpec
-from edgedeploy.images import Preprocessing
 from edgedeploy.errors import InputError, UsageError
-from edgedeploy.images import IMAGE_SUFFIXES, default_preprocessing, find_images, load_image
+from edgedeploy.images import IMAGE_SUFFIXES, Preprocessing, default_preprocessing, find_images, load_image
+from edgedeploy.targets.model_file import ModelFile, TensorSpec
 
 MAX_IMAGES = 64  # enough distinct inputs to defeat caching effects; more only costs load time
 
@@ -54,6 +54,13 @@ def image_layout(spec: TensorSpec) -> tuple[int, int, str]:
 
 
 def preprocessing_for(model: ModelFile, height: int, width: int) -> tuple[Preprocessing, str]:
+    """The model's sidecar (checked against the model: a sidecar that does not match is an InputError); for
+    folders converted before sidecars existed, report.json; else ImageNet mean/std, and it says which."""
+    from edgedeploy.deploy.sidecar import load_for
+
+    found = load_for(model.path)
+    if found is not None:
+        return found[0].preprocessing, f"preprocessing from {found[1].name}"
     report = model.path.parent / "report.json"
     data = None
     if report.is_file():
@@ -68,7 +75,8 @@ def preprocessing_for(model: ModelFile, height: int, width: int) -> tuple[Prepro
             raise InputError(f"{report}: unreadable 'preprocessing' ({exc})") from exc
         if tuple(prep.size) == (height, width):
             return prep, f"preprocessing from {report}"
-    return default_preprocessing(height, width), f"ImageNet mean/std at the model's input size {height}x{width} (no matching report.json beside it)"
+    return default_preprocessing(height, width), (f"ImageNet mean/std at the model's input size {height}x{width} "
+                                                  "(no sidecar or matching report.json beside it)")
 
 
 def quantize(values: np.ndarray, spec: TensorSpec) -> np.ndarray:

@@ -4,14 +4,16 @@ while the others still run; a bad model or option fails before anything is measu
 
 from __future__ import annotations
 
-import itertools
-import time
+import contextlib
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edgedeploy.bench.environment import capture_environment
-from edgedeploy.bench.harness import MeasurePlan, measure, measure_fixed_rate, warm_up
+from edgedeploy.bench.harness import MeasurePlan
+from edgedeploy.bench.isolation import DEFAULT_INVOKE_TIMEOUT_S, CellRun, measure_loaded, run_in_worker
 from edgedeploy.bench.inputs import InputSet, image_inputs, random_inputs
 from edgedeploy.targets.model_file import ModelFile, inspect_model
 from edgedeploy.bench.power import PowerSession
@@ -41,6 +43,8 @@ class BenchRequest:
     idle_seconds: float = 2.0
     seed: int = 0
     compile: bool = False  # make missing compiled models with the target's compile step (edgetpu)
+    isolate: bool = True  # load and run each cell in a worker process (bench/isolation.py)
+    invoke_timeout: float = DEFAULT_INVOKE_TIMEOUT_S  # longest one model load or one inference may take
 
 
 def _row_names(models: list[ModelFile]) -> list[str]:
@@ -55,26 +59,43 @@ def _ns_to_ms(samples: list[int]) -> list[float]:
     return [round(s / 1e6, 4) for s in samples]
 
 
-def run_cell(target: BenchRuntime, variant: Variant, model: ModelFile, inputs: InputSet, plan: MeasurePlan,
-             power: PowerSession, cell: CellResult) -> CellResult:
+def _isolatable(target: BenchRuntime) -> bool:
+    """A runtime a worker process can rebuild (it is sent there by pickling; a class defined inside a
+    function, as some test doubles are, cannot be)."""
+    try:
+        pickle.dumps(target)
+    except Exception:  # noqa: BLE001 - pickling fails with several types; any of them means no
+        return False
+    return True
+
+
+def _measure(target: BenchRuntime, variant: Variant, model: ModelFile, inputs: InputSet, plan: MeasurePlan,
+             power: PowerSession, isolate: bool, invoke_timeout: float) -> tuple[CellRun, Any, str]:
+    if isolate and _isolatable(target):
+        run, recorder = run_in_worker(target, variant, model, inputs.frames, plan, power.recording, invoke_timeout)
+        return run, recorder, "worker process"
+    recorded: dict[str, Any] = {}
+
+    @contextlib.contextmanager
+    def recording():
+        with power.recording() as recorder:
+            recorded["recorder"] = recorder
+            yield
     loaded = target.load(model, variant)
     try:
-        cell.load_ms, cell.details = loaded.load_seconds * 1e3, loaded.details
-        loaded.set_inputs(inputs.frames[0])
-        feed = None
-        if len(inputs.frames) > 1:
-            frames = itertools.cycle(inputs.frames)
-            feed = lambda: loaded.set_inputs(next(frames))  # noqa: E731 - the loop's hot path
-        invoke = loaded.invoke
-        start = time.perf_counter_ns()
-        invoke()  # the first inference: on the Edge TPU it uploads the model, so it is never a sample
-        cell.first_inference_ms = (time.perf_counter_ns() - start) / 1e6
-        cell.warmup_runs = len(warm_up(invoke, plan, feed))
-        run = measure_fixed_rate if plan.fps else measure
-        with power.recording() as recorder:
-            repeats = [run(invoke, plan, feed) for _ in range(plan.repeats)]
+        run = measure_loaded(loaded, inputs.frames, plan, lambda phase: None, recording)
     finally:
         loaded.close()
+    return run, recorded.get("recorder"), "in-process" if not isolate else "in-process (the runtime cannot be sent to a worker)"
+
+
+def run_cell(target: BenchRuntime, variant: Variant, model: ModelFile, inputs: InputSet, plan: MeasurePlan,
+             power: PowerSession, cell: CellResult, isolate: bool = True,
+             invoke_timeout: float = DEFAULT_INVOKE_TIMEOUT_S) -> CellResult:
+    run, recorder, where = _measure(target, variant, model, inputs, plan, power, isolate, invoke_timeout)
+    cell.load_ms, cell.details = run.load_seconds * 1e3, {**run.details, "isolation": where}
+    cell.first_inference_ms, cell.warmup_runs = run.first_inference_ms, run.warmup_runs
+    repeats = run.repeats
     every_sample = [s for r in repeats for s in r.samples_ns]
     cell.latency = summarize(every_sample)
     cell.repeats = [summarize(r.samples_ns) for r in repeats]
@@ -156,6 +177,8 @@ def run_bench(request: BenchRequest, progress: Progress = lambda message: None,
               target_factory: Callable[[str, TargetOptions], BenchRuntime] = create_runtime,
               power_session: Callable[[str | None, float], PowerSession] = PowerSession) -> BenchResult:
     plan = request.plan.validate()
+    if not request.invoke_timeout > 0:
+        raise UsageError("--invoke-timeout must be more than 0 seconds")
     if request.power is not None and not request.idle_seconds > 0:
         raise UsageError("--idle-time must be more than 0 seconds")
     if not request.models:
@@ -192,7 +215,8 @@ def run_bench(request: BenchRequest, progress: Progress = lambda message: None,
                 cell.inputs = inputs[chosen.path].description
                 progress(f"measuring {row} on {variant.label}")
                 try:
-                    run_cell(target, variant, chosen, inputs[chosen.path], plan, power, cell)
+                    run_cell(target, variant, chosen, inputs[chosen.path], plan, power, cell, request.isolate,
+                             request.invoke_timeout)
                 except EdgedeployError as exc:  # e.g. the device went away: this cell fails, the others run
                     cell.status, cell.reason = FAILED, str(exc)
     model_rows = [{"name": row, "path": str(m.path), "size_bytes": m.size_bytes, "quantization": m.quantization,

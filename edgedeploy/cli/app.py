@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import sys
 import traceback
 
@@ -16,7 +17,7 @@ import typer  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
 from edgedeploy import __version__  # noqa: E402
-from edgedeploy.cli import bench, check, compare, compile, convert, estimate, models, targets  # noqa: E402
+from edgedeploy.cli import bench, check, compare, compile, convert, estimate, limits, models, targets, verify  # noqa: E402,E501
 from edgedeploy.cli.interrupts import interrupt_handling  # noqa: E402
 from edgedeploy.cli.help_text import hide_flag_metavars, reflow  # noqa: E402
 from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
@@ -56,7 +57,7 @@ def _root(
     """Global options (they go before the command name)."""
 
 
-for _module in (models, convert, check, compile, estimate, bench, targets, compare):
+for _module in (models, convert, check, compile, estimate, limits, bench, targets, compare, verify):
     app.command(name=_module.NAME, help=reflow(_module.command.__doc__),
                 no_args_is_help=_module.NO_ARGS_IS_HELP)(hide_flag_metavars(_module.command))
 
@@ -85,8 +86,11 @@ def run(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        with interrupt_handling():
-            return _run(args, debug)
+        with interrupt_handling() as interrupts:
+            code = _run(args, debug)
+            if interrupts.count and code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into a silent 130
+                return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)
+            return code
     except KeyboardInterrupt:  # a Ctrl-C that landed after the command's own handling
         return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)
 
@@ -96,8 +100,6 @@ def _run(args: list[str], debug: bool) -> int:
         result = app(args=args, prog_name="edgedeploy", standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
     except typer.Exit as exc:
-        if exc.exit_code == ExitCode.INTERRUPTED and isinstance(exc.__cause__, KeyboardInterrupt):
-            return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)  # typer turns Ctrl-C into a silent Exit(130)
         return exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
         return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)
@@ -126,4 +128,9 @@ def _run(args: list[str], debug: bool) -> int:
 
 
 def main() -> None:
-    sys.exit(run())
+    code = run()
+    # Interpreter teardown (atexit, library finalizers) is no place for a KeyboardInterrupt traceback, nor
+    # for dying by the signal after the work is done: the exit code is decided. (SIG_IGN, unlike a Python
+    # handler, survives the interpreter's finalization.)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)

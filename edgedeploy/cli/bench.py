@@ -28,6 +28,8 @@ def command(
     device: str = typer.Option(None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."),
     edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."),
     compile_missing: bool = typer.Option(False, "--compile", help="Coral: compile int8 models that have no X_edgetpu.tflite beside them."),
+    invoke_timeout: float = typer.Option(60.0, "--invoke-timeout", help="Seconds one model load or one inference may take "
+                                         "before it counts as hung and its cell is stopped (each cell runs in its own worker process)."),
     min_runs: int = flags.MIN_RUNS,
     min_time: float = flags.MIN_TIME,
     max_time: float = flags.MAX_TIME,
@@ -88,7 +90,7 @@ def command(
                             library=edgetpu_lib)
     request = BenchRequest(models=tuple(models), targets=tuple(target), target_options=options, plan=plan,
                            images=images, power=power, idle_seconds=idle_time, seed=seed,
-                           compile=compile_missing)
+                           compile=compile_missing, invoke_timeout=invoke_timeout)
     result = run_bench(request, progress=_progress)
     if baseline is not None:
         result.comparison = compare(result.to_dict(), baseline, str(compare_with), tolerance)

@@ -39,7 +39,8 @@ def command(
     resolution: int = model_flags.resolution_option("Input size (rho) of a built-in model \\[default: 224]."),
     weights: Path = typer.Option(None, "--weights", help="Load this state dict into the built-in model."),
     pretrained: bool = typer.Option(False, "--pretrained", help="Download timm's pretrained weights (needs internet)."),
-    input_shape: str = typer.Option(None, "--input-shape", help="N,C,H,W for inputs with dynamic dims or TorchScript, e.g. 1,3,224,224."),
+    input_shape: str = typer.Option(None, "--input-shape", help="N,C,H,W for inputs with dynamic dims or TorchScript, "
+                                    "e.g. 1,3,224,224."),
     calibration: Path = typer.Option(None, "--calibration", help="Folder of calibration images (jpg/png/bmp, searched "
                                      "recursively) [default: photos shipped with edgedeploy]."),
     calibration_count: int = typer.Option(None, "--calibration-count", help="Calibrate on this many images; the rest "
@@ -55,6 +56,12 @@ def command(
     per_tensor: bool = typer.Option(False, "--per-tensor", help="Per-tensor weight quantization (default per-channel)."),
     fix_activations: bool = typer.Option(False, "--fix-activations", help="Rewrite hard-swish / hard-sigmoid into "
                                          "ADD, RELU6 and MUL (same math) so the Edge TPU can map them."),
+    io: str = typer.Option(None, "--io", metavar="int8|uint8", help="Input and output type of the int8 model "
+                           "\\[default: int8; uint8 with --raw-input]."),
+    raw_input: bool = typer.Option(False, "--raw-input", help="Move the mean/std normalization into the model: "
+                                   "its uint8 input is the camera's RGB pixels as they come (scale 1/255)."),
+    labels: Path = typer.Option(None, "--labels", help="Class names, one per line, for the sidecar and infer.py "
+                                "\\[default: ImageNet names for built-in models, none otherwise]."),
     opset: int = typer.Option(17, "--opset", help="ONNX opset for PyTorch export (13..20)."),
     no_compile: bool = typer.Option(False, "--no-compile", help="Stop after the int8 model and the predicted mapping "
                                     "(exit 0 even when no Edge TPU compiler is installed)."),
@@ -70,7 +77,9 @@ def command(
 
     Stages: PyTorch -> ONNX -> TensorFlow -> float32 and int8 TFLite; fidelity on held-back images; the
     predicted Edge TPU mapping; then edgetpu_compiler when it is installed (or in the Docker image).
-    The output directory gets the ONNX, both .tflite files, the compiled model and report.json.
+    The output directory gets the ONNX, both .tflite files, the compiled model, report.json, the
+    I/O sidecar <model>_int8.json (how to feed the model and read its output) and infer.py (a
+    runnable example: python infer.py photo.jpg).
 
     Exit codes: 0 done, 5 no Edge TPU compiler (the int8 model and the prediction are still written;
     --no-compile makes that a success), 6 the compiler failed.
@@ -82,6 +91,8 @@ def command(
       edgedeploy convert mobilenet_v3_small --alpha 0.5 -r 160 --fix-activations
 
       edgedeploy convert model.onnx --calibration photos/ -o out/model
+
+      edgedeploy convert model.onnx --raw-input --labels classes.txt
     """
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
@@ -93,7 +104,8 @@ def command(
                              calibration_count=calibration_count, per_tensor=per_tensor,
                              fix_activations=fix_activations, input_shape=parse_input_shape(input_shape),
                              preprocessing=parse_preprocessing(preset, mean, std, channel_order),
-                             compile=not no_compile, compiler_options=compiler_options(
+                             compile=not no_compile, io=io, raw_input=raw_input, labels=labels,
+                             compiler_options=compiler_options(
                                  min_runtime=min_runtime, multiple_subgraphs=multiple_subgraphs, segments=segments,
                                  compiler=compiler, timeout=compile_timeout))
     directory = output_dir or default_output_dir(model, alpha, resolution)

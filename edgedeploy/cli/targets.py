@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 NAME = "targets"
@@ -12,23 +14,28 @@ def command(
     names: list[str] = typer.Argument(None, metavar="TARGET", help="Targets to check (default: all). Exit code 7 if one cannot run."),
     device: str = typer.Option(None, "--device", help="Edge TPU to check: usb, usb:N, pci, pci:N or :N."),
     edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to try (default libedgetpu.so.1)."),
+    model: Path = typer.Option(None, "--model", help="A compiled *_edgetpu.tflite: also check the runtime version it needs "
+                               "against the installed one (exit 7 if too old)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> int:
     """List the benchmark targets (cpu, coral) with whether they can run here and, if not, why.
 
-    For Coral: the Edge TPU runtime library, its version and std/max build.
-
-    Also the USB Accelerators and PCIe modules plugged in, their link speed, and permission on their device nodes.
+    For Coral, a doctor: each check with one verdict and the exact fix. The runtime library, its std/max build
+    and the TensorFlow it was built against vs the interpreter in use; each USB Accelerator (1a6e:089a waits for
+    its firmware, 18d1:9302 is ready), its link speed (USB 2 is several times slower), the udev rule and your
+    groups; PCIe modules, their gasket/apex kernel modules, /dev/apex_N and Secure Boot.
 
     Examples:
 
       edgedeploy targets
 
       edgedeploy targets coral --device usb:0 --json
+
+      edgedeploy targets coral --model model_int8_edgetpu.tflite
     """
     from edgedeploy.targets.registry import TargetOptions
     from edgedeploy.targets.doctor import check_targets
     from edgedeploy.report import emit
 
     options = TargetOptions(device=device, library=edgetpu_lib)
-    return emit(check_targets(list(names or []), options), as_json, NAME)
+    return emit(check_targets(list(names or []), options, model), as_json, NAME)

@@ -120,7 +120,15 @@ def describe_model(report: dict[str, Any], entry: Path) -> dict[str, Any]:
             "resolution": report["preprocessing"]["size"][0], "int8_file": str(entry / outputs["int8_tflite"]),
             "float32_file": str(entry / outputs["float32_tflite"]), "int8_bytes": report["int8"]["bytes"],
             "float32_bytes": report["float32"]["bytes"], "int8_ops": report["int8"]["ops"],
-            "op_histogram": report["int8"]["op_histogram"], "preprocessing": report["preprocessing"]}
+            "op_histogram": report["int8"]["op_histogram"], "preprocessing": model_preprocessing(report, entry)}
+
+
+def model_preprocessing(report: dict[str, Any], entry: Path) -> dict[str, Any]:
+    """From the int8 model's I/O sidecar (checked against the model); report.json's for entries made before it."""
+    from edgedeploy.deploy.sidecar import load_for
+
+    found = load_for(entry / report["outputs"]["int8_tflite"])
+    return found[0].preprocessing.to_dict() if found else report["preprocessing"]
 
 
 MAPPED_TARGET = "edgetpu"  # the accelerator whose predicted mapping each row carries

@@ -11,6 +11,7 @@ import numpy as np
 
 from edgedeploy.converters.calibration import ImageSet
 from edgedeploy.converters.preprocessing_options import PreprocessingChoice
+from edgedeploy.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,20 @@ class ConvertOptions:
     compile: bool = True  # False: stop after the int8 model (--no-compile)
     compiler_options: dict[str, Any] = field(default_factory=dict)
     preprocessing: PreprocessingChoice = field(default_factory=PreprocessingChoice)  # --preset/--mean/--std
+    io: str | None = None  # the int8 model's input and output type, int8 or uint8 (--io); see io_type
+    raw_input: bool = False  # normalization inside the model; the input is uint8 camera pixels (--raw-input)
+    labels: Path | None = None  # class names for the sidecar (--labels); built-ins get the ImageNet names
+
+    def __post_init__(self) -> None:
+        if self.io not in (None, "int8", "uint8"):
+            raise UsageError(f"--io {self.io!r}: choose int8 or uint8")
+        if self.raw_input and self.io == "int8":
+            raise UsageError("--raw-input feeds uint8 camera pixels: it goes with --io uint8 (its default), not int8")
+
+    @property
+    def io_type(self) -> str:
+        """int8 by default; uint8 when asked, and always with --raw-input (the pixels are the input)."""
+        return "uint8" if self.raw_input else self.io or "int8"
 
 
 @dataclass

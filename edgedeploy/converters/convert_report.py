@@ -100,6 +100,9 @@ class ConvertReport:
             if path.is_file():
                 files.add_row(path.name, fmt_bytes(path.stat().st_size))
         console.print(files)
+        if "sidecar" in self.outputs:
+            console.print(f"deploy: {escape(self.outputs['sidecar'])} says how to feed the model and read its output; "
+                          f"try: python {escape(str(self.output_dir / self.outputs['example']))} PHOTO")
         for line in self.notes:
             console.print(f"note: {escape(line)}")
 

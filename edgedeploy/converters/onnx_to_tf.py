@@ -37,7 +37,11 @@ def run(model: OnnxModel, context: StageContext) -> TensorFlowModel:
             # As in onnx2tf, a failed simplification is in the log and the conversion goes on.
             simplified = not needs_onnx2tf(model.path) and (simplify_in_place(model.path) or True)
             import onnx2tf
+            import tf_keras  # onnx2tf's Keras
 
+            # Fresh layer-name counters: the tensor names in the TFLite files (and so their bytes) then do
+            # not depend on what this process converted before (a study converts many models in one).
+            tf_keras.backend.clear_session()
             keras_model = onnx2tf.convert(input_onnx_file_path=str(model.path),
                                           output_folder_path=str(context.workdir / "onnx2tf"),
                                           disable_model_save=True, non_verbose=True, not_use_onnxsim=simplified)

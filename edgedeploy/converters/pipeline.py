@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.converters import activations, fidelity, onnx_to_tf, tf_to_tflite, torch_to_onnx
+from edgedeploy.converters import activations, deploy_files, fidelity, onnx_to_tf, raw_input, tf_to_tflite, torch_to_onnx
 from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel, TorchModel
 from edgedeploy.converters.calibration import calibration_notes, load_image_set
 from edgedeploy.converters.context import ConvertOptions, StageContext
@@ -37,6 +37,8 @@ def stages_for(options: ConvertOptions) -> list:
     stages = [torch_to_onnx]
     if options.fix_activations:
         stages.append(activations)
+    if options.raw_input:
+        stages.append(raw_input)
     return stages + [onnx_to_tf, tf_to_tflite]
 
 
@@ -118,6 +120,7 @@ def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool
         source = load_source(spec, alpha=alpha, resolution=resolution, weights=weights, pretrained=pretrained,
                              input_shape=input_shape)
     records.append(StageRecord("load-model", timer.seconds, getattr(source, "details", {})))
+    labels = deploy_files.label_file(source, options.labels)
     # Before the long part: a full disk found after minutes of converting would cost them all.
     needed = _expected_bytes(source)
     require_free_space(Path(tempfile.gettempdir()), 2 * needed, "the conversion's scratch files")
@@ -140,15 +143,18 @@ def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool
             context.note(line)
         produced = run_stages(first, context, progress, records)
         onnx_model, int8 = produced[OnnxModel], produced[TFLiteModel]
+        images = context.images  # --raw-input re-expressed them in the new input's units
+        deploy = deploy_files.make_sidecar(int8, first.preprocessing, labels, options.raw_input)
         with progress.stage("fidelity") as timer, captured_output(workdir / "fidelity.log"):
             measured = fidelity.measure(onnx_model, int8, images.held_back)
         records.append(StageRecord("fidelity", timer.seconds, {"held_back_images": len(images.held_back)}))
         target_report, exit_code, target_result = run_target_step(int8, context, progress, staging, Path(output_dir))
         outputs = _publish(staging, onnx_model, int8, workdir)
+        outputs.update(deploy_files.publish(staging, deploy, outputs))
         report = ConvertReport(
             spec=spec, model=first.name, details=getattr(source, "details", {}), options=options, stages=records,
             images=images, notes=context.notes, fidelity=measured, tools=tool_versions(),
-            preprocessing=first.preprocessing.to_dict(), output_dir=Path(output_dir),
+            preprocessing=int8.preprocessing.to_dict(), output_dir=Path(output_dir),
             outputs={key: path.name for key, path in outputs.items()},
             float32=describe(outputs["float32_tflite"]), int8=describe(outputs["int8_tflite"]),
             target=context.options.target, target_report=target_report, target_result=target_result,

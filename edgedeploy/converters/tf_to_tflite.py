@@ -81,8 +81,7 @@ def run(model: TensorFlowModel, context: StageContext) -> TFLiteModel:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = _representative(context.images.calibration)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        converter.inference_input_type = converter.inference_output_type = getattr(tf, context.options.io_type)
         if context.options.per_tensor:
             # TF exposes per-tensor weight quantization only through this experimental switch.
             converter._experimental_disable_per_channel = True

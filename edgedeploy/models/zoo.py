@@ -8,9 +8,9 @@ import logging
 import math
 from pathlib import Path
 
+from edgedeploy.errors import InputError, UsageError
 from edgedeploy.images import Preprocessing
 from edgedeploy.models.artifact import TorchModel
-from edgedeploy.errors import InputError, UsageError
 from edgedeploy.models.complexity import count_macs, count_params
 from edgedeploy.models.registry import check_resolution, format_alpha, get_builtin
 
@@ -125,6 +125,15 @@ def _generate(spec, alpha: float, num_classes: int = 1000):
     module_name, function = spec.generator.split(":")
     generator = getattr(importlib.import_module(f"timm.models.{module_name}"), function)
     return generator(spec.variant, channel_multiplier=alpha, pretrained=False, num_classes=num_classes)
+
+
+def meta_module(name: str, alpha: float = 1.0):
+    """The built-in's architecture on PyTorch's meta device: every shape, no weight storage (fast)."""
+    import torch
+
+    spec = get_builtin(name)
+    with torch.device("meta"):
+        return _generate(spec, spec.check_alpha(alpha)).eval()
 
 
 def count_complexity(name: str, alpha: float = 1.0, resolution: int | None = None) -> tuple[int, int, int]:

@@ -144,6 +144,7 @@ class TargetSpec:
     check: Callable[..., Any] | None = None  # check(path, **options) -> result object (to_dict/render/exit_code)
     compile: Callable[..., Any] | None = None  # compile(models, out_dir, **options) -> result object
     estimate: Callable[..., Any] | None = None  # estimate(path, **options) -> latency estimate without a device
+    limits: Callable[..., Any] | None = None  # limits(graph, **options) -> PointFacts (targets/point_facts.py)
     convert_step: Callable[[], ConvertStep] | None = None
     compiled_op: str | None = None  # the custom op that marks a model compiled for this target
     source_of: Callable[[Path], Path | None] | None = None  # compiled file -> the model it was compiled from

@@ -76,7 +76,8 @@ def get_target(name: str, capability: str | None = None) -> TargetSpec:
         raise UsageError(f"unknown target {name.strip()!r}", f"choose from {known_names(capability)}")
     if capability is not None and not spec.has(capability):
         what = {"runtime": "run benchmarks", "check": "check models", "compile": "compile models",
-                "convert_step": "be converted for"}.get(capability, capability)
+                "convert_step": "be converted for",
+                "limits": "find size limits for"}.get(capability, capability)
         raise UsageError(f"target {spec.name!r} cannot {what}", f"choose from {known_names(capability)}")
     return spec
 

@@ -92,8 +92,9 @@ def _read_tensor(index: int, tensor: Any, extents: list[tuple[int, int]], data: 
     quant = tensor.Quantization()
     scale: list[float] = []
     zero_point: list[int] = []
-    quantized_dimension = 0
+    quantized_dimension, details_type = 0, 0
     if quant is not None:
+        details_type = int(quant.DetailsType())
         if _bounded(quant.ScaleLength(), 4, data, "quantization scales"):
             scale = [float(s) for s in quant.ScaleAsNumpy()]
         if _bounded(quant.ZeroPointLength(), 8, data, "quantization zero points"):
@@ -107,7 +108,7 @@ def _read_tensor(index: int, tensor: Any, extents: list[tuple[int, int]], data: 
     if any(d < 0 for d in shape):
         raise InputError(f"corrupt TFLite file: {at} has a negative dimension {list(shape)}")
     elements = element_count(shape, at)
-    check_quantization(at, shape, scale, zero_point, quantized_dimension)
+    check_quantization(at, shape, scale, zero_point, quantized_dimension, details_type)
     dtype = _dtype_name(int(tensor.Type()))
     check_constant(at, dtype, elements, buffer_size, sparse=tensor.Sparsity() is not None)
     signature = None
@@ -175,8 +176,8 @@ def parse_model(data: bytes, label: str = "model") -> TFLiteGraph:
     except InputError as exc:
         raise InputError(f"{label}: {exc.message}") from None
     except _CORRUPT as exc:
-        raise InputError(f"{label} is a corrupt or truncated TFLite file ({type(exc).__name__} while reading "
-                         f"{progress[0]})") from None
+        what = "an offset past the end of the file" if isinstance(exc, struct.error) else type(exc).__name__
+        raise InputError(f"{label} is a corrupt or truncated TFLite file ({what} while reading {progress[0]})") from None
 
 
 def _parse_checked(data: bytes, progress: list[str]) -> TFLiteGraph:

@@ -14,6 +14,7 @@ from typing import Any
 
 from edgedeploy.errors import InputError
 
+QUANTIZATION_DETAILS = (0, 1)  # the schema's QuantizationDetails union: NONE, CustomQuantization
 MAX_ELEMENTS = 2**31 - 1  # the runtime sizes tensors in int; more elements than this overflow it
 ITEM_SIZES = {"float32": 4, "int32": 4, "uint8": 1, "int64": 8, "bool": 1, "int16": 2, "int8": 1, "float16": 2,
               "float64": 8, "uint64": 8, "uint32": 4, "uint16": 2, "complex64": 8, "complex128": 16, "bfloat16": 2}
@@ -33,7 +34,11 @@ def element_count(shape: tuple[int, ...], at: str) -> int:
     return count
 
 
-def check_quantization(at: str, shape: tuple[int, ...], scale: list[float], zero_point: list[int], axis: int) -> None:
+def check_quantization(at: str, shape: tuple[int, ...], scale: list[float], zero_point: list[int], axis: int,
+                       details_type: int = 0) -> None:
+    if details_type not in QUANTIZATION_DETAILS:  # a union tag past the schema's members: the runtime reads garbage
+        raise InputError(f"corrupt TFLite file: {at} has quantization details of type {details_type}, which the "
+                         "schema does not define")
     bad = next((s for s in scale if not math.isfinite(s) or s < 0), None)
     if bad is not None:
         raise InputError(f"corrupt TFLite file: {at} has quantization scale {bad} (must be a finite number >= 0)")

@@ -49,6 +49,15 @@ def _estimate(path, host: str | None = None, **options):
     return estimate_file(path, **({"host": host} if host else {}), **options)
 
 
+def _limits(graph, *, label: str = "", host: str | None = None, clock: str | None = None,
+            compiler_version: int | None = None, min_runtime: int | None = None):
+    """One model at one size (a converted or forecast int8 graph): mapping, parameters, activations, latency."""
+    from edgedeploy.targets.edgetpu.limits import limits_point
+
+    return limits_point(graph, label=label, host=host, clock=clock, compiler_version=compiler_version,
+                        min_runtime=min_runtime)
+
+
 def _convert_step():
     from edgedeploy.targets.edgetpu.convert import EdgeTpuConvertStep
 
@@ -59,4 +68,5 @@ TARGET = TargetSpec(
     name="edgetpu", aliases=("coral",), title="the Edge TPU",
     summary="Google Coral Edge TPU (USB Accelerator, PCIe/M.2) through the libedgetpu delegate",
     runtime=_runtime, check=_check, compile=_compile, estimate=_estimate, convert_step=_convert_step,
+    limits=_limits,
     compiled_op=naming.CUSTOM_OP, source_of=naming.source_path, model_name=naming.model_name)

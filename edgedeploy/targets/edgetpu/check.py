@@ -70,6 +70,10 @@ def _check_text(data: bytes, path: Path, rules) -> CheckReport:
     except UnicodeDecodeError:
         raise InputError(f"{path} is {what} (binary data)") from None
     output = parse_compiler_output(text)
+    failure = output.failure
+    if not output.recognised and failure and failure.code == "unrecognised-output" \
+            and not failure.message.startswith("not Edge TPU compiler output"):
+        raise InputError(f"{path} is {what}: {failure.message}")  # what the parser found wrong, and where
     if not output.recognised:  # the parser never raises; here the user claimed this is a log
         first = next((line.strip() for line in text.splitlines() if line.strip()), "")
         raise InputError(f"{path} is {what}" + (f" (it starts with {first[:50]!r})" if first else " (blank text)"))

@@ -28,7 +28,7 @@ from edgedeploy.targets.edgetpu.compiler.report import CompileReport, ModelResul
 from edgedeploy.targets.edgetpu.compiler.locate import CompilerLocation, locate_compiler
 from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_output
 from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
-from edgedeploy.targets.edgetpu.compiler.process import PARSED_BYTES, run_bounded
+from edgedeploy.targets.edgetpu.compiler.process import PARSED_BYTES, TAIL_BYTES, run_bounded
 
 STDOUT_FILE = "edgetpu_compiler.stdout.txt"
 STDERR_FILE = "edgetpu_compiler.stderr.txt"
@@ -159,9 +159,9 @@ def compile_models(models: Sequence[Path], out_dir: Path, options: CompileOption
     if version is None:
         notes.append("the compiler did not print its version")
     if outcome.truncated:
-        notes.append(f"the compiler printed {max(outcome.stdout_bytes, outcome.stderr_bytes) / 2**20:.0f} MiB; the first "
-                     f"{PARSED_BYTES // 2**20} MiB of each stream were read, all of it is kept in {STDOUT_FILE} and "
-                     f"{STDERR_FILE}")
+        notes.append(f"the compiler printed {max(outcome.stdout_bytes, outcome.stderr_bytes) / 2**20:.0f} MiB; its first "
+                     f"{PARSED_BYTES // 2**20} MiB and last {TAIL_BYTES // 2**20} MiB were read, all of it is kept in "
+                     f"{STDOUT_FILE} and {STDERR_FILE}")
     shown_argv = [arg.replace(str(staging), str(out_dir)) for arg in argv]  # staging is gone by now
     return CompileReport(out_dir=out_dir, location=location, version=version, options=options, argv=shown_argv,
                          returncode=outcome.returncode, timed_out=outcome.timed_out, seconds=outcome.seconds,

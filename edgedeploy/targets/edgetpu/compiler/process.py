@@ -6,8 +6,8 @@ lets the caller stop what the group does not contain (a Docker container).
 
 What the process prints goes straight into files, not pipes: a process that floods its output
 (100 MB and more) costs disk, not memory, can never block on a full pipe, and a grandchild that keeps
-a pipe open cannot make us wait past the limit. The caller gets the first ``PARSED_BYTES`` of each as
-text (all a real compiler prints is a few KiB); the files keep all of it.
+a pipe open cannot make us wait past the limit. The caller gets each as text, at most its first
+``PARSED_BYTES`` and last ``TAIL_BYTES`` (all a real compiler prints is a few KiB); the files keep all of it.
 """
 
 from __future__ import annotations
@@ -26,14 +26,15 @@ from typing import BinaryIO
 from edgedeploy.errors import OutputError, ToolMissingError
 
 GRACE_S = 3.0  # SIGTERM first, then SIGKILL after this long
-PARSED_BYTES = 8 * 1024 * 1024  # of each stream, read back for the parser
+PARSED_BYTES = 8 * 1024 * 1024  # of each stream, read back for the parser from its start ...
+TAIL_BYTES = 1024 * 1024  # ... and from its end
 
 
 @dataclass(frozen=True)
 class ProcessOutcome:
     argv: list[str]
     returncode: int | None  # None when we killed it; negative: killed by that signal
-    stdout: str  # the first PARSED_BYTES of it
+    stdout: str  # what it printed; past PARSED_BYTES + TAIL_BYTES, the first and the last of it
     stderr: str
     timed_out: bool
     seconds: float
@@ -42,7 +43,7 @@ class ProcessOutcome:
 
     @property
     def truncated(self) -> bool:
-        return max(self.stdout_bytes, self.stderr_bytes) > PARSED_BYTES
+        return max(self.stdout_bytes, self.stderr_bytes) > PARSED_BYTES + TAIL_BYTES
 
     @property
     def signal_name(self) -> str | None:
@@ -75,11 +76,19 @@ def _stop(proc: subprocess.Popen) -> None:
     _signal_group(proc, getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
-def _read_head(handle: BinaryIO) -> tuple[str, int]:
+def _read_excerpt(handle: BinaryIO) -> tuple[str, int]:
+    """The stream as text: whole when it is small, else its first PARSED_BYTES and its last TAIL_BYTES
+    (a flood in the middle cannot hide how the run ended), from a line start on."""
     handle.flush()
     size = os.fstat(handle.fileno()).st_size
     handle.seek(0)
-    return handle.read(PARSED_BYTES).decode("utf-8", errors="replace"), size
+    if size <= PARSED_BYTES + TAIL_BYTES:
+        return handle.read().decode("utf-8", errors="replace"), size
+    head = handle.read(PARSED_BYTES)
+    handle.seek(size - TAIL_BYTES)
+    tail = handle.read(TAIL_BYTES)
+    tail = tail[tail.find(b"\n") + 1:]
+    return (head + b"\n" + tail).decode("utf-8", errors="replace"), size
 
 
 @contextlib.contextmanager
@@ -120,8 +129,8 @@ def run_bounded(argv: Sequence[str], timeout: float, cwd: Path | None = None,
                 on_timeout()
             _stop(proc)
             raise
-        stdout, stdout_bytes = _read_head(out)
-        stderr, stderr_bytes = _read_head(err)
+        stdout, stdout_bytes = _read_excerpt(out)
+        stderr, stderr_bytes = _read_excerpt(err)
     return ProcessOutcome(argv=argv, returncode=None if timed_out else proc.returncode, stdout=stdout, stderr=stderr,
                           timed_out=timed_out, seconds=time.monotonic() - started, stdout_bytes=stdout_bytes,
                           stderr_bytes=stderr_bytes)

@@ -64,7 +64,8 @@ def parse_device(text: str | None) -> DeviceSpec:
 class SystemPaths:
     sys_root: Path = Path("/sys")
     dev_root: Path = Path("/dev")
-    dpkg_info: Path = Path("/var/lib/dpkg/info")
+    dpkg_info: Path = Path("/var/lib/dpkg/info")  # its parent holds dpkg's "status" (installed package versions)
+    udev_rules: tuple[Path, ...] = (Path("/etc/udev/rules.d"), Path("/lib/udev/rules.d"), Path("/usr/lib/udev/rules.d"))
 
 
 @dataclass(frozen=True)

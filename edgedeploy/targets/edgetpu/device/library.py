@@ -12,12 +12,13 @@ import ctypes
 import os
 import platform
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import TargetUnavailableError
 from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, SystemPaths
+from edgedeploy.worker import WorkerCrashed, WorkerHung, call_in_worker
 
 LIBRARY_NAMES = {"Linux": "libedgetpu.so.1", "Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}
 INSTALL_HINT = "install the Edge TPU runtime: apt-get install libedgetpu1-std from Coral's package repository"
@@ -26,6 +27,7 @@ BUILD_PACKAGES = {"libedgetpu1-max": "max", "libedgetpu1-std": "std",
                   "libedgetpu1-legacy-max": "max", "libedgetpu1-legacy-std": "std"}
 BUILD_CLOCKS = {"std": "250 MHz on USB", "max": "500 MHz on USB (runs hotter)"}
 _DEVICE_TYPES = {0: "pci", 1: "usb"}  # enum edgetpu_device_type
+PROBE_TIMEOUT_S = 30.0  # loading the library and listing devices takes well under a second when they work
 
 
 class _Device(ctypes.Structure):
@@ -124,6 +126,27 @@ def runtime_devices(library: RuntimeLibrary) -> list[tuple[str, str]]:
         if hasattr(handle, "edgetpu_free_devices"):
             handle.edgetpu_free_devices.argtypes = [ctypes.POINTER(_Device)]
             handle.edgetpu_free_devices(listed)
+
+
+def _probe(requested: str | None, paths: SystemPaths) -> tuple[RuntimeLibrary, list[tuple[str, str]]]:
+    library = open_library(requested, paths)
+    return replace(library, handle=None), runtime_devices(library)
+
+
+def probe_library(requested: str | None = None, paths: SystemPaths | None = None,
+                  timeout: float = PROBE_TIMEOUT_S) -> tuple[RuntimeLibrary, list[tuple[str, str]]]:
+    """``open_library`` and ``runtime_devices`` in a worker process, for the doctor and bench's availability:
+    a truncated or foreign library that kills the dynamic loader (SIGBUS, SIGSEGV) or a device enumeration
+    that never returns is the target's unavailability reason, not the end of the run. The library comes
+    back without its handle: the process that runs the model loads it again (in its own worker)."""
+    name = requested or default_library_name()
+    try:
+        return call_in_worker(_probe, requested, paths or SystemPaths(), timeout=timeout,
+                              what=f"loading the Edge TPU runtime library {name}")
+    except WorkerCrashed as exc:
+        raise TargetUnavailableError(exc.message, f"{INSTALL_HINT} (reinstall it if the file is damaged)") from None
+    except WorkerHung as exc:
+        raise TargetUnavailableError(exc.message, "unplug and re-plug the Edge TPU, then run edgedeploy targets") from None
 
 
 def open_delegate(library: RuntimeLibrary, device: DeviceSpec) -> Any:

@@ -5,6 +5,7 @@ apart from the steady state."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter, delegate_partitions
 from edgedeploy.targets.model_file import ModelFile, inspect_model
@@ -13,8 +14,15 @@ from edgedeploy.errors import InputError, TargetUnavailableError
 from edgedeploy.targets.edgetpu.device.compile_twin import compile_twin
 from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig
 from edgedeploy.targets.edgetpu.device.devices import EdgeTpuDevice, discover_devices, merge_runtime_order
+from edgedeploy.targets.edgetpu.device.doctor import runtime_version_check, setup_checks
 from edgedeploy.targets.edgetpu.naming import CUSTOM_OP, compiled_path
-from edgedeploy.targets.edgetpu.device.library import RuntimeLibrary, open_delegate, open_library, runtime_devices
+from edgedeploy.targets.edgetpu.device.library import (
+    RuntimeLibrary,
+    open_delegate,
+    open_library,
+    probe_library,
+    runtime_devices,
+)
 
 NO_DEVICE = "no Edge TPU found (no USB device 18d1:9302 or 1a6e:089a, no /dev/apex_N)"
 
@@ -35,13 +43,21 @@ class EdgeTpuRuntime:
 
     def availability(self) -> Availability:
         problems, details = [], {}
-        library = None
+        enumerated: list[tuple[str, str]] = []
+        library, library_error = None, None
         try:
-            library = self._library()
+            # in a worker process: a damaged library must not end the run that asks about it
+            library, enumerated = probe_library(self.config.library, self.config.paths)
             details["library"] = library.to_dict()
         except TargetUnavailableError as exc:
+            library_error = exc.message
             problems.append(str(exc))
-        devices = self._devices(library)
+        self._probed = library
+        found = discover_devices(self.config.paths, self.config.can_access)
+        devices = merge_runtime_order(enumerated, found) if enumerated else found
+        details["checks"] = [check.to_dict() for check in setup_checks(
+            self.config.paths, library, library_error, devices, self.config.can_access, self.config.user_groups(),
+            self.config.is_root())]
         details["devices"] = [d.to_dict() for d in devices]
         chosen = self.config.device.select(devices)
         if not devices:
@@ -54,6 +70,25 @@ class EdgeTpuRuntime:
         if chosen is not None:
             details["device"] = chosen.to_dict()
         return Availability(not problems, "; ".join(problems) or None, details)
+
+    def model_checks(self, path: Path) -> list[dict]:
+        """The doctor's checks that need a model: the runtime version a compiled model needs vs the installed one."""
+        from edgedeploy.targets.edgetpu.inspect.compiled import read_regions
+        from edgedeploy.tflite import read_model
+
+        regions = read_regions(read_model(path))
+        if not regions:
+            raise InputError(f"{path.name} holds no edgetpu-custom-op: give the compiled *_edgetpu.tflite to check it "
+                             "against the runtime")
+        needed = max((r.package.min_runtime_version for r in regions if r.package is not None), default=None)
+        library = getattr(self, "_probed", None)
+        if library is None:
+            try:
+                library, _ = probe_library(self.config.library, self.config.paths)
+            except TargetUnavailableError:
+                library = None
+        installed = library.runtime_version if library is not None else None
+        return [runtime_version_check(path.name, needed, installed).to_dict()]
 
     def variants(self) -> list[Variant]:
         return [Variant(self.name, self.config.label, {"device": str(self.config.device), "threads": self.config.threads})]

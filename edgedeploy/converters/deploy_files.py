@@ -1,0 +1,36 @@
+"""What ``convert`` writes beside the int8 model for deployment: the I/O sidecar ``<stem>_int8.json`` (how to
+feed the model and read its answer) and ``infer.py`` (a runnable example that uses it)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from edgedeploy.converters.artifacts import Preprocessing, TFLiteModel, TorchModel
+from edgedeploy.deploy import example, sidecar
+from edgedeploy.deploy.labels import LabelFile, imagenet_labels, read_label_file
+
+
+def label_file(source: Any, labels: Path | None) -> LabelFile | None:
+    """``--labels FILE`` if given; the shipped ImageNet names for a built-in (an ImageNet classifier); else none."""
+    if labels is not None:
+        return read_label_file(labels)
+    if isinstance(source, TorchModel) and source.details.get("builtin"):
+        return imagenet_labels()
+    return None
+
+
+def make_sidecar(int8: TFLiteModel, original: Preprocessing, labels: LabelFile | None,
+                 raw_input: bool) -> sidecar.Sidecar:
+    """Built as soon as the int8 model exists, so that labels that do not fit the model fail before fidelity
+    and the compile. ``original``: the model's own preprocessing (``--raw-input`` moved its mean/std inside)."""
+    return sidecar.build(int8.path, int8.preprocessing, normalization_in_model=original if raw_input else None,
+                         labels=labels)
+
+
+def publish(staging: Path, made: sidecar.Sidecar, outputs: dict[str, Path]) -> dict[str, Path]:
+    """Write the sidecar (naming the float references published beside it) and infer.py into ``staging``."""
+    made = dataclasses.replace(made, files={"onnx": outputs["onnx"].name, "float32_tflite": outputs["float32_tflite"].name})
+    path = sidecar.write(made, staging / sidecar.sidecar_path(outputs["int8_tflite"]).name)
+    return {"sidecar": path, "example": example.write(staging, path.name)}

@@ -1,0 +1,131 @@
+"""Classify a photo with the model beside this file: python infer.py photo.jpg [--cpu] [--json]
+
+Written by edgedeploy convert. Needs numpy, pillow and ai-edge-litert (or tflite-runtime). Everything
+about the model's input and output (preprocessing, quantization, labels) comes from the sidecar JSON.
+The compiled *_edgetpu.tflite runs on a Coral Edge TPU when one and its runtime (libedgetpu) are present;
+otherwise the int8 model runs on the CPU.
+"""
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+SIDECAR = "__SIDECAR__"
+EDGETPU_LIBRARY = {"Linux": "libedgetpu.so.1", "Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}
+
+
+def litert():
+    try:
+        from ai_edge_litert import interpreter
+    except ImportError:
+        from tflite_runtime import interpreter
+    return interpreter
+
+
+def load_interpreter(folder: Path, spec: dict, cpu_only: bool):
+    """(interpreter, what runs): the compiled model with the Edge TPU delegate if possible, else the CPU."""
+    runtime = litert()
+    compiled = folder / (Path(spec["model"]).stem + "_edgetpu.tflite")
+    if compiled.is_file() and not cpu_only:
+        try:
+            delegate = runtime.load_delegate(EDGETPU_LIBRARY.get(platform.system(), "libedgetpu.so.1"))
+            model = runtime.Interpreter(str(compiled), experimental_delegates=[delegate])
+            return model, f"{compiled.name} on the Edge TPU"
+        except (ValueError, OSError, RuntimeError) as exc:
+            print(f"note: Edge TPU not usable ({str(exc).strip() or type(exc).__name__}); running on the CPU",
+                  file=sys.stderr)
+    return runtime.Interpreter(str(folder / spec["model"])), f"{spec['model']} on the CPU"
+
+
+def preprocess(photo: Path, spec: dict) -> np.ndarray:
+    """Short side resized, centre crop, channel order, then normalized and quantized as the sidecar says."""
+    prep, inp = spec["preprocessing"], spec["input"]
+    height, width = prep["crop"]["size"]
+    rgb = Image.open(photo).convert("RGB")
+    scale = prep["resize"]["short_side"] / min(rgb.size)
+    resample = getattr(Image.Resampling, prep["resize"]["interpolation"].upper())
+    rgb = rgb.resize((max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale))), resample)
+    left, top = (rgb.width - width) // 2, (rgb.height - height) // 2
+    pixels = np.asarray(rgb.crop((left, top, left + width, top + height)), dtype=np.uint8)
+    if prep["channel_order"] == "BGR":
+        pixels = pixels[..., ::-1]
+    if inp["raw_pixels"]:  # the normalization is inside the model: the pixels are the input
+        data = pixels
+    else:
+        norm = prep["normalize"]
+        real = (pixels.astype(np.float32) - np.float32(norm["mean"])) / np.float32(norm["std"])
+        if inp["scale"] is None:
+            data = real.astype(inp["dtype"])
+        else:
+            info = np.iinfo(inp["dtype"])
+            data = np.clip(np.round(real / inp["scale"] + inp["zero_point"]), info.min, info.max).astype(inp["dtype"])
+    data = data[None]
+    return data.transpose(0, 3, 1, 2) if inp["layout"] == "NCHW" else data
+
+
+def fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(4)  # bad input, as edgedeploy itself exits for it
+
+
+def check(interpreter, spec: dict) -> None:
+    """The sidecar must describe this model: one line naming the first field that differs."""
+    pairs = [("input", spec["input"], interpreter.get_input_details()[0]),
+             ("outputs[0]", spec["outputs"][0], interpreter.get_output_details()[0])]
+    for where, stated, actual in pairs:
+        scale, zero_point = actual["quantization"]
+        found = {"name": actual["name"], "shape": [int(d) for d in actual["shape"]],
+                 "dtype": np.dtype(actual["dtype"]).name, "scale": float(scale) or None,
+                 "zero_point": int(zero_point) if scale else None}
+        for key, value in found.items():
+            mine = stated[key]
+            both_scales = key == "scale" and None not in (mine, value)
+            if not (np.isclose(mine, value, rtol=1e-6, atol=0) if both_scales else mine == value):
+                fail(f"{SIDECAR}: '{where}.{key}' is {mine!r} but the model has {value!r}")
+
+
+def classify(photo: Path, cpu_only: bool = False) -> dict:
+    folder = Path(__file__).resolve().parent
+    spec = json.loads((folder / SIDECAR).read_text())
+    data = preprocess(photo, spec)  # a photo that cannot be read fails before the model is loaded
+    interpreter, where = load_interpreter(folder, spec, cpu_only)
+    interpreter.allocate_tensors()
+    check(interpreter, spec)
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], data)
+    interpreter.invoke()
+    output = spec["outputs"][0]
+    raw = interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).astype(np.float32).reshape(-1)
+    scores = (raw - output["zero_point"]) * output["scale"] if output["scale"] is not None else raw
+    names = (spec.get("labels") or {}).get("names") or []
+    top = np.argsort(-scores, kind="stable")[:5]
+    return {"model": where, "output": output["name"], "activation": output.get("activation"),
+            "top5": [{"class": int(i), "score": float(scores[i]), "label": names[i] if i < len(names) else None}
+                     for i in top]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photo", type=Path)
+    parser.add_argument("--cpu", action="store_true", help="run the int8 model on the CPU even if an Edge TPU is present")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args()
+    try:
+        result = classify(args.photo, args.cpu)
+    except (OSError, ValueError) as exc:  # an unreadable photo, a missing or damaged file
+        fail(str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    kind = "probability" if result["activation"] == "softmax" else "score"
+    print(f"{args.photo.name}: {result['model']}")
+    for rank, entry in enumerate(result["top5"], 1):
+        print(f"{rank}. class {entry['class']:<5} {kind} {entry['score']:9.4f}  {entry['label'] or ''}")
+
+
+if __name__ == "__main__":
+    main()
