@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,27 +69,35 @@ def facts(out: Path) -> list[dict]:
             for r in rows(out)]
 
 
+def verdict(first: Path, second: Path) -> str:
+    one, two = facts(first), facts(second)
+    if len(one) != len(two):
+        return f"DIFFERENT: {len(one)} rows vs {len(two)}"
+    if one != two:
+        return "DIFFERENT: " + next(f"{a} vs {b}" for a, b in zip(one, two) if a != b)
+    sizes = [(a["model"]["int8_bytes"], b["model"]["int8_bytes"]) for a, b in zip(rows(first), rows(second))]
+    return f"same (int8 sizes within {100 * max(abs(a - b) / a for a, b in sizes):.3f}%)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
     parser.add_argument("--resolutions", default="192,224")
+    parser.add_argument("--rounds", type=int, default=1, help="pairs of studies, in alternating order (ABBA)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        print(f"study: {' '.join(args.models)} at {args.resolutions} px, from an empty cache each time", flush=True)
-        serial = study(args.models, args.resolutions, 1, tmp / "jobs1")
-        parallel = study(args.models, args.resolutions, 2, tmp / "jobs2")
-        one, two = facts(tmp / "jobs1"), facts(tmp / "jobs2")
-        if one == two:
-            same = "same"
-        elif len(one) != len(two):
-            same = f"DIFFERENT: {len(one)} rows vs {len(two)}"
-        else:
-            same = "DIFFERENT: " + next(f"{a} vs {b}" for a, b in zip(one, two) if a != b)
-        sizes = [(a["model"]["int8_bytes"], b["model"]["int8_bytes"]) for a, b in zip(rows(tmp / "jobs1"), rows(tmp / "jobs2"))]
-        size_note = max(abs(a - b) / a for a, b in sizes) if sizes else 0.0
-        print(f"{len(one)} variants; wall time --jobs 2 / --jobs 1 = {parallel / serial:.2f} (goal <= 0.60); "
-              f"results: {same} (int8 sizes within {100 * size_note:.3f}%)")
+    ratios = []
+    print(f"study: {' '.join(args.models)} at {args.resolutions} px, from an empty cache each time", flush=True)
+    for number in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            seconds = {}
+            for jobs in ((1, 2) if number % 2 == 0 else (2, 1)):
+                seconds[jobs] = study(args.models, args.resolutions, jobs, tmp / f"jobs{jobs}")
+            ratios.append(seconds[2] / seconds[1])
+            print(f"{len(rows(tmp / 'jobs1'))} variants; wall time --jobs 2 / --jobs 1 = {ratios[-1]:.2f} "
+                  f"(goal <= 0.60); results: {verdict(tmp / 'jobs1', tmp / 'jobs2')}", flush=True)
+    if len(ratios) > 1:
+        print(f"median ratio over {len(ratios)} rounds: {statistics.median(ratios):.2f} (goal <= 0.60)")
 
 
 if __name__ == "__main__":

@@ -172,7 +172,8 @@ def test_recommend_without_accuracy_takes_the_most_macs_within_limits():
     assert rec.chosen == "mid" and rec.runner_up == "small" and "MACs" in rec.ranked_by
     assert any("p90 latency 7 ms" in why for why in rec.why) and any("stand in" in why for why in rec.why)
     assert {r["model"]: r["reason"] for r in rec.ruled_out} == {
-        "big": "p90 12 ms on cpu x > 10 ms", "broken": "failed at convert"}
+        "big": "p90 12 ms on cpu x > 10 ms; int8 file 4.00 MiB > 3.5 MiB",  # every limit it breaks
+        "broken": "failed at convert"}
 
 
 def test_recommend_with_accuracy_for_all_prefers_accuracy_then_latency():
@@ -192,6 +193,22 @@ def test_recommend_for_coral_needs_full_mapping_and_a_measurement_when_latency_i
     bounded = recommend(rows, Constraints("edgetpu", max_latency_ms=5), target_reason="no Edge TPU found")
     assert bounded.chosen is None and "no model of the study meets" in bounded.why[0]
     assert bounded.ruled_out[1]["reason"] == "latency not measured on edgetpu (no Edge TPU found)"
+
+
+def test_recommend_for_the_edge_tpu_without_a_device_uses_the_estimate_and_says_so():
+    rows = [_row("v3", 60e6, 2**20, cpu_ops=40), _row("minimal", 50e6, 2**20), _row("wide", 90e6, 6 * 2**20)]
+    for row, (mid, high) in zip(rows, ((9.0, 12.0), (2.0, 2.6), (3.0, 3.9))):
+        row.edgetpu["estimate"] = {"label": "estimated", "latency_ms": mid, "latency_ms_low": mid * 0.8,
+                                   "latency_ms_high": high, "host": "x86-usb3"}
+    rec = recommend(rows, Constraints("edgetpu", max_latency_ms=3.0, max_size_mb=4),
+                    target_reason="no Edge TPU found")
+    assert rec.chosen == "minimal"
+    assert any(why.startswith("latency estimated, not measured: 2 ms, at most 2.6 ms") for why in rec.why)
+    reasons = {r["model"]: r["reason"] for r in rec.ruled_out}
+    assert reasons["v3"] == ("40 of 60 ops predicted to fall back to the CPU; "
+                             "p90 12 ms estimated (upper end of the estimate for x86-usb3) > 3 ms")
+    assert reasons["wide"] == ("p90 3.9 ms estimated (upper end of the estimate for x86-usb3) > 3 ms; "
+                               "int8 file 6.00 MiB > 4 MiB")
 
 
 # --- eval set -------------------------------------------------------------------------------------

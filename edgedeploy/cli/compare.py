@@ -65,8 +65,9 @@ def command(
     that fails shows its error in the table and the others still run (exit 1 at the end).
 
     --recommend: best = the highest int8 top-1 among the models within --max-latency-ms (p90) and
-    --max-size-mb when all were evaluated, else the most MACs (a stand-in, and it says so); for coral only
-    models predicted to map every op.
+    --max-size-mb when all were evaluated, else the most MACs (a stand-in, and it says so); for the Edge TPU
+    only models predicted to map every op, and without a device its estimated latency (upper end of the
+    range, labelled estimated). A ruled-out model lists every limit it breaks.
 
     Examples:
 

@@ -2,11 +2,14 @@
 
 Definition of "best" (also printed with every recommendation):
 
-1. Candidates are the rows that converted, checked and (when a latency limit is given) were measured
-   on the recommendation target. For ``coral`` a model must also be predicted to map every op to the
-   Edge TPU: an op that falls back to the CPU drags everything after it onto the host.
+1. Candidates are the rows that converted, checked and (when a latency limit is given) have a latency
+   on the recommendation target. For the Edge TPU a model must also be predicted to map every op:
+   an op that falls back to the CPU drags everything after it onto the host.
 2. Constraints: ``--max-latency-ms`` bounds the p90 latency (MLPerf single-stream's statistic) of the
-   fastest measured variant of the target; ``--max-size-mb`` bounds the int8 file size in MiB (2^20 bytes).
+   fastest measured variant of the target. Without a device the Edge TPU has no measurement; its latency
+   is then ``edgedeploy estimate``'s (the upper end of its range, so a model is not kept on the strength
+   of an optimistic guess) and every sentence that uses it says "estimated". ``--max-size-mb`` bounds
+   the int8 file size in MiB (2^20 bytes). A ruled-out model lists every limit it breaks.
 3. Among the candidates, the best is the one with the highest int8 top-1 accuracy when every candidate
    was evaluated (``--eval``). Without accuracy for all of them, the one with the most MACs stands in
    for "most capable" (within a MobileNet family more width and resolution buy accuracy); this is a
@@ -18,10 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgedeploy.compare.row import OK, Row
+from edgedeploy.compare.row import MAPPED_TARGET, OK, Row
 
 MIB = 2**20
-MAPPED_TARGET = "edgetpu"  # the accelerator whose predicted mapping the study's rows carry (row.edgetpu)
 DEFINITION = ("best = highest int8 top-1 accuracy among the models that meet the constraints when all were "
               "evaluated; otherwise the most MACs (a stand-in for capacity, not a measured accuracy); "
               "ties: lower p90 latency, then smaller file")
@@ -58,30 +60,51 @@ class Recommendation:
                 "runner_up": self.runner_up, "ruled_out": self.ruled_out}
 
 
-def _rule_out(row: Row, c: Constraints, target_reason: str | None) -> str | None:
-    """Why ``row`` cannot be recommended under ``c``, or None when it is a candidate."""
-    if row.status != OK:
-        return f"failed at {row.error['stage']}"
-    if c.target == MAPPED_TARGET and (row.edgetpu or {}).get("cpu_ops"):
-        e = row.edgetpu
-        return f"{e['cpu_ops']} of {e['total_ops']} ops predicted to fall back to the CPU"
-    cell = row.best_cell(c.target)
-    if c.max_latency_ms is not None:
-        if cell is None:
-            return f"latency not measured on {c.target}" + (f" ({target_reason})" if target_reason else "")
-        if cell.ms("p90_ms") > c.max_latency_ms:
-            return f"p90 {cell.ms('p90_ms'):.3g} ms on {cell.variant} > {c.max_latency_ms:g} ms"
-    size = row.model.get("int8_bytes")
-    if c.max_size_mb is not None and size > c.max_size_mb * MIB:
-        return f"int8 file {size / MIB:.2f} MiB > {c.max_size_mb:g} MiB"
+@dataclass(frozen=True)
+class Latency:
+    p90_ms: float
+    p50_ms: float | None
+    where: str  # the variant measured, or "estimated for <host>"
+    estimated: bool
+
+
+def _latency(row: Row, target: str) -> Latency | None:
+    """The measured p90 on ``target``; without a measurement on the Edge TPU, the estimate's upper end."""
+    cell = row.best_cell(target)
+    if cell is not None:
+        return Latency(cell.ms("p90_ms"), cell.ms("p50_ms"), cell.variant, False)
+    estimate = (row.edgetpu or {}).get("estimate") if target == MAPPED_TARGET else None
+    if estimate and estimate.get("latency_ms_high") is not None:
+        return Latency(estimate["latency_ms_high"], estimate.get("latency_ms"), f"upper end of the estimate for "
+                       f"{estimate.get('host')}", True)
     return None
 
 
+def _broken_limits(row: Row, c: Constraints, target_reason: str | None) -> list[str]:
+    """Every reason ``row`` cannot be recommended under ``c``; empty when it is a candidate."""
+    if row.status != OK:
+        return [f"failed at {row.error['stage']}"]
+    broken = []
+    if c.target == MAPPED_TARGET and (row.edgetpu or {}).get("cpu_ops"):
+        e = row.edgetpu
+        broken.append(f"{e['cpu_ops']} of {e['total_ops']} ops predicted to fall back to the CPU")
+    latency = _latency(row, c.target)
+    if c.max_latency_ms is not None:
+        if latency is None:
+            broken.append(f"latency not measured on {c.target}" + (f" ({target_reason})" if target_reason else ""))
+        elif latency.p90_ms > c.max_latency_ms:
+            where = f"estimated ({latency.where})" if latency.estimated else f"on {latency.where}"
+            broken.append(f"p90 {latency.p90_ms:.3g} ms {where} > {c.max_latency_ms:g} ms")
+    size = row.model.get("int8_bytes")
+    if c.max_size_mb is not None and size > c.max_size_mb * MIB:
+        broken.append(f"int8 file {size / MIB:.2f} MiB > {c.max_size_mb:g} MiB")
+    return broken
+
+
 def _sort_key(row: Row, target: str, by_accuracy: bool) -> tuple:
-    cell = row.best_cell(target)
-    latency = cell.ms("p90_ms") if cell else float("inf")
+    latency = _latency(row, target)
     merit = row.accuracy["int8_top1"] if by_accuracy else (row.model.get("macs") or 0)
-    return (-merit, latency, row.model.get("int8_bytes") or 0)
+    return (-merit, latency.p90_ms if latency else float("inf"), row.model.get("int8_bytes") or 0)
 
 
 def _reasons(row: Row, c: Constraints, by_accuracy: bool, count: int) -> list[str]:
@@ -93,10 +116,13 @@ def _reasons(row: Row, c: Constraints, by_accuracy: bool, count: int) -> list[st
         why.append(f"most MACs ({row.model['macs'] / 1e6:.1f} M) of the {count} models that meet the constraints; "
                    "accuracy was not evaluated for all of them, so MACs stand in for capacity (run with --eval "
                    "and real weights for a measured ranking)")
-    cell = row.best_cell(c.target)
-    if cell is not None:
-        limit = f" (limit {c.max_latency_ms:g} ms)" if c.max_latency_ms is not None else ""
-        why.append(f"p90 latency {cell.ms('p90_ms'):.3g} ms, median {cell.ms('p50_ms'):.3g} ms on {cell.variant}{limit}")
+    latency = _latency(row, c.target)
+    limit = f" (limit {c.max_latency_ms:g} ms)" if c.max_latency_ms is not None else ""
+    if latency is not None and not latency.estimated:
+        why.append(f"p90 latency {latency.p90_ms:.3g} ms, median {latency.p50_ms:.3g} ms on {latency.where}{limit}")
+    elif latency is not None:
+        why.append(f"latency estimated, not measured: {latency.p50_ms:.3g} ms, at most {latency.p90_ms:.3g} ms "
+                   f"({latency.where}){limit}")
     else:
         why.append(f"latency on {c.target} was not measured here")
     limit = f" (limit {c.max_size_mb:g} MiB)" if c.max_size_mb is not None else ""
@@ -112,11 +138,11 @@ def recommend(rows: list[Row], constraints: Constraints, target_reason: str | No
     result = Recommendation(constraints)
     candidates = []
     for row in rows:
-        reason = _rule_out(row, constraints, target_reason)
-        if reason is None:
+        broken = _broken_limits(row, constraints, target_reason)
+        if not broken:
             candidates.append(row)
         else:
-            result.ruled_out.append({"model": row.item.label, "reason": reason})
+            result.ruled_out.append({"model": row.item.label, "reason": "; ".join(broken)})
     if not candidates:
         result.why = [f"no model of the study meets {constraints.describe()}"]
         return result

@@ -10,6 +10,7 @@ from typing import Any
 from edgedeploy.compare.plan import StudyItem
 
 OK, FAILED = "ok", "failed"
+MAPPED_TARGET = "edgetpu"  # the accelerator whose predicted mapping (and estimate) each row carries: Row.edgetpu
 NOT_EVALUATED = "not evaluated"
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from edgedeploy.compare.accuracy import EvalSet, evaluate
 from edgedeploy.compare.cache import ConversionCache, cache_key, key_inputs
 from edgedeploy.compare.plan import StudyItem
-from edgedeploy.compare.row import LatencyCell, Row
+from edgedeploy.compare.row import MAPPED_TARGET, LatencyCell, Row
 from edgedeploy.errors import EdgedeployError
 
 CONVERT_LOG = "compare-convert.log"  # the conversion's own progress lines and third-party chatter
@@ -129,9 +129,6 @@ def model_preprocessing(report: dict[str, Any], entry: Path) -> dict[str, Any]:
 
     found = load_for(entry / report["outputs"]["int8_tflite"])
     return found[0].preprocessing.to_dict() if found else report["preprocessing"]
-
-
-MAPPED_TARGET = "edgetpu"  # the accelerator whose predicted mapping each row carries
 
 
 def checked(int8_file: Path) -> dict[str, Any]:
