@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
+import re
 import io
 import json
 import shutil
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 from tiny_models import export_onnx, tiny_cnn
 
+from edgedeploy.compare.tables import csv_name
 from edgedeploy.errors import ExitCode
 from edgedeploy.outputs import STAGING_PREFIX
 from edgedeploy.report import fmt_bytes
@@ -157,8 +159,9 @@ def test_csv_has_one_row_per_model_with_raw_numbers(study):
     for record in records[:2]:
         row = data[record["model"]]
         assert int(record["int8_bytes"]) == row["model"]["int8_bytes"]
-        assert float(record[f"{VARIANT} p50_ms"]) == pytest.approx(row["latency"][0]["latency"]["p50_ms"])
-        assert record["float_top1"] == record["int8_top1"] == "not evaluated"
+        assert float(record[f"{csv_name(VARIANT)}_p50_ms"]) == pytest.approx(row["latency"][0]["latency"]["p50_ms"])
+        assert record["float_top1"] == record["int8_top1"] == "" and record["accuracy_status"]  # numbers or nothing
+    assert all(re.fullmatch(r"[a-z0-9_]+", name) for name in records[0])  # no spaces or brackets in column names
     assert records[2]["status"] == "failed" and "failed at convert" in records[2]["error"]
 
 

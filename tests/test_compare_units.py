@@ -307,3 +307,31 @@ def test_repeated_bench_warnings_are_counted_not_repeated():
     assert summary[0].endswith("load average 2.10 on 2 cores): expect noisier timings (and 1 more like it)")
     assert summary[1].startswith("a_int8 on cpu (2 threads)") and summary[1].endswith("(and 1 more like it)")
     assert summary[2].endswith("LiteRT's own kernels ran it")
+
+
+def test_report_md_says_when_labels_are_shifted_by_a_background_line(tmp_path):
+    from edgedeploy.compare.result import CompareResult
+    from edgedeploy.compare.sections import method_lines
+
+    row = _row("m", 300e6, 2**20, top1=0.7)
+    note = "the labels file starts with 'background' and has one line more than the model has outputs: line N is output N-1"
+    row.accuracy["note"] = note
+    plan = {"warmup_runs": 1, "warmup_time_s": 0.5, "repeats": 3, "min_runs": 50, "min_time_s": 1, "max_time_s": 150}
+    method = {"specs": ["m"], "resolutions": [224], "targets": ["cpu"], "calibration": "photos", "bench_plan": plan,
+              "bench_input": "random", "weights": "random", "cache_dir": str(tmp_path), "jobs": 1,
+              "eval": {"images": 50, "classes": 2, "folder": "val", "class_index": "--labels"}}
+    lines = method_lines(CompareResult([row], [], method, tmp_path))
+    assert f"Labels: {note}." in lines
+
+
+def test_the_overview_has_no_accuracy_panel_without_eval_and_one_with_it():
+    import io as _io
+
+    from PIL import Image as _Image
+
+    from edgedeploy.compare.plots import overview_png
+
+    plain = [_row("a", 50e6, 2**20), _row("b", 90e6, 2**21)]
+    evaluated = [_row("a", 50e6, 2**20, top1=0.6), _row("b", 90e6, 2**21, top1=0.7)]
+    heights = [_Image.open(_io.BytesIO(overview_png(rows, [], "t"))).height for rows in (plain, evaluated)]
+    assert heights[0] * 4 == heights[1] * 3  # three rows of panels instead of four: no "not evaluated" panel

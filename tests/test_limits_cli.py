@@ -26,7 +26,9 @@ def _softmax_model(path: Path, height: int | str, width: int | str) -> Path:
          helper.make_node("Flatten", ["c"], ["f"], axis=1), helper.make_node("Softmax", ["f"], ["y"], axis=1)],
         "softmax_map", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, height, width])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, None])], [weight, bias])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8  # what onnxruntime reads (the confirming conversion runs it)
+    onnx.save(model, str(path))
     return path
 
 
@@ -113,3 +115,29 @@ def test_on_chip_cliff_agrees_with_check_on_real_conversions_on_both_sides(tmp_p
     assert [r.summary.params_stream for r in reports] == [False, True]
     assert [any(f.kind == "parameter-cache" for f in r.findings) for r in reports] == [False, True]
     assert [r.summary.cpu_ops for r in reports] == [0, 0]
+
+
+def test_a_conversion_that_disagrees_is_said_and_its_truth_replaces_the_forecast(tmp_path, monkeypatch, edgetpu_models):
+    """The conversion is stood in for by Google's MobileNetV2: nothing like the forecast of the model asked
+    about, so the confirmation must list the differences and the converted facts must replace the forecast."""
+    import shutil
+
+    from edgedeploy.limits import confirm as confirming
+    from edgedeploy.limits.run import run_limits
+
+    def converted(source, size, folder, target, force):
+        folder.mkdir(parents=True)
+        model = shutil.copy(edgetpu_models / "tf2_mobilenet_v2_1.0_224_ptq.tflite", folder / "m_int8.tflite")
+        return Path(model), {"status": "not-run", "reason": "no compiler in this test"}
+
+    monkeypatch.setattr(confirming, "_convert", converted)
+    model = _softmax_model(tmp_path / "softmax.onnx", "h", "w")
+    result = run_limits(str(model), resolutions="96,128", output_dir=tmp_path / "out")
+    assert [(c.size.height, c.role, c.agrees) for c in result.confirmations] == [(96, "limit", False),
+                                                                                   (128, "past", False)]
+    assert any(line.startswith("total ops: forecast 3, converted") for line in result.confirmations[0].differences)
+    assert [p.origin for p in result.points] == ["converted", "converted"]
+    assert result.points[0].facts.total_ops == result.confirmations[0].converted.total_ops
+    assert result.notes and "replace the forecast" in result.notes[0]
+    document = json.loads((tmp_path / "out" / "limits.json").read_text())
+    assert [c["agrees"] for c in document["confirmations"]] == [False, False]

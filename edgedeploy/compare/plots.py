@@ -1,8 +1,8 @@
-"""The study at a glance: one PNG of seven panels, drawn with matplotlib's Agg backend (no display).
+"""The study at a glance: one PNG of six or seven panels, drawn with matplotlib's Agg backend (no display).
 
 Latency per model per target (every sample, box plots), latency against MACs and against file size
 (median, bars = range of the repeats' medians), the predicted share of ops and MACs on the Edge TPU,
-parameters and file size, top-1 accuracy where it was evaluated, and the estimated Edge TPU latency
+parameters and file size, top-1 accuracy (only when --eval measured it), and the estimated Edge TPU latency
 with its range (``edgedeploy estimate``). A panel with nothing to show
 says why instead of drawing an empty frame.
 """
@@ -78,8 +78,10 @@ def versus_panel(ax: Any, rows: list[Row], variants: list[str], key: str, label:
         lows = [y - min(c.repeat_p50_ms or [y]) for (_, c), y in zip(series, ys)]
         highs = [max(c.repeat_p50_ms or [y]) - y for (_, c), y in zip(series, ys)]
         ax.errorbar(xs, ys, yerr=[lows, highs], fmt="o", capsize=3, label=variant)
-        for (r, _), x, y in zip(series, xs, ys) if index == 0 else ():
-            ax.annotate(r.item.label, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=6)
+        # points of a family sit close together: stagger their names over three heights so none overlaps
+        placed = sorted(zip(series, xs, ys), key=lambda item: (item[1], item[2])) if index == 0 else []
+        for number, ((r, _), x, y) in enumerate(placed):
+            ax.annotate(r.item.label, (x, y), textcoords="offset points", xytext=(4, 3 + 9 * (number % 3)), fontsize=6)
     _log_if_wide([r.model[key] for r, _ in cells], ax, "x")
     _log_if_wide([c.ms("p50_ms") for _, c in cells], ax, "y")
     ax.margins(x=0.25, y=0.1)  # room for the model names written beside the points
@@ -173,18 +175,21 @@ def overview_png(rows: list[Row], variants: list[str], subtitle: str) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    panels = [lambda ax: latency_panel(ax, rows, variants),
+              lambda ax: versus_panel(ax, rows, variants, "macs", "MACs (millions)", 1e6),
+              lambda ax: versus_panel(ax, rows, variants, "int8_bytes", "int8 file size (MiB)", MIB),
+              lambda ax: edgetpu_panel(ax, rows), lambda ax: size_panel(ax, rows), lambda ax: estimate_panel(ax, rows)]
+    if any(r.accuracy.get("evaluated") for r in rows):  # without --eval the panel would only say "not evaluated"
+        panels.append(lambda ax: accuracy_panel(ax, rows))
     cells = len(_measured(rows, variants))
     height = max(3.2, 0.32 * max(cells, len(rows)) + 1.6)
-    figure = Figure(figsize=(14, 4 * height), layout="constrained")
-    axes = figure.subplots(4, 2)
-    latency_panel(axes[0][0], rows, variants)
-    versus_panel(axes[0][1], rows, variants, "macs", "MACs (millions)", 1e6)
-    versus_panel(axes[1][0], rows, variants, "int8_bytes", "int8 file size (MiB)", MIB)
-    edgetpu_panel(axes[1][1], rows)
-    size_panel(axes[2][0], rows)
-    accuracy_panel(axes[2][1], rows)
-    estimate_panel(axes[3][0], rows)
-    axes[3][1].set_axis_off()
+    grid_rows = (len(panels) + 1) // 2
+    figure = Figure(figsize=(14, grid_rows * height), layout="constrained")
+    axes = [ax for pair in figure.subplots(grid_rows, 2) for ax in pair]
+    for draw, ax in zip(panels, axes):
+        draw(ax)
+    for ax in axes[len(panels):]:
+        ax.set_axis_off()
     figure.suptitle(subtitle, fontsize=10)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)

@@ -68,6 +68,9 @@ def method_lines(result: CompareResult) -> list[str]:
         e = m["eval"]
         lines.append(f"Accuracy: top-1 on {e['images']} images in {e['classes']} classes from {e['folder']}; "
                      f"class index = {e['class_index']}.")
+        # e.g. the 1001-line ImageNet labels ("background" first) against 1000-output models: say the shift
+        shifted = sorted({r.accuracy["note"] for r in result.rows if r.accuracy.get("note")})
+        lines += [f"Labels: {note}." if not note.endswith(".") else f"Labels: {note}" for note in shifted]
     lines.append(f"Conversions are cached in {m['cache_dir']} (key: model, alpha, resolution, weights, "
                  "convert options, tool versions).")
     return lines

@@ -3,6 +3,7 @@ report.md and report.html alike, so the three never disagree. results.csv has ra
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +122,11 @@ LATENCY_NOTE = ("latency: median (p50) of every timed run of the int8 model; ± 
                 "repeats' medians (run-to-run noise)")
 
 
+def csv_name(variant: str) -> str:
+    """A column-name prefix a spreadsheet or pandas takes without quoting: "cpu (2 threads)" -> "cpu_2_threads"."""
+    return re.sub(r"[^a-z0-9]+", "_", variant.lower()).strip("_")
+
+
 def csv_records(rows: list[Row], variants: list[str]) -> list[dict[str, Any]]:
     """One flat record per row with raw numbers (ms, bytes, fractions) for spreadsheets."""
     records = []
@@ -138,12 +144,14 @@ def csv_records(rows: list[Row], variants: list[str]) -> list[dict[str, Any]]:
         record.update({f"edgetpu_estimated_{key}": estimate.get(key) for key in
                        ("latency_ms", "latency_ms_low", "latency_ms_high", "host")})
         for variant in variants:
-            cell = row.cell(variant)
+            cell, prefix = row.cell(variant), csv_name(variant)
             for stat in ("p50_ms", "p90_ms", "mean_ms", "min_ms", "max_ms"):
-                record[f"{variant} {stat}"] = cell.ms(stat) if cell else None
-            record[f"{variant} spread"] = cell.spread_relative if cell else None
-            record[f"{variant} status"] = cell.status if cell else None
-        record.update(float_top1=acc.get("float_top1", NOT_EVALUATED), int8_top1=acc.get("int8_top1", NOT_EVALUATED),
+                record[f"{prefix}_{stat}"] = cell.ms(stat) if cell else None
+            record[f"{prefix}_spread"] = cell.spread_relative if cell else None
+            record[f"{prefix}_status"] = cell.status if cell else None
+        # numeric columns hold numbers or nothing; why there is none is a column of its own
+        record.update(float_top1=acc.get("float_top1"), int8_top1=acc.get("int8_top1"),
+                      accuracy_status="evaluated" if acc.get("evaluated") else acc.get("reason", NOT_EVALUATED),
                       eval_images=acc.get("images"), cache_hit=row.cache.get("hit"))
         records.append(record)
     return records

@@ -121,6 +121,9 @@ def confirm(source: ScanSource, point: Point, role: str, root: Path, target: str
         result.check_verdict = call_capability(target, "check", int8).verdict
     except EdgedeployError as exc:
         result.error = exc.message
+    except Exception as exc:  # noqa: BLE001 - a converter's own failure must not lose the scan done so far
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        result.error = f"{type(exc).__name__}: {first[:300]}"
     else:
         if point.facts is not None:
             result.differences = differences(point.facts, result.converted)
