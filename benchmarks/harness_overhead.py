@@ -80,10 +80,10 @@ def isolation(args) -> int:
 def main() -> int:
     from edgedeploy.bench.harness import MeasurePlan, measure, warm_up
     from edgedeploy.bench.inputs import random_inputs
-    from edgedeploy.targets.model_file import inspect_model
+    from edgedeploy.machine import available_cores
     from edgedeploy.targets.cpu.config import CpuConfig
     from edgedeploy.targets.cpu.runtime import CpuRuntime
-    from edgedeploy.machine import available_cores
+    from edgedeploy.targets.model_file import inspect_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)

@@ -19,6 +19,7 @@ from rich.console import Console
 from edgedeploy import __version__
 from edgedeploy.errors import ExitCode
 
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         # The reader went away (``| head -1``). rich would exit 1 here; the CLI ends quietly with 0 instead

@@ -1,7 +1,8 @@
 """Every reader of user input against mutated real files: only edgedeploy's own errors come out (one line,
 saying what and where), nothing takes longer than its budget, and ``--json`` output stays strict JSON.
 
-The property tests run 2,000 examples per reader (``fuzzing.FUZZ_EXAMPLES``), derandomized so CI sees
+The property tests run 2,000 examples per reader (``fuzzing.FUZZ_EXAMPLES``; the TFLite reader gets 1,000
+structural mutations on top of its 2,000 byte mutations), derandomized so CI sees
 the same inputs every run; they are marked slow (CI runs them; ``-m "not slow"`` skips them locally).
 Inputs that broke a reader before it was fixed are kept in tests/data/fuzz/regressions/ (INDEX.json
 says which reader reads each and what must come out) and run in the fast suite.
@@ -18,6 +19,7 @@ from fuzzing import (
     LOGS,
     REGRESSIONS,
     SEEDS,
+    STRUCTURE_EXAMPLES,
     STRUCTURE_SEEDS,
     TFLITE_SEEDS,
     hot_positions,
@@ -29,7 +31,7 @@ from fuzzing import (
     strict_json,
     tflite_seed,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgedeploy.bench.baseline import compare, load_baseline
@@ -71,7 +73,7 @@ def test_tflite_bytes(tmp_path, data):
 
 
 @pytest.mark.slow
-@FUZZ_SETTINGS
+@settings(FUZZ_SETTINGS, max_examples=STRUCTURE_EXAMPLES)
 @given(data=st.data())
 def test_tflite_structure(tmp_path, data):
     name = data.draw(st.sampled_from(STRUCTURE_SEEDS))

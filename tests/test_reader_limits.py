@@ -9,7 +9,6 @@ import os
 import struct
 import time
 import tracemalloc
-from pathlib import Path
 
 import pytest
 from compiler_double import fake_compiler, no_docker  # noqa: F401

@@ -10,12 +10,12 @@ from bench_models import float_add_model
 
 from edgedeploy.bench.environment import capture_environment, cpu_model, governors
 from edgedeploy.bench.inputs import random_inputs
-from edgedeploy.targets.model_file import inspect_model
-from edgedeploy.targets.registry import parse_target_names
 from edgedeploy.errors import ExitCode, InputError, UsageError
+from edgedeploy.machine import available_cores
 from edgedeploy.targets.cpu.config import CpuConfig
 from edgedeploy.targets.cpu.runtime import CpuRuntime
-from edgedeploy.machine import available_cores
+from edgedeploy.targets.model_file import inspect_model
+from edgedeploy.targets.registry import parse_target_names
 
 MNV1 = "mobilenet_v1_0.25_128_quant"
 
@@ -104,3 +104,30 @@ def test_targets_doctor(cli):
     assert "coral" in table.out and "edgetpu" in table.out and (coral["available"] or "no " in table.out)
     assert cli("targets", "gpu").code == ExitCode.USAGE
     assert cli("targets", "--device", "usb:first").code == ExitCode.USAGE
+
+
+def test_the_model_reader_agrees_with_the_litert_interpreter(test_data):
+    """bench reads models with edgedeploy's own reader (no native code before the worker): on every real model
+    it must say what the interpreter says about inputs, op counts and integer-only."""
+    from collections import Counter
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgedeploy.targets.model_file import BOUNDARY_OPS, inspect_model
+
+    models = sorted(test_data.rglob("*.tflite"))
+    assert len(models) >= 20
+    for path in models:
+        if "fuzz" in path.parts:
+            continue
+        ours = inspect_model(path)
+        interpreter = Interpreter(model_content=path.read_bytes())
+        ops = interpreter._get_ops_details()
+        tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+        assert ours.op_counts == dict(Counter(op["op_name"] for op in ops)), path.name
+        integer_only = not any(op["op_name"] not in BOUNDARY_OPS and any(
+            tensors[i]["dtype"].__name__ == "float32" for i in op["outputs"] if i >= 0) for op in ops)
+        assert ours.integer_only == integer_only, path.name
+        theirs = [(d["name"], int(d["index"]), tuple(int(x) for x in d["shape"]), d["dtype"].__name__,
+                   float(d["quantization"][0]), int(d["quantization"][1])) for d in interpreter.get_input_details()]
+        assert [(s.name, s.index, s.shape, s.dtype, s.scale, s.zero_point) for s in ours.inputs] == theirs, path.name

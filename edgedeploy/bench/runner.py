@@ -13,15 +13,15 @@ from typing import Any
 
 from edgedeploy.bench.environment import capture_environment
 from edgedeploy.bench.harness import MeasurePlan
-from edgedeploy.bench.isolation import DEFAULT_INVOKE_TIMEOUT_S, CellRun, measure_loaded, run_in_worker
 from edgedeploy.bench.inputs import InputSet, image_inputs, random_inputs
-from edgedeploy.targets.model_file import ModelFile, inspect_model
+from edgedeploy.bench.isolation import DEFAULT_INVOKE_TIMEOUT_S, CellRun, measure_loaded, run_in_worker
 from edgedeploy.bench.power import PowerSession
 from edgedeploy.bench.result import FAILED, SKIPPED, BenchResult, CellResult, TargetStatus
 from edgedeploy.bench.stats import repeat_spread, summarize
-from edgedeploy.targets.contract import BenchRuntime, NeedsCompilation, TargetOptions, Variant
-from edgedeploy.targets.registry import call_capability, create_runtime, get_target, parse_target_names
 from edgedeploy.errors import EdgedeployError, UsageError
+from edgedeploy.targets.contract import BenchRuntime, NeedsCompilation, TargetOptions, Variant
+from edgedeploy.targets.model_file import ModelFile, inspect_model
+from edgedeploy.targets.registry import call_capability, create_runtime, get_target, parse_target_names
 
 Progress = Callable[[str], None]
 METHOD_NOTES = {

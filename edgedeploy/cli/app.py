@@ -18,8 +18,8 @@ from rich.markup import escape  # noqa: E402
 
 from edgedeploy import __version__  # noqa: E402
 from edgedeploy.cli import bench, check, compare, compile, convert, estimate, limits, models, targets, verify  # noqa: E402,E501
-from edgedeploy.cli.interrupts import interrupt_handling  # noqa: E402
 from edgedeploy.cli.help_text import hide_flag_metavars, reflow  # noqa: E402
+from edgedeploy.cli.interrupts import interrupt_handling  # noqa: E402
 from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
 from edgedeploy.report import stderr  # noqa: E402
 

@@ -28,8 +28,9 @@ def command(
     device: str = typer.Option(None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."),
     edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."),
     compile_missing: bool = typer.Option(False, "--compile", help="Coral: compile int8 models that have no X_edgetpu.tflite beside them."),
-    invoke_timeout: float = typer.Option(60.0, "--invoke-timeout", help="Seconds one model load or one inference may take "
-                                         "before it counts as hung and its cell is stopped (each cell runs in its own worker process)."),
+    invoke_timeout: float = typer.Option(60.0, "--invoke-timeout",
+                                         help="Seconds one model load or one inference may take before it counts as "
+                                              "hung and its cell is stopped (each cell runs in its own worker process)."),
     min_runs: int = flags.MIN_RUNS,
     min_time: float = flags.MIN_TIME,
     max_time: float = flags.MAX_TIME,
@@ -75,9 +76,9 @@ def command(
     from edgedeploy.bench.harness import MeasurePlan
     from edgedeploy.bench.plot import write_plot
     from edgedeploy.bench.runner import BenchRequest, run_bench
-    from edgedeploy.targets.registry import TargetOptions
     from edgedeploy.errors import UsageError
     from edgedeploy.report import emit, note
+    from edgedeploy.targets.registry import TargetOptions
 
     if not tolerance >= 0:
         raise UsageError("--tolerance must be 0 or more (0.3 = 30% slower is a regression)")

@@ -111,7 +111,12 @@ class _Stopped(BaseException):
     """Raised in a worker by SIGTERM: unwinds the conversion so its partial directory is removed."""
 
 
+_busy = False  # a worker is inside a job (else SIGTERM just ends it: there is nothing to unwind)
+
+
 def _stop(signum, frame) -> None:
+    if not _busy:
+        os._exit(128 + signal.SIGTERM)
     raise _Stopped()
 
 
@@ -121,10 +126,14 @@ def _init_worker() -> None:
 
 
 def _run_in_worker(job: ConvertJob) -> Conversion:
+    global _busy
+    _busy = True
     try:
         return convert_and_check(job, where=f"worker process {os.getpid()}")
     except _Stopped:
         os._exit(128 + signal.SIGTERM)  # the conversion has unwound: nothing of it is left behind
+    finally:
+        _busy = False
 
 
 def _stop_workers() -> None:

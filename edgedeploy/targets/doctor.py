@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from edgedeploy.errors import ExitCode
 from edgedeploy.targets.contract import Availability, TargetOptions
 from edgedeploy.targets.registry import all_targets, get_target, parse_target_names
-from edgedeploy.errors import ExitCode
 
 
 @dataclass(frozen=True)

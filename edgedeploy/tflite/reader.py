@@ -7,7 +7,7 @@ so a bad file becomes one ``InputError`` line, never an ``IndexError`` or ``stru
 from __future__ import annotations
 
 import struct
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ _CORRUPT = (IndexError, struct.error, ValueError, TypeError, OverflowError, Attr
             UnicodeDecodeError, RecursionError, MemoryError, ZeroDivisionError)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin_names() -> dict[int, str]:
     return enum_names(schema.BuiltinOperator)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.files import read_input, require_file
 from edgedeploy.targets.edgetpu.predict.result import CheckReport
 from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER, load_rules
-from edgedeploy.files import read_input, require_file
 from edgedeploy.tflite import has_tflite_identifier, parse_model
 
 _TEXT_LIMIT = 5 * 1024 * 1024  # compiler outputs are a few KiB; refuse to decode big binaries as text
@@ -34,8 +34,8 @@ def _read(path: Path) -> bytes:
 
 
 def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckReport:
-    from edgedeploy.targets.edgetpu.predict.analysis import analyse
     from edgedeploy.targets.edgetpu.inspect.compiled import is_compiled
+    from edgedeploy.targets.edgetpu.predict.analysis import analyse
     from edgedeploy.targets.edgetpu.predict.operators import uses_no_integer_tensors
 
     graph = parse_model(data, label=str(path))

@@ -20,15 +20,15 @@ from pathlib import Path
 from edgedeploy.errors import CompilerError, InputError, OutputError, UsageError
 from edgedeploy.outputs import STAGING_PREFIX
 from edgedeploy.targets.edgetpu.compiler import docker
-from edgedeploy.targets.edgetpu.compiler.outcome import classify, per_model_outputs
-from edgedeploy.targets.edgetpu.naming import compiled_outputs
-from edgedeploy.tflite.files import is_tflite_file
-from edgedeploy.targets.edgetpu.compiler.predictions import attach_predictions
-from edgedeploy.targets.edgetpu.compiler.report import CompileReport, ModelResult
 from edgedeploy.targets.edgetpu.compiler.locate import CompilerLocation, locate_compiler
 from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_output
 from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
+from edgedeploy.targets.edgetpu.compiler.outcome import classify, per_model_outputs
+from edgedeploy.targets.edgetpu.compiler.predictions import attach_predictions
 from edgedeploy.targets.edgetpu.compiler.process import PARSED_BYTES, TAIL_BYTES, run_bounded
+from edgedeploy.targets.edgetpu.compiler.report import CompileReport, ModelResult
+from edgedeploy.targets.edgetpu.naming import compiled_outputs
+from edgedeploy.tflite.files import is_tflite_file
 
 STDOUT_FILE = "edgetpu_compiler.stdout.txt"
 STDERR_FILE = "edgetpu_compiler.stderr.txt"

@@ -19,6 +19,7 @@ from edgedeploy.targets.edgetpu.compiler.process import PARSED_BYTES, ProcessOut
 from edgedeploy.targets.edgetpu.naming import compiled_path
 from edgedeploy.tflite import read_model
 
+
 @dataclass(frozen=True)
 class Failure:
     code: str  # timeout | empty-output | exit-status | no-output-model | bad-output-model | a parser failure code

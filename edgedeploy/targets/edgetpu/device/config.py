@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from edgedeploy.machine import available_cores
 from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, SystemPaths, can_read_write, parse_device
 from edgedeploy.targets.edgetpu.device.doctor import current_groups, running_as_root
-from edgedeploy.machine import available_cores
 
 
 @dataclass(frozen=True)

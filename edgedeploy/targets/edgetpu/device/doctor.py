@@ -5,7 +5,8 @@ Checked: the runtime library and its std/max build; the TensorFlow it was built 
 interpreter in use (known pairs are data: doctor.json); each USB Accelerator's IDs (1a6e:089a waits
 for its firmware, 18d1:9302 is ready), its negotiated link speed and the permission on its node; the
 udev rule and the group it names; PCIe modules, their driver modules (gasket, apex), ``/dev/apex_N``
-and Secure Boot; and, for a given compiled model, the runtime version it needs vs the one installed.
+and Secure Boot; and, for a given compiled model, the runtime version it needs vs the one installed
+(docs/edgetpu.md section 13 gives the sources).
 
 Everything is read from sysfs, /dev, udev's rule folders and dpkg's database under injectable roots
 (``SystemPaths``), so the tests run it on trees shaped like real machines.

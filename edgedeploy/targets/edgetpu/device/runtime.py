@@ -7,15 +7,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter, delegate_partitions
-from edgedeploy.targets.model_file import ModelFile, inspect_model
-from edgedeploy.targets.contract import Availability, LoadedModel, NeedsCompilation, Variant
 from edgedeploy.errors import InputError, TargetUnavailableError
+from edgedeploy.targets.contract import Availability, LoadedModel, NeedsCompilation, Variant
 from edgedeploy.targets.edgetpu.device.compile_twin import compile_twin
 from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig
 from edgedeploy.targets.edgetpu.device.devices import EdgeTpuDevice, discover_devices, merge_runtime_order
 from edgedeploy.targets.edgetpu.device.doctor import runtime_version_check, setup_checks
-from edgedeploy.targets.edgetpu.naming import CUSTOM_OP, compiled_path
 from edgedeploy.targets.edgetpu.device.library import (
     RuntimeLibrary,
     open_delegate,
@@ -23,6 +20,9 @@ from edgedeploy.targets.edgetpu.device.library import (
     probe_library,
     runtime_devices,
 )
+from edgedeploy.targets.edgetpu.naming import CUSTOM_OP, compiled_path
+from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter, delegate_partitions
+from edgedeploy.targets.model_file import ModelFile, inspect_model
 
 NO_DEVICE = "no Edge TPU found (no USB device 18d1:9302 or 1a6e:089a, no /dev/apex_N)"
 

@@ -124,11 +124,11 @@ class DarwinnPackage:
 
     @property
     def input_names(self) -> list[str]:
-        return list(dict.fromkeys(l.name for e in self.executables for l in e.input_layers))
+        return list(dict.fromkeys(layer.name for e in self.executables for layer in e.input_layers))
 
     @property
     def output_names(self) -> list[str]:
-        return list(dict.fromkeys(l.name for e in self.executables for l in e.output_layers))
+        return list(dict.fromkeys(layer.name for e in self.executables for layer in e.output_layers))
 
 
 def _layer(raw: _Raw) -> Layer:
