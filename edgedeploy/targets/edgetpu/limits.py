@@ -26,7 +26,7 @@ from edgedeploy.targets.edgetpu.estimate.profiles import DEFAULT_CLOCK, DEFAULT_
 from edgedeploy.targets.edgetpu.estimate.terms import TermInputs, estimate_terms
 from edgedeploy.targets.edgetpu.estimate.workload import uncompiled_workload
 from edgedeploy.targets.edgetpu.predict.activations import activation_concern, load_evidence
-from edgedeploy.targets.edgetpu.predict.analysis import DYNAMIC_FIX, USABLE_CACHE_FRACTION, analyse
+from edgedeploy.targets.edgetpu.predict.analysis import DYNAMIC_FIX, USABLE_CACHE_FRACTION, analyse, package_parameter_bytes
 from edgedeploy.targets.edgetpu.predict.result import CheckReport
 from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER, load_rules
 from edgedeploy.targets.point_facts import CUT, FAILS, OK, RISKY, STREAMS, Concern, PointFacts
@@ -58,7 +58,7 @@ def _mapping(report: CheckReport) -> Concern:
 
 def _parameters(report: CheckReport, overhead: float, cache: int) -> tuple[Concern, int, int]:
     """(verdict, on-chip bytes, streamed bytes): package bytes predicted from the weights."""
-    package = int((report.summary.param_bytes_tpu or 0) * overhead)
+    package = package_parameter_bytes(report.summary.param_bytes_tpu or 0)  # the same figure check reports
     usable = int(cache * USABLE_CACHE_FRACTION)
     on_chip, streamed = min(package, cache), max(0, package - cache)
     heavy = max((p for p in report.ops if p.verdict != "cpu"), key=lambda p: p.param_bytes, default=None)

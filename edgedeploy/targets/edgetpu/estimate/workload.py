@@ -21,7 +21,7 @@ from edgedeploy.errors import InputError
 from edgedeploy.targets.edgetpu.estimate.profiles import Chip
 from edgedeploy.targets.edgetpu.inspect.compiled import read_regions, recover
 from edgedeploy.targets.edgetpu.inspect.darwinn import Executable
-from edgedeploy.targets.edgetpu.predict.analysis import USABLE_CACHE_FRACTION, analyse
+from edgedeploy.targets.edgetpu.predict.analysis import USABLE_CACHE_FRACTION, analyse, package_parameter_bytes
 from edgedeploy.targets.edgetpu.predict.operators import macs as op_macs
 from edgedeploy.targets.edgetpu.predict.partition import apply_partition
 from edgedeploy.targets.edgetpu.predict.rules import Rules
@@ -97,7 +97,7 @@ def uncompiled_workload(graph: TFLiteGraph, rules: Rules, chip: Chip, label: str
     ins, outs = _boundary(graph, tpu)
     activation_bytes = _bytes(graph, {t for i in tpu for t in graph.ops[i].outputs if t >= 0})
     instructions = chip.instruction_bytes_per_op * len(tpu) + chip.instruction_bytes_per_activation_byte * activation_bytes
-    parameters = int((report.summary.param_bytes_tpu or 0) * chip.parameter_overhead)
+    parameters = package_parameter_bytes(report.summary.param_bytes_tpu or 0)  # as check and limits predict it
     cache = rules.on_chip_cache_bytes
     streamed, streamed_high = max(0, parameters - cache), max(0, parameters - int(cache * USABLE_CACHE_FRACTION))
     risky = sorted(p.index for p in report.ops if p.verdict == "risky")

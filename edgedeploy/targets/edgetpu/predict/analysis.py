@@ -34,17 +34,28 @@ def summarize(graph: TFLiteGraph, predictions: list[OpPrediction], rules: Rules)
         first_cut_op=cut.index if cut else None, macs_total=macs_total, macs_tpu=macs_tpu,
         tpu_mac_share=(macs_tpu / macs_total) if macs_total else None,
         param_bytes_total=_param_bytes(graph, predictions, None), param_bytes_tpu=tpu_params,
-        on_chip_cache_bytes=rules.on_chip_cache_bytes, params_stream=tpu_params > rules.on_chip_cache_bytes)
+        on_chip_cache_bytes=rules.on_chip_cache_bytes,
+        params_stream=package_parameter_bytes(tpu_params) > rules.on_chip_cache_bytes)
+
+
+def package_parameter_bytes(weight_bytes: int) -> int:
+    """What the compiled package will hold for ``weight_bytes`` of TFLite weights: the overhead factor is
+    measured on Google's compiled files (estimate/hosts-v1.json). check, limits and estimate all use it."""
+    from edgedeploy.targets.edgetpu.estimate.profiles import load_constants
+
+    return int(weight_bytes * load_constants().chip.parameter_overhead)
 
 
 def _cache_finding(summary: Summary, rules: Rules) -> Finding | None:
     usable = int(rules.on_chip_cache_bytes * USABLE_CACHE_FRACTION)
-    if summary.param_bytes_tpu is None or summary.param_bytes_tpu <= usable:
+    package = package_parameter_bytes(summary.param_bytes_tpu or 0)
+    if summary.param_bytes_tpu is None or package <= usable:
         return None
-    will = summary.param_bytes_tpu > rules.on_chip_cache_bytes
+    will = package > rules.on_chip_cache_bytes
     return Finding("parameter-cache", "warning", "parameters exceed the on-chip cache" if will else
                    "parameters near the on-chip cache size", 1, [],
-                   f"{fmt_bytes(summary.param_bytes_tpu)} of TPU parameters vs ~{fmt_bytes(rules.on_chip_cache_bytes)} "
+                   f"{fmt_bytes(package)} of TPU parameters predicted in the compiled package "
+                   f"({fmt_bytes(summary.param_bytes_tpu)} of weights) vs ~{fmt_bytes(rules.on_chip_cache_bytes)} "
                    f"on-chip ({'they will' if will else 'part may'} stream from the host on every inference; slow over USB)",
                    "use a smaller width multiplier / input size, or split the model over several TPUs (-n)")
 
