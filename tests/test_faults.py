@@ -270,3 +270,13 @@ def test_a_closed_pipe_ends_quietly(edgetpu_models):
     proc.stdout.close()
     assert proc.wait(timeout=60) == 0
     assert proc.stderr.read() == b""
+
+
+def test_a_damaged_model_never_reaches_the_compiler(fake_compiler, cli, tmp_path):
+    from fuzzing import REGRESSIONS
+
+    damaged = tmp_path / "damaged.tflite"
+    damaged.write_bytes((REGRESSIONS / "tflite" / "split_concat_scale_minus_inf.tflite").read_bytes())
+    result = cli("compile", damaged, "-o", tmp_path / "out")
+    assert result.code == ExitCode.UNREADABLE_INPUT and "quantization scale -inf" in result.err, result
+    assert fake_compiler.compile_calls() == [] and not (tmp_path / "out").exists()

@@ -26,8 +26,20 @@ def test_one_child_makes_the_file_three_onnxsim_commands_make(tmp_path):
 def test_a_file_onnxsim_cannot_read_is_left_as_it_was(tmp_path):
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not an onnx model")
-    assert simplify_in_place(broken) is False
+    assert simplify_in_place(broken) is True  # it ran (and failed): onnx2tf must not try again
     assert broken.read_bytes() == b"not an onnx model"
+
+
+def test_a_child_that_cannot_start_leaves_the_passes_to_onnx2tf(tmp_path, monkeypatch):
+    import sys
+
+    model = export_onnx(tiny_cnn(), tmp_path / "model.onnx")
+    before = model.read_bytes()
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    assert simplify_in_place(model) is False
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # starts, exits 1 before any pass
+    assert simplify_in_place(model) is False
+    assert model.read_bytes() == before
 
 
 @pytest.mark.parametrize("op, expected", [("Einsum", True), ("OneHot", True), ("Relu", False)])

@@ -171,7 +171,9 @@ def run_in_worker(target: Any, variant: Any, model: Any, frames: list, plan: Any
     context = multiprocessing.get_context("spawn")  # never fork: the parent may hold threads and native state
     parent_end, worker_end = context.Pipe()
     beat = context.Value("Q", 0, lock=False)
-    log = Path(tempfile.mkstemp(prefix="edgedeploy-worker-", suffix=".log")[1])
+    handle, name = tempfile.mkstemp(prefix="edgedeploy-worker-", suffix=".log")
+    os.close(handle)  # the worker opens it as its stderr; here it is only read after a crash
+    log = Path(name)
     proc = context.Process(target=_worker, args=(worker_end, beat, str(log), target, variant, model, frames, plan),
                            daemon=True, name=f"edgedeploy bench {variant.label}")
     period = 1.0 / plan.fps if plan.fps else 0.0

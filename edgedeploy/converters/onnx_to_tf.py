@@ -35,7 +35,7 @@ def run(model: OnnxModel, context: StageContext) -> TensorFlowModel:
         os.chdir(context.workdir)
         with captured_output(log):
             # As in onnx2tf, a failed simplification is in the log and the conversion goes on.
-            simplified = not needs_onnx2tf(model.path) and (simplify_in_place(model.path) or True)
+            simplified = not needs_onnx2tf(model.path) and simplify_in_place(model.path)
             import onnx2tf
             import tf_keras  # onnx2tf's Keras
 

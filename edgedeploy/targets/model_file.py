@@ -10,12 +10,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from edgedeploy.errors import InputError
 from edgedeploy.tflite import TFLiteGraph, read_model
 from edgedeploy.tflite.files import require_tflite_file
 
 # Ops allowed to carry float tensors in an integer-only model: they sit at its float boundary.
 BOUNDARY_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
+MAX_INPUT_BYTES = 256 * 2**20  # a 4K RGB float32 frame is 95 MiB; a damaged shape can ask for 8 GiB
 # Input dtypes a benchmark can fill with data (numpy names); strings, resources and variants cannot be.
 FEEDABLE = frozenset({"float32", "float16", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64",
                       "uint64", "bool"})
@@ -70,6 +73,10 @@ def _input_specs(graph: TFLiteGraph, path: Path) -> tuple[TensorSpec, ...]:
     for tensor in graph.inputs:
         if tensor.dtype not in FEEDABLE:
             raise InputError(f"{path.name}: input {tensor.name!r} is of type {tensor.dtype}; bench feeds numeric inputs only")
+        size = tensor.elements * np.dtype(tensor.dtype).itemsize
+        if size > MAX_INPUT_BYTES:  # the random frame alone would take the machine's memory
+            raise InputError(f"{path.name}: input {tensor.name!r} has shape {list(tensor.shape)} ({size / 2**20:.0f} MiB), "
+                             f"more than any model input bench feeds (at most {MAX_INPUT_BYTES // 2**20} MiB)")
         specs.append(TensorSpec(name=tensor.name, index=tensor.index, shape=tensor.shape, dtype=tensor.dtype,
                                 scale=tensor.scale[0] if tensor.scale else 0.0,
                                 zero_point=tensor.zero_point[0] if tensor.zero_point else 0))

@@ -28,6 +28,7 @@ from edgedeploy.targets.edgetpu.compiler.predictions import attach_predictions
 from edgedeploy.targets.edgetpu.compiler.process import PARSED_BYTES, TAIL_BYTES, run_bounded
 from edgedeploy.targets.edgetpu.compiler.report import CompileReport, ModelResult
 from edgedeploy.targets.edgetpu.naming import compiled_outputs
+from edgedeploy.tflite import read_model
 from edgedeploy.tflite.files import is_tflite_file
 
 STDOUT_FILE = "edgetpu_compiler.stdout.txt"
@@ -56,6 +57,7 @@ def check_input_models(models: Sequence[Path]) -> list[Path]:
             raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
         if not is_tflite_file(path):
             raise InputError(f"{path}: not a TFLite model (no TFL3 identifier)")
+        read_model(path)  # a damaged model is the user's input error (exit 4), not a compiler failure
         checked.append(path.resolve())
     stems = [p.stem for p in checked]
     if len(set(stems)) != len(stems):

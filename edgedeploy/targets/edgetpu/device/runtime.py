@@ -73,14 +73,7 @@ class EdgeTpuRuntime:
 
     def model_checks(self, path: Path) -> list[dict]:
         """The doctor's checks that need a model: the runtime version a compiled model needs vs the installed one."""
-        from edgedeploy.targets.edgetpu.inspect.compiled import read_regions
-        from edgedeploy.tflite import read_model
-
-        regions = read_regions(read_model(path))
-        if not regions:
-            raise InputError(f"{path.name} holds no edgetpu-custom-op: give the compiled *_edgetpu.tflite to check it "
-                             "against the runtime")
-        needed = max((r.package.min_runtime_version for r in regions if r.package is not None), default=None)
+        needed = _needed_runtime(path)
         library = getattr(self, "_probed", None)
         if library is None:
             try:
@@ -111,6 +104,11 @@ class EdgeTpuRuntime:
 
     def load(self, model: ModelFile, variant: Variant) -> LoadedModel:
         library = self._library()
+        # A package newer than the runtime fails deep in the delegate ("Package requires runtime version 14"):
+        # said here with the fix instead.
+        check = runtime_version_check(model.path.name, _needed_runtime(model.path), library.runtime_version)
+        if check.verdict == "problem":
+            raise TargetUnavailableError(check.found, check.fix)
         chosen = self.config.device.select(self._devices(library))
         start = time.perf_counter()
         delegate = open_delegate(library, self.config.device)
@@ -129,3 +127,15 @@ class EdgeTpuRuntime:
             details["warning"] = f"the Edge TPU is on a {chosen.link} link: USB 2 is 4-12x slower than USB 3"
         return LoadedModel(interpreter=interpreter, inputs=model.inputs, load_seconds=load_seconds,
                            details=details, keepalive=[delegate])
+
+
+def _needed_runtime(path: Path) -> int | None:
+    """The oldest Edge TPU runtime a compiled model loads on (its DarwiNN packages say; the newest of them)."""
+    from edgedeploy.targets.edgetpu.inspect.compiled import read_regions
+    from edgedeploy.tflite import read_model
+
+    regions = read_regions(read_model(path))
+    if not regions:
+        raise InputError(f"{path.name} holds no edgetpu-custom-op: give the compiled *_edgetpu.tflite to check it "
+                         "against the runtime")
+    return max((r.package.min_runtime_version for r in regions if r.package is not None), default=None)

@@ -97,7 +97,7 @@ def uncompiled_workload(graph: TFLiteGraph, rules: Rules, chip: Chip, label: str
     ins, outs = _boundary(graph, tpu)
     activation_bytes = _bytes(graph, {t for i in tpu for t in graph.ops[i].outputs if t >= 0})
     instructions = chip.instruction_bytes_per_op * len(tpu) + chip.instruction_bytes_per_activation_byte * activation_bytes
-    parameters = package_parameter_bytes(report.summary.param_bytes_tpu or 0)  # as check and limits predict it
+    parameters = package_parameter_bytes(report.summary.param_bytes_tpu or 0, chip.parameter_overhead)  # as check does
     cache = rules.on_chip_cache_bytes
     streamed, streamed_high = max(0, parameters - cache), max(0, parameters - int(cache * USABLE_CACHE_FRACTION))
     risky = sorted(p.index for p in report.ops if p.verdict == "risky")

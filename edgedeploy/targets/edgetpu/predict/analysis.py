@@ -38,12 +38,15 @@ def summarize(graph: TFLiteGraph, predictions: list[OpPrediction], rules: Rules)
         params_stream=package_parameter_bytes(tpu_params) > rules.on_chip_cache_bytes)
 
 
-def package_parameter_bytes(weight_bytes: int) -> int:
+def package_parameter_bytes(weight_bytes: int, overhead: float | None = None) -> int:
     """What the compiled package will hold for ``weight_bytes`` of TFLite weights: the overhead factor is
-    measured on Google's compiled files (estimate/hosts-v1.json). check, limits and estimate all use it."""
-    from edgedeploy.targets.edgetpu.estimate.profiles import load_constants
+    measured on Google's compiled files (estimate/hosts-v1.json). check, limits and estimate all use it;
+    the latency fit passes its own ``overhead`` while it measures that factor."""
+    if overhead is None:
+        from edgedeploy.targets.edgetpu.estimate.profiles import load_constants
 
-    return int(weight_bytes * load_constants().chip.parameter_overhead)
+        overhead = load_constants().chip.parameter_overhead
+    return int(weight_bytes * overhead)
 
 
 def _cache_finding(summary: Summary, rules: Rules) -> Finding | None:
