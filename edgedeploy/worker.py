@@ -117,7 +117,8 @@ def call_in_worker(function: Callable[..., Any], *args: Any, timeout: float, wha
             return message[1]
         raise_error(message)
     finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
+        if proc.pid is not None:  # started (a start that failed has nothing to stop)
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5)
         parent_end.close()

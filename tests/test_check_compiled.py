@@ -98,7 +98,8 @@ def test_google_models_map_under_every_rules_version(edgetpu_models, compiler):
 def test_a_source_that_is_not_the_compilers_input_is_an_input_error(cli, edgetpu_models, tmp_path):
     wrong = cli("check", edgetpu_models / "split_concat_edgetpu.tflite",
                 "--source", edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite")
-    assert wrong.code == ExitCode.UNREADABLE_INPUT and "is not the model split_concat_edgetpu.tflite was compiled from" in wrong.err
+    assert wrong.code == ExitCode.UNREADABLE_INPUT
+    assert "is not the model split_concat_edgetpu.tflite was compiled from" in wrong.err
     # the same wrong file found beside the compiled model by name: a note, and the compiled-only report
     shutil.copy(edgetpu_models / "split_concat_edgetpu.tflite", tmp_path / "x_edgetpu.tflite")
     shutil.copy(edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite", tmp_path / "x.tflite")

@@ -27,7 +27,8 @@ def test_fused_hard_swish_cuts_the_graph_at_the_first_one(tiny_models):
     assert all(p.verdict == "cpu" for p in report.ops[first.index + 1:])
     finding = _finding(report, "hard-swish")
     assert finding.severity == "error" and finding.ops[0] == first.index
-    assert finding.consequence == f"cuts the graph at op {first.index}: {report.summary.cpu_ops} of {len(report.ops)} ops run on the CPU"
+    cpu, total = report.summary.cpu_ops, len(report.ops)
+    assert finding.consequence == f"cuts the graph at op {first.index}: {cpu} of {total} ops run on the CPU"
     assert "minimalistic" in finding.fix and "--fix-activations" in finding.fix
     assert report.exit_code == ExitCode.OPS_ON_CPU
 

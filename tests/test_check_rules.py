@@ -7,12 +7,12 @@ from importlib import resources
 
 import numpy as np
 import pytest
+from tflite_builder import GraphBuilder
 
 from edgedeploy.errors import UsageError
 from edgedeploy.targets.edgetpu.check import check_model
 from edgedeploy.targets.edgetpu.predict.rules import available_compilers, load_rules
 from edgedeploy.tflite import read_model
-from tflite_builder import GraphBuilder
 
 CONV = ("Conv2DOptions", {"strideW": 1, "strideH": 1})
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
-import re
 import io
 import json
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser

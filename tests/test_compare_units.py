@@ -19,7 +19,6 @@ from edgedeploy.converters.context import ConvertOptions
 from edgedeploy.errors import ExitCode, InputError, UsageError
 from edgedeploy.outputs import STAGING_PREFIX
 
-
 # --- specs and plan -------------------------------------------------------------------------------
 
 def test_spec_with_alphas_and_plain_name():
@@ -233,7 +232,7 @@ def test_eval_classes_from_a_labels_file(tmp_path, photo_dir, imagenet_labels):
     lines = labels.read_text().splitlines()
     root = _eval_dir(tmp_path, photo_dir, ["tench", "Goldfish", "hot dog"])
     found = load_eval_set(root, labels)
-    assert found.classes == {"Goldfish": 2, "hot dog": next(i for i, l in enumerate(lines) if l.startswith("hotdog")),
+    assert found.classes == {"Goldfish": 2, "hot dog": next(i for i, line in enumerate(lines) if line.startswith("hotdog")),
                              "tench": 1}
     shifted, note = found.labels_for(outputs=len(lines) - 1)  # 1000-output model, 1001-line file
     assert sorted(shifted) == sorted(label - 1 for _, label in found.images) and "background" in note

@@ -103,7 +103,7 @@ def test_compile_replays_real_output(suffix, compiler_logs, edgetpu_models, fake
         got = [(r["op"], r["count"], r["status"]) for r in report["models"][0]["compiler_output"]["operators"]]
         assert got == want
         flat = " ".join(result.out.split())
-        for op, _, status in want:
+        for op, _, _status in want:
             assert op in flat
     if recorded.suffix == ".log":
         assert (out / f"{MODEL}_edgetpu.log").read_bytes() == recorded.read_bytes()

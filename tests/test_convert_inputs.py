@@ -3,9 +3,9 @@
 import os
 
 import pytest
+from tiny_models import export_onnx, tiny_cnn
 
 from edgedeploy.errors import ExitCode
-from tiny_models import export_onnx, tiny_cnn
 
 
 def assert_clean_failure(result, code, *needles):

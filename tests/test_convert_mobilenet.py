@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from compiler_double import no_docker  # noqa: F401
+
 from edgedeploy.errors import ExitCode
 from edgedeploy.tflite import read_model
 

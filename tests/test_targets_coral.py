@@ -13,17 +13,16 @@ import pytest
 from bench_models import float_add_model
 from compiler_double import fake_compiler, no_docker  # noqa: F401
 
-from edgedeploy.targets.model_file import inspect_model
-from edgedeploy.bench.runner import BenchRequest, run_bench
 from edgedeploy.bench.harness import MeasurePlan
-from edgedeploy.targets.contract import NeedsCompilation
-from edgedeploy.targets.contract import TargetOptions
-from edgedeploy.targets.registry import create_runtime
+from edgedeploy.bench.runner import BenchRequest, run_bench
 from edgedeploy.errors import ExitCode, InputError, TargetUnavailableError, UsageError
+from edgedeploy.targets.contract import NeedsCompilation, TargetOptions
 from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig
-from edgedeploy.targets.edgetpu.device.runtime import EdgeTpuRuntime
 from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, EdgeTpuDevice, SystemPaths, discover_devices, parse_device
 from edgedeploy.targets.edgetpu.device.library import detect_build, open_library, parse_runtime_version
+from edgedeploy.targets.edgetpu.device.runtime import EdgeTpuRuntime
+from edgedeploy.targets.model_file import inspect_model
+from edgedeploy.targets.registry import create_runtime
 
 MNV1 = "mobilenet_v1_0.25_128_quant"
 

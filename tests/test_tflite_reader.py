@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tflite_builder import GraphBuilder
 
 from edgedeploy.errors import InputError
 from edgedeploy.tflite import parse_model, read_model
-from tflite_builder import GraphBuilder
 
 
 def _models(edgetpu_models: Path) -> list[Path]:

@@ -197,9 +197,10 @@ def run_in_worker(target: Any, variant: Any, model: Any, frames: list, plan: Any
                 raise _failure(message[0], watch.phase, proc, invoke_timeout, log)
     finally:
         record.close()
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
+        if proc.pid is not None:  # started (a start that failed has nothing to stop)
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5)
         parent_end.close()
         with contextlib.suppress(OSError):
             log.unlink()

@@ -9,8 +9,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from edgedeploy.bench.meters import (METER_SYNTAX, EnergyWindow, Meter, MeterError, MeterUnavailable, PowerRecorder,
-                                     measure_idle, open_meter)
+from edgedeploy.bench.meters import (
+    METER_SYNTAX,
+    EnergyWindow,
+    Meter,
+    MeterError,
+    MeterUnavailable,
+    PowerRecorder,
+    measure_idle,
+    open_meter,
+)
 
 NOT_MEASURED = "not measured"
 

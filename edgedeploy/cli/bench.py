@@ -21,13 +21,15 @@ def _progress(message: str) -> None:
 
 
 def command(
-    models: list[Path] = typer.Argument(..., metavar="MODEL.tflite", help="TFLite models (.tflite); a compiled X_edgetpu.tflite beside X.tflite is used for coral."),
+    models: list[Path] = typer.Argument(..., metavar="MODEL.tflite", help="TFLite models (.tflite); a compiled "
+                                        "X_edgetpu.tflite beside X.tflite is used for the edgetpu target."),
     target: list[str] = typer.Option(["cpu"], "--target", "-t", help="Targets, comma-separated: cpu, coral (alias edgetpu)."),
     threads: str = typer.Option(None, "--threads", help="CPU thread counts, e.g. 4 or 1,4 or all. Default: all cores and 1."),
     no_xnnpack: bool = typer.Option(False, "--no-xnnpack", help="Run LiteRT's own kernels instead of the XNNPACK delegate."),
     device: str = typer.Option(None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."),
     edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."),
-    compile_missing: bool = typer.Option(False, "--compile", help="Coral: compile int8 models that have no X_edgetpu.tflite beside them."),
+    compile_missing: bool = typer.Option(False, "--compile", help="Edge TPU: compile int8 models that have no "
+                                         "X_edgetpu.tflite beside them."),
     invoke_timeout: float = typer.Option(60.0, "--invoke-timeout",
                                          help="Seconds one model load or one inference may take before it counts as "
                                               "hung and its cell is stopped (each cell runs in its own worker process)."),
@@ -47,7 +49,8 @@ def command(
     plot: Path = typer.Option(None, "--plot", help="Also draw latency distributions and latency vs size to this PNG."),
     save: Path = typer.Option(None, "--save", help="Also write the JSON result to this file (for --compare later)."),
     compare_with: Path = typer.Option(None, "--compare", help="A saved bench JSON: flag models and targets that got slower."),
-    tolerance: float = typer.Option(0.3, "--tolerance", help="With --compare: slower by more than this fraction is a regression."),
+    tolerance: float = typer.Option(0.3, "--tolerance", help="With --compare: slower by more than this fraction (and "
+                                    "beyond the noise) is a regression."),
 ) -> int:
     """Measure latency (and power, with a meter) of models on the CPU and Coral Edge TPU, one method for all.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,10 +14,13 @@ def command(
     file: Path = typer.Argument(..., metavar="FILE", help="An int8 .tflite, a compiled *_edgetpu.tflite, an .onnx model, "
                                 "or an edgetpu_compiler stdout capture / *_edgetpu.log.", show_default=False),
     target: str = typer.Option("edgetpu", "--target", "-t", help="The accelerator whose mapping to check (alias coral)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (schema: docs/check-schema.md in the installed edgedeploy package)."),
-    compiler_version: Optional[int] = typer.Option(None, "--compiler-version", help="Edge TPU compiler major version whose rules apply (14, 15, 16) \\[default: 16]."),
-    min_runtime: Optional[int] = typer.Option(None, "--min-runtime", "-m", help="Minimum Edge TPU runtime (the compiler's -m); default: the compiler's own."),
-    source: Optional[Path] = typer.Option(None, "--source", help="For a compiled model: the .tflite it was compiled from "
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (schema: docs/check-schema.md in the "
+                                 "installed edgedeploy package)."),
+    compiler_version: int | None = typer.Option(None, "--compiler-version", help="Edge TPU compiler major version "
+                                                "whose rules apply (14, 15, 16) \\[default: 16]."),
+    min_runtime: int | None = typer.Option(None, "--min-runtime", "-m", help="Minimum Edge TPU runtime (the "
+                                           "compiler's -m); default: the compiler's own."),
+    source: Path | None = typer.Option(None, "--source", help="For a compiled model: the .tflite it was compiled from "
                                           "(default: X.tflite beside X_edgetpu.tflite)."),
     all_ops: bool = typer.Option(False, "--all-ops", help="List every op in the table, not only those that do not map."),
     no_estimate: bool = typer.Option(False, "--no-estimate", help="Skip the latency estimate (it times the CPU-side "

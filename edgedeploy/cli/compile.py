@@ -51,7 +51,8 @@ def command(
 
     The compiler's result per operator is shown beside edgedeploy's prediction, with every disagreement.
 
-    The one-letter options are the compiler's own (-m -a -n -i -d -k), for those who know them; -t is --target, as in every command (the compiler's -t is --compiler-timeout).
+    The one-letter options are the compiler's own (-m -a -n -i -d -k), for those who know them;
+    -t is --target, as in every command (the compiler's -t is --compiler-timeout).
 
     Exit codes: 0 all operators mapped, 3 some run on the CPU, 5 no compiler, 6 the compiler failed.
 

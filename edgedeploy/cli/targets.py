@@ -11,7 +11,8 @@ NO_ARGS_IS_HELP = False
 
 
 def command(
-    names: list[str] = typer.Argument(None, metavar="TARGET", help="Targets to check (default: all). Exit code 7 if one cannot run."),
+    names: list[str] = typer.Argument(None, metavar="TARGET", help="Targets to check (default: all). "
+                                   "Exit code 7 if one cannot run."),
     device: str = typer.Option(None, "--device", help="Edge TPU to check: usb, usb:N, pci, pci:N or :N."),
     edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to try (default libedgetpu.so.1)."),
     model: Path = typer.Option(None, "--model", help="A compiled *_edgetpu.tflite: also check the runtime version it needs "

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgedeploy.converters.artifacts import OnnxModel, Preprocessing
+from edgedeploy.errors import UsageError
 from edgedeploy.images import default_preprocessing
-from edgedeploy.errors import InputError, UsageError
 from edgedeploy.onnx_reader import load_onnx
 from edgedeploy.report import note
 

@@ -7,7 +7,7 @@ import re
 import warnings
 from pathlib import Path
 
-from edgedeploy.converters.artifacts import OnnxModel, Preprocessing, TorchModel
+from edgedeploy.converters.artifacts import TorchModel
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.files import require_file
 from edgedeploy.images import default_preprocessing
@@ -53,7 +53,7 @@ def _torchscript(path: Path, shape: tuple[int, ...] | None) -> TorchModel:
         raise InputError(f"{path} is not a TorchScript model ({type(exc).__name__})",
                          "a state dict goes with a built-in name and --weights FILE") from exc
     if shape is None:
-        raise UsageError(f"a TorchScript model carries no input size: pass --input-shape, e.g. 1,3,224,224")
+        raise UsageError("a TorchScript model carries no input size: pass --input-shape, e.g. 1,3,224,224")
     return TorchModel(module=module.eval(), input_shape=shape, name=path.stem,
                       preprocessing=default_preprocessing(shape[2], shape[3]), details={"source": "torchscript"})
 

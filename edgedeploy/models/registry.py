@@ -27,7 +27,8 @@ class BuiltinModel:
     def check_alpha(self, alpha: float) -> float:
         if self.alphas == ANY_ALPHA:
             if not 0 < alpha <= MAX_ALPHA:
-                raise UsageError(f"alpha {alpha:g} is not offered for {self.name}: choose a width multiplier in (0, {MAX_ALPHA:g}]")
+                raise UsageError(f"alpha {alpha:g} is not offered for {self.name}: "
+                                 f"choose a width multiplier in (0, {MAX_ALPHA:g}]")
         elif not any(abs(alpha - a) < 1e-9 for a in self.alphas):
             offered = ", ".join(f"{a:g}" for a in self.alphas)
             raise UsageError(f"alpha {alpha:g} is not offered for {self.name}: offered {offered}")

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from ai_edge_litert import schema_py_generated as schema
@@ -28,12 +28,12 @@ _ENUM_FIELDS = {
 _RENAMES = {"fused_activation_function": "fused_activation"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def enum_names(enum_class: type) -> dict[int, str]:
     return {value: name for name, value in vars(enum_class).items() if not name.startswith("_")}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _snake(name: str) -> str:
     # strideW -> stride_w, dilationWFactor -> dilation_w_factor, alignCorners -> align_corners
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()

@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgedeploy.bench.meters.base import (ENERGY, POWER, CounterUnwrapper, MeterError, MeterUnavailable, ReadText,
-                                          read_sysfs)
+from edgedeploy.bench.meters.base import ENERGY, POWER, CounterUnwrapper, MeterError, MeterUnavailable, ReadText, read_sysfs
 
 SENSOR_FILE = re.compile(r"^(?P<sensor>(?P<kind>energy|power)\d+)_(?P<what>input|average)$")
 PREFERRED_CHIPS = ("ina260", "ina226", "ina219", "ina238", "ina3221", "ina209", "ina2xx")

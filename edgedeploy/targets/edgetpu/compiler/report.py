@@ -18,10 +18,10 @@ from rich.table import Table
 from edgedeploy.errors import ExitCode
 from edgedeploy.report import fmt_bytes, plural
 from edgedeploy.targets.edgetpu.compiler.compare import Comparison
-from edgedeploy.targets.edgetpu.compiler.outcome import Failure
 from edgedeploy.targets.edgetpu.compiler.locate import CompilerLocation
 from edgedeploy.targets.edgetpu.compiler.log import CompilerOutput
 from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
+from edgedeploy.targets.edgetpu.compiler.outcome import Failure
 
 SUMMARY_FIELDS = ("total_ops", "tpu_ops", "cpu_ops", "subgraphs", "on_chip_used_bytes",
                   "on_chip_remaining_bytes", "off_chip_bytes", "compile_ms")

@@ -4,9 +4,9 @@ real edgetpu_compiler, locally or in the project's Docker image), beside the mod
 
 from __future__ import annotations
 
-from edgedeploy.targets.model_file import ModelFile, inspect_model
 from edgedeploy.errors import CompilerError
 from edgedeploy.targets.edgetpu.naming import compiled_path
+from edgedeploy.targets.model_file import ModelFile, inspect_model
 
 
 def compile_twin(model: ModelFile) -> ModelFile:

@@ -1,7 +1,8 @@
 """Fitting the estimate's constants to published measurements, and the error measures that judge them.
 
 Pure numpy; ``benchmarks/fit_edgetpu_latency.py`` builds the points from the measurement files, runs the
-leave-one-model-out judgement and writes ``hosts-v1.json``. The fit, on the reference profile (``x86-usb3``, where most measurements are):
+leave-one-model-out judgement and writes ``hosts-v1.json``. The fit, on the reference profile (``x86-usb3``,
+where most measurements are):
 
 * cycles per MAC is searched on a grid inside the range of the compiler's own cycle estimates
   (``cycles_per_mac_bounds``); for each value, ``fixed_ms``, ``io_ms_per_mb`` and the reference CPU factor

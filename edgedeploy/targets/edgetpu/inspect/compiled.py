@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from edgedeploy.targets.edgetpu.naming import CUSTOM_OP
 from edgedeploy.targets.edgetpu.inspect.darwinn import DarwinnPackage, read_package
+from edgedeploy.targets.edgetpu.naming import CUSTOM_OP
 from edgedeploy.tflite import TFLiteGraph
 
 

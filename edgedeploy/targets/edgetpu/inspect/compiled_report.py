@@ -6,9 +6,9 @@ from pathlib import Path
 
 from edgedeploy.errors import InputError
 from edgedeploy.report import fmt_bytes
-from edgedeploy.targets.edgetpu.predict.analysis import analyse
 from edgedeploy.targets.edgetpu.inspect.compiled import Recovery, recover
 from edgedeploy.targets.edgetpu.naming import source_path as named_source
+from edgedeploy.targets.edgetpu.predict.analysis import analyse
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
 from edgedeploy.targets.edgetpu.predict.rules import Rules
@@ -48,7 +48,8 @@ def _compiled_only_ops(compiled: TFLiteGraph, recovery: Recovery) -> list[OpPred
     for op in compiled.ops:
         pred = OpPrediction(op.index, op.opcode, op.version, *_describe(compiled, op.index))
         if op.index in custom:
-            pred.reason, pred.detail = "edgetpu-custom-op", "everything the compiler mapped (original ops not recoverable without the source model)"
+            pred.reason = "edgetpu-custom-op"
+            pred.detail = "everything the compiler mapped (original ops not recoverable without the source model)"
         else:
             pred.verdict, pred.reason, pred.detail = "cpu", "not-mapped", "left on the CPU by the compiler"
         ops.append(pred)
@@ -117,7 +118,8 @@ def check_compiled(compiled: TFLiteGraph, path: Path, rules: Rules, source_path:
         report.summary.tpu_mac_share = report.summary.macs_tpu / macs if macs else None
     if off_chip:
         report.findings.append(Finding("parameter-cache", "warning", "parameters stream from the host", 1, [],
-                                       f"{fmt_bytes(off_chip)} of parameters are not cached on-chip and are sent on every inference",
+                                       f"{fmt_bytes(off_chip)} of parameters are not cached on-chip and are sent "
+                                       "on every inference",
                                        "use a smaller model, or split it over several TPUs (-n)"))
     report.details, report.notes = details, notes
     mapped = f"{tpu_count} of {len(report.ops)} ops" if source is not None else "one edgetpu-custom-op"

@@ -72,7 +72,8 @@ def squeeze_excite_findings(graph: TFLiteGraph, blocks: list[Match], predictions
             pred = predictions[index]
             if pred.verdict == "tpu":
                 pred.verdict, pred.reason = "risky", "squeeze-excite"
-                pred.detail = "part of a squeeze-and-excite block: each op is supported, no public compile shows a whole block mapped"
+                pred.detail = ("part of a squeeze-and-excite block: each op is supported, no public compile shows a "
+                               "whole block mapped")
     first = blocks[0]
     on_tpu = predictions[first.anchor].verdict != "cpu"
     text = (_risky_consequence(graph, predictions, first.ops[0]) if on_tpu

@@ -8,12 +8,11 @@ It is a forecast: the converter decides the final op list, so the verdict says t
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.errors import InputError
 from edgedeploy.onnx_reader import load_onnx as load_onnx_file
 from edgedeploy.targets.edgetpu.predict.findings import HARD_SWISH_FIX, SE_FIX
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
@@ -23,7 +22,7 @@ from edgedeploy.targets.edgetpu.predict.rules import Rules
 POOLS = {"GlobalAveragePool", "ReduceMean", "GlobalMaxPool", "ReduceMax"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def lint_rules() -> dict[str, Any]:
     text = resources.files("edgedeploy.targets.edgetpu").joinpath("rules", "onnx-lint.json").read_text()
     return json.loads(text)["ops"]

@@ -68,8 +68,8 @@ def activation_patterns(graph: TFLiteGraph) -> list[Match]:
                 continue
             names = {g.opcode for g in gate_ops}
             kind = "swish" if "LOGISTIC" in names else "hard-swish"
-            form = "+".join(sorted({graph.ops[i].opcode + ("(RELU6)" if graph.ops[i].options.get("fused_activation") == "RELU6" else "")
-                                    for i in path} | {"MUL"}))
+            relu6 = {i for i in path if graph.ops[i].options.get("fused_activation") == "RELU6"}
+            form = "+".join(sorted({graph.ops[i].opcode + ("(RELU6)" if i in relu6 else "") for i in path} | {"MUL"}))
             matches.append(Match(kind, form, path + [op.index], op.index))
             break
     return sorted(matches, key=lambda m: m.anchor)

@@ -110,7 +110,9 @@ class CheckReport:
                 self._ops_list(console, shown)
         hidden = len(self.ops) - len(shown)
         if hidden:
-            console.print(f"[dim]{plural(hidden, 'op')} that map{'s' if hidden == 1 else ''} to the Edge TPU {'is' if hidden == 1 else 'are'} not listed (--all-ops lists them)[/dim]")
+            verb, be = ("maps", "is") if hidden == 1 else ("map", "are")
+            console.print(f"[dim]{plural(hidden, 'op')} that {verb} to the Edge TPU {be} not listed "
+                          "(--all-ops lists them)[/dim]")
         for finding in self.findings:
             style = _SEVERITY_STYLE.get(finding.severity, "")
             where = f" at op {_ops_text(finding.ops)}" if finding.ops else ""

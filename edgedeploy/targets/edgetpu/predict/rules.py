@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -24,7 +24,7 @@ def _release_key(release: str) -> tuple[int, ...]:
     return tuple(int(part) for part in release.split("."))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_json(name: str) -> dict[str, Any]:
     text = resources.files("edgedeploy.targets.edgetpu").joinpath("rules", f"{name}.json").read_text()
     try:
@@ -84,10 +84,11 @@ class Rules:
     shape_operands: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def describe(self) -> str:
-        return f"Edge TPU compiler {self.compiler} rules, min runtime {self.min_runtime} (TFLite {self.tflite_release} op versions)"
+        return (f"Edge TPU compiler {self.compiler} rules, min runtime {self.min_runtime} "
+                f"(TFLite {self.tflite_release} op versions)")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_rules(compiler_version: int = DEFAULT_COMPILER, min_runtime: int | None = None) -> Rules:
     """Rules for ``edgetpu_compiler`` major version ``compiler_version`` and ``-m min_runtime``."""
     known = available_compilers()
