@@ -334,3 +334,27 @@ def test_the_overview_has_no_accuracy_panel_without_eval_and_one_with_it():
     evaluated = [_row("a", 50e6, 2**20, top1=0.6), _row("b", 90e6, 2**21, top1=0.7)]
     heights = [_Image.open(_io.BytesIO(overview_png(rows, [], "t"))).height for rows in (plain, evaluated)]
     assert heights[0] * 4 == heights[1] * 3  # three rows of panels instead of four: no "not evaluated" panel
+
+
+def test_the_readme_compare_table_is_the_one_its_command_writes():
+    """The README shows a study's table next to the command that made it: the command's targets and
+    --threads must give exactly the table's columns (the numbers are a real run's, pasted from report.md)."""
+    from pathlib import Path
+
+    from edgedeploy.cli.bench_flags import thread_counts
+    from edgedeploy.compare.tables import columns
+    from edgedeploy.targets.contract import TargetOptions
+    from edgedeploy.targets.registry import create_runtime, parse_target_names
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("### Compare"):readme.index("## Exit codes")]
+    command = next(line for line in section.splitlines() if line.startswith("edgedeploy compare")).split()
+    header = next(line for line in section.splitlines() if line.startswith("| model |"))
+    targets = parse_target_names(command[command.index("-t") + 1], "runtime")
+    options = TargetOptions(threads=thread_counts(command[command.index("--threads") + 1]))
+    variants = [v.label for name in targets for v in create_runtime(name, options).variants()]
+    expected = "| " + " | ".join(c.header for c in columns(variants)) + " |"
+    assert header == expected
+    specs = [word for word in command[2:command.index("-t")]]
+    rows = [line.split(" | ")[0].lstrip("| ") for line in section.splitlines() if line.startswith("| mobilenet")]
+    assert rows == [f"{spec}_1.0_224" for spec in specs]  # one row per model of the command, in its order
