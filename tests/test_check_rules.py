@@ -277,3 +277,11 @@ def test_a_rules_file_with_an_unknown_or_wrong_key_is_refused_naming_file_and_ke
     with pytest.raises(RulesDataError) as caught:
         validate_rules(data, "compiler-16.json", CHECKS)
     assert "compiler-16.json" in caught.value.message and names in caught.value.message
+
+
+def test_every_activation_fix_names_the_option_that_applies_it():
+    from edgedeploy.targets.edgetpu.predict.rules import load_rules
+
+    rules = load_rules(16)
+    for op in ("HARD_SWISH", "HARD_SIGMOID", "RELU_0_TO_1"):
+        assert "--fix-activations" in rules.never_mapped[op]["fix"], op
