@@ -47,3 +47,15 @@ def test_help_examples_fit_an_80_column_terminal_so_they_copy_whole(cli):
         assert examples, info.name  # every command shows how to use it
         too_long = [line for line in examples if len(line) > 76]  # help indents examples by 3, plus a margin
         assert not too_long, (info.name, too_long)
+
+
+def test_help_keeps_every_bracketed_default_and_shows_no_bool_metavar(cli):
+    """Rich markup swallows an unescaped "[default: ...]" and leaves "Where the results go ."."""
+    from edgedeploy.cli.app import app
+
+    for info in app.registered_commands:
+        text = " ".join(cli(info.name, "--help").out.replace("│", " ").split())
+        assert not re.search(r"[a-z] \.(\s|$)", text), info.name  # a sentence that lost its bracket
+        assert text.count("<bool>") <= 1, info.name  # only typer's own --help flag keeps one
+    convert = " ".join(cli("convert", "--help").out.replace("│", " ").split())
+    assert "[default: photos shipped with edgedeploy]" in convert and "[default: edgedeploy-out/<model>]" in convert

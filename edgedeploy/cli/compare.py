@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from edgedeploy.cli import bench_flags as flags
+from edgedeploy.cli import model_flags
 
 NAME = "compare"
 NO_ARGS_IS_HELP = True
@@ -28,11 +29,13 @@ def command(
                                   "float and int8 models (needs --weights or --pretrained for built-ins)."),
     labels: Path = typer.Option(None, "--labels", help="With --eval: label file, line N = output N; sub-folders "
                                 "are matched by name. Default: sorted sub-folder names are outputs 0, 1, ..."),
-    input_shape: str = typer.Option(None, "--input-shape", help="N,C,H,W for model files with dynamic dims or "
-                                    "TorchScript, e.g. 1,3,224,224."),
-    calibration: Path = typer.Option(None, "--calibration", help="Calibration images \\[default: shipped photos]."),
-    fix_activations: bool = typer.Option(False, "--fix-activations", help="Rewrite hard-swish / hard-sigmoid "
-                                         "so the Edge TPU can map them (same math)."),
+    input_shape: str = model_flags.INPUT_SHAPE,
+    calibration: Path = model_flags.CALIBRATION,
+    fix_activations: bool = model_flags.FIX_ACTIVATIONS,
+    preset: str = model_flags.PRESET,
+    mean: str = model_flags.MEAN,
+    std: str = model_flags.STD,
+    channel_order: str = model_flags.CHANNEL_ORDER,
     threads: str = typer.Option(None, "--threads", help="CPU thread counts to measure, e.g. 1,2 \\[default: all cores]."),
     min_runs: int = flags.MIN_RUNS,
     min_time: float = flags.MIN_TIME,
@@ -99,18 +102,21 @@ def command(
     request = CompareRequest(
         specs=tuple(specs), output_dir=output_dir, targets=tuple(target),
         resolutions=tuple(r for r in parse_resolutions(resolution) if r is not None), weights=tuple(weights),
-        pretrained=pretrained, convert_options=_convert_options(calibration, fix_activations, input_shape),
+        pretrained=pretrained, convert_options=_convert_options(calibration, fix_activations, input_shape,
+                                                                         (preset, mean, std, channel_order)),
         target_options=_target_options(flags.thread_counts(threads)), plan=_plan(min_runs, min_time, max_time, repeats),
         eval_dir=eval_dir, labels=labels, constraints=constraints, force=force, jobs=jobs, ray_address=ray)
     return emit(run_compare(request), as_json, NAME)
 
 
-def _convert_options(calibration: Path | None, fix_activations: bool, input_shape: str | None):
+def _convert_options(calibration: Path | None, fix_activations: bool, input_shape: str | None,
+                     preprocessing: tuple[str | None, str | None, str | None, str | None]):
     from edgedeploy.converters.context import ConvertOptions
+    from edgedeploy.converters.preprocessing_options import parse_preprocessing
     from edgedeploy.converters.sources import parse_input_shape
 
     return ConvertOptions(calibration_dir=calibration, fix_activations=fix_activations, compile=False,
-                          input_shape=parse_input_shape(input_shape))
+                          input_shape=parse_input_shape(input_shape), preprocessing=parse_preprocessing(*preprocessing))
 
 
 def _target_options(threads: tuple[int, ...] | None):

@@ -39,23 +39,16 @@ def command(
     resolution: int = model_flags.resolution_option("Input size (rho) of a built-in model \\[default: 224]."),
     weights: Path = typer.Option(None, "--weights", help="Load this state dict into the built-in model."),
     pretrained: bool = typer.Option(False, "--pretrained", help="Download timm's pretrained weights (needs internet)."),
-    input_shape: str = typer.Option(None, "--input-shape", help="N,C,H,W for inputs with dynamic dims or TorchScript, "
-                                    "e.g. 1,3,224,224."),
-    calibration: Path = typer.Option(None, "--calibration", help="Folder of calibration images (jpg/png/bmp, searched "
-                                     "recursively) [default: photos shipped with edgedeploy]."),
+    input_shape: str = model_flags.INPUT_SHAPE,
+    calibration: Path = model_flags.CALIBRATION,
     calibration_count: int = typer.Option(None, "--calibration-count", help="Calibrate on this many images; the rest "
                                           "(up to 32) are held back to measure fidelity."),
-    preset: str = typer.Option(None, "--preset", help="How the model's input was normalised: imagenet, unit "
-                               "(inputs in [0,1]) or signed ([-1,1]) \\[default: a built-in's own; ImageNet, said so, "
-                               "for a model file]."),
-    mean: str = typer.Option(None, "--mean", help="Per-channel mean, e.g. 0.485,0.456,0.406 or 123.7,116.3,103.5 "
-                             "(pixel units)."),
-    std: str = typer.Option(None, "--std", help="Per-channel std, e.g. 0.229,0.224,0.225 or 58.4,57.1,57.4."),
-    channel_order: str = typer.Option(None, "--channel-order", help="rgb or bgr: the channel order the model "
-                                      "expects \\[default: rgb]."),
+    preset: str = model_flags.PRESET,
+    mean: str = model_flags.MEAN,
+    std: str = model_flags.STD,
+    channel_order: str = model_flags.CHANNEL_ORDER,
     per_tensor: bool = typer.Option(False, "--per-tensor", help="Per-tensor weight quantization (default per-channel)."),
-    fix_activations: bool = typer.Option(False, "--fix-activations", help="Rewrite hard-swish / hard-sigmoid into "
-                                         "ADD, RELU6 and MUL (same math) so the Edge TPU can map them."),
+    fix_activations: bool = model_flags.FIX_ACTIVATIONS,
     io: str = typer.Option(None, "--io", metavar="int8|uint8", help="Input and output type of the int8 model "
                            "\\[default: int8; uint8 with --raw-input]."),
     raw_input: bool = typer.Option(False, "--raw-input", help="Move the mean/std normalization into the model: "
