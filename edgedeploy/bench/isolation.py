@@ -97,6 +97,10 @@ def _worker(conn: Any, beat: Any, log_path: str, target: Any, variant: Any, mode
         conn.recv()  # the parent has started what it records around the repeats
         yield
 
+    with contextlib.suppress(ImportError):
+        # Imported while the parent still counts the worker's start (STARTUP_TIMEOUT_S): a cold import on a
+        # busy machine takes seconds and is no hung load.
+        import ai_edge_litert.interpreter  # noqa: F401
     try:
         conn.send(("phase", "loading the model"))
         loaded = target.load(model, variant)

@@ -22,7 +22,9 @@ def _profiles(target: str) -> list[str]:
 
 def _is_tflite(model: str) -> bool:
     path = Path(model)
-    return path.suffix.lower() == ".tflite" or (path.is_file() and path.read_bytes()[4:8] == b"TFL3")
+    from edgedeploy.tflite.files import is_tflite_file
+
+    return path.suffix.lower() == ".tflite" or is_tflite_file(path)
 
 
 def _converted(model: str, folder: Path, target: str, alpha: float, resolution: int | None,

@@ -27,9 +27,9 @@ ONNX2TF_SIMPLIFIES_AGAIN = {"Einsum", "OneHot"}
 
 def needs_onnx2tf(path: Path) -> bool:
     """True when onnx2tf's own simplification must run (it simplifies such models a second time)."""
-    import onnx
+    from edgedeploy.onnx_reader import load_onnx
 
-    model = onnx.load(str(path), load_external_data=False)
+    model = load_onnx(path, external_data=False)
     return any(node.op_type in ONNX2TF_SIMPLIFIES_AGAIN for node in model.graph.node)
 
 
@@ -75,13 +75,14 @@ def _save(model, path: Path) -> None:
 
 
 def _child(path: Path, passes: int) -> int:
-    import onnx
     from onnxsim import simplify
     from onnxsim.onnx_simplifier import DEFAULT_TENSOR_SIZE_THRESHOLDHOLD
 
+    from edgedeploy.onnx_reader import load_onnx
+
     for number in range(1, passes + 1):
         try:
-            model = onnx.load(str(path))
+            model = load_onnx(path)  # the project's one ONNX loader (external data beside the file included)
             # Exactly the arguments the onnxsim command passes with no options given.
             simplified, check_ok = simplify(
                 model, check_n=0, perform_optimization=True, skip_fuse_bn=False, overwrite_input_shapes={},

@@ -28,8 +28,8 @@ from ai_edge_litert import schema_py_generated as schema
 
 from edgedeploy.errors import InputError
 from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter
+from edgedeploy.tflite.files import FILE_IDENTIFIER
 
-FILE_IDENTIFIER = b"TFL3"
 MIN_RUNS, MIN_TIME_S, MAX_TIME_S, WARMUP_RUNS, WARMUP_TIME_S = 20, 0.3, 20.0, 2, 0.1
 _UNRESOLVED = re.compile(r"unresolved custom op: ([\w./-]+)", re.IGNORECASE)
 _MAX_RETRIES = 8
