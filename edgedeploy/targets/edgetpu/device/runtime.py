@@ -91,8 +91,8 @@ class EdgeTpuRuntime:
             return model
         if not model.integer_only:
             raise InputError(f"{model.path.name} is a float model; the Edge TPU runs only full-int8 models compiled by "
-                             "edgetpu_compiler", "convert the source model (ONNX or PyTorch) with edgedeploy convert --target edgetpu, "
-                             "then compile its _int8.tflite with edgedeploy compile")
+                             "edgetpu_compiler", "convert the source model (ONNX or PyTorch) with edgedeploy convert "
+                             "--target edgetpu, then compile its _int8.tflite with edgedeploy compile")
         twin = compiled_path(model.path)
         if twin.is_file():
             compiled = inspect_model(twin)
