@@ -211,8 +211,9 @@ def test_models_made_by_convert_run_on_the_cpu_with_photos(cli, converted, photo
     int8, float32 = data["results"]
     assert int8["status"] == float32["status"] == "ok"
     assert int8["quantization"] == "int8" and float32["quantization"] == "float"
-    assert "report.json" in int8["inputs"] and "quantized with the input's scale" in int8["inputs"]
-    assert "report.json" in float32["inputs"]
+    # the deploy sidecar convert wrote beside the int8 model says how to feed it; the float32 twin is fed the same
+    assert "preprocessing from tiny_int8.json" in int8["inputs"] and "quantized with the input's scale" in int8["inputs"]
+    assert "preprocessing from" in float32["inputs"] and "ImageNet mean/std at the model's input" not in float32["inputs"]
     coral = cli("bench", converted / "tiny_float32.tflite", "-t", "coral")
     assert coral.code == ExitCode.UNREADABLE_INPUT and "float model" in coral.err
     from edgedeploy.targets.registry import create_runtime
