@@ -103,3 +103,19 @@ def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDocker:
     monkeypatch.setenv("FAKE_DOCKER_COMPILER", str(compiler))
     monkeypatch.setenv("FAKE_EDGETPU_ARGV_LOG", str(tmp_path / "compiler-calls.jsonl"))
     return FakeDocker(log, default_image())
+
+
+def process_gone(pid: int, within: float = 10.0) -> bool:
+    """True once ``pid`` has exited (or is a zombie) within ``within`` seconds."""
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False

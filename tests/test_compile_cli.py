@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from compiler_double import fake_compiler, install_script, no_docker  # noqa: F401
+from compiler_double import fake_compiler, install_script, no_docker, process_gone  # noqa: F401
 
 from edgedeploy.errors import ExitCode
 
@@ -228,16 +228,7 @@ def test_hang_is_stopped_by_our_timeout(fake_compiler, model, cli, tmp_path):
 
 
 def _gone(pid: int) -> bool:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError):
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.05)
-    return False
+    return process_gone(pid, 5)
 
 
 def test_no_compiler_anywhere(model, cli, tmp_path, no_docker, monkeypatch):

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from compiler_double import fake_compiler, no_docker  # noqa: F401
+from compiler_double import fake_compiler, no_docker, process_gone  # noqa: F401
 
 from edgedeploy.errors import ExitCode, OutputError
 from edgedeploy.outputs import LOCK_NAME, STAGING_PREFIX, staged_directory
@@ -220,16 +220,7 @@ def _interrupt(args: list[str], ready: Path, times: int, env: dict) -> subproces
 
 
 def _gone(pid: int) -> bool:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError):
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.05)
-    return False
+    return process_gone(pid, 10)
 
 
 @pytest.mark.parametrize("times", [1, 2])

@@ -67,22 +67,22 @@ class _Raw:
         off = self._offset(slot)
         return self.tab.VectorLen(off) if off else 0
 
-    def tables(self, slot: int) -> list["_Raw"]:
+    def _offsets_vector(self, slot: int) -> tuple[int, int]:
+        """(start, count) of a vector of 4-byte offsets, checked to lie inside the buffer; (0, 0) if absent."""
         off = self._offset(slot)
         if not off:
-            return []
+            return 0, 0
         start, count = self.tab.Vector(off), self.tab.VectorLen(off)
         if start + 4 * count > len(self.buf):
             raise ValueError("vector runs past the end")
+        return start, count
+
+    def tables(self, slot: int) -> list["_Raw"]:
+        start, count = self._offsets_vector(slot)
         return [_Raw(self.buf, self.tab.Indirect(start + 4 * i)) for i in range(count)]
 
     def string_list(self, slot: int) -> list[bytes]:
-        off = self._offset(slot)
-        if not off:
-            return []
-        start, count = self.tab.Vector(off), self.tab.VectorLen(off)
-        if start + 4 * count > len(self.buf):
-            raise ValueError("vector runs past the end")
+        start, count = self._offsets_vector(slot)
         return [bytes(self.tab.String(start + 4 * i)) for i in range(count)]
 
 
