@@ -4,7 +4,6 @@ code each time, never a traceback and never a half-written compiled model."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from compiler_double import fake_compiler, install_script, no_docker, process_gone  # noqa: F401
+from fs_doubles import unwritable_output
 
 from edgedeploy.errors import ExitCode
 
@@ -153,12 +153,7 @@ def test_unwritable_output_dir(compiles, model, cli, tmp_path):
 
 
 def test_read_only_output_dir(compiles, model, cli, tmp_path):
-    if os.geteuid() == 0:
-        target = Path("/proc/edgedeploy-out")  # root may write anywhere except a read-only kernel filesystem
-    else:
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o500)
-        target = locked / "out"
+    target = unwritable_output(tmp_path)
     result = cli("compile", model, "-o", target)
     assert result.code == ExitCode.ERROR and "cannot write" in result.err, result
     assert compiles.compile_calls() == []

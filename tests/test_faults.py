@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from compiler_double import fake_compiler, no_docker, process_gone  # noqa: F401
+from fs_doubles import unwritable_output
 
 from edgedeploy.errors import ExitCode, OutputError
 from edgedeploy.outputs import LOCK_NAME, STAGING_PREFIX, staged_directory
@@ -127,12 +128,7 @@ def test_not_enough_free_space_stops_a_conversion_before_it_starts(tmp_path, cli
 
 
 def test_a_read_only_output_is_refused_before_any_work(tmp_path, cli):
-    if os.geteuid() == 0:
-        target = Path("/proc/edgedeploy-out")  # root may write anywhere except a read-only kernel filesystem
-    else:
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o500)
-        target = locked / "out"
+    target = unwritable_output(tmp_path)
     onnx = Path(__file__).parent / "data" / "fuzz" / "seeds" / "tiny_cnn_hardswish.onnx"
     result = cli("convert", onnx, "--no-compile", "-o", target)
     assert result.code == ExitCode.ERROR and "cannot write" in result.err and "Traceback" not in result.err
