@@ -54,3 +54,22 @@ class FailingRuntime:
             if self.how == "hang-on-invoke" and calls[0] == 3:
                 time.sleep(3600)
         return LoadedModel(interpreter=_Interpreter(invoke), inputs=model.inputs, load_seconds=0.001)
+
+
+_LOADS_IN_THIS_PROCESS = [0]
+
+
+class TellingRuntime(FailingRuntime):
+    """Works, and says where it ran: the process id and how many models this process loaded before (a
+    worker shared between cells would count up)."""
+
+    name = "telling"
+
+    def __init__(self):
+        super().__init__("none")
+
+    def load(self, model, variant) -> LoadedModel:
+        loaded = super().load(model, variant)
+        loaded.details.update(pid=os.getpid(), earlier_loads=_LOADS_IN_THIS_PROCESS[0])
+        _LOADS_IN_THIS_PROCESS[0] += 1
+        return loaded

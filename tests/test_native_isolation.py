@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fuzzing import REGRESSIONS
-from native_doubles import FailingRuntime
+from native_doubles import FailingRuntime, TellingRuntime
 
 from edgedeploy.bench.harness import MeasurePlan
 from edgedeploy.bench.runner import BenchRequest, run_bench
@@ -64,6 +64,21 @@ def test_a_crash_fails_its_cell_and_the_cpu_still_reports(how, phase, signal_nam
     assert "\n" not in failing.reason
     assert result.exit_code == ExitCode.ERROR
     assert cpu.details["isolation"] == "worker process"
+
+
+def test_each_cell_runs_in_a_fresh_process_of_its_own(edgetpu_models):
+    """Cells fork from a server that imported the runtime; none shares a process (or its memory) with
+    another cell or with bench itself."""
+    import os
+
+    models = [edgetpu_models / MNV1, edgetpu_models / "split_concat.tflite"]
+    request = BenchRequest(models=tuple(models), targets=("failing",), plan=QUICK)
+    result = run_bench(request, target_factory=lambda name, options: TellingRuntime())
+    assert [c.status for c in result.cells] == ["ok", "ok"]
+    pids = [c.details["pid"] for c in result.cells]
+    assert len(set(pids)) == 2 and os.getpid() not in pids
+    assert [c.details["earlier_loads"] for c in result.cells] == [0, 0]
+    assert all(c.details["isolation"] == "worker process" for c in result.cells)
 
 
 def test_a_hung_inference_is_stopped_by_the_invoke_timeout(edgetpu_models):
