@@ -7,9 +7,10 @@ serially in both). "Same results" compares what does not depend on random weight
 the rows, their status, int8 size and operators, parameters and MACs, and the predicted Edge TPU
 mapping. Latency is measured in both but not compared (other work on the machine moves it).
 
-It also prints the best --jobs 2 could do (Amdahl): the --jobs 1 study's conversions split perfectly over
-two workers, the rest (start-up, the serial benchmarks, the reports) as it took. That bound counts the
-one-time imports (TensorFlow, PyTorch, onnx2tf: ~9 s) as shared, while each worker pays them in full.
+It also prints Amdahl's estimate of --jobs 2: the --jobs 1 study's conversions split perfectly over two
+workers, the rest (start-up, the serial benchmarks, the reports) as it took. An estimate, not a bound: it
+counts the one-time imports (TensorFlow, PyTorch, onnx2tf: ~9 s) as shared, while each worker pays them in
+full, and a worker's one-thread conversion costs less CPU than one in the study's process.
 
 Usage: python benchmarks/compare_jobs.py [--models mobilenet_v2:0.35,0.5,0.75,1.0] [--resolutions 96,128]
 """
@@ -73,10 +74,10 @@ def facts(out: Path) -> list[dict]:
             for r in rows(out)]
 
 
-def best_possible(serial_out: Path, serial_seconds: float) -> tuple[float, float]:
-    """(seconds of converting in the --jobs 1 study, the fastest --jobs 2 could be): Amdahl's bound, with
-    every conversion (and check) of the serial study split perfectly over two workers, the first one's
-    imports included, and everything else (start-up, benchmarks, reports) as it took there."""
+def amdahl_estimate(serial_out: Path, serial_seconds: float) -> tuple[float, float]:
+    """(seconds of converting in the --jobs 1 study, Amdahl's estimate of --jobs 2): every conversion (and
+    check) of the serial study split perfectly over two workers, the first one's imports included, and
+    everything else (start-up, benchmarks, reports) as it took there."""
     converting = sum(r["seconds"].get("convert", 0.0) + r["seconds"].get("check", 0.0) for r in rows(serial_out))
     return converting, serial_seconds - converting / 2
 
@@ -97,7 +98,7 @@ def main() -> None:
     parser.add_argument("--resolutions", default="192,224")
     parser.add_argument("--rounds", type=int, default=1, help="pairs of studies, in alternating order (ABBA)")
     args = parser.parse_args()
-    ratios, bounds = [], []
+    ratios, estimates = [], []
     print(f"study: {' '.join(args.models)} at {args.resolutions} px, from an empty cache each time", flush=True)
     for number in range(args.rounds):
         with tempfile.TemporaryDirectory() as tmp:
@@ -106,16 +107,16 @@ def main() -> None:
             for jobs in ((1, 2) if number % 2 == 0 else (2, 1)):
                 seconds[jobs] = study(args.models, args.resolutions, jobs, tmp / f"jobs{jobs}")
             ratios.append(seconds[2] / seconds[1])
-            converting, bound = best_possible(tmp / "jobs1", seconds[1])
-            bounds.append(bound / seconds[1])
+            converting, estimate = amdahl_estimate(tmp / "jobs1", seconds[1])
+            estimates.append(estimate / seconds[1])
             print(f"{len(rows(tmp / 'jobs1'))} variants; wall time --jobs 2 / --jobs 1 = {ratios[-1]:.2f} "
                   f"(goal <= 0.60); results: {verdict(tmp / 'jobs1', tmp / 'jobs2')}", flush=True)
             print(f"  --jobs 1 spent {converting:.1f} of its {seconds[1]:.1f} s converting; with those conversions "
-                  f"split perfectly over two workers and the rest unchanged, --jobs 2 could take at best {bound:.1f} s "
-                  f"(ratio {bounds[-1]:.2f})", flush=True)
+                  f"split perfectly over two workers and the rest unchanged, --jobs 2 would take {estimate:.1f} s "
+                  f"(ratio {estimates[-1]:.2f}, Amdahl's estimate)", flush=True)
     if len(ratios) > 1:
         print(f"median ratio over {len(ratios)} rounds: {statistics.median(ratios):.2f} (goal <= 0.60); "
-              f"best possible: {statistics.median(bounds):.2f}")
+              f"Amdahl's estimate: {statistics.median(estimates):.2f}")
 
 
 if __name__ == "__main__":
