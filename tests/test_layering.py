@@ -15,7 +15,7 @@ PACKAGE = Path(edgedeploy.__file__).parent
 # cycle check keeps the same-layer edges acyclic).
 LAYERS = {
     "errors": 0,
-    "machine": 1, "files": 1, "outputs": 1, "worker": 1, "report": 1, "images": 1, "onnx_reader": 1,
+    "machine": 1, "files": 1, "outputs": 1, "worker": 1, "exiting": 1, "report": 1, "images": 1, "onnx_reader": 1,
     "tflite": 2, "models": 2,
     "targets": 3, "targets.cpu": 3, "targets.edgetpu": 3, "converters": 3, "deploy": 3,
     "bench": 4, "verify": 4, "compare": 5, "limits": 5,

@@ -21,6 +21,7 @@ from edgedeploy.cli import bench, check, compare, compile, convert, estimate, li
 from edgedeploy.cli.help_text import hide_flag_metavars, reflow  # noqa: E402
 from edgedeploy.cli.interrupts import interrupt_handling  # noqa: E402
 from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
+from edgedeploy.exiting import end_process  # noqa: E402
 from edgedeploy.report import stderr  # noqa: E402
 
 app = typer.Typer(
@@ -133,4 +134,4 @@ def main() -> None:
     # for dying by the signal after the work is done: the exit code is decided. (SIG_IGN, unlike a Python
     # handler, survives the interpreter's finalization.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.exit(code)
+    end_process(code)

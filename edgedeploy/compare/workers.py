@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
-import contextlib
 import multiprocessing
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.compare.plan import StudyItem
+from edgedeploy.exiting import flush_and_exit
 
 # What one MobileNet-class conversion needs at its peak (MobileNetV2 at 224: 1.2 GB RSS), with margin.
 MEMORY_PER_JOB = 2 << 30
@@ -130,19 +129,11 @@ WORKER_THREAD_ENV = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_
                      "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
-def _exit_at_once() -> None:
-    """The worker's last act: without it a spawned worker spends about 3 s tearing down TensorFlow and
-    PyTorch after its last job, and the study waits for that before its first benchmark. Registered
-    before those frameworks load, it runs after their own exit handlers (last in, first out); every
-    result has already been written to the study through the executor's queue."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(0)
-
-
 def _init_worker() -> None:
-    atexit.register(_exit_at_once)
+    # Last in, first out: registered before the frameworks load, this ends the worker after their exit
+    # handlers and spares the study ~3 s of waiting for their teardown after the last job (``exiting``).
+    # Every result has been written to the study through the executor's queue by then.
+    atexit.register(flush_and_exit, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the study's: it stops the workers itself
     signal.signal(signal.SIGTERM, _stop)
     os.environ.update(WORKER_THREAD_ENV)
