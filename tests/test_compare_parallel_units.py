@@ -135,4 +135,3 @@ def test_jobs_zero_is_refused_before_any_work(cli, tmp_path):
     result = cli("compare", "mobilenet_v2", "--jobs", "0", "-o", tmp_path / "study")
     assert result.code == ExitCode.USAGE and "--jobs 0: must be 1 or more" in result.err
     assert not (tmp_path / "study").exists()
-

@@ -9,31 +9,32 @@ import sys
 
 import pytest
 
-PROCESS = """
-import atexit, sys, threading, time, types
+# Writes the file named by the last argument when the interpreter tears it down, as it tears TensorFlow down.
+FRAMEWORK = """
+import sys
+class Framework:
+    def __del__(self, path=sys.argv[-1], write=open):  # bound now: builtins may be gone by then
+        write(path, "w").write("torn down")
+framework = Framework()
+"""
+
+PROCESS = FRAMEWORK + """
+import atexit, threading, time, types
 from edgedeploy.exiting import end_process
-how, marker = sys.argv[1], sys.argv[2]
+how = sys.argv[1]
 if how != "no framework":
     sys.modules["torch"] = types.ModuleType("torch")  # stands for a loaded framework
 if how == "thread still working":
     threading.Thread(target=time.sleep, args=(0.5,)).start()
-class Framework:  # its state is torn down at interpreter finalization, as TensorFlow's is
-    def __del__(self, path=marker, write=open):  # bound now: builtins may be gone by then
-        write(path, "w").write("torn down")
-framework = Framework()
 atexit.register(lambda: sys.stdout.write("exit handler ran; "))
 sys.stdout.write("result written; ")  # no newline: still in the buffer
 end_process(3)
 """
 
 WORKER = """
-import sys
 from edgedeploy.compare.workers import _init_worker
-_init_worker()
-class Framework:
-    def __del__(self, path=sys.argv[1], write=open):
-        write(path, "w").write("torn down")
-framework = Framework()
+_init_worker()  # first, as in a worker: before anything the frameworks register
+""" + FRAMEWORK + """
 sys.stdout.write("result written")
 """
 

@@ -5,6 +5,7 @@ unavailability reason, not a SIGBUS of the whole run."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -69,8 +70,6 @@ def test_a_crash_fails_its_cell_and_the_cpu_still_reports(how, phase, signal_nam
 def test_each_cell_runs_in_a_fresh_process_of_its_own(edgetpu_models):
     """Cells fork from a server that imported the runtime; none shares a process (or its memory) with
     another cell or with bench itself."""
-    import os
-
     models = [edgetpu_models / MNV1, edgetpu_models / "split_concat.tflite"]
     request = BenchRequest(models=tuple(models), targets=("failing",), plan=QUICK)
     result = run_bench(request, target_factory=lambda name, options: TellingRuntime())
