@@ -18,14 +18,19 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = REPO / "tests" / "data" / "edgetpu" / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
+DEFAULT_MODEL = (
+    REPO / "tests" / "data" / "edgetpu" / "models" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
+)
 BUDGET_S = 1.0
 
 
 def cli_seconds(model: Path) -> float:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "edgedeploy", "check", "--json", str(model)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "edgedeploy", "check", "--json", str(model)],
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 3):
         sys.exit(f"edgedeploy check failed ({done.returncode}): {done.stderr.strip()}")
@@ -55,9 +60,13 @@ def main() -> None:
     warm = warm_seconds(args.model, args.runs)
     median = statistics.median(warm)
     print(f"model: {args.model.name} ({args.model.stat().st_size / 2**20:.2f} MiB)")
-    print(f"CLI, fresh process (median of 3): {cli * 1000:.0f} ms = {cli / BUDGET_S:.2f} x the 1 s budget")
-    print(f"check_model, warm (median of {args.runs}): {median * 1000:.1f} ms = {median / BUDGET_S:.3f} x the 1 s budget "
-          f"(min {min(warm) * 1000:.1f} ms, max {max(warm) * 1000:.1f} ms)")
+    print(
+        f"CLI, fresh process (median of 3): {cli * 1000:.0f} ms = {cli / BUDGET_S:.2f} x the 1 s budget"
+    )
+    print(
+        f"check_model, warm (median of {args.runs}): {median * 1000:.1f} ms = {median / BUDGET_S:.3f} x the 1 s budget "
+        f"(min {min(warm) * 1000:.1f} ms, max {max(warm) * 1000:.1f} ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -65,7 +65,9 @@ def measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
     return seconds, usage.ru_maxrss * 1024  # Linux reports kilobytes
 
 
-def interleaved_p50(paths: list[Path], threads: int, blocks: int = 20, per_block: int = 10) -> list[float]:
+def interleaved_p50(
+    paths: list[Path], threads: int, blocks: int = 20, per_block: int = 10
+) -> list[float]:
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
@@ -100,7 +102,9 @@ def same_graph(a: Path, b: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--test-data", type=Path, default=REPO / "tests" / "data")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -109,32 +113,71 @@ def main() -> None:
         tmp = Path(tmp)
         ours = tmp / "ours_from_builtin"
         print("converting mobilenet_v2 (224) with edgedeploy ...", flush=True)
-        measured([sys.executable, "-m", "edgedeploy", "convert", "--target", "edgetpu", "mobilenet_v2", "-o", str(ours),
-                  "--no-compile"])
+        measured(
+            [
+                sys.executable,
+                "-m",
+                "edgedeploy",
+                "convert",
+                "--target",
+                "edgetpu",
+                "mobilenet_v2",
+                "-o",
+                str(ours),
+                "--no-compile",
+            ]
+        )
         int8 = next(ours.glob("*_int8.tflite"))
         ours_p50, google_p50 = interleaved_p50([int8, google], args.threads)
-        print(f"CPU p50 latency, {args.threads} thread(s): ours {ours_p50 * 1e3:.2f} ms, "
-              f"Google's TF-quantized {google_p50 * 1e3:.2f} ms, ratio {ours_p50 / google_p50:.3f} (goal <= 1.10)")
+        print(
+            f"CPU p50 latency, {args.threads} thread(s): ours {ours_p50 * 1e3:.2f} ms, "
+            f"Google's TF-quantized {google_p50 * 1e3:.2f} ms, ratio {ours_p50 / google_p50:.3f} (goal <= 1.10)"
+        )
 
         onnx = next(ours.glob("*.onnx"))
         oiqt_dir, work, from_onnx = tmp / "oiqt", tmp / "before", tmp / "ours_from_onnx"
         oiqt_dir.mkdir()
         work.mkdir()
         _write_onnx2tf_sample(oiqt_dir)
-        print("converting the same ONNX: edgedeploy, onnx2tf -oiqt, the path before issue 13 ...", flush=True)
-        whole, whole_rss = measured([sys.executable, "-m", "edgedeploy", "convert", "--target", "edgetpu", str(onnx),
-                                     "-o", str(from_onnx), "--no-compile"])
-        oiqt, oiqt_rss = measured(["onnx2tf", "-i", str(onnx), "-oiqt", "-o", str(oiqt_dir / "out")], cwd=oiqt_dir)
+        print(
+            "converting the same ONNX: edgedeploy, onnx2tf -oiqt, the path before issue 13 ...",
+            flush=True,
+        )
+        whole, whole_rss = measured(
+            [
+                sys.executable,
+                "-m",
+                "edgedeploy",
+                "convert",
+                "--target",
+                "edgetpu",
+                str(onnx),
+                "-o",
+                str(from_onnx),
+                "--no-compile",
+            ]
+        )
+        oiqt, oiqt_rss = measured(
+            ["onnx2tf", "-i", str(onnx), "-oiqt", "-o", str(oiqt_dir / "out")], cwd=oiqt_dir
+        )
         samples = _calibration_samples(from_onnx, work)
-        before, before_rss = measured([sys.executable, "-c", SLOW_PATH, str(onnx), str(work), str(samples)])
+        before, before_rss = measured(
+            [sys.executable, "-c", SLOW_PATH, str(onnx), str(work), str(samples)]
+        )
         graph = same_graph(work / "int8.tflite", next(from_onnx.glob("*_int8.tflite")))
-        print(f"wall time from the same ONNX: edgedeploy convert {whole:.1f} s, onnx2tf -oiqt {oiqt:.1f} s, "
-              f"ratio {whole / oiqt:.2f} (goal <= 0.25)")
-        print(f"the TFLite path before issue 13 (bare calls, no checks or fidelity): {before:.1f} s; "
-              f"edgedeploy convert now takes {whole / before:.2f}x of it")
+        print(
+            f"wall time from the same ONNX: edgedeploy convert {whole:.1f} s, onnx2tf -oiqt {oiqt:.1f} s, "
+            f"ratio {whole / oiqt:.2f} (goal <= 0.25)"
+        )
+        print(
+            f"the TFLite path before issue 13 (bare calls, no checks or fidelity): {before:.1f} s; "
+            f"edgedeploy convert now takes {whole / before:.2f}x of it"
+        )
         print(f"int8 graph of edgedeploy convert vs the path before: {graph} (goal: same)")
-        print(f"peak RSS: edgedeploy convert {whole_rss / 1e9:.2f} GB, the path before {before_rss / 1e9:.2f} GB, "
-              f"onnx2tf -oiqt {oiqt_rss / 1e9:.2f} GB (goal: convert <= {PEAK_RSS_BEFORE / 1e9:.1f} GB)")
+        print(
+            f"peak RSS: edgedeploy convert {whole_rss / 1e9:.2f} GB, the path before {before_rss / 1e9:.2f} GB, "
+            f"onnx2tf -oiqt {oiqt_rss / 1e9:.2f} GB (goal: convert <= {PEAK_RSS_BEFORE / 1e9:.1f} GB)"
+        )
 
 
 def _write_onnx2tf_sample(directory: Path) -> None:
@@ -143,7 +186,10 @@ def _write_onnx2tf_sample(directory: Path) -> None:
 
     from edgedeploy.converters.calibration import ONNX2TF_SAMPLE_NAME
 
-    np.save(directory / ONNX2TF_SAMPLE_NAME, np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32))
+    np.save(
+        directory / ONNX2TF_SAMPLE_NAME,
+        np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32),
+    )
 
 
 def _calibration_samples(converted: Path, work: Path) -> Path:
@@ -158,7 +204,9 @@ def _calibration_samples(converted: Path, work: Path) -> Path:
     report = json.loads((converted / "report.json").read_text())
     prep = Preprocessing.from_dict(report["preprocessing"])
     images = [load_image(Path(p), prep) for p in report["calibration"]["images"]]
-    samples = np.stack([x for image in images for x in (image, image[:, ::-1, :])]).astype(np.float32)
+    samples = np.stack([x for image in images for x in (image, image[:, ::-1, :])]).astype(
+        np.float32
+    )
     _write_onnx2tf_sample(work)
     np.save(work / "samples.npy", samples)
     return work / "samples.npy"

@@ -17,7 +17,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "tests" / "data" / "limits" / "converted.json"
-SUMMARY = ("total_ops", "tpu_ops", "cpu_ops", "risky_ops", "first_cut_op", "macs_total", "macs_tpu", "param_bytes_tpu")
+SUMMARY = (
+    "total_ops",
+    "tpu_ops",
+    "cpu_ops",
+    "risky_ops",
+    "first_cut_op",
+    "macs_total",
+    "macs_tpu",
+    "param_bytes_tpu",
+)
 
 
 def record(folder: Path) -> dict:
@@ -30,15 +39,23 @@ def record(folder: Path) -> dict:
     graph = read_model(folder / report["outputs"]["int8_tflite"])
     summary = analyse(graph, load_rules(), str(folder)).summary
     return {
-        "model": details["builtin"], "alpha": details["alpha"], "resolution": details["resolution"],
-        "tools": {k: report["tools"][k] for k in ("torch", "timm", "onnx", "onnx2tf", "tensorflow")},
-        "ops": [[op.opcode, op.version, list(graph.tensors[op.outputs[0]].shape)] for op in graph.ops],
+        "model": details["builtin"],
+        "alpha": details["alpha"],
+        "resolution": details["resolution"],
+        "tools": {
+            k: report["tools"][k] for k in ("torch", "timm", "onnx", "onnx2tf", "tensorflow")
+        },
+        "ops": [
+            [op.opcode, op.version, list(graph.tensors[op.outputs[0]].shape)] for op in graph.ops
+        ],
         "summary": {k: getattr(summary, k) for k in SUMMARY},
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--write", action="store_true", help=f"write {TARGET.relative_to(REPO)}")
     args = parser.parse_args()
@@ -47,8 +64,10 @@ def main() -> None:
         print(f"{r['model']} {r['alpha']} {r['resolution']}: {len(r['ops'])} ops, {r['summary']}")
     if args.write:
         TARGET.parent.mkdir(parents=True, exist_ok=True)
-        TARGET.write_text(json.dumps({"about": __doc__.strip().splitlines()[0], "conversions": records}, indent=1)
-                          + "\n")
+        TARGET.write_text(
+            json.dumps({"about": __doc__.strip().splitlines()[0], "conversions": records}, indent=1)
+            + "\n"
+        )
         print(f"wrote {TARGET}", file=sys.stderr)
 
 

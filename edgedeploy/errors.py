@@ -15,9 +15,13 @@ class ExitCode(IntEnum):
     ERROR = 1  # a stage failed, output could not be written, anything not listed below
     USAGE = 2  # bad option value, unknown model or target name (click uses 2 for usage errors too)
     OPS_ON_CPU = 3  # check/convert: the model is readable but some operators fall back to the CPU
-    UNREADABLE_INPUT = 4  # input missing, empty, truncated, corrupt or not the kind of file expected
+    UNREADABLE_INPUT = (
+        4  # input missing, empty, truncated, corrupt or not the kind of file expected
+    )
     TOOL_MISSING = 5  # an external tool (the Edge TPU compiler) is not installed or not runnable
-    COMPILER_FAILED = 6  # the Edge TPU compiler ran and failed (non-zero exit, timeout, fatal message)
+    COMPILER_FAILED = (
+        6  # the Edge TPU compiler ran and failed (non-zero exit, timeout, fatal message)
+    )
     TARGET_UNAVAILABLE = 7  # bench: every requested target was unavailable
     REGRESSION = 8  # bench --compare: a result regressed beyond the tolerance; verify: a run departs from float
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)

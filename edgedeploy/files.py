@@ -36,7 +36,9 @@ def read_input(path: Path, what: str = "a model file", limit: int | None = None)
     path = require_file(path, what)
     size = regular_file_size(path, what)
     if limit is not None and size > limit:
-        raise InputError(f"{path} is {size / 2**20:.1f} MiB, more than {what} can be (at most {limit / 2**20:g} MiB)")
+        raise InputError(
+            f"{path} is {size / 2**20:.1f} MiB, more than {what} can be (at most {limit / 2**20:g} MiB)"
+        )
     try:
         with path.open("rb") as handle:
             data = handle.read(-1 if limit is None else limit + 1)

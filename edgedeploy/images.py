@@ -12,8 +12,12 @@ import numpy as np
 
 from edgedeploy.errors import InputError
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".ppm", ".tif", ".tiff"})
-IMAGENET_CROP = 0.875  # the usual evaluation crop: resize the short side to size / 0.875 (224 <- 256)
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".ppm", ".tif", ".tiff"}
+)
+IMAGENET_CROP = (
+    0.875  # the usual evaluation crop: resize the short side to size / 0.875 (224 <- 256)
+)
 
 
 @dataclass(frozen=True)
@@ -36,20 +40,34 @@ class Preprocessing:
     origin: str = "model config"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"size": list(self.size), "resize_size": self.resize_size, "mean": list(self.mean),
-                "std": list(self.std), "interpolation": self.interpolation, "channel_order": self.channel_order,
-                "origin": self.origin}
+        return {
+            "size": list(self.size),
+            "resize_size": self.resize_size,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "interpolation": self.interpolation,
+            "channel_order": self.channel_order,
+            "origin": self.origin,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Preprocessing":
-        return cls(size=tuple(data["size"]), resize_size=int(data["resize_size"]), mean=tuple(data["mean"]),
-                   std=tuple(data["std"]), interpolation=data.get("interpolation", "bilinear"),
-                   channel_order=data.get("channel_order", "RGB"), origin=data.get("origin", "model config"))
+        return cls(
+            size=tuple(data["size"]),
+            resize_size=int(data["resize_size"]),
+            mean=tuple(data["mean"]),
+            std=tuple(data["std"]),
+            interpolation=data.get("interpolation", "bilinear"),
+            channel_order=data.get("channel_order", "RGB"),
+            origin=data.get("origin", "model config"),
+        )
 
 
 def find_images(directory: Path) -> list[Path]:
     """Every image file under ``directory``, sub-folders included, in a stable (sorted) order."""
-    return sorted(p for p in Path(directory).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return sorted(
+        p for p in Path(directory).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
 
 
 ASSUMED = "assumed: ImageNet mean/std, RGB (the model file carries no preprocessing; see --preset, --mean, --std)"
@@ -58,8 +76,11 @@ ASSUMED = "assumed: ImageNet mean/std, RGB (the model file carries no preprocess
 def default_preprocessing(height: int, width: int) -> Preprocessing:
     """ImageNet mean/std and a 0.875 centre crop: what torchvision/timm classifiers expect. For a model
     file that does not say, this is an assumption, and ``origin`` says so."""
-    return Preprocessing(size=(height, width), resize_size=int(math.floor(min(height, width) / IMAGENET_CROP)),
-                         origin=ASSUMED)
+    return Preprocessing(
+        size=(height, width),
+        resize_size=int(math.floor(min(height, width) / IMAGENET_CROP)),
+        origin=ASSUMED,
+    )
 
 
 def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
@@ -74,9 +95,15 @@ def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
     height, width = prep.size
     scale = prep.resize_size / min(rgb.size)
     resample = getattr(Image.Resampling, prep.interpolation.upper(), Image.Resampling.BILINEAR)
-    resized = rgb.resize((max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale))), resample)
+    resized = rgb.resize(
+        (max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale))), resample
+    )
     left, top = (resized.width - width) // 2, (resized.height - height) // 2
-    pixels = np.asarray(resized.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
+    pixels = (
+        np.asarray(resized.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
+    )
     if prep.channel_order == "BGR":
         pixels = pixels[..., ::-1]
-    return ((pixels - np.asarray(prep.mean, np.float32)) / np.asarray(prep.std, np.float32)).astype(np.float32)
+    return ((pixels - np.asarray(prep.mean, np.float32)) / np.asarray(prep.std, np.float32)).astype(
+        np.float32
+    )

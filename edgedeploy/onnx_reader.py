@@ -30,7 +30,9 @@ def load_onnx(path: Path, *, validate: bool = False, external_data: bool = True)
             load_external_data_for_model(model, str(path.parent))
     except InputError:
         raise
-    except Exception as exc:  # protobuf DecodeError / RuntimeError / ValueError, missing external files
+    except (
+        Exception
+    ) as exc:  # protobuf DecodeError / RuntimeError / ValueError, missing external files
         raise InputError(f"{path} is not a readable ONNX model ({type(exc).__name__})") from None
     if not model.graph.node:
         raise InputError(f"{path} is not an ONNX model: it holds no graph nodes")

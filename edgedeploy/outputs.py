@@ -85,9 +85,11 @@ class _Lock:
                 os.close(fd)
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise _cannot_write(self.path.parent, exc) from exc
-                raise OutputError(f"output directory {self.path.parent} is in use by another edgedeploy run"
-                                  f"{self._holder()}; nothing was written",
-                                  "wait for that run to finish, or choose another output directory") from None
+                raise OutputError(
+                    f"output directory {self.path.parent} is in use by another edgedeploy run"
+                    f"{self._holder()}; nothing was written",
+                    "wait for that run to finish, or choose another output directory",
+                ) from None
             # The holder before us may have removed the file while we waited for it: lock the file that is
             # there now, or two runs would each hold a lock on a different inode.
             try:
@@ -123,8 +125,11 @@ def require_free_space(directory: Path, needed: int, what: str) -> None:
     except OSError:
         return  # cannot be told here; the write itself will say
     if free < needed + MIN_FREE_BYTES:
-        raise OutputError(f"not enough free space for {what} in {directory}: about {(needed + MIN_FREE_BYTES) / 2**20:.0f} "
-                          f"MiB needed, {free / 2**20:.0f} MiB free", "free some space or choose another output directory")
+        raise OutputError(
+            f"not enough free space for {what} in {directory}: about {(needed + MIN_FREE_BYTES) / 2**20:.0f} "
+            f"MiB needed, {free / 2**20:.0f} MiB free",
+            "free some space or choose another output directory",
+        )
 
 
 def _probe(directory: Path) -> None:
@@ -158,7 +163,9 @@ def _undo(directory: Path, moved: list[Path], created: bool) -> None:
 
 
 @contextlib.contextmanager
-def staged_directory(directory: Path, force: bool, needs_bytes: int | None = None) -> Iterator[Path]:
+def staged_directory(
+    directory: Path, force: bool, needs_bytes: int | None = None
+) -> Iterator[Path]:
     """Yield an empty staging directory inside ``directory``; on success move its files into
     ``directory`` (replacing same-named files only when ``force``); on any failure or Ctrl-C remove
     only what this run wrote.
@@ -188,8 +195,12 @@ def staged_directory(directory: Path, force: bool, needs_bytes: int | None = Non
         # Again at the end: something outside edgedeploy may have written results while this run worked.
         appeared = sorted(set(_existing_results(directory)) - set(existing))
         if appeared and not force:
-            _refuse_results(directory, appeared, "received other results while this run was working; this run's "
-                                                 "outputs were not moved in")
+            _refuse_results(
+                directory,
+                appeared,
+                "received other results while this run was working; this run's "
+                "outputs were not moved in",
+            )
         _move_in(staging, directory, moved)
     except BaseException:
         if staging is not None:
@@ -223,7 +234,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(exc, OSError):  # a full disk or a file system gone read-only: one line, no traceback
+        if isinstance(
+            exc, OSError
+        ):  # a full disk or a file system gone read-only: one line, no traceback
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
 

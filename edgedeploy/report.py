@@ -66,7 +66,9 @@ def jsonable(value: Any) -> Any:
         return bytes(value).decode("utf-8", errors="replace")
     if value is None or isinstance(value, (bool, int, float)):
         return value
-    return str(value)  # anything else a library hands us (a protobuf container): its text, never a crash
+    return str(
+        value
+    )  # anything else a library hands us (a protobuf container): its text, never a crash
 
 
 def to_json(data: dict[str, Any]) -> str:
@@ -79,8 +81,11 @@ def envelope(command: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Every JSON document edgedeploy writes (``--json``, report.json, results.json, bench --save) starts
     with the same three keys, then the command's payload (edgedeploy/docs/json-output.md). ``schema_version`` is the
     version of that command's payload schema: 1 unless the payload says otherwise."""
-    header = {"schema_version": payload.get("schema_version", 1), "command": command,
-              "edgedeploy_version": __version__}
+    header = {
+        "schema_version": payload.get("schema_version", 1),
+        "command": command,
+        "edgedeploy_version": __version__,
+    }
     return {**header, **{key: value for key, value in payload.items() if key not in header}}
 
 

@@ -23,7 +23,7 @@ from edgedeploy.errors import EdgedeployError, ExitCode
 # What a signal that ended a worker most likely means, for the one line the user sees.
 LIKELY_CAUSES = {
     "SIGSEGV": "a memory fault in native code: the model is damaged in a way edgedeploy's checks do not catch, or "
-               "the accelerator's runtime library was built for another TensorFlow Lite than this interpreter",
+    "the accelerator's runtime library was built for another TensorFlow Lite than this interpreter",
     "SIGABRT": "the native runtime aborted on an internal check",
     "SIGBUS": "a file the runtime had mapped is truncated or changed under it (the model or the runtime library)",
     "SIGILL": "the runtime uses CPU instructions this machine does not have (a build for a newer CPU)",
@@ -65,7 +65,14 @@ def describe_death(exitcode: int | None) -> tuple[str | None, str]:
 def error_message(exc: BaseException) -> tuple:
     """An exception as plain data a pipe can carry back (edgedeploy's own errors keep their class)."""
     if isinstance(exc, EdgedeployError):
-        return ("error", type(exc).__module__, type(exc).__name__, exc.message, exc.hint, int(exc.exit_code))
+        return (
+            "error",
+            type(exc).__module__,
+            type(exc).__name__,
+            exc.message,
+            exc.hint,
+            int(exc.exit_code),
+        )
     return ("error", "", "", f"{type(exc).__name__}: {exc}", None, int(ExitCode.ERROR))
 
 
@@ -101,7 +108,9 @@ def call_in_worker(function: Callable[..., Any], *args: Any, timeout: float, wha
     ``what`` names the job in WorkerCrashed / WorkerHung ("loading the Edge TPU runtime library")."""
     context = multiprocessing.get_context("spawn")
     parent_end, worker_end = context.Pipe(duplex=False)
-    proc = context.Process(target=_run, args=(worker_end, function, args), daemon=True, name=f"edgedeploy: {what}")
+    proc = context.Process(
+        target=_run, args=(worker_end, function, args), daemon=True, name=f"edgedeploy: {what}"
+    )
     try:
         proc.start()
         worker_end.close()
@@ -112,7 +121,9 @@ def call_in_worker(function: Callable[..., Any], *args: Any, timeout: float, wha
         except (EOFError, OSError):
             proc.join(5)
             name, cause = describe_death(proc.exitcode)
-            raise WorkerCrashed(f"{what} crashed the process doing it ({name or 'no signal'}: {cause})", name) from None
+            raise WorkerCrashed(
+                f"{what} crashed the process doing it ({name or 'no signal'}: {cause})", name
+            ) from None
         if message[0] == "ok":
             return message[1]
         raise_error(message)

@@ -12,7 +12,12 @@ def float_add_model(path: Path) -> Path:
 
     def tensor(name: str):
         t = schema.TensorT()
-        t.name, t.shape, t.type, t.buffer = name.encode(), [1, 8, 8, 3], schema.TensorType.FLOAT32, 0
+        t.name, t.shape, t.type, t.buffer = (
+            name.encode(),
+            [1, 8, 8, 3],
+            schema.TensorType.FLOAT32,
+            0,
+        )
         return t
 
     code = schema.OperatorCodeT()
@@ -20,11 +25,24 @@ def float_add_model(path: Path) -> Path:
     code.version = 1
     op = schema.OperatorT()
     op.opcodeIndex, op.inputs, op.outputs = 0, [0, 0], [1]
-    op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.AddOptions, schema.AddOptionsT()
+    op.builtinOptionsType, op.builtinOptions = (
+        schema.BuiltinOptions.AddOptions,
+        schema.AddOptionsT(),
+    )
     graph = schema.SubGraphT()
-    graph.tensors, graph.operators, graph.inputs, graph.outputs = [tensor("x"), tensor("y")], [op], [0], [1]
+    graph.tensors, graph.operators, graph.inputs, graph.outputs = (
+        [tensor("x"), tensor("y")],
+        [op],
+        [0],
+        [1],
+    )
     model = schema.ModelT()
-    model.version, model.operatorCodes, model.subgraphs, model.buffers = 3, [code], [graph], [schema.BufferT()]
+    model.version, model.operatorCodes, model.subgraphs, model.buffers = (
+        3,
+        [code],
+        [graph],
+        [schema.BufferT()],
+    )
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     path.write_bytes(bytes(builder.Output()))

@@ -16,8 +16,14 @@ from pathlib import Path
 import pytest
 
 DOUBLE = Path(__file__).resolve().parent / "fake_compiler" / "edgetpu_compiler"
-ENV_NAMES = ("FAKE_EDGETPU_STDOUT", "FAKE_EDGETPU_LOG", "FAKE_EDGETPU_COMPILED", "FAKE_EDGETPU_EXIT",
-             "FAKE_EDGETPU_MODE", "FAKE_EDGETPU_PIDFILE")
+ENV_NAMES = (
+    "FAKE_EDGETPU_STDOUT",
+    "FAKE_EDGETPU_LOG",
+    "FAKE_EDGETPU_COMPILED",
+    "FAKE_EDGETPU_EXIT",
+    "FAKE_EDGETPU_MODE",
+    "FAKE_EDGETPU_PIDFILE",
+)
 
 
 def install_script(folder: Path, name: str, body: str) -> Path:
@@ -34,9 +40,18 @@ class FakeCompiler:
     def __init__(self, path: Path, argv_log: Path, monkeypatch: pytest.MonkeyPatch):
         self.path, self.argv_log, self._mp = path, argv_log, monkeypatch
 
-    def use(self, stdout: Path | None = None, log: Path | None = None, compiled: Path | None = None,
-            mode: str | None = None, exit: int | None = None, pidfile: Path | None = None) -> "FakeCompiler":
-        for name, value in zip(ENV_NAMES, (stdout, log, compiled, exit, mode, pidfile), strict=True):
+    def use(
+        self,
+        stdout: Path | None = None,
+        log: Path | None = None,
+        compiled: Path | None = None,
+        mode: str | None = None,
+        exit: int | None = None,
+        pidfile: Path | None = None,
+    ) -> "FakeCompiler":
+        for name, value in zip(
+            ENV_NAMES, (stdout, log, compiled, exit, mode, pidfile), strict=True
+        ):
             if value is None:
                 self._mp.delenv(name, raising=False)
             else:
@@ -56,8 +71,12 @@ class FakeCompiler:
 def no_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A `docker` on PATH whose engine does not answer, as on a machine without a running daemon."""
     folder = tmp_path / "docker-bin"
-    install_script(folder, "docker", "import sys\nsys.stderr.write('Cannot connect to the Docker daemon at "
-                                     "unix:///var/run/docker.sock. Is the docker daemon running?\\n')\nsys.exit(1)\n")
+    install_script(
+        folder,
+        "docker",
+        "import sys\nsys.stderr.write('Cannot connect to the Docker daemon at "
+        "unix:///var/run/docker.sock. Is the docker daemon running?\\n')\nsys.exit(1)\n",
+    )
     monkeypatch.setenv("PATH", str(folder) + os.pathsep + os.environ.get("PATH", ""))
     return folder
 
@@ -65,7 +84,9 @@ def no_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def fake_compiler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_docker: Path) -> FakeCompiler:
     folder = tmp_path / "compiler-bin"
-    path = install_script(folder, "edgetpu_compiler", DOUBLE.read_text(encoding="utf-8").split("\n", 1)[1])
+    path = install_script(
+        folder, "edgetpu_compiler", DOUBLE.read_text(encoding="utf-8").split("\n", 1)[1]
+    )
     monkeypatch.setenv("PATH", str(folder) + os.pathsep + os.environ["PATH"])
     monkeypatch.delenv("EDGEDEPLOY_EDGETPU_COMPILER", raising=False)
     argv_log = tmp_path / "compiler-calls.jsonl"
@@ -80,7 +101,9 @@ class FakeDocker:
     def calls(self) -> list[list[str]]:
         if not self.log.exists():
             return []
-        return [json.loads(line)["argv"] for line in self.log.read_text(encoding="utf-8").splitlines()]
+        return [
+            json.loads(line)["argv"] for line in self.log.read_text(encoding="utf-8").splitlines()
+        ]
 
 
 @pytest.fixture
@@ -91,9 +114,15 @@ def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDocker:
     from edgedeploy.targets.edgetpu.compiler.docker import default_image
 
     image_bin = tmp_path / "image-bin"  # the compiler "inside the image": not on PATH
-    compiler = install_script(image_bin, "edgetpu_compiler", DOUBLE.read_text(encoding="utf-8").split("\n", 1)[1])
+    compiler = install_script(
+        image_bin, "edgetpu_compiler", DOUBLE.read_text(encoding="utf-8").split("\n", 1)[1]
+    )
     docker_bin = tmp_path / "docker-bin"
-    install_script(docker_bin, "docker", (DOUBLE.parent / "docker").read_text(encoding="utf-8").split("\n", 1)[1])
+    install_script(
+        docker_bin,
+        "docker",
+        (DOUBLE.parent / "docker").read_text(encoding="utf-8").split("\n", 1)[1],
+    )
     monkeypatch.setenv("PATH", str(docker_bin))
     monkeypatch.delenv("EDGEDEPLOY_EDGETPU_COMPILER", raising=False)
     monkeypatch.delenv("EDGEDEPLOY_DOCKER_IMAGE", raising=False)

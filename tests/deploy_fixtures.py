@@ -34,7 +34,18 @@ def convert_tiny(factory, key: str, *options: str) -> Path:
             options = tuple(str(folder) if o == folder.name else o for o in options)
         else:
             options = ("--calibration-count", "5", *options)
-        code = run(["convert", str(onnx), "-o", str(out), "--no-compile", "--labels", str(labels), *options])
+        code = run(
+            [
+                "convert",
+                str(onnx),
+                "-o",
+                str(out),
+                "--no-compile",
+                "--labels",
+                str(labels),
+                *options,
+            ]
+        )
         assert code == 0, f"converting the tiny model ({key}) exited {code}"
         _cache[key] = out
     return _cache[key]

@@ -46,8 +46,13 @@ SEEDS = DATA / "fuzz" / "seeds"
 REGRESSIONS = DATA / "fuzz" / "regressions"
 # Small enough that 2,000 examples of each reader stay within a CI budget of seconds, not minutes;
 # between them every op type, the custom op and its DarwiNN package, LSTM state and per-channel weights.
-TFLITE_SEEDS = ("split_concat.tflite", "keras_lstm_mnist_ptq.tflite", "split_concat_edgetpu.tflite",
-                "keras_lstm_mnist_ptq_edgetpu.tflite", "mobilenet_v1_0.25_128_quant.tflite")
+TFLITE_SEEDS = (
+    "split_concat.tflite",
+    "keras_lstm_mnist_ptq.tflite",
+    "split_concat_edgetpu.tflite",
+    "keras_lstm_mnist_ptq_edgetpu.tflite",
+    "mobilenet_v1_0.25_128_quant.tflite",
+)
 # Rebuilt through the object API on every example: 3-10 ms for these, 60 ms for the MobileNet.
 STRUCTURE_SEEDS = TFLITE_SEEDS[:4]
 FUZZ_EXAMPLES = 2000  # per reader, in CI (deliverable of issue 15)
@@ -57,15 +62,43 @@ EXAMPLE_BUDGET_S = 3.0
 # The TFLite reader gets FUZZ_EXAMPLES byte mutations and this many structural ones on top.
 STRUCTURE_EXAMPLES = FUZZ_EXAMPLES // 2
 
-FUZZ_SETTINGS = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
+FUZZ_SETTINGS = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.filter_too_much,
+    ],
+)
 
-INTERESTING_INTS = (0, 1, 2, 3, 4, 7, 8, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000,
-                    0xFFFFFFFF, 0x40000000)
+INTERESTING_INTS = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    7,
+    8,
+    0x7F,
+    0x80,
+    0xFF,
+    0x7FFF,
+    0x8000,
+    0xFFFF,
+    0x10000,
+    0x7FFFFFFF,
+    0x80000000,
+    0xFFFFFFFF,
+    0x40000000,
+)
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
+
 
 def only_project_errors(call: Callable[[], Any], budget_s: float = EXAMPLE_BUDGET_S) -> Any:
     """``call()``'s result, or None when it raised one of edgedeploy's errors with a one-line message.
@@ -87,6 +120,7 @@ def strict_json(text: str) -> Any:
 
     def refuse(constant: str) -> None:
         raise AssertionError(f"{constant} in JSON output")
+
     return json.loads(text, parse_constant=refuse)
 
 
@@ -98,6 +132,7 @@ def _recording_reads() -> Iterator[dict[int, tuple[Any, set]]]:
     def get(packer_type, buf, head):
         seen.setdefault(id(buf), (buf, set()))[1].add((head, packer_type.size))
         return original(packer_type, buf, head)
+
     encode.Get = get
     try:
         yield seen
@@ -122,6 +157,7 @@ def hot_positions(data: bytes, read: Callable[[bytes], Any]) -> tuple[tuple[int,
 
 # ---- bytes -----------------------------------------------------------------------------------------
 
+
 @st.composite
 def mutated_bytes(draw, seed: bytes, hot: tuple[tuple[int, int], ...] = ()) -> bytes:
     data = bytearray(seed)
@@ -131,11 +167,13 @@ def mutated_bytes(draw, seed: bytes, hot: tuple[tuple[int, int], ...] = ()) -> b
         if hot and draw(st.booleans()):
             at, size = hot[draw(st.integers(0, len(hot) - 1))]
             at, size = min(at, len(data) - 1), max(1, min(size, len(data) - at))
-            value = draw(st.sampled_from(INTERESTING_INTS) | st.integers(0, 2**32 - 1) | st.just(len(data)))
+            value = draw(
+                st.sampled_from(INTERESTING_INTS) | st.integers(0, 2**32 - 1) | st.just(len(data))
+            )
             if draw(st.booleans()):
                 data[at] ^= 1 << draw(st.integers(0, 7))
             else:
-                data[at:at + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+                data[at : at + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
             continue
         at = draw(st.integers(0, len(data) - 1))
         kind = draw(st.sampled_from(("flip", "byte", "truncate", "delete", "insert", "duplicate")))
@@ -146,16 +184,17 @@ def mutated_bytes(draw, seed: bytes, hot: tuple[tuple[int, int], ...] = ()) -> b
         elif kind == "truncate":
             del data[at:]
         elif kind == "delete":
-            del data[at:at + draw(st.integers(1, 64))]
+            del data[at : at + draw(st.integers(1, 64))]
         elif kind == "insert":
             data[at:at] = draw(st.binary(min_size=1, max_size=16))
         else:
             start = draw(st.integers(0, len(data) - 1))
-            data[at:at] = data[start:start + draw(st.integers(1, 64))]
+            data[at:at] = data[start : start + draw(st.integers(1, 64))]
     return bytes(data)
 
 
 # ---- TFLite structure --------------------------------------------------------------------------------
+
 
 @cache
 def tflite_seed(name: str) -> bytes:
@@ -180,7 +219,24 @@ def _slots(obj: Any, out: list, depth: int = 0) -> None:
 
 
 _ODD_FLOATS = (0.0, -0.0, math.nan, math.inf, -math.inf, 1e-45, 3.4e38, -1.0)
-_ODD_INTS = (0, 1, -1, 2, 3, 5, 16, 255, 256, 2**15, 2**31 - 1, -(2**31), 2**31, 2**32 - 1, 10**9, -7)
+_ODD_INTS = (
+    0,
+    1,
+    -1,
+    2,
+    3,
+    5,
+    16,
+    255,
+    256,
+    2**15,
+    2**31 - 1,
+    -(2**31),
+    2**31,
+    2**32 - 1,
+    10**9,
+    -7,
+)
 
 
 def _odd_value(draw, value: Any) -> Any:
@@ -217,7 +273,9 @@ def _odd_value(draw, value: Any) -> Any:
         return list(reversed(value))
     if isinstance(value, (str, bytes)):
         raw = value.encode() if isinstance(value, str) else value
-        return draw(st.sampled_from((raw + b"\xff\xfe", b"", raw[: len(raw) // 2], raw + b":smiley:")))
+        return draw(
+            st.sampled_from((raw + b"\xff\xfe", b"", raw[: len(raw) // 2], raw + b":smiley:"))
+        )
     return value
 
 
@@ -242,7 +300,19 @@ def mutated_tflite_structure(draw, seed: bytes) -> bytes:
 
 # ---- text ------------------------------------------------------------------------------------------
 
-_ODD_NUMBERS = ("9" * 5000, "inf", "nan", ".", "-1", "1e999", "0", "99999999999999999999", "١٢", "1.2.3", "")
+_ODD_NUMBERS = (
+    "9" * 5000,
+    "inf",
+    "nan",
+    ".",
+    "-1",
+    "1e999",
+    "0",
+    "99999999999999999999",
+    "١٢",
+    "1.2.3",
+    "",
+)
 
 
 @st.composite
@@ -252,7 +322,11 @@ def mutated_text(draw, seed: str) -> str:
         if not lines:
             lines = [""]
         at = draw(st.integers(0, len(lines) - 1))
-        kind = draw(st.sampled_from(("number", "spaces", "duplicate", "drop", "swap", "truncate", "garbage", "long")))
+        kind = draw(
+            st.sampled_from(
+                ("number", "spaces", "duplicate", "drop", "swap", "truncate", "garbage", "long")
+            )
+        )
         line = lines[at]
         if kind == "number":
             digits = [i for i, ch in enumerate(line) if ch.isdigit()]
@@ -278,13 +352,30 @@ def mutated_text(draw, seed: str) -> str:
             lines[at] = draw(st.text(max_size=40))
         else:
             # long lines of what the patterns look for; the 100 MB ones are in test_reader_limits.py
-            lines[at] = line + draw(st.sampled_from(("x", "Mapped to Edge TPU ", "out_dir ", "\t"))) * 2000
+            lines[at] = (
+                line + draw(st.sampled_from(("x", "Mapped to Edge TPU ", "out_dir ", "\t"))) * 2000
+            )
     return "\n".join(lines) + draw(st.sampled_from(("", "\n", "\r\n", "\x00")))
 
 
 # ---- JSON ------------------------------------------------------------------------------------------
 
-_ODD_JSON = (None, 0, -1, 1e308, 10**30, "", "x", [], {}, True, math.nan, math.inf, [1, 2], {"a": 1})
+_ODD_JSON = (
+    None,
+    0,
+    -1,
+    1e308,
+    10**30,
+    "",
+    "x",
+    [],
+    {},
+    True,
+    math.nan,
+    math.inf,
+    [1, 2],
+    {"a": 1},
+)
 
 
 def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
@@ -312,5 +403,7 @@ def mutated_json(draw, seed: Any) -> str:
         if draw(st.booleans()) and isinstance(parent, dict):
             del parent[path[-1]]
         else:
-            parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(_ODD_JSON)))  # never share the constants
+            parent[path[-1]] = copy.deepcopy(
+                draw(st.sampled_from(_ODD_JSON))
+            )  # never share the constants
     return json.dumps(data)  # NaN and Infinity included: Python's json writes and reads them

@@ -40,20 +40,30 @@ def _values(values: list, dtype: str):
     import numpy as np
 
     array = np.asarray(values, dtype=dtype)
-    return {"n": len(values), "min": array.min().item(), "max": array.max().item(),
-            "sha256": hashlib.sha256(array.tobytes()).hexdigest()[:16]}
+    return {
+        "n": len(values),
+        "min": array.min().item(),
+        "max": array.max().item(),
+        "sha256": hashlib.sha256(array.tobytes()).hexdigest()[:16],
+    }
 
 
 def _tensor(graph, index: int) -> dict | None:
     if index < 0:
         return None
     t = graph.tensors[index]
-    entry = {"shape": list(t.shape), "dtype": t.dtype, "scale": _values(t.scale, "float64"),
-             "zero_point": _values(t.zero_point, "int64"),
-             "quantized_dimension": t.quantized_dimension if len(t.scale) > 1 else None}
+    entry = {
+        "shape": list(t.shape),
+        "dtype": t.dtype,
+        "scale": _values(t.scale, "float64"),
+        "zero_point": _values(t.zero_point, "int64"),
+        "quantized_dimension": t.quantized_dimension if len(t.scale) > 1 else None,
+    }
     if t.is_constant:
         data = graph.constant(index)
-        entry["data_sha256"] = hashlib.sha256(data.tobytes()).hexdigest()[:16] if data is not None else None
+        entry["data_sha256"] = (
+            hashlib.sha256(data.tobytes()).hexdigest()[:16] if data is not None else None
+        )
     return entry
 
 
@@ -65,9 +75,16 @@ def graph_signature(path: Path) -> dict:
     return {
         "inputs": [_tensor(graph, i) for i in graph.input_indices],
         "outputs": [_tensor(graph, i) for i in graph.output_indices],
-        "ops": [{"op": op.opcode, "version": op.version, "options": json.loads(json.dumps(op.options, default=str)),
-                 "inputs": [_tensor(graph, i) for i in op.inputs],
-                 "outputs": [_tensor(graph, i) for i in op.outputs]} for op in graph.ops],
+        "ops": [
+            {
+                "op": op.opcode,
+                "version": op.version,
+                "options": json.loads(json.dumps(op.options, default=str)),
+                "inputs": [_tensor(graph, i) for i in op.inputs],
+                "outputs": [_tensor(graph, i) for i in op.outputs],
+            }
+            for op in graph.ops
+        ],
     }
 
 
@@ -82,21 +99,29 @@ def convert_case(case: tuple, out: Path) -> Path:
 
     _, name, alpha, resolution, options = case
     torch.manual_seed(SEED)
-    report = convert(name, out, dataclasses.replace(ConvertOptions(compile=False), **options), alpha=alpha,
-                     resolution=resolution)
+    report = convert(
+        name,
+        out,
+        dataclasses.replace(ConvertOptions(compile=False), **options),
+        alpha=alpha,
+        resolution=resolution,
+    )
     return out / report.outputs["int8_tflite"]
 
 
 def dumps(pins: dict) -> str:
     """One operator per line: a diff of two pin files reads as a diff of graphs."""
+
     def line(value) -> str:
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
     cases = []
     for case, signature in sorted(pins.items()):
         ops = ",\n".join(f"   {line(op)}" for op in signature["ops"])
-        cases.append(f' {line(case)}: {{\n  "inputs": {line(signature["inputs"])},\n'
-                     f'  "outputs": {line(signature["outputs"])},\n  "ops": [\n{ops}\n  ]\n }}')
+        cases.append(
+            f' {line(case)}: {{\n  "inputs": {line(signature["inputs"])},\n'
+            f'  "outputs": {line(signature["outputs"])},\n  "ops": [\n{ops}\n  ]\n }}'
+        )
     return "{\n" + ",\n".join(cases) + "\n}\n"
 
 

@@ -53,7 +53,10 @@ class FailingRuntime:
                 ctypes.string_at(0)
             if self.how == "hang-on-invoke" and calls[0] == 3:
                 time.sleep(3600)
-        return LoadedModel(interpreter=_Interpreter(invoke), inputs=model.inputs, load_seconds=0.001)
+
+        return LoadedModel(
+            interpreter=_Interpreter(invoke), inputs=model.inputs, load_seconds=0.001
+        )
 
 
 _LOADS_IN_THIS_PROCESS = [0]

@@ -45,7 +45,9 @@ def test_summarize_known_samples():
     assert stats.count == 5 and stats.min_ms == 1 and stats.max_ms == 5
     assert stats.mean_ms == pytest.approx(3) and stats.p50_ms == pytest.approx(3)
     assert stats.std_ms == pytest.approx(math.sqrt(2.5))  # sample std, n - 1
-    assert stats.p90_ms == pytest.approx(4.6) and stats.p99_ms == pytest.approx(4.96)  # linear interpolation
+    assert stats.p90_ms == pytest.approx(4.6) and stats.p99_ms == pytest.approx(
+        4.96
+    )  # linear interpolation
     assert stats.fps == pytest.approx(1000 / 3)
 
 
@@ -88,22 +90,32 @@ def test_min_runs_rule_when_time_is_met_early():
 
 def test_max_time_caps_and_says_so():
     fake = FakeTime(invoke_ms=10)
-    result = measure(fake.invoke, MeasurePlan(min_runs=1000, min_time_s=0.1, max_time_s=0.5), clock=fake.clock)
+    result = measure(
+        fake.invoke, MeasurePlan(min_runs=1000, min_time_s=0.1, max_time_s=0.5), clock=fake.clock
+    )
     assert len(result.samples_ns) == 50 and result.capped
 
 
 def test_feeding_inputs_is_outside_the_timed_region():
     fake = FakeTime(invoke_ms=10, feed_ms=5)
-    result = measure(fake.invoke, MeasurePlan(min_runs=10, min_time_s=0), feed=fake.feed, clock=fake.clock)
+    result = measure(
+        fake.invoke, MeasurePlan(min_runs=10, min_time_s=0), feed=fake.feed, clock=fake.clock
+    )
     assert fake.feeds == fake.invokes == 10
     assert set(result.samples_ns) == {10 * MS}
 
 
 def test_warm_up_needs_both_runs_and_time():
     fake = FakeTime(invoke_ms=10)
-    assert len(warm_up(fake.invoke, MeasurePlan(warmup_runs=1, warmup_time_s=0.05), clock=fake.clock)) == 5
+    assert (
+        len(warm_up(fake.invoke, MeasurePlan(warmup_runs=1, warmup_time_s=0.05), clock=fake.clock))
+        == 5
+    )
     fake = FakeTime(invoke_ms=10)
-    assert len(warm_up(fake.invoke, MeasurePlan(warmup_runs=8, warmup_time_s=0.0), clock=fake.clock)) == 8
+    assert (
+        len(warm_up(fake.invoke, MeasurePlan(warmup_runs=8, warmup_time_s=0.0), clock=fake.clock))
+        == 8
+    )
 
 
 def test_fixed_rate_sleeps_between_frames_and_keeps_the_rate():
@@ -117,8 +129,12 @@ def test_fixed_rate_sleeps_between_frames_and_keeps_the_rate():
 
 def test_fixed_rate_overrun_drops_frames_and_reports_achieved_fps():
     fake = FakeTime(invoke_ms=30)  # slower than the 20 ms frame period
-    result = measure_fixed_rate(fake.invoke, MeasurePlan(min_runs=40, min_time_s=0.0, fps=50), clock=fake.clock,
-                                sleep=fake.sleep)
+    result = measure_fixed_rate(
+        fake.invoke,
+        MeasurePlan(min_runs=40, min_time_s=0.0, fps=50),
+        clock=fake.clock,
+        sleep=fake.sleep,
+    )
     assert not fake.slept  # never idle: every inference starts on a frame that is already waiting
     assert result.achieved_fps == pytest.approx(1000 / 30, rel=0.02)
     frames_due = result.wall_ns / (20 * MS)
@@ -126,11 +142,20 @@ def test_fixed_rate_overrun_drops_frames_and_reports_achieved_fps():
     assert result.dropped_frames >= 15
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"fps": 0}, "--fps"), ({"fps": -5}, "--fps"), ({"fps": float("nan")}, "--fps"), ({"fps": float("inf")}, "--fps"),
-    ({"min_runs": 0}, "--min-runs"), ({"max_time_s": 0.5, "min_time_s": 1.0}, "--max-time"),
-    ({"repeats": 0}, "--repeats"), ({"warmup_runs": 0}, "--warmup-runs"), ({"min_time_s": -1}, "--min-time"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"fps": 0}, "--fps"),
+        ({"fps": -5}, "--fps"),
+        ({"fps": float("nan")}, "--fps"),
+        ({"fps": float("inf")}, "--fps"),
+        ({"min_runs": 0}, "--min-runs"),
+        ({"max_time_s": 0.5, "min_time_s": 1.0}, "--max-time"),
+        ({"repeats": 0}, "--repeats"),
+        ({"warmup_runs": 0}, "--warmup-runs"),
+        ({"min_time_s": -1}, "--min-time"),
+    ],
+)
 def test_plan_validation(change, message):
     with pytest.raises(UsageError, match=message):
         MeasurePlan(**change).validate()

@@ -37,12 +37,18 @@ def test_random_inputs_follow_each_input_dtype_and_shape(edgetpu_models):
     assert np.array_equal(array, again)
 
 
-def test_photos_are_normalised_then_quantized_with_the_models_scale_and_zero_point(edgetpu_models, solid_images):
+def test_photos_are_normalised_then_quantized_with_the_models_scale_and_zero_point(
+    edgetpu_models, solid_images
+):
     model = inspect_model(edgetpu_models / MNV1)
     spec = model.inputs[0]
     inputs = image_inputs(solid_images, model)
     assert len(inputs.frames) == 2 and "ImageNet mean/std" in inputs.description
-    expected_real = (np.array([1.0, 0.0, 128 / 255]) - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+    expected_real = (np.array([1.0, 0.0, 128 / 255]) - [0.485, 0.456, 0.406]) / [
+        0.229,
+        0.224,
+        0.225,
+    ]
     expected = np.clip(np.round(expected_real / spec.scale + spec.zero_point), 0, 255)
     png = inputs.frames[0][0]
     assert png.dtype == np.uint8 and png.shape == (1, 128, 128, 3)
@@ -50,12 +56,19 @@ def test_photos_are_normalised_then_quantized_with_the_models_scale_and_zero_poi
     assert np.abs(inputs.frames[1][0][0, 64, 64].astype(int) - expected).max() <= 2  # JPEG rounding
 
 
-def test_report_json_beside_the_model_sets_the_preprocessing(edgetpu_models, solid_images, tmp_path):
+def test_report_json_beside_the_model_sets_the_preprocessing(
+    edgetpu_models, solid_images, tmp_path
+):
     folder = tmp_path / "converted"
     folder.mkdir()
     shutil.copy(edgetpu_models / MNV1, folder / MNV1)
-    prep = {"size": [128, 128], "resize_size": 146, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5],
-            "interpolation": "bilinear"}
+    prep = {
+        "size": [128, 128],
+        "resize_size": 146,
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.5, 0.5, 0.5],
+        "interpolation": "bilinear",
+    }
     (folder / "report.json").write_text(json.dumps({"preprocessing": prep}))
     inputs = image_inputs(solid_images, inspect_model(folder / MNV1))
     assert "report.json" in inputs.description
@@ -68,20 +81,34 @@ def test_report_json_for_another_size_is_not_used(edgetpu_models, solid_images, 
     folder = tmp_path / "converted"
     folder.mkdir()
     shutil.copy(edgetpu_models / MNV1, folder / MNV1)
-    (folder / "report.json").write_text(json.dumps({"preprocessing": {"size": [224, 224], "resize_size": 256,
-                                                                       "mean": [0, 0, 0], "std": [1, 1, 1]}}))
+    (folder / "report.json").write_text(
+        json.dumps(
+            {
+                "preprocessing": {
+                    "size": [224, 224],
+                    "resize_size": 256,
+                    "mean": [0, 0, 0],
+                    "std": [1, 1, 1],
+                }
+            }
+        )
+    )
     assert "ImageNet" in image_inputs(solid_images, inspect_model(folder / MNV1)).description
 
 
 def test_real_photos_all_load(edgetpu_models, photo_dir):
     folder = photo_dir
     count = len([p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES])
-    inputs = image_inputs(folder, inspect_model(edgetpu_models / "tf2_mobilenet_v2_1.0_224_ptq.tflite"))
+    inputs = image_inputs(
+        folder, inspect_model(edgetpu_models / "tf2_mobilenet_v2_1.0_224_ptq.tflite")
+    )
     assert len(inputs.frames) == count and inputs.frames[0][0].shape == (1, 224, 224, 3)
     assert len({f[0].tobytes() for f in inputs.frames}) == count  # distinct photos, distinct inputs
 
 
-def test_images_need_an_image_input_and_a_folder_with_images(edgetpu_models, tmp_path, solid_images):
+def test_images_need_an_image_input_and_a_folder_with_images(
+    edgetpu_models, tmp_path, solid_images
+):
     with pytest.raises(UsageError, match="RGB image input"):
         image_inputs(solid_images, inspect_model(edgetpu_models / "keras_lstm_mnist_ptq.tflite"))
     (tmp_path / "empty").mkdir()
@@ -94,7 +121,9 @@ def test_images_need_an_image_input_and_a_folder_with_images(edgetpu_models, tmp
         image_inputs(solid_images, inspect_model(edgetpu_models / MNV1))
 
 
-def test_images_in_sub_folders_are_found_like_convert_calibration_finds_them(edgetpu_models, solid_images):
+def test_images_in_sub_folders_are_found_like_convert_calibration_finds_them(
+    edgetpu_models, solid_images
+):
     nested = solid_images / "class_a" / "deeper"
     nested.mkdir(parents=True)
     Image.new("RGB", (64, 64), (0, 255, 0)).save(nested / "c.png")

@@ -11,9 +11,27 @@ from hypothesis import strategies as st
 
 from edgedeploy.errors import ExitCode
 
-REQUIRED_OP_KEYS = {"index", "op", "verdict", "reason", "detail", "caused_by", "version", "inputs", "outputs"}
-REQUIRED_SUMMARY_KEYS = {"tpu_ops", "cpu_ops", "risky_ops", "total_ops", "tpu_mac_share", "param_bytes_tpu",
-                         "on_chip_cache_bytes", "params_stream"}
+REQUIRED_OP_KEYS = {
+    "index",
+    "op",
+    "verdict",
+    "reason",
+    "detail",
+    "caused_by",
+    "version",
+    "inputs",
+    "outputs",
+}
+REQUIRED_SUMMARY_KEYS = {
+    "tpu_ops",
+    "cpu_ops",
+    "risky_ops",
+    "total_ops",
+    "tpu_mac_share",
+    "param_bytes_tpu",
+    "on_chip_cache_bytes",
+    "params_stream",
+}
 
 
 def _json(result):
@@ -42,18 +60,23 @@ def test_fallback_exits_with_the_ops_on_cpu_code(cli, edgetpu_models):
 
 
 def test_compiled_model_through_the_cli(cli, edgetpu_models):
-    data = _json(cli("check", "--json", edgetpu_models / "deeplabv3_mnv2_dm05_pascal_quant_edgetpu.tflite"))
+    data = _json(
+        cli("check", "--json", edgetpu_models / "deeplabv3_mnv2_dm05_pascal_quant_edgetpu.tflite")
+    )
     assert data["kind"] == "compiled" and data["details"]["prediction_agrees"] is True
     assert data["summary"]["on_chip_used_bytes"] > 0 and data["summary"]["off_chip_bytes"] == 0
     assert data["exit_code"] == ExitCode.OPS_ON_CPU
 
 
-@pytest.mark.parametrize("name,code", [
-    ("jveitchmichaelis_edgetpu-yolo__export_md__yolov5s-224_sa_c16.txt", ExitCode.OPS_ON_CPU),
-    ("system-software-lab_nrf20__mnist7_edgetpu_c15.log", ExitCode.OK),
-    ("google-coral_edgetpu_829__dynamic_tensors_fail_c16.txt", ExitCode.COMPILER_FAILED),
-    ("google-coral_edgetpu_222__model_not_quantized_c14.txt", ExitCode.COMPILER_FAILED),
-])
+@pytest.mark.parametrize(
+    "name,code",
+    [
+        ("jveitchmichaelis_edgetpu-yolo__export_md__yolov5s-224_sa_c16.txt", ExitCode.OPS_ON_CPU),
+        ("system-software-lab_nrf20__mnist7_edgetpu_c15.log", ExitCode.OK),
+        ("google-coral_edgetpu_829__dynamic_tensors_fail_c16.txt", ExitCode.COMPILER_FAILED),
+        ("google-coral_edgetpu_222__model_not_quantized_c14.txt", ExitCode.COMPILER_FAILED),
+    ],
+)
 def test_compiler_outputs_become_reports(cli, compiler_logs, name, code):
     result = cli("check", "--json", compiler_logs / name)
     assert result.code == code, result
@@ -88,12 +111,16 @@ def _bad_inputs(tmp_path, edgetpu_models, compiler_logs):
     return [tmp_path / name for name in files] + [tmp_path / "missing.tflite", tmp_path]
 
 
-def test_bad_input_is_one_line_and_the_unreadable_code(cli, tmp_path, edgetpu_models, compiler_logs):
+def test_bad_input_is_one_line_and_the_unreadable_code(
+    cli, tmp_path, edgetpu_models, compiler_logs
+):
     for path in _bad_inputs(tmp_path, edgetpu_models, compiler_logs):
         result = cli("check", path)
         assert result.code == ExitCode.UNREADABLE_INPUT, (path.name, result)
         assert result.out == "" and "Traceback" not in result.err, path.name
-        assert result.err.count("error:") == 1 and str(path) in result.err.replace("\n", ""), path.name
+        assert result.err.count("error:") == 1 and str(path) in result.err.replace("\n", ""), (
+            path.name
+        )
 
 
 def test_bad_option_values_are_usage_errors(cli, edgetpu_models):
@@ -102,7 +129,9 @@ def test_bad_option_values_are_usage_errors(cli, edgetpu_models):
     assert cli("check", "--min-runtime", "99", model).code == ExitCode.USAGE
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_cli_on_mutated_models_never_shows_a_traceback(cli, tmp_path, edgetpu_models, data):
     sources = sorted(edgetpu_models.glob("*.tflite"))

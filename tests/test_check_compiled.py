@@ -16,8 +16,10 @@ from edgedeploy.tflite import read_model
 
 
 def _pairs(edgetpu_models):
-    pairs = [(p.with_name(p.name.replace("_edgetpu.tflite", ".tflite")), p)
-             for p in sorted(edgetpu_models.glob("*_edgetpu.tflite"))]
+    pairs = [
+        (p.with_name(p.name.replace("_edgetpu.tflite", ".tflite")), p)
+        for p in sorted(edgetpu_models.glob("*_edgetpu.tflite"))
+    ]
     assert len(pairs) >= 4 and all(src.is_file() for src, _ in pairs)
     return pairs
 
@@ -30,7 +32,12 @@ def test_prediction_agrees_op_by_op_with_the_real_compiler(edgetpu_models):
         assert len(predicted.ops) == len(recovered.ops), source.name
         for guess, truth in zip(predicted.ops, recovered.ops):
             assert guess.index == truth.index and guess.op == truth.op
-            assert (guess.verdict != "cpu") == (truth.verdict == "tpu"), (source.name, guess.index, guess.op, guess.reason)
+            assert (guess.verdict != "cpu") == (truth.verdict == "tpu"), (
+                source.name,
+                guess.index,
+                guess.op,
+                guess.reason,
+            )
         assert recovered.details["prediction_agrees"] is True
         assert recovered.summary.tpu_ops + recovered.summary.cpu_ops == len(recovered.ops)
 
@@ -60,7 +67,9 @@ def test_parameter_bytes_come_from_the_darwinn_package(edgetpu_models):
         graph = read_model(compiled)
         package = read_package(graph.ops[0].custom_options)
         types = {e.type for e in package.executables}
-        assert "PARAMETER_CACHING" in types and ("EXECUTION_ONLY" in types or "STAND_ALONE" in types)
+        assert "PARAMETER_CACHING" in types and (
+            "EXECUTION_ONLY" in types or "STAND_ALONE" in types
+        )
         assert package.min_runtime_version >= 10
         report = check_model(compiled)
         assert report.summary.on_chip_used_bytes == package.on_chip_parameter_bytes > 0
@@ -79,34 +88,55 @@ def test_compiled_model_without_its_source(tmp_path, edgetpu_models):
     assert report.kind == "compiled" and report.summary.tpu_ops is None
     assert report.summary.cpu_ops == 8  # the builtin ops left in the compiled file
     assert any("--source" in note for note in report.notes)
-    with_source = check_model(compiled, source=edgetpu_models / "deeplabv3_mnv2_dm05_pascal_quant.tflite")
+    with_source = check_model(
+        compiled, source=edgetpu_models / "deeplabv3_mnv2_dm05_pascal_quant.tflite"
+    )
     assert with_source.summary.tpu_ops == 64
 
 
 def test_a_wrong_source_model_is_not_trusted(edgetpu_models):
-    with pytest.raises(InputError, match="not the model split_concat_edgetpu.tflite was compiled from"):
-        check_model(edgetpu_models / "split_concat_edgetpu.tflite",
-                    source=edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite")
+    with pytest.raises(
+        InputError, match="not the model split_concat_edgetpu.tflite was compiled from"
+    ):
+        check_model(
+            edgetpu_models / "split_concat_edgetpu.tflite",
+            source=edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite",
+        )
 
 
 @pytest.mark.parametrize("compiler", [14, 15, 16])
 def test_google_models_map_under_every_rules_version(edgetpu_models, compiler):
-    for name in ("mobilenet_v1_0.25_128_quant.tflite", "split_concat.tflite", "keras_lstm_mnist_ptq.tflite"):
+    for name in (
+        "mobilenet_v1_0.25_128_quant.tflite",
+        "split_concat.tflite",
+        "keras_lstm_mnist_ptq.tflite",
+    ):
         assert check_model(edgetpu_models / name, compiler_version=compiler).summary.cpu_ops == 0
 
 
 def test_a_source_that_is_not_the_compilers_input_is_an_input_error(cli, edgetpu_models, tmp_path):
-    wrong = cli("check", edgetpu_models / "split_concat_edgetpu.tflite",
-                "--source", edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite")
+    wrong = cli(
+        "check",
+        edgetpu_models / "split_concat_edgetpu.tflite",
+        "--source",
+        edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite",
+    )
     assert wrong.code == ExitCode.UNREADABLE_INPUT
     assert "is not the model split_concat_edgetpu.tflite was compiled from" in wrong.err
     # the same wrong file found beside the compiled model by name: a note, and the compiled-only report
     shutil.copy(edgetpu_models / "split_concat_edgetpu.tflite", tmp_path / "x_edgetpu.tflite")
     shutil.copy(edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite", tmp_path / "x.tflite")
     beside = cli("check", "--json", tmp_path / "x_edgetpu.tflite")
-    assert beside.code == ExitCode.OK and any("is not its source" in n for n in json.loads(beside.out)["notes"])
+    assert beside.code == ExitCode.OK and any(
+        "is not its source" in n for n in json.loads(beside.out)["notes"]
+    )
 
 
 def test_source_goes_only_with_a_compiled_model(cli, edgetpu_models):
-    result = cli("check", edgetpu_models / "split_concat.tflite", "--source", edgetpu_models / "split_concat.tflite")
+    result = cli(
+        "check",
+        edgetpu_models / "split_concat.tflite",
+        "--source",
+        edgetpu_models / "split_concat.tflite",
+    )
     assert result.code == ExitCode.USAGE and "--source goes with a compiled" in result.err

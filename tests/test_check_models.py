@@ -24,11 +24,14 @@ def test_fused_hard_swish_cuts_the_graph_at_the_first_one(tiny_models):
     first = next(p for p in report.ops if p.op == "HARD_SWISH")
     assert (first.verdict, first.reason) == ("cpu", "unsupported-op")
     assert report.summary.first_cut_op == first.index
-    assert all(p.verdict == "cpu" for p in report.ops[first.index + 1:])
+    assert all(p.verdict == "cpu" for p in report.ops[first.index + 1 :])
     finding = _finding(report, "hard-swish")
     assert finding.severity == "error" and finding.ops[0] == first.index
     cpu, total = report.summary.cpu_ops, len(report.ops)
-    assert finding.consequence == f"cuts the graph at op {first.index}: {cpu} of {total} ops run on the CPU"
+    assert (
+        finding.consequence
+        == f"cuts the graph at op {first.index}: {cpu} of {total} ops run on the CPU"
+    )
     assert "minimalistic" in finding.fix and "--fix-activations" in finding.fix
     assert report.exit_code == ExitCode.OPS_ON_CPU
 
@@ -46,11 +49,15 @@ def test_squeeze_excite_is_risky_and_5x5_is_informational(tiny_models):
     se = _finding(report, "squeeze-excite")
     assert se.severity == "warning" and se.count == 1
     risky = [p for p in report.ops if p.verdict == "risky"]
-    assert {p.op for p in risky} == {"MEAN", "MUL"} and all(p.reason == "squeeze-excite" for p in risky)
+    assert {p.op for p in risky} == {"MEAN", "MUL"} and all(
+        p.reason == "squeeze-excite" for p in risky
+    )
     assert "if the compiler refuses" in se.consequence
     kernel = _finding(report, "kernel-5x5")
     assert kernel.severity == "info" and report.ops[kernel.ops[0]].op == "DEPTHWISE_CONV_2D"
-    assert report.summary.cpu_ops == 0 and report.exit_code == ExitCode.OK  # risky is not a fallback
+    assert (
+        report.summary.cpu_ops == 0 and report.exit_code == ExitCode.OK
+    )  # risky is not a fallback
     assert "risky" in report.verdict
 
 
@@ -60,7 +67,9 @@ def test_leaky_relu_cuts_its_branch_only(tiny_models):
     assert leaky.reason == "unsupported-op"
     downstream = [p for p in report.ops if p.caused_by == leaky.index]
     assert downstream and all(p.verdict == "cpu" for p in downstream)
-    other_branch = [p for p in report.ops if p.index not in {leaky.index, *(d.index for d in downstream)}]
+    other_branch = [
+        p for p in report.ops if p.index not in {leaky.index, *(d.index for d in downstream)}
+    ]
     assert other_branch and all(p.verdict == "tpu" for p in other_branch)
     finding = _finding(report, "cpu-op")
     assert "MAXIMUM" in finding.fix

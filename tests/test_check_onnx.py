@@ -13,14 +13,20 @@ from edgedeploy.targets.edgetpu.check import check_model
 
 def _conv(name, inp, out, cin, cout, k):
     weight = numpy_helper.from_array(np.ones((cout, cin, k, k), np.float32), f"{name}_w")
-    node = helper.make_node("Conv", [inp, weight.name], [out], name=name, kernel_shape=[k, k], pads=[k // 2] * 4)
+    node = helper.make_node(
+        "Conv", [inp, weight.name], [out], name=name, kernel_shape=[k, k], pads=[k // 2] * 4
+    )
     return node, weight
 
 
 def _save(tmp_path, nodes, inits, batch="N", name="m.onnx"):
     graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 8, 16, 16])],
-        [helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, None)], initializer=inits)
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 8, 16, 16])],
+        [helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, None)],
+        initializer=inits,
+    )
     path = tmp_path / name
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
     return path
@@ -28,12 +34,20 @@ def _save(tmp_path, nodes, inits, batch="N", name="m.onnx"):
 
 def _mobilenet_v3_block(tmp_path, batch="N"):
     c1, w1 = _conv("c1", "x", "a", 8, 8, 5)
-    nodes = [c1, helper.make_node("HardSwish", ["a"], ["h"]),
-             helper.make_node("GlobalAveragePool", ["h"], ["p"])]
+    nodes = [
+        c1,
+        helper.make_node("HardSwish", ["a"], ["h"]),
+        helper.make_node("GlobalAveragePool", ["h"], ["p"]),
+    ]
     c2, w2 = _conv("c2", "p", "q", 8, 4, 1)
     c3, w3 = _conv("c3", "r", "s", 4, 8, 1)
-    nodes += [c2, helper.make_node("Relu", ["q"], ["r"]), c3, helper.make_node("HardSigmoid", ["s"], ["g"]),
-              helper.make_node("Mul", ["h", "g"], ["y"])]
+    nodes += [
+        c2,
+        helper.make_node("Relu", ["q"], ["r"]),
+        c3,
+        helper.make_node("HardSigmoid", ["s"], ["g"]),
+        helper.make_node("Mul", ["h", "g"], ["y"]),
+    ]
     return _save(tmp_path, nodes, [w1, w2, w3], batch)
 
 
@@ -56,9 +70,12 @@ def test_lint_finds_hard_swish_se_5x5_and_dynamic_batch(tmp_path):
 
 
 def _relu_model(tmp_path, dims):
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
     path = tmp_path / "relu.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
     return path
@@ -66,7 +83,9 @@ def _relu_model(tmp_path, dims):
 
 def test_a_dynamic_batch_alone_is_a_note_and_exit_0(tmp_path):
     report = check_model(_relu_model(tmp_path, ["N", 3, 16, 16]))
-    assert [f.kind for f in report.findings] == ["dynamic-batch"] and report.exit_code == ExitCode.OK
+    assert [f.kind for f in report.findings] == [
+        "dynamic-batch"
+    ] and report.exit_code == ExitCode.OK
 
 
 def test_other_dynamic_dimensions_are_still_errors(tmp_path):
@@ -77,8 +96,13 @@ def test_other_dynamic_dimensions_are_still_errors(tmp_path):
 
 def test_swish_forms(tmp_path):
     c1, w1 = _conv("c1", "x", "a", 8, 8, 3)
-    nodes = [c1, helper.make_node("Sigmoid", ["a"], ["s"]), helper.make_node("Mul", ["a", "s"], ["b"]),
-             helper.make_node("HardSigmoid", ["b"], ["h"]), helper.make_node("Mul", ["h", "b"], ["y"])]
+    nodes = [
+        c1,
+        helper.make_node("Sigmoid", ["a"], ["s"]),
+        helper.make_node("Mul", ["a", "s"], ["b"]),
+        helper.make_node("HardSigmoid", ["b"], ["h"]),
+        helper.make_node("Mul", ["h", "b"], ["y"]),
+    ]
     report = check_model(_save(tmp_path, nodes, [w1], batch=1))
     by_kind = {}
     for f in report.findings:

@@ -18,8 +18,11 @@ CONV = ("Conv2DOptions", {"strideW": 1, "strideH": 1})
 
 
 def _conv(b: GraphBuilder, x: int, channels: int = 4, shape=(1, 8, 8, 4), kernel: int = 1) -> int:
-    w = b.tensor(f"w{len(b.graph.tensors)}", [channels, kernel, kernel, shape[-1]],
-                 data=np.ones((channels, kernel, kernel, shape[-1])))
+    w = b.tensor(
+        f"w{len(b.graph.tensors)}",
+        [channels, kernel, kernel, shape[-1]],
+        data=np.ones((channels, kernel, kernel, shape[-1])),
+    )
     bias = b.tensor(f"b{len(b.graph.tensors)}", [channels], "int32", data=np.zeros(channels))
     return b.op("CONV_2D", [x, w, bias], [*shape[:-1], channels], options=CONV)
 
@@ -38,6 +41,7 @@ def _verdicts(report):
 
 
 # --- the data itself ---------------------------------------------------------------------------
+
 
 def test_rules_files_say_what_they_are_for_and_why():
     assert available_compilers() == [14, 15, 16]
@@ -61,14 +65,20 @@ def test_op_versions_cover_everything_google_compiled(edgetpu_models):
             continue
         for op in read_model(path).ops:
             if op.opcode in rules.ops:
-                assert op.version <= rules.ops[op.opcode].max_version, (path.name, op.opcode, op.version)
+                assert op.version <= rules.ops[op.opcode].max_version, (
+                    path.name,
+                    op.opcode,
+                    op.version,
+                )
 
 
 def test_version_limits_follow_the_embedded_tflite_release():
     assert load_rules(16).ops["ADD"].max_version == 3  # ADD v4 arrived with TF 2.6
     assert load_rules(16).ops["QUANTIZE"].max_version == 2  # v3 arrived with TF 2.7
     assert load_rules(16).ops["RESIZE_NEAREST_NEIGHBOR"].max_version >= 3
-    assert load_rules(15).ops["RESIZE_NEAREST_NEIGHBOR"].max_version == 2  # observed refusals in c14/c15 logs
+    assert (
+        load_rules(15).ops["RESIZE_NEAREST_NEIGHBOR"].max_version == 2
+    )  # observed refusals in c14/c15 logs
     assert "TRANSPOSE" not in load_rules(15).ops and "TRANSPOSE" in load_rules(16).ops
 
 
@@ -80,6 +90,7 @@ def test_unknown_compiler_or_runtime_is_a_usage_error():
 
 
 # --- single-op rules ---------------------------------------------------------------------------
+
 
 def test_op_version_too_new(tmp_path):
     b = GraphBuilder()
@@ -106,7 +117,10 @@ def test_unknown_and_custom_ops_are_reported_not_guessed(tmp_path):
     y = b.op("SIN", [_lead(b, x, [1, 8])], [1, 8])
     z = b.op("MyCustomThing", [_lead(b, x, [1, 8])], [1, 8], custom=True, custom_options=b"\x00")
     report = _check(tmp_path, b, [x], [y, z])
-    assert report.ops[1].reason == "unknown-op" and "not in the compiler-16 op table" in report.ops[1].detail
+    assert (
+        report.ops[1].reason == "unknown-op"
+        and "not in the compiler-16 op table" in report.ops[1].detail
+    )
     assert (report.ops[3].verdict, report.ops[3].reason) == ("cpu", "custom-op")
 
 
@@ -132,10 +146,22 @@ def test_strided_slice_needs_unit_strides(tmp_path):
         b = GraphBuilder()
         x = b.tensor("x", [1, 8, 8, 4])
         y = _conv(b, x)
-        consts = [b.tensor(n, [4], "int32", data=v) for n, v in
-                  (("begin", [0, 0, 0, 0]), ("end", [1, 8, 8, 4]), ("strides", [1, stride, stride, 1]))]
-        z = b.op("STRIDED_SLICE", [y, *consts], [1, 8 // stride, 8 // stride, 4], options=("StridedSliceOptions", {}))
+        consts = [
+            b.tensor(n, [4], "int32", data=v)
+            for n, v in (
+                ("begin", [0, 0, 0, 0]),
+                ("end", [1, 8, 8, 4]),
+                ("strides", [1, stride, stride, 1]),
+            )
+        ]
+        z = b.op(
+            "STRIDED_SLICE",
+            [y, *consts],
+            [1, 8 // stride, 8 // stride, 4],
+            options=("StridedSliceOptions", {}),
+        )
         return _check(tmp_path, b, [x], [z])
+
     assert build(1).ops[1].verdict == "tpu"
     sliced = build(2).ops[1]
     assert (sliced.verdict, sliced.reason) == ("cpu", "stride")
@@ -147,9 +173,14 @@ def test_resize_rules(tmp_path):
         x = b.tensor("x", [1, *in_hw, 4])
         y = _conv(b, x, shape=(1, *in_hw, 4))
         size = b.tensor("size", [2], "int32", data=list(out_hw))
-        z = b.op("RESIZE_BILINEAR", [y, size], [1, *out_hw, 4],
-                 options=("ResizeBilinearOptions", {"alignCorners": align}))
+        z = b.op(
+            "RESIZE_BILINEAR",
+            [y, size],
+            [1, *out_hw, 4],
+            options=("ResizeBilinearOptions", {"alignCorners": align}),
+        )
         return _check(tmp_path, b, [x], [z]).ops[1]
+
     assert build((8, 8), (16, 16), False).verdict == "tpu"  # x2 upsampling maps
     assert build((1, 1), (33, 33), True).reason == "resize-precision"  # DeepLab's image pooling
     assert build((8, 8), (12, 12), False).verdict == "risky"  # non-integer scale: size-dependent
@@ -161,8 +192,11 @@ def test_concatenation_constant_must_be_a_zero_pad(tmp_path):
         x = b.tensor("x", [1, 8, 8, 4])
         y = _conv(b, x)
         c = b.tensor("c", [1, 8, 8, 4], data=np.full((1, 8, 8, 4), values))
-        z = b.op("CONCATENATION", [y, c], [1, 8, 8, 8], options=("ConcatenationOptions", {"axis": 3}))
+        z = b.op(
+            "CONCATENATION", [y, c], [1, 8, 8, 8], options=("ConcatenationOptions", {"axis": 3})
+        )
         return _check(tmp_path, b, [x], [z]).ops[1]
+
     assert build(0).verdict == "tpu"
     assert build(3).reason == "constant-input"
 
@@ -171,8 +205,21 @@ def test_fused_activation_on_pooling_and_mean_over_batch(tmp_path):
     b = GraphBuilder()
     x = b.tensor("x", [1, 8, 8, 4])
     y = _conv(b, x)
-    z = b.op("AVERAGE_POOL_2D", [y], [1, 1, 1, 4], options=(
-        "Pool2DOptions", {"filterWidth": 8, "filterHeight": 8, "strideW": 1, "strideH": 1, "fusedActivationFunction": 3}))
+    z = b.op(
+        "AVERAGE_POOL_2D",
+        [y],
+        [1, 1, 1, 4],
+        options=(
+            "Pool2DOptions",
+            {
+                "filterWidth": 8,
+                "filterHeight": 8,
+                "strideW": 1,
+                "strideH": 1,
+                "fusedActivationFunction": 3,
+            },
+        ),
+    )
     axis = b.tensor("axis", [1], "int32", data=[0])
     m = b.op("MEAN", [y, axis], [1, 8, 8, 4], options=("ReducerOptions", {"keepDims": True}))
     report = _check(tmp_path, b, [x], [z, m])
@@ -181,13 +228,17 @@ def test_fused_activation_on_pooling_and_mean_over_batch(tmp_path):
 
 # --- the partition (docs/edgetpu.md section 3) -------------------------------------------------
 
+
 def test_cpu_op_at_the_input_does_not_cut(tmp_path):
     b = GraphBuilder()
     x = b.tensor("x", [1, 8, 8, 4], "float32", quantized=False)
     q = b.op("QUANTIZE", [x], [1, 8, 8, 4])
     y = _conv(b, q)
     report = _check(tmp_path, b, [x], [y])
-    assert _verdicts(report) == [("QUANTIZE", "cpu", "input-boundary"), ("CONV_2D", "tpu", "supported")]
+    assert _verdicts(report) == [
+        ("QUANTIZE", "cpu", "input-boundary"),
+        ("CONV_2D", "tpu", "supported"),
+    ]
     assert report.summary.first_cut_op is None and "no cut" in report.verdict
 
 
@@ -196,7 +247,9 @@ def test_refused_op_cuts_everything_downstream_but_not_tpu_only_branches(tmp_pat
     b = GraphBuilder()
     x = b.tensor("x", [1, 8, 8, 4])
     a = _conv(b, x)  # 0 tpu
-    bad = b.op("LEAKY_RELU", [a], [1, 8, 8, 4], options=("LeakyReluOptions", {"alpha": 0.1}))  # 1 cuts
+    bad = b.op(
+        "LEAKY_RELU", [a], [1, 8, 8, 4], options=("LeakyReluOptions", {"alpha": 0.1})
+    )  # 1 cuts
     after = _conv(b, bad)  # 2 downstream
     branch = _conv(b, a)  # 3 reads only op 0: stays on the TPU
     branch2 = _conv(b, branch)  # 4 stays
@@ -251,22 +304,38 @@ def test_hard_swish_decomposed_with_relu_0_to_1_is_one_finding(tmp_path):
 
 # --- the rules data is validated when loaded -------------------------------------------------------------
 
+
 def _valid_rules() -> dict:
     import json
     from importlib import resources
 
-    return json.loads(resources.files("edgedeploy.targets.edgetpu").joinpath("rules", "compiler-16.json").read_text())
+    return json.loads(
+        resources.files("edgedeploy.targets.edgetpu")
+        .joinpath("rules", "compiler-16.json")
+        .read_text()
+    )
 
 
-@pytest.mark.parametrize("mutate, names", [
-    (lambda d: d["ops"]["CONV_2D"].setdefault("constraints", {}).update(unit_stride=True),
-     "ops.CONV_2D.constraints.unit_stride"),
-    (lambda d: d["ops"]["ADD"].update(min_runtme=13), "ops.ADD.min_runtme"),
-    (lambda d: d.update(on_chip_cache=8), "on_chip_cache"),
-    (lambda d: d["never_mapped"]["HARD_SWISH"].update(fixx="x"), "never_mapped.HARD_SWISH.fixx"),
-    (lambda d: d.update(on_chip_cache_bytes="8 MiB"), "on_chip_cache_bytes must be of type int"),
-    (lambda d: d.pop("ops"), "missing ops"),
-])
+@pytest.mark.parametrize(
+    "mutate, names",
+    [
+        (
+            lambda d: d["ops"]["CONV_2D"].setdefault("constraints", {}).update(unit_stride=True),
+            "ops.CONV_2D.constraints.unit_stride",
+        ),
+        (lambda d: d["ops"]["ADD"].update(min_runtme=13), "ops.ADD.min_runtme"),
+        (lambda d: d.update(on_chip_cache=8), "on_chip_cache"),
+        (
+            lambda d: d["never_mapped"]["HARD_SWISH"].update(fixx="x"),
+            "never_mapped.HARD_SWISH.fixx",
+        ),
+        (
+            lambda d: d.update(on_chip_cache_bytes="8 MiB"),
+            "on_chip_cache_bytes must be of type int",
+        ),
+        (lambda d: d.pop("ops"), "missing ops"),
+    ],
+)
 def test_a_rules_file_with_an_unknown_or_wrong_key_is_refused_naming_file_and_key(mutate, names):
     from edgedeploy.targets.edgetpu.predict.constraints import CHECKS
     from edgedeploy.targets.edgetpu.predict.rules_schema import RulesDataError, validate_rules

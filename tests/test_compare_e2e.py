@@ -56,6 +56,7 @@ class ConvertCalls:
         def counting(spec, *args, **kwargs):
             self.specs.append(Path(spec).name)
             return real(spec, *args, **kwargs)
+
         monkeypatch.setattr(pipeline, "convert", counting)
 
 
@@ -66,7 +67,17 @@ def study(tmp_path_factory):
     broken = root / f"{BROKEN}.onnx"
     broken.write_bytes(b"\x08\x07 this is not a protobuf of an ONNX model")
     out = root / "study"
-    args = ("compare", "mobilenet_v3_small_minimal:0.25", tiny, broken, "-r", "32", "-o", out, *QUICK)
+    args = (
+        "compare",
+        "mobilenet_v3_small_minimal:0.25",
+        tiny,
+        broken,
+        "-r",
+        "32",
+        "-o",
+        out,
+        *QUICK,
+    )
     import edgedeploy.converters.fidelity as fidelity
 
     real_measure = fidelity.measure
@@ -84,9 +95,17 @@ def study(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         second = ConvertCalls(patch)
         resumed = run_cli(*args)
-    return {"out": out, "root": root, "tiny": tiny, "interrupted": interrupted, "first_calls": first.specs,
-            "cache_after_interrupt": cache_after_interrupt, "resumed": resumed, "second_calls": second.specs,
-            "args": args}
+    return {
+        "out": out,
+        "root": root,
+        "tiny": tiny,
+        "interrupted": interrupted,
+        "first_calls": first.specs,
+        "cache_after_interrupt": cache_after_interrupt,
+        "resumed": resumed,
+        "second_calls": second.specs,
+        "args": args,
+    }
 
 
 def results(study) -> dict:
@@ -97,16 +116,23 @@ def test_interrupted_run_keeps_finished_conversions_and_nothing_half_written(stu
     code, _, err = study["interrupted"]
     assert code == ExitCode.INTERRUPTED
     assert study["first_calls"] == ["mobilenet_v3_small_minimal", f"{TINY}.onnx"]
-    assert [name.split("-")[0] for name in study["cache_after_interrupt"]] == [BUILTIN]  # no partial entry
+    assert [name.split("-")[0] for name in study["cache_after_interrupt"]] == [
+        BUILTIN
+    ]  # no partial entry
     assert not any(name.startswith(STAGING_PREFIX) for name in study["cache_after_interrupt"])
     assert "run the same command again to resume" in " ".join(err.split())
-    assert "load-model" not in err  # the conversion's own progress lines went to its log, not the terminal
+    assert (
+        "load-model" not in err
+    )  # the conversion's own progress lines went to its log, not the terminal
 
 
 def test_rerun_resumes_from_the_cache_and_a_failing_model_does_not_stop_the_others(study):
     code, out, err = study["resumed"]
     assert code == ExitCode.ERROR, err  # one row failed; the study itself completed
-    assert study["second_calls"] == [f"{TINY}.onnx", f"{BROKEN}.onnx"]  # the built-in was not converted again
+    assert study["second_calls"] == [
+        f"{TINY}.onnx",
+        f"{BROKEN}.onnx",
+    ]  # the built-in was not converted again
     data = results(study)
     rows = {r["label"]: r for r in data["rows"]}
     assert list(rows) == [BUILTIN, TINY, BROKEN]
@@ -115,13 +141,17 @@ def test_rerun_resumes_from_the_cache_and_a_failing_model_does_not_stop_the_othe
     assert f"{BROKEN}.onnx" in rows[BROKEN]["errors"][0]["message"]
     assert rows[TINY]["status"] == rows[BUILTIN]["status"] == "ok"
     assert f"x {BROKEN}: failed at convert: " in out and "FAILED" in out and BUILTIN[:12] in out
-    assert sorted(p.name for p in (study["out"] / "cache").iterdir() if not p.name.startswith(BUILTIN))[0].startswith(TINY)
+    assert sorted(
+        p.name for p in (study["out"] / "cache").iterdir() if not p.name.startswith(BUILTIN)
+    )[0].startswith(TINY)
 
 
 def test_results_json_holds_measured_counted_and_predicted_facts(study):
     data = results(study)
     assert data["schema"] == "edgedeploy.compare/1" and data["exit_code"] == ExitCode.ERROR
-    assert data["targets"] == [{"name": "cpu", "available": True, "reason": None, "variants": [VARIANT]}]
+    assert data["targets"] == [
+        {"name": "cpu", "available": True, "reason": None, "variants": [VARIANT]}
+    ]
     rows = {r["label"]: r for r in data["rows"]}
     for label in (BUILTIN, TINY):
         row, entry = rows[label], Path(rows[label]["cache"]["dir"])
@@ -129,26 +159,45 @@ def test_results_json_holds_measured_counted_and_predicted_facts(study):
         assert Path(row["model"]["int8_file"]).parent == entry
         convert_report = json.loads((entry / "report.json").read_text())
         predicted = convert_report["edgetpu"]["prediction"]["summary"]
-        assert row["edgetpu"]["total_ops"] == predicted["total_ops"] == convert_report["int8"]["ops"]
+        assert (
+            row["edgetpu"]["total_ops"] == predicted["total_ops"] == convert_report["int8"]["ops"]
+        )
         (cell,) = row["latency"]
         assert cell["variant"] == VARIANT and cell["status"] == "ok"
-        assert len(cell["samples_ms"]) == cell["latency"]["count"] >= 10  # 2 repeats of at least 5 runs
-        assert cell["latency"]["p50_ms"] == pytest.approx(float(np.median(cell["samples_ms"])), rel=1e-3, abs=1e-4)
-        assert min(cell["repeat_p50_ms"]) <= max(cell["repeat_p50_ms"]) and len(cell["repeat_p50_ms"]) == 2
+        assert (
+            len(cell["samples_ms"]) == cell["latency"]["count"] >= 10
+        )  # 2 repeats of at least 5 runs
+        assert cell["latency"]["p50_ms"] == pytest.approx(
+            float(np.median(cell["samples_ms"])), rel=1e-3, abs=1e-4
+        )
+        assert (
+            min(cell["repeat_p50_ms"]) <= max(cell["repeat_p50_ms"])
+            and len(cell["repeat_p50_ms"]) == 2
+        )
         assert row["accuracy"] == {"evaluated": False, "reason": "no --eval folder given"}
     built = rows[BUILTIN]
     assert (built["alpha"], built["resolution"], built["weights"]) == (0.25, 32, "random")
     # MACs counted on the PyTorch model agree with the count on the converted int8 graph.
     assert built["model"]["macs"] == pytest.approx(built["edgetpu"]["macs_total"], rel=0.02)
     # Known results: the minimalistic MobileNetV3 maps fully; hard-swish falls back to the CPU.
-    assert built["edgetpu"]["cpu_ops"] == 0 and built["edgetpu"]["tpu_mac_share"] == pytest.approx(1.0)
-    assert rows[TINY]["edgetpu"]["cpu_ops"] > 0 and rows[TINY]["edgetpu"]["first_cut_op"] is not None
+    assert built["edgetpu"]["cpu_ops"] == 0 and built["edgetpu"]["tpu_mac_share"] == pytest.approx(
+        1.0
+    )
+    assert (
+        rows[TINY]["edgetpu"]["cpu_ops"] > 0 and rows[TINY]["edgetpu"]["first_cut_op"] is not None
+    )
     assert any("swish" in f["title"].lower() for f in rows[TINY]["edgetpu"]["findings"])
     # A model file's parameters are counted on its ONNX initializers (batch norm folded into the conv).
     torch_params = sum(p.numel() for p in tiny_cnn(hard_swish=True).parameters()) - 2 * 8
     assert rows[TINY]["model"]["params"] == pytest.approx(torch_params, rel=0.01)
     assert "accuracy: not evaluated (no --eval folder given)" in data["not_measured"]
-    assert data["files"] == ["results.json", "results.csv", "report.md", "report.html", "report.png"]
+    assert data["files"] == [
+        "results.json",
+        "results.csv",
+        "report.md",
+        "report.html",
+        "report.png",
+    ]
 
 
 def test_csv_has_one_row_per_model_with_raw_numbers(study):
@@ -159,9 +208,15 @@ def test_csv_has_one_row_per_model_with_raw_numbers(study):
     for record in records[:2]:
         row = data[record["model"]]
         assert int(record["int8_bytes"]) == row["model"]["int8_bytes"]
-        assert float(record[f"{csv_name(VARIANT)}_p50_ms"]) == pytest.approx(row["latency"][0]["latency"]["p50_ms"])
-        assert record["float_top1"] == record["int8_top1"] == "" and record["accuracy_status"]  # numbers or nothing
-    assert all(re.fullmatch(r"[a-z0-9_]+", name) for name in records[0])  # no spaces or brackets in column names
+        assert float(record[f"{csv_name(VARIANT)}_p50_ms"]) == pytest.approx(
+            row["latency"][0]["latency"]["p50_ms"]
+        )
+        assert (
+            record["float_top1"] == record["int8_top1"] == "" and record["accuracy_status"]
+        )  # numbers or nothing
+    assert all(
+        re.fullmatch(r"[a-z0-9_]+", name) for name in records[0]
+    )  # no spaces or brackets in column names
     assert records[2]["status"] == "failed" and "failed at convert" in records[2]["error"]
 
 
@@ -212,11 +267,28 @@ class TableReader(HTMLParser):
 def rendered_dom(path: Path, profile: Path) -> str:
     browser = shutil.which("chromium") or CHROMIUM
     if not Path(browser).is_file():
-        pytest.fail("chromium is needed to check the HTML report (apt-get install chromium; scripts/test.sh does)")
-    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                           f"--user-data-dir={profile}", "--dump-dom", path.resolve().as_uri()],
-                          capture_output=True, text=True, timeout=120)
+        pytest.fail(
+            "chromium is needed to check the HTML report (apt-get install chromium; scripts/test.sh does)"
+        )
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            path.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -225,7 +297,9 @@ def test_html_report_renders_in_chromium_with_the_table_and_the_embedded_plot(st
     from PIL import Image
 
     html = (study["out"] / "report.html").read_text()
-    assert "http://" not in html and "https://" not in html and "<link" not in html  # self-contained
+    assert (
+        "http://" not in html and "https://" not in html and "<link" not in html
+    )  # self-contained
     reader = TableReader()
     reader.feed(rendered_dom(study["out"] / "report.html", tmp_path / "profile"))
     header, *body = reader.rows
@@ -236,7 +310,10 @@ def test_html_report_renders_in_chromium_with_the_table_and_the_embedded_plot(st
     for shown in cells[:2]:
         row = data[shown["model"]]
         assert shown["int8 size"] == fmt_bytes(row["model"]["int8_bytes"])
-        assert shown["Edge TPU ops (pred.)"] == f"{row['edgetpu']['tpu_ops']}/{row['edgetpu']['total_ops']}"
+        assert (
+            shown["Edge TPU ops (pred.)"]
+            == f"{row['edgetpu']['tpu_ops']}/{row['edgetpu']['total_ops']}"
+        )
         assert shown[f"{VARIANT} p50 ms"].split(" ")[0] != "-"
         assert shown["top-1 float"] == shown["top-1 int8"] == "not evaluated"
     assert cells[0]["status"] == "ok (cached)" and cells[1]["status"] == "ok"
@@ -255,11 +332,16 @@ def test_a_fully_cached_rerun_recommends_under_constraints_without_converting(st
     data = json.loads(out)
     rec = data["recommendation"]
     assert rec["chosen"] == TINY and rec["target"] == "cpu" and "MACs" in rec["ranked_by"]
-    assert {r["model"]: r["reason"].split(" ")[0] for r in rec["ruled_out"]} == {BUILTIN: "int8", BROKEN: "failed"}
+    assert {r["model"]: r["reason"].split(" ")[0] for r in rec["ruled_out"]} == {
+        BUILTIN: "int8",
+        BROKEN: "failed",
+    }
     assert all(r["cache"]["hit"] for r in data["rows"][:2])
 
 
-def test_eval_reports_top1_of_float_and_int8_on_a_class_folder(study, monkeypatch, photo_dir, tmp_path):
+def test_eval_reports_top1_of_float_and_int8_on_a_class_folder(
+    study, monkeypatch, photo_dir, tmp_path
+):
     from edgedeploy.converters.artifacts import Preprocessing
     from edgedeploy.converters.calibration import load_image
     from edgedeploy.converters.fidelity import run_tflite
@@ -271,9 +353,13 @@ def test_eval_reports_top1_of_float_and_int8_on_a_class_folder(study, monkeypatc
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(photo, folder / photo.name)
     out = study["root"] / "eval-study"
-    shutil.copytree(study["out"] / "cache", out / "cache")  # content-keyed: the tiny model is a cache hit
+    shutil.copytree(
+        study["out"] / "cache", out / "cache"
+    )  # content-keyed: the tiny model is a cache hit
     calls = ConvertCalls(monkeypatch)
-    code, stdout, err = run_cli("compare", study["tiny"], "-o", out, *QUICK, "--eval", tmp_path / "eval", "--json")
+    code, stdout, err = run_cli(
+        "compare", study["tiny"], "-o", out, *QUICK, "--eval", tmp_path / "eval", "--json"
+    )
     assert code == ExitCode.OK, err
     (row,) = json.loads(stdout)["rows"]
     assert calls.specs == [] and row["cache"]["hit"]

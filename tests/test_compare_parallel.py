@@ -31,8 +31,12 @@ def tiny_models(directory: Path, sizes=(32, 40, 48)) -> list[Path]:
 
 
 def compare(*args, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgedeploy", "compare", *map(str, args), *QUICK],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "edgedeploy", "compare", *map(str, args), *QUICK],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def results(out: Path) -> dict:
@@ -40,8 +44,16 @@ def results(out: Path) -> dict:
 
 
 def facts(data: dict) -> list[tuple]:
-    return [(r["label"], r["status"], r["model"]["int8_ops"], r["model"]["int8_bytes"], r["edgetpu"]["verdict"])
-            for r in data["rows"]]
+    return [
+        (
+            r["label"],
+            r["status"],
+            r["model"]["int8_ops"],
+            r["model"]["int8_bytes"],
+            r["edgetpu"]["verdict"],
+        )
+        for r in data["rows"]
+    ]
 
 
 def session_processes(sid: int) -> list[int]:
@@ -63,8 +75,10 @@ def serial_and_parallel(tmp_path_factory):
     root = tmp_path_factory.mktemp("jobs")
     models = tiny_models(root / "models")
     serial, parallel = root / "serial", root / "parallel"
-    done = {"serial": compare(*models, "-o", serial, "--jobs", "1"),
-            "parallel": compare(*models, "-o", parallel, "--jobs", "2")}
+    done = {
+        "serial": compare(*models, "-o", serial, "--jobs", "1"),
+        "parallel": compare(*models, "-o", parallel, "--jobs", "2"),
+    }
     return {"models": models, "serial": serial, "parallel": parallel, "done": done}
 
 
@@ -72,20 +86,29 @@ def test_jobs_2_converts_in_worker_processes_with_the_same_rows(serial_and_paral
     done = serial_and_parallel["done"]
     assert done["serial"].returncode == 0, done["serial"].stderr[-2000:]
     assert done["parallel"].returncode == 0, done["parallel"].stderr[-2000:]
-    serial, parallel = results(serial_and_parallel["serial"]), results(serial_and_parallel["parallel"])
+    serial, parallel = (
+        results(serial_and_parallel["serial"]),
+        results(serial_and_parallel["parallel"]),
+    )
     assert facts(parallel) == facts(serial)
     where = {r["cache"]["converted_in"] for r in parallel["rows"]}
-    assert all(w.startswith("worker process ") for w in where) and len(where) == 2  # both workers converted
+    assert (
+        all(w.startswith("worker process ") for w in where) and len(where) == 2
+    )  # both workers converted
     assert all(r["cache"]["hit"] is False for r in parallel["rows"])
     assert parallel["method"]["conversions"] == "2 worker processes on this machine"
     assert "never while a conversion is running" in parallel["method"]["benchmarks"]
-    assert "Conversions: 2 worker processes on this machine. Benchmarks: one at a time" in \
-        (serial_and_parallel["parallel"] / "report.md").read_text()
+    assert (
+        "Conversions: 2 worker processes on this machine. Benchmarks: one at a time"
+        in (serial_and_parallel["parallel"] / "report.md").read_text()
+    )
     assert "converted in" in done["parallel"].stderr  # each conversion said so as it finished
 
 
 def test_a_rerun_with_jobs_takes_everything_from_the_cache(serial_and_parallel):
-    again = compare(*serial_and_parallel["models"], "-o", serial_and_parallel["parallel"], "--jobs", "2")
+    again = compare(
+        *serial_and_parallel["models"], "-o", serial_and_parallel["parallel"], "--jobs", "2"
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     rows = results(serial_and_parallel["parallel"])["rows"]
     assert all(r["cache"]["hit"] is True and "converted_in" not in r["cache"] for r in rows)
@@ -95,14 +118,32 @@ def test_a_rerun_with_jobs_takes_everything_from_the_cache(serial_and_parallel):
 def test_ctrl_c_stops_every_worker_keeps_finished_conversions_and_exits_130(tmp_path, presses):
     models = tiny_models(tmp_path / "models", sizes=(32, 40, 48, 56, 64, 72))
     out = tmp_path / "study"
-    study = subprocess.Popen([sys.executable, "-m", "edgedeploy", "compare", *map(str, models), "-o", str(out),
-                              "--jobs", "2", *QUICK], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)  # its own session: Ctrl-C goes to the whole group
+    study = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edgedeploy",
+            "compare",
+            *map(str, models),
+            "-o",
+            str(out),
+            "--jobs",
+            "2",
+            *QUICK,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )  # its own session: Ctrl-C goes to the whole group
     cache = ConversionCache(out / "cache")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and study.poll() is None:
-        if cache.root.is_dir() and any(cache.lookup(p.name) for p in cache.root.iterdir()
-                                       if not p.name.startswith(STAGING_PREFIX)):
+        if cache.root.is_dir() and any(
+            cache.lookup(p.name)
+            for p in cache.root.iterdir()
+            if not p.name.startswith(STAGING_PREFIX)
+        ):
             break
         time.sleep(0.2)
     assert study.poll() is None, "the study ended before it could be interrupted"
@@ -119,7 +160,9 @@ def test_ctrl_c_stops_every_worker_keeps_finished_conversions_and_exits_130(tmp_
     assert session_processes(study.pid) == []  # every worker stopped
     entries = [p for p in cache.root.iterdir()]
     assert entries and not [p.name for p in entries if p.name.startswith(STAGING_PREFIX)]
-    assert all(cache.lookup(p.name) is not None for p in entries)  # only complete conversions are kept
+    assert all(
+        cache.lookup(p.name) is not None for p in entries
+    )  # only complete conversions are kept
     assert not (out / "results.json").exists()
     kept = {p.name for p in entries}
     resumed = compare(*models, "-o", out, "--jobs", "2")
@@ -130,6 +173,7 @@ def test_ctrl_c_stops_every_worker_keeps_finished_conversions_and_exits_130(tmp_
 
 # --- Ray --------------------------------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -139,20 +183,38 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
     """A local Ray head with 2 CPUs and one 'edgetpu' resource, started by the test and stopped by it."""
-    pytest.importorskip("ray", reason="the Ray extra is not installed (CI installs it: pip install -e '.[test,ray]')")
+    pytest.importorskip(
+        "ray",
+        reason="the Ray extra is not installed (CI installs it: pip install -e '.[test,ray]')",
+    )
     port = _free_port()
     temp = tmp_path_factory.mktemp("ray")
     ray = Path(sys.executable).with_name("ray")  # the CLI installed with this Python's ray
-    head = subprocess.Popen([str(ray) if ray.is_file() else "ray", "start", "--head", f"--port={port}",
-                             "--node-ip-address=127.0.0.1", "--num-cpus=2",
-                             '--resources={"edgetpu": 1}', "--include-dashboard=false", "--disable-usage-stats",
-                             f"--temp-dir={temp}", "--block"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+    head = subprocess.Popen(
+        [
+            str(ray) if ray.is_file() else "ray",
+            "start",
+            "--head",
+            f"--port={port}",
+            "--node-ip-address=127.0.0.1",
+            "--num-cpus=2",
+            '--resources={"edgetpu": 1}',
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--temp-dir={temp}",
+            "--block",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+    )
     address = f"127.0.0.1:{port}"
     raylet = temp / "session_latest" / "sockets" / "raylet"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not raylet.exists():  # the node is up once its raylet listens
+    while (
+        time.monotonic() < deadline and not raylet.exists()
+    ):  # the node is up once its raylet listens
         assert head.poll() is None, "ray start failed"
         time.sleep(0.5)
     assert raylet.exists(), "the local Ray head did not come up in 2 minutes"
@@ -175,7 +237,9 @@ def _stop_session(head: subprocess.Popen) -> None:
     head.wait(10)
 
 
-def test_ray_converts_as_tasks_brings_artifacts_home_and_benches_the_device_where_it_is(ray_cluster, tmp_path):
+def test_ray_converts_as_tasks_brings_artifacts_home_and_benches_the_device_where_it_is(
+    ray_cluster, tmp_path
+):
     models = tiny_models(tmp_path / "models", sizes=(32, 40))
     out = tmp_path / "study"
     done = compare(*models, "-o", out, "--ray", ray_cluster, "--target", "cpu,coral")
@@ -190,8 +254,13 @@ def test_ray_converts_as_tasks_brings_artifacts_home_and_benches_the_device_wher
         assert row["edgetpu"]["total_ops"] > 0  # checked on the node
     method = data["method"]
     assert method["conversions"].startswith(f"Ray tasks on the cluster at {ray_cluster}")
-    assert method["bench_where"] == {"cpu": "this machine", "edgetpu": "a Ray node with the 'edgetpu' resource"}
+    assert method["bench_where"] == {
+        "cpu": "this machine",
+        "edgetpu": "a Ray node with the 'edgetpu' resource",
+    }
     cells = {c["target"]: c for c in data["rows"][0]["latency"]}
     assert cells["cpu"]["status"] == "ok"
-    assert cells["edgetpu"]["status"] == "skipped" and cells["edgetpu"]["reason"]  # no device on that node
+    assert (
+        cells["edgetpu"]["status"] == "skipped" and cells["edgetpu"]["reason"]
+    )  # no device on that node
     assert not list(cache.root.glob(f"{STAGING_PREFIX}*"))

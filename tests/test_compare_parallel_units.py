@@ -29,8 +29,10 @@ def test_default_jobs_is_one_per_core_as_far_as_memory_goes():
     assert default_jobs() >= 1
 
 
-@pytest.mark.parametrize("jobs, ray, fragment", [(0, None, "--jobs 0: must be 1 or more"),
-                                                 (2, "auto", "--jobs and --ray exclude each other")])
+@pytest.mark.parametrize(
+    "jobs, ray, fragment",
+    [(0, None, "--jobs 0: must be 1 or more"), (2, "auto", "--jobs and --ray exclude each other")],
+)
 def test_bad_parallel_options_are_usage_errors(jobs, ray, fragment):
     with pytest.raises(UsageError, match=fragment):
         Backend.choose(jobs, ray)
@@ -40,8 +42,11 @@ def _complete_entry(work: Path, marker: str) -> None:
     work.mkdir()
     (work / "m_int8.tflite").write_text(marker)
     (work / "m_float32.tflite").write_text(marker)
-    (work / "report.json").write_text(json.dumps({"outputs": {"int8_tflite": "m_int8.tflite",
-                                                              "float32_tflite": "m_float32.tflite"}}))
+    (work / "report.json").write_text(
+        json.dumps(
+            {"outputs": {"int8_tflite": "m_int8.tflite", "float32_tflite": "m_float32.tflite"}}
+        )
+    )
 
 
 def test_the_first_complete_entry_of_a_key_wins_and_is_never_replaced(tmp_path):
@@ -51,7 +56,9 @@ def test_the_first_complete_entry_of_a_key_wins_and_is_never_replaced(tmp_path):
             _complete_entry(early, "early")
         _complete_entry(late, "late")
     assert (cache.entry("k") / "m_int8.tflite").read_text() == "early"
-    assert [p.name for p in cache.root.iterdir()] == ["k"]  # the loser's copy is gone with its partial dir
+    assert [p.name for p in cache.root.iterdir()] == [
+        "k"
+    ]  # the loser's copy is gone with its partial dir
 
 
 def test_an_entry_with_files_deleted_by_hand_is_replaced_whole(tmp_path):
@@ -61,7 +68,9 @@ def test_an_entry_with_files_deleted_by_hand_is_replaced_whole(tmp_path):
     (cache.entry("k") / "m_int8.tflite").unlink()
     with cache.filling("k", {}) as work:
         _complete_entry(work, "two")
-    assert cache.lookup("k") is not None and (cache.entry("k") / "m_int8.tflite").read_text() == "two"
+    assert (
+        cache.lookup("k") is not None and (cache.entry("k") / "m_int8.tflite").read_text() == "two"
+    )
     assert [p.name for p in cache.root.iterdir()] == ["k"]
 
 
@@ -75,8 +84,10 @@ def _fill_same_key(root: str, marker: str, barrier) -> None:
 def test_two_processes_finishing_the_same_key_leave_one_complete_entry(tmp_path):
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
-    workers = [context.Process(target=_fill_same_key, args=(str(tmp_path / "cache"), name, barrier))
-               for name in ("a", "b")]
+    workers = [
+        context.Process(target=_fill_same_key, args=(str(tmp_path / "cache"), name, barrier))
+        for name in ("a", "b")
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -84,7 +95,9 @@ def test_two_processes_finishing_the_same_key_leave_one_complete_entry(tmp_path)
     assert [w.exitcode for w in workers] == [0, 0]
     cache = ConversionCache(tmp_path / "cache")
     assert cache.lookup("shared") is not None
-    assert (cache.entry("shared") / "m_int8.tflite").read_text() == (cache.entry("shared") / "m_float32.tflite").read_text()
+    assert (cache.entry("shared") / "m_int8.tflite").read_text() == (
+        cache.entry("shared") / "m_float32.tflite"
+    ).read_text()
     assert [p.name for p in cache.root.iterdir()] == ["shared"]
 
 
@@ -108,6 +121,7 @@ def test_partial_dirs_are_cleaned_only_when_no_other_study_holds_the_cache(tmp_p
 
 # --- --ray failures: one line, nothing written ----------------------------------------------------
 
+
 def test_ray_not_installed_says_how_to_install_it(cli, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     result = cli("compare", "mobilenet_v2", "--ray", "auto", "-o", tmp_path / "study")
@@ -124,10 +138,17 @@ def _closed_port() -> int:
 
 
 def test_unreachable_ray_address_fails_in_one_line_with_nothing_written(cli, tmp_path):
-    pytest.importorskip("ray", reason="the Ray extra is not installed (CI installs it: pip install -e '.[test,ray]')")
-    result = cli("compare", "mobilenet_v2", "--ray", f"127.0.0.1:{_closed_port()}", "-o", tmp_path / "study")
+    pytest.importorskip(
+        "ray",
+        reason="the Ray extra is not installed (CI installs it: pip install -e '.[test,ray]')",
+    )
+    result = cli(
+        "compare", "mobilenet_v2", "--ray", f"127.0.0.1:{_closed_port()}", "-o", tmp_path / "study"
+    )
     assert result.code == ExitCode.ERROR, result
-    assert "cannot reach the Ray cluster at 127.0.0.1:" in result.err and "Traceback" not in result.err
+    assert (
+        "cannot reach the Ray cluster at 127.0.0.1:" in result.err and "Traceback" not in result.err
+    )
     assert not (tmp_path / "study").exists()
 
 

@@ -21,19 +21,23 @@ from edgedeploy.outputs import STAGING_PREFIX
 
 # --- specs and plan -------------------------------------------------------------------------------
 
+
 def test_spec_with_alphas_and_plain_name():
     spec = parse_spec("mobilenet_v3_small:0.2,0.5")
     assert (spec.builtin, spec.alphas, spec.is_file) == ("mobilenet_v3_small", (0.2, 0.5), False)
     assert parse_spec("mobilenet_edgetpu").alphas == (1.0,)
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("mobilenet_v3_smal", "did you mean mobilenet_v3_small"),
-    ("mobilenet_v3_small:abc", "'abc' is not a number"),
-    ("mobilenet_v3_small:", "names no value"),
-    ("mobilenet_edgetpu_v2_s:0.5", "offered 1"),
-    ("mobilenet_v2:3", "choose a width multiplier in (0, 2]"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("mobilenet_v3_smal", "did you mean mobilenet_v3_small"),
+        ("mobilenet_v3_small:abc", "'abc' is not a number"),
+        ("mobilenet_v3_small:", "names no value"),
+        ("mobilenet_edgetpu_v2_s:0.5", "offered 1"),
+        ("mobilenet_v2:3", "choose a width multiplier in (0, 2]"),
+    ],
+)
 def test_bad_specs_are_usage_errors(text, fragment):
     with pytest.raises(UsageError) as caught:
         parse_spec(text)
@@ -61,10 +65,19 @@ def test_resolutions():
 def test_plan_is_model_x_alpha_x_resolution_in_the_order_given(tmp_path):
     model = tmp_path / "net.onnx"
     model.write_bytes(b"x")
-    specs = [parse_spec("mobilenet_v2:0.5,1.0"), parse_spec(str(model)), parse_spec("mobilenet_v2:0.5")]
+    specs = [
+        parse_spec("mobilenet_v2:0.5,1.0"),
+        parse_spec(str(model)),
+        parse_spec("mobilenet_v2:0.5"),
+    ]
     items = build_plan(specs, (96, 224), [], pretrained=False)
-    assert [i.label for i in items] == ["mobilenet_v2_0.5_96", "mobilenet_v2_0.5_224", "mobilenet_v2_1.0_96",
-                                        "mobilenet_v2_1.0_224", "net"]  # a file is one item; repeats fold
+    assert [i.label for i in items] == [
+        "mobilenet_v2_0.5_96",
+        "mobilenet_v2_0.5_224",
+        "mobilenet_v2_1.0_96",
+        "mobilenet_v2_1.0_224",
+        "net",
+    ]  # a file is one item; repeats fold
     assert items[-1].resolution is None and items[-1].weights_kind == "in the model file"
     assert items[0].weights_kind == "random"
 
@@ -89,8 +102,12 @@ def test_plan_weights(tmp_path):
 
 # --- cache ----------------------------------------------------------------------------------------
 
+
 def _key(item, options=None, tools=None):
-    return cache_key(item, key_inputs(item, options or ConvertOptions(compile=False), tools or {"tensorflow": "2.19"}))
+    return cache_key(
+        item,
+        key_inputs(item, options or ConvertOptions(compile=False), tools or {"tensorflow": "2.19"}),
+    )
 
 
 def test_cache_key_follows_every_input(tmp_path):
@@ -104,7 +121,9 @@ def test_cache_key_follows_every_input(tmp_path):
     assert len({_key(item) for item in plan}) == 4  # alpha and resolution
     assert _key(plan[0], ConvertOptions(compile=False, per_tensor=True)) != base
     assert _key(plan[0], tools={"tensorflow": "2.20"}) != base
-    weighted = build_plan([parse_spec("mobilenet_v2:0.5")], (96,), parse_weights([str(weights)]), False)[0]
+    weighted = build_plan(
+        [parse_spec("mobilenet_v2:0.5")], (96,), parse_weights([str(weights)]), False
+    )[0]
     before = _key(weighted)
     weights.write_bytes(b"two")  # same file name, other bytes
     assert _key(weighted) != before != base
@@ -126,23 +145,36 @@ def test_cache_entry_appears_only_when_complete(tmp_path):
         work.mkdir()
         (work / "m_int8.tflite").write_bytes(b"i")
         (work / "m_float32.tflite").write_bytes(b"f")
-        (work / "report.json").write_text(json.dumps({"outputs": {"int8_tflite": "m_int8.tflite",
-                                                                  "float32_tflite": "m_float32.tflite"}}))
+        (work / "report.json").write_text(
+            json.dumps(
+                {"outputs": {"int8_tflite": "m_int8.tflite", "float32_tflite": "m_float32.tflite"}}
+            )
+        )
     assert cache.lookup("k2")["outputs"]["int8_tflite"] == "m_int8.tflite"
     assert json.loads((cache.entry("k2") / "compare-key.json").read_text()) == {"x": 2}
     (cache.entry("k2") / "m_int8.tflite").unlink()
     assert cache.lookup("k2") is None  # files deleted by hand: not a hit
     (cache.root / f"{STAGING_PREFIX}left").mkdir()
-    assert cache.remove_partials() == [f"{STAGING_PREFIX}left"] and [p.name for p in cache.root.iterdir()] == ["k2"]
+    assert cache.remove_partials() == [f"{STAGING_PREFIX}left"] and [
+        p.name for p in cache.root.iterdir()
+    ] == ["k2"]
 
 
 # --- progress estimate ----------------------------------------------------------------------------
 
+
 def test_time_left_estimate_from_finished_items():
     assert estimate_remaining(Timing(), to_convert=3, left=3) is None
-    assert estimate_remaining(Timing(convert=[], other=[4.0]), to_convert=2, left=2) is None  # no conversion yet
-    assert estimate_remaining(Timing(convert=[60.0, 40.0], other=[5.0, 7.0]), to_convert=1, left=3) == 50 + 3 * 6
-    assert estimate_remaining(Timing(convert=[], other=[2.0]), to_convert=0, left=4) == 8.0  # all cached
+    assert (
+        estimate_remaining(Timing(convert=[], other=[4.0]), to_convert=2, left=2) is None
+    )  # no conversion yet
+    assert (
+        estimate_remaining(Timing(convert=[60.0, 40.0], other=[5.0, 7.0]), to_convert=1, left=3)
+        == 50 + 3 * 6
+    )
+    assert (
+        estimate_remaining(Timing(convert=[], other=[2.0]), to_convert=0, left=4) == 8.0
+    )  # all cached
     assert estimate_remaining(Timing(), to_convert=0, left=0) == 0.0
     assert "estimate" in describe_remaining(30) and describe_remaining(600).startswith("~10 min")
     assert "after the first model" in describe_remaining(None)
@@ -150,36 +182,61 @@ def test_time_left_estimate_from_finished_items():
 
 # --- recommendation -------------------------------------------------------------------------------
 
+
 def _row(label, macs, size, p90=None, cpu_ops=0, top1=None, failed=False, target="cpu"):
     item = build_plan([parse_spec("mobilenet_v2")], (None,), [], False)[0]
     row = Row(item.__class__(label, item.spec, 1.0, 224))
     row.model = {"macs": macs, "int8_bytes": size, "params": macs // 100}
-    row.edgetpu = {"total_ops": 60, "tpu_ops": 60 - cpu_ops, "cpu_ops": cpu_ops, "tpu_mac_share": 1.0}
+    row.edgetpu = {
+        "total_ops": 60,
+        "tpu_ops": 60 - cpu_ops,
+        "cpu_ops": cpu_ops,
+        "tpu_mac_share": 1.0,
+    }
     if p90 is not None:
-        row.latency = [LatencyCell(target, f"{target} x", "ok", stats={"p50_ms": p90 * 0.9, "p90_ms": p90})]
+        row.latency = [
+            LatencyCell(target, f"{target} x", "ok", stats={"p50_ms": p90 * 0.9, "p90_ms": p90})
+        ]
     if top1 is not None:
-        row.accuracy = {"evaluated": True, "images": 50, "float_top1": top1 + 0.01, "int8_top1": top1}
+        row.accuracy = {
+            "evaluated": True,
+            "images": 50,
+            "float_top1": top1 + 0.01,
+            "int8_top1": top1,
+        }
     if failed:
         row.fail("convert", "boom")
     return row
 
 
 def test_recommend_without_accuracy_takes_the_most_macs_within_limits():
-    rows = [_row("small", 50e6, 2**20, p90=3.0), _row("big", 300e6, 4 * 2**20, p90=12.0),
-            _row("mid", 150e6, 3 * 2**20, p90=7.0), _row("broken", 0, 0, failed=True)]
+    rows = [
+        _row("small", 50e6, 2**20, p90=3.0),
+        _row("big", 300e6, 4 * 2**20, p90=12.0),
+        _row("mid", 150e6, 3 * 2**20, p90=7.0),
+        _row("broken", 0, 0, failed=True),
+    ]
     rec = recommend(rows, Constraints("cpu", max_latency_ms=10, max_size_mb=3.5))
     assert rec.chosen == "mid" and rec.runner_up == "small" and "MACs" in rec.ranked_by
-    assert any("p90 latency 7 ms" in why for why in rec.why) and any("stand in" in why for why in rec.why)
+    assert any("p90 latency 7 ms" in why for why in rec.why) and any(
+        "stand in" in why for why in rec.why
+    )
     assert {r["model"]: r["reason"] for r in rec.ruled_out} == {
         "big": "p90 12 ms on cpu x > 10 ms; int8 file 4.00 MiB > 3.5 MiB",  # every limit it breaks
-        "broken": "failed at convert"}
+        "broken": "failed at convert",
+    }
 
 
 def test_recommend_with_accuracy_for_all_prefers_accuracy_then_latency():
-    rows = [_row("a", 300e6, 2**20, p90=5.0, top1=0.70), _row("b", 50e6, 2**20, p90=2.0, top1=0.72),
-            _row("c", 40e6, 2**20, p90=1.0, top1=0.72)]
+    rows = [
+        _row("a", 300e6, 2**20, p90=5.0, top1=0.70),
+        _row("b", 50e6, 2**20, p90=2.0, top1=0.72),
+        _row("c", 40e6, 2**20, p90=1.0, top1=0.72),
+    ]
     rec = recommend(rows, Constraints("cpu"))
-    assert rec.chosen == "c" and rec.ranked_by == "int8 top-1 accuracy"  # tie on accuracy: lower latency
+    assert (
+        rec.chosen == "c" and rec.ranked_by == "int8 top-1 accuracy"
+    )  # tie on accuracy: lower latency
     assert rec.why[0].startswith("highest int8 top-1 (72.0%")
 
 
@@ -187,30 +244,52 @@ def test_recommend_for_coral_needs_full_mapping_and_a_measurement_when_latency_i
     rows = [_row("v3", 60e6, 2**20, cpu_ops=40), _row("minimal", 50e6, 2**20)]
     rec = recommend(rows, Constraints("edgetpu"))
     assert rec.chosen == "minimal" and rec.ruled_out == [
-        {"model": "v3", "reason": "40 of 60 ops predicted to fall back to the CPU"}]
+        {"model": "v3", "reason": "40 of 60 ops predicted to fall back to the CPU"}
+    ]
     assert any("not measured here" in why for why in rec.why)
-    bounded = recommend(rows, Constraints("edgetpu", max_latency_ms=5), target_reason="no Edge TPU found")
+    bounded = recommend(
+        rows, Constraints("edgetpu", max_latency_ms=5), target_reason="no Edge TPU found"
+    )
     assert bounded.chosen is None and "no model of the study meets" in bounded.why[0]
     assert bounded.ruled_out[1]["reason"] == "latency not measured on edgetpu (no Edge TPU found)"
 
 
 def test_recommend_for_the_edge_tpu_without_a_device_uses_the_estimate_and_says_so():
-    rows = [_row("v3", 60e6, 2**20, cpu_ops=40), _row("minimal", 50e6, 2**20), _row("wide", 90e6, 6 * 2**20)]
+    rows = [
+        _row("v3", 60e6, 2**20, cpu_ops=40),
+        _row("minimal", 50e6, 2**20),
+        _row("wide", 90e6, 6 * 2**20),
+    ]
     for row, (mid, high) in zip(rows, ((9.0, 12.0), (2.0, 2.6), (3.0, 3.9))):
-        row.edgetpu["estimate"] = {"label": "estimated", "latency_ms": mid, "latency_ms_low": mid * 0.8,
-                                   "latency_ms_high": high, "host": "x86-usb3"}
-    rec = recommend(rows, Constraints("edgetpu", max_latency_ms=3.0, max_size_mb=4),
-                    target_reason="no Edge TPU found")
+        row.edgetpu["estimate"] = {
+            "label": "estimated",
+            "latency_ms": mid,
+            "latency_ms_low": mid * 0.8,
+            "latency_ms_high": high,
+            "host": "x86-usb3",
+        }
+    rec = recommend(
+        rows,
+        Constraints("edgetpu", max_latency_ms=3.0, max_size_mb=4),
+        target_reason="no Edge TPU found",
+    )
     assert rec.chosen == "minimal"
-    assert any(why.startswith("latency estimated, not measured: 2 ms, at most 2.6 ms") for why in rec.why)
+    assert any(
+        why.startswith("latency estimated, not measured: 2 ms, at most 2.6 ms") for why in rec.why
+    )
     reasons = {r["model"]: r["reason"] for r in rec.ruled_out}
-    assert reasons["v3"] == ("40 of 60 ops predicted to fall back to the CPU; "
-                             "p90 12 ms estimated (upper end of the estimate for x86-usb3) > 3 ms")
-    assert reasons["wide"] == ("p90 3.9 ms estimated (upper end of the estimate for x86-usb3) > 3 ms; "
-                               "int8 file 6.00 MiB > 4 MiB")
+    assert reasons["v3"] == (
+        "40 of 60 ops predicted to fall back to the CPU; "
+        "p90 12 ms estimated (upper end of the estimate for x86-usb3) > 3 ms"
+    )
+    assert reasons["wide"] == (
+        "p90 3.9 ms estimated (upper end of the estimate for x86-usb3) > 3 ms; "
+        "int8 file 6.00 MiB > 4 MiB"
+    )
 
 
 # --- eval set -------------------------------------------------------------------------------------
+
 
 def _eval_dir(tmp_path, photo_dir, classes):
     photos = sorted(photo_dir.glob("*.jpg"))
@@ -232,10 +311,15 @@ def test_eval_classes_from_a_labels_file(tmp_path, photo_dir, imagenet_labels):
     lines = labels.read_text().splitlines()
     root = _eval_dir(tmp_path, photo_dir, ["tench", "Goldfish", "hot dog"])
     found = load_eval_set(root, labels)
-    assert found.classes == {"Goldfish": 2, "hot dog": next(i for i, line in enumerate(lines) if line.startswith("hotdog")),
-                             "tench": 1}
+    assert found.classes == {
+        "Goldfish": 2,
+        "hot dog": next(i for i, line in enumerate(lines) if line.startswith("hotdog")),
+        "tench": 1,
+    }
     shifted, note = found.labels_for(outputs=len(lines) - 1)  # 1000-output model, 1001-line file
-    assert sorted(shifted) == sorted(label - 1 for _, label in found.images) and "background" in note
+    assert (
+        sorted(shifted) == sorted(label - 1 for _, label in found.images) and "background" in note
+    )
     assert found.labels_for(outputs=len(lines))[1] is None
     (root / "not a class").mkdir()
     with pytest.raises(UsageError, match="'not a class' is not a line of --labels"):
@@ -263,19 +347,33 @@ def test_top1_needs_enough_outputs():
 
 # --- the command line, failing before any work ----------------------------------------------------
 
-@pytest.mark.parametrize("args, code, fragment", [
-    (["mobilenet_v9"], ExitCode.USAGE, "unknown model 'mobilenet_v9'"),
-    (["mobilenet_v2", "--eval", "."], ExitCode.USAGE, "--eval needs trained weights"),
-    (["mobilenet_v2", "--max-latency-ms", "5"], ExitCode.USAGE, "go with --recommend"),
-    (["mobilenet_v2", "--recommend", "--recommend-target", "coral"], ExitCode.USAGE, "is not one of --target"),
-    (["mobilenet_v2", "--recommend", "--max-size-mb", "0"], ExitCode.USAGE, "--max-size-mb must be more than 0"),
-    (["mobilenet_v2", "--target", "tpu"], ExitCode.USAGE, "unknown target 'tpu'"),
-    (["mobilenet_v2", "--labels", "x.txt"], ExitCode.USAGE, "--labels goes with --eval"),
-    (["mobilenet_v2", "--threads", "two"], ExitCode.USAGE, "--threads 'two'"),
-    (["mobilenet_v2", "--repeats", "0"], ExitCode.USAGE, "--repeats must be 1 or more"),
-    (["missing.onnx"], ExitCode.UNREADABLE_INPUT, "missing.onnx"),
-])
-def test_bad_input_fails_in_one_line_before_any_work(cli, tmp_path, monkeypatch, args, code, fragment):
+
+@pytest.mark.parametrize(
+    "args, code, fragment",
+    [
+        (["mobilenet_v9"], ExitCode.USAGE, "unknown model 'mobilenet_v9'"),
+        (["mobilenet_v2", "--eval", "."], ExitCode.USAGE, "--eval needs trained weights"),
+        (["mobilenet_v2", "--max-latency-ms", "5"], ExitCode.USAGE, "go with --recommend"),
+        (
+            ["mobilenet_v2", "--recommend", "--recommend-target", "coral"],
+            ExitCode.USAGE,
+            "is not one of --target",
+        ),
+        (
+            ["mobilenet_v2", "--recommend", "--max-size-mb", "0"],
+            ExitCode.USAGE,
+            "--max-size-mb must be more than 0",
+        ),
+        (["mobilenet_v2", "--target", "tpu"], ExitCode.USAGE, "unknown target 'tpu'"),
+        (["mobilenet_v2", "--labels", "x.txt"], ExitCode.USAGE, "--labels goes with --eval"),
+        (["mobilenet_v2", "--threads", "two"], ExitCode.USAGE, "--threads 'two'"),
+        (["mobilenet_v2", "--repeats", "0"], ExitCode.USAGE, "--repeats must be 1 or more"),
+        (["missing.onnx"], ExitCode.UNREADABLE_INPUT, "missing.onnx"),
+    ],
+)
+def test_bad_input_fails_in_one_line_before_any_work(
+    cli, tmp_path, monkeypatch, args, code, fragment
+):
     monkeypatch.chdir(tmp_path)
     result = cli("compare", *args, "-o", tmp_path / "study")
     assert result.code == code, result
@@ -286,7 +384,9 @@ def test_bad_input_fails_in_one_line_before_any_work(cli, tmp_path, monkeypatch,
 def test_output_dir_holding_other_files_is_refused(cli, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     result = cli("compare", "mobilenet_v2", "-o", tmp_path)
-    assert result.code == ExitCode.ERROR and "holds other files and no earlier compare" in result.err
+    assert (
+        result.code == ExitCode.ERROR and "holds other files and no earlier compare" in result.err
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
@@ -294,17 +394,33 @@ def test_repeated_bench_warnings_are_counted_not_repeated():
     from edgedeploy.compare.stages import Study
 
     study = Study(options=None, cache=None, tools={}, targets=("cpu",), variants={}, bench=None)
-    study.add_warnings(["the machine was busy before the run (load average 2.10 on 2 cores): expect noisier timings",
-                        "a_int8 on cpu (2 threads): the medians of the repeats differ by 27%; differences smaller "
-                        "than that are noise"])
-    study.add_warnings(["the machine was busy before the run (load average 2.31 on 2 cores): expect noisier timings",
-                        "b_int8 on cpu (1 thread): the medians of the repeats differ by 56%; differences smaller "
-                        "than that are noise"])
-    study.add_warnings(["b_int8 on cpu (1 thread): XNNPACK took no part of this model: LiteRT's own kernels ran it"])
+    study.add_warnings(
+        [
+            "the machine was busy before the run (load average 2.10 on 2 cores): expect noisier timings",
+            "a_int8 on cpu (2 threads): the medians of the repeats differ by 27%; differences smaller "
+            "than that are noise",
+        ]
+    )
+    study.add_warnings(
+        [
+            "the machine was busy before the run (load average 2.31 on 2 cores): expect noisier timings",
+            "b_int8 on cpu (1 thread): the medians of the repeats differ by 56%; differences smaller "
+            "than that are noise",
+        ]
+    )
+    study.add_warnings(
+        [
+            "b_int8 on cpu (1 thread): XNNPACK took no part of this model: LiteRT's own kernels ran it"
+        ]
+    )
     summary = study.summarized_warnings()
     assert len(summary) == 3
-    assert summary[0].endswith("load average 2.10 on 2 cores): expect noisier timings (and 1 more like it)")
-    assert summary[1].startswith("a_int8 on cpu (2 threads)") and summary[1].endswith("(and 1 more like it)")
+    assert summary[0].endswith(
+        "load average 2.10 on 2 cores): expect noisier timings (and 1 more like it)"
+    )
+    assert summary[1].startswith("a_int8 on cpu (2 threads)") and summary[1].endswith(
+        "(and 1 more like it)"
+    )
     assert summary[2].endswith("LiteRT's own kernels ran it")
 
 
@@ -315,10 +431,26 @@ def test_report_md_says_when_labels_are_shifted_by_a_background_line(tmp_path):
     row = _row("m", 300e6, 2**20, top1=0.7)
     note = "the labels file starts with 'background' and has one line more than the model has outputs: line N is output N-1"
     row.accuracy["note"] = note
-    plan = {"warmup_runs": 1, "warmup_time_s": 0.5, "repeats": 3, "min_runs": 50, "min_time_s": 1, "max_time_s": 150}
-    method = {"specs": ["m"], "resolutions": [224], "targets": ["cpu"], "calibration": "photos", "bench_plan": plan,
-              "bench_input": "random", "weights": "random", "cache_dir": str(tmp_path), "jobs": 1,
-              "eval": {"images": 50, "classes": 2, "folder": "val", "class_index": "--labels"}}
+    plan = {
+        "warmup_runs": 1,
+        "warmup_time_s": 0.5,
+        "repeats": 3,
+        "min_runs": 50,
+        "min_time_s": 1,
+        "max_time_s": 150,
+    }
+    method = {
+        "specs": ["m"],
+        "resolutions": [224],
+        "targets": ["cpu"],
+        "calibration": "photos",
+        "bench_plan": plan,
+        "bench_input": "random",
+        "weights": "random",
+        "cache_dir": str(tmp_path),
+        "jobs": 1,
+        "eval": {"images": 50, "classes": 2, "folder": "val", "class_index": "--labels"},
+    }
     lines = method_lines(CompareResult([row], [], method, tmp_path))
     assert f"Labels: {note}." in lines
 
@@ -332,8 +464,12 @@ def test_the_overview_has_no_accuracy_panel_without_eval_and_one_with_it():
 
     plain = [_row("a", 50e6, 2**20), _row("b", 90e6, 2**21)]
     evaluated = [_row("a", 50e6, 2**20, top1=0.6), _row("b", 90e6, 2**21, top1=0.7)]
-    heights = [_Image.open(_io.BytesIO(overview_png(rows, [], "t"))).height for rows in (plain, evaluated)]
-    assert heights[0] * 4 == heights[1] * 3  # three rows of panels instead of four: no "not evaluated" panel
+    heights = [
+        _Image.open(_io.BytesIO(overview_png(rows, [], "t"))).height for rows in (plain, evaluated)
+    ]
+    assert (
+        heights[0] * 4 == heights[1] * 3
+    )  # three rows of panels instead of four: no "not evaluated" panel
 
 
 def test_the_readme_compare_table_is_the_one_its_command_writes():
@@ -347,14 +483,22 @@ def test_the_readme_compare_table_is_the_one_its_command_writes():
     from edgedeploy.targets.registry import create_runtime, parse_target_names
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme[readme.index("### Compare"):readme.index("## Exit codes")]
-    command = next(line for line in section.splitlines() if line.startswith("edgedeploy compare")).split()
+    section = readme[readme.index("### Compare") : readme.index("## Exit codes")]
+    command = next(
+        line for line in section.splitlines() if line.startswith("edgedeploy compare")
+    ).split()
     header = next(line for line in section.splitlines() if line.startswith("| model |"))
     targets = parse_target_names(command[command.index("-t") + 1], "runtime")
     options = TargetOptions(threads=thread_counts(command[command.index("--threads") + 1]))
     variants = [v.label for name in targets for v in create_runtime(name, options).variants()]
     expected = "| " + " | ".join(c.header for c in columns(variants)) + " |"
     assert header == expected
-    specs = [word for word in command[2:command.index("-t")]]
-    rows = [line.split(" | ")[0].lstrip("| ") for line in section.splitlines() if line.startswith("| mobilenet")]
-    assert rows == [f"{spec}_1.0_224" for spec in specs]  # one row per model of the command, in its order
+    specs = [word for word in command[2 : command.index("-t")]]
+    rows = [
+        line.split(" | ")[0].lstrip("| ")
+        for line in section.splitlines()
+        if line.startswith("| mobilenet")
+    ]
+    assert rows == [
+        f"{spec}_1.0_224" for spec in specs
+    ]  # one row per model of the command, in its order

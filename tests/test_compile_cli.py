@@ -27,8 +27,9 @@ def model(edgetpu_models: Path) -> Path:
 @pytest.fixture
 def compiles(fake_compiler, compiler_logs, edgetpu_models):
     """The double replays a real successful 16.0 compile and writes the real compiled twin."""
-    return fake_compiler.use(stdout=next(compiler_logs.glob(YOLOV5)),
-                             compiled=edgetpu_models / f"{MODEL}_edgetpu.tflite")
+    return fake_compiler.use(
+        stdout=next(compiler_logs.glob(YOLOV5)), compiled=edgetpu_models / f"{MODEL}_edgetpu.tflite"
+    )
 
 
 def _no_traceback(result) -> None:
@@ -36,28 +37,64 @@ def _no_traceback(result) -> None:
 
 
 def test_options_become_compiler_flags(compiles, model, cli, tmp_path):
-    result = cli("compile", model, "-o", tmp_path / "out", "--min-runtime", "13", "--multiple-subgraphs",
-                 "--segments", "2", "--intermediate-tensors", "a:0, b/c", "--search-delegate", "--search-step", "10",
-                 "--compiler-timeout", "60")
+    result = cli(
+        "compile",
+        model,
+        "-o",
+        tmp_path / "out",
+        "--min-runtime",
+        "13",
+        "--multiple-subgraphs",
+        "--segments",
+        "2",
+        "--intermediate-tensors",
+        "a:0, b/c",
+        "--search-delegate",
+        "--search-step",
+        "10",
+        "--compiler-timeout",
+        "60",
+    )
     assert result.code == ExitCode.OPS_ON_CPU, result
     (argv,) = compiles.compile_calls()
     assert argv[:2] == ["-s", "-o"]
-    assert argv[3:] == ["-m", "13", "-a", "-n", "2", "-i", "a:0,b/c", "-d", "-k", "10", "-t", "60", str(model)]
+    assert argv[3:] == [
+        "-m",
+        "13",
+        "-a",
+        "-n",
+        "2",
+        "-i",
+        "a:0,b/c",
+        "-d",
+        "-k",
+        "10",
+        "-t",
+        "60",
+        str(model),
+    ]
     # -n 2: both segments are kept, and the report lists them
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert [Path(p).name for p in report["models"][0]["compiled"]] == [
-        f"{MODEL}_segment_0_of_2_edgetpu.tflite", f"{MODEL}_segment_1_of_2_edgetpu.tflite"]
+        f"{MODEL}_segment_0_of_2_edgetpu.tflite",
+        f"{MODEL}_segment_1_of_2_edgetpu.tflite",
+    ]
     assert report["options"]["segments"] == 2 and report["options"]["search_step"] == 10
 
 
 def test_co_compiling_runs_one_compiler_call(compiles, edgetpu_models, cli, tmp_path):
     second = edgetpu_models / "split_concat.tflite"
-    result = cli("compile", edgetpu_models / f"{MODEL}.tflite", second, "-o", tmp_path / "out", "--json")
+    result = cli(
+        "compile", edgetpu_models / f"{MODEL}.tflite", second, "-o", tmp_path / "out", "--json"
+    )
     assert result.code == ExitCode.OPS_ON_CPU, result
     (argv,) = compiles.compile_calls()  # one call: the models share the on-chip cache
     assert argv[-2:] == [str(edgetpu_models / f"{MODEL}.tflite"), str(second)]
     report = json.loads(result.out)
-    assert [Path(m["input"]).name for m in report["models"]] == [f"{MODEL}.tflite", "split_concat.tflite"]
+    assert [Path(m["input"]).name for m in report["models"]] == [
+        f"{MODEL}.tflite",
+        "split_concat.tflite",
+    ]
     assert (tmp_path / "out" / "split_concat_edgetpu.tflite").is_file()
 
 
@@ -87,8 +124,11 @@ def test_compiler_path_that_is_not_executable(model, cli, tmp_path, no_docker):
 
 @pytest.mark.parametrize("what", ["missing", "directory", "bare-name"])
 def test_compiler_path_that_is_not_a_compiler(what, model, cli, tmp_path, no_docker):
-    value = {"missing": str(tmp_path / "nope" / "edgetpu_compiler"), "directory": str(tmp_path),
-             "bare-name": "edgetpu_compiler_not_installed_anywhere"}[what]
+    value = {
+        "missing": str(tmp_path / "nope" / "edgetpu_compiler"),
+        "directory": str(tmp_path),
+        "bare-name": "edgetpu_compiler_not_installed_anywhere",
+    }[what]
     result = cli("compile", model, "-o", tmp_path / "out", "--compiler", value)
     assert result.code == ExitCode.TOOL_MISSING, result
     assert value in result.err
@@ -97,7 +137,9 @@ def test_compiler_path_that_is_not_a_compiler(what, model, cli, tmp_path, no_doc
 
 def test_compiler_binary_for_another_architecture(model, cli, tmp_path, no_docker):
     binary = tmp_path / "edgetpu_compiler"
-    binary.write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + b"\x02\x00\xb7\x00" + b"\x00" * 100)  # arm64 header
+    binary.write_bytes(
+        b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + b"\x02\x00\xb7\x00" + b"\x00" * 100
+    )  # arm64 header
     binary.chmod(0o755)
     result = cli("compile", model, "-o", tmp_path / "out", "--compiler", binary)
     assert result.code == ExitCode.TOOL_MISSING, result
@@ -128,15 +170,20 @@ def test_garbage_output_is_a_compiler_failure(fake_compiler, model, cli, tmp_pat
     assert "compilation failed" in result.err
 
 
-def test_success_claimed_but_no_model_written(fake_compiler, compiler_logs, model, cli, tmp_path, monkeypatch):
+def test_success_claimed_but_no_model_written(
+    fake_compiler, compiler_logs, model, cli, tmp_path, monkeypatch
+):
     # a compiler that prints success and exits 0 but writes into the wrong place
     fake_compiler.use(stdout=next(compiler_logs.glob(YOLOV5)))
     monkeypatch.setenv("FAKE_EDGETPU_MODE", "replay")
-    wrapper = install_script(tmp_path / "wrap", "edgetpu_compiler",
-                             "import os, sys\nargv = sys.argv[1:]\nif '-o' in argv:\n"
-                             f"    argv[argv.index('-o') + 1] = {str(tmp_path / 'elsewhere')!r}\n"
-                             f"os.makedirs({str(tmp_path / 'elsewhere')!r}, exist_ok=True)\n"
-                             f"os.execv({str(fake_compiler.path)!r}, [{str(fake_compiler.path)!r}] + argv)\n")
+    wrapper = install_script(
+        tmp_path / "wrap",
+        "edgetpu_compiler",
+        "import os, sys\nargv = sys.argv[1:]\nif '-o' in argv:\n"
+        f"    argv[argv.index('-o') + 1] = {str(tmp_path / 'elsewhere')!r}\n"
+        f"os.makedirs({str(tmp_path / 'elsewhere')!r}, exist_ok=True)\n"
+        f"os.execv({str(fake_compiler.path)!r}, [{str(fake_compiler.path)!r}] + argv)\n",
+    )
     result = cli("compile", model, "-o", tmp_path / "out", "--compiler", wrapper)
     assert result.code == ExitCode.COMPILER_FAILED, result
     assert f"wrote no {MODEL}_edgetpu.tflite" in result.out
@@ -159,8 +206,9 @@ def test_read_only_output_dir(compiles, model, cli, tmp_path):
     assert compiles.compile_calls() == []
 
 
-def test_existing_results_need_force_and_a_failed_rerun_leaves_no_stale_model(compiles, fake_compiler,
-                                                                              compiler_logs, model, cli, tmp_path):
+def test_existing_results_need_force_and_a_failed_rerun_leaves_no_stale_model(
+    compiles, fake_compiler, compiler_logs, model, cli, tmp_path
+):
     out = tmp_path / "out"
     assert cli("compile", model, "-o", out).code == ExitCode.OPS_ON_CPU
     assert (out / f"{MODEL}_edgetpu.tflite").is_file()
@@ -184,13 +232,16 @@ def test_bad_input_model(content, compiles, cli, tmp_path):
     assert compiles.compile_calls() == []
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--search-step", "3"], "--search-delegate"),
-    (["--segments", "1"], "at least 2"),
-    (["--min-runtime", "9"], "start at 10"),
-    (["--timeout", "0"], "more than 0"),
-    (["--intermediate-tensors", "a,,b"], "none empty"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--search-step", "3"], "--search-delegate"),
+        (["--segments", "1"], "at least 2"),
+        (["--min-runtime", "9"], "start at 10"),
+        (["--timeout", "0"], "more than 0"),
+        (["--intermediate-tensors", "a,,b"], "none empty"),
+    ],
+)
 def test_bad_option_values(args, message, compiles, model, cli, tmp_path):
     result = cli("compile", model, "-o", tmp_path / "out", *args)
     assert result.code == ExitCode.USAGE and message in result.err
@@ -198,7 +249,9 @@ def test_bad_option_values(args, message, compiles, model, cli, tmp_path):
 
 
 def test_compiler_16_flags_on_an_older_compiler(fake_compiler, compiler_logs, model, cli, tmp_path):
-    fake_compiler.use(stdout=next(compiler_logs.glob("*yolov3-tiny_c15.txt")))  # prints version 15.0
+    fake_compiler.use(
+        stdout=next(compiler_logs.glob("*yolov3-tiny_c15.txt"))
+    )  # prints version 15.0
     result = cli("compile", model, "-o", tmp_path / "out", "--search-delegate")
     assert result.code == ExitCode.USAGE, result
     assert "need Edge TPU compiler 16" in result.err and "15.0.340273435" in result.err
@@ -215,7 +268,9 @@ def test_hang_is_stopped_by_our_timeout(fake_compiler, model, cli, tmp_path):
     assert result.code == ExitCode.COMPILER_FAILED, result
     assert "did not finish within 1.5 s" in result.out
     assert not list(out.glob("*_edgetpu.tflite"))  # the double had half-written one in staging
-    assert "Started a compilation timeout timer" in (out / "edgetpu_compiler.stdout.txt").read_text()
+    assert (
+        "Started a compilation timeout timer" in (out / "edgetpu_compiler.stdout.txt").read_text()
+    )
     report = json.loads((out / "report.json").read_text())
     assert report["timed_out"] is True and report["returncode"] is None
     for pid in map(int, pidfile.read_text().split()):  # the compiler AND its child are gone
@@ -241,7 +296,9 @@ def test_no_compiler_anywhere(model, cli, tmp_path, no_docker, monkeypatch):
     _no_traceback(result)
 
 
-def test_compiler_from_the_environment_variable(fake_compiler, compiler_logs, model, cli, tmp_path, monkeypatch):
+def test_compiler_from_the_environment_variable(
+    fake_compiler, compiler_logs, model, cli, tmp_path, monkeypatch
+):
     fake_compiler.use(stdout=next(compiler_logs.glob(YOLOV5)))
     elsewhere = tmp_path / "not-on-path"
     elsewhere.mkdir()
@@ -252,8 +309,12 @@ def test_compiler_from_the_environment_variable(fake_compiler, compiler_logs, mo
     result = cli("compile", model, "-o", tmp_path / "out", "--json")
     assert result.code == ExitCode.OPS_ON_CPU, result
     assert json.loads(result.out)["compiler"] == {
-        "found_by": "EDGEDEPLOY_EDGETPU_COMPILER", "executable": str(moved), "docker": None, "image": None,
-        "version": "16.0.384591198"}
+        "found_by": "EDGEDEPLOY_EDGETPU_COMPILER",
+        "executable": str(moved),
+        "docker": None,
+        "image": None,
+        "version": "16.0.384591198",
+    }
 
 
 def test_json_output_is_the_report_file(compiles, model, cli, tmp_path):
@@ -265,27 +326,81 @@ def test_json_output_is_the_report_file(compiles, model, cli, tmp_path):
 def test_help_uses_our_option_names(cli):
     result = cli("compile", "--help")
     assert result.code == 0
-    for name in ("--min-runtime", "--multiple-subgraphs", "--segments", "--intermediate-tensors",
-                 "--search-delegate", "--search-step", "--compiler-timeout", "--compiler", "--timeout",
-                 "--json", "--force", "--output-dir"):
+    for name in (
+        "--min-runtime",
+        "--multiple-subgraphs",
+        "--segments",
+        "--intermediate-tensors",
+        "--search-delegate",
+        "--search-step",
+        "--compiler-timeout",
+        "--compiler",
+        "--timeout",
+        "--json",
+        "--force",
+        "--output-dir",
+    ):
         assert name in result.out
     flat = " ".join(result.out.split())
-    assert "[default: 600, or 3600 with --search-delegate]" in flat.replace("│ ", "").replace(" │", "")
+    assert "[default: 600, or 3600 with --search-delegate]" in flat.replace("│ ", "").replace(
+        " │", ""
+    )
 
 
 def test_the_compilers_own_letters_work_too(compiles, model, cli, tmp_path):
     # -t is --target in every edgedeploy command; the compiler's -t is spelt --compiler-timeout
-    result = cli("compile", model, "-o", tmp_path / "out", "-m", "13", "-a", "-n", "2", "-i", "t1,t2", "-d",
-                 "-k", "3", "--compiler-timeout", "90", "-t", "coral")
+    result = cli(
+        "compile",
+        model,
+        "-o",
+        tmp_path / "out",
+        "-m",
+        "13",
+        "-a",
+        "-n",
+        "2",
+        "-i",
+        "t1,t2",
+        "-d",
+        "-k",
+        "3",
+        "--compiler-timeout",
+        "90",
+        "-t",
+        "coral",
+    )
     assert result.code == ExitCode.OPS_ON_CPU, result
     (argv,) = compiles.compile_calls()
-    assert argv[3:] == ["-m", "13", "-a", "-n", "2", "-i", "t1,t2", "-d", "-k", "3", "-t", "90", str(model)]
+    assert argv[3:] == [
+        "-m",
+        "13",
+        "-a",
+        "-n",
+        "2",
+        "-i",
+        "t1,t2",
+        "-d",
+        "-k",
+        "3",
+        "-t",
+        "90",
+        str(model),
+    ]
 
 
 def test_short_options_mean_one_thing_in_every_command(cli):
     """-t is --target, -m --min-runtime, -o --output-dir, -r --resolution wherever they exist."""
     meanings: dict[str, set[str]] = {}
-    for command in ("models", "convert", "check", "compile", "estimate", "bench", "targets", "compare"):
+    for command in (
+        "models",
+        "convert",
+        "check",
+        "compile",
+        "estimate",
+        "bench",
+        "targets",
+        "compare",
+    ):
         text = " ".join(cli(command, "--help").out.split()).replace("│", " ")
         for long, short in re.findall(r"(--[a-z][a-z-]+)\s+(-[a-zA-Z])\b", text):
             meanings.setdefault(short, set()).add(long)

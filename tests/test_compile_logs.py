@@ -39,7 +39,9 @@ EXPECTED = {
     "model_not_quantized_c14.txt": Expect(failure="not-quantized", version="14.1.317412892"),
     "large_activation_fail_c16.txt": Expect(failure="large-activations", version="16.0.384591198"),
     "dynamic_tensors_fail_c16.txt": Expect(failure="dynamic-tensors", version="16.0.384591198"),
-    "search_delegate_internal_error_c16.txt": Expect(failure="internal-error", version="16.0.384591198"),
+    "search_delegate_internal_error_c16.txt": Expect(
+        failure="internal-error", version="16.0.384591198"
+    ),
     "tiny_yolo_edgetpu_c14.log": Expect(tpu=1, cpu=190),  # counts from the paired stdout
     "mnist7_edgetpu_c15.log": Expect(tpu=1, cpu=190),
 }
@@ -65,12 +67,17 @@ def test_every_recorded_output_has_an_expectation(compiler_logs: Path) -> None:
 
 
 @pytest.mark.parametrize("suffix", sorted(EXPECTED))
-def test_compile_replays_real_output(suffix, compiler_logs, edgetpu_models, fake_compiler, cli, tmp_path):
+def test_compile_replays_real_output(
+    suffix, compiler_logs, edgetpu_models, fake_compiler, cli, tmp_path
+):
     recorded = next(p for p in compiler_logs.iterdir() if p.name.endswith(suffix))
     expect = _expectation(recorded.name)
     stdout_file = compiler_logs / STDOUT_FOR_LOGS if recorded.suffix == ".log" else recorded
-    fake_compiler.use(stdout=stdout_file, log=recorded if recorded.suffix == ".log" else None,
-                      compiled=edgetpu_models / f"{MODEL}_edgetpu.tflite")
+    fake_compiler.use(
+        stdout=stdout_file,
+        log=recorded if recorded.suffix == ".log" else None,
+        compiled=edgetpu_models / f"{MODEL}_edgetpu.tflite",
+    )
     out = tmp_path / "out"
 
     result = cli("compile", edgetpu_models / f"{MODEL}.tflite", "--output-dir", out)
@@ -93,14 +100,19 @@ def test_compile_replays_real_output(suffix, compiler_logs, edgetpu_models, fake
         assert compiled.read_bytes() == (edgetpu_models / f"{MODEL}_edgetpu.tflite").read_bytes()
         summary = report["models"][0]["summary"]
         assert (summary["tpu_ops"], summary["cpu_ops"]) == (expect.tpu, expect.cpu)
-        assert f"{expect.tpu} on the Edge TPU, {expect.cpu} on the CPU" in " ".join(result.out.split())
+        assert f"{expect.tpu} on the Edge TPU, {expect.cpu} on the CPU" in " ".join(
+            result.out.split()
+        )
     if expect.version:
         assert report["compiler"]["version"] == expect.version
     # per-operator statuses: from the stdout table, or from the .log when stdout has none
     table_source = recorded if recorded.suffix == ".log" or not expect.failure else None
     if table_source is not None and _table_rows(table_source.read_text(encoding="utf-8")):
         want = _table_rows(table_source.read_text(encoding="utf-8"))
-        got = [(r["op"], r["count"], r["status"]) for r in report["models"][0]["compiler_output"]["operators"]]
+        got = [
+            (r["op"], r["count"], r["status"])
+            for r in report["models"][0]["compiler_output"]["operators"]
+        ]
         assert got == want
         flat = " ".join(result.out.split())
         for op, _, _status in want:
@@ -109,7 +121,9 @@ def test_compile_replays_real_output(suffix, compiler_logs, edgetpu_models, fake
         assert (out / f"{MODEL}_edgetpu.log").read_bytes() == recorded.read_bytes()
 
 
-def test_off_chip_parameters_are_warned_about(compiler_logs, edgetpu_models, fake_compiler, cli, tmp_path):
+def test_off_chip_parameters_are_warned_about(
+    compiler_logs, edgetpu_models, fake_compiler, cli, tmp_path
+):
     recorded = next(compiler_logs.glob("*yolov5s-224_sa_c16.txt"))
     fake_compiler.use(stdout=recorded)
     result = cli("compile", edgetpu_models / f"{MODEL}.tflite", "-o", tmp_path / "out", "--json")
@@ -125,9 +139,19 @@ def test_a_crashing_compiler_is_reported_by_its_last_line_not_the_traceback_head
     from edgedeploy.targets.edgetpu.compiler.outcome import classify
     from edgedeploy.targets.edgetpu.compiler.process import ProcessOutcome
 
-    stderr = ('Traceback (most recent call last):\n  File "/usr/bin/edgetpu_compiler", line 3, in <module>\n'
-              "    main()\nMemoryError: cannot allocate 2147483648 bytes\n")
-    outcome = ProcessOutcome(argv=["edgetpu_compiler"], returncode=1, stdout="", stderr=stderr, timed_out=False,
-                             seconds=0.1)
+    stderr = (
+        'Traceback (most recent call last):\n  File "/usr/bin/edgetpu_compiler", line 3, in <module>\n'
+        "    main()\nMemoryError: cannot allocate 2147483648 bytes\n"
+    )
+    outcome = ProcessOutcome(
+        argv=["edgetpu_compiler"],
+        returncode=1,
+        stdout="",
+        stderr=stderr,
+        timed_out=False,
+        seconds=0.1,
+    )
     failure = classify(outcome, parse_compiler_output(stderr), {}, 60)
-    assert failure.code == "exit-status" and failure.reason.endswith("MemoryError: cannot allocate 2147483648 bytes")
+    assert failure.code == "exit-status" and failure.reason.endswith(
+        "MemoryError: cannot allocate 2147483648 bytes"
+    )

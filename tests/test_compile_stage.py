@@ -25,18 +25,30 @@ def _int8(edgetpu_models: Path) -> Path:
 
 def test_the_step_is_what_the_registry_gives_convert():
     step = get_target("coral", "convert_step").convert_step()
-    assert isinstance(step, EdgeTpuConvertStep) and step.compile_stage_name == COMPILE_STAGE == "edgetpu-compile"
+    assert (
+        isinstance(step, EdgeTpuConvertStep)
+        and step.compile_stage_name == COMPILE_STAGE == "edgetpu-compile"
+    )
 
 
-def test_step_compiles_and_returns_the_report(fake_compiler, compiler_logs, edgetpu_models, tmp_path):
-    fake_compiler.use(stdout=next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")),
-                      compiled=edgetpu_models / f"{MODEL}_edgetpu.tflite")
-    outcome = EdgeTpuConvertStep().compile(_int8(edgetpu_models), tmp_path / "work",
-                                           {"multiple_subgraphs": True, "min_runtime": 13})
+def test_step_compiles_and_returns_the_report(
+    fake_compiler, compiler_logs, edgetpu_models, tmp_path
+):
+    fake_compiler.use(
+        stdout=next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")),
+        compiled=edgetpu_models / f"{MODEL}_edgetpu.tflite",
+    )
+    outcome = EdgeTpuConvertStep().compile(
+        _int8(edgetpu_models), tmp_path / "work", {"multiple_subgraphs": True, "min_runtime": 13}
+    )
     assert outcome.status == "compiled" and outcome.exit_code == ExitCode.OK
     assert outcome.data["model"] == f"{MODEL}_edgetpu.tflite"
     names = {p.name for p in outcome.files}
-    assert {f"{MODEL}_edgetpu.tflite", f"{MODEL}_edgetpu.log", "edgetpu_compiler.stdout.txt"} <= names
+    assert {
+        f"{MODEL}_edgetpu.tflite",
+        f"{MODEL}_edgetpu.log",
+        "edgetpu_compiler.stdout.txt",
+    } <= names
     assert all(p.parent == (tmp_path / "work").resolve() and p.is_file() for p in outcome.files)
     report = outcome.data["report"]
     assert report["status"] == "compiled" and report["exit_code"] == ExitCode.OPS_ON_CPU
@@ -44,7 +56,9 @@ def test_step_compiles_and_returns_the_report(fake_compiler, compiler_logs, edge
     assert any("streamed from the host" in n for n in outcome.notes)
 
 
-def test_step_failure_keeps_the_logs_and_no_model(fake_compiler, compiler_logs, edgetpu_models, tmp_path):
+def test_step_failure_keeps_the_logs_and_no_model(
+    fake_compiler, compiler_logs, edgetpu_models, tmp_path
+):
     fake_compiler.use(stdout=next(compiler_logs.glob("*dynamic_tensors_fail_c16.txt")))
     outcome = EdgeTpuConvertStep().compile(_int8(edgetpu_models), tmp_path / "work", {})
     assert outcome.status == "failed" and outcome.exit_code == ExitCode.COMPILER_FAILED
@@ -60,11 +74,16 @@ def test_step_without_a_compiler(edgetpu_models, tmp_path, no_docker, monkeypatc
     monkeypatch.delenv(COMPILER_ENV, raising=False)
     outcome = EdgeTpuConvertStep().compile(_int8(edgetpu_models), tmp_path / "work", {})
     assert outcome.status == "not-run" and outcome.exit_code == ExitCode.TOOL_MISSING
-    assert "edgetpu-compiler" in outcome.data["how_to_get_it"] and "docker build" in outcome.data["how_to_get_it"]
+    assert (
+        "edgetpu-compiler" in outcome.data["how_to_get_it"]
+        and "docker build" in outcome.data["how_to_get_it"]
+    )
 
 
 def test_step_skipped_with_no_compile(edgetpu_models, tmp_path):
-    outcome = EdgeTpuConvertStep().compile(_int8(edgetpu_models), tmp_path / "work", {}, enabled=False)
+    outcome = EdgeTpuConvertStep().compile(
+        _int8(edgetpu_models), tmp_path / "work", {}, enabled=False
+    )
     assert outcome.status == "skipped" and outcome.exit_code == ExitCode.OK and not outcome.files
 
 
@@ -83,40 +102,61 @@ def test_locate_order(tmp_path, monkeypatch, no_docker):
     assert locate_compiler(str(first), env).executable == first.resolve()
     assert locate_compiler(None, env).found_by == COMPILER_ENV
     assert locate_compiler(None, {}).executable == third
-    with pytest.raises(ToolMissingError, match="no such file"):  # an explicit choice never falls through
+    with pytest.raises(
+        ToolMissingError, match="no such file"
+    ):  # an explicit choice never falls through
         locate_compiler(None, {COMPILER_ENV: str(tmp_path / "gone")})
 
 
 def test_comparison_lists_every_disagreeing_operator(compiler_logs):
     compiler = parse_compiler_output(next(compiler_logs.glob("*yolov3-tiny_c15.txt")).read_text())
-    predicted = ([PredictedOp("CONV_2D", True)] * 13 + [PredictedOp("LEAKY_RELU", False, "cpu: unsupported-op")] * 11
-                 + [PredictedOp("MAX_POOL_2D", True)] * 6 + [PredictedOp("QUANTIZE", True)] * 4
-                 + [PredictedOp("RESIZE_NEAREST_NEIGHBOR", True)] + [PredictedOp("CONCATENATION", True)])
+    predicted = (
+        [PredictedOp("CONV_2D", True)] * 13
+        + [PredictedOp("LEAKY_RELU", False, "cpu: unsupported-op")] * 11
+        + [PredictedOp("MAX_POOL_2D", True)] * 6
+        + [PredictedOp("QUANTIZE", True)] * 4
+        + [PredictedOp("RESIZE_NEAREST_NEIGHBOR", True)]
+        + [PredictedOp("CONCATENATION", True)]
+    )
     comparison = compare(predicted, compiler)
     rows = {r.op: r for r in comparison.rows}
     assert rows["LEAKY_RELU"].agrees  # 11 on the CPU on both sides
     assert (rows["CONV_2D"].compiler_tpu, rows["CONV_2D"].compiler_cpu) == (1, 12)
-    assert {r.op for r in comparison.disagreements} == {"CONV_2D", "MAX_POOL_2D", "QUANTIZE",
-                                                        "RESIZE_NEAREST_NEIGHBOR", "CONCATENATION"}
+    assert {r.op for r in comparison.disagreements} == {
+        "CONV_2D",
+        "MAX_POOL_2D",
+        "QUANTIZE",
+        "RESIZE_NEAREST_NEIGHBOR",
+        "CONCATENATION",
+    }
     resize = rows["RESIZE_NEAREST_NEIGHBOR"].explain()
     assert "predicted 1 on the Edge TPU" in resize and "Operation version not supported" in resize
 
 
 def test_no_comparison_without_an_operator_table(compiler_logs):
-    compiler = parse_compiler_output(next(compiler_logs.glob("*partial_no_s_flag_c16.txt")).read_text())
+    compiler = parse_compiler_output(
+        next(compiler_logs.glob("*partial_no_s_flag_c16.txt")).read_text()
+    )
     comparison = compare([PredictedOp("CONV_2D", True)], compiler)
     assert comparison.unavailable and comparison.rows == []
 
 
 def test_comparison_agrees_when_the_prediction_matches(compiler_logs):
-    compiler = parse_compiler_output(next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")).read_text())
-    predicted = [PredictedOp(row.op, row.mapped, "" if row.mapped else "cpu-op") for row in compiler.operators
-                 for _ in range(row.count)]
+    compiler = parse_compiler_output(
+        next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")).read_text()
+    )
+    predicted = [
+        PredictedOp(row.op, row.mapped, "" if row.mapped else "cpu-op")
+        for row in compiler.operators
+        for _ in range(row.count)
+    ]
     comparison = compare(predicted, compiler)
     assert comparison.rows and comparison.disagreements == []
 
 
-def test_compile_sets_prediction_beside_the_compiler(fake_compiler, compiler_logs, edgetpu_models, tmp_path):
+def test_compile_sets_prediction_beside_the_compiler(
+    fake_compiler, compiler_logs, edgetpu_models, tmp_path
+):
     """The real predictor on a real model vs a real compiler table: every op type whose counts differ
     is listed (the model and the recorded table are not a pair, so there are disagreements)."""
     from edgedeploy.targets.edgetpu.check import check_model

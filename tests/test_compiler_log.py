@@ -55,7 +55,10 @@ def test_every_file_parses_and_is_recognised(compiler_logs):
     for path in _log_files(compiler_logs):
         out = _parse_file(path)
         assert out.recognised, path.name
-        assert out.failure is None or out.failure.code not in ("unrecognised-output", "empty-output"), path.name
+        assert out.failure is None or out.failure.code not in (
+            "unrecognised-output",
+            "empty-output",
+        ), path.name
         json.dumps(out.to_dict())  # plain JSON data
         major = re.search(r"_c(\d+)\.", path.name).group(1)
         if "Edge TPU Compiler version" in path.read_text():
@@ -81,8 +84,12 @@ def test_invariants_hold_on_every_complete_output(compiler_logs):
 def test_counts_agree_with_the_printed_paragraph(compiler_logs):
     for path in _log_files(compiler_logs):
         text, out = path.read_text(), _parse_file(path)
-        if match := re.search(r"will run on Edge TPU: (\d+)\s+.*will run on CPU: (\d+)", text, re.S):
-            assert (out.tpu_ops, out.cpu_ops) == (int(match.group(1)), int(match.group(2))), path.name
+        if match := re.search(
+            r"will run on Edge TPU: (\d+)\s+.*will run on CPU: (\d+)", text, re.S
+        ):
+            assert (out.tpu_ops, out.cpu_ops) == (int(match.group(1)), int(match.group(2))), (
+                path.name
+            )
 
 
 def test_all_mapped_output_without_the_paragraph_puts_every_op_on_the_tpu(compiler_logs):
@@ -106,10 +113,17 @@ def test_fatal_outputs_become_a_failure_reason(compiler_logs, fragment, code):
 
 
 def test_search_attempts_and_intermediate_tensors(compiler_logs):
-    out = _parse_file(compiler_logs / "google-coral_edgetpu_778__search_delegate_internal_error_c16.txt")
+    out = _parse_file(
+        compiler_logs / "google-coral_edgetpu_778__search_delegate_internal_error_c16.txt"
+    )
     assert [(a.ops, a.outcome, a.failure) for a in out.search_attempts] == [
-        (43, "failed", "internal-error"), (42, "unknown", None)]
-    assert out.search_attempts[1].intermediate_tensors == ["PartitionedCall:01", "PartitionedCall:1"]
+        (43, "failed", "internal-error"),
+        (42, "unknown", None),
+    ]
+    assert out.search_attempts[1].intermediate_tensors == [
+        "PartitionedCall:01",
+        "PartitionedCall:1",
+    ]
     assert out.succeeded is None and any("ends during" in n for n in out.notes)
 
 
@@ -134,7 +148,11 @@ def test_every_status_string_in_the_logs_has_a_stable_code(compiler_logs):
 
 
 def test_log_file_header_and_table(compiler_logs):
-    out = parse_compiler_log_file((compiler_logs / "rajansaini691_retinanet-model-tflite__tiny_yolo_edgetpu_c14.log").read_text())
+    out = parse_compiler_log_file(
+        (
+            compiler_logs / "rajansaini691_retinanet-model-tflite__tiny_yolo_edgetpu_c14.log"
+        ).read_text()
+    )
     assert out.source == "log" and out.input_model == "tiny_yolo.tflite"
     assert out.output_model == "tiny_yolo_edgetpu.tflite"
     assert out.op_counts()["QUANTIZE"] == {"tpu": 2, "cpu": 2}
@@ -155,12 +173,15 @@ def test_log_format_passed_as_stdout_is_recognised(compiler_logs):
     assert parse_compiler_output(text).source == "log"
 
 
-@pytest.mark.parametrize("text,code", [
-    ("", "empty-output"),
-    ("  \n\n", "empty-output"),
-    ("hello world\nthis is a shopping list\n", "unrecognised-output"),
-    ("\x00\x01\x02 TFL3 \xff", "unrecognised-output"),
-])
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("", "empty-output"),
+        ("  \n\n", "empty-output"),
+        ("hello world\nthis is a shopping list\n", "unrecognised-output"),
+        ("\x00\x01\x02 TFL3 \xff", "unrecognised-output"),
+    ],
+)
 def test_garbage_is_reported_as_unrecognised(text, code):
     out = parse_compiler_output(text)
     assert not out.recognised and out.failure.code == code and out.succeeded is None

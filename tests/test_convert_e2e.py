@@ -25,8 +25,20 @@ def converted(tiny_onnx, tmp_path_factory):
     from edgedeploy.cli.app import run
 
     out = tmp_path_factory.mktemp("conv") / "tiny"
-    code = run(["convert", "--target", "edgetpu", str(tiny_onnx), "-o", str(out), "--json",
-                "--calibration-count", "5", "--no-compile"])
+    code = run(
+        [
+            "convert",
+            "--target",
+            "edgetpu",
+            str(tiny_onnx),
+            "-o",
+            str(out),
+            "--json",
+            "--calibration-count",
+            "5",
+            "--no-compile",
+        ]
+    )
     return code, out
 
 
@@ -34,7 +46,9 @@ def test_onnx_with_dynamic_batch_converts_to_int8_io(converted):
     code, out = converted
     assert code == ExitCode.OK
     graph = read_model(out / "tiny_int8.tflite")
-    assert [t.dtype for t in graph.inputs] == ["int8"] and [t.dtype for t in graph.outputs] == ["int8"]
+    assert [t.dtype for t in graph.inputs] == ["int8"] and [t.dtype for t in graph.outputs] == [
+        "int8"
+    ]
     assert graph.inputs[0].shape == (1, 32, 32, 3)  # batch fixed to 1, NHWC
     assert all(not t.dtype.startswith("float") for t in graph.tensors if not t.is_constant)
     assert "TRANSPOSE" not in graph.op_histogram()
@@ -47,13 +61,21 @@ def test_report_json_has_stages_io_ops_and_fidelity(converted):
     names = [s["name"] for s in report["stages"]]
     assert names[:2] == ["load-model", "load-images"]
     assert "pytorch-to-onnx" not in names  # an ONNX input starts at the ONNX stage
-    assert names.index("onnx-to-tensorflow") < names.index("tensorflow-to-tflite") < names.index("fidelity")
+    assert (
+        names.index("onnx-to-tensorflow")
+        < names.index("tensorflow-to-tflite")
+        < names.index("fidelity")
+    )
     assert all(s["seconds"] >= 0 for s in report["stages"])
-    assert report["int8"]["inputs"][0]["dtype"] == "int8" and isinstance(report["int8"]["inputs"][0]["scale"], float)
+    assert report["int8"]["inputs"][0]["dtype"] == "int8" and isinstance(
+        report["int8"]["inputs"][0]["scale"], float
+    )
     assert sum(report["int8"]["op_histogram"].values()) == report["int8"]["ops"]
     assert report["tools"]["tensorflow"] and report["tools"]["onnx2tf"]
     # 8 shipped photos, 5 calibrate, the other 3 are held back and fidelity is measured on them only.
-    assert len(report["calibration"]["images"]) == 5 and len(report["calibration"]["held_back"]) == 3
+    assert (
+        len(report["calibration"]["images"]) == 5 and len(report["calibration"]["held_back"]) == 3
+    )
     assert not set(report["calibration"]["images"]) & set(report["calibration"]["held_back"])
     fid = report["fidelity"]
     assert fid["measured"] and fid["images"] == 3
@@ -62,8 +84,13 @@ def test_report_json_has_stages_io_ops_and_fidelity(converted):
     assert report["preprocessing"]["size"] == [32, 32]
     assert report["edgetpu"]["compile"]["status"] == "skipped"
     prediction = report["edgetpu"]["prediction"]
-    assert prediction["kind"] == "tflite" and prediction["summary"]["total_ops"] == report["int8"]["ops"]
-    assert prediction["summary"]["cpu_ops"] == 0  # conv, depthwise, relu6, mean, fully-connected all map
+    assert (
+        prediction["kind"] == "tflite"
+        and prediction["summary"]["total_ops"] == report["int8"]["ops"]
+    )
+    assert (
+        prediction["summary"]["cpu_ops"] == 0
+    )  # conv, depthwise, relu6, mean, fully-connected all map
 
 
 def test_int8_model_is_close_to_float_on_a_real_photo(converted, photo_dir):
@@ -96,8 +123,16 @@ def test_torchscript_input_needs_shape_then_converts(tmp_path, cli):
         torch.jit.trace(tiny_cnn(), torch.rand(1, 3, 32, 32)).save(str(tmp_path / "tiny.pt"))
     missing = cli("convert", str(tmp_path / "tiny.pt"), "-o", str(tmp_path / "a"))
     assert missing.code == ExitCode.USAGE and "--input-shape" in missing.err
-    result = cli("convert", str(tmp_path / "tiny.pt"), "--input-shape", "1,3,32,32", "-o", str(tmp_path / "b"), "--json",
-                 "--no-compile")
+    result = cli(
+        "convert",
+        str(tmp_path / "tiny.pt"),
+        "--input-shape",
+        "1,3,32,32",
+        "-o",
+        str(tmp_path / "b"),
+        "--json",
+        "--no-compile",
+    )
     assert result.code == 0, result
     report = json.loads(result.out)
     assert report["fidelity"]["pytorch_vs_float_tflite_max_abs_diff"] < 1e-4
@@ -105,7 +140,9 @@ def test_torchscript_input_needs_shape_then_converts(tmp_path, cli):
 
 
 @pytest.mark.parametrize("exception", [KeyboardInterrupt, RuntimeError])
-def test_interrupted_or_failing_run_leaves_no_partial_output(tmp_path, cli, tiny_onnx, monkeypatch, exception):
+def test_interrupted_or_failing_run_leaves_no_partial_output(
+    tmp_path, cli, tiny_onnx, monkeypatch, exception
+):
     from edgedeploy.converters import tf_to_tflite
 
     def explode(model, context):
@@ -115,14 +152,19 @@ def test_interrupted_or_failing_run_leaves_no_partial_output(tmp_path, cli, tiny
     monkeypatch.setattr(tf_to_tflite, "run", explode)
     out = tmp_path / "out"
     result = cli("convert", str(tiny_onnx), "-o", str(out))
-    assert result.code == (ExitCode.INTERRUPTED if exception is KeyboardInterrupt else ExitCode.ERROR)
+    assert result.code == (
+        ExitCode.INTERRUPTED if exception is KeyboardInterrupt else ExitCode.ERROR
+    )
     assert "Traceback" not in result.err
     assert not out.exists()
 
 
-def test_without_a_compiler_the_int8_model_and_prediction_are_kept_and_exit_is_5(tmp_path, cli, tiny_onnx,
-                                                                                  no_docker, monkeypatch):
-    monkeypatch.setenv("PATH", str(no_docker))  # a docker client whose engine does not answer, no compiler
+def test_without_a_compiler_the_int8_model_and_prediction_are_kept_and_exit_is_5(
+    tmp_path, cli, tiny_onnx, no_docker, monkeypatch
+):
+    monkeypatch.setenv(
+        "PATH", str(no_docker)
+    )  # a docker client whose engine does not answer, no compiler
     monkeypatch.delenv("EDGEDEPLOY_EDGETPU_COMPILER", raising=False)
     out = tmp_path / "out"
     result = cli("convert", str(tiny_onnx), "-o", str(out), "--json")
@@ -136,22 +178,34 @@ def test_without_a_compiler_the_int8_model_and_prediction_are_kept_and_exit_is_5
     assert not list(out.glob("*_edgetpu.tflite"))
 
 
-def test_convert_runs_the_compiler_and_keeps_its_report(tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs):
-    fake_compiler.use(stdout=compiler_logs / "WongKinYiu_yolov7_1672__partial_search_delegate_c16.txt")
+def test_convert_runs_the_compiler_and_keeps_its_report(
+    tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs
+):
+    fake_compiler.use(
+        stdout=compiler_logs / "WongKinYiu_yolov7_1672__partial_search_delegate_c16.txt"
+    )
     out = tmp_path / "out"
     result = cli("convert", str(tiny_onnx), "-o", str(out), "--json", "--min-runtime", "13")
     assert result.code == ExitCode.OK, result
     report = json.loads(result.out)
     assert report["edgetpu"]["compile"]["status"] == "compiled"
-    assert (out / "tiny_int8_edgetpu.tflite").is_file() and (out / "tiny_int8_edgetpu.log").is_file()
+    assert (out / "tiny_int8_edgetpu.tflite").is_file() and (
+        out / "tiny_int8_edgetpu.log"
+    ).is_file()
     (argv,) = fake_compiler.compile_calls()
     assert "-s" in argv and "-o" in argv and argv[argv.index("-m") + 1] == "13"
     assert argv[-1].endswith("tiny_int8.tflite")
     for saved in (report, json.loads((out / "report.json").read_text())):
-        compiled = {k: v for k, v in saved["edgetpu"]["compile"]["report"].items() if k != "compiler"}
-        compiled["compiler_command"] = compiled["compiler_command"][1:]  # [0] is the compiler itself
+        compiled = {
+            k: v for k, v in saved["edgetpu"]["compile"]["report"].items() if k != "compiler"
+        }
+        compiled["compiler_command"] = compiled["compiler_command"][
+            1:
+        ]  # [0] is the compiler itself
         paths = [p for p in _strings(compiled) if p.startswith("/")]
-        assert len(paths) >= 8 and all(Path(p).is_relative_to(out.resolve()) for p in paths), paths  # not scratch
+        assert len(paths) >= 8 and all(Path(p).is_relative_to(out.resolve()) for p in paths), (
+            paths
+        )  # not scratch
 
 
 def _strings(data) -> list[str]:
@@ -162,23 +216,37 @@ def _strings(data) -> list[str]:
     return [data] if isinstance(data, str) else []
 
 
-def test_convert_shows_what_the_compiler_did(tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs):
-    fake_compiler.use(stdout=compiler_logs / "jveitchmichaelis_edgetpu-yolo__export_md__yolov5s-224_sa_c16.txt")
+def test_convert_shows_what_the_compiler_did(
+    tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs
+):
+    fake_compiler.use(
+        stdout=compiler_logs / "jveitchmichaelis_edgetpu-yolo__export_md__yolov5s-224_sa_c16.txt"
+    )
     result = cli("convert", str(tiny_onnx), "-o", str(tmp_path / "out"))
     assert result.code == ExitCode.OK, result
-    assert "on the Edge TPU" in result.out and "off-chip" in result.out  # the compiler's counts and memory
+    assert (
+        "on the Edge TPU" in result.out and "off-chip" in result.out
+    )  # the compiler's counts and memory
     assert "prediction vs compiler" in result.out and "disagree" in result.out
 
 
-def test_convert_prints_what_to_do_when_the_compiler_fails(tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs):
-    fake_compiler.use(stdout=compiler_logs / "google-coral_edgetpu_512__large_activation_fail_c16.txt")
+def test_convert_prints_what_to_do_when_the_compiler_fails(
+    tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs
+):
+    fake_compiler.use(
+        stdout=compiler_logs / "google-coral_edgetpu_512__large_activation_fail_c16.txt"
+    )
     result = cli("convert", str(tiny_onnx), "-o", str(tmp_path / "out"))
     assert result.code == ExitCode.COMPILER_FAILED, result
     assert "what to do:" in result.out and "lower the input resolution" in result.out
 
 
-def test_a_failing_compiler_keeps_its_output_not_a_model(tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs):
-    fake_compiler.use(stdout=compiler_logs / "google-coral_edgetpu_829__dynamic_tensors_fail_c16.txt")
+def test_a_failing_compiler_keeps_its_output_not_a_model(
+    tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs
+):
+    fake_compiler.use(
+        stdout=compiler_logs / "google-coral_edgetpu_829__dynamic_tensors_fail_c16.txt"
+    )
     out = tmp_path / "out"
     result = cli("convert", str(tiny_onnx), "-o", str(out), "--json")
     assert result.code == ExitCode.COMPILER_FAILED, result
@@ -195,10 +263,20 @@ def _conv_weight_scales(path):
     return [len(graph.tensors[op.inputs[1]].scale) for op in graph.ops if op.opcode == "CONV_2D"]
 
 
-def test_weights_are_per_channel_by_default_and_per_tensor_on_request(converted, tiny_onnx, tmp_path, cli):
+def test_weights_are_per_channel_by_default_and_per_tensor_on_request(
+    converted, tiny_onnx, tmp_path, cli
+):
     _, per_channel = converted
     assert all(n > 1 for n in _conv_weight_scales(per_channel / "tiny_int8.tflite"))
-    result = cli("convert", str(tiny_onnx), "-o", str(tmp_path / "pt"), "--per-tensor", "--no-compile", "--json")
+    result = cli(
+        "convert",
+        str(tiny_onnx),
+        "-o",
+        str(tmp_path / "pt"),
+        "--per-tensor",
+        "--no-compile",
+        "--json",
+    )
     assert result.code == 0, result
     assert json.loads(result.out)["stages"][-2]["weight_quantization"] == "per-tensor"
     assert _conv_weight_scales(tmp_path / "pt" / "tiny_int8.tflite") == [1, 1]
@@ -209,7 +287,9 @@ def test_exported_program_input_converts_with_its_own_input_size(tmp_path, cli):
 
     program = torch.export.export(tiny_cnn(), (torch.rand(1, 3, 40, 40),))
     torch.export.save(program, str(tmp_path / "tiny.pt2"))
-    result = cli("convert", str(tmp_path / "tiny.pt2"), "-o", str(tmp_path / "out"), "--no-compile", "--json")
+    result = cli(
+        "convert", str(tmp_path / "tiny.pt2"), "-o", str(tmp_path / "out"), "--no-compile", "--json"
+    )
     assert result.code == 0, result
     report = json.loads(result.out)
     assert report["int8"]["inputs"][0]["shape"] == [1, 40, 40, 3]

@@ -32,8 +32,11 @@ def test_directory_instead_of_file(cli, tmp_path):
 
 def test_empty_onnx(cli, tmp_path):
     (tmp_path / "empty.onnx").write_bytes(b"")
-    assert_clean_failure(cli("convert", str(tmp_path / "empty.onnx"), "-o", str(tmp_path / "o")),
-                         ExitCode.UNREADABLE_INPUT, "empty")
+    assert_clean_failure(
+        cli("convert", str(tmp_path / "empty.onnx"), "-o", str(tmp_path / "o")),
+        ExitCode.UNREADABLE_INPUT,
+        "empty",
+    )
 
 
 @pytest.mark.parametrize("content", [os.urandom(4096), b"this is a text file, not a model\n" * 10])
@@ -46,8 +49,11 @@ def test_corrupt_or_non_model_onnx(cli, tmp_path, content):
 
 def test_text_file_with_torchscript_extension(cli, tmp_path):
     (tmp_path / "model.pt").write_text("hello")
-    assert_clean_failure(cli("convert", str(tmp_path / "model.pt"), "-o", str(tmp_path / "o")),
-                         ExitCode.UNREADABLE_INPUT, "not a torchscript model")
+    assert_clean_failure(
+        cli("convert", str(tmp_path / "model.pt"), "-o", str(tmp_path / "o")),
+        ExitCode.UNREADABLE_INPUT,
+        "not a torchscript model",
+    )
 
 
 def test_unknown_model_name_suggests(cli, tmp_path):
@@ -56,12 +62,20 @@ def test_unknown_model_name_suggests(cli, tmp_path):
 
 
 def test_alpha_not_offered(cli, tmp_path):
-    assert_clean_failure(cli("convert", "mobilenet_v2", "--alpha", "3", "-o", str(tmp_path / "o")),
-                         ExitCode.USAGE, "alpha 3 is not offered")
+    assert_clean_failure(
+        cli("convert", "mobilenet_v2", "--alpha", "3", "-o", str(tmp_path / "o")),
+        ExitCode.USAGE,
+        "alpha 3 is not offered",
+    )
 
 
 def test_tflite_input_points_to_check_and_compile(cli, tmp_path, edgetpu_models):
-    result = cli("convert", str(edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite"), "-o", str(tmp_path / "o"))
+    result = cli(
+        "convert",
+        str(edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite"),
+        "-o",
+        str(tmp_path / "o"),
+    )
     assert_clean_failure(result, ExitCode.USAGE, "already a tflite model", "edgedeploy check")
 
 
@@ -69,7 +83,9 @@ def test_calibration_dir_without_images(cli, tmp_path):
     (tmp_path / "cal").mkdir()
     (tmp_path / "cal" / "notes.txt").write_text("no images here")
     onnx = export_onnx(tiny_cnn(), tmp_path / "tiny.onnx")
-    result = cli("convert", str(onnx), "--calibration", str(tmp_path / "cal"), "-o", str(tmp_path / "out"))
+    result = cli(
+        "convert", str(onnx), "--calibration", str(tmp_path / "cal"), "-o", str(tmp_path / "out")
+    )
     assert_clean_failure(result, ExitCode.UNREADABLE_INPUT, "no images")
     assert not (tmp_path / "out").exists()
 
@@ -103,13 +119,19 @@ def test_dynamic_spatial_dims_need_input_shape(cli, tmp_path):
 
 def test_bad_input_shape_value(cli, tmp_path):
     onnx = export_onnx(tiny_cnn(), tmp_path / "tiny.onnx")
-    assert_clean_failure(cli("convert", str(onnx), "--input-shape", "1,3,abc", "-o", str(tmp_path / "o")),
-                         ExitCode.USAGE, "input-shape")
+    assert_clean_failure(
+        cli("convert", str(onnx), "--input-shape", "1,3,abc", "-o", str(tmp_path / "o")),
+        ExitCode.USAGE,
+        "input-shape",
+    )
 
 
 def test_unknown_target(cli, tmp_path):
-    assert_clean_failure(cli("convert", "mobilenet_v2", "--target", "gpu", "-o", str(tmp_path / "o")),
-                         ExitCode.USAGE, "unknown target")
+    assert_clean_failure(
+        cli("convert", "mobilenet_v2", "--target", "gpu", "-o", str(tmp_path / "o")),
+        ExitCode.USAGE,
+        "unknown target",
+    )
 
 
 def test_pretrained_offline_fails_with_one_clear_line(cli, tmp_path, monkeypatch):
@@ -120,7 +142,9 @@ def test_pretrained_offline_fails_with_one_clear_line(cli, tmp_path, monkeypatch
     monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path / "hf"))  # and no cached weights
     result = cli("convert", "mobilenet_v3_small", "--pretrained", "-o", str(tmp_path / "o"))
-    assert_clean_failure(result, ExitCode.USAGE, "not in the local cache and HF_HUB_OFFLINE is set", "--weights")
+    assert_clean_failure(
+        result, ExitCode.USAGE, "not in the local cache and HF_HUB_OFFLINE is set", "--weights"
+    )
     assert not (tmp_path / "o").exists()
 
 
@@ -131,8 +155,14 @@ def test_pretrained_with_an_unreachable_hub_fails_in_seconds(cli, tmp_path, monk
 
     monkeypatch.setattr(hub, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path / "hf"))
-    monkeypatch.setattr(hub, "ENDPOINT", "http://127.0.0.1:9")  # the discard port: nothing listens here
+    monkeypatch.setattr(
+        hub, "ENDPOINT", "http://127.0.0.1:9"
+    )  # the discard port: nothing listens here
     start = time.monotonic()
     result = cli("convert", "mobilenet_v3_small", "--pretrained", "-o", str(tmp_path / "o"))
-    assert_clean_failure(result, ExitCode.USAGE, "http://127.0.0.1:9 cannot be reached", "--weights")
-    assert time.monotonic() - start < 30 and not (tmp_path / "o").exists()  # not the hub's minute of retries
+    assert_clean_failure(
+        result, ExitCode.USAGE, "http://127.0.0.1:9 cannot be reached", "--weights"
+    )
+    assert (
+        time.monotonic() - start < 30 and not (tmp_path / "o").exists()
+    )  # not the hub's minute of retries

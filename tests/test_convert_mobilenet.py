@@ -12,8 +12,17 @@ from edgedeploy.tflite import read_model
 
 pytestmark = pytest.mark.slow
 
-ALLOWED_V2_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "PAD", "MEAN", "AVERAGE_POOL_2D", "FULLY_CONNECTED",
-                  "RESHAPE", "SOFTMAX"}
+ALLOWED_V2_OPS = {
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "ADD",
+    "PAD",
+    "MEAN",
+    "AVERAGE_POOL_2D",
+    "FULLY_CONNECTED",
+    "RESHAPE",
+    "SOFTMAX",
+}
 _cache: dict[tuple, Path] = {}
 
 
@@ -26,7 +35,9 @@ def convert_builtin(tmp_path_factory):
         key = (name, *extra)
         if key not in _cache:
             out = tmp_path_factory.mktemp("mobilenet") / name
-            code = run(["convert", "--target", "edgetpu", name, "-o", str(out), "--no-compile", *extra])
+            code = run(
+                ["convert", "--target", "edgetpu", name, "-o", str(out), "--no-compile", *extra]
+            )
             assert code == 0, f"convert {key} exited {code}"
             _cache[key] = out
         return _cache[key]
@@ -51,7 +62,9 @@ def test_mobilenet_v2_224_is_a_lean_full_int8_model(convert_builtin):
     histogram = graph.op_histogram()
     assert "TRANSPOSE" not in histogram
     assert set(histogram) <= ALLOWED_V2_OPS, histogram
-    assert histogram["CONV_2D"] == 35 and histogram["DEPTHWISE_CONV_2D"] == 17  # MobileNetV2's 52 convolutions
+    assert (
+        histogram["CONV_2D"] == 35 and histogram["DEPTHWISE_CONV_2D"] == 17
+    )  # MobileNetV2's 52 convolutions
 
 
 @pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large"])
@@ -72,21 +85,33 @@ def test_stock_mobilenet_v3_keeps_hard_swish_and_hard_sigmoid(convert_builtin):
 def test_fix_activations_keeps_the_math_and_removes_unmapped_activations(convert_builtin):
     fixed = report_of(convert_builtin("mobilenet_v3_small", "--fix-activations"))
     stock = report_of(convert_builtin("mobilenet_v3_small"))
-    assert fixed["stages"][[s["name"] for s in fixed["stages"]].index("fix-activations")]["replaced"]["HardSwish"] > 0
+    assert (
+        fixed["stages"][[s["name"] for s in fixed["stages"]].index("fix-activations")]["replaced"][
+            "HardSwish"
+        ]
+        > 0
+    )
     fidelity = fixed["fidelity"]
     # The original PyTorch model (with nn.Hardswish) against the float TFLite of the rewritten graph.
     assert fidelity["pytorch_vs_float_tflite_max_abs_diff"] < 1e-4
     assert fidelity["pytorch_vs_float_tflite_max_abs_diff"] < 1e-3 * fidelity["output_max_abs"]
     assert not fixed["int8"]["unmapped_activation_ops"]
-    assert "HARD_SWISH" not in fixed["int8"]["op_histogram"] and "RELU_0_TO_1" not in fixed["int8"]["op_histogram"]
+    assert (
+        "HARD_SWISH" not in fixed["int8"]["op_histogram"]
+        and "RELU_0_TO_1" not in fixed["int8"]["op_histogram"]
+    )
     assert fixed["int8"]["ops"] > stock["int8"]["ops"]  # one fused op became ADD + MUL + MUL
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small_minimal", "mobilenet_edgetpu"])
+@pytest.mark.parametrize(
+    "name", ["mobilenet_v2", "mobilenet_v3_small_minimal", "mobilenet_edgetpu"]
+)
 def test_edgetpu_friendly_builtins_are_predicted_fully_mapped(convert_builtin, name):
     prediction = report_of(convert_builtin(name))["edgetpu"]["prediction"]
     summary = prediction["summary"]
-    assert summary["cpu_ops"] == 0 and summary["tpu_ops"] == summary["total_ops"] > 0, prediction["verdict"]
+    assert summary["cpu_ops"] == 0 and summary["tpu_ops"] == summary["total_ops"] > 0, prediction[
+        "verdict"
+    ]
     assert summary["first_cut_op"] is None
     assert not [f for f in prediction["findings"] if f["kind"] in ("hard-swish", "squeeze-excite")]
 
@@ -101,27 +126,54 @@ def test_stock_mobilenet_v3_is_predicted_cut_at_its_first_hard_swish(convert_bui
     kinds = {f["kind"] for f in prediction["findings"]}
     assert {"hard-swish", "squeeze-excite"} <= kinds
     hard_swish = next(f for f in prediction["findings"] if f["kind"] == "hard-swish")
-    assert hard_swish["count"] == graph.op_histogram()["HARD_SWISH"] and "--fix-activations" in hard_swish["fix"]
+    assert (
+        hard_swish["count"] == graph.op_histogram()["HARD_SWISH"]
+        and "--fix-activations" in hard_swish["fix"]
+    )
 
 
 def test_fixed_mobilenet_v3_reports_no_unsupported_activation(convert_builtin):
-    prediction = report_of(convert_builtin("mobilenet_v3_small", "--fix-activations"))["edgetpu"]["prediction"]
-    activations = [f for f in prediction["findings"] if f["kind"] in ("hard-swish", "swish", "hard-sigmoid")]
+    prediction = report_of(convert_builtin("mobilenet_v3_small", "--fix-activations"))["edgetpu"][
+        "prediction"
+    ]
+    activations = [
+        f for f in prediction["findings"] if f["kind"] in ("hard-swish", "swish", "hard-sigmoid")
+    ]
     # The rewritten hard-swish is still recognised, as information: same math, every op supported.
     assert activations and all(f["severity"] == "info" for f in activations), activations
     assert not [op for op in prediction["ops"] if op["op"] in ("HARD_SWISH", "RELU_0_TO_1")]
-    assert not [op for op in prediction["ops"] if op["verdict"] == "cpu" and op["reason"] == "unsupported-op"]
+    assert not [
+        op
+        for op in prediction["ops"]
+        if op["verdict"] == "cpu" and op["reason"] == "unsupported-op"
+    ]
 
 
-def test_builtin_without_a_compiler_keeps_int8_and_prediction_and_exits_5(tmp_path, cli, no_docker, monkeypatch):
-    monkeypatch.setenv("PATH", str(no_docker))  # no edgetpu_compiler, and a Docker engine that does not answer
+def test_builtin_without_a_compiler_keeps_int8_and_prediction_and_exits_5(
+    tmp_path, cli, no_docker, monkeypatch
+):
+    monkeypatch.setenv(
+        "PATH", str(no_docker)
+    )  # no edgetpu_compiler, and a Docker engine that does not answer
     monkeypatch.delenv("EDGEDEPLOY_EDGETPU_COMPILER", raising=False)
     out = tmp_path / "out"
-    result = cli("convert", "--target", "edgetpu", "mobilenet_v3_small_minimal", "--alpha", "0.25", "-r", "64",
-                 "-o", str(out))
+    result = cli(
+        "convert",
+        "--target",
+        "edgetpu",
+        "mobilenet_v3_small_minimal",
+        "--alpha",
+        "0.25",
+        "-r",
+        "64",
+        "-o",
+        str(out),
+    )
     assert result.code == ExitCode.TOOL_MISSING, result
     assert "no edge tpu compiler found" in result.out.lower() and "edgetpu-compiler" in result.out
     report = report_of(out)
     assert report["edgetpu"]["compile"]["status"] == "not-run"
     assert report["edgetpu"]["prediction"]["summary"]["cpu_ops"] == 0
-    assert (out / report["outputs"]["int8_tflite"]).is_file() and not list(out.glob("*_edgetpu.tflite"))
+    assert (out / report["outputs"]["int8_tflite"]).is_file() and not list(
+        out.glob("*_edgetpu.tflite")
+    )

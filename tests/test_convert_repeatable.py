@@ -14,8 +14,11 @@ pytestmark = pytest.mark.slow  # three real (tiny) conversions: ~15 s with Tenso
 
 def _digests(onnx_path, out) -> dict[str, str]:
     report = convert(str(onnx_path), out, ConvertOptions(compile=False))
-    return {key: hashlib.sha256((out / name).read_bytes()).hexdigest()
-            for key, name in report.outputs.items() if key in ("onnx", "float32_tflite", "int8_tflite")}
+    return {
+        key: hashlib.sha256((out / name).read_bytes()).hexdigest()
+        for key, name in report.outputs.items()
+        if key in ("onnx", "float32_tflite", "int8_tflite")
+    }
 
 
 def test_the_same_model_converts_to_the_same_bytes_after_another_conversion(tmp_path):

@@ -15,7 +15,11 @@ from compiler_double import fake_docker  # noqa: F401
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.targets.edgetpu.compiler import docker
-from edgedeploy.targets.edgetpu.compiler.locate import DOCKER_PROBE_TIMEOUT_S, locate_compiler, probe_docker_image
+from edgedeploy.targets.edgetpu.compiler.locate import (
+    DOCKER_PROBE_TIMEOUT_S,
+    locate_compiler,
+    probe_docker_image,
+)
 
 MODEL = "mobilenet_v1_0.25_128_quant"
 
@@ -29,22 +33,59 @@ def _mount_fields(value: str) -> dict[str, str]:
 def test_compile_argv_is_exact(monkeypatch):
     monkeypatch.setattr(os, "getuid", lambda: 1234, raising=False)
     monkeypatch.setattr(os, "getgid", lambda: 99, raising=False)
-    models = [Path("/data/my models/a.tflite"), Path("/data/other/b.tflite"), Path("/data/my models/c.tflite")]
-    argv = docker.compile_argv("/usr/bin/docker", "edgedeploy:0.1.0", models, Path("/out/stage"), ["-a", "-m", "13"],
-                               "edgedeploy-compile-abc")
+    models = [
+        Path("/data/my models/a.tflite"),
+        Path("/data/other/b.tflite"),
+        Path("/data/my models/c.tflite"),
+    ]
+    argv = docker.compile_argv(
+        "/usr/bin/docker",
+        "edgedeploy:0.1.0",
+        models,
+        Path("/out/stage"),
+        ["-a", "-m", "13"],
+        "edgedeploy-compile-abc",
+    )
     assert argv == [
-        "/usr/bin/docker", "run", "--rm", "--pull", "never", "--platform", "linux/amd64", "--network", "none",
-        "--entrypoint", "edgetpu_compiler", "--name", "edgedeploy-compile-abc", "--user", "1234:99",
-        "--mount", "type=bind,source=/data/my models,target=/edgedeploy/models/0,readonly",
-        "--mount", "type=bind,source=/data/other,target=/edgedeploy/models/1,readonly",
-        "--mount", "type=bind,source=/out/stage,target=/edgedeploy/out",
-        "--workdir", "/edgedeploy/out",
-        "edgedeploy:0.1.0", "-s", "-o", "/edgedeploy/out", "-a", "-m", "13",
-        "/edgedeploy/models/0/a.tflite", "/edgedeploy/models/1/b.tflite", "/edgedeploy/models/0/c.tflite",
+        "/usr/bin/docker",
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "--platform",
+        "linux/amd64",
+        "--network",
+        "none",
+        "--entrypoint",
+        "edgetpu_compiler",
+        "--name",
+        "edgedeploy-compile-abc",
+        "--user",
+        "1234:99",
+        "--mount",
+        "type=bind,source=/data/my models,target=/edgedeploy/models/0,readonly",
+        "--mount",
+        "type=bind,source=/data/other,target=/edgedeploy/models/1,readonly",
+        "--mount",
+        "type=bind,source=/out/stage,target=/edgedeploy/out",
+        "--workdir",
+        "/edgedeploy/out",
+        "edgedeploy:0.1.0",
+        "-s",
+        "-o",
+        "/edgedeploy/out",
+        "-a",
+        "-m",
+        "13",
+        "/edgedeploy/models/0/a.tflite",
+        "/edgedeploy/models/1/b.tflite",
+        "/edgedeploy/models/0/c.tflite",
     ]
 
 
-@pytest.mark.parametrize("folder", ["/tmp/mödèl dir ü", "/tmp/a,b", "/tmp/x:y", '/tmp/say "hi"', "/tmp/模型 1"])
+@pytest.mark.parametrize(
+    "folder", ["/tmp/mödèl dir ü", "/tmp/a,b", "/tmp/x:y", '/tmp/say "hi"', "/tmp/模型 1"]
+)
 def test_mount_values_keep_awkward_paths_whole(folder):
     value = docker.mount_option(Path(folder), PurePosixPath("/edgedeploy/models/0"), read_only=True)
     fields = _mount_fields(value)
@@ -55,12 +96,40 @@ def test_mount_values_keep_awkward_paths_whole(folder):
 
 def test_other_command_lines():
     assert docker.version_argv("docker", "img:1") == [
-        "docker", "run", "--rm", "--pull", "never", "--platform", "linux/amd64", "--network", "none",
-        "--entrypoint", "edgetpu_compiler", "img:1", "--version"]
-    assert docker.inspect_argv("docker", "img:1") == ["docker", "image", "inspect", "--format", "{{.Id}}", "img:1"]
+        "docker",
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "--platform",
+        "linux/amd64",
+        "--network",
+        "none",
+        "--entrypoint",
+        "edgetpu_compiler",
+        "img:1",
+        "--version",
+    ]
+    assert docker.inspect_argv("docker", "img:1") == [
+        "docker",
+        "image",
+        "inspect",
+        "--format",
+        "{{.Id}}",
+        "img:1",
+    ]
     assert docker.kill_argv("docker", "c1") == ["docker", "kill", "c1"]
-    assert docker.build_argv("img:1") == ["docker", "build", "--platform", "linux/amd64", "-f", "docker/Dockerfile",
-                                          "-t", "img:1", "."]
+    assert docker.build_argv("img:1") == [
+        "docker",
+        "build",
+        "--platform",
+        "linux/amd64",
+        "-f",
+        "docker/Dockerfile",
+        "-t",
+        "img:1",
+        ".",
+    ]
 
 
 def test_image_name_follows_package_version_and_env(monkeypatch):
@@ -70,7 +139,10 @@ def test_image_name_follows_package_version_and_env(monkeypatch):
     assert docker.default_image() == "edgedeploy:0.0.0-unknown"  # '+' is not allowed in a tag
     monkeypatch.setattr(docker, "__version__", __version__)
     assert docker.image_name({}) == f"edgedeploy:{__version__}"
-    assert docker.image_name({"EDGEDEPLOY_DOCKER_IMAGE": "reg.example/me/ed:2"}) == "reg.example/me/ed:2"
+    assert (
+        docker.image_name({"EDGEDEPLOY_DOCKER_IMAGE": "reg.example/me/ed:2"})
+        == "reg.example/me/ed:2"
+    )
 
 
 def test_container_names_are_unique():
@@ -100,9 +172,12 @@ def test_real_docker_cli_without_engine_fails_fast():
     assert time.monotonic() - started < DOCKER_PROBE_TIMEOUT_S + 2
 
 
-def test_compile_through_docker_with_awkward_model_path(fake_docker, compiler_logs, edgetpu_models, cli, tmp_path,
-                                                        monkeypatch):
-    monkeypatch.setenv("FAKE_EDGETPU_STDOUT", str(next(compiler_logs.glob("*yolov5s-224_sa_c16.txt"))))
+def test_compile_through_docker_with_awkward_model_path(
+    fake_docker, compiler_logs, edgetpu_models, cli, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(
+        "FAKE_EDGETPU_STDOUT", str(next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")))
+    )
     folder = tmp_path / "mödèl dir, ü: 1"
     folder.mkdir()
     model = folder / "my modèl ñ.tflite"
@@ -122,10 +197,14 @@ def test_compile_through_docker_with_awkward_model_path(fake_docker, compiler_lo
     assert mounts[0]["source"] == str(folder) and "readonly" in mounts[0]
     assert run[-1] == "/edgedeploy/models/0/my modèl ñ.tflite"
     # the command in the report names the real output dir, not the deleted staging folder
-    assert any(f"source={out}" in arg or f'"source={out}' in arg for arg in report["compiler_command"])
+    assert any(
+        f"source={out}" in arg or f'"source={out}' in arg for arg in report["compiler_command"]
+    )
 
 
-def test_docker_timeout_kills_the_container(fake_docker, edgetpu_models, cli, tmp_path, monkeypatch):
+def test_docker_timeout_kills_the_container(
+    fake_docker, edgetpu_models, cli, tmp_path, monkeypatch
+):
     monkeypatch.setenv("FAKE_EDGETPU_MODE", "hang")
     out = tmp_path / "out"
     result = cli("compile", edgetpu_models / f"{MODEL}.tflite", "-o", out, "--timeout", "1.5")

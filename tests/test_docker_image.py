@@ -112,16 +112,22 @@ def test_edgedeploy_is_installed_from_the_repo_with_cpu_torch():
 
 
 def test_dockerignore_sends_only_the_package():
-    lines = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert lines[0] == "*"
     assert {"!pyproject.toml", "!README.md", "!edgedeploy/"} <= set(lines)
 
 
-@pytest.mark.parametrize("command", [
-    shlex.join(docker.build_argv(docker.default_image())),
-    f'docker run --rm -v "$PWD:/work" {docker.default_image()} convert --target edgetpu /work/model.onnx',
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        shlex.join(docker.build_argv(docker.default_image())),
+        f'docker run --rm -v "$PWD:/work" {docker.default_image()} convert --target edgetpu /work/model.onnx',
+    ],
+)
 def test_docker_readme_gives_the_commands_edgedeploy_uses(command):
     text = (REPO / "docker" / "README.md").read_text(encoding="utf-8")
     assert command in text
@@ -132,5 +138,7 @@ def test_the_compiler_double_is_not_shipped():
     package = REPO / "edgedeploy"
     shipped = {p.name for p in package.rglob("*")}
     assert "edgetpu_compiler" not in shipped and "fake_compiler" not in shipped
-    include = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    include = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
     assert all(pattern.startswith("edgedeploy") for pattern in include)

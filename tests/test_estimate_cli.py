@@ -32,33 +32,63 @@ def test_json_follows_the_envelope_and_the_terms_add_up(cli, deeplab):
     data = json.loads(result.out)
     assert list(data)[:3] == ["schema_version", "command", "edgedeploy_version"]
     assert data["command"] == "estimate" and data["edgedeploy_version"] == __version__
-    assert data["label"] == "estimated" and data["kind"] == "compiled" and data["host"]["name"] == "rpi4-usb3"
+    assert (
+        data["label"] == "estimated"
+        and data["kind"] == "compiled"
+        and data["host"]["name"] == "rpi4-usb3"
+    )
     assert data["latency_ms_low"] < data["latency_ms"] < data["latency_ms_high"]
     assert data["latency_ms"] == pytest.approx(sum(t["ms"] for t in data["terms"]))
-    assert [t["name"] for t in data["terms"]] == ["fixed", "compute", "transfer", "streamed_parameters", "cpu_ops"]
+    assert [t["name"] for t in data["terms"]] == [
+        "fixed",
+        "compute",
+        "transfer",
+        "streamed_parameters",
+        "cpu_ops",
+    ]
     cpu = data["cpu_ops"]
     assert cpu["ops"] == list(range(1, 9)) and cpu["median_ms"] > 0 and cpu["measured_on"]
     assert cpu["host_ms"] == pytest.approx(cpu["median_ms"] * cpu["host_factor"])
     assert cpu["summary"].startswith("ops 1-8 on the CPU: about ")
-    assert data["first_inference_extra_ms"] > 0 and data["workload"]["on_chip_parameter_bytes"] == 766720
+    assert (
+        data["first_inference_extra_ms"] > 0
+        and data["workload"]["on_chip_parameter_bytes"] == 766720
+    )
 
 
 def test_terminal_answer_is_labelled_estimated_with_its_breakdown(cli, deeplab):
     result = cli("estimate", deeplab)
     assert result.code == ExitCode.OK, result
     text = " ".join(result.out.split())
-    assert "Edge TPU latency estimated, not measured" in text and "estimated" in text.split("per inference")[0]
-    for title in ("fixed per-invoke cost", "Edge TPU compute", "input/output transfer", "streamed parameters",
-                  "CPU-side ops", "first inference: about"):
+    assert (
+        "Edge TPU latency estimated, not measured" in text
+        and "estimated" in text.split("per inference")[0]
+    )
+    for title in (
+        "fixed per-invoke cost",
+        "Edge TPU compute",
+        "input/output transfer",
+        "streamed parameters",
+        "CPU-side ops",
+        "first inference: about",
+    ):
         assert title in text
     assert "ops 1-8 on the CPU: about" in text and "measured here" in text
 
 
 def test_clock_std_is_slower_on_usb_only(cli, test_data):
     rps = _latency_model(test_data, "rps", "rps_edgetpu.tflite")
-    runs = {(host, clock): json.loads(cli("estimate", "--json", "--host", host, "--clock", clock, rps).out)
-            for host in ("x86-usb3", "devboard") for clock in ("std", "max")}
-    compute = {key: next(t["ms"] for t in data["terms"] if t["name"] == "compute") for key, data in runs.items()}
+    runs = {
+        (host, clock): json.loads(
+            cli("estimate", "--json", "--host", host, "--clock", clock, rps).out
+        )
+        for host in ("x86-usb3", "devboard")
+        for clock in ("std", "max")
+    }
+    compute = {
+        key: next(t["ms"] for t in data["terms"] if t["name"] == "compute")
+        for key, data in runs.items()
+    }
     assert compute[("x86-usb3", "std")] == pytest.approx(2 * compute[("x86-usb3", "max")])
     assert compute[("devboard", "std")] == compute[("devboard", "max")]
     assert any("full speed" in note for note in runs[("devboard", "std")]["notes"])
@@ -69,7 +99,10 @@ def test_host_list(cli):
     assert result.code == ExitCode.OK and all(name in result.out for name in PROFILES)
     data = json.loads(cli("estimate", "--host", "list", "--json").out)
     assert [h["name"] for h in data["hosts"]] == PROFILES
-    assert all(set(h["sources"]) == {"fixed_ms", "io_ms_per_mb", "stream_mb_per_s", "cpu_factor"} for h in data["hosts"])
+    assert all(
+        set(h["sources"]) == {"fixed_ms", "io_ms_per_mb", "stream_mb_per_s", "cpu_factor"}
+        for h in data["hosts"]
+    )
 
 
 def _one_line(result, code: int, *words: str) -> None:
@@ -88,21 +121,33 @@ def test_bad_clock(cli, deeplab):
 
 
 def test_float_model_needs_full_int8(cli, tmp_path):
-    _one_line(cli("estimate", float_add_model(tmp_path / "float.tflite")), ExitCode.UNREADABLE_INPUT,
-              "estimate needs a full-int8 model")
+    _one_line(
+        cli("estimate", float_add_model(tmp_path / "float.tflite")),
+        ExitCode.UNREADABLE_INPUT,
+        "estimate needs a full-int8 model",
+    )
 
 
 def test_dynamic_range_model_needs_full_int8(cli, tmp_path):
     b = GraphBuilder()
     x = b.tensor("x", [1, 16], dtype="float32", quantized=False)
     w = b.tensor("w", [4, 16], data=np.ones((4, 16)))  # int8 weights, float activations
-    y = b.op("FULLY_CONNECTED", [x, w], [1, 4], dtype="float32", options=("FullyConnectedOptions", {}))
+    y = b.op(
+        "FULLY_CONNECTED", [x, w], [1, 4], dtype="float32", options=("FullyConnectedOptions", {})
+    )
     path = b.save(tmp_path / "dynamic_range.tflite", inputs=[x], outputs=[y])
-    _one_line(cli("estimate", path), ExitCode.UNREADABLE_INPUT, "dynamic-range", "estimate needs a full-int8 model")
+    _one_line(
+        cli("estimate", path),
+        ExitCode.UNREADABLE_INPUT,
+        "dynamic-range",
+        "estimate needs a full-int8 model",
+    )
 
 
 def test_missing_and_corrupt_files(cli, tmp_path):
-    _one_line(cli("estimate", tmp_path / "absent.tflite"), ExitCode.UNREADABLE_INPUT, "absent.tflite")
+    _one_line(
+        cli("estimate", tmp_path / "absent.tflite"), ExitCode.UNREADABLE_INPUT, "absent.tflite"
+    )
     junk = tmp_path / "junk.tflite"
     junk.write_bytes(b"\x00" * 64)
     _one_line(cli("estimate", junk), ExitCode.UNREADABLE_INPUT, "junk.tflite")
@@ -119,13 +164,17 @@ def test_onnx_is_converted_first(cli, tmp_path):
     assert not list(tmp_path.glob("**/*_int8.tflite"))  # the converted model was temporary
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_mutated_models_never_show_a_traceback(cli, tmp_path, edgetpu_models, data):
     sources = sorted(p for p in edgetpu_models.glob("*.tflite") if p.stat().st_size < 2_000_000)
     original = bytearray(data.draw(st.sampled_from(sources)).read_bytes())
     for _ in range(data.draw(st.integers(1, 12))):
-        original[data.draw(st.integers(0, min(len(original) - 1, 4096)))] = data.draw(st.integers(0, 255))
+        original[data.draw(st.integers(0, min(len(original) - 1, 4096)))] = data.draw(
+            st.integers(0, 255)
+        )
     path = tmp_path / "mutated.tflite"
     path.write_bytes(bytes(original))
     result = cli("estimate", "--json", path)
@@ -141,6 +190,13 @@ def test_builtin_name_is_converted_first(cli):
     result = cli("estimate", "--json", "mobilenet_v3_small", "--alpha", "0.5", "-r", "96")
     assert result.code == ExitCode.OK, result
     data = json.loads(result.out)
-    assert data["model"].startswith("mobilenet_v3_small (converted: ") and data["kind"] == "uncompiled"
-    assert data["cpu_ops"]["ops"] and data["cpu_ops"]["summary"].startswith("ops ")  # hard-swish cuts the graph early
-    assert data["cpu_ops"]["host_ms"] > 0 and data["latency_ms_low"] < data["latency_ms"] < data["latency_ms_high"]
+    assert (
+        data["model"].startswith("mobilenet_v3_small (converted: ") and data["kind"] == "uncompiled"
+    )
+    assert data["cpu_ops"]["ops"] and data["cpu_ops"]["summary"].startswith(
+        "ops "
+    )  # hard-swish cuts the graph early
+    assert (
+        data["cpu_ops"]["host_ms"] > 0
+        and data["latency_ms_low"] < data["latency_ms"] < data["latency_ms_high"]
+    )

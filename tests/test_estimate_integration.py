@@ -9,7 +9,18 @@ import pytest
 
 from edgedeploy.errors import ExitCode
 
-QUICK = ("--min-runs", "3", "--min-time", "0", "--warmup-time", "0", "--repeats", "1", "--threads", "1")
+QUICK = (
+    "--min-runs",
+    "3",
+    "--min-time",
+    "0",
+    "--warmup-time",
+    "0",
+    "--repeats",
+    "1",
+    "--threads",
+    "1",
+)
 
 
 def _latency_model(test_data, folder: str, name: str):
@@ -25,7 +36,11 @@ def test_bench_keeps_the_skipped_row_and_adds_the_estimate(cli, test_data):
     if tpu["status"] != "skipped":
         pytest.skip("an Edge TPU is attached here: the row is measured, not estimated")
     estimate = tpu["details"]["estimate"]
-    assert tpu["latency"] is None and estimate["label"] == "estimated" and estimate["host"] == "x86-usb3"
+    assert (
+        tpu["latency"] is None
+        and estimate["label"] == "estimated"
+        and estimate["host"] == "x86-usb3"
+    )
     assert estimate["latency_ms_low"] < estimate["latency_ms"] < estimate["latency_ms_high"]
     assert next(c for c in cells if c["target_name"] == "cpu")["details"].get("estimate") is None
     text = " ".join(cli("bench", "-t", "cpu,coral", *QUICK, rps).out.split())
@@ -57,8 +72,14 @@ def _row(label: str, estimate: dict | None):
     item = build_plan([parse_spec("mobilenet_v2")], (None,), [], False)[0]
     row = Row(item.__class__(label, item.spec, 1.0, 224))
     row.model = {"macs": 300e6, "int8_bytes": 2**22, "params": 3_500_000}
-    row.edgetpu = {"total_ops": 60, "tpu_ops": 60, "cpu_ops": 0, "tpu_mac_share": 1.0, "tpu_op_share": 1.0,
-                   "estimate": estimate}
+    row.edgetpu = {
+        "total_ops": 60,
+        "tpu_ops": 60,
+        "cpu_ops": 0,
+        "tpu_mac_share": 1.0,
+        "tpu_op_share": 1.0,
+        "estimate": estimate,
+    }
     return row
 
 
@@ -66,14 +87,23 @@ def test_compare_columns_csv_and_panel_show_the_estimate_with_its_range():
     from edgedeploy.compare.plots import overview_png
     from edgedeploy.compare.tables import columns, csv_records, terminal_columns
 
-    estimate = {"label": "estimated", "latency_ms": 2.5, "latency_ms_low": 2.0, "latency_ms_high": 3.1, "host": "x86-usb3"}
+    estimate = {
+        "label": "estimated",
+        "latency_ms": 2.5,
+        "latency_ms_low": 2.0,
+        "latency_ms_high": 3.1,
+        "host": "x86-usb3",
+    }
     rows = [_row("a", estimate), _row("b", {"label": "estimated", "error": "no compiled package"})]
     wide = {c.header: c for c in columns([])}
     assert wide["Edge TPU ms (estimated, range)"].show(rows[0]) == "2.50 (2.00-3.10)"
     assert wide["Edge TPU ms (estimated, range)"].show(rows[1]) == "-"
     assert any(c.header == "TPU ms est.†" for c in terminal_columns([]))
     record = csv_records(rows, [])[0]
-    assert (record["edgetpu_estimated_latency_ms"], record["edgetpu_estimated_latency_ms_high"]) == (2.5, 3.1)
+    assert (
+        record["edgetpu_estimated_latency_ms"],
+        record["edgetpu_estimated_latency_ms_high"],
+    ) == (2.5, 3.1)
     assert overview_png(rows, [], "test").startswith(b"\x89PNG")
 
 
@@ -86,8 +116,20 @@ def test_estimate_panel_draws_the_range_as_whiskers():
     from edgedeploy.compare.plots import estimate_panel
 
     ax = Figure().subplots()
-    estimate_panel(ax, [_row("a", {"latency_ms": 2.5, "latency_ms_low": 2.0, "latency_ms_high": 3.1,
-                                   "host": "x86-usb3"})])
+    estimate_panel(
+        ax,
+        [
+            _row(
+                "a",
+                {
+                    "latency_ms": 2.5,
+                    "latency_ms_low": 2.0,
+                    "latency_ms_high": 3.1,
+                    "host": "x86-usb3",
+                },
+            )
+        ],
+    )
     assert "estimated" in ax.get_title() and [t.get_text() for t in ax.get_yticklabels()] == ["a"]
     assert len(ax.patches) == 1 and ax.patches[0].get_width() == 2.5
     empty = Figure().subplots()

@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def fit_script():
-    spec = importlib.util.spec_from_file_location("fit_edgetpu_latency", REPO / "benchmarks" / "fit_edgetpu_latency.py")
+    spec = importlib.util.spec_from_file_location(
+        "fit_edgetpu_latency", REPO / "benchmarks" / "fit_edgetpu_latency.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
@@ -43,16 +45,26 @@ def recorded(timings: dict, name: str, view: str):
     entry = timings["models"][name][view]
 
     def timer(data: bytes, ops: list[int]) -> CpuOpsTiming:
-        assert sorted(ops) == entry["ops"], "the CPU-side ops differ from the ones timed for the fit"
-        return CpuOpsTiming(op_indices=sorted(ops), median_ms=entry["median_ms"], cpu=timings["cpu"],
-                            measured_ops=sorted(ops), unmeasured_ops=[(-1, op, "recorded") for op in entry["unmeasured"]])
+        assert sorted(ops) == entry["ops"], (
+            "the CPU-side ops differ from the ones timed for the fit"
+        )
+        return CpuOpsTiming(
+            op_indices=sorted(ops),
+            median_ms=entry["median_ms"],
+            cpu=timings["cpu"],
+            measured_ops=sorted(ops),
+            unmeasured_ops=[(-1, op, "recorded") for op in entry["unmeasured"]],
+        )
+
     return timer
 
 
 def _files(fit_script, entry: dict) -> tuple[Path, Path | None]:
     files = [fit_script.DATA / entry["folder"] / item["file"] for item in entry["files"]]
-    return (next(f for f in files if not f.stem.endswith("_edgetpu")),
-            next((f for f in files if f.stem.endswith("_edgetpu")), None))
+    return (
+        next(f for f in files if not f.stem.endswith("_edgetpu")),
+        next((f for f in files if f.stem.endswith("_edgetpu")), None),
+    )
 
 
 def test_every_published_measurement_is_inside_its_estimates_range(fit_script, dataset):
@@ -67,22 +79,48 @@ def test_every_published_measurement_is_inside_its_estimates_range(fit_script, d
             host, clock, _ = fit_script.MEASURED_ON[index]
             published = measurements[index]["latency_ms"]
             for view, path in (("compiled", compiled), ("uncompiled", source)):
-                report = estimate_file(path, host=host, clock=clock, timer=recorded(timings, name, view))
+                report = estimate_file(
+                    path, host=host, clock=clock, timer=recorded(timings, name, view)
+                )
                 e = report.estimate
-                assert e.latency_ms_low <= published <= e.latency_ms_high, (name, host, view, published, e)
-                assert e.latency_ms == pytest.approx(sum(t.ms for t in e.terms))  # the terms add up to the total
+                assert e.latency_ms_low <= published <= e.latency_ms_high, (
+                    name,
+                    host,
+                    view,
+                    published,
+                    e,
+                )
+                assert e.latency_ms == pytest.approx(
+                    sum(t.ms for t in e.terms)
+                )  # the terms add up to the total
                 checked.append((name, host, view))
-    assert len(checked) == 2 * 11 and {h for _, h, _ in checked} == {"x86-usb3", "devboard", "rpi4-usb3", "rpi3-usb2"}
+    assert len(checked) == 2 * 11 and {h for _, h, _ in checked} == {
+        "x86-usb3",
+        "devboard",
+        "rpi4-usb3",
+        "rpi3-usb2",
+    }
 
 
-def test_measurements_with_pre_and_post_processing_lie_above_the_model_only_estimate(fit_script, dataset):
+def test_measurements_with_pre_and_post_processing_lie_above_the_model_only_estimate(
+    fit_script, dataset
+):
     measurements, models, timings = dataset
     entry = next(e for e in models if e["name"].startswith("ssd_mobilenet_v1_075"))
     source, compiled = _files(fit_script, entry)
-    assert compiled is None  # only the uncompiled model was published: the mapping is our prediction
+    assert (
+        compiled is None
+    )  # only the uncompiled model was published: the mapping is our prediction
     for index, host in ((347, "devboard"), (349, "x86-usb3"), (348, "rpi3-usb2")):
-        report = estimate_file(source, host=host, timer=recorded(timings, "ssd_mobilenet_v1_075_coco_300", "uncompiled"))
-        assert report.estimate.latency_ms < measurements[index]["latency_ms"], (index, report.estimate)
+        report = estimate_file(
+            source,
+            host=host,
+            timer=recorded(timings, "ssd_mobilenet_v1_075_coco_300", "uncompiled"),
+        )
+        assert report.estimate.latency_ms < measurements[index]["latency_ms"], (
+            index,
+            report.estimate,
+        )
 
 
 def test_leave_one_model_out_goals(fit_script, dataset):
@@ -126,6 +164,7 @@ def test_the_constants_file_is_what_the_fit_gives(fit_script, dataset):
     loo, loo_plain = fit_script.leave_one_model_out(data, measurements, models, timings, prior)
     validation = {"compiled": fit_script.summary(loo), "uncompiled": fit_script.summary(loo_plain)}
     band = fit_script.bands(loo, loo_plain, fit_script.instruction_errors(data))
-    document = fit_script.constants_file(final, chip, sources, band, timings,
-                                         {**load_constants().validation, **validation})
+    document = fit_script.constants_file(
+        final, chip, sources, band, timings, {**load_constants().validation, **validation}
+    )
     _close(document, json.loads(DATA_FILE.read_text()))

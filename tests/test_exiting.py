@@ -18,7 +18,9 @@ class Framework:
 framework = Framework()
 """
 
-PROCESS = FRAMEWORK + """
+PROCESS = (
+    FRAMEWORK
+    + """
 import atexit, threading, time, types
 from edgedeploy.exiting import end_process
 how = sys.argv[1]
@@ -30,21 +32,30 @@ atexit.register(lambda: sys.stdout.write("exit handler ran; "))
 sys.stdout.write("result written; ")  # no newline: still in the buffer
 end_process(3)
 """
+)
 
-WORKER = """
+WORKER = (
+    """
 from edgedeploy.compare.workers import _init_worker
 _init_worker()  # first, as in a worker: before anything the frameworks register
-""" + FRAMEWORK + """
+"""
+    + FRAMEWORK
+    + """
 sys.stdout.write("result written")
 """
+)
 
 
 def _run(script: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60
+    )
 
 
-@pytest.mark.parametrize("how, torn_down", [("framework loaded", False), ("no framework", True),
-                                            ("thread still working", True)])
+@pytest.mark.parametrize(
+    "how, torn_down",
+    [("framework loaded", False), ("no framework", True), ("thread still working", True)],
+)
 def test_a_process_ends_with_its_code_handlers_and_output(how, torn_down, tmp_path):
     marker = tmp_path / "finalized"
     done = _run(PROCESS, how, str(marker))

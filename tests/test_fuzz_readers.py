@@ -46,8 +46,13 @@ from edgedeploy.tflite import parse_model
 LOG_SEEDS = sorted(p for p in LOGS.iterdir() if p.suffix in (".txt", ".log"))
 ONNX_SEEDS = sorted(SEEDS.glob("*.onnx"))
 _HOT = {name: hot_positions(tflite_seed(name), parse_model) for name in TFLITE_SEEDS}
-_PACKAGES = [op.custom_options for name in TFLITE_SEEDS if name.endswith("_edgetpu.tflite")
-             for op in parse_model(tflite_seed(name)).ops if op.is_custom]
+_PACKAGES = [
+    op.custom_options
+    for name in TFLITE_SEEDS
+    if name.endswith("_edgetpu.tflite")
+    for op in parse_model(tflite_seed(name)).ops
+    if op.is_custom
+]
 _PACKAGE_HOT = [hot_positions(package, read_package) for package in _PACKAGES]
 
 
@@ -61,7 +66,9 @@ def _check_file(path: Path) -> None:
 def _tflite(path: Path, data: bytes) -> None:
     path.write_bytes(data)
     _check_file(path)
-    only_project_errors(lambda: inspect_model(path))  # what bench and compare read before any runtime does
+    only_project_errors(
+        lambda: inspect_model(path)
+    )  # what bench and compare read before any runtime does
 
 
 @pytest.mark.slow
@@ -88,8 +95,14 @@ def test_darwinn_package(data):
     options = data.draw(mutated_bytes(_PACKAGES[number], _PACKAGE_HOT[number]))
     package = only_project_errors(lambda: read_package(options))
     if package is not None:
-        strict_json(json.dumps({"names": package.input_names + package.output_names,
-                                "bytes": [package.on_chip_parameter_bytes, package.off_chip_parameter_bytes]}))
+        strict_json(
+            json.dumps(
+                {
+                    "names": package.input_names + package.output_names,
+                    "bytes": [package.on_chip_parameter_bytes, package.off_chip_parameter_bytes],
+                }
+            )
+        )
 
 
 @pytest.mark.slow
@@ -162,7 +175,9 @@ def test_kept_regression(name):
     if hasattr(result, "to_dict"):
         strict_json(envelope_json("check", result.to_dict()))
     if "says" in case:
-        assert case["says"] in json.dumps(result.to_dict() if hasattr(result, "to_dict") else str(result))
+        assert case["says"] in json.dumps(
+            result.to_dict() if hasattr(result, "to_dict") else str(result)
+        )
 
 
 def test_every_regression_file_is_indexed():
@@ -178,7 +193,9 @@ def test_check_json_on_mutated_onnx_is_strict_json_or_one_error_line(tmp_path, c
     path.write_bytes(data.draw(mutated_bytes(data.draw(st.sampled_from(ONNX_SEEDS)).read_bytes())))
     result = cli("check", "--json", path)
     if result.code == 4:
-        assert result.out == "" and result.err.startswith("error: ") and result.err.count("\n") == 1, result
+        assert (
+            result.out == "" and result.err.startswith("error: ") and result.err.count("\n") == 1
+        ), result
     else:
         assert result.code in (0, 3), result
         strict_json(result.out)

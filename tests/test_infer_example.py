@@ -25,8 +25,13 @@ PHOTOS = ("parrot.jpg", "grace_hopper.jpg")
 
 def run_infer(folder: Path, photo: Path, *extra: str) -> subprocess.CompletedProcess:
     """``python infer.py PHOTO`` from another working directory, as a user would run it."""
-    return subprocess.run([sys.executable, str(folder / "infer.py"), str(photo), *extra], capture_output=True,
-                          text=True, timeout=120, cwd=folder.parent)
+    return subprocess.run(
+        [sys.executable, str(folder / "infer.py"), str(photo), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=folder.parent,
+    )
 
 
 def pipeline_top1(folder: Path, int8_name: str, photo: Path) -> int:
@@ -43,7 +48,9 @@ def test_infer_py_top1_is_the_pipelines_int8_result(tiny_deployed, photo_dir, ph
     result = json.loads(done.stdout)
     assert result["model"] == "tiny_int8.tflite on the CPU"
     top = result["top5"]
-    assert len(top) == 5 and [t["score"] for t in top] == sorted((t["score"] for t in top), reverse=True)
+    assert len(top) == 5 and [t["score"] for t in top] == sorted(
+        (t["score"] for t in top), reverse=True
+    )
     assert top[0]["class"] == pipeline_top1(tiny_deployed, "tiny_int8.tflite", photo_dir / photo)
     assert all(t["label"] == LABELS[t["class"]] for t in top)
 
@@ -59,7 +66,9 @@ def test_infer_py_prints_top5_with_labels(tiny_deployed, photo_dir):
         assert " ".join(label) == LABELS[int(index)]
 
 
-def test_infer_py_refuses_a_sidecar_that_does_not_match_and_a_bad_photo(tiny_deployed, tmp_path, photo_dir):
+def test_infer_py_refuses_a_sidecar_that_does_not_match_and_a_bad_photo(
+    tiny_deployed, tmp_path, photo_dir
+):
     folder = copy_folder(tiny_deployed, tmp_path)
     doc = json.loads((folder / "tiny_int8.json").read_text())
     doc["input"]["scale"] = 1.0
@@ -67,7 +76,11 @@ def test_infer_py_refuses_a_sidecar_that_does_not_match_and_a_bad_photo(tiny_dep
     done = run_infer(folder, photo_dir / "owl.jpg")
     assert done.returncode == ExitCode.UNREADABLE_INPUT, done.stderr
     # LiteRT's own "INFO: Created ... delegate" line may come first; ours is the one error line, last
-    assert done.stderr.strip().splitlines()[-1].startswith("error: tiny_int8.json: 'input.scale' is 1.0 but the model has")
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: tiny_int8.json: 'input.scale' is 1.0 but the model has")
+    )
     assert "Traceback" not in done.stderr
     not_a_photo = tmp_path / "notes.jpg"
     not_a_photo.write_text("not an image")
@@ -76,9 +89,13 @@ def test_infer_py_refuses_a_sidecar_that_does_not_match_and_a_bad_photo(tiny_dep
     assert "Traceback" not in done.stderr
 
 
-def test_infer_py_falls_back_to_the_cpu_when_the_edgetpu_runtime_is_missing(tiny_deployed, tmp_path, photo_dir):
+def test_infer_py_falls_back_to_the_cpu_when_the_edgetpu_runtime_is_missing(
+    tiny_deployed, tmp_path, photo_dir
+):
     folder = copy_folder(tiny_deployed, tmp_path)
-    shutil.copy(folder / "tiny_int8.tflite", folder / "tiny_int8_edgetpu.tflite")  # stands in for the compiled twin
+    shutil.copy(
+        folder / "tiny_int8.tflite", folder / "tiny_int8_edgetpu.tflite"
+    )  # stands in for the compiled twin
     done = run_infer(folder, photo_dir / "owl.jpg", "--json")
     if json.loads(done.stdout or "{}").get("model", "").endswith("on the Edge TPU"):
         pytest.skip("this machine has the Edge TPU runtime: the compiled model ran on it")
@@ -86,14 +103,19 @@ def test_infer_py_falls_back_to_the_cpu_when_the_edgetpu_runtime_is_missing(tiny
     assert json.loads(done.stdout)["model"] == "tiny_int8.tflite on the CPU"
     assert "note: Edge TPU not usable" in done.stderr and "running on the CPU" in done.stderr
     forced = run_infer(folder, photo_dir / "owl.jpg", "--cpu", "--json")
-    assert json.loads(forced.stdout)["model"] == "tiny_int8.tflite on the CPU" and "note:" not in forced.stderr
+    assert (
+        json.loads(forced.stdout)["model"] == "tiny_int8.tflite on the CPU"
+        and "note:" not in forced.stderr
+    )
 
 
 def test_raw_input_takes_uint8_camera_pixels(tiny_raw_deployed, photo_dir):
     graph = read_model(tiny_raw_deployed / "tiny_int8.tflite")
     (inp,), (out,) = graph.inputs, graph.outputs
     assert (inp.dtype, inp.zero_point, out.dtype) == ("uint8", [0], "uint8")
-    assert inp.scale[0] == pytest.approx(1 / 255, rel=1e-6)  # real = q / 255: the uint8 value is the pixel
+    assert inp.scale[0] == pytest.approx(
+        1 / 255, rel=1e-6
+    )  # real = q / 255: the uint8 value is the pixel
     doc = json.loads((tiny_raw_deployed / "tiny_int8.json").read_text())
     assert doc["input"]["raw_pixels"] and doc["preprocessing"]["normalize"]["where"] == "model"
     assert doc["preprocessing"]["normalize"]["mean"] == pytest.approx([123.675, 116.28, 103.53])
@@ -104,11 +126,18 @@ def test_raw_input_takes_uint8_camera_pixels(tiny_raw_deployed, photo_dir):
     # uint8 QUANTIZE out) all map: Google's keras_lstm_mnist_ptq pair shows the compiler mapping both
     # uint8<->int8 QUANTIZE ops of a uint8-I/O model (tests/test_check_compiled.py holds us to that pair).
     ops = report["edgetpu"]["prediction"]["ops"]
-    assert [op["op"] for op in ops][:3] == ["QUANTIZE", "MUL", "ADD"] and ops[-1]["op"] == "QUANTIZE"
-    assert all(op["verdict"] == "tpu" for op in ops) and report["edgetpu"]["prediction"]["summary"]["cpu_ops"] == 0
+    assert [op["op"] for op in ops][:3] == ["QUANTIZE", "MUL", "ADD"] and ops[-1][
+        "op"
+    ] == "QUANTIZE"
+    assert (
+        all(op["verdict"] == "tpu" for op in ops)
+        and report["edgetpu"]["prediction"]["summary"]["cpu_ops"] == 0
+    )
 
 
-def test_raw_input_example_and_bench_feed_the_pixels_themselves(tiny_raw_deployed, photo_dir, tmp_path):
+def test_raw_input_example_and_bench_feed_the_pixels_themselves(
+    tiny_raw_deployed, photo_dir, tmp_path
+):
     from PIL import Image
 
     from edgedeploy.bench.inputs import image_inputs
@@ -116,8 +145,9 @@ def test_raw_input_example_and_bench_feed_the_pixels_themselves(tiny_raw_deploye
 
     done = run_infer(tiny_raw_deployed, photo_dir / "parrot.jpg", "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["top5"][0]["class"] == pipeline_top1(tiny_raw_deployed, "tiny_int8.tflite",
-                                                                        photo_dir / "parrot.jpg")
+    assert json.loads(done.stdout)["top5"][0]["class"] == pipeline_top1(
+        tiny_raw_deployed, "tiny_int8.tflite", photo_dir / "parrot.jpg"
+    )
     folder = tmp_path / "photo"
     folder.mkdir()
     Image.new("RGB", (40, 40), (200, 17, 3)).save(folder / "solid.png")
@@ -138,7 +168,9 @@ def test_infer_py_on_a_real_mobilenet_matches_the_pipeline(photo_dir, tmp_path_f
     from edgedeploy.cli.app import run
 
     out = _cache.get(("mobilenet_v2",))
-    if out is None:  # this test ran alone: convert once, into the same cache the acceptance tests use
+    if (
+        out is None
+    ):  # this test ran alone: convert once, into the same cache the acceptance tests use
         out = tmp_path_factory.mktemp("mobilenet") / "mobilenet_v2"
         assert run(["convert", "mobilenet_v2", "-o", str(out), "--no-compile"]) == 0
         _cache[("mobilenet_v2",)] = out

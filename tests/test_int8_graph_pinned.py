@@ -31,7 +31,10 @@ def first_difference(expected, actual, where: str = "") -> str | None:
 
 def test_first_difference_names_the_place():
     assert first_difference({"ops": [{"op": "ADD"}]}, {"ops": [{"op": "ADD"}]}) is None
-    assert first_difference({"ops": [{"op": "ADD"}]}, {"ops": [{"op": "MUL"}]}) == ".ops[0].op: pinned 'ADD', now 'MUL'"
+    assert (
+        first_difference({"ops": [{"op": "ADD"}]}, {"ops": [{"op": "MUL"}]})
+        == ".ops[0].op: pinned 'ADD', now 'MUL'"
+    )
     assert "2 entries pinned, 1 now" in first_difference({"ops": [1, 2]}, {"ops": [1]})
 
 

@@ -13,7 +13,18 @@ from edgedeploy import __version__
 from edgedeploy.errors import ExitCode
 
 HEADER = ["schema_version", "command", "edgedeploy_version"]
-QUICK = ("--min-runs", "3", "--min-time", "0", "--warmup-time", "0", "--repeats", "1", "--threads", "1")
+QUICK = (
+    "--min-runs",
+    "3",
+    "--min-time",
+    "0",
+    "--warmup-time",
+    "0",
+    "--repeats",
+    "1",
+    "--threads",
+    "1",
+)
 
 
 def _enveloped(text: str, command: str) -> dict:
@@ -38,14 +49,20 @@ def test_bench_output_and_saved_file(cli, tmp_path):
     assert result.code == ExitCode.OK, result
     assert _enveloped(result.out, "bench")["results"][0]["status"] == "ok"
     _enveloped(saved.read_text(), "bench")
-    again = cli("bench", "--compare", saved, *QUICK, model)  # a saved envelope reads back as a baseline
+    again = cli(
+        "bench", "--compare", saved, *QUICK, model
+    )  # a saved envelope reads back as a baseline
     assert again.code in (ExitCode.OK, ExitCode.REGRESSION), again
 
 
-def test_compile_output_and_report_file(cli, fake_compiler, compiler_logs, edgetpu_models, tmp_path):
+def test_compile_output_and_report_file(
+    cli, fake_compiler, compiler_logs, edgetpu_models, tmp_path
+):
     model = edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite"
-    fake_compiler.use(stdout=next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")),
-                      compiled=edgetpu_models / "mobilenet_v1_0.25_128_quant_edgetpu.tflite")
+    fake_compiler.use(
+        stdout=next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")),
+        compiled=edgetpu_models / "mobilenet_v1_0.25_128_quant_edgetpu.tflite",
+    )
     result = cli("compile", "--json", "-o", tmp_path / "out", model)
     assert result.code in (ExitCode.OK, ExitCode.OPS_ON_CPU), result
     assert _enveloped(result.out, "compile")["status"] == "compiled"

@@ -15,11 +15,28 @@ PACKAGE = Path(edgedeploy.__file__).parent
 # cycle check keeps the same-layer edges acyclic).
 LAYERS = {
     "errors": 0,
-    "machine": 1, "files": 1, "outputs": 1, "worker": 1, "exiting": 1, "report": 1, "images": 1, "onnx_reader": 1,
-    "tflite": 2, "models": 2,
-    "targets": 3, "targets.cpu": 3, "targets.edgetpu": 3, "converters": 3, "deploy": 3,
-    "bench": 4, "verify": 4, "compare": 5, "limits": 5,
-    "cli": 6, "__main__": 7, "edgedeploy": 1,
+    "machine": 1,
+    "files": 1,
+    "outputs": 1,
+    "worker": 1,
+    "exiting": 1,
+    "report": 1,
+    "images": 1,
+    "onnx_reader": 1,
+    "tflite": 2,
+    "models": 2,
+    "targets": 3,
+    "targets.cpu": 3,
+    "targets.edgetpu": 3,
+    "converters": 3,
+    "deploy": 3,
+    "bench": 4,
+    "verify": 4,
+    "compare": 5,
+    "limits": 5,
+    "cli": 6,
+    "__main__": 7,
+    "edgedeploy": 1,
 }
 ACCELERATORS = {"targets.cpu", "targets.edgetpu"}
 COMMANDS = {"cli", "bench", "compare", "converters", "verify", "deploy", "limits"}
@@ -37,11 +54,18 @@ def _unit(module: str) -> str:
 def _edges() -> dict[str, set[tuple[str, str]]]:
     edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for path in PACKAGE.rglob("*.py"):
-        module = ".".join(("edgedeploy", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+        module = ".".join(
+            ("edgedeploy", *path.relative_to(PACKAGE).with_suffix("").parts)
+        ).removesuffix(".__init__")
         source = _unit(module)
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else \
-                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names = (
+                [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
             for name in names:
                 if name.startswith("edgedeploy") and _unit(name) != source:
                     edges[source].add((_unit(name), str(path.relative_to(PACKAGE))))
@@ -49,14 +73,24 @@ def _edges() -> dict[str, set[tuple[str, str]]]:
 
 
 def test_every_unit_has_a_layer():
-    units = {_unit(".".join(("edgedeploy", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__"))
-             for p in PACKAGE.rglob("*.py")}
+    units = {
+        _unit(
+            ".".join(("edgedeploy", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(
+                ".__init__"
+            )
+        )
+        for p in PACKAGE.rglob("*.py")
+    }
     assert units <= set(LAYERS), f"give these a layer: {sorted(units - set(LAYERS))}"
 
 
 def test_no_package_imports_one_above_it():
-    upward = [f"{where}: {source} -> {target}" for source, found in _edges().items() for target, where in found
-              if LAYERS[target] > LAYERS[source]]
+    upward = [
+        f"{where}: {source} -> {target}"
+        for source, found in _edges().items()
+        for target, where in found
+        if LAYERS[target] > LAYERS[source]
+    ]
     assert not upward
 
 
@@ -66,7 +100,7 @@ def test_no_cycles_between_packages():
 
     def visit(node: str, trail: list[str]) -> None:
         if node in visiting:
-            cycles.append(trail[trail.index(node):] + [node])
+            cycles.append(trail[trail.index(node) :] + [node])
             return
         if node in done:
             return
@@ -82,6 +116,11 @@ def test_no_cycles_between_packages():
 
 
 def test_no_command_imports_an_accelerator_by_name():
-    named = [f"{where}: {source} -> {target}" for source, found in _edges().items() if source in COMMANDS
-             for target, where in found if target in ACCELERATORS]
+    named = [
+        f"{where}: {source} -> {target}"
+        for source, found in _edges().items()
+        if source in COMMANDS
+        for target, where in found
+        if target in ACCELERATORS
+    ]
     assert not named

@@ -22,10 +22,16 @@ def _softmax_model(path: Path, height: int | str, width: int | str) -> Path:
     weight = numpy_helper.from_array(np.full((1, 3, 1, 1), 0.1, dtype=np.float32), "w")
     bias = numpy_helper.from_array(np.zeros(1, dtype=np.float32), "b")
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[1, 1]),
-         helper.make_node("Flatten", ["c"], ["f"], axis=1), helper.make_node("Softmax", ["f"], ["y"], axis=1)],
-        "softmax_map", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, height, width])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, None])], [weight, bias])
+        [
+            helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[1, 1]),
+            helper.make_node("Flatten", ["c"], ["f"], axis=1),
+            helper.make_node("Softmax", ["f"], ["y"], axis=1),
+        ],
+        "softmax_map",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, height, width])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, None])],
+        [weight, bias],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8  # what onnxruntime reads (the confirming conversion runs it)
     onnx.save(model, str(path))
@@ -34,12 +40,27 @@ def _softmax_model(path: Path, height: int | str, width: int | str) -> Path:
 
 def test_json_lists_every_point_and_the_files_are_written(cli, tmp_path):
     out = tmp_path / "limits"
-    result = cli("limits", "mobilenet_v2", "--alphas", "0.5,1.0", "-r", "96,160", "--no-confirm", "--json",
-                 "-o", out)
+    result = cli(
+        "limits",
+        "mobilenet_v2",
+        "--alphas",
+        "0.5,1.0",
+        "-r",
+        "96,160",
+        "--no-confirm",
+        "--json",
+        "-o",
+        out,
+    )
     assert result.code == 0, result
     document = json.loads(result.out)
     assert document["command"] == "limits" and document["schema_version"] == 1
-    assert [(p["alpha"], p["height"]) for p in document["points"]] == [(0.5, 96), (0.5, 160), (1.0, 96), (1.0, 160)]
+    assert [(p["alpha"], p["height"]) for p in document["points"]] == [
+        (0.5, 96),
+        (0.5, 160),
+        (1.0, 96),
+        (1.0, 160),
+    ]
     for point in document["points"]:
         facts = point["facts"]
         assert facts["tpu_ops"] == facts["total_ops"] == 69 and facts["mac_share"] == 1.0
@@ -55,7 +76,9 @@ def test_json_lists_every_point_and_the_files_are_written(cli, tmp_path):
 
 def test_a_mapping_cliff_with_its_operator_in_an_onnx_model(cli, tmp_path):
     model = _softmax_model(tmp_path / "softmax.onnx", "h", "w")
-    result = cli("limits", model, "-r", "96,112,128,160", "--no-confirm", "--json", "-o", tmp_path / "out")
+    result = cli(
+        "limits", model, "-r", "96,112,128,160", "--no-confirm", "--json", "-o", tmp_path / "out"
+    )
     assert result.code == 0, result
     document = json.loads(result.out)
     verdicts = [(p["height"], p["facts"]["mapping"]["verdict"]) for p in document["points"]]
@@ -68,15 +91,18 @@ def test_a_mapping_cliff_with_its_operator_in_an_onnx_model(cli, tmp_path):
     assert latency[112] is not None and latency[128] is None
 
 
-@pytest.mark.parametrize("args, says", [
-    (["mobilenet_v2", "-r", "224..96"], "empty"),
-    (["mobilenet_v2", "-r", "16"], "out of range"),
-    (["mobilenet_v2", "-r", "16..128"], "out of range"),
-    (["mobilenet_v2", "--alphas", "3.0"], "alpha"),
-    (["mobilenet_v2", "--target", "cpu"], "cannot find size limits"),
-    (["mobilenet_v2", "--host", "nowhere"], "unknown host"),
-    (["mobilenet_vv2"], "unknown model"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["mobilenet_v2", "-r", "224..96"], "empty"),
+        (["mobilenet_v2", "-r", "16"], "out of range"),
+        (["mobilenet_v2", "-r", "16..128"], "out of range"),
+        (["mobilenet_v2", "--alphas", "3.0"], "alpha"),
+        (["mobilenet_v2", "--target", "cpu"], "cannot find size limits"),
+        (["mobilenet_v2", "--host", "nowhere"], "unknown host"),
+        (["mobilenet_vv2"], "unknown model"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, args, says):
     result = cli("limits", *args, "--no-confirm", "-o", tmp_path / "out")
     assert result.code == 2, result
@@ -87,7 +113,11 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, args, says):
 def test_a_fixed_size_onnx_is_analysed_at_its_own_size_only(cli, tmp_path):
     model = _softmax_model(tmp_path / "fixed.onnx", 64, 64)
     other = cli("limits", model, "-r", "96", "--no-confirm", "-o", tmp_path / "a")
-    assert other.code == 2 and "fixed input size 64x64" in other.err and len(other.err.strip().splitlines()) == 1
+    assert (
+        other.code == 2
+        and "fixed input size 64x64" in other.err
+        and len(other.err.strip().splitlines()) == 1
+    )
     alphas = cli("limits", model, "--alphas", "0.5", "--no-confirm", "-o", tmp_path / "b")
     assert alphas.code == 2 and "--alphas" in alphas.err
     own = cli("limits", model, "--no-confirm", "--json", "-o", tmp_path / "c")
@@ -104,20 +134,35 @@ def test_on_chip_cliff_agrees_with_check_on_real_conversions_on_both_sides(tmp_p
 
     result = run_limits("mobilenet_v2", alphas="1.25,1.75", resolutions="96", output_dir=tmp_path)
     (cliff,) = [c for c in result.cliffs if c.concern == "parameters"]
-    assert (cliff.axis, cliff.last_ok, cliff.first, cliff.verdict) == ("alpha", 1.25, 1.75, "streams")
-    assert [(c.size.alpha, c.role) for c in result.confirmations] == [(1.25, "limit"), (1.75, "past")]
+    assert (cliff.axis, cliff.last_ok, cliff.first, cliff.verdict) == (
+        "alpha",
+        1.25,
+        1.75,
+        "streams",
+    )
+    assert [(c.size.alpha, c.role) for c in result.confirmations] == [
+        (1.25, "limit"),
+        (1.75, "past"),
+    ]
     on_chip, streams = result.confirmations
     for confirmation in result.confirmations:
         assert confirmation.error is None and confirmation.agrees, confirmation.differences
-    assert on_chip.converted.parameters.verdict == "ok" and streams.converted.parameters.verdict == "streams"
-    reports = [call_capability("edgetpu", "check", next(Path(c.folder).glob("*_int8.tflite")))
-               for c in result.confirmations]
+    assert (
+        on_chip.converted.parameters.verdict == "ok"
+        and streams.converted.parameters.verdict == "streams"
+    )
+    reports = [
+        call_capability("edgetpu", "check", next(Path(c.folder).glob("*_int8.tflite")))
+        for c in result.confirmations
+    ]
     assert [r.summary.params_stream for r in reports] == [False, True]
     assert [any(f.kind == "parameter-cache" for f in r.findings) for r in reports] == [False, True]
     assert [r.summary.cpu_ops for r in reports] == [0, 0]
 
 
-def test_a_conversion_that_disagrees_is_said_and_its_truth_replaces_the_forecast(tmp_path, monkeypatch, edgetpu_models):
+def test_a_conversion_that_disagrees_is_said_and_its_truth_replaces_the_forecast(
+    tmp_path, monkeypatch, edgetpu_models
+):
     """The conversion is stood in for by Google's MobileNetV2: nothing like the forecast of the model asked
     about, so the confirmation must list the differences and the converted facts must replace the forecast."""
     import shutil
@@ -127,15 +172,22 @@ def test_a_conversion_that_disagrees_is_said_and_its_truth_replaces_the_forecast
 
     def converted(source, size, folder, target, force):
         folder.mkdir(parents=True)
-        model = shutil.copy(edgetpu_models / "tf2_mobilenet_v2_1.0_224_ptq.tflite", folder / "m_int8.tflite")
+        model = shutil.copy(
+            edgetpu_models / "tf2_mobilenet_v2_1.0_224_ptq.tflite", folder / "m_int8.tflite"
+        )
         return Path(model), {"status": "not-run", "reason": "no compiler in this test"}
 
     monkeypatch.setattr(confirming, "_convert", converted)
     model = _softmax_model(tmp_path / "softmax.onnx", "h", "w")
     result = run_limits(str(model), resolutions="96,128", output_dir=tmp_path / "out")
-    assert [(c.size.height, c.role, c.agrees) for c in result.confirmations] == [(96, "limit", False),
-                                                                                   (128, "past", False)]
-    assert any(line.startswith("total ops: forecast 3, converted") for line in result.confirmations[0].differences)
+    assert [(c.size.height, c.role, c.agrees) for c in result.confirmations] == [
+        (96, "limit", False),
+        (128, "past", False),
+    ]
+    assert any(
+        line.startswith("total ops: forecast 3, converted")
+        for line in result.confirmations[0].differences
+    )
     assert [p.origin for p in result.points] == ["converted", "converted"]
     assert result.points[0].facts.total_ops == result.confirmations[0].converted.total_ops
     assert result.notes and "replace the forecast" in result.notes[0]

@@ -18,9 +18,17 @@ from tests.conftest import DATA
 RECORDED = json.loads((DATA / "limits" / "converted.json").read_text())["conversions"]
 # Two families add no op kind the others lack: checked with the slow tests, to keep the fast ones lean.
 EXTRA = {"mobilenet_edgetpu", "mobilenet_v3_large_minimal"}
-CASES = [pytest.param(r, marks=[pytest.mark.slow] if r["model"] in EXTRA else [],
-                      id=f"{r['model']}_{r['alpha']}_{r['resolution']}") for r in RECORDED]
-CLASSIFIER_BIAS = 1000 * 4  # int32 bias of the 1000-class classifier: the converter drops it when it is all zero
+CASES = [
+    pytest.param(
+        r,
+        marks=[pytest.mark.slow] if r["model"] in EXTRA else [],
+        id=f"{r['model']}_{r['alpha']}_{r['resolution']}",
+    )
+    for r in RECORDED
+]
+CLASSIFIER_BIAS = (
+    1000 * 4
+)  # int32 bias of the 1000-class classifier: the converter drops it when it is all zero
 
 
 @cache

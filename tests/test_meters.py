@@ -44,17 +44,28 @@ def denying(*denied: str):
         if path.name in denied:
             raise PermissionError(13, "Permission denied", str(path))
         return path.read_text()
+
     return read_text
 
 
 # --- RAPL --------------------------------------------------------------------------------------
 
+
 def test_rapl_sums_package_zones_and_ignores_subzones(tmp_path):
-    root = rapl_tree(tmp_path, {"intel-rapl:0": ("package-0", 1_000_000, 262_143_328_850),
-                                "intel-rapl:0:0": ("core", 500_000, 262_143_328_850),
-                                "intel-rapl:1": ("package-1", 2_000_000, 262_143_328_850)})
+    root = rapl_tree(
+        tmp_path,
+        {
+            "intel-rapl:0": ("package-0", 1_000_000, 262_143_328_850),
+            "intel-rapl:0:0": ("core", 500_000, 262_143_328_850),
+            "intel-rapl:1": ("package-1", 2_000_000, 262_143_328_850),
+        },
+    )
     meter = open_meter("rapl", sys_root=root)
-    assert meter.kind == "energy" and "package-0" in meter.description and "package-1" in meter.description
+    assert (
+        meter.kind == "energy"
+        and "package-0" in meter.description
+        and "package-1" in meter.description
+    )
     assert meter.read() == 0.0
     set_energy(root, "intel-rapl:0", 3_000_000)
     set_energy(root, "intel-rapl:0:0", 9_000_000)  # a sub-zone is part of its package: never added
@@ -79,8 +90,12 @@ def test_rapl_without_max_range_takes_a_decrease_as_a_reset(tmp_path):
 
 
 def test_rapl_selects_a_zone_by_name(tmp_path):
-    root = rapl_tree(tmp_path, {"intel-rapl:0": ("package-0", 0, 10**9), "intel-rapl:1": ("package-1", 0, 10**9)})
-    assert open_meter("rapl:package-1", sys_root=root).zones == [root / "class" / "powercap" / "intel-rapl:1"]
+    root = rapl_tree(
+        tmp_path, {"intel-rapl:0": ("package-0", 0, 10**9), "intel-rapl:1": ("package-1", 0, 10**9)}
+    )
+    assert open_meter("rapl:package-1", sys_root=root).zones == [
+        root / "class" / "powercap" / "intel-rapl:1"
+    ]
     with pytest.raises(MeterUnavailable, match="package-7"):
         open_meter("rapl:package-7", sys_root=root)
 
@@ -88,7 +103,9 @@ def test_rapl_selects_a_zone_by_name(tmp_path):
 def test_rapl_unavailable_reasons(tmp_path):
     with pytest.raises(MeterUnavailable, match="does not exist"):
         RaplMeter.open(sys_root=tmp_path / "no-sysfs")
-    (tmp_path / "class" / "powercap" / "intel-rapl").mkdir(parents=True)  # control type only, no zones
+    (tmp_path / "class" / "powercap" / "intel-rapl").mkdir(
+        parents=True
+    )  # control type only, no zones
     with pytest.raises(MeterUnavailable, match="no RAPL package zone"):
         RaplMeter.open(sys_root=tmp_path)
     root = rapl_tree(tmp_path, {"intel-rapl:0": ("package-0", 1, 10**9)})
@@ -108,6 +125,7 @@ def test_rapl_file_lost_while_reading_is_a_meter_error(tmp_path):
 
 
 # --- hwmon -------------------------------------------------------------------------------------
+
 
 def hwmon_tree(root: Path) -> Path:
     chips = root / "class" / "hwmon"
@@ -148,16 +166,28 @@ def test_hwmon_unavailable_reasons(tmp_path):
     with pytest.raises(MeterUnavailable, match="no hwmon power or energy sensor.*new_device"):
         open_meter("hwmon", sys_root=root)
     with pytest.raises(MeterUnavailable, match="permission denied"):
-        open_meter("hwmon", sys_root=hwmon_tree(tmp_path / "other"), read_text=denying("power1_input"))
+        open_meter(
+            "hwmon", sys_root=hwmon_tree(tmp_path / "other"), read_text=denying("power1_input")
+        )
 
 
 # --- cmd ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("output, expected", [
-    ("2.5 W\n", ("power", 2.5)), ("Power: 1234 mW", ("power", 1.234)), ("V=5.01V I=0.30A P=1.503W", ("power", 1.503)),
-    ("energy=12.5J", ("energy", 12.5)), ("3.2 Wh", ("energy", 11520.0)), ("total 250 mWh", ("energy", 900.0)),
-    ("1.2e3 mJ", ("energy", 1.2)), ("5", ("power", 5.0)), (" 3.25\n", ("power", 3.25)),  # a bare number is watts
-])
+
+@pytest.mark.parametrize(
+    "output, expected",
+    [
+        ("2.5 W\n", ("power", 2.5)),
+        ("Power: 1234 mW", ("power", 1.234)),
+        ("V=5.01V I=0.30A P=1.503W", ("power", 1.503)),
+        ("energy=12.5J", ("energy", 12.5)),
+        ("3.2 Wh", ("energy", 11520.0)),
+        ("total 250 mWh", ("energy", 900.0)),
+        ("1.2e3 mJ", ("energy", 1.2)),
+        ("5", ("power", 5.0)),
+        (" 3.25\n", ("power", 3.25)),  # a bare number is watts
+    ],
+)
 def test_cmd_readings_need_a_unit(output, expected):
     kind, value = parse_reading(output)
     assert kind == expected[0] and value == pytest.approx(expected[1])
@@ -191,7 +221,9 @@ def test_cmd_meter_unavailable_reasons():
     with pytest.raises(MeterUnavailable, match="not found"):
         open_meter("cmd:/nonexistent/usb-meter --read")
     with pytest.raises(MeterUnavailable, match="exited with 3: meter offline"):
-        open_meter("cmd:" + python_command("import sys; sys.stderr.write('meter offline'); sys.exit(3)"))
+        open_meter(
+            "cmd:" + python_command("import sys; sys.stderr.write('meter offline'); sys.exit(3)")
+        )
 
 
 def test_unknown_meter_is_a_usage_error():
@@ -200,6 +232,7 @@ def test_unknown_meter_is_a_usage_error():
 
 
 # --- recording and arithmetic ------------------------------------------------------------------
+
 
 def test_integrate_power_and_energy_readings():
     assert integrate("power", [(0.0, 1.0), (1.0, 3.0), (2.0, 3.0)]).joules == pytest.approx(5.0)
@@ -226,25 +259,37 @@ class ClockedRapl:
 
 def test_recorder_and_session_report_power_and_energy_per_inference(tmp_path):
     source = ClockedRapl(tmp_path, watts=7.5)
-    session = PowerSession("rapl", 0.25, opener=lambda spec: open_meter(spec, source.root, source.read_text))
+    session = PowerSession(
+        "rapl", 0.25, opener=lambda spec: open_meter(spec, source.root, source.read_text)
+    )
     session.measure_baseline()
     assert session.idle.watts == pytest.approx(7.5, rel=0.02) and session.idle.readings >= 3
     import time
+
     with session.recording() as recorder:
         time.sleep(0.3)
     report = session.report(recorder, inferences=30, at_fps=None)
     assert report.status == "measured" and report.active_w == pytest.approx(7.5, rel=0.02)
-    assert report.energy_per_inference_mj == pytest.approx(report.active_w * report.seconds / 30 * 1e3)
+    assert report.energy_per_inference_mj == pytest.approx(
+        report.active_w * report.seconds / 30 * 1e3
+    )
     assert abs(report.energy_above_idle_per_inference_mj) < 0.05 * report.energy_per_inference_mj
 
 
 def test_power_report_arithmetic():
     from edgedeploy.bench.meters import EnergyWindow
 
-    report = power_report(EnergyWindow(seconds=2.0, joules=5.0, readings=10), idle_w=1.5, inferences=100,
-                          meter="m", at_fps=30.0)
+    report = power_report(
+        EnergyWindow(seconds=2.0, joules=5.0, readings=10),
+        idle_w=1.5,
+        inferences=100,
+        meter="m",
+        at_fps=30.0,
+    )
     assert report.active_w == 2.5 and report.energy_per_inference_mj == pytest.approx(50.0)
-    assert report.energy_above_idle_per_inference_mj == pytest.approx(20.0) and report.at_fps == 30.0
+    assert (
+        report.energy_above_idle_per_inference_mj == pytest.approx(20.0) and report.at_fps == 30.0
+    )
 
 
 def test_failing_meter_means_not_measured_never_a_number():
@@ -263,6 +308,7 @@ def test_failing_meter_means_not_measured_never_a_number():
     assert session.idle.watts == pytest.approx(2.0)
     with session.recording() as recorder:
         import time
+
         time.sleep(0.03)
         meter.unplugged = True
         time.sleep(0.03)
@@ -273,7 +319,13 @@ def test_failing_meter_means_not_measured_never_a_number():
 
 def test_no_meter_and_unusable_meter_say_why():
     assert "no power meter given" in PowerSession(None, 1.0).report(None, 5, None).reason
-    unusable = PowerSession("rapl", 1.0, opener=lambda spec: RaplMeter.open(sys_root=Path("/nonexistent")))
+    unusable = PowerSession(
+        "rapl", 1.0, opener=lambda spec: RaplMeter.open(sys_root=Path("/nonexistent"))
+    )
     report = unusable.report(None, 5, None)
-    assert report.status == "not measured" and "does not exist" in report.reason and report.active_w is None
+    assert (
+        report.status == "not measured"
+        and "does not exist" in report.reason
+        and report.active_w is None
+    )
     assert unusable.to_dict()["status"] == "not measured"

@@ -7,8 +7,14 @@ from edgedeploy.models import BUILTINS, build_model, get_builtin
 
 
 def test_builtin_families_are_all_there():
-    for name in ("mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v3_small_minimal",
-                 "mobilenet_v3_large_minimal", "mobilenet_edgetpu"):
+    for name in (
+        "mobilenet_v2",
+        "mobilenet_v3_small",
+        "mobilenet_v3_large",
+        "mobilenet_v3_small_minimal",
+        "mobilenet_v3_large_minimal",
+        "mobilenet_edgetpu",
+    ):
         assert name in BUILTINS
 
 
@@ -34,8 +40,9 @@ def test_any_alpha_in_range_is_offered_and_names_carry_it():
     assert model.input_shape == (1, 3, 128, 128)
 
 
-@pytest.mark.parametrize("name, alpha", [("mobilenet_v2", 0.0), ("mobilenet_v2", 2.5),
-                                         ("mobilenet_edgetpu_v2_s", 0.5)])
+@pytest.mark.parametrize(
+    "name, alpha", [("mobilenet_v2", 0.0), ("mobilenet_v2", 2.5), ("mobilenet_edgetpu_v2_s", 0.5)]
+)
 def test_alpha_not_offered_is_a_usage_error(name, alpha):
     with pytest.raises(UsageError, match="not offered"):
         build_model(name, alpha)
@@ -66,10 +73,15 @@ def test_weights_file_is_loaded_and_mismatch_is_clear(tmp_path):
     import torch
 
     model = build_model("mobilenet_v3_small", 0.5, 96)
-    state = {k: torch.full_like(v, 0.5) if v.is_floating_point() else v for k, v in model.module.state_dict().items()}
+    state = {
+        k: torch.full_like(v, 0.5) if v.is_floating_point() else v
+        for k, v in model.module.state_dict().items()
+    }
     torch.save(state, tmp_path / "w.pt")
     loaded = build_model("mobilenet_v3_small", 0.5, 96, weights=tmp_path / "w.pt")
-    assert all(torch.equal(a, b) for a, b in zip(loaded.module.state_dict().values(), state.values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(loaded.module.state_dict().values(), state.values())
+    )
     from edgedeploy.errors import InputError
 
     with pytest.raises(InputError, match="do not fit"):

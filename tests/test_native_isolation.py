@@ -28,14 +28,20 @@ MNV1 = "mobilenet_v1_0.25_128_quant.tflite"
 
 
 def _bench(models, factory, invoke_timeout: float = 60.0):
-    request = BenchRequest(models=tuple(models), targets=("cpu", "failing"), target_options=TargetOptions(threads=(1,)),
-                           plan=QUICK, invoke_timeout=invoke_timeout)
+    request = BenchRequest(
+        models=tuple(models),
+        targets=("cpu", "failing"),
+        target_options=TargetOptions(threads=(1,)),
+        plan=QUICK,
+        invoke_timeout=invoke_timeout,
+    )
     return run_bench(request, target_factory=factory)
 
 
 def _with(how: str):
     def factory(name, options):
         return FailingRuntime(how) if name == "failing" else create_runtime(name, options)
+
     return factory
 
 
@@ -45,17 +51,29 @@ def failing_target():
     from edgedeploy.targets import registry
     from edgedeploy.targets.contract import TargetSpec
 
-    registry.register(TargetSpec(name="failing", summary="test double",
-                                 runtime=lambda options: FailingRuntime("segfault-on-load")))
+    registry.register(
+        TargetSpec(
+            name="failing",
+            summary="test double",
+            runtime=lambda options: FailingRuntime("segfault-on-load"),
+        )
+    )
     yield
     registry.unregister("failing")
 
 
-@pytest.mark.parametrize("how, phase, signal_name", [
-    ("segfault-on-load", "loading the model", "SIGSEGV"),
-    ("abort-on-load", "loading the model", "SIGABRT"),
-    ("segfault-on-invoke", "measuring", "SIGSEGV"),  # the 5th inference: after the first and the warm-up
-])
+@pytest.mark.parametrize(
+    "how, phase, signal_name",
+    [
+        ("segfault-on-load", "loading the model", "SIGSEGV"),
+        ("abort-on-load", "loading the model", "SIGABRT"),
+        (
+            "segfault-on-invoke",
+            "measuring",
+            "SIGSEGV",
+        ),  # the 5th inference: after the first and the warm-up
+    ],
+)
 def test_a_crash_fails_its_cell_and_the_cpu_still_reports(how, phase, signal_name, edgetpu_models):
     result = _bench([edgetpu_models / MNV1], _with(how))
     cpu, failing = result.cells
@@ -86,7 +104,10 @@ def test_a_hung_inference_is_stopped_by_the_invoke_timeout(edgetpu_models):
     assert time.monotonic() - started < 30
     cpu, failing = result.cells
     assert cpu.status == "ok"
-    assert "did not return from one inference (while measuring) within --invoke-timeout 1 s" in failing.reason
+    assert (
+        "did not return from one inference (while measuring) within --invoke-timeout 1 s"
+        in failing.reason
+    )
 
 
 def test_a_hung_load_is_stopped_too(edgetpu_models):
@@ -98,19 +119,42 @@ def test_models_that_crash_the_litert_runtime_fail_only_their_cells(edgetpu_mode
     """Models edgedeploy's reader accepts but on which LiteRT's kernels crash (kept from the fuzz campaign)."""
     crashers = sorted((REGRESSIONS / "native").glob("*.tflite"))
     assert crashers
-    request = BenchRequest(models=(*crashers, edgetpu_models / MNV1), targets=("cpu",),
-                           target_options=TargetOptions(threads=(1,)), plan=QUICK)
+    request = BenchRequest(
+        models=(*crashers, edgetpu_models / MNV1),
+        targets=("cpu",),
+        target_options=TargetOptions(threads=(1,)),
+        plan=QUICK,
+    )
     result = run_bench(request)
     *bad, good = result.cells
     assert good.status == "ok" and good.latency.count == 5
     for cell in bad:
-        assert cell.status == "failed" and "the runtime crashed (SIGSEGV)" in cell.reason, (cell.model, cell.reason)
+        assert cell.status == "failed" and "the runtime crashed (SIGSEGV)" in cell.reason, (
+            cell.model,
+            cell.reason,
+        )
 
 
 def test_bench_cli_survives_a_crashing_model(edgetpu_models, tmp_path, cli):
-    crasher = shutil.copy(sorted((REGRESSIONS / "native").glob("*.tflite"))[0], tmp_path / "crasher.tflite")
-    result = cli("bench", "--threads", "1", "--min-runs", "3", "--min-time", "0", "--repeats", "1",
-                 "--warmup-time", "0", "--json", crasher, edgetpu_models / MNV1)
+    crasher = shutil.copy(
+        sorted((REGRESSIONS / "native").glob("*.tflite"))[0], tmp_path / "crasher.tflite"
+    )
+    result = cli(
+        "bench",
+        "--threads",
+        "1",
+        "--min-runs",
+        "3",
+        "--min-time",
+        "0",
+        "--repeats",
+        "1",
+        "--warmup-time",
+        "0",
+        "--json",
+        crasher,
+        edgetpu_models / MNV1,
+    )
     assert result.code == ExitCode.ERROR, result
     import json
 
@@ -126,10 +170,16 @@ def _library_with_big_data(folder: Path) -> Path:
     if compiler is None:
         pytest.skip("no C compiler to build the library double")
     source = folder / "big.c"
-    source.write_text('static char data[1 << 20] = {1};\nconst char* edgetpu_version(void) { return data[7] ? "" : '
-                      '"BuildLabel(x), RuntimeVersion(14)"; }\nvoid* tflite_plugin_create_delegate(void) { return 0; }\n')
+    source.write_text(
+        'static char data[1 << 20] = {1};\nconst char* edgetpu_version(void) { return data[7] ? "" : '
+        '"BuildLabel(x), RuntimeVersion(14)"; }\nvoid* tflite_plugin_create_delegate(void) { return 0; }\n'
+    )
     whole = folder / "whole.so"
-    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(whole), str(source)], check=True, capture_output=True)
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-o", str(whole), str(source)],
+        check=True,
+        capture_output=True,
+    )
     truncated = folder / "libedgetpu.so.1"
     truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     return truncated
@@ -137,15 +187,36 @@ def _library_with_big_data(folder: Path) -> Path:
 
 def test_a_truncated_runtime_library_is_a_reason_not_a_sigbus(tmp_path):
     library = _library_with_big_data(tmp_path)
-    probe = subprocess.run([sys.executable, "-c", f"import ctypes; ctypes.CDLL({str(library)!r})"], capture_output=True)
+    probe = subprocess.run(
+        [sys.executable, "-c", f"import ctypes; ctypes.CDLL({str(library)!r})"], capture_output=True
+    )
     assert probe.returncode == -7, "the double should kill a process that loads it (SIGBUS)"
-    with pytest.raises(TargetUnavailableError, match="crashed the process doing it .SIGBUS: a file the runtime had mapped"):
+    with pytest.raises(
+        TargetUnavailableError,
+        match="crashed the process doing it .SIGBUS: a file the runtime had mapped",
+    ):
         probe_library(str(library))
 
 
 def test_bench_with_a_truncated_library_still_measures_the_cpu(tmp_path, edgetpu_models, cli):
     library = _library_with_big_data(tmp_path)
-    result = cli("bench", "-t", "cpu,edgetpu", "--edgetpu-lib", library, "--threads", "1", "--min-runs", "3",
-                 "--min-time", "0", "--repeats", "1", "--warmup-time", "0", edgetpu_models / MNV1)
+    result = cli(
+        "bench",
+        "-t",
+        "cpu,edgetpu",
+        "--edgetpu-lib",
+        library,
+        "--threads",
+        "1",
+        "--min-runs",
+        "3",
+        "--min-time",
+        "0",
+        "--repeats",
+        "1",
+        "--warmup-time",
+        "0",
+        edgetpu_models / MNV1,
+    )
     assert result.code == ExitCode.OK, result
     assert "SIGBUS" in result.out and "skipped" in result.out

@@ -19,7 +19,9 @@ def test_one_child_makes_the_file_three_onnxsim_commands_make(tmp_path):
         subprocess.check_output(["onnxsim", str(theirs), str(theirs)], stderr=subprocess.PIPE)
     assert simplify_in_place(ours) is True
     assert ours.read_bytes() == theirs.read_bytes()
-    assert ours.read_bytes() != original.read_bytes()  # it did simplify (BatchNorm folded into the conv)
+    assert (
+        ours.read_bytes() != original.read_bytes()
+    )  # it did simplify (BatchNorm folded into the conv)
     assert not list(tmp_path.glob("*.partial"))
 
 
@@ -49,9 +51,12 @@ def test_models_onnx2tf_simplifies_again_are_left_to_it(tmp_path, op, expected):
 
     inputs = {"Einsum": ["x", "x"], "OneHot": ["x", "x", "x"], "Relu": ["x"]}[op]
     attributes = {"equation": "ij,ij->ij"} if op == "Einsum" else {}
-    graph = helper.make_graph([helper.make_node(op, inputs, ["y"], **attributes)], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    graph = helper.make_graph(
+        [helper.make_node(op, inputs, ["y"], **attributes)],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
     path = tmp_path / "m.onnx"
     onnx.save(helper.make_model(graph), str(path))
     assert needs_onnx2tf(path) is expected

@@ -27,19 +27,27 @@ def _seconds(call) -> float:
     return time.perf_counter() - started
 
 
-@pytest.mark.parametrize("make", [
-    lambda n: HEADER + "Operator  Count  Status\nCONV_2D  1  Operation is" + " " * n + "x\n",  # lazy-pattern backtracking
-    lambda n: HEADER + "Input model: a" + " " * n + "b.tflite\n",
-    lambda n: HEADER + "out_dir " * (n // 8) + "\n",  # one flag name after another on one line
-    lambda n: HEADER + "Compilation " + "x " * (n // 2) + "\n",
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: (
+            HEADER + "Operator  Count  Status\nCONV_2D  1  Operation is" + " " * n + "x\n"
+        ),  # lazy-pattern backtracking
+        lambda n: HEADER + "Input model: a" + " " * n + "b.tflite\n",
+        lambda n: HEADER + "out_dir " * (n // 8) + "\n",  # one flag name after another on one line
+        lambda n: HEADER + "Compilation " + "x " * (n // 2) + "\n",
+    ],
+)
 def test_parsing_time_grows_linearly(make):
     """Twice the input takes about twice the time, not four times (64k spaces took 27 s before)."""
     small, large = make(1 << 19), make(1 << 21)
     parse_compiler_output(small)  # warm the pattern cache
     t_small = min(_seconds(lambda: parse_compiler_output(small)) for _ in range(3))
     t_large = min(_seconds(lambda: parse_compiler_output(large)) for _ in range(3))
-    assert t_large < 0.5 or t_large < 8 * max(t_small, 1e-3), (t_small, t_large)  # 4x the input; quadratic would be 16x
+    assert t_large < 0.5 or t_large < 8 * max(t_small, 1e-3), (
+        t_small,
+        t_large,
+    )  # 4x the input; quadratic would be 16x
 
 
 def test_a_100_mb_line_and_a_million_lines():
@@ -50,7 +58,9 @@ def test_a_100_mb_line_and_a_million_lines():
 
 
 def test_memory_stays_a_small_multiple_of_the_input():
-    text = HEADER + "".join(f"noise line {i} with some words\n" for i in range(150_000))  # ~4.9 MB, as in the issue
+    text = HEADER + "".join(
+        f"noise line {i} with some words\n" for i in range(150_000)
+    )  # ~4.9 MB, as in the issue
     tracemalloc.start()
     parse_compiler_output(text)
     peak = tracemalloc.get_traced_memory()[1]
@@ -59,9 +69,16 @@ def test_memory_stays_a_small_multiple_of_the_input():
 
 
 def test_an_endless_operator_table_is_not_compiler_output(tmp_path, cli):
-    table = HEADER + "Operator  Count  Status\n" + "CONV_2D  1  Mapped to Edge TPU\n" * (MAX_TABLE_ROWS + 5)
+    table = (
+        HEADER
+        + "Operator  Count  Status\n"
+        + "CONV_2D  1  Mapped to Edge TPU\n" * (MAX_TABLE_ROWS + 5)
+    )
     output = parse_compiler_output(table)
-    assert not output.recognised and f"past {MAX_TABLE_ROWS} rows (line {MAX_TABLE_ROWS + 3})" in output.failure.message
+    assert (
+        not output.recognised
+        and f"past {MAX_TABLE_ROWS} rows (line {MAX_TABLE_ROWS + 3})" in output.failure.message
+    )
     path = tmp_path / "huge.txt"
     path.write_text(table)
     result = cli("check", "--json", path)
@@ -74,7 +91,7 @@ def test_a_vector_length_of_2_to_the_31_is_refused_at_once(edgetpu_models):
     refused = 0
     for at in lengths:
         mutated = bytearray(data)
-        mutated[at:at + 4] = struct.pack("<I", 2**31)
+        mutated[at : at + 4] = struct.pack("<I", 2**31)
         started = time.perf_counter()
         try:
             parse_model(bytes(mutated))
@@ -93,7 +110,10 @@ def test_check_refuses_a_huge_text_file_unread(tmp_path, cli):
     result = cli("check", huge)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert result.code == ExitCode.UNREADABLE_INPUT and "3072.0 MiB, more than Edge TPU compiler output can be" in result.err
+    assert (
+        result.code == ExitCode.UNREADABLE_INPUT
+        and "3072.0 MiB, more than Edge TPU compiler output can be" in result.err
+    )
     assert peak < 50 * 2**20
 
 
@@ -118,7 +138,7 @@ def test_json_output_of_a_name_that_is_not_utf8(tmp_path, cli, edgetpu_models):
     """A tensor name with bytes that are not UTF-8: the JSON is still complete and strict."""
     data = bytearray((edgetpu_models / "split_concat.tflite").read_bytes())
     at = data.find(b"concat")
-    data[at:at + 2] = b"\xed\xa0"  # the start of an encoded surrogate
+    data[at : at + 2] = b"\xed\xa0"  # the start of an encoded surrogate
     path = tmp_path / "odd_names.tflite"
     path.write_bytes(bytes(data))
     result = cli("check", "--json", "--all-ops", path)
@@ -126,7 +146,9 @@ def test_json_output_of_a_name_that_is_not_utf8(tmp_path, cli, edgetpu_models):
     strict_json(result.out)
 
 
-def test_a_prediction_failure_never_costs_a_compile_that_worked(fake_compiler, compiler_logs, cli, tmp_path):
+def test_a_prediction_failure_never_costs_a_compile_that_worked(
+    fake_compiler, compiler_logs, cli, tmp_path
+):
     """A model the predictor refuses (an empty resize) compiled anyway: the compile's outputs are kept."""
     model = tmp_path / "resize.tflite"
     model.write_bytes((REGRESSIONS / "tflite" / "resize_empty_map.tflite").read_bytes())
@@ -137,6 +159,3 @@ def test_a_prediction_failure_never_costs_a_compile_that_worked(fake_compiler, c
     (entry,) = json.loads(result.out)["models"]
     assert "resizes a 0x4 map" in entry["prediction_note"]
     assert (out / "resize_edgetpu.tflite").is_file()
-
-
-

@@ -25,9 +25,13 @@ def toy():
 
 def test_the_toy_is_listed_by_the_doctor_with_what_it_offers(cli, toy):
     result = cli("targets", "--json")
-    assert result.code in (ExitCode.OK, ExitCode.TARGET_UNAVAILABLE), result  # edgetpu needs a device
+    assert result.code in (ExitCode.OK, ExitCode.TARGET_UNAVAILABLE), (
+        result
+    )  # edgetpu needs a device
     by_name = {t["name"]: t for t in json.loads(result.out)["targets"]}
-    assert by_name["toy"]["offers"] == ["check", "bench"] and by_name["toy"]["aliases"] == ["toy-npu"]
+    assert by_name["toy"]["offers"] == ["check", "bench"] and by_name["toy"]["aliases"] == [
+        "toy-npu"
+    ]
     assert by_name["toy"]["available"] and by_name["toy"]["variants"] == ["toy toy:0"]
     assert cli("targets", "toy-npu").code == ExitCode.OK
 
@@ -36,10 +40,17 @@ def test_check_runs_the_toy_rules(cli, toy, edgetpu_models):
     model = edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite"
     result = cli("check", "--target", "toy", "--json", model)
     data = json.loads(result.out)
-    assert set(data["mapped"]) <= {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD"} and "CONV_2D" in data["mapped"]
+    assert (
+        set(data["mapped"]) <= {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD"}
+        and "CONV_2D" in data["mapped"]
+    )
     assert "SOFTMAX" in data["refused"] and result.code == ExitCode.OPS_ON_CPU
-    refused = cli("check", "--target", "toy", "--compiler-version", "15", model)  # an Edge TPU option
-    assert refused.code == ExitCode.USAGE and "'toy' does not take --compiler-version" in refused.err
+    refused = cli(
+        "check", "--target", "toy", "--compiler-version", "15", model
+    )  # an Edge TPU option
+    assert (
+        refused.code == ExitCode.USAGE and "'toy' does not take --compiler-version" in refused.err
+    )
 
 
 def test_bench_measures_on_the_toy_runtime(cli, toy, tmp_path):
@@ -56,7 +67,9 @@ def test_capabilities_a_target_lacks_are_usage_errors(cli, toy, tmp_path):
     assert "cannot compile" in cli("compile", "--target", "toy", model).err
     converted = cli("convert", "--target", "toy", "mobilenet_v2")
     assert converted.code == ExitCode.USAGE and "cannot be converted for" in converted.err
-    assert cli("check", "--target", "cpu", model).code == ExitCode.USAGE  # the CPU has no mapping check
+    assert (
+        cli("check", "--target", "cpu", model).code == ExitCode.USAGE
+    )  # the CPU has no mapping check
 
 
 def test_names_and_aliases_are_unique():

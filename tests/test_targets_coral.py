@@ -18,8 +18,18 @@ from edgedeploy.bench.runner import BenchRequest, run_bench
 from edgedeploy.errors import ExitCode, InputError, TargetUnavailableError, UsageError
 from edgedeploy.targets.contract import NeedsCompilation, TargetOptions
 from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig
-from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, EdgeTpuDevice, SystemPaths, discover_devices, parse_device
-from edgedeploy.targets.edgetpu.device.library import detect_build, open_library, parse_runtime_version
+from edgedeploy.targets.edgetpu.device.devices import (
+    DeviceSpec,
+    EdgeTpuDevice,
+    SystemPaths,
+    discover_devices,
+    parse_device,
+)
+from edgedeploy.targets.edgetpu.device.library import (
+    detect_build,
+    open_library,
+    parse_runtime_version,
+)
 from edgedeploy.targets.edgetpu.device.runtime import EdgeTpuRuntime
 from edgedeploy.targets.model_file import inspect_model
 from edgedeploy.targets.registry import create_runtime
@@ -27,16 +37,27 @@ from edgedeploy.targets.registry import create_runtime
 MNV1 = "mobilenet_v1_0.25_128_quant"
 
 
-@pytest.mark.parametrize("text, kind, index, canonical", [
-    (None, None, None, ""), ("", None, None, ""), ("usb", "usb", None, "usb"), ("usb:0", "usb", 0, "usb:0"),
-    ("pci:1", "pci", 1, "pci:1"), (":2", None, 2, ":2"), ("USB:3", "usb", 3, "usb:3"), ("pci", "pci", None, "pci"),
-])
+@pytest.mark.parametrize(
+    "text, kind, index, canonical",
+    [
+        (None, None, None, ""),
+        ("", None, None, ""),
+        ("usb", "usb", None, "usb"),
+        ("usb:0", "usb", 0, "usb:0"),
+        ("pci:1", "pci", 1, "pci:1"),
+        (":2", None, 2, ":2"),
+        ("USB:3", "usb", 3, "usb:3"),
+        ("pci", "pci", None, "pci"),
+    ],
+)
 def test_device_strings(text, kind, index, canonical):
     spec = parse_device(text)
     assert (spec.kind, spec.index, str(spec)) == (kind, index, canonical)
 
 
-@pytest.mark.parametrize("text", ["usb:", ":", "usb:x", "tpu", "usb:-1", "pci0", "usb:1:2", "/dev/apex_0"])
+@pytest.mark.parametrize(
+    "text", ["usb:", ":", "usb:x", "tpu", "usb:-1", "pci0", "usb:1:2", "/dev/apex_0"]
+)
 def test_bad_device_strings(text):
     with pytest.raises(UsageError, match="usb, usb:N, pci, pci:N or :N"):
         parse_device(text)
@@ -56,11 +77,23 @@ def write(path: Path, text: str) -> None:
     path.write_text(text + "\n")
 
 
-def usb_device(paths: SystemPaths, name: str, ids: tuple[str, str], speed: str, bus: int, dev: int,
-               node: bool = True) -> None:
+def usb_device(
+    paths: SystemPaths,
+    name: str,
+    ids: tuple[str, str],
+    speed: str,
+    bus: int,
+    dev: int,
+    node: bool = True,
+) -> None:
     entry = paths.sys_root / "bus" / "usb" / "devices" / name
-    for file, value in (("idVendor", ids[0]), ("idProduct", ids[1]), ("speed", speed), ("busnum", str(bus)),
-                        ("devnum", str(dev))):
+    for file, value in (
+        ("idVendor", ids[0]),
+        ("idProduct", ids[1]),
+        ("speed", speed),
+        ("busnum", str(bus)),
+        ("devnum", str(dev)),
+    ):
         write(entry / file, value)
     if node:
         write(paths.dev_root / "bus" / "usb" / f"{bus:03d}" / f"{dev:03d}", "")
@@ -82,7 +115,9 @@ def test_usb_discovery_link_speed_and_firmware_state(system):
     assert [d.sysfs_path.split("/")[-1] for d in devices] == ["1-4", "2-1"]
     usb2, usb3 = devices
     assert usb3.link == "USB 3 (5 Gb/s)" and usb3.state == "ready" and not usb3.usb2_or_slower
-    assert usb3.node == str(system.dev_root / "bus" / "usb" / "002" / "003") and usb3.problem is None
+    assert (
+        usb3.node == str(system.dev_root / "bus" / "usb" / "002" / "003") and usb3.problem is None
+    )
     assert usb2.link == "USB 2 (480 Mb/s)" and usb2.usb2_or_slower and "firmware" in usb2.state
 
 
@@ -108,7 +143,9 @@ def test_pcie_module_without_driver(system):
 
 
 def test_runtime_version_and_build_detection(system, tmp_path):
-    assert parse_runtime_version("BuildLabel(COMPILER=6.3.0,DATE=redacted), RuntimeVersion(14)") == 14
+    assert (
+        parse_runtime_version("BuildLabel(COMPILER=6.3.0,DATE=redacted), RuntimeVersion(14)") == 14
+    )
     assert parse_runtime_version("garbage") is None and parse_runtime_version(None) is None
     library = tmp_path / "usr" / "lib" / "libedgetpu.so.1.0"
     write(library, "")
@@ -140,7 +177,9 @@ def test_a_library_that_is_not_libedgetpu(system):
         pytest.skip("no libm to stand in for a wrong library")
     usb_device(system, "2-1", ("18d1", "9302"), "5000", 2, 3)
     availability = EdgeTpuRuntime(EdgeTpuConfig(library=libm, paths=system)).availability()
-    assert not availability.available and "is not the Edge TPU runtime library" in availability.reason
+    assert (
+        not availability.available and "is not the Edge TPU runtime library" in availability.reason
+    )
     assert len(availability.details["devices"]) == 1  # the device is still shown to the user
 
 
@@ -171,13 +210,24 @@ def fake_libedgetpu(tmp_path_factory) -> Path:
         pytest.skip("no C compiler to build the libedgetpu test double")
     folder = tmp_path_factory.mktemp("libedgetpu")
     (folder / "fake.c").write_text(FAKE_LIBEDGETPU)
-    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(folder / "libedgetpu.so.1"), str(folder / "fake.c")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            compiler,
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(folder / "libedgetpu.so.1"),
+            str(folder / "fake.c"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return folder / "libedgetpu.so.1"
 
 
-def test_doctor_with_runtime_and_device_then_the_delegate_fails_to_open(system, fake_libedgetpu, edgetpu_models,
-                                                                        monkeypatch):
+def test_doctor_with_runtime_and_device_then_the_delegate_fails_to_open(
+    system, fake_libedgetpu, edgetpu_models, monkeypatch
+):
     monkeypatch.setenv("FAKE_EDGETPU_USB", "1")
     usb_device(system, "2-1", ("18d1", "9302"), "480", 2, 3)
     write(system.dpkg_info / "libedgetpu1-std:amd64.list", f"{fake_libedgetpu}\n")
@@ -185,24 +235,37 @@ def test_doctor_with_runtime_and_device_then_the_delegate_fails_to_open(system, 
     availability = target.availability()
     assert availability.available, availability.reason
     library = availability.details["library"]
-    assert library["runtime_version"] == 14 and library["build"] == "std" and "250 MHz" in library["clock"]
+    assert (
+        library["runtime_version"] == 14
+        and library["build"] == "std"
+        and "250 MHz" in library["clock"]
+    )
     device = availability.details["device"]
-    assert device["sysfs_path"].endswith("2-1") and device["link"] == "USB 2 (480 Mb/s)"  # runtime order, sysfs facts
+    assert (
+        device["sysfs_path"].endswith("2-1") and device["link"] == "USB 2 (480 Mb/s)"
+    )  # runtime order, sysfs facts
     compiled = inspect_model(edgetpu_models / f"{MNV1}_edgetpu.tflite")
-    with pytest.raises(TargetUnavailableError, match="could not open device usb:0: test double refuses: device=usb:0"):
+    with pytest.raises(
+        TargetUnavailableError,
+        match="could not open device usb:0: test double refuses: device=usb:0",
+    ):
         target.load(compiled, target.variants()[0])
 
 
 def test_device_asked_for_but_not_there(system, fake_libedgetpu):
     usb_device(system, "2-1", ("18d1", "9302"), "5000", 2, 3)
-    availability = EdgeTpuRuntime(EdgeTpuConfig.from_options("pci", str(fake_libedgetpu), paths=system)).availability()
+    availability = EdgeTpuRuntime(
+        EdgeTpuConfig.from_options("pci", str(fake_libedgetpu), paths=system)
+    ).availability()
     assert not availability.available and "no Edge TPU matches device 'pci'" in availability.reason
 
 
 def test_which_file_coral_runs(edgetpu_models, tmp_path):
     target = EdgeTpuRuntime(EdgeTpuConfig())
     compiled = target.model_for(inspect_model(edgetpu_models / f"{MNV1}.tflite"))
-    assert compiled.path.name == f"{MNV1}_edgetpu.tflite" and compiled.compiled  # the twin beside it
+    assert (
+        compiled.path.name == f"{MNV1}_edgetpu.tflite" and compiled.compiled
+    )  # the twin beside it
     assert target.model_for(compiled) is compiled
     with pytest.raises(NeedsCompilation) as caught:
         target.model_for(inspect_model(edgetpu_models / "tf2_mobilenet_v2_1.0_224_ptq.tflite"))
@@ -210,10 +273,14 @@ def test_which_file_coral_runs(edgetpu_models, tmp_path):
     assert caught.value.exit_code == ExitCode.UNREADABLE_INPUT
 
 
-def test_compile_on_request_uses_the_compile_stage(fake_compiler, compiler_logs, edgetpu_models, tmp_path):
+def test_compile_on_request_uses_the_compile_stage(
+    fake_compiler, compiler_logs, edgetpu_models, tmp_path
+):
     shutil.copy(edgetpu_models / f"{MNV1}.tflite", tmp_path / f"{MNV1}.tflite")
-    fake_compiler.use(stdout=next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")),
-                      compiled=edgetpu_models / f"{MNV1}_edgetpu.tflite")
+    fake_compiler.use(
+        stdout=next(compiler_logs.glob("*yolov5s-224_sa_c16.txt")),
+        compiled=edgetpu_models / f"{MNV1}_edgetpu.tflite",
+    )
     with pytest.raises(NeedsCompilation) as caught:
         EdgeTpuRuntime(EdgeTpuConfig()).model_for(inspect_model(tmp_path / f"{MNV1}.tflite"))
     compiled = caught.value.compile()
@@ -221,21 +288,33 @@ def test_compile_on_request_uses_the_compile_stage(fake_compiler, compiler_logs,
     assert fake_compiler.compile_calls()
 
 
-def test_bench_reports_a_failed_delegate_and_still_runs_the_cpu(system, fake_libedgetpu, edgetpu_models):
+def test_bench_reports_a_failed_delegate_and_still_runs_the_cpu(
+    system, fake_libedgetpu, edgetpu_models
+):
     usb_device(system, "2-1", ("18d1", "9302"), "5000", 2, 3)
 
     def factory(name: str, options: TargetOptions):
         if name == "edgetpu":
-            return EdgeTpuRuntime(EdgeTpuConfig.from_options(None, str(fake_libedgetpu), paths=system))
+            return EdgeTpuRuntime(
+                EdgeTpuConfig.from_options(None, str(fake_libedgetpu), paths=system)
+            )
         return create_runtime(name, options)
 
-    request = BenchRequest(models=(edgetpu_models / f"{MNV1}.tflite",), targets=("cpu", "edgetpu"),
-                           target_options=TargetOptions(threads=(1,)),
-                           plan=MeasurePlan(min_runs=3, min_time_s=0, warmup_time_s=0, repeats=1))
+    request = BenchRequest(
+        models=(edgetpu_models / f"{MNV1}.tflite",),
+        targets=("cpu", "edgetpu"),
+        target_options=TargetOptions(threads=(1,)),
+        plan=MeasurePlan(min_runs=3, min_time_s=0, warmup_time_s=0, repeats=1),
+    )
     result = run_bench(request, target_factory=factory)
     cpu, coral = result.cells
-    assert cpu.status == "ok" and cpu.model_path.endswith(f"{MNV1}.tflite") and cpu.latency.count == 3
-    assert coral.status == "failed" and "could not open an Edge TPU: test double refuses" in coral.reason
+    assert (
+        cpu.status == "ok" and cpu.model_path.endswith(f"{MNV1}.tflite") and cpu.latency.count == 3
+    )
+    assert (
+        coral.status == "failed"
+        and "could not open an Edge TPU: test double refuses" in coral.reason
+    )
     assert coral.model_path.endswith(f"{MNV1}_edgetpu.tflite")
     assert result.exit_code == ExitCode.ERROR
 

@@ -21,7 +21,10 @@ MNV1 = "mobilenet_v1_0.25_128_quant"
 
 
 def test_target_names_and_alias():
-    assert parse_target_names("cpu,coral") == ["cpu", "edgetpu"]  # one canonical name, coral its alias
+    assert parse_target_names("cpu,coral") == [
+        "cpu",
+        "edgetpu",
+    ]  # one canonical name, coral its alias
     assert parse_target_names(["EdgeTPU", "cpu,coral"]) == ["edgetpu", "cpu"]
     with pytest.raises(UsageError, match=r"unknown target 'gpu'.*cpu, edgetpu \(alias coral\)"):
         parse_target_names("cpu,gpu")
@@ -44,7 +47,9 @@ def test_xnnpack_switch_reaches_the_runtime(edgetpu_models, xnnpack):
     model = inspect_model(edgetpu_models / f"{MNV1}.tflite")
     loaded = target.load(model, target.variants()[0])
     try:
-        assert (loaded.details["delegate_partitions"] > 0) is xnnpack  # as the runtime itself reports
+        assert (
+            loaded.details["delegate_partitions"] > 0
+        ) is xnnpack  # as the runtime itself reports
         loaded.set_inputs(random_inputs(model.inputs).frames[0])
         loaded.invoke()
         assert loaded.load_seconds > 0
@@ -57,17 +62,26 @@ def test_cpu_runs_float_models_and_the_source_of_a_compiled_one(edgetpu_models, 
     float_model = inspect_model(float_add_model(tmp_path / "add.tflite"))
     assert target.model_for(float_model) is float_model and float_model.quantization == "float"
     compiled = inspect_model(edgetpu_models / "split_concat_edgetpu.tflite")
-    assert compiled.compiled and target.model_for(compiled).path == edgetpu_models / "split_concat.tflite"
-    shutil.copy(edgetpu_models / "split_concat_edgetpu.tflite", tmp_path / "split_concat_edgetpu.tflite")
+    assert (
+        compiled.compiled
+        and target.model_for(compiled).path == edgetpu_models / "split_concat.tflite"
+    )
+    shutil.copy(
+        edgetpu_models / "split_concat_edgetpu.tflite", tmp_path / "split_concat_edgetpu.tflite"
+    )
     with pytest.raises(InputError, match="compiled for the Edge TPU"):
         target.model_for(inspect_model(tmp_path / "split_concat_edgetpu.tflite"))
 
 
 def test_cpu_model_and_governor_from_proc_and_sys_trees(tmp_path):
     (tmp_path / "proc").mkdir()
-    (tmp_path / "proc" / "cpuinfo").write_text("processor\t: 0\nmodel name\t: Intel(R) Core(TM) i7-8700\n")
+    (tmp_path / "proc" / "cpuinfo").write_text(
+        "processor\t: 0\nmodel name\t: Intel(R) Core(TM) i7-8700\n"
+    )
     assert cpu_model(tmp_path / "proc") == "Intel(R) Core(TM) i7-8700"
-    (tmp_path / "proc" / "cpuinfo").write_text("processor\t: 0\nHardware\t: BCM2835\nModel\t: Raspberry Pi 4 Model B\n")
+    (tmp_path / "proc" / "cpuinfo").write_text(
+        "processor\t: 0\nHardware\t: BCM2835\nModel\t: Raspberry Pi 4 Model B\n"
+    )
     assert cpu_model(tmp_path / "proc") == "Raspberry Pi 4 Model B"
     sys_root = tmp_path / "sys"
     for cpu, governor in (("cpu0", "powersave"), ("cpu1", "performance")):
@@ -78,8 +92,12 @@ def test_cpu_model_and_governor_from_proc_and_sys_trees(tmp_path):
     env = capture_environment(tmp_path / "proc", sys_root)
     assert env.data["governor"] == "performance,powersave"
     assert any("not 'performance'" in w for w in env.warnings)
-    (sys_root / "devices" / "system" / "cpu" / "cpu0" / "cpufreq" / "scaling_governor").write_text("performance")
-    assert not any("governor" in w for w in capture_environment(tmp_path / "proc", sys_root).warnings)
+    (sys_root / "devices" / "system" / "cpu" / "cpu0" / "cpufreq" / "scaling_governor").write_text(
+        "performance"
+    )
+    assert not any(
+        "governor" in w for w in capture_environment(tmp_path / "proc", sys_root).warnings
+    )
     bare = capture_environment(tmp_path / "proc", tmp_path / "no-sys")
     assert bare.data["governor"] is None and "not exposed" in bare.data["governor_note"]
     assert bare.data["versions"]["ai-edge-litert"] != "not installed"
@@ -89,19 +107,30 @@ def test_targets_doctor(cli):
     result = cli("targets", "--json")
     report = json.loads(result.out)
     everything = all(t["available"] for t in report["targets"])
-    assert result.code == (ExitCode.OK if everything else ExitCode.TARGET_UNAVAILABLE), result  # as its help says
+    assert result.code == (ExitCode.OK if everything else ExitCode.TARGET_UNAVAILABLE), (
+        result
+    )  # as its help says
     assert cli("targets", "cpu").code == ExitCode.OK
     by_name = {t["name"]: t for t in report["targets"]}
     assert by_name["cpu"]["available"] and by_name["cpu"]["details"]["cores"] == available_cores()
     coral = by_name["edgetpu"]
-    assert coral["aliases"] == ["coral"] and coral["offers"] == ["check", "compile", "convert", "bench"]
+    assert coral["aliases"] == ["coral"] and coral["offers"] == [
+        "check",
+        "compile",
+        "convert",
+        "bench",
+    ]
     assert by_name["cpu"]["offers"] == ["bench"]
     assert coral["available"] or coral["reason"]  # never unavailable without saying why
     single = cli("targets", "coral", "--json")
     assert single.code == (ExitCode.OK if coral["available"] else ExitCode.TARGET_UNAVAILABLE)
     assert [t["name"] for t in json.loads(single.out)["targets"]] == ["edgetpu"]
     table = cli("targets")
-    assert "coral" in table.out and "edgetpu" in table.out and (coral["available"] or "no " in table.out)
+    assert (
+        "coral" in table.out
+        and "edgetpu" in table.out
+        and (coral["available"] or "no " in table.out)
+    )
     assert cli("targets", "gpu").code == ExitCode.USAGE
     assert cli("targets", "--device", "usb:first").code == ExitCode.USAGE
 
@@ -125,9 +154,23 @@ def test_the_model_reader_agrees_with_the_litert_interpreter(test_data):
         ops = interpreter._get_ops_details()
         tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
         assert ours.op_counts == dict(Counter(op["op_name"] for op in ops)), path.name
-        integer_only = not any(op["op_name"] not in BOUNDARY_OPS and any(
-            tensors[i]["dtype"].__name__ == "float32" for i in op["outputs"] if i >= 0) for op in ops)
+        integer_only = not any(
+            op["op_name"] not in BOUNDARY_OPS
+            and any(tensors[i]["dtype"].__name__ == "float32" for i in op["outputs"] if i >= 0)
+            for op in ops
+        )
         assert ours.integer_only == integer_only, path.name
-        theirs = [(d["name"], int(d["index"]), tuple(int(x) for x in d["shape"]), d["dtype"].__name__,
-                   float(d["quantization"][0]), int(d["quantization"][1])) for d in interpreter.get_input_details()]
-        assert [(s.name, s.index, s.shape, s.dtype, s.scale, s.zero_point) for s in ours.inputs] == theirs, path.name
+        theirs = [
+            (
+                d["name"],
+                int(d["index"]),
+                tuple(int(x) for x in d["shape"]),
+                d["dtype"].__name__,
+                float(d["quantization"][0]),
+                int(d["quantization"][1]),
+            )
+            for d in interpreter.get_input_details()
+        ]
+        assert [
+            (s.name, s.index, s.shape, s.dtype, s.scale, s.zero_point) for s in ours.inputs
+        ] == theirs, path.name

@@ -30,8 +30,12 @@ SECURE_BOOT = "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 
 @pytest.fixture
 def machine(tmp_path) -> SystemPaths:
-    paths = SystemPaths(tmp_path / "sys", tmp_path / "dev", tmp_path / "var/lib/dpkg/info",
-                        (tmp_path / "etc/udev/rules.d", tmp_path / "lib/udev/rules.d"))
+    paths = SystemPaths(
+        tmp_path / "sys",
+        tmp_path / "dev",
+        tmp_path / "var/lib/dpkg/info",
+        (tmp_path / "etc/udev/rules.d", tmp_path / "lib/udev/rules.d"),
+    )
     for folder in (paths.sys_root, paths.dev_root, paths.dpkg_info, *paths.udev_rules):
         folder.mkdir(parents=True)
     return paths
@@ -45,13 +49,23 @@ def test_usb_firmware_state_and_link_speed(machine):
     usb_device(machine, "1-4", ("1a6e", "089a"), "480", 1, 7)
     usb_device(machine, "2-1", ("18d1", "9302"), "5000", 2, 3)
     write(machine.udev_rules[1] / "60-libedgetpu1-std.rules", CORAL_RULE)
-    checks = by_name(usb_checks(discover_devices(machine, lambda node: True), machine, {"plugdev"}, is_root=False))
+    checks = by_name(
+        usb_checks(
+            discover_devices(machine, lambda node: True), machine, {"plugdev"}, is_root=False
+        )
+    )
     waiting, ready = checks["USB Accelerator 1-4"], checks["USB Accelerator 2-1"]
     assert waiting.verdict == "warning" and "1a6e:089a: waiting for firmware" in waiting.found
     assert "uploads the firmware" in waiting.fix
-    assert ready.verdict == "ok" and ready.found == "18d1:9302: ready (firmware loaded)" and ready.fix is None
+    assert (
+        ready.verdict == "ok"
+        and ready.found == "18d1:9302: ready (firmware loaded)"
+        and ready.fix is None
+    )
     slow, fast = checks["USB link 1-4"], checks["USB link 2-1"]
-    assert slow.verdict == "warning" and slow.found == "USB 2 (480 Mb/s)" and "USB 3 port" in slow.fix
+    assert (
+        slow.verdict == "warning" and slow.found == "USB 2 (480 Mb/s)" and "USB 3 port" in slow.fix
+    )
     assert fast.verdict == "ok" and fast.found == "USB 3 (5 Gb/s)"
     assert checks["udev rule"].verdict == "ok" and "group plugdev" in checks["udev rule"].found
 
@@ -64,12 +78,20 @@ def test_udev_rule_missing_or_naming_a_group_the_user_is_not_in(machine):
     outside = udev_check(machine, {"users"}, is_root=False, device_present=True)
     assert outside.verdict == "problem" and "you are not in plugdev" in outside.found
     assert outside.fix.startswith("sudo usermod -aG plugdev $USER")
-    assert udev_check(machine, {"users", "plugdev"}, is_root=False, device_present=True).verdict == "ok"
-    assert udev_check(machine, set(), is_root=True, device_present=True).verdict == "ok"  # root needs no group
+    assert (
+        udev_check(machine, {"users", "plugdev"}, is_root=False, device_present=True).verdict
+        == "ok"
+    )
+    assert (
+        udev_check(machine, set(), is_root=True, device_present=True).verdict == "ok"
+    )  # root needs no group
 
 
 def test_a_commented_out_rule_does_not_count(machine):
-    write(machine.udev_rules[0] / "99-edgetpu.rules", "\n".join("#" + line for line in CORAL_RULE.splitlines()))
+    write(
+        machine.udev_rules[0] / "99-edgetpu.rules",
+        "\n".join("#" + line for line in CORAL_RULE.splitlines()),
+    )
     assert udev_check(machine, {"plugdev"}, is_root=False, device_present=True).verdict == "problem"
 
 
@@ -90,7 +112,11 @@ def test_pcie_card_without_its_modules_under_secure_boot(machine):
     card = checks["PCIe module 0000:01:00.0"]
     assert card.verdict == "problem" and "not bound" in card.found and "gasket-dkms" in card.fix
     modules = checks["kernel modules"]
-    assert modules.verdict == "problem" and "gasket, apex" in modules.found and "Secure Boot is on" in modules.found
+    assert (
+        modules.verdict == "problem"
+        and "gasket, apex" in modules.found
+        and "Secure Boot is on" in modules.found
+    )
     assert "mokutil --import" in modules.fix and "gasket-driver" in modules.fix
     assert checks["device node /dev/apex_N"].verdict == "problem"
 
@@ -102,10 +128,18 @@ def test_pcie_card_working_but_its_node_not_accessible(machine):
         (machine.sys_root / "module" / module).mkdir(parents=True)
     write(machine.dev_root / "apex_0", "")
     node = str(machine.dev_root / "apex_0")
-    denied = by_name(pcie_checks(machine, discover_devices(machine), lambda path: path != node, {"users"}))
-    assert denied["PCIe module 0000:01:00.0"].verdict == "ok" and denied["kernel modules"].verdict == "ok"
+    denied = by_name(
+        pcie_checks(machine, discover_devices(machine), lambda path: path != node, {"users"})
+    )
+    assert (
+        denied["PCIe module 0000:01:00.0"].verdict == "ok"
+        and denied["kernel modules"].verdict == "ok"
+    )
     assert denied[f"device node {node}"].verdict == "problem"
-    assert "not in group apex" in denied[f"device node {node}"].found and "usermod -aG apex" in denied[f"device node {node}"].fix
+    assert (
+        "not in group apex" in denied[f"device node {node}"].found
+        and "usermod -aG apex" in denied[f"device node {node}"].fix
+    )
     allowed = by_name(pcie_checks(machine, discover_devices(machine), lambda path: True, {"apex"}))
     assert allowed[f"device node {node}"].verdict == "ok"
     assert secure_boot(machine) is None  # no EFI variables: not an EFI system, nothing said
@@ -115,20 +149,38 @@ def test_no_pcie_checks_without_a_pcie_device(machine):
     assert pcie_checks(machine, [], lambda node: True, set()) == []
 
 
-@pytest.mark.parametrize("package, interpreter, verdict", [
-    ("16.0", ("ai-edge-litert", "2.1.0"), "problem"),  # Coral's 16.0 is TF 2.5; every ai-edge-litert is 2.17 or newer
-    ("16.0", ("tflite-runtime", "2.5.0.post1"), "ok"),  # what pycoral 2.0 pins
-    ("14.1", ("tflite-runtime", "2.5.0"), "problem"),  # google-coral/pycoral#1
-    ("16.0tf2.20.0-1", ("ai-edge-litert", "1.3.0"), "ok"),  # a community build naming its TensorFlow
-    ("16.0tf2.17.1-1", ("ai-edge-litert", "1.3.0"), "problem"),
-    ("16.0tf2.17.1-1", ("ai-edge-litert", "2.1.0"), "unknown"),  # this litert is 2.17 or newer: cannot tell
-    (None, ("ai-edge-litert", "2.1.0"), "unknown"),
-])
+@pytest.mark.parametrize(
+    "package, interpreter, verdict",
+    [
+        (
+            "16.0",
+            ("ai-edge-litert", "2.1.0"),
+            "problem",
+        ),  # Coral's 16.0 is TF 2.5; every ai-edge-litert is 2.17 or newer
+        ("16.0", ("tflite-runtime", "2.5.0.post1"), "ok"),  # what pycoral 2.0 pins
+        ("14.1", ("tflite-runtime", "2.5.0"), "problem"),  # google-coral/pycoral#1
+        (
+            "16.0tf2.20.0-1",
+            ("ai-edge-litert", "1.3.0"),
+            "ok",
+        ),  # a community build naming its TensorFlow
+        ("16.0tf2.17.1-1", ("ai-edge-litert", "1.3.0"), "problem"),
+        (
+            "16.0tf2.17.1-1",
+            ("ai-edge-litert", "2.1.0"),
+            "unknown",
+        ),  # this litert is 2.17 or newer: cannot tell
+        (None, ("ai-edge-litert", "2.1.0"), "unknown"),
+    ],
+)
 def test_tensorflow_of_the_library_vs_the_interpreter(package, interpreter, verdict):
     check = tensorflow_check(package, interpreter)
     assert check.verdict == verdict, check
     if verdict == "problem":
-        assert "Unsupported data type in custom op handler" in check.found and "libedgetpu built against" in check.fix
+        assert (
+            "Unsupported data type in custom op handler" in check.found
+            and "libedgetpu built against" in check.fix
+        )
     if verdict == "ok":
         assert check.fix is None
 
@@ -158,23 +210,46 @@ def runtime_13(tmp_path) -> Path:
     (tmp_path / "lib.c").write_text(LIBRARY)
     library = tmp_path / "usr" / "lib" / "libedgetpu.so.1"
     library.parent.mkdir(parents=True)
-    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(library), str(tmp_path / "lib.c")], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-o", str(library), str(tmp_path / "lib.c")],
+        check=True,
+        capture_output=True,
+    )
     return library
 
 
-def test_whole_doctor_on_a_machine_shaped_tree(machine, runtime_13, edgetpu_models, cli, monkeypatch):
+def test_whole_doctor_on_a_machine_shaped_tree(
+    machine, runtime_13, edgetpu_models, cli, monkeypatch
+):
     usb_device(machine, "1-4", ("1a6e", "089a"), "480", 1, 7)
-    write(machine.dpkg_info / "libedgetpu1-max:amd64.list", f"/usr/share/doc/libedgetpu1-max\n{runtime_13}\n")
-    write(machine.dpkg_info.parent / "status", "Package: libedgetpu1-max\nStatus: install ok installed\nVersion: 16.0\n\n"
-          "Package: other\nVersion: 1\n")
-    config = EdgeTpuConfig.from_options(None, str(runtime_13), paths=machine, can_access=lambda node: False,
-                                        user_groups=lambda: {"users"}, is_root=lambda: False)
+    write(
+        machine.dpkg_info / "libedgetpu1-max:amd64.list",
+        f"/usr/share/doc/libedgetpu1-max\n{runtime_13}\n",
+    )
+    write(
+        machine.dpkg_info.parent / "status",
+        "Package: libedgetpu1-max\nStatus: install ok installed\nVersion: 16.0\n\n"
+        "Package: other\nVersion: 1\n",
+    )
+    config = EdgeTpuConfig.from_options(
+        None,
+        str(runtime_13),
+        paths=machine,
+        can_access=lambda node: False,
+        user_groups=lambda: {"users"},
+        is_root=lambda: False,
+    )
     availability = EdgeTpuRuntime(config).availability()
     checks = {c["name"]: c for c in availability.details["checks"]}
-    assert checks["runtime library"]["verdict"] == "ok" and "runtime version 13" in checks["runtime library"]["found"]
+    assert (
+        checks["runtime library"]["verdict"] == "ok"
+        and "runtime version 13" in checks["runtime library"]["found"]
+    )
     assert checks["runtime build"]["found"].startswith("max (500 MHz")
-    assert checks["TensorFlow match"]["verdict"] in ("problem", "unknown")  # depends on the interpreter installed here
+    assert checks["TensorFlow match"]["verdict"] in (
+        "problem",
+        "unknown",
+    )  # depends on the interpreter installed here
     assert checks["USB Accelerator 1-4"]["verdict"] == "warning"
     assert checks["USB link 1-4"]["verdict"] == "warning"
     assert checks["USB access 1-4"]["verdict"] == "problem"
@@ -191,13 +266,17 @@ def test_whole_doctor_on_a_machine_shaped_tree(machine, runtime_13, edgetpu_mode
         assert check["verdict"] in ("ok", "problem"), check
         if check["verdict"] == "problem":
             assert "this libedgetpu is 13" in check["found"] and "--min-runtime 13" in check["fix"]
-    result = cli("targets", "edgetpu", "--json", "--model", edgetpu_models / "split_concat_edgetpu.tflite")
+    result = cli(
+        "targets", "edgetpu", "--json", "--model", edgetpu_models / "split_concat_edgetpu.tflite"
+    )
     assert result.code == ExitCode.TARGET_UNAVAILABLE
     (entry,) = json.loads(result.out)["targets"]
     assert [c["name"] for c in entry["model_checks"]] == ["runtime for split_concat_edgetpu.tflite"]
     table = cli("targets", "edgetpu").out
     assert "problem udev rule" in table and "fix:" in table
-    assert "/etc/udev/rules.d/99-edgetpu-accelerator.rules" in table.replace("│", "").replace("\n", "").replace(" ", "")
+    assert "/etc/udev/rules.d/99-edgetpu-accelerator.rules" in table.replace("│", "").replace(
+        "\n", ""
+    ).replace(" ", "")
 
 
 def test_model_option_needs_a_compiled_model(cli, edgetpu_models):

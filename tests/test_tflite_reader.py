@@ -41,20 +41,31 @@ def test_tensors_match_the_litert_interpreter(edgetpu_models):
             scales = d["quantization_parameters"]["scales"]
             assert list(scales) == pytest.approx(t.scale), (path.name, t.name)
             # the interpreter may report one shared zero point for per-channel tensors
-            assert set(d["quantization_parameters"]["zero_points"].tolist()) == set(t.zero_point), (path.name, t.name)
+            assert set(d["quantization_parameters"]["zero_points"].tolist()) == set(t.zero_point), (
+                path.name,
+                t.name,
+            )
 
 
 def test_ops_inputs_outputs_and_options(edgetpu_models):
     graph = read_model(edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite")
     assert graph.subgraph_count == 1 and len(graph.ops) == 31
-    assert graph.op_histogram() == {"CONV_2D": 15, "DEPTHWISE_CONV_2D": 13, "AVERAGE_POOL_2D": 1, "RESHAPE": 1, "SOFTMAX": 1}
+    assert graph.op_histogram() == {
+        "CONV_2D": 15,
+        "DEPTHWISE_CONV_2D": 13,
+        "AVERAGE_POOL_2D": 1,
+        "RESHAPE": 1,
+        "SOFTMAX": 1,
+    }
     first = graph.ops[0]
     assert first.opcode == "CONV_2D" and first.version == 1
     assert first.options["stride_w"] == first.options["stride_h"] == 2
     assert first.options["padding"] in ("SAME", "VALID")
     assert first.options["fused_activation"] == "RELU6"
     weights = graph.tensors[first.inputs[1]]
-    assert weights.is_constant and weights.buffer_size == weights.elements  # uint8 weights: 1 byte each
+    assert (
+        weights.is_constant and weights.buffer_size == weights.elements
+    )  # uint8 weights: 1 byte each
     assert graph.constant(first.inputs[1]).shape == weights.shape
     assert graph.inputs[0].shape == (1, 128, 128, 3) and graph.inputs[0].dtype == "uint8"
     assert not graph.inputs[0].is_constant and graph.inputs[0].buffer_size == 0
@@ -88,12 +99,15 @@ def test_hand_built_model_round_trips(tmp_path):
     assert graph.outputs[0].shape == (1, 32)
 
 
-@pytest.mark.parametrize("content,expected", [
-    (b"", "empty"),
-    (b"hello, this is not a model\n", "not a TFLite model"),
-    (bytes(random.Random(0).randrange(256) for _ in range(4096)), "not a TFLite model"),
-    (b"\x10\x00\x00\x00TFL3" + b"\xff" * 64, "corrupt"),
-])
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        (b"", "empty"),
+        (b"hello, this is not a model\n", "not a TFLite model"),
+        (bytes(random.Random(0).randrange(256) for _ in range(4096)), "not a TFLite model"),
+        (b"\x10\x00\x00\x00TFL3" + b"\xff" * 64, "corrupt"),
+    ],
+)
 def test_bad_bytes_raise_one_clear_input_error(tmp_path, content, expected):
     path = tmp_path / "bad.tflite"
     path.write_bytes(content)
@@ -118,7 +132,9 @@ def test_every_truncation_of_a_real_model_is_a_clean_error(edgetpu_models):
             pass
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_mutated_real_models_give_only_clean_errors(edgetpu_models, data):
     """Fuzz: flip bytes / overwrite chunks / truncate real models; only InputError may come out."""
@@ -131,7 +147,7 @@ def test_mutated_real_models_give_only_clean_errors(edgetpu_models, data):
         for _ in range(data.draw(st.integers(1, 16))):
             at = data.draw(st.integers(0, min(len(original) - 1, 8192)))
             size = 1 if mode == "flip" else 8
-            original[at:at + size] = bytes(data.draw(st.integers(0, 255)) for _ in range(size))
+            original[at : at + size] = bytes(data.draw(st.integers(0, 255)) for _ in range(size))
     try:
         graph = parse_model(bytes(original))
         graph.op_histogram()

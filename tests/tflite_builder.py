@@ -17,9 +17,13 @@ import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-_DTYPES = {"int8": (schema.TensorType.INT8, np.int8), "uint8": (schema.TensorType.UINT8, np.uint8),
-           "int32": (schema.TensorType.INT32, np.int32), "float32": (schema.TensorType.FLOAT32, np.float32),
-           "int16": (schema.TensorType.INT16, np.int16)}
+_DTYPES = {
+    "int8": (schema.TensorType.INT8, np.int8),
+    "uint8": (schema.TensorType.UINT8, np.uint8),
+    "int32": (schema.TensorType.INT32, np.int32),
+    "float32": (schema.TensorType.FLOAT32, np.float32),
+    "int16": (schema.TensorType.INT16, np.int16),
+}
 
 
 class GraphBuilder:
@@ -32,8 +36,16 @@ class GraphBuilder:
         self.graph.tensors, self.graph.operators = [], []
         self._codes: dict[tuple, int] = {}
 
-    def tensor(self, name: str, shape, dtype: str = "int8", data=None, signature=None, quantized: bool = True,
-               variable: bool = False) -> int:
+    def tensor(
+        self,
+        name: str,
+        shape,
+        dtype: str = "int8",
+        data=None,
+        signature=None,
+        quantized: bool = True,
+        variable: bool = False,
+    ) -> int:
         t = schema.TensorT()
         t.name, t.shape, t.type = name, list(shape), _DTYPES[dtype][0]
         t.isVariable = variable
@@ -56,7 +68,11 @@ class GraphBuilder:
         if key not in self._codes:
             code = schema.OperatorCodeT()
             if custom:
-                code.builtinCode, code.deprecatedBuiltinCode, code.customCode = schema.BuiltinOperator.CUSTOM, 32, opcode
+                code.builtinCode, code.deprecatedBuiltinCode, code.customCode = (
+                    schema.BuiltinOperator.CUSTOM,
+                    32,
+                    opcode,
+                )
             else:
                 value = getattr(schema.BuiltinOperator, opcode)
                 code.builtinCode, code.deprecatedBuiltinCode = value, min(value, 127)
@@ -65,12 +81,24 @@ class GraphBuilder:
             self._codes[key] = len(self.model.operatorCodes) - 1
         return self._codes[key]
 
-    def op(self, opcode: str, inputs: list[int], out_shape=None, *, dtype: str = "int8", version: int = 1,
-           options: tuple[str, dict] | None = None, outputs: list[int] | None = None, custom: bool = False,
-           custom_options: bytes | None = None) -> int:
+    def op(
+        self,
+        opcode: str,
+        inputs: list[int],
+        out_shape=None,
+        *,
+        dtype: str = "int8",
+        version: int = 1,
+        options: tuple[str, dict] | None = None,
+        outputs: list[int] | None = None,
+        custom: bool = False,
+        custom_options: bytes | None = None,
+    ) -> int:
         """Add an op; creates its output tensor from ``out_shape`` unless ``outputs`` are given. Returns the first output."""
         if outputs is None:
-            outputs = [self.tensor(f"{opcode.lower()}_{len(self.graph.operators)}", out_shape, dtype)]
+            outputs = [
+                self.tensor(f"{opcode.lower()}_{len(self.graph.operators)}", out_shape, dtype)
+            ]
         op = schema.OperatorT()
         op.opcodeIndex = self._code(opcode, version, custom)
         op.inputs, op.outputs = list(inputs), list(outputs)

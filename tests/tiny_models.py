@@ -13,10 +13,16 @@ def tiny_cnn(hard_swish: bool = False):
     torch.manual_seed(0)
     act = nn.Hardswish() if hard_swish else nn.ReLU6()
     model = nn.Sequential(
-        nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), act,
-        nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.ReLU6(),
-        nn.Conv2d(8, 16, 1), nn.ReLU6(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10),
+        nn.Conv2d(3, 8, 3, stride=2, padding=1),
+        nn.BatchNorm2d(8),
+        act,
+        nn.Conv2d(8, 8, 3, padding=1, groups=8),
+        nn.ReLU6(),
+        nn.Conv2d(8, 16, 1),
+        nn.ReLU6(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 10),
     )
     return model.eval()
 
@@ -26,6 +32,14 @@ def export_onnx(model, path: Path, size: int = 32, dynamic: dict | None = None) 
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.rand(1, 3, size, size),), str(path), opset_version=17, dynamo=False,
-                          input_names=["x"], output_names=["y"], dynamic_axes=dynamic)
+        torch.onnx.export(
+            model,
+            (torch.rand(1, 3, size, size),),
+            str(path),
+            opset_version=17,
+            dynamo=False,
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes=dynamic,
+        )
     return path

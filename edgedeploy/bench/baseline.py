@@ -58,9 +58,15 @@ class Comparison:
         return [d for d in self.deltas if d.verdict == "regression"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"baseline": self.baseline, "tolerance": self.tolerance, "deltas": [d.to_dict() for d in self.deltas],
-                "regressions": len(self.regressions), "only_new": self.only_new, "only_old": self.only_old,
-                "warnings": self.warnings}
+        return {
+            "baseline": self.baseline,
+            "tolerance": self.tolerance,
+            "deltas": [d.to_dict() for d in self.deltas],
+            "regressions": len(self.regressions),
+            "only_new": self.only_new,
+            "only_old": self.only_old,
+            "warnings": self.warnings,
+        }
 
 
 def load_baseline(path: Path) -> dict[str, Any]:
@@ -70,12 +76,22 @@ def load_baseline(path: Path) -> dict[str, Any]:
         raise InputError(f"--compare {path}: no such file") from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"--compare {path}: not a readable JSON file ({exc})") from exc
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("results"), list):
-        raise InputError(f"--compare {path}: not a result of edgedeploy bench --json (schema {SCHEMA})")
+    if (
+        not isinstance(data, dict)
+        or data.get("schema") != SCHEMA
+        or not isinstance(data.get("results"), list)
+    ):
+        raise InputError(
+            f"--compare {path}: not a result of edgedeploy bench --json (schema {SCHEMA})"
+        )
     for index, cell in enumerate(data["results"]):  # a hand-edited or damaged file: say which entry
-        if not isinstance(cell, dict) or not all(isinstance(cell.get(key), str) for key in ("model", "target", "status")):
-            raise InputError(f"--compare {path}: results[{index}] is not a bench result (model, target and status "
-                             "must be text)")
+        if not isinstance(cell, dict) or not all(
+            isinstance(cell.get(key), str) for key in ("model", "target", "status")
+        ):
+            raise InputError(
+                f"--compare {path}: results[{index}] is not a bench result (model, target and status "
+                "must be text)"
+            )
     for key in ("environment", "method"):
         if not isinstance(data.get(key, {}), dict):
             raise InputError(f"--compare {path}: '{key}' is not an object")
@@ -84,7 +100,12 @@ def load_baseline(path: Path) -> dict[str, Any]:
 
 def _positive(value: Any) -> bool:
     """A latency that can be compared: a finite number above 0 (a saved NaN or Infinity cannot)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 @dataclass(frozen=True)
@@ -96,7 +117,9 @@ class CellMedians:
     def spread(self) -> float:
         """(max - min) / median of the repeat medians: how far this run moved by itself."""
         values = sorted(self.repeat_p50_ms)
-        return (values[-1] - values[0]) / self.p50_ms if len(values) > 1 and self.p50_ms > 0 else 0.0
+        return (
+            (values[-1] - values[0]) / self.p50_ms if len(values) > 1 and self.p50_ms > 0 else 0.0
+        )
 
 
 def _medians_by_cell(results: list[dict[str, Any]]) -> dict[tuple[str, str], CellMedians]:
@@ -105,7 +128,11 @@ def _medians_by_cell(results: list[dict[str, Any]]) -> dict[tuple[str, str], Cel
         latency = cell.get("latency") if isinstance(cell.get("latency"), dict) else {}
         if cell.get("status") == "ok" and _positive(latency.get("p50_ms")):
             listed = cell.get("repeats") if isinstance(cell.get("repeats"), list) else []
-            repeats = tuple(float(r["p50_ms"]) for r in listed if isinstance(r, dict) and _positive(r.get("p50_ms")))
+            repeats = tuple(
+                float(r["p50_ms"])
+                for r in listed
+                if isinstance(r, dict) and _positive(r.get("p50_ms"))
+            )
             table[(cell["model"], cell["target"])] = CellMedians(float(latency["p50_ms"]), repeats)
     return table
 
@@ -124,12 +151,16 @@ def judge(old: CellMedians, new: CellMedians, tolerance: float) -> tuple[str, st
     noise = max(old.spread, new.spread)
     if separated and change > noise:
         return direction, ""
-    return "inconclusive: noisy", (f"{change:.0%} change, but the repeats' medians "
-                                   + ("overlap" if not separated else f"moved {noise:.0%} within one run")
-                                   + "; re-run both on a quiet machine or with more --repeats")
+    return "inconclusive: noisy", (
+        f"{change:.0%} change, but the repeats' medians "
+        + ("overlap" if not separated else f"moved {noise:.0%} within one run")
+        + "; re-run both on a quiet machine or with more --repeats"
+    )
 
 
-def compare(current: dict[str, Any], baseline: dict[str, Any], baseline_path: str, tolerance: float) -> Comparison:
+def compare(
+    current: dict[str, Any], baseline: dict[str, Any], baseline_path: str, tolerance: float
+) -> Comparison:
     """Compare two ``to_dict()`` results (the current run and the saved one)."""
     if not tolerance >= 0:
         raise UsageError("--tolerance must be 0 or more (0.3 = 30% slower is a regression)")
@@ -137,17 +168,23 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], baseline_path: st
     comparison = Comparison(baseline_path, tolerance)
     for key in sorted(new.keys() & old.keys()):
         verdict, why = judge(old[key], new[key], tolerance)
-        comparison.deltas.append(Delta(key[0], key[1], old[key].p50_ms, new[key].p50_ms, verdict, why))
+        comparison.deltas.append(
+            Delta(key[0], key[1], old[key].p50_ms, new[key].p50_ms, verdict, why)
+        )
     comparison.only_new = [f"{m} on {t}" for m, t in sorted(new.keys() - old.keys())]
     comparison.only_old = [f"{m} on {t}" for m, t in sorted(old.keys() - new.keys())]
     now_env, then_env = current.get("environment", {}), baseline.get("environment", {})
     for key in ENVIRONMENT_KEYS:
         if key in then_env and then_env.get(key) != now_env.get(key):
-            comparison.warnings.append(f"baseline {key} was {then_env.get(key)!r}, now {now_env.get(key)!r}: "
-                                       "the comparison mixes machines or settings")
+            comparison.warnings.append(
+                f"baseline {key} was {then_env.get(key)!r}, now {now_env.get(key)!r}: "
+                "the comparison mixes machines or settings"
+            )
     then_method, now_method = baseline.get("method", {}), current.get("method", {})
     for key in METHOD_KEYS:
         if then_method.get(key) != now_method.get(key):
-            comparison.warnings.append(f"baseline was measured with {key}={then_method.get(key)!r}, this run with "
-                                       f"{key}={now_method.get(key)!r}: latencies are not measured the same way")
+            comparison.warnings.append(
+                f"baseline was measured with {key}={then_method.get(key)!r}, this run with "
+                f"{key}={now_method.get(key)!r}: latencies are not measured the same way"
+            )
     return comparison

@@ -34,15 +34,22 @@ class MeasurePlan:
     fps: float | None = None  # fixed-rate mode when set
 
     def validate(self) -> "MeasurePlan":
-        checks = [(self.min_runs >= 1, "--min-runs must be 1 or more"),
-                  (self.min_time_s >= 0, "--min-time must be 0 or more seconds"),
-                  (self.max_time_s > 0, "--max-time must be more than 0 seconds"),
-                  (self.max_time_s >= self.min_time_s, "--max-time must not be below --min-time"),
-                  (self.warmup_runs >= 1, "--warmup-runs must be 1 or more (the first run is never measured)"),
-                  (self.warmup_time_s >= 0, "--warmup-time must be 0 or more seconds"),
-                  (self.repeats >= 1, "--repeats must be 1 or more"),
-                  (self.fps is None or (math.isfinite(self.fps) and self.fps > 0),
-                   "--fps must be a frame rate above 0 (e.g. --fps 30)")]
+        checks = [
+            (self.min_runs >= 1, "--min-runs must be 1 or more"),
+            (self.min_time_s >= 0, "--min-time must be 0 or more seconds"),
+            (self.max_time_s > 0, "--max-time must be more than 0 seconds"),
+            (self.max_time_s >= self.min_time_s, "--max-time must not be below --min-time"),
+            (
+                self.warmup_runs >= 1,
+                "--warmup-runs must be 1 or more (the first run is never measured)",
+            ),
+            (self.warmup_time_s >= 0, "--warmup-time must be 0 or more seconds"),
+            (self.repeats >= 1, "--repeats must be 1 or more"),
+            (
+                self.fps is None or (math.isfinite(self.fps) and self.fps > 0),
+                "--fps must be a frame rate above 0 (e.g. --fps 30)",
+            ),
+        ]
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
@@ -73,8 +80,12 @@ def _timed(invoke: Callable[[], None], clock: Clock) -> tuple[int, int]:
     return start, clock()
 
 
-def warm_up(invoke: Callable[[], None], plan: MeasurePlan, feed: Callable[[], None] | None = None,
-            clock: Clock = time.perf_counter_ns) -> list[int]:
+def warm_up(
+    invoke: Callable[[], None],
+    plan: MeasurePlan,
+    feed: Callable[[], None] | None = None,
+    clock: Clock = time.perf_counter_ns,
+) -> list[int]:
     samples: list[int] = []
     end = clock() + int(plan.warmup_time_s * 1e9)
     while True:
@@ -86,8 +97,12 @@ def warm_up(invoke: Callable[[], None], plan: MeasurePlan, feed: Callable[[], No
             return samples
 
 
-def measure(invoke: Callable[[], None], plan: MeasurePlan, feed: Callable[[], None] | None = None,
-            clock: Clock = time.perf_counter_ns) -> Measurement:
+def measure(
+    invoke: Callable[[], None],
+    plan: MeasurePlan,
+    feed: Callable[[], None] | None = None,
+    clock: Clock = time.perf_counter_ns,
+) -> Measurement:
     """Back-to-back inference until min runs and min time are both met, or max time is reached."""
     samples: list[int] = []
     append = samples.append
@@ -107,8 +122,13 @@ def measure(invoke: Callable[[], None], plan: MeasurePlan, feed: Callable[[], No
     return Measurement(samples, stop - begin, capped=not met)
 
 
-def measure_fixed_rate(invoke: Callable[[], None], plan: MeasurePlan, feed: Callable[[], None] | None = None,
-                       clock: Clock = time.perf_counter_ns, sleep: Callable[[float], None] = time.sleep) -> Measurement:
+def measure_fixed_rate(
+    invoke: Callable[[], None],
+    plan: MeasurePlan,
+    feed: Callable[[], None] | None = None,
+    clock: Clock = time.perf_counter_ns,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Measurement:
     """Invoke at ``plan.fps`` frames per second; the same stopping rules count processed frames."""
     assert plan.fps is not None
     period = 1e9 / plan.fps

@@ -15,7 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from edgedeploy.errors import InputError, UsageError
-from edgedeploy.images import IMAGE_SUFFIXES, Preprocessing, default_preprocessing, find_images, load_image
+from edgedeploy.images import (
+    IMAGE_SUFFIXES,
+    Preprocessing,
+    default_preprocessing,
+    find_images,
+    load_image,
+)
 from edgedeploy.targets.model_file import ModelFile, TensorSpec
 
 MAX_IMAGES = 64  # enough distinct inputs to defeat caching effects; more only costs load time
@@ -34,7 +40,9 @@ def random_inputs(specs: tuple[TensorSpec, ...], seed: int = 0) -> InputSet:
         dtype = np.dtype(spec.dtype)
         if dtype.kind in "iu":
             info = np.iinfo(dtype)
-            arrays.append(rng.integers(info.min, info.max, size=spec.shape, dtype=dtype, endpoint=True))
+            arrays.append(
+                rng.integers(info.min, info.max, size=spec.shape, dtype=dtype, endpoint=True)
+            )
         elif dtype.kind == "b":
             arrays.append(rng.integers(0, 2, size=spec.shape).astype(dtype))
         else:
@@ -50,7 +58,9 @@ def image_layout(spec: TensorSpec) -> tuple[int, int, str]:
         return shape[1], shape[2], "NHWC"
     if len(shape) == 4 and shape[0] == 1 and shape[1] == 3:
         return shape[2], shape[3], "NCHW"
-    raise UsageError(f"--images needs an RGB image input; input {spec.name!r} has shape {list(shape)}")
+    raise UsageError(
+        f"--images needs an RGB image input; input {spec.name!r} has shape {list(shape)}"
+    )
 
 
 def preprocessing_for(model: ModelFile, height: int, width: int) -> tuple[Preprocessing, str]:
@@ -75,8 +85,10 @@ def preprocessing_for(model: ModelFile, height: int, width: int) -> tuple[Prepro
             raise InputError(f"{report}: unreadable 'preprocessing' ({exc})") from exc
         if tuple(prep.size) == (height, width):
             return prep, f"preprocessing from {report}"
-    return default_preprocessing(height, width), (f"ImageNet mean/std at the model's input size {height}x{width} "
-                                                  "(no sidecar or matching report.json beside it)")
+    return default_preprocessing(height, width), (
+        f"ImageNet mean/std at the model's input size {height}x{width} "
+        "(no sidecar or matching report.json beside it)"
+    )
 
 
 def quantize(values: np.ndarray, spec: TensorSpec) -> np.ndarray:
@@ -85,16 +97,22 @@ def quantize(values: np.ndarray, spec: TensorSpec) -> np.ndarray:
     if dtype.kind == "f":
         return values.astype(dtype)
     if spec.scale == 0:
-        raise InputError(f"input {spec.name!r} is {spec.dtype} without quantization parameters; cannot map images onto it")
+        raise InputError(
+            f"input {spec.name!r} is {spec.dtype} without quantization parameters; cannot map images onto it"
+        )
     info = np.iinfo(dtype)
-    return np.clip(np.round(values / spec.scale + spec.zero_point), info.min, info.max).astype(dtype)
+    return np.clip(np.round(values / spec.scale + spec.zero_point), info.min, info.max).astype(
+        dtype
+    )
 
 
 def image_inputs(directory: Path, model: ModelFile) -> InputSet:
     if not directory.is_dir():
         raise InputError(f"--images {directory}: not a directory")
     if len(model.inputs) != 1:
-        raise UsageError(f"--images needs a model with one image input; {model.path.name} has {len(model.inputs)}")
+        raise UsageError(
+            f"--images needs a model with one image input; {model.path.name} has {len(model.inputs)}"
+        )
     spec = model.inputs[0]
     height, width, layout = image_layout(spec)
     paths = find_images(directory)[:MAX_IMAGES]  # sub-folders too, as convert --calibration does
@@ -106,6 +124,10 @@ def image_inputs(directory: Path, model: ModelFile) -> InputSet:
         pixels = load_image(path, prep)
         batch = pixels[None] if layout == "NHWC" else pixels.transpose(2, 0, 1)[None]
         frames.append([quantize(batch, spec)])
-    return InputSet(frames, f"{len(paths)} images from {directory}, {source}, quantized with the input's "
-                            f"scale {spec.scale:g} and zero point {spec.zero_point}" if spec.scale else
-                            f"{len(paths)} images from {directory}, {source}")
+    return InputSet(
+        frames,
+        f"{len(paths)} images from {directory}, {source}, quantized with the input's "
+        f"scale {spec.scale:g} and zero point {spec.zero_point}"
+        if spec.scale
+        else f"{len(paths)} images from {directory}, {source}",
+    )

@@ -32,6 +32,8 @@ from edgedeploy.worker import describe_death, error_message, raise_error
 STARTUP_TIMEOUT_S = 120.0  # a fresh interpreter importing the runtime on a loaded machine
 POLL_S = 0.2  # how often the parent looks at the worker; it sleeps in between, off the cores the worker uses
 DEFAULT_INVOKE_TIMEOUT_S = 60.0
+
+
 @dataclass
 class CellRun:
     """What one cell measured, as the worker reports it."""
@@ -55,11 +57,18 @@ class _Heartbeat:
         def beating() -> None:
             counter.value += 1
             invoke()
+
         return beating
 
 
-def measure_loaded(loaded: Any, frames: list[list[Any]], plan: Any, on_phase: Callable[[str], None],
-                   before_measuring: Callable[[], Any], heartbeat: _Heartbeat | None = None) -> CellRun:
+def measure_loaded(
+    loaded: Any,
+    frames: list[list[Any]],
+    plan: Any,
+    on_phase: Callable[[str], None],
+    before_measuring: Callable[[], Any],
+    heartbeat: _Heartbeat | None = None,
+) -> CellRun:
     """First inference, warm-up and the repeats on a loaded model: the same steps in a worker and in-process.
     ``before_measuring`` runs right before the repeats and returns a context (the power recording)."""
     from edgedeploy.bench.harness import measure, measure_fixed_rate, warm_up
@@ -83,7 +92,16 @@ def measure_loaded(loaded: Any, frames: list[list[Any]], plan: Any, on_phase: Ca
     return CellRun(loaded.load_seconds, loaded.details, first_ms, warmup_runs, repeats)
 
 
-def _worker(conn: Any, beat: Any, log_path: str, target: Any, variant: Any, model: Any, frames: list, plan: Any) -> None:
+def _worker(
+    conn: Any,
+    beat: Any,
+    log_path: str,
+    target: Any,
+    variant: Any,
+    model: Any,
+    frames: list,
+    plan: Any,
+) -> None:
     """The worker process: Ctrl-C is the parent's to handle; native chatter goes to a log the parent reads."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
@@ -105,8 +123,14 @@ def _worker(conn: Any, beat: Any, log_path: str, target: Any, variant: Any, mode
         conn.send(("phase", "loading the model"))
         loaded = target.load(model, variant)
         conn.send(("phase", "preparing the inputs"))
-        run = measure_loaded(loaded, frames, plan, lambda phase: conn.send(("phase", phase)), released_by_parent,
-                             _Heartbeat(beat))
+        run = measure_loaded(
+            loaded,
+            frames,
+            plan,
+            lambda phase: conn.send(("phase", phase)),
+            released_by_parent,
+            _Heartbeat(beat),
+        )
         conn.send(("done", run))
     except Exception as exc:  # noqa: BLE001 - reported in the cell; the worker's traceback would reach no one
         conn.send(error_message(exc))
@@ -124,7 +148,11 @@ def _last_native_line(path: Path) -> str | None:
     try:
         with path.open("rb") as handle:
             handle.seek(max(0, path.stat().st_size - 4096))
-            lines = [line.strip() for line in handle.read().decode("utf-8", "replace").splitlines() if line.strip()]
+            lines = [
+                line.strip()
+                for line in handle.read().decode("utf-8", "replace").splitlines()
+                if line.strip()
+            ]
     except OSError:
         return None
     useful = [line for line in lines if not line.startswith("INFO:")]
@@ -144,7 +172,9 @@ class _Watch:
         if self.phase == "starting the worker":
             return max(STARTUP_TIMEOUT_S, self.invoke_timeout)
         if self.phase in ("warming up", "measuring"):
-            return self.invoke_timeout + self.period_s  # fixed-rate mode sleeps up to one frame between runs
+            return (
+                self.invoke_timeout + self.period_s
+            )  # fixed-rate mode sleeps up to one frame between runs
         return self.invoke_timeout
 
     def next_message(self) -> tuple:
@@ -181,12 +211,21 @@ def _worker_context() -> Any:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(WORKER_PRELOAD)  # read when the server starts, with the first cell
+    context.set_forkserver_preload(
+        WORKER_PRELOAD
+    )  # read when the server starts, with the first cell
     return context
 
 
-def run_in_worker(target: Any, variant: Any, model: Any, frames: list, plan: Any, recording: Callable[[], Any],
-                  invoke_timeout: float = DEFAULT_INVOKE_TIMEOUT_S) -> tuple[CellRun, Any]:
+def run_in_worker(
+    target: Any,
+    variant: Any,
+    model: Any,
+    frames: list,
+    plan: Any,
+    recording: Callable[[], Any],
+    invoke_timeout: float = DEFAULT_INVOKE_TIMEOUT_S,
+) -> tuple[CellRun, Any]:
     """Measure one cell in a worker process: (what it measured, what ``recording()`` yielded around the
     repeats). WorkerFailure (one line) when the worker crashes or hangs."""
     context = _worker_context()
@@ -195,8 +234,12 @@ def run_in_worker(target: Any, variant: Any, model: Any, frames: list, plan: Any
     handle, name = tempfile.mkstemp(prefix="edgedeploy-worker-", suffix=".log")
     os.close(handle)  # the worker opens it as its stderr; here it is only read after a crash
     log = Path(name)
-    proc = context.Process(target=_worker, args=(worker_end, beat, str(log), target, variant, model, frames, plan),
-                           daemon=True, name=f"edgedeploy bench {variant.label}")
+    proc = context.Process(
+        target=_worker,
+        args=(worker_end, beat, str(log), target, variant, model, frames, plan),
+        daemon=True,
+        name=f"edgedeploy bench {variant.label}",
+    )
     period = 1.0 / plan.fps if plan.fps else 0.0
     watch = _Watch(proc, parent_end, beat, invoke_timeout, period)
     record = contextlib.ExitStack()
@@ -229,11 +272,16 @@ def run_in_worker(target: Any, variant: Any, model: Any, frames: list, plan: Any
 
 def _failure(kind: str, phase: str, proc: Any, invoke_timeout: float, log: Path) -> WorkerFailure:
     if kind == "hung":
-        what = ("did not load the model" if phase in ("loading the model", "starting the worker") else
-                f"did not return from one inference (while {phase})")
-        return WorkerFailure(f"the runtime {what} within --invoke-timeout {invoke_timeout:g} s and was "
-                             "stopped", "a device that stopped answering (a USB reset) hangs like this; re-plug it and "
-                                    "check edgedeploy targets, or raise --invoke-timeout for a very slow model")
+        what = (
+            "did not load the model"
+            if phase in ("loading the model", "starting the worker")
+            else f"did not return from one inference (while {phase})"
+        )
+        return WorkerFailure(
+            f"the runtime {what} within --invoke-timeout {invoke_timeout:g} s and was stopped",
+            "a device that stopped answering (a USB reset) hangs like this; re-plug it and "
+            "check edgedeploy targets, or raise --invoke-timeout for a very slow model",
+        )
     proc.join(5)
     name, cause = describe_death(proc.exitcode)
     native = _last_native_line(log)

@@ -30,9 +30,17 @@ def render_png(data: dict[str, Any]) -> bytes:
     spread_axes, size_axes = figure.subplots(1, 2, width_ratios=[3, 2])
     labels = [f"{c['model']}\n{c['target']}" for c in cells]
     # matplotlib 3.10 replaced vert=False by orientation="horizontal"; support both sides of that change.
-    direction = {"orientation": "horizontal"} if _version(matplotlib.__version__) >= (3, 10) else {"vert": False}
-    spread_axes.boxplot([[s for repeat in c["samples_ms"] for s in repeat] for c in cells], **direction,
-                        showfliers=True, flierprops={"markersize": 2})
+    direction = (
+        {"orientation": "horizontal"}
+        if _version(matplotlib.__version__) >= (3, 10)
+        else {"vert": False}
+    )
+    spread_axes.boxplot(
+        [[s for repeat in c["samples_ms"] for s in repeat] for c in cells],
+        **direction,
+        showfliers=True,
+        flierprops={"markersize": 2},
+    )
     spread_axes.set_yticks(range(1, len(cells) + 1), labels, fontsize=8)
     spread_axes.invert_yaxis()
     every = [s for c in cells for repeat in c["samples_ms"] for s in repeat]
@@ -41,18 +49,27 @@ def render_png(data: dict[str, Any]) -> bytes:
     spread_axes.set_xlabel("latency per inference (ms), every sample")
     spread_axes.set_title("latency distribution")
     spread_axes.grid(axis="x", alpha=0.3)
-    unit, divisor = ("MiB", 2**20) if any(c["model_size_bytes"] >= 2**20 for c in cells) else ("KiB", 2**10)
+    unit, divisor = (
+        ("MiB", 2**20) if any(c["model_size_bytes"] >= 2**20 for c in cells) else ("KiB", 2**10)
+    )
     for target in dict.fromkeys(c["target"] for c in cells):
         series = [c for c in cells if c["target"] == target]
         sizes = [c["model_size_bytes"] / divisor for c in series]
         medians = [c["latency"]["p50_ms"] for c in series]
         repeat_medians = [(c["spread"] or {}).get("p50_ms") or [m] for c, m in zip(series, medians)]
-        errors = [[m - min(r) for m, r in zip(medians, repeat_medians)], [max(r) - m for m, r in zip(medians, repeat_medians)]]
+        errors = [
+            [m - min(r) for m, r in zip(medians, repeat_medians)],
+            [max(r) - m for m, r in zip(medians, repeat_medians)],
+        ]
         size_axes.errorbar(sizes, medians, yerr=errors, fmt="o", capsize=3, label=target)
         for c, x, y in zip(series, sizes, medians) if target == cells[0]["target"] else ():
-            size_axes.annotate(c["model"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    for values, set_scale in (([c["model_size_bytes"] for c in cells], size_axes.set_xscale),
-                              ([c["latency"]["p50_ms"] for c in cells], size_axes.set_yscale)):
+            size_axes.annotate(
+                c["model"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7
+            )
+    for values, set_scale in (
+        ([c["model_size_bytes"] for c in cells], size_axes.set_xscale),
+        ([c["latency"]["p50_ms"] for c in cells], size_axes.set_yscale),
+    ):
         if values and min(values) > 0 and max(values) / min(values) > LOG_SCALE_RANGE:
             set_scale("log")
     size_axes.set_xlabel(f"model file size ({unit})")

@@ -29,7 +29,9 @@ class PowerReport:
     reason: str | None = None
     meter: str | None = None
     idle_w: float | None = None
-    active_w: float | None = None  # average over the measured runs (at --fps F: the power at that rate)
+    active_w: float | None = (
+        None  # average over the measured runs (at --fps F: the power at that rate)
+    )
     seconds: float | None = None
     inferences: int | None = None
     energy_per_inference_mj: float | None = None
@@ -40,19 +42,31 @@ class PowerReport:
         return asdict(self)
 
 
-def power_report(window: EnergyWindow, idle_w: float, inferences: int, meter: str, at_fps: float | None) -> PowerReport:
+def power_report(
+    window: EnergyWindow, idle_w: float, inferences: int, meter: str, at_fps: float | None
+) -> PowerReport:
     """Pure arithmetic on measured numbers: nothing here is modelled or estimated."""
     per_inference = window.joules / inferences * 1e3
     above_idle = (window.joules - idle_w * window.seconds) / inferences * 1e3
-    return PowerReport("measured", meter=meter, idle_w=idle_w, active_w=window.watts, seconds=window.seconds,
-                       inferences=inferences, energy_per_inference_mj=per_inference,
-                       energy_above_idle_per_inference_mj=above_idle, at_fps=at_fps)
+    return PowerReport(
+        "measured",
+        meter=meter,
+        idle_w=idle_w,
+        active_w=window.watts,
+        seconds=window.seconds,
+        inferences=inferences,
+        energy_per_inference_mj=per_inference,
+        energy_above_idle_per_inference_mj=above_idle,
+        at_fps=at_fps,
+    )
 
 
 class PowerSession:
     """The meter for a whole bench run (or the reason there is none) and its idle baseline."""
 
-    def __init__(self, spec: str | None, idle_seconds: float, opener: Callable[[str], Meter] = open_meter):
+    def __init__(
+        self, spec: str | None, idle_seconds: float, opener: Callable[[str], Meter] = open_meter
+    ):
         self.spec, self.idle_seconds = spec, idle_seconds
         self.meter: Meter | None = None
         self.idle: EnergyWindow | None = None
@@ -85,7 +99,9 @@ class PowerSession:
         with PowerRecorder(self.meter) as recorder:
             yield recorder
 
-    def report(self, recorder: PowerRecorder | None, inferences: int, at_fps: float | None) -> PowerReport:
+    def report(
+        self, recorder: PowerRecorder | None, inferences: int, at_fps: float | None
+    ) -> PowerReport:
         if recorder is None or self.idle is None:
             return PowerReport(NOT_MEASURED, reason=self.reason or "no idle baseline")
         try:
@@ -95,6 +111,11 @@ class PowerSession:
         return power_report(window, self.idle.watts, inferences, self.meter.description, at_fps)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"meter": self.spec, "description": self.meter.description if self.meter else None,
-                "status": "measured" if self.active and self.idle else NOT_MEASURED, "reason": self.reason,
-                "idle_w": self.idle.watts if self.idle else None, "idle_seconds": self.idle.seconds if self.idle else None}
+        return {
+            "meter": self.spec,
+            "description": self.meter.description if self.meter else None,
+            "status": "measured" if self.active and self.idle else NOT_MEASURED,
+            "reason": self.reason,
+            "idle_w": self.idle.watts if self.idle else None,
+            "idle_seconds": self.idle.seconds if self.idle else None,
+        }

@@ -44,14 +44,25 @@ class CellResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "model": self.model, "target": self.target, "target_name": self.target_name, "status": self.status,
-            "reason": self.reason, "model_path": self.model_path, "model_size_bytes": self.model_size_bytes,
-            "quantization": self.quantization, "inputs": self.inputs, "load_ms": self.load_ms,
-            "first_inference_ms": self.first_inference_ms, "warmup_runs": self.warmup_runs,
+            "model": self.model,
+            "target": self.target,
+            "target_name": self.target_name,
+            "status": self.status,
+            "reason": self.reason,
+            "model_path": self.model_path,
+            "model_size_bytes": self.model_size_bytes,
+            "quantization": self.quantization,
+            "inputs": self.inputs,
+            "load_ms": self.load_ms,
+            "first_inference_ms": self.first_inference_ms,
+            "warmup_runs": self.warmup_runs,
             "latency": self.latency.to_dict() if self.latency else None,
-            "repeats": [r.to_dict() for r in self.repeats], "spread": self.spread.to_dict() if self.spread else None,
-            "capped_by_max_time": self.capped, "fixed_rate": self.fixed_rate,
-            "power": self.power.to_dict() if self.power else None, "details": self.details,
+            "repeats": [r.to_dict() for r in self.repeats],
+            "spread": self.spread.to_dict() if self.spread else None,
+            "capped_by_max_time": self.capped,
+            "fixed_rate": self.fixed_rate,
+            "power": self.power.to_dict() if self.power else None,
+            "details": self.details,
             "samples_ms": self.samples_ms,
         }
 
@@ -65,8 +76,13 @@ class TargetStatus:
     details: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "variants": self.variants, "available": self.available, "reason": self.reason,
-                "details": self.details}
+        return {
+            "name": self.name,
+            "variants": self.variants,
+            "available": self.available,
+            "reason": self.reason,
+            "details": self.details,
+        }
 
 
 @dataclass
@@ -90,19 +106,33 @@ class BenchResult:
             return ExitCode.TARGET_UNAVAILABLE
         if any(c.status == FAILED for c in self.cells):
             return ExitCode.ERROR
-        if self.power.get("meter") and self.measured and any(
-                c.power is None or c.power.status != "measured" for c in self.cells if c.status == "ok"):
+        if (
+            self.power.get("meter")
+            and self.measured
+            and any(
+                c.power is None or c.power.status != "measured"
+                for c in self.cells
+                if c.status == "ok"
+            )
+        ):
             return ExitCode.ERROR  # a meter was asked for and gave nothing: not a success
         if self.comparison is not None and self.comparison.regressions:
             return ExitCode.REGRESSION
         return ExitCode.OK
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "environment": self.environment, "method": self.method, "power": self.power,
-                "targets": [t.to_dict() for t in self.targets], "models": self.models,
-                "results": [c.to_dict() for c in self.cells], "warnings": self.warnings,
-                "comparison": self.comparison.to_dict() if self.comparison else None,
-                "exit_code": int(self.exit_code)}
+        return {
+            "schema": SCHEMA,
+            "environment": self.environment,
+            "method": self.method,
+            "power": self.power,
+            "targets": [t.to_dict() for t in self.targets],
+            "models": self.models,
+            "results": [c.to_dict() for c in self.cells],
+            "warnings": self.warnings,
+            "comparison": self.comparison.to_dict() if self.comparison else None,
+            "exit_code": int(self.exit_code),
+        }
 
     def render(self, console: Console) -> None:
         from edgedeploy.bench.render import render_bench

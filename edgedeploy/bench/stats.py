@@ -14,7 +14,12 @@ import numpy as np
 
 NS_PER_MS = 1e6
 # Run-to-run spread of the median (max - min over the median of repeats) -> how far to trust a difference.
-NOISE_LEVELS = ((0.02, "steady"), (0.05, "some noise"), (0.15, "noisy"), (float("inf"), "very noisy"))
+NOISE_LEVELS = (
+    (0.02, "steady"),
+    (0.05, "some noise"),
+    (0.15, "noisy"),
+    (float("inf"), "very noisy"),
+)
 
 
 @dataclass(frozen=True)
@@ -40,9 +45,17 @@ def summarize(samples_ns: Sequence[int]) -> LatencyStats:
     ms = np.asarray(samples_ns, dtype=np.float64) / NS_PER_MS
     p50, p90, p99 = np.percentile(ms, [50, 90, 99])
     mean = float(ms.mean())
-    return LatencyStats(count=int(ms.size), mean_ms=mean, std_ms=float(ms.std(ddof=1)) if ms.size > 1 else 0.0,
-                        min_ms=float(ms.min()), p50_ms=float(p50), p90_ms=float(p90), p99_ms=float(p99),
-                        max_ms=float(ms.max()), fps=1000.0 / mean if mean > 0 else float("inf"))
+    return LatencyStats(
+        count=int(ms.size),
+        mean_ms=mean,
+        std_ms=float(ms.std(ddof=1)) if ms.size > 1 else 0.0,
+        min_ms=float(ms.min()),
+        p50_ms=float(p50),
+        p90_ms=float(p90),
+        p99_ms=float(p99),
+        max_ms=float(ms.max()),
+        fps=1000.0 / mean if mean > 0 else float("inf"),
+    )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,18 @@ import typer  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
 from edgedeploy import __version__  # noqa: E402
-from edgedeploy.cli import bench, check, compare, compile, convert, estimate, limits, models, targets, verify  # noqa: E402,E501
+from edgedeploy.cli import (
+    bench,
+    check,
+    compare,
+    compile,
+    convert,
+    estimate,
+    limits,
+    models,
+    targets,
+    verify,
+)  # noqa: E402,E501
 from edgedeploy.cli.help_text import hide_flag_metavars, reflow  # noqa: E402
 from edgedeploy.cli.interrupts import interrupt_handling  # noqa: E402
 from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
@@ -52,25 +63,37 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
-    debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback when something fails."
+    ),
 ) -> None:
     """Global options (they go before the command name)."""
 
 
 for _module in (models, convert, check, compile, estimate, limits, bench, targets, compare, verify):
-    app.command(name=_module.NAME, help=reflow(_module.command.__doc__),
-                no_args_is_help=_module.NO_ARGS_IS_HELP)(hide_flag_metavars(_module.command))
+    app.command(
+        name=_module.NAME,
+        help=reflow(_module.command.__doc__),
+        no_args_is_help=_module.NO_ARGS_IS_HELP,
+    )(hide_flag_metavars(_module.command))
 
 
 def _fail(message: str, code: int) -> int:
-    stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False, markup=True, soft_wrap=True)
+    stderr.print(
+        f"[bold red]error:[/bold red] {message}", highlight=False, markup=True, soft_wrap=True
+    )
     return code
 
 
 INTERRUPTED_LINE = "interrupted; no partial output was kept"
-_WRITE_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
-                 errno.EROFS: "the file system is read-only"}
+_WRITE_ERRORS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "the file system is read-only",
+}
 
 
 def _quiet_stdout() -> None:
@@ -89,7 +112,9 @@ def run(argv: list[str] | None = None) -> int:
     try:
         with interrupt_handling() as interrupts:
             code = _run(args, debug)
-            if interrupts.count and code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into a silent 130
+            if (
+                interrupts.count and code == ExitCode.INTERRUPTED
+            ):  # typer turns Ctrl-C into a silent 130
                 return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)
             return code
     except KeyboardInterrupt:  # a Ctrl-C that landed after the command's own handling
@@ -115,17 +140,23 @@ def _run(args: list[str], debug: bool) -> int:
             traceback.print_exc()
         hint = f" [dim]({escape(exc.hint)})[/dim]" if exc.hint else ""
         return _fail(escape(exc.message) + hint, exc.exit_code)
-    except OSError as exc:  # a write the library did not expect to fail: a full disk, a read-only mount
+    except (
+        OSError
+    ) as exc:  # a write the library did not expect to fail: a full disk, a read-only mount
         if debug:
             traceback.print_exc()
         what = _WRITE_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
         where = f" writing {exc.filename}" if exc.filename else ""
         return _fail(escape(f"{what}{where}"), ExitCode.ERROR)
-    except Exception as exc:  # a bug or an unexpected library failure: still one line unless --debug
+    except (
+        Exception
+    ) as exc:  # a bug or an unexpected library failure: still one line unless --debug
         if debug:
             traceback.print_exc()
         detail = escape(f"{type(exc).__name__}: {exc}".splitlines()[0])
-        return _fail(f"unexpected failure: {detail} (run with --debug for the traceback)", ExitCode.ERROR)
+        return _fail(
+            f"unexpected failure: {detail} (run with --debug for the traceback)", ExitCode.ERROR
+        )
 
 
 def main() -> None:

@@ -21,36 +21,78 @@ def _progress(message: str) -> None:
 
 
 def command(
-    models: list[Path] = typer.Argument(..., metavar="MODEL.tflite", help="TFLite models (.tflite); a compiled "
-                                        "X_edgetpu.tflite beside X.tflite is used for the edgetpu target."),
-    target: list[str] = typer.Option(["cpu"], "--target", "-t", help="Targets, comma-separated: cpu, coral (alias edgetpu)."),
-    threads: str = typer.Option(None, "--threads", help="CPU thread counts, e.g. 4 or 1,4 or all. Default: all cores and 1."),
-    no_xnnpack: bool = typer.Option(False, "--no-xnnpack", help="Run LiteRT's own kernels instead of the XNNPACK delegate."),
-    device: str = typer.Option(None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."),
-    edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."),
-    compile_missing: bool = typer.Option(False, "--compile", help="Edge TPU: compile int8 models that have no "
-                                         "X_edgetpu.tflite beside them."),
-    invoke_timeout: float = typer.Option(60.0, "--invoke-timeout",
-                                         help="Seconds one model load or one inference may take before it counts as "
-                                              "hung and its cell is stopped (each cell runs in its own worker process)."),
+    models: list[Path] = typer.Argument(
+        ...,
+        metavar="MODEL.tflite",
+        help="TFLite models (.tflite); a compiled "
+        "X_edgetpu.tflite beside X.tflite is used for the edgetpu target.",
+    ),
+    target: list[str] = typer.Option(
+        ["cpu"], "--target", "-t", help="Targets, comma-separated: cpu, coral (alias edgetpu)."
+    ),
+    threads: str = typer.Option(
+        None, "--threads", help="CPU thread counts, e.g. 4 or 1,4 or all. Default: all cores and 1."
+    ),
+    no_xnnpack: bool = typer.Option(
+        False, "--no-xnnpack", help="Run LiteRT's own kernels instead of the XNNPACK delegate."
+    ),
+    device: str = typer.Option(
+        None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."
+    ),
+    edgetpu_lib: str = typer.Option(
+        None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."
+    ),
+    compile_missing: bool = typer.Option(
+        False,
+        "--compile",
+        help="Edge TPU: compile int8 models that have no X_edgetpu.tflite beside them.",
+    ),
+    invoke_timeout: float = typer.Option(
+        60.0,
+        "--invoke-timeout",
+        help="Seconds one model load or one inference may take before it counts as "
+        "hung and its cell is stopped (each cell runs in its own worker process).",
+    ),
     min_runs: int = flags.MIN_RUNS,
     min_time: float = flags.MIN_TIME,
     max_time: float = flags.MAX_TIME,
     warmup_runs: int = typer.Option(1, "--warmup-runs", help="Untimed warm-up runs (at least)."),
     warmup_time: float = typer.Option(0.5, "--warmup-time", help="Seconds of warm-up (at least)."),
     repeats: int = flags.REPEATS,
-    fps: float = typer.Option(None, "--fps", help="Fixed-rate mode: invoke at this many frames per second."),
-    images: Path = typer.Option(None, "--images", help="Feed these photos (preprocessed, quantized) instead of random data."),
-    power: str = typer.Option(None, "--power", help="Power meter: rapl, hwmon, hwmon:CHIP/SENSOR or 'cmd:COMMAND'."),
-    idle_time: float = typer.Option(2.0, "--idle-time", help="Seconds of idle baseline before the runs (with --power)."),
+    fps: float = typer.Option(
+        None, "--fps", help="Fixed-rate mode: invoke at this many frames per second."
+    ),
+    images: Path = typer.Option(
+        None, "--images", help="Feed these photos (preprocessed, quantized) instead of random data."
+    ),
+    power: str = typer.Option(
+        None, "--power", help="Power meter: rapl, hwmon, hwmon:CHIP/SENSOR or 'cmd:COMMAND'."
+    ),
+    idle_time: float = typer.Option(
+        2.0, "--idle-time", help="Seconds of idle baseline before the runs (with --power)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the random input data."),
-    as_json: bool = typer.Option(False, "--json", help="Print the full result (every sample) as JSON."),
-    csv_path: Path = typer.Option(None, "--csv", help="Also write one CSV row per model and target to this file."),
-    plot: Path = typer.Option(None, "--plot", help="Also draw latency distributions and latency vs size to this PNG."),
-    save: Path = typer.Option(None, "--save", help="Also write the JSON result to this file (for --compare later)."),
-    compare_with: Path = typer.Option(None, "--compare", help="A saved bench JSON: flag models and targets that got slower."),
-    tolerance: float = typer.Option(0.3, "--tolerance", help="With --compare: slower by more than this fraction (and "
-                                    "beyond the noise) is a regression."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the full result (every sample) as JSON."
+    ),
+    csv_path: Path = typer.Option(
+        None, "--csv", help="Also write one CSV row per model and target to this file."
+    ),
+    plot: Path = typer.Option(
+        None, "--plot", help="Also draw latency distributions and latency vs size to this PNG."
+    ),
+    save: Path = typer.Option(
+        None, "--save", help="Also write the JSON result to this file (for --compare later)."
+    ),
+    compare_with: Path = typer.Option(
+        None, "--compare", help="A saved bench JSON: flag models and targets that got slower."
+    ),
+    tolerance: float = typer.Option(
+        0.3,
+        "--tolerance",
+        help="With --compare: slower by more than this fraction (and "
+        "beyond the noise) is a regression.",
+    ),
 ) -> int:
     """Measure latency (and power, with a meter) of models on the CPU and Coral Edge TPU, one method for all.
 
@@ -87,14 +129,36 @@ def command(
         raise UsageError("--tolerance must be 0 or more (0.3 = 30% slower is a regression)")
     if plot is not None and plot.suffix.lower() != ".png":
         raise UsageError(f"--plot {plot}: give a .png file name")
-    baseline = load_baseline(compare_with) if compare_with else None  # fail before minutes of measuring
-    plan = MeasurePlan(min_runs=min_runs, min_time_s=min_time, max_time_s=max_time, warmup_runs=warmup_runs,
-                       warmup_time_s=warmup_time, repeats=repeats, fps=fps)
-    options = TargetOptions(threads=flags.thread_counts(threads), xnnpack=not no_xnnpack, device=device,
-                            library=edgetpu_lib)
-    request = BenchRequest(models=tuple(models), targets=tuple(target), target_options=options, plan=plan,
-                           images=images, power=power, idle_seconds=idle_time, seed=seed,
-                           compile=compile_missing, invoke_timeout=invoke_timeout)
+    baseline = (
+        load_baseline(compare_with) if compare_with else None
+    )  # fail before minutes of measuring
+    plan = MeasurePlan(
+        min_runs=min_runs,
+        min_time_s=min_time,
+        max_time_s=max_time,
+        warmup_runs=warmup_runs,
+        warmup_time_s=warmup_time,
+        repeats=repeats,
+        fps=fps,
+    )
+    options = TargetOptions(
+        threads=flags.thread_counts(threads),
+        xnnpack=not no_xnnpack,
+        device=device,
+        library=edgetpu_lib,
+    )
+    request = BenchRequest(
+        models=tuple(models),
+        targets=tuple(target),
+        target_options=options,
+        plan=plan,
+        images=images,
+        power=power,
+        idle_seconds=idle_time,
+        seed=seed,
+        compile=compile_missing,
+        invoke_timeout=invoke_timeout,
+    )
     result = run_bench(request, progress=_progress)
     if baseline is not None:
         result.comparison = compare(result.to_dict(), baseline, str(compare_with), tolerance)

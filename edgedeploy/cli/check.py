@@ -11,20 +11,47 @@ NO_ARGS_IS_HELP = True
 
 
 def command(
-    file: Path = typer.Argument(..., metavar="FILE", help="An int8 .tflite, a compiled *_edgetpu.tflite, an .onnx model, "
-                                "or an edgetpu_compiler stdout capture / *_edgetpu.log.", show_default=False),
-    target: str = typer.Option("edgetpu", "--target", "-t", help="The accelerator whose mapping to check (alias coral)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (schema: docs/check-schema.md in the "
-                                 "installed edgedeploy package)."),
-    compiler_version: int | None = typer.Option(None, "--compiler-version", help="Edge TPU compiler major version "
-                                                "whose rules apply (14, 15, 16) \\[default: 16]."),
-    min_runtime: int | None = typer.Option(None, "--min-runtime", "-m", help="Minimum Edge TPU runtime (the "
-                                           "compiler's -m); default: the compiler's own."),
-    source: Path | None = typer.Option(None, "--source", help="For a compiled model: the .tflite it was compiled from "
-                                          "(default: X.tflite beside X_edgetpu.tflite)."),
-    all_ops: bool = typer.Option(False, "--all-ops", help="List every op in the table, not only those that do not map."),
-    no_estimate: bool = typer.Option(False, "--no-estimate", help="Skip the latency estimate (it times the CPU-side "
-                                     "ops here, about a second)."),
+    file: Path = typer.Argument(
+        ...,
+        metavar="FILE",
+        help="An int8 .tflite, a compiled *_edgetpu.tflite, an .onnx model, "
+        "or an edgetpu_compiler stdout capture / *_edgetpu.log.",
+        show_default=False,
+    ),
+    target: str = typer.Option(
+        "edgetpu", "--target", "-t", help="The accelerator whose mapping to check (alias coral)."
+    ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the report as JSON (schema: docs/check-schema.md in the "
+        "installed edgedeploy package).",
+    ),
+    compiler_version: int | None = typer.Option(
+        None,
+        "--compiler-version",
+        help="Edge TPU compiler major version whose rules apply (14, 15, 16) \\[default: 16].",
+    ),
+    min_runtime: int | None = typer.Option(
+        None,
+        "--min-runtime",
+        "-m",
+        help="Minimum Edge TPU runtime (the compiler's -m); default: the compiler's own.",
+    ),
+    source: Path | None = typer.Option(
+        None,
+        "--source",
+        help="For a compiled model: the .tflite it was compiled from "
+        "(default: X.tflite beside X_edgetpu.tflite).",
+    ),
+    all_ops: bool = typer.Option(
+        False, "--all-ops", help="List every op in the table, not only those that do not map."
+    ),
+    no_estimate: bool = typer.Option(
+        False,
+        "--no-estimate",
+        help="Skip the latency estimate (it times the CPU-side ops here, about a second).",
+    ),
 ) -> int:
     """Predict which operators the Edge TPU maps, which fall back to the CPU, why, where the graph is cut, and the fix.
 
@@ -47,8 +74,15 @@ def command(
     from edgedeploy.report import emit
     from edgedeploy.targets.registry import call_capability
 
-    report = call_capability(target, "check", file, compiler_version=compiler_version, min_runtime=min_runtime,
-                             source=source, all_ops=all_ops)
+    report = call_capability(
+        target,
+        "check",
+        file,
+        compiler_version=compiler_version,
+        min_runtime=min_runtime,
+        source=source,
+        all_ops=all_ops,
+    )
     if not no_estimate:
         report.estimate = _estimate(target, file, report, source)
     return emit(report, as_json, NAME)
@@ -59,9 +93,16 @@ def _estimate(target: str, file: Path, report, source: Path | None) -> dict | No
     from edgedeploy.errors import EdgedeployError
     from edgedeploy.targets.registry import call_capability, get_target
 
-    if not get_target(target).has("estimate") or getattr(report, "kind", None) not in ("tflite", "compiled"):
+    if not get_target(target).has("estimate") or getattr(report, "kind", None) not in (
+        "tflite",
+        "compiled",
+    ):
         return None
     try:
         return call_capability(target, "estimate", file, source=source).brief()
     except EdgedeployError as exc:
-        return {"label": "estimated", "error": exc.message, "lines": [f"no latency estimate: {exc.message}"]}
+        return {
+            "label": "estimated",
+            "error": exc.message,
+            "lines": [f"no latency estimate: {exc.message}"],
+        }

@@ -15,31 +15,63 @@ NO_ARGS_IS_HELP = True
 
 
 def command(
-    models: list[Path] = typer.Argument(..., metavar="MODEL.tflite", show_default=False,
-                                        help="Full-int8 TFLite model(s). Several are co-compiled: they share "
-                                             "the Edge TPU's on-chip parameter cache."),
-    output_dir: Path = typer.Option(None, "--output-dir", "-o", metavar="DIR",
-                                    help="Where the compiled models, the compiler's logs and report.json go "
-                                         "\\[default: edgedeploy-out/<model>-edgetpu]."),
+    models: list[Path] = typer.Argument(
+        ...,
+        metavar="MODEL.tflite",
+        show_default=False,
+        help="Full-int8 TFLite model(s). Several are co-compiled: they share "
+        "the Edge TPU's on-chip parameter cache.",
+    ),
+    output_dir: Path = typer.Option(
+        None,
+        "--output-dir",
+        "-o",
+        metavar="DIR",
+        help="Where the compiled models, the compiler's logs and report.json go "
+        "\\[default: edgedeploy-out/<model>-edgetpu].",
+    ),
     min_runtime: int = flags.MIN_RUNTIME,
     multiple_subgraphs: bool = flags.MULTIPLE_SUBGRAPHS,
     segments: int = flags.SEGMENTS,
-    intermediate_tensors: str = typer.Option(None, "--intermediate-tensors", "-i", metavar="T1,T2",
-                                             help="End the Edge TPU region at these tensors (comma-separated "
-                                                  "names); what follows runs on the CPU."),
-    search_delegate: bool = typer.Option(False, "--search-delegate", "-d",
-                                         help="If compiling fails, search back for the largest part of the graph "
-                                              "that compiles (compiler 16)."),
-    search_step: int = typer.Option(None, "--search-step", "-k", metavar="K",
-                                    help="Operators dropped per --search-delegate step (compiler default 1)."),
-    compiler_timeout: int = typer.Option(None, "--compiler-timeout", metavar="SECONDS",
-                                         help="The compiler's own limit per compilation attempt "
-                                              "(compiler 16; its default is 180)."),
+    intermediate_tensors: str = typer.Option(
+        None,
+        "--intermediate-tensors",
+        "-i",
+        metavar="T1,T2",
+        help="End the Edge TPU region at these tensors (comma-separated "
+        "names); what follows runs on the CPU.",
+    ),
+    search_delegate: bool = typer.Option(
+        False,
+        "--search-delegate",
+        "-d",
+        help="If compiling fails, search back for the largest part of the graph "
+        "that compiles (compiler 16).",
+    ),
+    search_step: int = typer.Option(
+        None,
+        "--search-step",
+        "-k",
+        metavar="K",
+        help="Operators dropped per --search-delegate step (compiler default 1).",
+    ),
+    compiler_timeout: int = typer.Option(
+        None,
+        "--compiler-timeout",
+        metavar="SECONDS",
+        help="The compiler's own limit per compilation attempt (compiler 16; its default is 180).",
+    ),
     compiler: str = flags.COMPILER,
     timeout: float = flags.TIMEOUT,
-    target: str = typer.Option("edgetpu", "--target", "-t", help="The accelerator to compile for (alias coral)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (the same as report.json)."),
-    force: bool = typer.Option(False, "--force", help="Write into an output directory that already holds results."),
+    target: str = typer.Option(
+        "edgetpu", "--target", "-t", help="The accelerator to compile for (alias coral)."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the report as JSON (the same as report.json)."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Write into an output directory that already holds results."
+    ),
 ) -> int:
     """Compile int8 TFLite models for the Edge TPU with the real edgetpu_compiler.
 
@@ -68,11 +100,28 @@ def command(
     from edgedeploy.targets.registry import call_capability
 
     report = call_capability(
-        target, "compile", models, output_dir, force=force, min_runtime=min_runtime, multiple_subgraphs=multiple_subgraphs,
-        segments=segments, search_delegate=search_delegate, search_step=search_step,
-        intermediate_tensors=tuple(t.strip() for t in intermediate_tensors.split(",")) if intermediate_tensors else (),
-        compiler_timeout=compiler_timeout, compiler=compiler, timeout=timeout)
+        target,
+        "compile",
+        models,
+        output_dir,
+        force=force,
+        min_runtime=min_runtime,
+        multiple_subgraphs=multiple_subgraphs,
+        segments=segments,
+        search_delegate=search_delegate,
+        search_step=search_step,
+        intermediate_tensors=tuple(t.strip() for t in intermediate_tensors.split(","))
+        if intermediate_tensors
+        else (),
+        compiler_timeout=compiler_timeout,
+        compiler=compiler,
+        timeout=timeout,
+    )
     if as_json and getattr(report, "failure", None) is not None:
-        stderr.print(f"[bold red]error:[/bold red] Edge TPU compilation failed: {escape(report.failure.reason)}",
-                     markup=True, highlight=False, soft_wrap=True)
+        stderr.print(
+            f"[bold red]error:[/bold red] Edge TPU compilation failed: {escape(report.failure.reason)}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
     return emit(report, as_json, NAME)

@@ -30,41 +30,82 @@ def compiler_options(**given) -> dict:
 
 
 def command(
-    model: str = typer.Argument(..., metavar="MODEL", help="A .onnx file, a TorchScript (.pt) or torch.export (.pt2) file, "
-                                          "or a built-in model name (see 'edgedeploy models')."),
-    target: str = typer.Option("edgetpu", "--target", "-t", help="The accelerator to convert for: edgetpu (alias coral)."),
-    output_dir: Path = typer.Option(None, "--output-dir", "-o", help="Where the results go "
-                                    "\\[default: edgedeploy-out/<model>]."),
-    alpha: float = typer.Option(1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."),
-    resolution: int = model_flags.resolution_option("Input size (rho) of a built-in model \\[default: 224]."),
-    weights: Path = typer.Option(None, "--weights", help="Load this state dict into the built-in model."),
-    pretrained: bool = typer.Option(False, "--pretrained", help="Download timm's pretrained weights (needs internet)."),
+    model: str = typer.Argument(
+        ...,
+        metavar="MODEL",
+        help="A .onnx file, a TorchScript (.pt) or torch.export (.pt2) file, "
+        "or a built-in model name (see 'edgedeploy models').",
+    ),
+    target: str = typer.Option(
+        "edgetpu", "--target", "-t", help="The accelerator to convert for: edgetpu (alias coral)."
+    ),
+    output_dir: Path = typer.Option(
+        None, "--output-dir", "-o", help="Where the results go \\[default: edgedeploy-out/<model>]."
+    ),
+    alpha: float = typer.Option(
+        1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."
+    ),
+    resolution: int = model_flags.resolution_option(
+        "Input size (rho) of a built-in model \\[default: 224]."
+    ),
+    weights: Path = typer.Option(
+        None, "--weights", help="Load this state dict into the built-in model."
+    ),
+    pretrained: bool = typer.Option(
+        False, "--pretrained", help="Download timm's pretrained weights (needs internet)."
+    ),
     input_shape: str = model_flags.INPUT_SHAPE,
     calibration: Path = model_flags.CALIBRATION,
-    calibration_count: int = typer.Option(None, "--calibration-count", help="Calibrate on this many images; the rest "
-                                          "(up to 32) are held back to measure fidelity."),
+    calibration_count: int = typer.Option(
+        None,
+        "--calibration-count",
+        help="Calibrate on this many images; the rest "
+        "(up to 32) are held back to measure fidelity.",
+    ),
     preset: str = model_flags.PRESET,
     mean: str = model_flags.MEAN,
     std: str = model_flags.STD,
     channel_order: str = model_flags.CHANNEL_ORDER,
-    per_tensor: bool = typer.Option(False, "--per-tensor", help="Per-tensor weight quantization (default per-channel)."),
+    per_tensor: bool = typer.Option(
+        False, "--per-tensor", help="Per-tensor weight quantization (default per-channel)."
+    ),
     fix_activations: bool = model_flags.FIX_ACTIVATIONS,
-    io: str = typer.Option(None, "--io", metavar="int8|uint8", help="Input and output type of the int8 model "
-                           "\\[default: int8; uint8 with --raw-input]."),
-    raw_input: bool = typer.Option(False, "--raw-input", help="Move the mean/std normalization into the model: "
-                                   "its uint8 input is the camera's RGB pixels as they come (scale 1/255)."),
-    labels: Path = typer.Option(None, "--labels", help="Class names, one per line, for the sidecar and infer.py "
-                                "\\[default: ImageNet names for built-in models, none otherwise]."),
+    io: str = typer.Option(
+        None,
+        "--io",
+        metavar="int8|uint8",
+        help="Input and output type of the int8 model \\[default: int8; uint8 with --raw-input].",
+    ),
+    raw_input: bool = typer.Option(
+        False,
+        "--raw-input",
+        help="Move the mean/std normalization into the model: "
+        "its uint8 input is the camera's RGB pixels as they come (scale 1/255).",
+    ),
+    labels: Path = typer.Option(
+        None,
+        "--labels",
+        help="Class names, one per line, for the sidecar and infer.py "
+        "\\[default: ImageNet names for built-in models, none otherwise].",
+    ),
     opset: int = typer.Option(17, "--opset", help="ONNX opset for PyTorch export (13..20)."),
-    no_compile: bool = typer.Option(False, "--no-compile", help="Stop after the int8 model and the predicted mapping "
-                                    "(exit 0 even when no Edge TPU compiler is installed)."),
+    no_compile: bool = typer.Option(
+        False,
+        "--no-compile",
+        help="Stop after the int8 model and the predicted mapping "
+        "(exit 0 even when no Edge TPU compiler is installed).",
+    ),
     min_runtime: int = flags.MIN_RUNTIME,
     multiple_subgraphs: bool = flags.MULTIPLE_SUBGRAPHS,
     segments: int = flags.SEGMENTS,
     compiler: str = flags.COMPILER,
     compile_timeout: float = flags.TIMEOUT,
-    force: bool = typer.Option(False, "--force", help="Overwrite results already in the output directory."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (it is always saved as report.json)."),
+    force: bool = typer.Option(
+        False, "--force", help="Overwrite results already in the output directory."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the report as JSON (it is always saved as report.json)."
+    ),
 ) -> int:
     """Convert a model to a calibrated full-int8 TFLite model for the Edge TPU.
 
@@ -93,15 +134,37 @@ def command(
     from edgedeploy.converters.sources import parse_input_shape
     from edgedeploy.targets.registry import get_target
 
-    options = ConvertOptions(target=get_target(target, "convert_step").name, opset=opset, calibration_dir=calibration,
-                             calibration_count=calibration_count, per_tensor=per_tensor,
-                             fix_activations=fix_activations, input_shape=parse_input_shape(input_shape),
-                             preprocessing=parse_preprocessing(preset, mean, std, channel_order),
-                             compile=not no_compile, io=io, raw_input=raw_input, labels=labels,
-                             compiler_options=compiler_options(
-                                 min_runtime=min_runtime, multiple_subgraphs=multiple_subgraphs, segments=segments,
-                                 compiler=compiler, timeout=compile_timeout))
+    options = ConvertOptions(
+        target=get_target(target, "convert_step").name,
+        opset=opset,
+        calibration_dir=calibration,
+        calibration_count=calibration_count,
+        per_tensor=per_tensor,
+        fix_activations=fix_activations,
+        input_shape=parse_input_shape(input_shape),
+        preprocessing=parse_preprocessing(preset, mean, std, channel_order),
+        compile=not no_compile,
+        io=io,
+        raw_input=raw_input,
+        labels=labels,
+        compiler_options=compiler_options(
+            min_runtime=min_runtime,
+            multiple_subgraphs=multiple_subgraphs,
+            segments=segments,
+            compiler=compiler,
+            timeout=compile_timeout,
+        ),
+    )
     directory = output_dir or default_output_dir(model, alpha, resolution)
-    report = convert(model, directory, options, force=force, alpha=alpha, resolution=resolution, weights=weights,
-                     pretrained=pretrained, input_shape=input_shape)
+    report = convert(
+        model,
+        directory,
+        options,
+        force=force,
+        alpha=alpha,
+        resolution=resolution,
+        weights=weights,
+        pretrained=pretrained,
+        input_shape=input_shape,
+    )
     return emit(report, as_json, NAME)

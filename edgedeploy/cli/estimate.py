@@ -17,7 +17,9 @@ CLOCKS = ("std", "max")
 def _profiles(target: str) -> list[str]:
     from edgedeploy.targets.registry import call_capability
 
-    return [h["name"] for h in call_capability(target, "estimate", None, host="list").to_dict()["hosts"]]
+    return [
+        h["name"] for h in call_capability(target, "estimate", None, host="list").to_dict()["hosts"]
+    ]
 
 
 def _is_tflite(model: str) -> bool:
@@ -27,35 +29,80 @@ def _is_tflite(model: str) -> bool:
     return path.suffix.lower() == ".tflite" or is_tflite_file(path)
 
 
-def _converted(model: str, folder: Path, target: str, alpha: float, resolution: int | None,
-               input_shape: str | None) -> Path:
+def _converted(
+    model: str,
+    folder: Path,
+    target: str,
+    alpha: float,
+    resolution: int | None,
+    input_shape: str | None,
+) -> Path:
     """An ONNX file or a built-in name, converted to full-int8 TFLite with convert's defaults (no compile)."""
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
     from edgedeploy.converters.sources import parse_input_shape
     from edgedeploy.report import note
 
-    options = ConvertOptions(target=target, compile=False, input_shape=parse_input_shape(input_shape))
-    report = convert(model, folder / "converted", options, alpha=alpha, resolution=resolution, input_shape=input_shape)
-    note(f"{model} converted to full-int8 TFLite with convert's defaults (keep it with: edgedeploy convert {model})")
+    options = ConvertOptions(
+        target=target, compile=False, input_shape=parse_input_shape(input_shape)
+    )
+    report = convert(
+        model,
+        folder / "converted",
+        options,
+        alpha=alpha,
+        resolution=resolution,
+        input_shape=input_shape,
+    )
+    note(
+        f"{model} converted to full-int8 TFLite with convert's defaults (keep it with: edgedeploy convert {model})"
+    )
     return report.output_dir / report.outputs["int8_tflite"]
 
 
 def command(
-    model: str | None = typer.Argument(None, help="A full-int8 .tflite, a compiled *_edgetpu.tflite, an .onnx "
-                                                    "file or a built-in model name (converted first).", show_default=False),
-    host: str = typer.Option("x86-usb3", "--host", help="Host profile: x86-usb3, x86-pcie, devboard, rpi4-usb3, "
-                                                        "rpi3-usb2; 'list' describes them and their sources."),
-    clock: str = typer.Option("max", "--clock", help="Edge TPU clock on USB: std (libedgetpu1-std, 250 MHz) or "
-                                                     "max (libedgetpu1-max, 500 MHz); PCIe always runs at max."),
-    source: Path | None = typer.Option(None, "--source", help="For a compiled model: the .tflite it was compiled "
-                                          "from, to count MACs (default: X.tflite beside X_edgetpu.tflite)."),
-    target: str = typer.Option("edgetpu", "--target", help="The accelerator to estimate for (alias coral)."),
-    alpha: float = typer.Option(1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."),
-    resolution: int | None = resolution_option("Input size (rho) of a built-in model \\[default: 224]."),
-    input_shape: str | None = typer.Option(None, "--input-shape", help="N,C,H,W for an ONNX input with dynamic dims."),
-    as_json: bool = typer.Option(False, "--json", help="Print the estimate as JSON: latency_ms, latency_ms_low, "
-                                                       "latency_ms_high, the terms and their sources."),
+    model: str | None = typer.Argument(
+        None,
+        help="A full-int8 .tflite, a compiled *_edgetpu.tflite, an .onnx "
+        "file or a built-in model name (converted first).",
+        show_default=False,
+    ),
+    host: str = typer.Option(
+        "x86-usb3",
+        "--host",
+        help="Host profile: x86-usb3, x86-pcie, devboard, rpi4-usb3, "
+        "rpi3-usb2; 'list' describes them and their sources.",
+    ),
+    clock: str = typer.Option(
+        "max",
+        "--clock",
+        help="Edge TPU clock on USB: std (libedgetpu1-std, 250 MHz) or "
+        "max (libedgetpu1-max, 500 MHz); PCIe always runs at max.",
+    ),
+    source: Path | None = typer.Option(
+        None,
+        "--source",
+        help="For a compiled model: the .tflite it was compiled "
+        "from, to count MACs (default: X.tflite beside X_edgetpu.tflite).",
+    ),
+    target: str = typer.Option(
+        "edgetpu", "--target", help="The accelerator to estimate for (alias coral)."
+    ),
+    alpha: float = typer.Option(
+        1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."
+    ),
+    resolution: int | None = resolution_option(
+        "Input size (rho) of a built-in model \\[default: 224]."
+    ),
+    input_shape: str | None = typer.Option(
+        None, "--input-shape", help="N,C,H,W for an ONNX input with dynamic dims."
+    ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the estimate as JSON: latency_ms, latency_ms_low, "
+        "latency_ms_high, the terms and their sources.",
+    ),
 ) -> int:
     """Estimate the Edge TPU latency of a model without a device: steady state with a range, the
     first-inference extra, and the breakdown (fixed cost, compute, transfer, streamed parameters, CPU-side ops).
@@ -87,13 +134,29 @@ def command(
         raise UsageError("give a MODEL to estimate", "edgedeploy estimate --help")
     names = _profiles(target)
     if host not in names:
-        raise UsageError(f"unknown host profile {host!r}; profiles: {', '.join(names)}",
-                         "edgedeploy estimate --host list describes them")
+        raise UsageError(
+            f"unknown host profile {host!r}; profiles: {', '.join(names)}",
+            "edgedeploy estimate --host list describes them",
+        )
     if clock not in CLOCKS:
-        raise UsageError(f"--clock must be std or max, not {clock!r}", "std: libedgetpu1-std, max: libedgetpu1-max")
+        raise UsageError(
+            f"--clock must be std or max, not {clock!r}",
+            "std: libedgetpu1-std, max: libedgetpu1-max",
+        )
     with tempfile.TemporaryDirectory(prefix="edgedeploy-estimate-") as folder:
         given = _is_tflite(model)
-        path = Path(model) if given else _converted(model, Path(folder), target, alpha, resolution, input_shape)
-        report = call_capability(target, "estimate", path, host=host, clock=clock, source=source,
-                                 label=None if given else f"{model} (converted: {path.name})")
+        path = (
+            Path(model)
+            if given
+            else _converted(model, Path(folder), target, alpha, resolution, input_shape)
+        )
+        report = call_capability(
+            target,
+            "estimate",
+            path,
+            host=host,
+            clock=clock,
+            source=source,
+            label=None if given else f"{model} (converted: {path.name})",
+        )
     return emit(report, as_json, NAME)

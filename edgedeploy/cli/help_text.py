@@ -17,7 +17,13 @@ def reflow(doc: str | None) -> str:
     lines = textwrap.dedent(inspect.cleandoc(doc or "")).splitlines()
     out: list[str] = []
     for line in lines:
-        joinable = line.strip() and not line.startswith(" ") and out and out[-1].strip() and not out[-1].startswith(" ")
+        joinable = (
+            line.strip()
+            and not line.startswith(" ")
+            and out
+            and out[-1].strip()
+            and not out[-1].startswith(" ")
+        )
         if joinable:
             out[-1] = f"{out[-1]} {line.strip()}"
         else:
@@ -29,6 +35,10 @@ def hide_flag_metavars(command: Callable) -> Callable:
     """A flag takes no value; typer would still show ``<bool>`` in the value column."""
     for parameter in inspect.signature(command).parameters.values():
         option = parameter.default
-        if isinstance(option, OptionInfo) and parameter.annotation in (bool, "bool") and option.metavar is None:
+        if (
+            isinstance(option, OptionInfo)
+            and parameter.annotation in (bool, "bool")
+            and option.metavar is None
+        ):
             option.metavar = ""
     return command

@@ -21,8 +21,10 @@ from collections.abc import Iterator
 
 INTERRUPTED = 130
 CLEANUP_WINDOW_S = 10.0  # a second Ctrl-C within this long of the first meets a cleanup under way
-STILL_CLEANING = (b"\ninterrupted again: removing this run's partial output first "
-                  b"(Ctrl-C once more quits at once and may leave it)\n")
+STILL_CLEANING = (
+    b"\ninterrupted again: removing this run's partial output first "
+    b"(Ctrl-C once more quits at once and may leave it)\n"
+)
 
 
 class _Handler:

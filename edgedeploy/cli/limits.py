@@ -18,32 +18,73 @@ def _check_host(target: str, host: str) -> None:
 
     if not get_target(target, "limits").has("estimate"):
         return
-    names = [h["name"] for h in call_capability(target, "estimate", None, host="list").to_dict()["hosts"]]
+    names = [
+        h["name"] for h in call_capability(target, "estimate", None, host="list").to_dict()["hosts"]
+    ]
     if host not in names:
-        raise UsageError(f"unknown host profile {host!r}; profiles: {', '.join(names)}",
-                         "edgedeploy estimate --host list describes them")
+        raise UsageError(
+            f"unknown host profile {host!r}; profiles: {', '.join(names)}",
+            "edgedeploy estimate --host list describes them",
+        )
 
 
 def command(
-    model: str = typer.Argument(..., metavar="MODEL", help="A built-in model name (see 'edgedeploy models') or an "
-                                "ONNX file whose height and width are dynamic."),
-    alphas: str = typer.Option(None, "--alphas", help="Width multipliers of a built-in: 0.5,1.0 or 0.5..1.5:0.25 "
-                               "\\[default: its published alphas]."),
-    resolutions: str = typer.Option(None, "--resolutions", "-r", help="Input sizes: 224, 96,160,224, 96..1024 "
-                                    "(10 sizes) or 96..1024:64 \\[default: 96..1024]."),
-    target: str = typer.Option("edgetpu", "--target", "-t", help="The accelerator: edgetpu (alias coral)."),
-    host: str = typer.Option("x86-usb3", "--host", help="Host profile of the latency estimate (see "
-                             "'edgedeploy estimate --host list')."),
+    model: str = typer.Argument(
+        ...,
+        metavar="MODEL",
+        help="A built-in model name (see 'edgedeploy models') or an "
+        "ONNX file whose height and width are dynamic.",
+    ),
+    alphas: str = typer.Option(
+        None,
+        "--alphas",
+        help="Width multipliers of a built-in: 0.5,1.0 or 0.5..1.5:0.25 "
+        "\\[default: its published alphas].",
+    ),
+    resolutions: str = typer.Option(
+        None,
+        "--resolutions",
+        "-r",
+        help="Input sizes: 224, 96,160,224, 96..1024 "
+        "(10 sizes) or 96..1024:64 \\[default: 96..1024].",
+    ),
+    target: str = typer.Option(
+        "edgetpu", "--target", "-t", help="The accelerator: edgetpu (alias coral)."
+    ),
+    host: str = typer.Option(
+        "x86-usb3",
+        "--host",
+        help="Host profile of the latency estimate (see 'edgedeploy estimate --host list').",
+    ),
     clock: str = typer.Option("max", "--clock", help="Edge TPU clock of the estimate: std or max."),
-    exhaustive: bool = typer.Option(False, "--exhaustive", help="Convert every point (slow: ~15-60 s each) "
-                                    "instead of the limit and the first point past it."),
-    no_confirm: bool = typer.Option(False, "--no-confirm", help="Only the fast analysis: no real conversion."),
-    output_dir: Path = typer.Option(None, "--output-dir", "-o", help="Where limits.json, limits.png and the "
-                                    "confirming conversions go \\[default: edgedeploy-out/<model>_limits]."),
-    force: bool = typer.Option(False, "--force", help="Overwrite limits.json and limits.png already there, and "
-                               "convert again instead of reusing earlier confirmations."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (it is always saved as "
-                                 "limits.json): every point, the limits, the cliffs, the confirmations."),
+    exhaustive: bool = typer.Option(
+        False,
+        "--exhaustive",
+        help="Convert every point (slow: ~15-60 s each) "
+        "instead of the limit and the first point past it.",
+    ),
+    no_confirm: bool = typer.Option(
+        False, "--no-confirm", help="Only the fast analysis: no real conversion."
+    ),
+    output_dir: Path = typer.Option(
+        None,
+        "--output-dir",
+        "-o",
+        help="Where limits.json, limits.png and the "
+        "confirming conversions go \\[default: edgedeploy-out/<model>_limits].",
+    ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Overwrite limits.json and limits.png already there, and "
+        "convert again instead of reusing earlier confirmations.",
+    ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the result as JSON (it is always saved as "
+        "limits.json): every point, the limits, the cliffs, the confirmations.",
+    ),
 ) -> int:
     """Find the largest input size (per alpha) that maps 100% to the Edge TPU, keeps every parameter in
     the on-chip memory and keeps its activations within sizes seen compiling; where each cliff starts,
@@ -73,7 +114,19 @@ def command(
         raise UsageError(f"--clock must be std or max, not {clock!r}")
     _check_host(target, host)
     if exhaustive and no_confirm:
-        raise UsageError("--exhaustive converts every point; --no-confirm converts none: choose one")
-    result = run_limits(model, alphas=alphas, resolutions=resolutions, target=target, host=host, clock=clock,
-                        output_dir=output_dir, confirm_points=not no_confirm, exhaustive=exhaustive, force=force)
+        raise UsageError(
+            "--exhaustive converts every point; --no-confirm converts none: choose one"
+        )
+    result = run_limits(
+        model,
+        alphas=alphas,
+        resolutions=resolutions,
+        target=target,
+        host=host,
+        clock=clock,
+        output_dir=output_dir,
+        confirm_points=not no_confirm,
+        exhaustive=exhaustive,
+        force=force,
+    )
     return emit(result, as_json, NAME)

@@ -12,8 +12,12 @@ NO_ARGS_IS_HELP = False
 
 
 def command(
-    alpha: float = typer.Option(None, "--alpha", help="Width multiplier to measure at (families that offer any alpha)."),
-    resolution: int = model_flags.resolution_option("Input size (rho) to measure at \\[default: 224]."),
+    alpha: float = typer.Option(
+        None, "--alpha", help="Width multiplier to measure at (families that offer any alpha)."
+    ),
+    resolution: int = model_flags.resolution_option(
+        "Input size (rho) to measure at \\[default: 224]."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
 ) -> int:
     """List the built-in models with params, MACs and default input size.

@@ -11,12 +11,23 @@ NO_ARGS_IS_HELP = False
 
 
 def command(
-    names: list[str] = typer.Argument(None, metavar="TARGET", help="Targets to check (default: all). "
-                                   "Exit code 7 if one cannot run."),
-    device: str = typer.Option(None, "--device", help="Edge TPU to check: usb, usb:N, pci, pci:N or :N."),
-    edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to try (default libedgetpu.so.1)."),
-    model: Path = typer.Option(None, "--model", help="A compiled *_edgetpu.tflite: also check the runtime version it needs "
-                               "against the installed one (exit 7 if too old)."),
+    names: list[str] = typer.Argument(
+        None,
+        metavar="TARGET",
+        help="Targets to check (default: all). Exit code 7 if one cannot run.",
+    ),
+    device: str = typer.Option(
+        None, "--device", help="Edge TPU to check: usb, usb:N, pci, pci:N or :N."
+    ),
+    edgetpu_lib: str = typer.Option(
+        None, "--edgetpu-lib", help="Edge TPU runtime library to try (default libedgetpu.so.1)."
+    ),
+    model: Path = typer.Option(
+        None,
+        "--model",
+        help="A compiled *_edgetpu.tflite: also check the runtime version it needs "
+        "against the installed one (exit 7 if too old).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> int:
     """List the benchmark targets (cpu, coral) with whether they can run here and, if not, why.

@@ -13,18 +13,42 @@ NO_ARGS_IS_HELP = True
 
 
 def command(
-    model: Path = typer.Argument(..., metavar="MODEL.tflite", help="The _int8.tflite (or its compiled _edgetpu.tflite) "
-                                 "in a folder edgedeploy convert wrote."),
-    images: Path = typer.Option(..., "--images", help="Folder of photos (jpg, png, ...; searched recursively)."),
-    target: str = typer.Option("edgetpu", "--target", "-t", help="The accelerator that runs the compiled model: "
-                               "edgetpu (alias coral)."),
-    device: str = typer.Option(None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."),
-    edgetpu_lib: str = typer.Option(None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."),
-    min_cosine: float = typer.Option(0.99, "--min-cosine", help="A run whose outputs' cosine similarity to float is "
-                                     "below this departs (exit 8) and int8 is compared layer by layer."),
-    min_top1: float = typer.Option(0.9, "--min-top1", help="A class-score output whose top-1 agreement with float is "
-                                   "below this share departs too."),
-    layers: bool = typer.Option(False, "--layers", help="Compare int8 with float layer by layer even when it agrees."),
+    model: Path = typer.Argument(
+        ...,
+        metavar="MODEL.tflite",
+        help="The _int8.tflite (or its compiled _edgetpu.tflite) "
+        "in a folder edgedeploy convert wrote.",
+    ),
+    images: Path = typer.Option(
+        ..., "--images", help="Folder of photos (jpg, png, ...; searched recursively)."
+    ),
+    target: str = typer.Option(
+        "edgetpu",
+        "--target",
+        "-t",
+        help="The accelerator that runs the compiled model: edgetpu (alias coral).",
+    ),
+    device: str = typer.Option(
+        None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."
+    ),
+    edgetpu_lib: str = typer.Option(
+        None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."
+    ),
+    min_cosine: float = typer.Option(
+        0.99,
+        "--min-cosine",
+        help="A run whose outputs' cosine similarity to float is "
+        "below this departs (exit 8) and int8 is compared layer by layer.",
+    ),
+    min_top1: float = typer.Option(
+        0.9,
+        "--min-top1",
+        help="A class-score output whose top-1 agreement with float is "
+        "below this share departs too.",
+    ),
+    layers: bool = typer.Option(
+        False, "--layers", help="Compare int8 with float layer by layer even when it agrees."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> int:
     """Check that the deployed model answers like the float model it came from.
@@ -52,6 +76,13 @@ def command(
     from edgedeploy.targets.contract import TargetOptions
     from edgedeploy.verify.verify import run_verify
 
-    result = run_verify(model, images, target=target, options=TargetOptions(device=device, library=edgetpu_lib),
-                        min_cosine=min_cosine, min_top1=min_top1, always_layers=layers)
+    result = run_verify(
+        model,
+        images,
+        target=target,
+        options=TargetOptions(device=device, library=edgetpu_lib),
+        min_cosine=min_cosine,
+        min_top1=min_top1,
+        always_layers=layers,
+    )
     return emit(result, as_json, NAME)

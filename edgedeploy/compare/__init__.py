@@ -16,5 +16,13 @@ from edgedeploy.compare.result import CompareResult
 from edgedeploy.compare.runner import CompareRequest, run_compare
 from edgedeploy.compare.specs import parse_resolutions, parse_spec
 
-__all__ = ["CompareRequest", "CompareResult", "Constraints", "Recommendation", "parse_resolutions", "parse_spec",
-           "recommend", "run_compare"]
+__all__ = [
+    "CompareRequest",
+    "CompareResult",
+    "Constraints",
+    "Recommendation",
+    "parse_resolutions",
+    "parse_spec",
+    "recommend",
+    "run_compare",
+]

@@ -40,13 +40,20 @@ class EvalSet:
         """The output index of every image for a model with ``outputs`` outputs (and a note if shifted)."""
         labels = [label for _, label in self.images]
         if self.background_first and self.label_lines == outputs + 1:
-            return [label - 1 for label in labels], ("the labels file starts with 'background' and has one line "
-                                                     "more than the model has outputs: line N is output N-1")
+            return [label - 1 for label in labels], (
+                "the labels file starts with 'background' and has one line "
+                "more than the model has outputs: line N is output N-1"
+            )
         return labels, None
 
     def describe(self) -> dict[str, Any]:
-        return {"folder": str(self.root), "images": len(self.images), "classes": len(self.classes),
-                "class_index": self.mapping, "classes_to_index": self.classes}
+        return {
+            "folder": str(self.root),
+            "images": len(self.images),
+            "classes": len(self.classes),
+            "class_index": self.mapping,
+            "classes_to_index": self.classes,
+        }
 
 
 def _read_labels(path: Path) -> tuple[dict[str, int], int, bool]:
@@ -69,10 +76,15 @@ def load_eval_set(root: Path, labels_file: Path | None = None) -> EvalSet:
 
     root = Path(root)
     if not root.is_dir():
-        raise InputError(f"--eval {root}: not a directory", "give a folder with one sub-folder of images per class")
+        raise InputError(
+            f"--eval {root}: not a directory",
+            "give a folder with one sub-folder of images per class",
+        )
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
-        raise InputError(f"--eval {root} has no sub-folders", "put each class's images in its own sub-folder")
+        raise InputError(
+            f"--eval {root} has no sub-folders", "put each class's images in its own sub-folder"
+        )
     lines, background = None, False
     if labels_file is None:
         classes, mapping = {f.name: i for i, f in enumerate(folders)}, SORTED_FOLDERS
@@ -80,12 +92,18 @@ def load_eval_set(root: Path, labels_file: Path | None = None) -> EvalSet:
         labels, lines, background = _read_labels(labels_file)
         unknown = [f.name for f in folders if f.name.strip().casefold() not in labels]
         if unknown:
-            raise UsageError(f"--eval class folder {unknown[0]!r} is not a line of --labels {labels_file}"
-                             + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+            raise UsageError(
+                f"--eval class folder {unknown[0]!r} is not a line of --labels {labels_file}"
+                + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+            )
         classes = {f.name: labels[f.name.strip().casefold()] for f in folders}
         mapping = f"line number in {labels_file} (from 0)"
-    images = tuple((path, classes[folder.name]) for folder in folders for path in sorted(folder.rglob("*"))
-                   if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
+    images = tuple(
+        (path, classes[folder.name])
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+    )
     if not images:
         raise InputError(f"--eval {root}: no images (jpg, png, bmp) in its class sub-folders")
     return EvalSet(root, classes, images, mapping, lines, background)
@@ -96,12 +114,16 @@ def top1_accuracy(outputs: list, labels: list[int]) -> float:
 
     width = outputs[0].size
     if max(labels) >= width or min(labels) < 0:
-        raise UsageError(f"the model has {width} outputs but --eval needs class index {max(labels)}",
-                         "check the class mapping (--labels) against the model's classes")
+        raise UsageError(
+            f"the model has {width} outputs but --eval needs class index {max(labels)}",
+            "check the class mapping (--labels) against the model's classes",
+        )
     return float(np.mean([int(np.argmax(out) == label) for out, label in zip(outputs, labels)]))
 
 
-def evaluate(eval_set: EvalSet, preprocessing: dict[str, Any], float_model: Path, int8_model: Path) -> dict[str, Any]:
+def evaluate(
+    eval_set: EvalSet, preprocessing: dict[str, Any], float_model: Path, int8_model: Path
+) -> dict[str, Any]:
     """Top-1 of both models on every image of the set (a fraction in [0, 1])."""
     from edgedeploy.converters.artifacts import Preprocessing
     from edgedeploy.converters.calibration import load_image
@@ -111,8 +133,13 @@ def evaluate(eval_set: EvalSet, preprocessing: dict[str, Any], float_model: Path
     batches = [load_image(path, prep)[None] for path, _ in eval_set.images]
     float_out, int8_out = run_tflite(float_model, batches), run_tflite(int8_model, batches)
     labels, shifted = eval_set.labels_for(float_out[0].size)
-    result = {"evaluated": True, "images": len(labels), "classes": len(eval_set.classes),
-              "float_top1": top1_accuracy(float_out, labels), "int8_top1": top1_accuracy(int8_out, labels)}
+    result = {
+        "evaluated": True,
+        "images": len(labels),
+        "classes": len(eval_set.classes),
+        "float_top1": top1_accuracy(float_out, labels),
+        "int8_top1": top1_accuracy(int8_out, labels),
+    }
     if shifted:
         result["note"] = shifted
     return result

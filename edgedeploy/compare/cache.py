@@ -65,15 +65,34 @@ def _folder_digest(directory: Path) -> str:
 def key_inputs(item: StudyItem, options: Any, tools: dict[str, str | None]) -> dict[str, Any]:
     settings = jsonable(vars(options))
     if options.calibration_dir is not None:
-        settings["calibration_dir"] = {"images_sha256": _folder_digest(Path(options.calibration_dir))}
+        settings["calibration_dir"] = {
+            "images_sha256": _folder_digest(Path(options.calibration_dir))
+        }
     if item.spec.is_file:
-        source = {"file_sha256": file_digest(item.spec.path), "suffix": item.spec.path.suffix.lower()}
+        source = {
+            "file_sha256": file_digest(item.spec.path),
+            "suffix": item.spec.path.suffix.lower(),
+        }
     else:
         source = {"builtin": item.spec.builtin}
-    weights = ({"file_sha256": file_digest(item.weights)} if item.weights else
-               "pretrained" if item.pretrained else "random" if not item.spec.is_file else "in the model file")
-    return {"schema": CACHE_SCHEMA, "source": source, "alpha": item.alpha, "resolution": item.resolution,
-            "weights": weights, "convert_options": settings, "tools": tools}
+    weights = (
+        {"file_sha256": file_digest(item.weights)}
+        if item.weights
+        else "pretrained"
+        if item.pretrained
+        else "random"
+        if not item.spec.is_file
+        else "in the model file"
+    )
+    return {
+        "schema": CACHE_SCHEMA,
+        "source": source,
+        "alpha": item.alpha,
+        "resolution": item.resolution,
+        "weights": weights,
+        "convert_options": settings,
+        "tools": tools,
+    }
 
 
 def cache_key(item: StudyItem, inputs: dict[str, Any]) -> str:
@@ -147,9 +166,13 @@ class ConversionCache:
     def _commit(self, work: Path, key: str, partial: Path) -> None:
         final = self.entry(key)
         for _ in range(5):
-            if self.lookup(key) is not None:  # another study or worker finished this key first: keep theirs
+            if (
+                self.lookup(key) is not None
+            ):  # another study or worker finished this key first: keep theirs
                 return
-            if final.exists():  # an entry whose files were deleted by hand: moved aside whole, then replaced
+            if (
+                final.exists()
+            ):  # an entry whose files were deleted by hand: moved aside whole, then replaced
                 with contextlib.suppress(FileNotFoundError):
                     os.replace(final, partial / "replaced")
             try:

@@ -29,7 +29,9 @@ class Backend:
             raise UsageError(f"--jobs {jobs}: must be 1 or more")
         if ray_address is not None:
             if jobs is not None:
-                raise UsageError("--jobs and --ray exclude each other (Ray schedules the conversions itself)")
+                raise UsageError(
+                    "--jobs and --ray exclude each other (Ray schedules the conversions itself)"
+                )
             from edgedeploy.compare.ray_cluster import RayCluster
 
             return cls(workers=1, cluster=RayCluster(ray_address))
@@ -40,8 +42,11 @@ class Backend:
             conversions = self.cluster.describe
             where = {t: self.cluster.bench_where(t) for t in targets}
         else:
-            conversions = (f"{self.workers} worker processes on this machine" if self.workers > 1
-                           else "in the study's process, one model after the other")
+            conversions = (
+                f"{self.workers} worker processes on this machine"
+                if self.workers > 1
+                else "in the study's process, one model after the other"
+            )
             where = {t: "this machine" for t in targets}
         return {"conversions": conversions, "benchmarks": BENCH_POLICY, "bench_where": where}
 
@@ -52,16 +57,21 @@ class Backend:
         if self.cluster is not None:
             self.cluster.close()
 
-    def convert_first(self, items: list[StudyItem], cached: list[bool], study: Any,
-                      display: Any) -> dict[str, Conversion]:
+    def convert_first(
+        self, items: list[StudyItem], cached: list[bool], study: Any, display: Any
+    ) -> dict[str, Conversion]:
         """Convert (and check) every uncached item away from this process before any row is benched;
         {} when conversions run here, row by row, as they always did."""
         todo = [item for item, hit in zip(items, cached) if not hit]
         workers = min(self.workers, len(todo))
         if not todo or (self.cluster is None and workers < 2):
             return {}
-        jobs = [ConvertJob(item, *study.key(item), study.options, study.cache.root) for item in todo]
-        display.start_conversions(len(jobs), self.cluster.describe if self.cluster else f"{workers} worker processes")
+        jobs = [
+            ConvertJob(item, *study.key(item), study.options, study.cache.root) for item in todo
+        ]
+        display.start_conversions(
+            len(jobs), self.cluster.describe if self.cluster else f"{workers} worker processes"
+        )
 
         def finished(result: Conversion) -> None:
             display.conversion_done(result.label, result.seconds, result.error)

@@ -31,20 +31,30 @@ class StudyItem:
     def weights_kind(self) -> str:
         if self.spec.is_file:
             return "in the model file"
-        return "pretrained" if self.pretrained else (str(self.weights) if self.weights else "random")
+        return (
+            "pretrained" if self.pretrained else (str(self.weights) if self.weights else "random")
+        )
 
 
-def _weights_for(name: str, alpha: float, choices: list[WeightsChoice], builtins: int) -> Path | None:
+def _weights_for(
+    name: str, alpha: float, choices: list[WeightsChoice], builtins: int
+) -> Path | None:
     fitting = [c for c in choices if c.fits(name, alpha)]
     if any(c.name is None for c in fitting) and builtins > 1:
-        raise UsageError("--weights FILE without a model name is ambiguous in a study of several built-in models",
-                         "write --weights NAME:ALPHA=FILE, e.g. --weights mobilenet_v2:0.5=mnv2_050.pth")
+        raise UsageError(
+            "--weights FILE without a model name is ambiguous in a study of several built-in models",
+            "write --weights NAME:ALPHA=FILE, e.g. --weights mobilenet_v2:0.5=mnv2_050.pth",
+        )
     named = [c for c in fitting if c.alpha is not None] or fitting  # NAME:ALPHA= beats NAME=
     return named[0].path if named else None
 
 
-def build_plan(specs: list[ModelSpec], resolutions: tuple[int | None, ...], weights: list[WeightsChoice],
-               pretrained: bool) -> list[StudyItem]:
+def build_plan(
+    specs: list[ModelSpec],
+    resolutions: tuple[int | None, ...],
+    weights: list[WeightsChoice],
+    pretrained: bool,
+) -> list[StudyItem]:
     from edgedeploy.models.registry import BUILTINS, format_alpha
 
     if pretrained and weights:
@@ -61,13 +71,19 @@ def build_plan(specs: list[ModelSpec], resolutions: tuple[int | None, ...], weig
         model = BUILTINS[spec.builtin]
         for alpha in spec.alphas:
             if pretrained:
-                model.pretrained_name(alpha)  # a UsageError now if no published weights exist for this alpha
+                model.pretrained_name(
+                    alpha
+                )  # a UsageError now if no published weights exist for this alpha
             chosen = _weights_for(spec.builtin, alpha, weights, len(builtin_pairs))
             for resolution in resolutions:
                 size = resolution or model.default_resolution
                 label = f"{spec.builtin}_{format_alpha(alpha)}_{size}"
                 items.setdefault(label, StudyItem(label, spec, alpha, size, chosen, pretrained))
-    unused = [w for w in weights if not any(w.fits(i.spec.builtin, i.alpha) for i in items.values() if not i.spec.is_file)]
+    unused = [
+        w
+        for w in weights
+        if not any(w.fits(i.spec.builtin, i.alpha) for i in items.values() if not i.spec.is_file)
+    ]
     if unused:
         raise UsageError(f"--weights {unused[0].path}: no model of the study matches it")
     if not items:

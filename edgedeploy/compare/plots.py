@@ -20,7 +20,17 @@ MIB = 2**20
 
 def _empty(ax: Any, title: str, why: str) -> None:
     ax.set_title(title)
-    ax.text(0.5, 0.5, why, ha="center", va="center", wrap=True, fontsize=9, color="0.35", transform=ax.transAxes)
+    ax.text(
+        0.5,
+        0.5,
+        why,
+        ha="center",
+        va="center",
+        wrap=True,
+        fontsize=9,
+        color="0.35",
+        transform=ax.transAxes,
+    )
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -39,7 +49,12 @@ def _log_if_wide(values: list[float], ax: Any, which: str) -> None:
 
 
 def _measured(rows: list[Row], variants: list[str]) -> list[tuple[Row, Any]]:
-    return [(r, r.cell(v)) for r in rows for v in variants if r.cell(v) and r.cell(v).status == OK and r.cell(v).samples_ms]
+    return [
+        (r, r.cell(v))
+        for r in rows
+        for v in variants
+        if r.cell(v) and r.cell(v).status == OK and r.cell(v).samples_ms
+    ]
 
 
 def latency_panel(ax: Any, rows: list[Row], variants: list[str]) -> None:
@@ -52,9 +67,16 @@ def latency_panel(ax: Any, rows: list[Row], variants: list[str]) -> None:
     # matplotlib 3.10 replaced vert=False by orientation="horizontal"; support both sides of that change.
     major_minor = tuple(int(p) for p in matplotlib.__version__.split(".")[:2])
     direction = {"orientation": "horizontal"} if major_minor >= (3, 10) else {"vert": False}
-    ax.boxplot([c.samples_ms for _, c in cells], **direction, showfliers=True, flierprops={"markersize": 2},
-               medianprops={"color": "C1"})
-    ax.set_yticks(range(1, len(cells) + 1), [f"{r.item.label}\n{c.variant}" for r, c in cells], fontsize=7)
+    ax.boxplot(
+        [c.samples_ms for _, c in cells],
+        **direction,
+        showfliers=True,
+        flierprops={"markersize": 2},
+        medianprops={"color": "C1"},
+    )
+    ax.set_yticks(
+        range(1, len(cells) + 1), [f"{r.item.label}\n{c.variant}" for r, c in cells], fontsize=7
+    )
     ax.invert_yaxis()
     _log_if_wide([s for _, c in cells for s in c.samples_ms], ax, "x")
     ax.set_xlabel("ms per inference")
@@ -62,11 +84,21 @@ def latency_panel(ax: Any, rows: list[Row], variants: list[str]) -> None:
     ax.grid(axis="x", alpha=0.3)
     missing = [v for v in variants if not any(c.variant == v for _, c in cells)]
     if missing:  # a target that could not run here is named, not silently left out
-        ax.text(0.99, 0.01, f"not measured here: {', '.join(missing)}", ha="right", va="bottom", fontsize=7,
-                color="0.35", transform=ax.transAxes)
+        ax.text(
+            0.99,
+            0.01,
+            f"not measured here: {', '.join(missing)}",
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="0.35",
+            transform=ax.transAxes,
+        )
 
 
-def versus_panel(ax: Any, rows: list[Row], variants: list[str], key: str, label: str, scale: float) -> None:
+def versus_panel(
+    ax: Any, rows: list[Row], variants: list[str], key: str, label: str, scale: float
+) -> None:
     title = f"median latency vs {label.split(' (')[0]}"
     cells = [(r, c) for r, c in _measured(rows, variants) if r.model.get(key)]
     if not cells:
@@ -79,9 +111,17 @@ def versus_panel(ax: Any, rows: list[Row], variants: list[str], key: str, label:
         highs = [max(c.repeat_p50_ms or [y]) - y for (_, c), y in zip(series, ys)]
         ax.errorbar(xs, ys, yerr=[lows, highs], fmt="o", capsize=3, label=variant)
         # points of a family sit close together: stagger their names over three heights so none overlaps
-        placed = sorted(zip(series, xs, ys), key=lambda item: (item[1], item[2])) if index == 0 else []
+        placed = (
+            sorted(zip(series, xs, ys), key=lambda item: (item[1], item[2])) if index == 0 else []
+        )
         for number, ((r, _), x, y) in enumerate(placed):
-            ax.annotate(r.item.label, (x, y), textcoords="offset points", xytext=(4, 3 + 9 * (number % 3)), fontsize=6)
+            ax.annotate(
+                r.item.label,
+                (x, y),
+                textcoords="offset points",
+                xytext=(4, 3 + 9 * (number % 3)),
+                fontsize=6,
+            )
     _log_if_wide([r.model[key] for r, _ in cells], ax, "x")
     _log_if_wide([c.ms("p50_ms") for _, c in cells], ax, "y")
     ax.margins(x=0.25, y=0.1)  # room for the model names written beside the points
@@ -92,18 +132,27 @@ def versus_panel(ax: Any, rows: list[Row], variants: list[str], key: str, label:
     ax.legend(fontsize=7)
 
 
-def _grouped_bars(ax: Any, labels: list[str], series: list[tuple[str, list[float | None]]], fmt: str) -> None:
+def _grouped_bars(
+    ax: Any, labels: list[str], series: list[tuple[str, list[float | None]]], fmt: str
+) -> None:
     """Horizontal bars per label; a value that is None (not known) gets no bar and says "n/a"."""
     height = 0.8 / len(series)
     for index, (name, values) in enumerate(series):
         positions = [i + (index - (len(series) - 1) / 2) * height for i in range(len(labels))]
         bars = ax.barh(positions, [v or 0 for v in values], height=height, label=name)
-        ax.bar_label(bars, labels=["n/a" if v is None else fmt.format(v) for v in values], fontsize=6, padding=2)
+        ax.bar_label(
+            bars,
+            labels=["n/a" if v is None else fmt.format(v) for v in values],
+            fontsize=6,
+            padding=2,
+        )
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.invert_yaxis()
     ax.margins(x=0.15)  # room for the value labels
     # below the axes, so it never covers a bar (constrained layout makes room for it)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(series), frameon=False)
+    ax.legend(
+        fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(series), frameon=False
+    )
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -116,9 +165,15 @@ def edgetpu_panel(ax: Any, rows: list[Row]) -> None:
     shown = [r for r in rows if r.edgetpu and r.edgetpu.get("tpu_op_share") is not None]
     if not shown:
         return _empty(ax, title, "no model was checked")
-    _grouped_bars(ax, [r.item.label for r in shown],
-                  [("share of ops", [100 * r.edgetpu["tpu_op_share"] for r in shown]),
-                   ("share of MACs", [_percent(r.edgetpu.get("tpu_mac_share")) for r in shown])], "{:.0f}%")
+    _grouped_bars(
+        ax,
+        [r.item.label for r in shown],
+        [
+            ("share of ops", [100 * r.edgetpu["tpu_op_share"] for r in shown]),
+            ("share of MACs", [_percent(r.edgetpu.get("tpu_mac_share")) for r in shown]),
+        ],
+        "{:.0f}%",
+    )
     ax.set_xlim(0, 115)
     ax.set_xlabel("% of the model on the Edge TPU")
     ax.set_title(title)
@@ -133,13 +188,19 @@ def estimate_panel(ax: Any, rows: list[Row]) -> None:
     if not shown:
         return _empty(ax, title, "no model was estimated")
     values = [e["latency_ms"] for _, e in shown]
-    errors = [[v - e["latency_ms_low"] for v, (_, e) in zip(values, shown)],
-              [e["latency_ms_high"] - v for v, (_, e) in zip(values, shown)]]
+    errors = [
+        [v - e["latency_ms_low"] for v, (_, e) in zip(values, shown)],
+        [e["latency_ms_high"] - v for v, (_, e) in zip(values, shown)],
+    ]
     ax.barh(range(len(shown)), values, xerr=errors, color="C2", alpha=0.7, capsize=3)
     ax.set_yticks(range(len(shown)), [r.item.label for r, _ in shown], fontsize=7)
     ax.invert_yaxis()
-    _log_if_wide([e["latency_ms_high"] for _, e in shown] + [e["latency_ms_low"] for _, e in shown], ax, "x")
-    ax.set_xlabel(f"ms per inference, estimated for {shown[0][1]['host']} (whiskers: the estimate's range)")
+    _log_if_wide(
+        [e["latency_ms_high"] for _, e in shown] + [e["latency_ms_low"] for _, e in shown], ax, "x"
+    )
+    ax.set_xlabel(
+        f"ms per inference, estimated for {shown[0][1]['host']} (whiskers: the estimate's range)"
+    )
     ax.set_title(title)
 
 
@@ -148,9 +209,18 @@ def size_panel(ax: Any, rows: list[Row]) -> None:
     shown = [r for r in rows if r.model.get("int8_bytes")]
     if not shown:
         return _empty(ax, title, "no model converted")
-    _grouped_bars(ax, [r.item.label for r in shown],
-                  [("parameters (millions)", [r.model["params"] / 1e6 if r.model.get("params") else None for r in shown]),
-                   ("int8 file (MiB)", [r.model["int8_bytes"] / MIB for r in shown])], "{:.2f}")
+    _grouped_bars(
+        ax,
+        [r.item.label for r in shown],
+        [
+            (
+                "parameters (millions)",
+                [r.model["params"] / 1e6 if r.model.get("params") else None for r in shown],
+            ),
+            ("int8 file (MiB)", [r.model["int8_bytes"] / MIB for r in shown]),
+        ],
+        "{:.2f}",
+    )
     ax.set_xlabel("millions of parameters / MiB")
     ax.set_title(title)
 
@@ -161,9 +231,15 @@ def accuracy_panel(ax: Any, rows: list[Row]) -> None:
     if not shown:
         reason = next((r.accuracy.get("reason") for r in rows if r.accuracy.get("reason")), "")
         return _empty(ax, title, f"not evaluated\n({reason})")
-    _grouped_bars(ax, [r.item.label for r in shown],
-                  [("float32", [100 * r.accuracy["float_top1"] for r in shown]),
-                   ("int8", [100 * r.accuracy["int8_top1"] for r in shown])], "{:.1f}%")
+    _grouped_bars(
+        ax,
+        [r.item.label for r in shown],
+        [
+            ("float32", [100 * r.accuracy["float_top1"] for r in shown]),
+            ("int8", [100 * r.accuracy["int8_top1"] for r in shown]),
+        ],
+        "{:.1f}%",
+    )
     ax.set_xlim(0, 115)
     ax.set_xlabel(f"% top-1 on {shown[0].accuracy['images']} images")
     ax.set_title(title)
@@ -175,11 +251,17 @@ def overview_png(rows: list[Row], variants: list[str], subtitle: str) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    panels = [lambda ax: latency_panel(ax, rows, variants),
-              lambda ax: versus_panel(ax, rows, variants, "macs", "MACs (millions)", 1e6),
-              lambda ax: versus_panel(ax, rows, variants, "int8_bytes", "int8 file size (MiB)", MIB),
-              lambda ax: edgetpu_panel(ax, rows), lambda ax: size_panel(ax, rows), lambda ax: estimate_panel(ax, rows)]
-    if any(r.accuracy.get("evaluated") for r in rows):  # without --eval the panel would only say "not evaluated"
+    panels = [
+        lambda ax: latency_panel(ax, rows, variants),
+        lambda ax: versus_panel(ax, rows, variants, "macs", "MACs (millions)", 1e6),
+        lambda ax: versus_panel(ax, rows, variants, "int8_bytes", "int8 file size (MiB)", MIB),
+        lambda ax: edgetpu_panel(ax, rows),
+        lambda ax: size_panel(ax, rows),
+        lambda ax: estimate_panel(ax, rows),
+    ]
+    if any(
+        r.accuracy.get("evaluated") for r in rows
+    ):  # without --eval the panel would only say "not evaluated"
         panels.append(lambda ax: accuracy_panel(ax, rows))
     cells = len(_measured(rows, variants))
     height = max(3.2, 0.32 * max(cells, len(rows)) + 1.6)
@@ -188,7 +270,7 @@ def overview_png(rows: list[Row], variants: list[str], subtitle: str) -> bytes:
     axes = [ax for pair in figure.subplots(grid_rows, 2) for ax in pair]
     for draw, ax in zip(panels, axes):
         draw(ax)
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         ax.set_axis_off()
     figure.suptitle(subtitle, fontsize=10)
     buffer = io.BytesIO()

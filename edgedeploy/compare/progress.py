@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from edgedeploy.converters.progress import private_stderr
 
@@ -58,9 +65,16 @@ class StudyProgress:
         self.console = Console(file=self._stream, highlight=False)
         self.timing, self.clock = Timing(), clock
         self.to_convert, self.left = to_convert, total
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
-                                  MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("[dim]{task.fields[eta]}"),
-                                  console=self.console, transient=True)
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=20),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("[dim]{task.fields[eta]}"),
+            console=self.console,
+            transient=True,
+        )
         self._task = self._progress.add_task("starting", total=total, eta=describe_remaining(None))
         self._item, self._started, self._cached = "", 0.0, False
 
@@ -79,8 +93,10 @@ class StudyProgress:
         self._progress.update(self._task, description=self._conversion_text())
 
     def _conversion_text(self) -> str:
-        return (f"[bold]converting[/bold] {self._converted} of {self._converting} done "
-                f"[dim]({escape(self._where)}; benchmarks start when all are done)[/dim]")
+        return (
+            f"[bold]converting[/bold] {self._converted} of {self._converting} done "
+            f"[dim]({escape(self._where)}; benchmarks start when all are done)[/dim]"
+        )
 
     def conversion_done(self, label: str, seconds: float, error: str | None) -> None:
         self._converted += 1
@@ -98,7 +114,9 @@ class StudyProgress:
         self.stage("convert (cached)" if cached else "convert")
 
     def stage(self, name: str, detail: str = "") -> None:
-        text = f"[bold]{escape(self._item)}[/bold] · {escape(name)}" + (f" [dim]{escape(detail)}[/dim]" if detail else "")
+        text = f"[bold]{escape(self._item)}[/bold] · {escape(name)}" + (
+            f" [dim]{escape(detail)}[/dim]" if detail else ""
+        )
         self._progress.update(self._task, description=text)
 
     def finish_item(self, convert_seconds: float, converted: bool, outcome: str) -> None:

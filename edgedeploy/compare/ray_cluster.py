@@ -46,14 +46,18 @@ def _probe(address: str) -> None:
     except ValueError:
         raise UsageError(f"--ray {address}: expected HOST:PORT or ray://HOST:PORT") from None
     except OSError as exc:
-        raise ClusterError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}",
-                           "start it with 'ray start --head' or check the address") from None
+        raise ClusterError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}",
+            "start it with 'ray start --head' or check the address",
+        ) from None
 
 
 def _files_of(path: Path) -> dict[str, bytes]:
     if path.is_file():
         return {path.name: path.read_bytes()}
-    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+    }
 
 
 def _materialize(files: dict[str, bytes], directory: Path) -> Path:
@@ -76,9 +80,12 @@ class RemoteJob:
 
 def pack(job: ConvertJob) -> RemoteJob:
     item, options = job.item, job.options
-    return RemoteJob(job, _files_of(item.spec.path) if item.spec.is_file else None,
-                     _files_of(item.weights) if item.weights else None,
-                     _files_of(Path(options.calibration_dir)) if options.calibration_dir else None)
+    return RemoteJob(
+        job,
+        _files_of(item.spec.path) if item.spec.is_file else None,
+        _files_of(item.weights) if item.weights else None,
+        _files_of(Path(options.calibration_dir)) if options.calibration_dir else None,
+    )
 
 
 def run_remote(remote: RemoteJob) -> Conversion:
@@ -94,9 +101,13 @@ def run_remote(remote: RemoteJob) -> Conversion:
             path = _materialize(remote.model, root / "model") / item.spec.path.name
             item = dataclasses.replace(item, spec=dataclasses.replace(item.spec, path=path))
         if remote.weights is not None:
-            item = dataclasses.replace(item, weights=_materialize(remote.weights, root / "weights") / item.weights.name)
+            item = dataclasses.replace(
+                item, weights=_materialize(remote.weights, root / "weights") / item.weights.name
+            )
         if remote.calibration is not None:
-            options = dataclasses.replace(options, calibration_dir=_materialize(remote.calibration, root / "calibration"))
+            options = dataclasses.replace(
+                options, calibration_dir=_materialize(remote.calibration, root / "calibration")
+            )
         local = dataclasses.replace(job, item=item, options=options, cache_root=root / "cache")
         result = convert_and_check(local, where=f"ray node {socket.gethostname()}")
         if result.error is None and result.entry:
@@ -113,10 +124,14 @@ def bring_home(result: Conversion, job: ConvertJob, cache: ConversionCache) -> C
             work.mkdir(parents=True)
             _materialize({k: v for k, v in result.files.items() if k != "compare-key.json"}, work)
     except OSError as exc:
-        return dataclasses.replace(result, files={}, error=f"could not write the conversion into {cache.root}: {exc}")
+        return dataclasses.replace(
+            result, files={}, error=f"could not write the conversion into {cache.root}: {exc}"
+        )
     report = cache.lookup(job.key)
     if report is None:
-        return dataclasses.replace(result, files={}, error="the conversion came back from the Ray node incomplete")
+        return dataclasses.replace(
+            result, files={}, error="the conversion came back from the Ray node incomplete"
+        )
     return dataclasses.replace(result, files={}, report=report, entry=str(cache.entry(job.key)))
 
 
@@ -125,14 +140,18 @@ class RayCluster:
         try:
             import ray
         except ImportError:
-            raise UsageError("--ray needs Ray, which is not installed", f"install it with: {INSTALL}") from None
+            raise UsageError(
+                "--ray needs Ray, which is not installed", f"install it with: {INSTALL}"
+            ) from None
         _probe(address)
         try:
             ray.init(address=address, log_to_driver=False, logging_level="ERROR")
         except (ConnectionError, RuntimeError, ValueError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ClusterError(f"cannot connect to the Ray cluster at {address}: {first}",
-                               "start it with 'ray start --head' or check the address") from None
+            raise ClusterError(
+                f"cannot connect to the Ray cluster at {address}: {first}",
+                "start it with 'ray start --head' or check the address",
+            ) from None
         self.ray, self.address = ray, address
         self.resources = ray.cluster_resources()
         self._convert = ray.remote(num_cpus=1, memory=MEMORY_PER_JOB, max_retries=0)(run_remote)
@@ -143,8 +162,9 @@ class RayCluster:
         nodes = len([n for n in self.ray.nodes() if n.get("Alive")])
         return f"Ray tasks on the cluster at {self.address} ({nodes} node(s), {cpus} CPUs)"
 
-    def convert(self, jobs: list[ConvertJob], cache: ConversionCache,
-                on_done: Callable[[Conversion], None]) -> dict[str, Conversion]:
+    def convert(
+        self, jobs: list[ConvertJob], cache: ConversionCache, on_done: Callable[[Conversion], None]
+    ) -> dict[str, Conversion]:
         ray = self.ray
         pending = {self._convert.remote(pack(job)): job for job in jobs}
         done: dict[str, Conversion] = {}
@@ -172,19 +192,31 @@ class RayCluster:
 
     def bench_runner(self, local: Callable) -> Callable:
         """Bench on this machine, except the Edge TPU target on a node that has the device."""
-        remote = self.ray.remote(num_cpus=0, resources={DEVICE_RESOURCE: 1}, max_retries=0)(_bench_remote)
+        remote = self.ray.remote(num_cpus=0, resources={DEVICE_RESOURCE: 1}, max_retries=0)(
+            _bench_remote
+        )
 
         def bench(int8_file: Path, target: str, progress: Callable[[str], None]) -> Any:
             if target not in DEVICE_TARGETS or not self.resources.get(DEVICE_RESOURCE):
                 return local(int8_file, target, progress)
             progress(f"measuring on {target} on a Ray node")
-            stem = Path(int8_file).stem.removesuffix("_int8")  # the model and its siblings (report, compiled twin)
-            siblings = {p.name: p.read_bytes() for p in Path(int8_file).parent.iterdir()
-                        if p.is_file() and (p.name == "report.json" or p.name.startswith(stem))}
+            stem = Path(int8_file).stem.removesuffix(
+                "_int8"
+            )  # the model and its siblings (report, compiled twin)
+            siblings = {
+                p.name: p.read_bytes()
+                for p in Path(int8_file).parent.iterdir()
+                if p.is_file() and (p.name == "report.json" or p.name.startswith(stem))
+            }
             try:
-                return _Returned(self.ray.get(remote.remote(local, Path(int8_file).name, siblings, target)))
+                return _Returned(
+                    self.ray.get(remote.remote(local, Path(int8_file).name, siblings, target))
+                )
             except self.ray.exceptions.RayError as exc:
-                raise EdgedeployError(f"the Ray bench task on {target} failed: {str(exc).strip().splitlines()[-1]}") from None
+                raise EdgedeployError(
+                    f"the Ray bench task on {target} failed: {str(exc).strip().splitlines()[-1]}"
+                ) from None
+
         return bench
 
     def close(self) -> None:
@@ -201,7 +233,9 @@ class _Returned:
         return self.data
 
 
-def _bench_remote(local: Callable, name: str, files: dict[str, bytes], target: str) -> dict[str, Any]:
+def _bench_remote(
+    local: Callable, name: str, files: dict[str, bytes], target: str
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="edgedeploy-ray-bench-") as scratch:
         directory = _materialize(files, Path(scratch))
         return local(directory / name, target, lambda message: None).to_dict()

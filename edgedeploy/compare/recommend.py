@@ -24,9 +24,11 @@ from typing import Any
 from edgedeploy.compare.row import MAPPED_TARGET, OK, Row
 
 MIB = 2**20
-DEFINITION = ("best = highest int8 top-1 accuracy among the models that meet the constraints when all were "
-              "evaluated; otherwise the most MACs (a stand-in for capacity, not a measured accuracy); "
-              "ties: lower p90 latency, then smaller file")
+DEFINITION = (
+    "best = highest int8 top-1 accuracy among the models that meet the constraints when all were "
+    "evaluated; otherwise the most MACs (a stand-in for capacity, not a measured accuracy); "
+    "ties: lower p90 latency, then smaller file"
+)
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,17 @@ class Recommendation:
 
     def to_dict(self) -> dict[str, Any]:
         c = self.constraints
-        return {"target": c.target, "max_latency_ms": c.max_latency_ms, "max_size_mb": c.max_size_mb,
-                "definition": DEFINITION, "chosen": self.chosen, "why": self.why, "ranked_by": self.ranked_by,
-                "runner_up": self.runner_up, "ruled_out": self.ruled_out}
+        return {
+            "target": c.target,
+            "max_latency_ms": c.max_latency_ms,
+            "max_size_mb": c.max_size_mb,
+            "definition": DEFINITION,
+            "chosen": self.chosen,
+            "why": self.why,
+            "ranked_by": self.ranked_by,
+            "runner_up": self.runner_up,
+            "ruled_out": self.ruled_out,
+        }
 
 
 @dataclass(frozen=True)
@@ -75,8 +85,12 @@ def _latency(row: Row, target: str) -> Latency | None:
         return Latency(cell.ms("p90_ms"), cell.ms("p50_ms"), cell.variant, False)
     estimate = (row.edgetpu or {}).get("estimate") if target == MAPPED_TARGET else None
     if estimate and estimate.get("latency_ms_high") is not None:
-        return Latency(estimate["latency_ms_high"], estimate.get("latency_ms"), f"upper end of the estimate for "
-                       f"{estimate.get('host')}", True)
+        return Latency(
+            estimate["latency_ms_high"],
+            estimate.get("latency_ms"),
+            f"upper end of the estimate for {estimate.get('host')}",
+            True,
+        )
     return None
 
 
@@ -91,7 +105,10 @@ def _broken_limits(row: Row, c: Constraints, target_reason: str | None) -> list[
     latency = _latency(row, c.target)
     if c.max_latency_ms is not None:
         if latency is None:
-            broken.append(f"latency not measured on {c.target}" + (f" ({target_reason})" if target_reason else ""))
+            broken.append(
+                f"latency not measured on {c.target}"
+                + (f" ({target_reason})" if target_reason else "")
+            )
         elif latency.p90_ms > c.max_latency_ms:
             where = f"estimated ({latency.where})" if latency.estimated else f"on {latency.where}"
             broken.append(f"p90 {latency.p90_ms:.3g} ms {where} > {c.max_latency_ms:g} ms")
@@ -110,31 +127,43 @@ def _sort_key(row: Row, target: str, by_accuracy: bool) -> tuple:
 def _reasons(row: Row, c: Constraints, by_accuracy: bool, count: int) -> list[str]:
     why = []
     if by_accuracy:
-        why.append(f"highest int8 top-1 ({row.accuracy['int8_top1']:.1%} on {row.accuracy['images']} images; "
-                   f"float {row.accuracy['float_top1']:.1%}) of the {count} models that meet the constraints")
+        why.append(
+            f"highest int8 top-1 ({row.accuracy['int8_top1']:.1%} on {row.accuracy['images']} images; "
+            f"float {row.accuracy['float_top1']:.1%}) of the {count} models that meet the constraints"
+        )
     else:
-        why.append(f"most MACs ({row.model['macs'] / 1e6:.1f} M) of the {count} models that meet the constraints; "
-                   "accuracy was not evaluated for all of them, so MACs stand in for capacity (run with --eval "
-                   "and real weights for a measured ranking)")
+        why.append(
+            f"most MACs ({row.model['macs'] / 1e6:.1f} M) of the {count} models that meet the constraints; "
+            "accuracy was not evaluated for all of them, so MACs stand in for capacity (run with --eval "
+            "and real weights for a measured ranking)"
+        )
     latency = _latency(row, c.target)
     limit = f" (limit {c.max_latency_ms:g} ms)" if c.max_latency_ms is not None else ""
     if latency is not None and not latency.estimated:
-        why.append(f"p90 latency {latency.p90_ms:.3g} ms, median {latency.p50_ms:.3g} ms on {latency.where}{limit}")
+        why.append(
+            f"p90 latency {latency.p90_ms:.3g} ms, median {latency.p50_ms:.3g} ms on {latency.where}{limit}"
+        )
     elif latency is not None:
-        why.append(f"latency estimated, not measured: {latency.p50_ms:.3g} ms, at most {latency.p90_ms:.3g} ms "
-                   f"({latency.where}){limit}")
+        why.append(
+            f"latency estimated, not measured: {latency.p50_ms:.3g} ms, at most {latency.p90_ms:.3g} ms "
+            f"({latency.where}){limit}"
+        )
     else:
         why.append(f"latency on {c.target} was not measured here")
     limit = f" (limit {c.max_size_mb:g} MiB)" if c.max_size_mb is not None else ""
     why.append(f"int8 file {row.model['int8_bytes'] / MIB:.2f} MiB{limit}")
     if row.edgetpu:
         e = row.edgetpu
-        why.append(f"Edge TPU (predicted): {e['tpu_ops']} of {e['total_ops']} ops, "
-                   f"{(e.get('tpu_mac_share') or 0):.0%} of MACs")
+        why.append(
+            f"Edge TPU (predicted): {e['tpu_ops']} of {e['total_ops']} ops, "
+            f"{(e.get('tpu_mac_share') or 0):.0%} of MACs"
+        )
     return why
 
 
-def recommend(rows: list[Row], constraints: Constraints, target_reason: str | None = None) -> Recommendation:
+def recommend(
+    rows: list[Row], constraints: Constraints, target_reason: str | None = None
+) -> Recommendation:
     result = Recommendation(constraints)
     candidates = []
     for row in rows:

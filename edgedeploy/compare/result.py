@@ -44,28 +44,49 @@ class CompareResult:
 
     def not_measured(self) -> list[str]:
         """Plain statements of what this study did not measure, for every output format."""
-        lines = [f"{t['name']}: not measured: {t['reason']}" for t in self.targets if not t["available"]]
+        lines = [
+            f"{t['name']}: not measured: {t['reason']}" for t in self.targets if not t["available"]
+        ]
         if not any(r.accuracy.get("evaluated") for r in self.rows):
-            reason = next((r.accuracy.get("reason") for r in self.rows if r.accuracy.get("reason")), "")
+            reason = next(
+                (r.accuracy.get("reason") for r in self.rows if r.accuracy.get("reason")), ""
+            )
             lines.append(f"accuracy: not evaluated ({reason})")
-        lines.append("Edge TPU mapping: predicted from the int8 model by edgedeploy's rules, not compiled")
+        lines.append(
+            "Edge TPU mapping: predicted from the int8 model by edgedeploy's rules, not compiled"
+        )
         lines.append("Edge TPU latency: " + ESTIMATE_NOTE)
-        lines.append("power: not measured (compare measures latency only; use 'edgedeploy bench --power' with a meter)")
+        lines.append(
+            "power: not measured (compare measures latency only; use 'edgedeploy bench --power' with a meter)"
+        )
         return lines
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "kind": "compare", "output_dir": str(self.output_dir), "method": self.method,
-                "targets": self.targets, "environment": self.environment,
-                "rows": [r.to_dict() for r in self.rows],
-                "recommendation": self.recommendation.to_dict() if self.recommendation else None,
-                "not_measured": self.not_measured(), "warnings": self.warnings, "notes": self.notes,
-                "files": self.files, "exit_code": int(self.exit_code)}
+        return {
+            "schema": SCHEMA,
+            "kind": "compare",
+            "output_dir": str(self.output_dir),
+            "method": self.method,
+            "targets": self.targets,
+            "environment": self.environment,
+            "rows": [r.to_dict() for r in self.rows],
+            "recommendation": self.recommendation.to_dict() if self.recommendation else None,
+            "not_measured": self.not_measured(),
+            "warnings": self.warnings,
+            "notes": self.notes,
+            "files": self.files,
+            "exit_code": int(self.exit_code),
+        }
 
     def render(self, console: Console) -> None:
         cols = terminal_columns(self.variants)
         cells = [[col.show(row) for col in cols] for row in self.rows]
-        widths = [min(12, max((len(line[i]) for line in cells), default=1)) if i == 0 else
-                  max((len(line[i]) for line in cells), default=1) for i in range(len(cols))]
+        widths = [
+            min(12, max((len(line[i]) for line in cells), default=1))
+            if i == 0
+            else max((len(line[i]) for line in cells), default=1)
+            for i in range(len(cols))
+        ]
         # A narrow terminal gets several tables, each starting with the model name, packed left to right.
         groups: list[list[int]] = [[0]]
         for index in range(1, len(cols)):
@@ -78,20 +99,32 @@ class CompareResult:
             table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
             for i in group:
                 # values keep their width (headers wrap instead); the model name folds when space is short
-                table.add_column(escape(cols[i].header), justify="right" if cols[i].numeric else "left",
-                                 overflow="fold", min_width=widths[i])
+                table.add_column(
+                    escape(cols[i].header),
+                    justify="right" if cols[i].numeric else "left",
+                    overflow="fold",
+                    min_width=widths[i],
+                )
             for row, line in zip(self.rows, cells):
-                table.add_row(*[escape(line[i]) for i in group], style="" if row.status == OK else "red")
+                table.add_row(
+                    *[escape(line[i]) for i in group], style="" if row.status == OK else "red"
+                )
             console.print(table)
-        console.print("[dim]* predicted from the int8 model by edgedeploy's rules (not compiled)[/dim]")
+        console.print(
+            "[dim]* predicted from the int8 model by edgedeploy's rules (not compiled)[/dim]"
+        )
         console.print(f"[dim]† {escape(ESTIMATE_NOTE)}[/dim]")
         for row in self.rows:
             for error in row.errors:
-                console.print(f"[red]x[/red] {escape(row.item.label)}: failed at {error['stage']}: "
-                              f"{escape(error['message'])}")
+                console.print(
+                    f"[red]x[/red] {escape(row.item.label)}: failed at {error['stage']}: "
+                    f"{escape(error['message'])}"
+                )
         for row in self.rows:
             if row.edgetpu and row.edgetpu.get("cpu_ops"):
-                console.print(f"[yellow]Edge TPU[/yellow] {escape(row.item.label)}: {escape(row.edgetpu['verdict'])}")
+                console.print(
+                    f"[yellow]Edge TPU[/yellow] {escape(row.item.label)}: {escape(row.edgetpu['verdict'])}"
+                )
         console.print(f"[dim]{escape(LATENCY_NOTE)}[/dim]")
         for line in self.not_measured():
             console.print(f"[yellow]-[/yellow] {escape(line)}")
@@ -102,11 +135,15 @@ class CompareResult:
         for line in self.notes:
             console.print(f"[dim]note: {escape(line)}[/dim]")
         if self.files:
-            console.print(f"written to {escape(str(self.output_dir))}: {escape(', '.join(self.files))}")
+            console.print(
+                f"written to {escape(str(self.output_dir))}: {escape(', '.join(self.files))}"
+            )
 
     @staticmethod
     def _render_recommendation(console: Console, rec: Recommendation) -> None:
-        console.print(f"[bold]recommendation[/bold] ({escape(rec.constraints.describe())}):", end=" ")
+        console.print(
+            f"[bold]recommendation[/bold] ({escape(rec.constraints.describe())}):", end=" "
+        )
         if rec.chosen is None:
             console.print(f"[red]none[/red]: {escape(rec.why[0])}")
         else:

@@ -22,12 +22,16 @@ class LatencyCell:
     variant: str  # bench's column label
     status: str  # ok | skipped | failed (bench's words)
     reason: str | None = None
-    stats: dict[str, Any] | None = None  # bench's LatencyStats: p50_ms, p90_ms, mean_ms, min_ms, max_ms, ...
+    stats: dict[str, Any] | None = (
+        None  # bench's LatencyStats: p50_ms, p90_ms, mean_ms, min_ms, max_ms, ...
+    )
     repeat_p50_ms: list[float] = field(default_factory=list)
     spread_relative: float | None = None  # (max - min) / median of the repeats' medians
     spread_level: str | None = None
     samples_ms: list[float] = field(default_factory=list)  # every timed run of every repeat
-    load_average_1min: float | None = None  # the machine's load just before this bench: noise context
+    load_average_1min: float | None = (
+        None  # the machine's load just before this bench: noise context
+    )
     inputs: str | None = None  # what was fed, as bench describes it ("random int8 data (seed 0)")
 
     def ms(self, statistic: str) -> float | None:
@@ -36,29 +40,52 @@ class LatencyCell:
     @classmethod
     def from_bench(cls, cell: dict[str, Any], load: float | None = None) -> "LatencyCell":
         spread = cell.get("spread") or {}
-        return cls(target=cell["target_name"], variant=cell["target"], status=cell["status"], reason=cell.get("reason"),
-                   stats=cell.get("latency"), repeat_p50_ms=list(spread.get("p50_ms") or []),
-                   spread_relative=spread.get("relative"), spread_level=spread.get("level"),
-                   samples_ms=[s for repeat in cell.get("samples_ms") or [] for s in repeat], load_average_1min=load,
-                   inputs=cell.get("inputs"))
+        return cls(
+            target=cell["target_name"],
+            variant=cell["target"],
+            status=cell["status"],
+            reason=cell.get("reason"),
+            stats=cell.get("latency"),
+            repeat_p50_ms=list(spread.get("p50_ms") or []),
+            spread_relative=spread.get("relative"),
+            spread_level=spread.get("level"),
+            samples_ms=[s for repeat in cell.get("samples_ms") or [] for s in repeat],
+            load_average_1min=load,
+            inputs=cell.get("inputs"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "variant": self.variant, "status": self.status, "reason": self.reason,
-                "latency": self.stats, "repeat_p50_ms": self.repeat_p50_ms, "spread_relative": self.spread_relative,
-                "spread_level": self.spread_level, "load_average_1min": self.load_average_1min, "inputs": self.inputs,
-                "samples_ms": self.samples_ms}
+        return {
+            "target": self.target,
+            "variant": self.variant,
+            "status": self.status,
+            "reason": self.reason,
+            "latency": self.stats,
+            "repeat_p50_ms": self.repeat_p50_ms,
+            "spread_relative": self.spread_relative,
+            "spread_level": self.spread_level,
+            "load_average_1min": self.load_average_1min,
+            "inputs": self.inputs,
+            "samples_ms": self.samples_ms,
+        }
 
 
 @dataclass
 class Row:
     item: StudyItem
-    errors: list[dict[str, str]] = field(default_factory=list)  # [{"stage": ..., "message": ...}], in order
+    errors: list[dict[str, str]] = field(
+        default_factory=list
+    )  # [{"stage": ..., "message": ...}], in order
     cache: dict[str, Any] = field(default_factory=dict)  # key, hit, dir
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, this run
     model: dict[str, Any] = field(default_factory=dict)  # params, macs (counted), files and sizes
-    edgetpu: dict[str, Any] | None = None  # the predicted mapping (check's summary, verdict, findings)
+    edgetpu: dict[str, Any] | None = (
+        None  # the predicted mapping (check's summary, verdict, findings)
+    )
     latency: list[LatencyCell] = field(default_factory=list)
-    accuracy: dict[str, Any] = field(default_factory=lambda: {"evaluated": False, "reason": "no --eval folder given"})
+    accuracy: dict[str, Any] = field(
+        default_factory=lambda: {"evaluated": False, "reason": "no --eval folder given"}
+    )
 
     @property
     def status(self) -> str:
@@ -83,10 +110,19 @@ class Row:
     def to_dict(self) -> dict[str, Any]:
         item = self.item
         return {
-            "label": item.label, "spec": item.spec.text, "builtin": item.spec.builtin,
-            "file": str(item.spec.path) if item.spec.path else None, "alpha": item.alpha,
-            "resolution": item.resolution or self.model.get("resolution"), "weights": item.weights_kind,
-            "status": self.status, "errors": self.errors, "cache": self.cache, "seconds": self.seconds,
-            "model": self.model, "edgetpu": self.edgetpu, "latency": [c.to_dict() for c in self.latency],
+            "label": item.label,
+            "spec": item.spec.text,
+            "builtin": item.spec.builtin,
+            "file": str(item.spec.path) if item.spec.path else None,
+            "alpha": item.alpha,
+            "resolution": item.resolution or self.model.get("resolution"),
+            "weights": item.weights_kind,
+            "status": self.status,
+            "errors": self.errors,
+            "cache": self.cache,
+            "seconds": self.seconds,
+            "model": self.model,
+            "edgetpu": self.edgetpu,
+            "latency": [c.to_dict() for c in self.latency],
             "accuracy": self.accuracy,
         }

@@ -18,7 +18,11 @@ def recommendation_lines(result: CompareResult) -> list[str]:
     if rec.chosen is None:
         lines.append(f"No recommendation: {rec.why[0]}.")
     else:
-        lines.append(f"Recommended: {rec.chosen}" + (f" (runner-up: {rec.runner_up})" if rec.runner_up else "") + ".")
+        lines.append(
+            f"Recommended: {rec.chosen}"
+            + (f" (runner-up: {rec.runner_up})" if rec.runner_up else "")
+            + "."
+        )
         lines += [f"Why: {line}." for line in rec.why]
     lines += [f"Ruled out {out['model']}: {out['reason']}." for out in rec.ruled_out]
     lines.append(f"Definition: {DEFINITION}.")
@@ -31,10 +35,19 @@ def mapping_lines(result: CompareResult) -> list[str]:
     for row in result.rows:
         if not row.edgetpu:
             continue
-        serious = [f"{f['title']} (x{f['count']})" for f in row.edgetpu["findings"] if f["severity"] != "info"]
-        lines.append(f"{row.item.label}: {row.edgetpu['verdict']}" + (f"; {'; '.join(serious)}" if serious else ""))
+        serious = [
+            f"{f['title']} (x{f['count']})"
+            for f in row.edgetpu["findings"]
+            if f["severity"] != "info"
+        ]
+        lines.append(
+            f"{row.item.label}: {row.edgetpu['verdict']}"
+            + (f"; {'; '.join(serious)}" if serious else "")
+        )
     if lines:
-        lines.append("Details per operator and the fix: edgedeploy check <the model's int8 .tflite in the cache>.")
+        lines.append(
+            "Details per operator and the fix: edgedeploy check <the model's int8 .tflite in the cache>."
+        )
     return lines
 
 
@@ -52,27 +65,43 @@ def method_lines(result: CompareResult) -> list[str]:
         f"Weights: {m['weights']}.",
     ]
     if m.get("conversions"):
-        where = "; ".join(f"{target} on {place}" for target, place in m.get("bench_where", {}).items())
+        where = "; ".join(
+            f"{target} on {place}" for target, place in m.get("bench_where", {}).items()
+        )
         lines.append(f"Conversions: {m['conversions']}. Benchmarks: {m['benchmarks']} ({where}).")
     if env:
-        before = {(r.item.label, c.target): c.load_average_1min for r in result.rows for c in r.latency
-                  if c.load_average_1min is not None and c.status == "ok"}  # one per bench run
+        before = {
+            (r.item.label, c.target): c.load_average_1min
+            for r in result.rows
+            for c in r.latency
+            if c.load_average_1min is not None and c.status == "ok"
+        }  # one per bench run
         load = ", ".join(f"{value:.2f}" for value in before.values())
-        lines.append(f"Machine: {env.get('cpu_model')}, {env.get('usable_cores')} usable cores, governor "
-                     f"{env.get('governor') or 'not exposed'}; {env.get('os')}; "
-                     f"LiteRT {env.get('versions', {}).get('ai-edge-litert')}.")
+        lines.append(
+            f"Machine: {env.get('cpu_model')}, {env.get('usable_cores')} usable cores, governor "
+            f"{env.get('governor') or 'not exposed'}; {env.get('os')}; "
+            f"LiteRT {env.get('versions', {}).get('ai-edge-litert')}."
+        )
         if load:
-            lines.append(f"Load average (1 min) before each bench: {load}. Other work on the machine makes "
-                         "timings noisy; the spread columns and box plots show how much.")
+            lines.append(
+                f"Load average (1 min) before each bench: {load}. Other work on the machine makes "
+                "timings noisy; the spread columns and box plots show how much."
+            )
     if m.get("eval"):
         e = m["eval"]
-        lines.append(f"Accuracy: top-1 on {e['images']} images in {e['classes']} classes from {e['folder']}; "
-                     f"class index = {e['class_index']}.")
+        lines.append(
+            f"Accuracy: top-1 on {e['images']} images in {e['classes']} classes from {e['folder']}; "
+            f"class index = {e['class_index']}."
+        )
         # e.g. the 1001-line ImageNet labels ("background" first) against 1000-output models: say the shift
         shifted = sorted({r.accuracy["note"] for r in result.rows if r.accuracy.get("note")})
-        lines += [f"Labels: {note}." if not note.endswith(".") else f"Labels: {note}" for note in shifted]
-    lines.append(f"Conversions are cached in {m['cache_dir']} (key: model, alpha, resolution, weights, "
-                 "convert options, tool versions).")
+        lines += [
+            f"Labels: {note}." if not note.endswith(".") else f"Labels: {note}" for note in shifted
+        ]
+    lines.append(
+        f"Conversions are cached in {m['cache_dir']} (key: model, alpha, resolution, weights, "
+        "convert options, tool versions)."
+    )
     return lines
 
 

@@ -17,7 +17,9 @@ class ModelSpec:
     text: str  # as the user wrote it
     builtin: str | None  # built-in model name, or None for a model file
     path: Path | None  # the model file, or None for a built-in
-    alphas: tuple[float, ...]  # width multipliers; (1.0,) when none given; (None,) for files is not used
+    alphas: tuple[
+        float, ...
+    ]  # width multipliers; (1.0,) when none given; (None,) for files is not used
 
     @property
     def is_file(self) -> bool:
@@ -70,7 +72,9 @@ class WeightsChoice:
     path: Path
 
     def fits(self, name: str, alpha: float) -> bool:
-        return (self.name in (None, name)) and (self.alpha is None or abs(self.alpha - alpha) < 1e-9)
+        return (self.name in (None, name)) and (
+            self.alpha is None or abs(self.alpha - alpha) < 1e-9
+        )
 
 
 def parse_weights(entries: list[str]) -> list[WeightsChoice]:
@@ -84,7 +88,9 @@ def parse_weights(entries: list[str]) -> list[WeightsChoice]:
             continue
         name, _, alpha = target.partition(":")
         model = get_builtin(name.strip())
-        value = model.check_alpha(_numbers(alpha, f"--weights {entry}", float)[0]) if alpha else None
+        value = (
+            model.check_alpha(_numbers(alpha, f"--weights {entry}", float)[0]) if alpha else None
+        )
         choices.append(WeightsChoice(model.name, value, Path(file)))
     for choice in choices:
         if not choice.path.is_file():

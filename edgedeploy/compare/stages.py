@@ -33,12 +33,18 @@ class Study:
     tools: dict[str, str | None]
     targets: tuple[str, ...]
     variants: dict[str, list[str]]  # target -> variant labels, for rows whose bench could not start
-    bench: Callable[[Path, str, Callable[[str], None]], Any]  # (int8 file, target, progress) -> BenchResult
+    bench: Callable[
+        [Path, str, Callable[[str], None]], Any
+    ]  # (int8 file, target, progress) -> BenchResult
     eval_set: EvalSet | None = None
     environment: dict[str, Any] = field(default_factory=dict)  # from the first bench run
     warnings: list[str] = field(default_factory=list)  # the first of each kind
-    warning_counts: dict[str, int] = field(default_factory=dict)  # kind -> how often, in order of first sight
-    keys: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # label -> cache key, its inputs
+    warning_counts: dict[str, int] = field(
+        default_factory=dict
+    )  # kind -> how often, in order of first sight
+    keys: dict[str, tuple[str, dict[str, Any]]] = field(
+        default_factory=dict
+    )  # label -> cache key, its inputs
 
     def add_warnings(self, found: list[str]) -> None:
         """One line per kind of warning: the same warning for another model or with other numbers
@@ -51,7 +57,10 @@ class Study:
 
     def summarized_warnings(self) -> list[str]:
         counts = iter(self.warning_counts.values())
-        return [w + (f" (and {n - 1} more like it)" if n > 1 else "") for w, n in zip(self.warnings, counts)]
+        return [
+            w + (f" (and {n - 1} more like it)" if n > 1 else "")
+            for w, n in zip(self.warnings, counts)
+        ]
 
     def key(self, item: StudyItem) -> tuple[str, dict[str, Any]]:
         """The item's cache key and what it was computed from (files are hashed once per study)."""
@@ -68,13 +77,13 @@ def failure_message(exc: Exception) -> str:
     return f"unexpected failure: {type(exc).__name__}: {first}"
 
 
-
 def _shape_text(shape: tuple[int, ...] | None) -> str | None:
     return ",".join(map(str, shape)) if shape else None
 
 
-def converted(item: StudyItem, cache: ConversionCache, options: Any, key: str,
-              inputs: dict[str, Any]) -> tuple[dict[str, Any], Path, bool]:
+def converted(
+    item: StudyItem, cache: ConversionCache, options: Any, key: str, inputs: dict[str, Any]
+) -> tuple[dict[str, Any], Path, bool]:
     """(convert report, cache entry, cache hit). A miss converts into the cache; a failure keeps nothing.
     Runs in the study's process or in a worker (``workers``, ``ray_cluster``)."""
     from edgedeploy.converters.pipeline import convert
@@ -87,15 +96,29 @@ def converted(item: StudyItem, cache: ConversionCache, options: Any, key: str,
         log = work.parent / CONVERT_LOG
         # convert's own stage lines and third-party chatter go to the entry's log, at the descriptor level
         # (C++ code) and at Python's level (where sys.stderr is not descriptor 2, as under a test runner).
-        with open(log, "a", buffering=1) as python_log, captured_output(log), \
-                contextlib.redirect_stdout(python_log), contextlib.redirect_stderr(python_log):
-            convert(item.source, work, options, force=True, alpha=item.alpha or 1.0,
-                    resolution=item.resolution, weights=item.weights, pretrained=item.pretrained,
-                    input_shape=_shape_text(options.input_shape) if item.spec.is_file else None)
+        with (
+            open(log, "a", buffering=1) as python_log,
+            captured_output(log),
+            contextlib.redirect_stdout(python_log),
+            contextlib.redirect_stderr(python_log),
+        ):
+            convert(
+                item.source,
+                work,
+                options,
+                force=True,
+                alpha=item.alpha or 1.0,
+                resolution=item.resolution,
+                weights=item.weights,
+                pretrained=item.pretrained,
+                input_shape=_shape_text(options.input_shape) if item.spec.is_file else None,
+            )
         shutil.move(log, work / CONVERT_LOG)
     report = cache.lookup(key)
     if report is None:
-        raise EdgedeployError(f"the conversion finished but its cache entry {cache.entry(key)} is incomplete")
+        raise EdgedeployError(
+            f"the conversion finished but its cache entry {cache.entry(key)} is incomplete"
+        )
     return report, cache.entry(key), False
 
 
@@ -115,12 +138,21 @@ def describe_model(report: dict[str, Any], entry: Path) -> dict[str, Any]:
     params, counted_on = details.get("params"), "pytorch model"
     if params is None and outputs.get("onnx"):
         params, counted_on = onnx_params(entry / outputs["onnx"]), "onnx initializers"
-    return {"name": report["model"], "params": params, "params_counted_on": counted_on if params else None,
-            "macs": details.get("macs"), "macs_counted_on": "pytorch model" if details.get("macs") else None,
-            "resolution": report["preprocessing"]["size"][0], "int8_file": str(entry / outputs["int8_tflite"]),
-            "float32_file": str(entry / outputs["float32_tflite"]), "int8_bytes": report["int8"]["bytes"],
-            "float32_bytes": report["float32"]["bytes"], "int8_ops": report["int8"]["ops"],
-            "op_histogram": report["int8"]["op_histogram"], "preprocessing": model_preprocessing(report, entry)}
+    return {
+        "name": report["model"],
+        "params": params,
+        "params_counted_on": counted_on if params else None,
+        "macs": details.get("macs"),
+        "macs_counted_on": "pytorch model" if details.get("macs") else None,
+        "resolution": report["preprocessing"]["size"][0],
+        "int8_file": str(entry / outputs["int8_tflite"]),
+        "float32_file": str(entry / outputs["float32_tflite"]),
+        "int8_bytes": report["int8"]["bytes"],
+        "float32_bytes": report["float32"]["bytes"],
+        "int8_ops": report["int8"]["ops"],
+        "op_histogram": report["int8"]["op_histogram"],
+        "preprocessing": model_preprocessing(report, entry),
+    }
 
 
 def model_preprocessing(report: dict[str, Any], entry: Path) -> dict[str, Any]:
@@ -138,12 +170,23 @@ def checked(int8_file: Path) -> dict[str, Any]:
     report = get_target(MAPPED_TARGET, "check").check(int8_file).to_dict()
     s = report["summary"]
     total = s.get("total_ops") or 0
-    return {"source": f"predicted ({report['rules']})", "verdict": report["verdict"], "total_ops": total,
-            "tpu_ops": s.get("tpu_ops"), "cpu_ops": s.get("cpu_ops"), "risky_ops": s.get("risky_ops"),
-            "tpu_op_share": (s["tpu_ops"] / total) if total and s.get("tpu_ops") is not None else None,
-            "tpu_mac_share": s.get("tpu_mac_share"), "macs_total": s.get("macs_total"),
-            "first_cut_op": s.get("first_cut_op"), "params_stream": s.get("params_stream"),
-            "findings": [{"severity": f["severity"], "title": f["title"], "count": f["count"]} for f in report["findings"]]}
+    return {
+        "source": f"predicted ({report['rules']})",
+        "verdict": report["verdict"],
+        "total_ops": total,
+        "tpu_ops": s.get("tpu_ops"),
+        "cpu_ops": s.get("cpu_ops"),
+        "risky_ops": s.get("risky_ops"),
+        "tpu_op_share": (s["tpu_ops"] / total) if total and s.get("tpu_ops") is not None else None,
+        "tpu_mac_share": s.get("tpu_mac_share"),
+        "macs_total": s.get("macs_total"),
+        "first_cut_op": s.get("first_cut_op"),
+        "params_stream": s.get("params_stream"),
+        "findings": [
+            {"severity": f["severity"], "title": f["title"], "count": f["count"]}
+            for f in report["findings"]
+        ],
+    }
 
 
 def estimated(int8_file: Path) -> dict[str, Any]:
@@ -163,7 +206,9 @@ def benched(int8_file: Path, study: Study, progress: Callable[[str], None]) -> l
         try:
             result = study.bench(int8_file, target, progress)
         except EdgedeployError as exc:
-            cells += [LatencyCell(target, label, "failed", str(exc)) for label in study.variants[target]]
+            cells += [
+                LatencyCell(target, label, "failed", str(exc)) for label in study.variants[target]
+            ]
             continue
         data = result.to_dict()
         study.environment = study.environment or data["environment"]
@@ -175,8 +220,11 @@ def benched(int8_file: Path, study: Study, progress: Callable[[str], None]) -> l
 
 def _taken(row: Row, conversion: Any, name: str, value: Any) -> Any:
     """The outcome of a step that ran in a worker, recorded in the row as if it had run here."""
-    error, seconds = ((conversion.error, conversion.seconds) if name == "convert" else
-                      (conversion.check_error, conversion.check_seconds))
+    error, seconds = (
+        (conversion.error, conversion.seconds)
+        if name == "convert"
+        else (conversion.check_error, conversion.check_seconds)
+    )
     row.seconds[name] = seconds
     if name == "convert" and conversion.where:
         row.cache["converted_in"] = conversion.where
@@ -186,7 +234,9 @@ def _taken(row: Row, conversion: Any, name: str, value: Any) -> Any:
     return value
 
 
-def run_row(item: StudyItem, study: Study, stage: Callable[[str, str], None], conversion: Any = None) -> Row:
+def run_row(
+    item: StudyItem, study: Study, stage: Callable[[str, str], None], conversion: Any = None
+) -> Row:
     """Every stage of one row; ``stage(name, detail)`` tells the display what is running. ``conversion``
     (a ``workers.Conversion``): convert and check already ran elsewhere, their outcome is taken as it is."""
     row = Row(item)
@@ -204,25 +254,66 @@ def run_row(item: StudyItem, study: Study, stage: Callable[[str, str], None], co
         finally:
             row.seconds[name] = round(time.perf_counter() - start, 3)
 
-    done = (step("convert", lambda: converted(item, study.cache, study.options, key, inputs)) if conversion is None
-            else _taken(row, conversion, "convert", (conversion.report, Path(conversion.entry or "."), conversion.hit)))
+    done = (
+        step("convert", lambda: converted(item, study.cache, study.options, key, inputs))
+        if conversion is None
+        else _taken(
+            row,
+            conversion,
+            "convert",
+            (conversion.report, Path(conversion.entry or "."), conversion.hit),
+        )
+    )
     if done is None:
-        if study.eval_set is not None:  # --eval was given: say why there is no accuracy, not "no --eval"
-            row.accuracy = {"evaluated": False, "reason": f"not evaluated: the model failed at {row.errors[-1]['stage']}"}
+        if (
+            study.eval_set is not None
+        ):  # --eval was given: say why there is no accuracy, not "no --eval"
+            row.accuracy = {
+                "evaluated": False,
+                "reason": f"not evaluated: the model failed at {row.errors[-1]['stage']}",
+            }
         return row
     report, entry, row.cache["hit"] = done
     row.model = describe_model(report, entry)
-    row.edgetpu = (step("check", lambda: checked(Path(row.model["int8_file"]))) if conversion is None
-                   else _taken(row, conversion, "check", conversion.check))
+    row.edgetpu = (
+        step("check", lambda: checked(Path(row.model["int8_file"])))
+        if conversion is None
+        else _taken(row, conversion, "check", conversion.check)
+    )
     if row.edgetpu is not None:
         row.edgetpu["estimate"] = step("estimate", lambda: estimated(Path(row.model["int8_file"])))
     if row.edgetpu and not row.model["macs"]:
-        row.model["macs"], row.model["macs_counted_on"] = row.edgetpu["macs_total"], "int8 tflite graph"
-    row.latency = step("bench", lambda: benched(Path(row.model["int8_file"]), study, lambda message: stage(
-        "bench", message.rsplit(" on ", 1)[-1] if message.startswith("measuring") else message))) or []
+        row.model["macs"], row.model["macs_counted_on"] = (
+            row.edgetpu["macs_total"],
+            "int8 tflite graph",
+        )
+    row.latency = (
+        step(
+            "bench",
+            lambda: benched(
+                Path(row.model["int8_file"]),
+                study,
+                lambda message: stage(
+                    "bench",
+                    message.rsplit(" on ", 1)[-1] if message.startswith("measuring") else message,
+                ),
+            ),
+        )
+        or []
+    )
     if study.eval_set is not None:
-        row.accuracy = step("eval", lambda: evaluate(study.eval_set, row.model["preprocessing"],
-                                                     Path(row.model["float32_file"]), Path(row.model["int8_file"])))
+        row.accuracy = step(
+            "eval",
+            lambda: evaluate(
+                study.eval_set,
+                row.model["preprocessing"],
+                Path(row.model["float32_file"]),
+                Path(row.model["int8_file"]),
+            ),
+        )
         if row.accuracy is None:
-            row.accuracy = {"evaluated": False, "reason": f"eval failed: {row.errors[-1]['message']}"}
+            row.accuracy = {
+                "evaluated": False,
+                "reason": f"eval failed: {row.errors[-1]['message']}",
+            }
     return row

@@ -22,7 +22,15 @@ class Column:
 def fmt_ms(value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+    return (
+        f"{value:.3f}"
+        if value < 1
+        else f"{value:.2f}"
+        if value < 10
+        else f"{value:.1f}"
+        if value < 100
+        else f"{value:.0f}"
+    )
 
 
 def _share(value: float | None) -> str:
@@ -43,8 +51,13 @@ def _latency(variant: str) -> Callable[[Row], str]:
             return "-"
         if cell.status != OK:
             return cell.status
-        spread = f" ±{cell.spread_relative / 2:.0%}" if cell.spread_relative is not None and len(cell.repeat_p50_ms) > 1 else ""
+        spread = (
+            f" ±{cell.spread_relative / 2:.0%}"
+            if cell.spread_relative is not None and len(cell.repeat_p50_ms) > 1
+            else ""
+        )
         return f"{fmt_ms(cell.ms('p50_ms'))}{spread}"
+
     return show
 
 
@@ -58,7 +71,9 @@ def _estimated(row: Row) -> str:
     e = estimate_of(row)
     if e is None:
         return "-"
-    return f"{fmt_ms(e['latency_ms'])} ({fmt_ms(e['latency_ms_low'])}-{fmt_ms(e['latency_ms_high'])})"
+    return (
+        f"{fmt_ms(e['latency_ms'])} ({fmt_ms(e['latency_ms_low'])}-{fmt_ms(e['latency_ms_high'])})"
+    )
 
 
 def _accuracy(key: str) -> Callable[[Row], str]:
@@ -66,6 +81,7 @@ def _accuracy(key: str) -> Callable[[Row], str]:
         if not row.accuracy.get("evaluated"):
             return NOT_EVALUATED
         return f"{row.accuracy[key]:.1%}"
+
     return show
 
 
@@ -109,17 +125,31 @@ def _both_accuracies(row: Row) -> str:
 def terminal_columns(variants: list[str]) -> list[Column]:
     """The same table, narrower: short headers, both accuracies in one column, errors listed below it."""
     wide = {c.header: c for c in columns(variants)}
-    short = {"int8 size": "int8", "Edge TPU ops (pred.)": "TPU ops*", "MACs on TPU (pred.)": "TPU MACs*",
-             "Edge TPU ms (estimated, range)": "TPU ms est.†"}
-    kept = [Column(short.get(h, h), c.show, c.numeric) for h, c in wide.items()
-            if h not in ("top-1 float", "top-1 int8", "status")]
-    return kept + [Column("top-1 float / int8", _both_accuracies), Column("status", short_status, numeric=False)]
+    short = {
+        "int8 size": "int8",
+        "Edge TPU ops (pred.)": "TPU ops*",
+        "MACs on TPU (pred.)": "TPU MACs*",
+        "Edge TPU ms (estimated, range)": "TPU ms est.†",
+    }
+    kept = [
+        Column(short.get(h, h), c.show, c.numeric)
+        for h, c in wide.items()
+        if h not in ("top-1 float", "top-1 int8", "status")
+    ]
+    return kept + [
+        Column("top-1 float / int8", _both_accuracies),
+        Column("status", short_status, numeric=False),
+    ]
 
 
-ESTIMATE_NOTE = ("estimated by edgedeploy estimate for the default host profile (desktop x86-64 + USB Accelerator "
-                 "on USB 3, clock max), not measured; the range is the method's own validation error")
-LATENCY_NOTE = ("latency: median (p50) of every timed run of the int8 model; ± is half the spread of the "
-                "repeats' medians (run-to-run noise)")
+ESTIMATE_NOTE = (
+    "estimated by edgedeploy estimate for the default host profile (desktop x86-64 + USB Accelerator "
+    "on USB 3, clock max), not measured; the range is the method's own validation error"
+)
+LATENCY_NOTE = (
+    "latency: median (p50) of every timed run of the int8 model; ± is half the spread of the "
+    "repeats' medians (run-to-run noise)"
+)
 
 
 def csv_name(variant: str) -> str:
@@ -132,17 +162,31 @@ def csv_records(rows: list[Row], variants: list[str]) -> list[dict[str, Any]]:
     records = []
     for row in rows:
         e, acc = row.edgetpu or {}, row.accuracy
-        record = {"model": row.item.label, "spec": row.item.spec.text, "alpha": row.item.alpha,
-                  "resolution": row.model.get("resolution", row.item.resolution), "weights": row.item.weights_kind,
-                  "status": row.status, "error": status_text(row) if row.status != OK else "",
-                  "params": row.model.get("params"), "macs": row.model.get("macs"),
-                  "int8_bytes": row.model.get("int8_bytes"), "float32_bytes": row.model.get("float32_bytes"),
-                  "edgetpu_total_ops": e.get("total_ops"), "edgetpu_tpu_ops": e.get("tpu_ops"),
-                  "edgetpu_cpu_ops": e.get("cpu_ops"), "edgetpu_mac_share": e.get("tpu_mac_share"),
-                  "edgetpu_first_cut_op": e.get("first_cut_op")}
+        record = {
+            "model": row.item.label,
+            "spec": row.item.spec.text,
+            "alpha": row.item.alpha,
+            "resolution": row.model.get("resolution", row.item.resolution),
+            "weights": row.item.weights_kind,
+            "status": row.status,
+            "error": status_text(row) if row.status != OK else "",
+            "params": row.model.get("params"),
+            "macs": row.model.get("macs"),
+            "int8_bytes": row.model.get("int8_bytes"),
+            "float32_bytes": row.model.get("float32_bytes"),
+            "edgetpu_total_ops": e.get("total_ops"),
+            "edgetpu_tpu_ops": e.get("tpu_ops"),
+            "edgetpu_cpu_ops": e.get("cpu_ops"),
+            "edgetpu_mac_share": e.get("tpu_mac_share"),
+            "edgetpu_first_cut_op": e.get("first_cut_op"),
+        }
         estimate = estimate_of(row) or {}
-        record.update({f"edgetpu_estimated_{key}": estimate.get(key) for key in
-                       ("latency_ms", "latency_ms_low", "latency_ms_high", "host")})
+        record.update(
+            {
+                f"edgetpu_estimated_{key}": estimate.get(key)
+                for key in ("latency_ms", "latency_ms_low", "latency_ms_high", "host")
+            }
+        )
         for variant in variants:
             cell, prefix = row.cell(variant), csv_name(variant)
             for stat in ("p50_ms", "p90_ms", "mean_ms", "min_ms", "max_ms"):
@@ -150,8 +194,14 @@ def csv_records(rows: list[Row], variants: list[str]) -> list[dict[str, Any]]:
             record[f"{prefix}_spread"] = cell.spread_relative if cell else None
             record[f"{prefix}_status"] = cell.status if cell else None
         # numeric columns hold numbers or nothing; why there is none is a column of its own
-        record.update(float_top1=acc.get("float_top1"), int8_top1=acc.get("int8_top1"),
-                      accuracy_status="evaluated" if acc.get("evaluated") else acc.get("reason", NOT_EVALUATED),
-                      eval_images=acc.get("images"), cache_hit=row.cache.get("hit"))
+        record.update(
+            float_top1=acc.get("float_top1"),
+            int8_top1=acc.get("int8_top1"),
+            accuracy_status="evaluated"
+            if acc.get("evaluated")
+            else acc.get("reason", NOT_EVALUATED),
+            eval_images=acc.get("images"),
+            cache_hit=row.cache.get("hit"),
+        )
         records.append(record)
     return records

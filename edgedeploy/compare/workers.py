@@ -56,7 +56,9 @@ class Conversion:
     check_error: str | None = None
     check_seconds: float = 0.0
     where: str = ""  # "this process", "worker process 1234", "ray node 10.0.0.5"
-    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # the entry's files, when it ran elsewhere
+    files: dict[str, bytes] = field(
+        default_factory=dict, repr=False
+    )  # the entry's files, when it ran elsewhere
 
 
 def available_memory() -> int | None:
@@ -92,8 +94,9 @@ def convert_and_check(job: ConvertJob, where: str = "this process") -> Conversio
     result = Conversion(job.item.label, where=where)
     start = time.perf_counter()
     try:
-        report, entry, result.hit = converted(job.item, ConversionCache(job.cache_root), job.options, job.key,
-                                              job.inputs)
+        report, entry, result.hit = converted(
+            job.item, ConversionCache(job.cache_root), job.options, job.key, job.inputs
+        )
         result.report, result.entry = report, str(entry)
     except Exception as exc:  # noqa: BLE001 - one model's failure is its row's
         result.error = failure_message(exc)
@@ -125,8 +128,13 @@ def _stop(signum, frame) -> None:
 # Each worker is one conversion on one core: thread pools sized for the whole machine would make the N
 # workers fight over the same cores (measured: +35% CPU at --jobs 2 on 2 cores). Read by the frameworks
 # when they are first imported, which in a spawned worker happens after this initializer.
-WORKER_THREAD_ENV = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
-                     "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+WORKER_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
 
 
 def _init_worker() -> None:
@@ -134,7 +142,9 @@ def _init_worker() -> None:
     # handlers and spares the study ~3 s of waiting for their teardown after the last job (``exiting``).
     # Every result has been written to the study through the executor's queue by then.
     atexit.register(flush_and_exit, 0)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the study's: it stops the workers itself
+    signal.signal(
+        signal.SIGINT, signal.SIG_IGN
+    )  # Ctrl-C is the study's: it stops the workers itself
     signal.signal(signal.SIGTERM, _stop)
     os.environ.update(WORKER_THREAD_ENV)
 
@@ -167,21 +177,32 @@ def _expected_work(job: ConvertJob) -> float:
     return alpha * alpha * size * size
 
 
-def convert_in_pool(jobs: list[ConvertJob], workers: int, on_done: Callable[[Conversion], None]) -> dict[str, Conversion]:
+def convert_in_pool(
+    jobs: list[ConvertJob], workers: int, on_done: Callable[[Conversion], None]
+) -> dict[str, Conversion]:
     """Run every job in ``workers`` spawned processes; ``on_done`` sees each result as it arrives."""
     done: dict[str, Conversion] = {}
-    context = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow threads
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+    context = multiprocessing.get_context(
+        "spawn"
+    )  # never fork a process that may hold TensorFlow threads
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker
+    )
     try:
         # the biggest first (work grows with alpha^2 x resolution^2): the last job to finish is then a small
         # one, and no worker idles while another ends on a big conversion
-        futures = {pool.submit(_run_in_worker, job): job for job in sorted(jobs, key=_expected_work, reverse=True)}
+        futures = {
+            pool.submit(_run_in_worker, job): job
+            for job in sorted(jobs, key=_expected_work, reverse=True)
+        }
         for future in concurrent.futures.as_completed(futures):
             job = futures[future]
             try:
                 result = future.result()
             except concurrent.futures.process.BrokenProcessPool as exc:
-                result = Conversion(job.item.label, error=f"the conversion's worker process died ({exc})")
+                result = Conversion(
+                    job.item.label, error=f"the conversion's worker process died ({exc})"
+                )
             done[job.item.label] = result
             on_done(result)
     except BaseException:

@@ -32,7 +32,9 @@ class _Builder:
 
         self._count += 1
         name = f"edgedeploy_fix_const_{self._count}"
-        self.graph.initializer.append(numpy_helper.from_array(np.asarray(value, dtype=np.float32), name))
+        self.graph.initializer.append(
+            numpy_helper.from_array(np.asarray(value, dtype=np.float32), name)
+        )
         return name
 
     def node(self, op: str, inputs: list[str], output: str | None = None) -> str:
@@ -40,7 +42,9 @@ class _Builder:
 
         self._count += 1
         output = output or f"edgedeploy_fix_{self._count}"
-        self.nodes.append(helper.make_node(op, inputs, [output], name=f"edgedeploy_fix_{op}_{self._count}"))
+        self.nodes.append(
+            helper.make_node(op, inputs, [output], name=f"edgedeploy_fix_{op}_{self._count}")
+        )
         return output
 
     def clip(self, x: str, low: float, high: float, output: str | None = None) -> str:
@@ -66,7 +70,9 @@ def rewrite_graph(model) -> dict[str, int]:
             alpha, beta = _attr(node, "alpha", 0.2), _attr(node, "beta", 0.5)
             # min(max(alpha*x + beta, 0), 1) == alpha * clip(x + beta/alpha, 0, 1/alpha); with alpha=1/6,
             # beta=0.5 that is relu6(x + 3) / 6.
-            clipped = build.clip(build.node("Add", [x, build.const(beta / alpha)]), 0.0, 1.0 / alpha)
+            clipped = build.clip(
+                build.node("Add", [x, build.const(beta / alpha)]), 0.0, 1.0 / alpha
+            )
             build.node("Mul", [clipped, build.const(alpha)], y)
         else:
             build.nodes.append(node)

@@ -9,7 +9,14 @@ from typing import Any
 from edgedeploy.images import Preprocessing
 from edgedeploy.models.artifact import TorchModel
 
-__all__ = ["EdgeTPUModel", "OnnxModel", "Preprocessing", "TensorFlowModel", "TFLiteModel", "TorchModel"]
+__all__ = [
+    "EdgeTPUModel",
+    "OnnxModel",
+    "Preprocessing",
+    "TensorFlowModel",
+    "TFLiteModel",
+    "TorchModel",
+]
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,9 @@ class TFLiteModel:
     quantization: str
     name: str
     preprocessing: Preprocessing | None = None
-    float_model: "TFLiteModel | None" = None  # for an int8 model: the float32 model it was quantized from
+    float_model: "TFLiteModel | None" = (
+        None  # for an int8 model: the float32 model it was quantized from
+    )
 
 
 @dataclass(frozen=True)

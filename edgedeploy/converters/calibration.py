@@ -57,7 +57,9 @@ def split_counts(total: int, calibration_count: int | None) -> tuple[int, int]:
     if calibration_count is not None:
         if calibration_count < 1:
             raise UsageError("--calibration-count must be at least 1")
-        if calibration_count >= total:  # more asked than there are: still hold some back, or fidelity is blind
+        if (
+            calibration_count >= total
+        ):  # more asked than there are: still hold some back, or fidelity is blind
             return total - default_held, default_held
         return calibration_count, min(total - calibration_count, MAX_HELD_BACK)
     return total - default_held, default_held
@@ -71,29 +73,43 @@ ENOUGH_CALIBRATION = 100
 def calibration_notes(images: ImageSet, requested: int | None) -> list[str]:
     """What the terminal and report.json say about the images: counts, and warnings a user can act on."""
     used, held = len(images.calibration), len(images.held_back)
-    notes = [f"calibrated on {used} image(s) from {images.source}; fidelity measured on {held} held-back image(s)"]
+    notes = [
+        f"calibrated on {used} image(s) from {images.source}; fidelity measured on {held} held-back image(s)"
+    ]
     if requested is not None and requested > used:
-        notes.append(f"warning: --calibration-count {requested} asked for more images than there are "
-                     f"({used + held} found): calibrated on {used} and held {held} back for fidelity")
+        notes.append(
+            f"warning: --calibration-count {requested} asked for more images than there are "
+            f"({used + held} found): calibrated on {used} and held {held} back for fidelity"
+        )
     if used < ENOUGH_CALIBRATION:
-        notes.append(f"warning: {used} calibration image(s) is few; int8 ranges are usually calibrated on "
-                     f"{ENOUGH_CALIBRATION}-500 images like the ones the model will see: pass --calibration DIR")
+        notes.append(
+            f"warning: {used} calibration image(s) is few; int8 ranges are usually calibrated on "
+            f"{ENOUGH_CALIBRATION}-500 images like the ones the model will see: pass --calibration DIR"
+        )
     if held == 0:
-        notes.append("warning: no image was held back, so fidelity (int8 vs float) is not measured: give more images")
+        notes.append(
+            "warning: no image was held back, so fidelity (int8 vs float) is not measured: give more images"
+        )
     return notes
 
 
-def load_image_set(prep: Preprocessing, directory: Path | None, calibration_count: int | None,
-                   channels: int = 3) -> ImageSet:
+def load_image_set(
+    prep: Preprocessing, directory: Path | None, calibration_count: int | None, channels: int = 3
+) -> ImageSet:
     if channels != 3:
-        raise UsageError(f"the model takes {channels}-channel input; calibration from photos needs 3 (RGB) channels")
+        raise UsageError(
+            f"the model takes {channels}-channel input; calibration from photos needs 3 (RGB) channels"
+        )
     files = find_images(directory) if directory is not None else find_images(shipped_images_dir())
     n_cal, n_held = split_counts(len(files), calibration_count)
     batches = [load_image(f, prep)[None] for f in files[: n_cal + n_held]]
-    return ImageSet(calibration=batches[:n_cal], held_back=batches[n_cal:],
-                    calibration_files=[str(f) for f in files[:n_cal]],
-                    held_back_files=[str(f) for f in files[n_cal:n_cal + n_held]],
-                    source=str(directory) if directory is not None else "photos shipped with edgedeploy")
+    return ImageSet(
+        calibration=batches[:n_cal],
+        held_back=batches[n_cal:],
+        calibration_files=[str(f) for f in files[:n_cal]],
+        held_back_files=[str(f) for f in files[n_cal : n_cal + n_held]],
+        source=str(directory) if directory is not None else "photos shipped with edgedeploy",
+    )
 
 
 def write_onnx2tf_sample(images: ImageSet, directory: Path) -> Path:
@@ -104,8 +120,15 @@ def write_onnx2tf_sample(images: ImageSet, directory: Path) -> Path:
     frames = []
     for i in range(20):
         hwc = source[i % len(source)][0]
-        rgb01 = (hwc - hwc.min()) / max(float(hwc.max() - hwc.min()), 1e-6)  # any real-image content will do
-        frames.append(np.asarray(Image.fromarray((rgb01 * 255).astype(np.uint8)).resize((128, 128)), np.float32) / 255.0)
+        rgb01 = (hwc - hwc.min()) / max(
+            float(hwc.max() - hwc.min()), 1e-6
+        )  # any real-image content will do
+        frames.append(
+            np.asarray(
+                Image.fromarray((rgb01 * 255).astype(np.uint8)).resize((128, 128)), np.float32
+            )
+            / 255.0
+        )
     path = Path(directory) / ONNX2TF_SAMPLE_NAME
     np.save(path, np.stack(frames).astype(np.float32))
     return path

@@ -25,16 +25,26 @@ class ConvertOptions:
     input_shape: tuple[int, ...] | None = None
     compile: bool = True  # False: stop after the int8 model (--no-compile)
     compiler_options: dict[str, Any] = field(default_factory=dict)
-    preprocessing: PreprocessingChoice = field(default_factory=PreprocessingChoice)  # --preset/--mean/--std
-    io: str | None = None  # the int8 model's input and output type, int8 or uint8 (--io); see io_type
-    raw_input: bool = False  # normalization inside the model; the input is uint8 camera pixels (--raw-input)
-    labels: Path | None = None  # class names for the sidecar (--labels); built-ins get the ImageNet names
+    preprocessing: PreprocessingChoice = field(
+        default_factory=PreprocessingChoice
+    )  # --preset/--mean/--std
+    io: str | None = (
+        None  # the int8 model's input and output type, int8 or uint8 (--io); see io_type
+    )
+    raw_input: bool = (
+        False  # normalization inside the model; the input is uint8 camera pixels (--raw-input)
+    )
+    labels: Path | None = (
+        None  # class names for the sidecar (--labels); built-ins get the ImageNet names
+    )
 
     def __post_init__(self) -> None:
         if self.io not in (None, "int8", "uint8"):
             raise UsageError(f"--io {self.io!r}: choose int8 or uint8")
         if self.raw_input and self.io == "int8":
-            raise UsageError("--raw-input feeds uint8 camera pixels: it goes with --io uint8 (its default), not int8")
+            raise UsageError(
+                "--raw-input feeds uint8 camera pixels: it goes with --io uint8 (its default), not int8"
+            )
 
     @property
     def io_type(self) -> str:

@@ -21,16 +21,23 @@ def label_file(source: Any, labels: Path | None) -> LabelFile | None:
     return None
 
 
-def make_sidecar(int8: TFLiteModel, original: Preprocessing, labels: LabelFile | None,
-                 raw_input: bool) -> sidecar.Sidecar:
+def make_sidecar(
+    int8: TFLiteModel, original: Preprocessing, labels: LabelFile | None, raw_input: bool
+) -> sidecar.Sidecar:
     """Built as soon as the int8 model exists, so that labels that do not fit the model fail before fidelity
     and the compile. ``original``: the model's own preprocessing (``--raw-input`` moved its mean/std inside)."""
-    return sidecar.build(int8.path, int8.preprocessing, normalization_in_model=original if raw_input else None,
-                         labels=labels)
+    return sidecar.build(
+        int8.path,
+        int8.preprocessing,
+        normalization_in_model=original if raw_input else None,
+        labels=labels,
+    )
 
 
 def publish(staging: Path, made: sidecar.Sidecar, outputs: dict[str, Path]) -> dict[str, Path]:
     """Write the sidecar (naming the float references published beside it) and infer.py into ``staging``."""
-    made = dataclasses.replace(made, files={"onnx": outputs["onnx"].name, "float32_tflite": outputs["float32_tflite"].name})
+    made = dataclasses.replace(
+        made, files={"onnx": outputs["onnx"].name, "float32_tflite": outputs["float32_tflite"].name}
+    )
     path = sidecar.write(made, staging / sidecar.sidecar_path(outputs["int8_tflite"]).name)
     return {"sidecar": path, "example": example.write(staging, path.name)}

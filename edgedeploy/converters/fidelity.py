@@ -55,28 +55,42 @@ def agreement(reference: list[np.ndarray], candidate: list[np.ndarray]) -> dict[
     reference's top-5 classes that are also in the candidate's top-5."""
     return {
         "cosine_similarity": float(np.mean([_cosine(r, c) for r, c in zip(reference, candidate)])),
-        "top1_agreement": float(np.mean([int(np.argmax(r) == np.argmax(c)) for r, c in zip(reference, candidate)])),
-        "top5_agreement": float(np.mean([_topk_overlap(r, c, 5) for r, c in zip(reference, candidate)])),
+        "top1_agreement": float(
+            np.mean([int(np.argmax(r) == np.argmax(c)) for r, c in zip(reference, candidate)])
+        ),
+        "top5_agreement": float(
+            np.mean([_topk_overlap(r, c, 5) for r, c in zip(reference, candidate)])
+        ),
     }
 
 
-def measure(onnx_model: OnnxModel, int8: TFLiteModel, held_back: list[np.ndarray]) -> dict[str, Any]:
+def measure(
+    onnx_model: OnnxModel, int8: TFLiteModel, held_back: list[np.ndarray]
+) -> dict[str, Any]:
     if not held_back:
-        return {"measured": False, "reason": "no held-back images: every image was used for calibration "
-                                             "(lower --calibration-count or add images)"}
+        return {
+            "measured": False,
+            "reason": "no held-back images: every image was used for calibration "
+            "(lower --calibration-count or add images)",
+        }
     from edgedeploy.converters.torch_to_onnx import run_onnxruntime
 
     nchw = [np.ascontiguousarray(b.transpose(0, 3, 1, 2)) for b in held_back]
     onnx_out = [run_onnxruntime(onnx_model.path, b).reshape(-1) for b in nchw]
     float_out = run_tflite(int8.float_model.path, held_back)
     int8_out = run_tflite(int8.path, held_back)
-    result: dict[str, Any] = {"measured": True, "images": len(held_back),
-                              "onnx_vs_float_tflite_max_abs_diff": _max_abs(onnx_out, float_out)}
+    result: dict[str, Any] = {
+        "measured": True,
+        "images": len(held_back),
+        "onnx_vs_float_tflite_max_abs_diff": _max_abs(onnx_out, float_out),
+    }
     if onnx_model.torch_model is not None:
         import torch
 
         with torch.no_grad():
-            torch_out = [onnx_model.torch_model.module(torch.from_numpy(b)).numpy().reshape(-1) for b in nchw]
+            torch_out = [
+                onnx_model.torch_model.module(torch.from_numpy(b)).numpy().reshape(-1) for b in nchw
+            ]
         result["pytorch_vs_onnx_max_abs_diff"] = _max_abs(torch_out, onnx_out)
         result["pytorch_vs_float_tflite_max_abs_diff"] = _max_abs(torch_out, float_out)
     else:

@@ -13,16 +13,25 @@ UNMAPPED_ACTIVATIONS = ("HARD_SWISH", "RELU_0_TO_1")
 
 
 def _io(tensor: Tensor) -> dict[str, Any]:
-    return {"name": tensor.name, "shape": list(tensor.shape), "dtype": tensor.dtype,
-            "scale": tensor.scale[0] if len(tensor.scale) == 1 else tensor.scale,
-            "zero_point": tensor.zero_point[0] if len(tensor.zero_point) == 1 else tensor.zero_point}
+    return {
+        "name": tensor.name,
+        "shape": list(tensor.shape),
+        "dtype": tensor.dtype,
+        "scale": tensor.scale[0] if len(tensor.scale) == 1 else tensor.scale,
+        "zero_point": tensor.zero_point[0] if len(tensor.zero_point) == 1 else tensor.zero_point,
+    }
 
 
 def describe(path: Path) -> dict[str, Any]:
     graph = read_model(path)
     used_tensors = {t for op in graph.ops for t in op.inputs + op.outputs if t >= 0}
-    float_tensors = sorted({graph.tensors[t].name for t in used_tensors
-                            if graph.tensors[t].dtype.startswith("float") and not graph.tensors[t].is_constant})
+    float_tensors = sorted(
+        {
+            graph.tensors[t].name
+            for t in used_tensors
+            if graph.tensors[t].dtype.startswith("float") and not graph.tensors[t].is_constant
+        }
+    )
     histogram = graph.op_histogram()
     return {
         "file": Path(path).name,
@@ -33,5 +42,7 @@ def describe(path: Path) -> dict[str, Any]:
         "op_histogram": dict(sorted(histogram.items(), key=lambda kv: (-kv[1], kv[0]))),
         "float_activation_tensors": float_tensors,
         "transpose_ops": histogram.get("TRANSPOSE", 0),
-        "unmapped_activation_ops": {op: histogram[op] for op in UNMAPPED_ACTIVATIONS if op in histogram},
+        "unmapped_activation_ops": {
+            op: histogram[op] for op in UNMAPPED_ACTIVATIONS if op in histogram
+        },
     }

@@ -21,8 +21,10 @@ def graph_inputs(model) -> list:
 
 
 def _dims(value_info) -> list[int | None]:
-    return [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
-            for d in value_info.type.tensor_type.shape.dim]
+    return [
+        d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
+        for d in value_info.type.tensor_type.shape.dim
+    ]
 
 
 def _set_dims(value_info, dims: tuple[int, ...]) -> None:
@@ -31,22 +33,32 @@ def _set_dims(value_info, dims: tuple[int, ...]) -> None:
         dim.dim_value = size
 
 
-def prepare_onnx(path: Path, workdir: Path, input_shape: tuple[int, ...] | None,
-                 preprocessing: Preprocessing | None = None) -> OnnxModel:
+def prepare_onnx(
+    path: Path,
+    workdir: Path,
+    input_shape: tuple[int, ...] | None,
+    preprocessing: Preprocessing | None = None,
+) -> OnnxModel:
     """Fix a dynamic batch to 1 (saying so); other dynamic dims need ``input_shape``."""
     import onnx
 
     model = read_onnx(path)
     inputs = graph_inputs(model)
     if len(inputs) != 1:
-        raise UsageError(f"{path} has {len(inputs)} inputs; edgedeploy converts single-input image models")
+        raise UsageError(
+            f"{path} has {len(inputs)} inputs; edgedeploy converts single-input image models"
+        )
     (tensor,) = inputs
     dims = _dims(tensor)
     if len(dims) != 4:
-        raise UsageError(f"input '{tensor.name}' has rank {len(dims)}; expected an NCHW image input (rank 4)")
+        raise UsageError(
+            f"input '{tensor.name}' has rank {len(dims)}; expected an NCHW image input (rank 4)"
+        )
     if input_shape is not None:
         if any(d is not None and d != s for d, s in zip(dims[1:], input_shape[1:])):
-            raise UsageError(f"--input-shape {list(input_shape)} contradicts the model's input {dims}")
+            raise UsageError(
+                f"--input-shape {list(input_shape)} contradicts the model's input {dims}"
+            )
         shape = input_shape
     else:
         if dims[0] is None:
@@ -54,14 +66,20 @@ def prepare_onnx(path: Path, workdir: Path, input_shape: tuple[int, ...] | None,
             dims[0] = 1
         missing = [i for i, d in enumerate(dims) if d is None]
         if missing:
-            raise UsageError(f"input '{tensor.name}' has dynamic dimensions at positions {missing} ({dims})",
-                             "pass --input-shape N,C,H,W, e.g. --input-shape 1,3,224,224")
+            raise UsageError(
+                f"input '{tensor.name}' has dynamic dimensions at positions {missing} ({dims})",
+                "pass --input-shape N,C,H,W, e.g. --input-shape 1,3,224,224",
+            )
         shape = tuple(dims)
     if shape[0] != 1:
-        raise UsageError(f"input '{tensor.name}' has batch {shape[0]}; the Edge TPU runs batch 1",
-                         "pass --input-shape 1,C,H,W")
+        raise UsageError(
+            f"input '{tensor.name}' has batch {shape[0]}; the Edge TPU runs batch 1",
+            "pass --input-shape 1,C,H,W",
+        )
     if shape[1] not in (1, 3):
-        raise UsageError(f"input '{tensor.name}' shape {list(shape)} is not NCHW with 1 or 3 channels")
+        raise UsageError(
+            f"input '{tensor.name}' shape {list(shape)} is not NCHW with 1 or 3 channels"
+        )
     _set_dims(tensor, shape)
     for output in model.graph.output:  # a dynamic batch on outputs follows the input's
         out_dims = output.type.tensor_type.shape.dim
@@ -72,5 +90,11 @@ def prepare_onnx(path: Path, workdir: Path, input_shape: tuple[int, ...] | None,
     target = Path(workdir) / (path.stem + ".onnx")
     onnx.save(model, str(target))
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    return OnnxModel(path=target, input_name=tensor.name, input_shape=shape, opset=opset, name=path.stem,
-                     preprocessing=preprocessing or default_preprocessing(shape[2], shape[3]))
+    return OnnxModel(
+        path=target,
+        input_name=tensor.name,
+        input_shape=shape,
+        opset=opset,
+        name=path.stem,
+        preprocessing=preprocessing or default_preprocessing(shape[2], shape[3]),
+    )

@@ -33,7 +33,9 @@ def needs_onnx2tf(path: Path) -> bool:
     return any(node.op_type in ONNX2TF_SIMPLIFIES_AGAIN for node in model.graph.node)
 
 
-PASS_FAILED = 3  # the child's exit code when a pass failed (and the file is as the last good pass left it)
+PASS_FAILED = (
+    3  # the child's exit code when a pass failed (and the file is as the last good pass left it)
+)
 
 
 def simplify_in_place(path: Path) -> bool:
@@ -46,10 +48,17 @@ def simplify_in_place(path: Path) -> bool:
 
     # The child finds this very edgedeploy even when it was not installed (a source tree on sys.path).
     source = str(Path(edgedeploy.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH")) if p)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH")) if p),
+    }
     try:
-        done = subprocess.run([sys.executable, "-m", __name__, str(path), str(PASSES)], check=False,
-                              stdin=subprocess.DEVNULL, env=env)
+        done = subprocess.run(
+            [sys.executable, "-m", __name__, str(path), str(PASSES)],
+            check=False,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
     except OSError:
         return False
     return done.returncode in (0, PASS_FAILED)
@@ -70,8 +79,13 @@ def _save(model, path: Path) -> None:
         location = path.name + ".data"
         if os.path.exists(location):
             os.remove(location)
-        onnx.save(copy.deepcopy(model), str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                  location=location)
+        onnx.save(
+            copy.deepcopy(model),
+            str(path),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=location,
+        )
 
 
 def _child(path: Path, passes: int) -> int:
@@ -82,19 +96,37 @@ def _child(path: Path, passes: int) -> int:
 
     for number in range(1, passes + 1):
         try:
-            model = load_onnx(path)  # the project's one ONNX loader (external data beside the file included)
+            model = load_onnx(
+                path
+            )  # the project's one ONNX loader (external data beside the file included)
             # Exactly the arguments the onnxsim command passes with no options given.
             simplified, check_ok = simplify(
-                model, check_n=0, perform_optimization=True, skip_fuse_bn=False, overwrite_input_shapes={},
-                test_input_shapes={}, skipped_optimizers=[], skip_constant_folding=False, skip_shape_inference=False,
-                input_data=None, dynamic_input_shape=False, custom_lib=None, include_subgraph=False,
-                unused_output=None, tensor_size_threshold=DEFAULT_TENSOR_SIZE_THRESHOLDHOLD, mutable_initializer=False)
+                model,
+                check_n=0,
+                perform_optimization=True,
+                skip_fuse_bn=False,
+                overwrite_input_shapes={},
+                test_input_shapes={},
+                skipped_optimizers=[],
+                skip_constant_folding=False,
+                skip_shape_inference=False,
+                input_data=None,
+                dynamic_input_shape=False,
+                custom_lib=None,
+                include_subgraph=False,
+                unused_output=None,
+                tensor_size_threshold=DEFAULT_TENSOR_SIZE_THRESHOLDHOLD,
+                mutable_initializer=False,
+            )
             _save(simplified, path)
         except Exception as exc:  # noqa: BLE001 - as onnx2tf: say so, and convert the model as it is
             print(f"onnxsim pass {number} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             return PASS_FAILED
         if not check_ok:
-            print(f"onnxsim pass {number}: check failed; the model is kept as simplified so far", file=sys.stderr)
+            print(
+                f"onnxsim pass {number}: check failed; the model is kept as simplified so far",
+                file=sys.stderr,
+            )
             return PASS_FAILED
         print(f"onnxsim pass {number} of {passes}: done", file=sys.stderr)
     return 0

@@ -42,11 +42,17 @@ def run(model: OnnxModel, context: StageContext) -> TensorFlowModel:
             # Fresh layer-name counters: the tensor names in the TFLite files (and so their bytes) then do
             # not depend on what this process converted before (a study converts many models in one).
             tf_keras.backend.clear_session()
-            keras_model = onnx2tf.convert(input_onnx_file_path=str(model.path),
-                                          output_folder_path=str(context.workdir / "onnx2tf"),
-                                          disable_model_save=True, non_verbose=True, not_use_onnxsim=simplified)
+            keras_model = onnx2tf.convert(
+                input_onnx_file_path=str(model.path),
+                output_folder_path=str(context.workdir / "onnx2tf"),
+                disable_model_save=True,
+                non_verbose=True,
+                not_use_onnxsim=simplified,
+            )
     except SystemExit as exc:  # onnx2tf calls sys.exit on some failures
-        raise ConversionError(f"onnx2tf could not convert {model.path.name} (exit {exc.code}); see {log.name}") from exc
+        raise ConversionError(
+            f"onnx2tf could not convert {model.path.name} (exit {exc.code}); see {log.name}"
+        ) from exc
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConversionError(f"ONNX -> TensorFlow failed in onnx2tf: {first}") from exc
@@ -60,5 +66,10 @@ def run(model: OnnxModel, context: StageContext) -> TensorFlowModel:
     n, c, h, w = model.input_shape
     if shape != (1, h, w, c):
         raise ConversionError(f"onnx2tf produced input shape {shape}, expected NHWC {(1, h, w, c)}")
-    return TensorFlowModel(keras_model=keras_model, input_shape=shape, name=model.name,
-                           preprocessing=model.preprocessing, onnx=model)
+    return TensorFlowModel(
+        keras_model=keras_model,
+        input_shape=shape,
+        name=model.name,
+        preprocessing=model.preprocessing,
+        onnx=model,
+    )

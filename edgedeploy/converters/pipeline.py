@@ -15,7 +15,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.converters import activations, deploy_files, fidelity, onnx_to_tf, raw_input, tf_to_tflite, torch_to_onnx
+from edgedeploy.converters import (
+    activations,
+    deploy_files,
+    fidelity,
+    onnx_to_tf,
+    raw_input,
+    tf_to_tflite,
+    torch_to_onnx,
+)
 from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel, TorchModel
 from edgedeploy.converters.calibration import calibration_notes, load_image_set
 from edgedeploy.converters.context import ConvertOptions, StageContext
@@ -42,8 +50,9 @@ def stages_for(options: ConvertOptions) -> list:
     return stages + [onnx_to_tf, tf_to_tflite]
 
 
-def run_stages(artifact: Any, context: StageContext, progress: StageProgress,
-               records: list[StageRecord]) -> dict[type, Any]:
+def run_stages(
+    artifact: Any, context: StageContext, progress: StageProgress, records: list[StageRecord]
+) -> dict[type, Any]:
     """Run the stages in order; return the latest artifact of each type (the ONNX that was converted,
     the int8 TFLite, ...)."""
     produced: dict[type, Any] = {type(artifact): artifact}
@@ -51,41 +60,64 @@ def run_stages(artifact: Any, context: StageContext, progress: StageProgress,
     for stage in stages_for(context.options):
         if not isinstance(artifact, stage.REQUIRES):
             if started:
-                raise ConversionError(f"stage {stage.NAME} needs {stage.REQUIRES.__name__}, got {type(artifact).__name__}")
+                raise ConversionError(
+                    f"stage {stage.NAME} needs {stage.REQUIRES.__name__}, got {type(artifact).__name__}"
+                )
             continue
         started = True
         with progress.stage(stage.NAME) as timer:
             artifact = stage.run(artifact, context)
         if not isinstance(artifact, stage.ENSURES):
-            raise ConversionError(f"stage {stage.NAME} produced {type(artifact).__name__}, not {stage.ENSURES.__name__}")
+            raise ConversionError(
+                f"stage {stage.NAME} produced {type(artifact).__name__}, not {stage.ENSURES.__name__}"
+            )
         produced[type(artifact)] = artifact
         records.append(StageRecord(stage.NAME, timer.seconds, context.records.get(stage.NAME, {})))
     return produced
 
 
-def run_target_step(int8: TFLiteModel, context: StageContext, progress: StageProgress, staging: Path,
-                    output_dir: Path) -> tuple[dict[str, Any], int, Any]:
+def run_target_step(
+    int8: TFLiteModel,
+    context: StageContext,
+    progress: StageProgress,
+    staging: Path,
+    output_dir: Path,
+) -> tuple[dict[str, Any], int, Any]:
     """The target's own end of the conversion (``--target``): its mapping prediction, then its compile."""
     step = get_target(context.options.target, "convert_step").convert_step()
     options = context.options.compiler_options
     with progress.stage(step.predict_stage_name) as timer:
         prediction = step.predict(int8.path, options)
     with progress.stage(step.compile_stage_name) as timer:
-        outcome = step.compile(int8.path, context.workdir, options, enabled=context.options.compile,
-                               publish_to=output_dir)
+        outcome = step.compile(
+            int8.path,
+            context.workdir,
+            options,
+            enabled=context.options.compile,
+            publish_to=output_dir,
+        )
         if outcome.status in ("skipped", "not-run"):
-            timer.outcome = "skipped (--no-compile)" if outcome.status == "skipped" else f"not run: {outcome.data['reason']}"
+            timer.outcome = (
+                "skipped (--no-compile)"
+                if outcome.status == "skipped"
+                else f"not run: {outcome.data['reason']}"
+            )
     for path in outcome.files:
         shutil.copyfile(path, staging / path.name)
     context.notes.extend(outcome.notes)
     return {"prediction": prediction, "compile": outcome.data}, outcome.exit_code, outcome.result
 
 
-def _publish(staging: Path, onnx_model: OnnxModel, int8: TFLiteModel, workdir: Path) -> dict[str, Path]:
+def _publish(
+    staging: Path, onnx_model: OnnxModel, int8: TFLiteModel, workdir: Path
+) -> dict[str, Path]:
     """Copy the results into the staging directory under their final names."""
     name = int8.name
-    outputs = {"onnx": staging / f"{name}.onnx", "float32_tflite": staging / f"{name}_float32.tflite",
-               "int8_tflite": staging / f"{name}_int8.tflite"}
+    outputs = {
+        "onnx": staging / f"{name}.onnx",
+        "float32_tflite": staging / f"{name}_float32.tflite",
+        "int8_tflite": staging / f"{name}_int8.tflite",
+    }
     shutil.copyfile(onnx_model.path, outputs["onnx"])
     shutil.copyfile(int8.float_model.path, outputs["float32_tflite"])
     shutil.copyfile(int8.path, outputs["int8_tflite"])
@@ -105,38 +137,75 @@ def _expected_bytes(source: Any) -> int:
         weights = source.stat().st_size
     else:
         module = getattr(source, "module", None)
-        tensors = list(module.parameters()) + list(module.buffers()) if hasattr(module, "buffers") else []
+        tensors = (
+            list(module.parameters()) + list(module.buffers()) if hasattr(module, "buffers") else []
+        )
         weights = sum(t.numel() * t.element_size() for t in tensors)
     return weights * 9 // 4
 
 
-def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool = False, alpha: float = 1.0,
-            resolution: int | None = None, weights: Path | None = None, pretrained: bool = False,
-            input_shape: str | None = None) -> ConvertReport:
+def convert(
+    spec: str,
+    output_dir: Path,
+    options: ConvertOptions,
+    *,
+    force: bool = False,
+    alpha: float = 1.0,
+    resolution: int | None = None,
+    weights: Path | None = None,
+    pretrained: bool = False,
+    input_shape: str | None = None,
+) -> ConvertReport:
     wall_start = time.perf_counter()
     records: list[StageRecord] = []
     progress = StageProgress()
     with progress.stage("load-model") as timer:
-        source = load_source(spec, alpha=alpha, resolution=resolution, weights=weights, pretrained=pretrained,
-                             input_shape=input_shape)
+        source = load_source(
+            spec,
+            alpha=alpha,
+            resolution=resolution,
+            weights=weights,
+            pretrained=pretrained,
+            input_shape=input_shape,
+        )
     records.append(StageRecord("load-model", timer.seconds, getattr(source, "details", {})))
     labels = deploy_files.label_file(source, options.labels)
     # Before the long part: a full disk found after minutes of converting would cost them all.
     needed = _expected_bytes(source)
     require_free_space(Path(tempfile.gettempdir()), 2 * needed, "the conversion's scratch files")
-    with staged_directory(Path(output_dir), force, needs_bytes=needed) as staging, \
-            tempfile.TemporaryDirectory(prefix="edgedeploy-work-") as scratch:
+    with (
+        staged_directory(Path(output_dir), force, needs_bytes=needed) as staging,
+        tempfile.TemporaryDirectory(prefix="edgedeploy-work-") as scratch,
+    ):
         workdir = Path(scratch)
-        first = source if isinstance(source, TorchModel) else prepare_onnx(source, workdir, options.input_shape)
-        first = dataclasses.replace(first, preprocessing=options.preprocessing.apply(first.preprocessing))
+        first = (
+            source
+            if isinstance(source, TorchModel)
+            else prepare_onnx(source, workdir, options.input_shape)
+        )
+        first = dataclasses.replace(
+            first, preprocessing=options.preprocessing.apply(first.preprocessing)
+        )
         if first.preprocessing.origin == ASSUMED:
             note(f"preprocessing {ASSUMED}")
         with progress.stage("load-images") as timer:
-            images = load_image_set(first.preprocessing, options.calibration_dir, options.calibration_count,
-                                    first.input_shape[1])
-        records.append(StageRecord("load-images", timer.seconds, {
-            "source": images.source, "calibration_images": len(images.calibration),
-            "held_back_images": len(images.held_back)}))
+            images = load_image_set(
+                first.preprocessing,
+                options.calibration_dir,
+                options.calibration_count,
+                first.input_shape[1],
+            )
+        records.append(
+            StageRecord(
+                "load-images",
+                timer.seconds,
+                {
+                    "source": images.source,
+                    "calibration_images": len(images.calibration),
+                    "held_back_images": len(images.held_back),
+                },
+            )
+        )
         context = StageContext(options=options, workdir=workdir, images=images)
         for line in calibration_notes(images, options.calibration_count):
             note(line)
@@ -147,17 +216,33 @@ def convert(spec: str, output_dir: Path, options: ConvertOptions, *, force: bool
         deploy = deploy_files.make_sidecar(int8, first.preprocessing, labels, options.raw_input)
         with progress.stage("fidelity") as timer, captured_output(workdir / "fidelity.log"):
             measured = fidelity.measure(onnx_model, int8, images.held_back)
-        records.append(StageRecord("fidelity", timer.seconds, {"held_back_images": len(images.held_back)}))
-        target_report, exit_code, target_result = run_target_step(int8, context, progress, staging, Path(output_dir))
+        records.append(
+            StageRecord("fidelity", timer.seconds, {"held_back_images": len(images.held_back)})
+        )
+        target_report, exit_code, target_result = run_target_step(
+            int8, context, progress, staging, Path(output_dir)
+        )
         outputs = _publish(staging, onnx_model, int8, workdir)
         outputs.update(deploy_files.publish(staging, deploy, outputs))
         report = ConvertReport(
-            spec=spec, model=first.name, details=getattr(source, "details", {}), options=options, stages=records,
-            images=images, notes=context.notes, fidelity=measured, tools=tool_versions(),
-            preprocessing=int8.preprocessing.to_dict(), output_dir=Path(output_dir),
+            spec=spec,
+            model=first.name,
+            details=getattr(source, "details", {}),
+            options=options,
+            stages=records,
+            images=images,
+            notes=context.notes,
+            fidelity=measured,
+            tools=tool_versions(),
+            preprocessing=int8.preprocessing.to_dict(),
+            output_dir=Path(output_dir),
             outputs={key: path.name for key, path in outputs.items()},
-            float32=describe(outputs["float32_tflite"]), int8=describe(outputs["int8_tflite"]),
-            target=context.options.target, target_report=target_report, target_result=target_result,
-            exit_code=exit_code)
+            float32=describe(outputs["float32_tflite"]),
+            int8=describe(outputs["int8_tflite"]),
+            target=context.options.target,
+            target_report=target_report,
+            target_result=target_result,
+            exit_code=exit_code,
+        )
         report.finish(staging, time.perf_counter() - wall_start)
     return report

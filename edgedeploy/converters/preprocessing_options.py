@@ -33,7 +33,9 @@ class PreprocessingChoice:
 
     @property
     def given(self) -> bool:
-        return any(value is not None for value in (self.preset, self.mean, self.std, self.channel_order))
+        return any(
+            value is not None for value in (self.preset, self.mean, self.std, self.channel_order)
+        )
 
     def describe(self) -> str:
         said = [f"--preset {self.preset}"] if self.preset else []
@@ -46,8 +48,13 @@ class PreprocessingChoice:
         if not self.given:
             return prep
         mean, std = PRESETS[self.preset] if self.preset else (prep.mean, prep.std)
-        return dataclasses.replace(prep, mean=self.mean or mean, std=self.std or std,
-                                   channel_order=self.channel_order or prep.channel_order, origin=self.describe())
+        return dataclasses.replace(
+            prep,
+            mean=self.mean or mean,
+            std=self.std or std,
+            channel_order=self.channel_order or prep.channel_order,
+            origin=self.describe(),
+        )
 
 
 def _triple(text: str, flag: str) -> tuple[float, float, float]:
@@ -64,13 +71,17 @@ def _triple(text: str, flag: str) -> tuple[float, float, float]:
     return values  # type: ignore[return-value]
 
 
-def parse_preprocessing(preset: str | None, mean: str | None, std: str | None,
-                        channel_order: str | None) -> PreprocessingChoice:
+def parse_preprocessing(
+    preset: str | None, mean: str | None, std: str | None, channel_order: str | None
+) -> PreprocessingChoice:
     name = None
     if preset is not None:
         name = ALIASES.get(preset.strip().lower(), preset.strip().lower())
         if name not in PRESETS:
-            raise UsageError(f"unknown --preset {preset!r}", f"choose from {', '.join(PRESETS)} (or [0,1], [-1,1])")
+            raise UsageError(
+                f"unknown --preset {preset!r}",
+                f"choose from {', '.join(PRESETS)} (or [0,1], [-1,1])",
+            )
     order = None
     if channel_order is not None:
         order = channel_order.strip().upper()
@@ -79,4 +90,6 @@ def parse_preprocessing(preset: str | None, mean: str | None, std: str | None,
     std_values = _triple(std, "--std") if std is not None else None
     if std_values is not None and any(v <= 0 for v in std_values):
         raise UsageError(f"--std {std!r}: every value must be more than 0")
-    return PreprocessingChoice(name, _triple(mean, "--mean") if mean is not None else None, std_values, order)
+    return PreprocessingChoice(
+        name, _triple(mean, "--mean") if mean is not None else None, std_values, order
+    )

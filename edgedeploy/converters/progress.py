@@ -18,7 +18,9 @@ from rich.console import Console
 
 class StageTimer:
     seconds: float = 0.0
-    outcome: str | None = None  # set by the stage when it ended without doing its work ("not run: ...")
+    outcome: str | None = (
+        None  # set by the stage when it ended without doing its work ("not run: ...")
+    )
 
 
 def private_stderr():

@@ -42,12 +42,24 @@ def prepend_normalization(model, input_name: str, mean: np.ndarray, std: np.ndar
         if output.name == input_name:
             raise ConversionError(f"--raw-input: the input {input_name!r} is also a graph output")
     shape = (1, mean.size, 1, 1)
-    graph.initializer.extend([
-        numpy_helper.from_array((1.0 / std).astype(np.float32).reshape(shape), f"{PREFIX}_scale"),
-        numpy_helper.from_array((-mean / std).astype(np.float32).reshape(shape), f"{PREFIX}_bias"),
-    ])
-    front = [helper.make_node("Mul", [input_name, f"{PREFIX}_scale"], [f"{PREFIX}_scaled"], name=f"{PREFIX}_mul"),
-             helper.make_node("Add", [f"{PREFIX}_scaled", f"{PREFIX}_bias"], [normalized], name=f"{PREFIX}_add")]
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(
+                (1.0 / std).astype(np.float32).reshape(shape), f"{PREFIX}_scale"
+            ),
+            numpy_helper.from_array(
+                (-mean / std).astype(np.float32).reshape(shape), f"{PREFIX}_bias"
+            ),
+        ]
+    )
+    front = [
+        helper.make_node(
+            "Mul", [input_name, f"{PREFIX}_scale"], [f"{PREFIX}_scaled"], name=f"{PREFIX}_mul"
+        ),
+        helper.make_node(
+            "Add", [f"{PREFIX}_scaled", f"{PREFIX}_bias"], [normalized], name=f"{PREFIX}_add"
+        ),
+    ]
     nodes = front + list(graph.node)
     del graph.node[:]
     graph.node.extend(nodes)
@@ -56,7 +68,10 @@ def prepend_normalization(model, input_name: str, mean: np.ndarray, std: np.ndar
 def as_pixels(batches: list[np.ndarray], prep: Preprocessing) -> list[np.ndarray]:
     """Normalized NHWC batches back to pixels / 255, rounded to the exact pixel values they came from."""
     mean, std = np.asarray(prep.mean, np.float32), np.asarray(prep.std, np.float32)
-    return [(np.clip(np.round((b * std + mean) * 255), 0, 255) / 255).astype(np.float32) for b in batches]
+    return [
+        (np.clip(np.round((b * std + mean) * 255), 0, 255) / 255).astype(np.float32)
+        for b in batches
+    ]
 
 
 def run(model: OnnxModel, context: StageContext) -> OnnxModel:
@@ -67,10 +82,14 @@ def run(model: OnnxModel, context: StageContext) -> OnnxModel:
     prep = model.preprocessing
     channels = model.input_shape[1]
     if len(prep.mean) != channels or len(prep.std) != channels:
-        raise ConversionError(f"--raw-input: the preprocessing has {len(prep.mean)} channel means for a "
-                              f"{channels}-channel input")
+        raise ConversionError(
+            f"--raw-input: the preprocessing has {len(prep.mean)} channel means for a "
+            f"{channels}-channel input"
+        )
     proto = load_onnx(model.path)
-    prepend_normalization(proto, model.input_name, np.asarray(prep.mean, np.float64), np.asarray(prep.std, np.float64))
+    prepend_normalization(
+        proto, model.input_name, np.asarray(prep.mean, np.float64), np.asarray(prep.std, np.float64)
+    )
     path = model.path.with_name(model.path.stem + "_raw_input.onnx")
     onnx.save(proto, str(path))
 
@@ -78,11 +97,20 @@ def run(model: OnnxModel, context: StageContext) -> OnnxModel:
     calibration = as_pixels(images.calibration, prep)
     if calibration:
         calibration[0] = calibration[0].copy()
-        calibration[0][0, 0, 0, :], calibration[0][0, 0, 1, :] = 0.0, 1.0  # the full pixel range, 0 and 255
-    context.images = dataclasses.replace(images, calibration=calibration, held_back=as_pixels(images.held_back, prep))
+        calibration[0][0, 0, 0, :], calibration[0][0, 0, 1, :] = (
+            0.0,
+            1.0,
+        )  # the full pixel range, 0 and 255
+    context.images = dataclasses.replace(
+        images, calibration=calibration, held_back=as_pixels(images.held_back, prep)
+    )
     context.record(NAME, normalization_in_model={"mean": list(prep.mean), "std": list(prep.std)})
-    pixels = dataclasses.replace(prep, mean=(0.0,) * channels, std=(1.0,) * channels,
-                                 origin=f"--raw-input: pixels / 255 in; the model normalizes with {prep.origin}")
+    pixels = dataclasses.replace(
+        prep,
+        mean=(0.0,) * channels,
+        std=(1.0,) * channels,
+        origin=f"--raw-input: pixels / 255 in; the model normalizes with {prep.origin}",
+    )
     torch_model = model.torch_model
     if torch_model is not None:  # fidelity still compares PyTorch, now fed the same [0, 1] pixels
         torch_model = dataclasses.replace(torch_model, module=normalizing(torch_model.module, prep))
@@ -97,8 +125,12 @@ def normalizing(module, prep: Preprocessing):
         def __init__(self) -> None:
             super().__init__()
             self.inner = module
-            self.register_buffer("mean", torch.tensor(prep.mean, dtype=torch.float32).reshape(1, -1, 1, 1))
-            self.register_buffer("std", torch.tensor(prep.std, dtype=torch.float32).reshape(1, -1, 1, 1))
+            self.register_buffer(
+                "mean", torch.tensor(prep.mean, dtype=torch.float32).reshape(1, -1, 1, 1)
+            )
+            self.register_buffer(
+                "std", torch.tensor(prep.std, dtype=torch.float32).reshape(1, -1, 1, 1)
+            )
 
         def forward(self, x):
             return self.inner((x - self.mean) / self.std)

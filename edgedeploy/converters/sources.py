@@ -26,9 +26,13 @@ def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
     try:
         shape = tuple(int(p) for p in parts)
     except ValueError:
-        raise UsageError(f"--input-shape '{text}' is not a list of integers like 1,3,224,224") from None
+        raise UsageError(
+            f"--input-shape '{text}' is not a list of integers like 1,3,224,224"
+        ) from None
     if len(shape) != 4 or any(d <= 0 for d in shape):
-        raise UsageError(f"--input-shape '{text}' must be four positive sizes N,C,H,W (NCHW, batch 1)")
+        raise UsageError(
+            f"--input-shape '{text}' must be four positive sizes N,C,H,W (NCHW, batch 1)"
+        )
     if shape[0] != 1:
         raise UsageError("--input-shape batch must be 1: the Edge TPU runs batch 1 only")
     return shape
@@ -47,15 +51,26 @@ def _torchscript(path: Path, shape: tuple[int, ...] | None) -> TorchModel:
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated, still what users have
+            warnings.simplefilter(
+                "ignore", FutureWarning
+            )  # TorchScript is deprecated, still what users have
             module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:
-        raise InputError(f"{path} is not a TorchScript model ({type(exc).__name__})",
-                         "a state dict goes with a built-in name and --weights FILE") from exc
+        raise InputError(
+            f"{path} is not a TorchScript model ({type(exc).__name__})",
+            "a state dict goes with a built-in name and --weights FILE",
+        ) from exc
     if shape is None:
-        raise UsageError("a TorchScript model carries no input size: pass --input-shape, e.g. 1,3,224,224")
-    return TorchModel(module=module.eval(), input_shape=shape, name=path.stem,
-                      preprocessing=default_preprocessing(shape[2], shape[3]), details={"source": "torchscript"})
+        raise UsageError(
+            "a TorchScript model carries no input size: pass --input-shape, e.g. 1,3,224,224"
+        )
+    return TorchModel(
+        module=module.eval(),
+        input_shape=shape,
+        name=path.stem,
+        preprocessing=default_preprocessing(shape[2], shape[3]),
+        details={"source": "torchscript"},
+    )
 
 
 def _exported_program(path: Path, shape: tuple[int, ...] | None) -> TorchModel:
@@ -69,13 +84,27 @@ def _exported_program(path: Path, shape: tuple[int, ...] | None) -> TorchModel:
     if shape is None and example and hasattr(example[0], "shape"):
         shape = tuple(int(d) for d in example[0].shape)
     if shape is None or len(shape) != 4:
-        raise UsageError("cannot tell the program's NCHW input size: pass --input-shape, e.g. 1,3,224,224")
-    return TorchModel(module=program.module(), input_shape=shape, name=path.stem,
-                      preprocessing=default_preprocessing(shape[2], shape[3]), details={"source": "exported-program"})
+        raise UsageError(
+            "cannot tell the program's NCHW input size: pass --input-shape, e.g. 1,3,224,224"
+        )
+    return TorchModel(
+        module=program.module(),
+        input_shape=shape,
+        name=path.stem,
+        preprocessing=default_preprocessing(shape[2], shape[3]),
+        details={"source": "exported-program"},
+    )
 
 
-def load_source(spec: str, *, alpha: float = 1.0, resolution: int | None = None, weights: Path | None = None,
-                pretrained: bool = False, input_shape: str | None = None) -> TorchModel | Path:
+def load_source(
+    spec: str,
+    *,
+    alpha: float = 1.0,
+    resolution: int | None = None,
+    weights: Path | None = None,
+    pretrained: bool = False,
+    input_shape: str | None = None,
+) -> TorchModel | Path:
     """A built-in or PyTorch model becomes a TorchModel; an ONNX file is returned as a checked Path
     (``onnx_model.prepare_onnx`` makes it static inside the run's working directory)."""
     shape = parse_input_shape(input_shape)
@@ -84,7 +113,9 @@ def load_source(spec: str, *, alpha: float = 1.0, resolution: int | None = None,
         check_model_file(path)
         suffix = path.suffix.lower()
         if weights is not None or pretrained:
-            raise UsageError("--weights / --pretrained go with a built-in model name, not a model file")
+            raise UsageError(
+                "--weights / --pretrained go with a built-in model name, not a model file"
+            )
         if suffix == ".onnx":
             return path
         if suffix in TORCHSCRIPT_SUFFIXES:
@@ -92,10 +123,14 @@ def load_source(spec: str, *, alpha: float = 1.0, resolution: int | None = None,
         if suffix in EXPORTED_PROGRAM_SUFFIXES:
             return _exported_program(path, shape)
         if suffix == ".tflite":
-            raise UsageError(f"{path} is already a TFLite model",
-                             "use 'edgedeploy check' to predict its mapping or 'edgedeploy compile' to compile it")
-        raise InputError(f"{path}: unsupported model file type '{suffix or '(none)'}'",
-                         "expected .onnx, a TorchScript .pt/.pth, an exported .pt2, or a built-in name")
+            raise UsageError(
+                f"{path} is already a TFLite model",
+                "use 'edgedeploy check' to predict its mapping or 'edgedeploy compile' to compile it",
+            )
+        raise InputError(
+            f"{path}: unsupported model file type '{suffix or '(none)'}'",
+            "expected .onnx, a TorchScript .pt/.pth, an exported .pt2, or a built-in name",
+        )
     from edgedeploy.models import build_model
 
     if shape is not None:

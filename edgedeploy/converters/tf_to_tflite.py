@@ -50,7 +50,10 @@ def _representative(batches: list[np.ndarray]):
     def generate() -> Iterator[list[np.ndarray]]:
         for batch in batches:
             yield [batch]
-            yield [batch[:, :, ::-1, :].copy()]  # the mirrored photo: more real samples for the ranges
+            yield [
+                batch[:, :, ::-1, :].copy()
+            ]  # the mirrored photo: more real samples for the ranges
+
     return generate
 
 
@@ -72,7 +75,9 @@ def run(model: TensorFlowModel, context: StageContext) -> TFLiteModel:
     int8_path = context.workdir / f"{model.name}_int8.tflite"
     with captured_output(log):
         start = time.perf_counter()
-        frozen = frozen_function(model)  # timed with the float32 conversion, which used to do this itself
+        frozen = frozen_function(
+            model
+        )  # timed with the float32 conversion, which used to do this itself
         float_path.write_bytes(_convert(_converter(frozen), "float32"))
         float_seconds = time.perf_counter() - start
 
@@ -81,16 +86,28 @@ def run(model: TensorFlowModel, context: StageContext) -> TFLiteModel:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = _representative(context.images.calibration)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = converter.inference_output_type = getattr(tf, context.options.io_type)
+        converter.inference_input_type = converter.inference_output_type = getattr(
+            tf, context.options.io_type
+        )
         if context.options.per_tensor:
             # TF exposes per-tensor weight quantization only through this experimental switch.
             converter._experimental_disable_per_channel = True
         int8_path.write_bytes(_convert(converter, "int8"))
         int8_seconds = time.perf_counter() - start
-    context.record(NAME, float32_seconds=round(float_seconds, 3), int8_seconds=round(int8_seconds, 3),
-                   calibration_samples=2 * len(context.images.calibration),
-                   weight_quantization="per-tensor" if context.options.per_tensor else "per-channel")
-    float_model = TFLiteModel(path=float_path, quantization="float32", name=model.name,
-                              preprocessing=model.preprocessing)
-    return TFLiteModel(path=int8_path, quantization="int8", name=model.name, preprocessing=model.preprocessing,
-                       float_model=float_model)
+    context.record(
+        NAME,
+        float32_seconds=round(float_seconds, 3),
+        int8_seconds=round(int8_seconds, 3),
+        calibration_samples=2 * len(context.images.calibration),
+        weight_quantization="per-tensor" if context.options.per_tensor else "per-channel",
+    )
+    float_model = TFLiteModel(
+        path=float_path, quantization="float32", name=model.name, preprocessing=model.preprocessing
+    )
+    return TFLiteModel(
+        path=int8_path,
+        quantization="int8",
+        name=model.name,
+        preprocessing=model.preprocessing,
+        float_model=float_model,
+    )

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-TOOLS = ("edgedeploy", "torch", "torchvision", "timm", "onnx", "onnxruntime", "onnx2tf", "tensorflow",
-         "tf_keras", "ai-edge-litert", "numpy")
+TOOLS = (
+    "edgedeploy",
+    "torch",
+    "torchvision",
+    "timm",
+    "onnx",
+    "onnxruntime",
+    "onnx2tf",
+    "tensorflow",
+    "tf_keras",
+    "ai-edge-litert",
+    "numpy",
+)
 
 
 def tool_versions() -> dict[str, str | None]:

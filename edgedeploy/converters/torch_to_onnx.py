@@ -44,9 +44,17 @@ def run(model: TorchModel, context: StageContext) -> OnnxModel:
             warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice is expected
             # dynamo=False: torch 2.14's default dynamo exporter forces opset 18 and external data files.
             # PRESERVE: every source is already in eval mode, and a torch.export module refuses train().
-            torch.onnx.export(model.module, (example,), str(path), opset_version=opset, dynamo=False,
-                              do_constant_folding=True, input_names=["input"], output_names=["output"],
-                              training=torch.onnx.TrainingMode.PRESERVE)
+            torch.onnx.export(
+                model.module,
+                (example,),
+                str(path),
+                opset_version=opset,
+                dynamo=False,
+                do_constant_folding=True,
+                input_names=["input"],
+                output_names=["output"],
+                training=torch.onnx.TrainingMode.PRESERVE,
+            )
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConversionError(f"PyTorch -> ONNX export failed: {first}") from exc
@@ -59,5 +67,12 @@ def run(model: TorchModel, context: StageContext) -> OnnxModel:
     context.record(NAME, onnx_vs_pytorch_max_abs_diff=diff, opset=opset)
     if not diff <= AGREEMENT_TOLERANCE:
         raise ConversionError(f"ONNX and PyTorch disagree after export (max abs diff {diff:.3g})")
-    return OnnxModel(path=path, input_name="input", input_shape=model.input_shape, opset=opset, name=model.name,
-                     preprocessing=model.preprocessing, torch_model=model)
+    return OnnxModel(
+        path=path,
+        input_name="input",
+        input_shape=model.input_shape,
+        opset=opset,
+        name=model.name,
+        preprocessing=model.preprocessing,
+        torch_model=model,
+    )

@@ -13,9 +13,13 @@ PLACEHOLDER = '"__SIDECAR__"'
 
 
 def render(sidecar_name: str) -> str:
-    template = (resources.files("edgedeploy.deploy") / "infer_template.py").read_text(encoding="utf-8")
+    template = (resources.files("edgedeploy.deploy") / "infer_template.py").read_text(
+        encoding="utf-8"
+    )
     if template.count(PLACEHOLDER) != 1:
-        raise RuntimeError("infer_template.py must name its sidecar exactly once")  # a packaging bug, not user input
+        raise RuntimeError(
+            "infer_template.py must name its sidecar exactly once"
+        )  # a packaging bug, not user input
     return template.replace(PLACEHOLDER, repr(sidecar_name))
 
 

@@ -16,7 +16,11 @@ import numpy as np
 from PIL import Image
 
 SIDECAR = "__SIDECAR__"
-EDGETPU_LIBRARY = {"Linux": "libedgetpu.so.1", "Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}
+EDGETPU_LIBRARY = {
+    "Linux": "libedgetpu.so.1",
+    "Darwin": "libedgetpu.1.dylib",
+    "Windows": "edgetpu.dll",
+}
 
 
 def litert():
@@ -33,12 +37,16 @@ def load_interpreter(folder: Path, spec: dict, cpu_only: bool):
     compiled = folder / (Path(spec["model"]).stem + "_edgetpu.tflite")
     if compiled.is_file() and not cpu_only:
         try:
-            delegate = runtime.load_delegate(EDGETPU_LIBRARY.get(platform.system(), "libedgetpu.so.1"))
+            delegate = runtime.load_delegate(
+                EDGETPU_LIBRARY.get(platform.system(), "libedgetpu.so.1")
+            )
             model = runtime.Interpreter(str(compiled), experimental_delegates=[delegate])
             return model, f"{compiled.name} on the Edge TPU"
         except (ValueError, OSError, RuntimeError) as exc:
-            print(f"note: Edge TPU not usable ({str(exc).strip() or type(exc).__name__}); running on the CPU",
-                  file=sys.stderr)
+            print(
+                f"note: Edge TPU not usable ({str(exc).strip() or type(exc).__name__}); running on the CPU",
+                file=sys.stderr,
+            )
     return runtime.Interpreter(str(folder / spec["model"])), f"{spec['model']} on the CPU"
 
 
@@ -49,7 +57,9 @@ def preprocess(photo: Path, spec: dict) -> np.ndarray:
     rgb = Image.open(photo).convert("RGB")
     scale = prep["resize"]["short_side"] / min(rgb.size)
     resample = getattr(Image.Resampling, prep["resize"]["interpolation"].upper())
-    rgb = rgb.resize((max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale))), resample)
+    rgb = rgb.resize(
+        (max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale))), resample
+    )
     left, top = (rgb.width - width) // 2, (rgb.height - height) // 2
     pixels = np.asarray(rgb.crop((left, top, left + width, top + height)), dtype=np.uint8)
     if prep["channel_order"] == "BGR":
@@ -63,7 +73,9 @@ def preprocess(photo: Path, spec: dict) -> np.ndarray:
             data = real.astype(inp["dtype"])
         else:
             info = np.iinfo(inp["dtype"])
-            data = np.clip(np.round(real / inp["scale"] + inp["zero_point"]), info.min, info.max).astype(inp["dtype"])
+            data = np.clip(
+                np.round(real / inp["scale"] + inp["zero_point"]), info.min, info.max
+            ).astype(inp["dtype"])
     data = data[None]
     return data.transpose(0, 3, 1, 2) if inp["layout"] == "NCHW" else data
 
@@ -75,13 +87,19 @@ def fail(message: str) -> None:
 
 def check(interpreter, spec: dict) -> None:
     """The sidecar must describe this model: one line naming the first field that differs."""
-    pairs = [("input", spec["input"], interpreter.get_input_details()[0]),
-             ("outputs[0]", spec["outputs"][0], interpreter.get_output_details()[0])]
+    pairs = [
+        ("input", spec["input"], interpreter.get_input_details()[0]),
+        ("outputs[0]", spec["outputs"][0], interpreter.get_output_details()[0]),
+    ]
     for where, stated, actual in pairs:
         scale, zero_point = actual["quantization"]
-        found = {"name": actual["name"], "shape": [int(d) for d in actual["shape"]],
-                 "dtype": np.dtype(actual["dtype"]).name, "scale": float(scale) or None,
-                 "zero_point": int(zero_point) if scale else None}
+        found = {
+            "name": actual["name"],
+            "shape": [int(d) for d in actual["shape"]],
+            "dtype": np.dtype(actual["dtype"]).name,
+            "scale": float(scale) or None,
+            "zero_point": int(zero_point) if scale else None,
+        }
         for key, value in found.items():
             mine = stated[key]
             both_scales = key == "scale" and None not in (mine, value)
@@ -99,19 +117,37 @@ def classify(photo: Path, cpu_only: bool = False) -> dict:
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], data)
     interpreter.invoke()
     output = spec["outputs"][0]
-    raw = interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).astype(np.float32).reshape(-1)
+    raw = (
+        interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+        .astype(np.float32)
+        .reshape(-1)
+    )
     scores = (raw - output["zero_point"]) * output["scale"] if output["scale"] is not None else raw
     names = (spec.get("labels") or {}).get("names") or []
     top = np.argsort(-scores, kind="stable")[:5]
-    return {"model": where, "output": output["name"], "activation": output.get("activation"),
-            "top5": [{"class": int(i), "score": float(scores[i]), "label": names[i] if i < len(names) else None}
-                     for i in top]}
+    return {
+        "model": where,
+        "output": output["name"],
+        "activation": output.get("activation"),
+        "top5": [
+            {
+                "class": int(i),
+                "score": float(scores[i]),
+                "label": names[i] if i < len(names) else None,
+            }
+            for i in top
+        ],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photo", type=Path)
-    parser.add_argument("--cpu", action="store_true", help="run the int8 model on the CPU even if an Edge TPU is present")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="run the int8 model on the CPU even if an Edge TPU is present",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
     try:
@@ -124,7 +160,9 @@ def main() -> None:
     kind = "probability" if result["activation"] == "softmax" else "score"
     print(f"{args.photo.name}: {result['model']}")
     for rank, entry in enumerate(result["top5"], 1):
-        print(f"{rank}. class {entry['class']:<5} {kind} {entry['score']:9.4f}  {entry['label'] or ''}")
+        print(
+            f"{rank}. class {entry['class']:<5} {kind} {entry['score']:9.4f}  {entry['label'] or ''}"
+        )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ class LabelFile:
     """The lines of a labels file, as read (before they are matched to a model's outputs)."""
 
     lines: tuple[str, ...]
-    source: str  # what the sidecar says they are: the file the user gave, or the shipped ImageNet list
+    source: (
+        str  # what the sidecar says they are: the file the user gave, or the shipped ImageNet list
+    )
 
     @property
     def background_first(self) -> bool:
@@ -37,10 +39,16 @@ class LabelFile:
         if len(self.lines) == classes:
             return Labels(names=self.lines, offset=0, source=self.source)
         if self.background_first and len(self.lines) == classes + 1:
-            return Labels(names=self.lines[1:], offset=1, source=self.source,
-                          note="line 0 of the file is 'background', which the model has no output for: output N is line N+1")
-        raise UsageError(f"{option} {self.source}: {len(self.lines)} labels for a model with {classes} outputs",
-                         "give one label per output, one per line (a leading 'background' line is allowed)")
+            return Labels(
+                names=self.lines[1:],
+                offset=1,
+                source=self.source,
+                note="line 0 of the file is 'background', which the model has no output for: output N is line N+1",
+            )
+        raise UsageError(
+            f"{option} {self.source}: {len(self.lines)} labels for a model with {classes} outputs",
+            "give one label per output, one per line (a leading 'background' line is allowed)",
+        )
 
 
 @dataclass(frozen=True)
@@ -53,8 +61,13 @@ class Labels:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "offset": self.offset, "count": len(self.names),
-                "offset_note": self.note or "output N is line N of the file", "names": list(self.names)}
+        return {
+            "source": self.source,
+            "offset": self.offset,
+            "count": len(self.names),
+            "offset_note": self.note or "output N is line N of the file",
+            "names": list(self.names),
+        }
 
 
 def read_label_file(path: Path, source: str | None = None) -> LabelFile:

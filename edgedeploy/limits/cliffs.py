@@ -24,14 +24,18 @@ class Cliff:
     concern: str
     axis: str  # resolution | alpha
     alpha: float | None  # the alpha of a resolution cliff
-    last_ok: float | None  # last size (or alpha) before the cliff; None: already at the first one scanned
+    last_ok: (
+        float | None
+    )  # last size (or alpha) before the cliff; None: already at the first one scanned
     first: float  # first size (or alpha) where it is worse
     verdict: str
     cause: str
     detail: str
     fix: str
     evidence: str
-    sizes: list[int] = field(default_factory=list)  # an alpha cliff: the sizes where it holds (all of them)
+    sizes: list[int] = field(
+        default_factory=list
+    )  # an alpha cliff: the sizes where it holds (all of them)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -41,18 +45,30 @@ class Cliff:
 class AlphaLimit:
     alpha: float | None
     limit: Point | None  # the largest fitting size of the unbroken run from the smallest
-    past: Point | None  # the first size past the limit (None: the limit is the largest size scanned)
-    fits_again: list[int] = field(default_factory=list)  # fitting sizes after the first that does not
+    past: (
+        Point | None
+    )  # the first size past the limit (None: the limit is the largest size scanned)
+    fits_again: list[int] = field(
+        default_factory=list
+    )  # fitting sizes after the first that does not
 
     def to_dict(self) -> dict[str, Any]:
         blocked = {}
         if self.past is not None and self.past.facts is not None:
-            blocked = {name: c.to_dict() for name, c in self.past.facts.concerns().items() if c.verdict != "ok"}
-        return {"alpha": self.alpha, "limit_resolution": self.limit.size.height if self.limit else None,
-                "limit_width": self.limit.size.width if self.limit else None,
-                "first_past_resolution": self.past.size.height if self.past else None,
-                "blocked_by": blocked, "fits_again": self.fits_again,
-                "latency_ms": self.limit.facts.latency_ms if self.limit and self.limit.facts else None}
+            blocked = {
+                name: c.to_dict()
+                for name, c in self.past.facts.concerns().items()
+                if c.verdict != "ok"
+            }
+        return {
+            "alpha": self.alpha,
+            "limit_resolution": self.limit.size.height if self.limit else None,
+            "limit_width": self.limit.size.width if self.limit else None,
+            "first_past_resolution": self.past.size.height if self.past else None,
+            "blocked_by": blocked,
+            "fits_again": self.fits_again,
+            "latency_ms": self.limit.facts.latency_ms if self.limit and self.limit.facts else None,
+        }
 
 
 def _fits(point: Point) -> bool:
@@ -63,7 +79,10 @@ def by_alpha(points: list[Point]) -> dict[float | None, list[Point]]:
     groups: dict[float | None, list[Point]] = {}
     for point in points:
         groups.setdefault(point.size.alpha, []).append(point)
-    return {alpha: sorted(group, key=lambda p: (p.size.height, p.size.width)) for alpha, group in groups.items()}
+    return {
+        alpha: sorted(group, key=lambda p: (p.size.height, p.size.width))
+        for alpha, group in groups.items()
+    }
 
 
 def limits(points: list[Point]) -> list[AlphaLimit]:
@@ -75,7 +94,7 @@ def limits(points: list[Point]) -> list[AlphaLimit]:
                 past = point
                 break
             limit = point
-        after = group[group.index(past) + 1:] if past is not None else []
+        after = group[group.index(past) + 1 :] if past is not None else []
         found.append(AlphaLimit(alpha, limit, past, [p.size.height for p in after if _fits(p)]))
     return found
 
@@ -91,10 +110,22 @@ def _worse(before: Point | None, after: Point, concern: str) -> bool:
     return now > SEVERITY.get(getattr(before.facts, concern).verdict, 0)
 
 
-def _cliff(concern: str, axis: str, before: Point | None, after: Point, alpha: float | None, value) -> Cliff:
+def _cliff(
+    concern: str, axis: str, before: Point | None, after: Point, alpha: float | None, value
+) -> Cliff:
     c = getattr(after.facts, concern)
-    return Cliff(concern, axis, alpha, value(before) if before is not None else None, value(after), c.verdict,
-                 c.cause, c.detail, c.fix, c.evidence)
+    return Cliff(
+        concern,
+        axis,
+        alpha,
+        value(before) if before is not None else None,
+        value(after),
+        c.verdict,
+        c.cause,
+        c.detail,
+        c.fix,
+        c.evidence,
+    )
 
 
 def cliffs(points: list[Point]) -> list[Cliff]:
@@ -105,12 +136,23 @@ def cliffs(points: list[Point]) -> list[Cliff]:
     judged = [p for p in points if p.facts is not None]
     for concern in CONCERNS:
         if judged and all(_worse(None, p, concern) for p in judged):
-            found.append(_cliff(concern, "everywhere", None, judged[0], judged[0].size.alpha, lambda p: p.size.height))
+            found.append(
+                _cliff(
+                    concern,
+                    "everywhere",
+                    None,
+                    judged[0],
+                    judged[0].size.alpha,
+                    lambda p: p.size.height,
+                )
+            )
             continue
         for alpha, group in groups.items():
             for before, after in zip(group, group[1:]):
                 if _worse(before, after, concern):
-                    found.append(_cliff(concern, "resolution", before, after, alpha, lambda p: p.size.height))
+                    found.append(
+                        _cliff(concern, "resolution", before, after, alpha, lambda p: p.size.height)
+                    )
         found += _alpha_cliffs(groups, concern)
     return found
 

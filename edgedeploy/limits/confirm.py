@@ -23,7 +23,9 @@ from edgedeploy.targets.point_facts import PointFacts
 from edgedeploy.targets.registry import call_capability
 from edgedeploy.tflite import read_model
 
-PARAM_TOLERANCE = 0.01  # parameter bytes within 1% agree (a converter drops an all-zero classifier bias)
+PARAM_TOLERANCE = (
+    0.01  # parameter bytes within 1% agree (a converter drops an all-zero classifier bias)
+)
 
 
 @dataclass
@@ -44,11 +46,21 @@ class Confirmation:
         return None if self.error else not self.differences
 
     def to_dict(self) -> dict[str, Any]:
-        return {"alpha": self.size.alpha, "height": self.size.height, "width": self.size.width, "role": self.role,
-                "agrees": self.agrees, "differences": self.differences, "folder": self.folder,
-                "converted": self.converted.to_dict() if self.converted else None,
-                "check_verdict": self.check_verdict, "compile": self.compile, "error": self.error,
-                "reused": self.reused, "seconds": round(self.seconds, 2)}
+        return {
+            "alpha": self.size.alpha,
+            "height": self.size.height,
+            "width": self.size.width,
+            "role": self.role,
+            "agrees": self.agrees,
+            "differences": self.differences,
+            "folder": self.folder,
+            "converted": self.converted.to_dict() if self.converted else None,
+            "check_verdict": self.check_verdict,
+            "compile": self.compile,
+            "error": self.error,
+            "reused": self.reused,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 def folder_for(source: ScanSource, size: Size, root: Path) -> Path:
@@ -62,14 +74,22 @@ def _int8(folder: Path) -> Path | None:
     return found[0] if found and (folder / "report.json").is_file() else None
 
 
-def _convert(source: ScanSource, size: Size, folder: Path, target: str, force: bool) -> tuple[Path, dict[str, Any]]:
+def _convert(
+    source: ScanSource, size: Size, folder: Path, target: str, force: bool
+) -> tuple[Path, dict[str, Any]]:
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
 
     shape = None if source.builtin else (1, source.channels, size.height, size.width)
     options = ConvertOptions(target=target, input_shape=shape, compile=True)
-    report = convert(source.convert_spec(), folder, options, force=force, alpha=size.alpha or 1.0,
-                     resolution=size.height if source.builtin else None)
+    report = convert(
+        source.convert_spec(),
+        folder,
+        options,
+        force=force,
+        alpha=size.alpha or 1.0,
+        resolution=size.height if source.builtin else None,
+    )
     return folder / report.outputs["int8_tflite"], dict(report.target_report.get("compile") or {})
 
 
@@ -78,16 +98,24 @@ def differences(forecast: PointFacts, converted: PointFacts) -> list[str]:
     for name, concern in forecast.concerns().items():
         truth = converted.concerns()[name]
         if concern.verdict != truth.verdict:
-            found.append(f"{name}: forecast {concern.verdict}, converted {truth.verdict} ({truth.detail})")
+            found.append(
+                f"{name}: forecast {concern.verdict}, converted {truth.verdict} ({truth.detail})"
+            )
     for field_name in ("total_ops", "tpu_ops", "risky_ops", "cpu_ops"):
         a, b = getattr(forecast, field_name), getattr(converted, field_name)
         if a != b:
             found.append(f"{field_name.replace('_', ' ')}: forecast {a}, converted {b}")
-    if abs(forecast.param_bytes - converted.param_bytes) > PARAM_TOLERANCE * max(converted.param_bytes, 1):
-        found.append(f"parameter bytes: forecast {forecast.param_bytes}, converted {converted.param_bytes}")
+    if abs(forecast.param_bytes - converted.param_bytes) > PARAM_TOLERANCE * max(
+        converted.param_bytes, 1
+    ):
+        found.append(
+            f"parameter bytes: forecast {forecast.param_bytes}, converted {converted.param_bytes}"
+        )
     if forecast.largest_activation_bytes != converted.largest_activation_bytes:
-        found.append(f"largest activation: forecast {forecast.largest_activation_shape}, converted "
-                     f"{converted.largest_activation_shape}")
+        found.append(
+            f"largest activation: forecast {forecast.largest_activation_shape}, converted "
+            f"{converted.largest_activation_shape}"
+        )
     return found
 
 
@@ -99,14 +127,25 @@ def _compiler_truth(compiled: dict[str, Any], converted: PointFacts) -> list[str
     for model in (compiled.get("report") or {}).get("models") or []:
         said = model.get("summary") or {}
         if said.get("cpu_ops") is not None and said["cpu_ops"] != converted.cpu_ops:
-            found.append(f"the Edge TPU compiler left {said['cpu_ops']} ops on the CPU (predicted {converted.cpu_ops})")
+            found.append(
+                f"the Edge TPU compiler left {said['cpu_ops']} ops on the CPU (predicted {converted.cpu_ops})"
+            )
         if said.get("off_chip_bytes") and converted.parameters.verdict == "ok":
-            found.append(f"the Edge TPU compiler streams {said['off_chip_bytes']} parameter bytes from the host")
+            found.append(
+                f"the Edge TPU compiler streams {said['off_chip_bytes']} parameter bytes from the host"
+            )
     return found
 
 
-def confirm(source: ScanSource, point: Point, role: str, root: Path, target: str, options: dict[str, Any],
-            force: bool = False) -> Confirmation:
+def confirm(
+    source: ScanSource,
+    point: Point,
+    role: str,
+    root: Path,
+    target: str,
+    options: dict[str, Any],
+    force: bool = False,
+) -> Confirmation:
     start = time.perf_counter()
     folder = folder_for(source, point.size, root)
     result = Confirmation(point.size, role, folder=str(folder))
@@ -115,9 +154,13 @@ def confirm(source: ScanSource, point: Point, role: str, root: Path, target: str
         if int8 is not None:
             result.reused = True
         else:
-            int8, result.compile = _convert(source, point.size, folder, target, force=force or folder.exists())
+            int8, result.compile = _convert(
+                source, point.size, folder, target, force=force or folder.exists()
+            )
         label = f"{source.name} {point.size.label} (converted)"
-        result.converted = call_capability(target, "limits", read_model(int8), label=label, **options)
+        result.converted = call_capability(
+            target, "limits", read_model(int8), label=label, **options
+        )
         result.check_verdict = call_capability(target, "check", int8).verdict
     except EdgedeployError as exc:
         result.error = exc.message

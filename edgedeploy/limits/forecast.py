@@ -32,20 +32,74 @@ from edgedeploy.tflite import Op, Tensor, TFLiteGraph
 # Versions the converter writes for int8 ops. Observed in real conversions: CONV_2D, DEPTHWISE_CONV_2D,
 # ADD, MUL, PAD, MEAN, FULLY_CONNECTED, HARD_SWISH, RELU_0_TO_1. The rest: TFLite gives int8 kernels
 # version 2 (RESHAPE and a few shape ops have one version).
-VERSIONS = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "HARD_SWISH": 1, "RELU_0_TO_1": 1,
-            "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1, "PRELU": 1}
+VERSIONS = {
+    "CONV_2D": 3,
+    "DEPTHWISE_CONV_2D": 3,
+    "FULLY_CONNECTED": 4,
+    "HARD_SWISH": 1,
+    "RELU_0_TO_1": 1,
+    "RESHAPE": 1,
+    "SQUEEZE": 1,
+    "EXPAND_DIMS": 1,
+    "PRELU": 1,
+}
 GROUPED_CONV_VERSION = 6
-FUSES_ACTIVATION = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "TRANSPOSE_CONV"}
+FUSES_ACTIVATION = {
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "FULLY_CONNECTED",
+    "ADD",
+    "SUB",
+    "MUL",
+    "TRANSPOSE_CONV",
+}
 ALIASES = {"Identity", "Dropout"}
-UNARY = {"Sigmoid": "LOGISTIC", "Tanh": "TANH", "HardSwish": "HARD_SWISH", "HardSigmoid": "RELU_0_TO_1",
-         "LeakyRelu": "LEAKY_RELU", "Softmax": "SOFTMAX", "Cast": "CAST", "Exp": "EXP", "Log": "LOG",
-         "Sqrt": "SQRT", "Abs": "ABS", "Neg": "NEG", "Elu": "ELU", "Gelu": "GELU",
-         "SpaceToDepth": "SPACE_TO_DEPTH", "DepthToSpace": "DEPTH_TO_SPACE", "ArgMax": "ARG_MAX",
-         "ArgMin": "ARG_MIN", "Gather": "GATHER", "GatherND": "GATHER_ND", "NonZero": "WHERE", "CumSum": "CUMSUM",
-         "Floor": "FLOOR", "Round": "ROUND", "Sin": "SIN", "Cos": "COS", "Reciprocal": "DIV"}
-BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Div": "DIV", "Max": "MAXIMUM", "Min": "MINIMUM", "Pow": "POW"}
-REDUCE = {"ReduceMean": "MEAN", "ReduceMax": "REDUCE_MAX", "ReduceMin": "REDUCE_MIN", "ReduceSum": "SUM",
-          "GlobalAveragePool": "MEAN", "GlobalMaxPool": "REDUCE_MAX"}
+UNARY = {
+    "Sigmoid": "LOGISTIC",
+    "Tanh": "TANH",
+    "HardSwish": "HARD_SWISH",
+    "HardSigmoid": "RELU_0_TO_1",
+    "LeakyRelu": "LEAKY_RELU",
+    "Softmax": "SOFTMAX",
+    "Cast": "CAST",
+    "Exp": "EXP",
+    "Log": "LOG",
+    "Sqrt": "SQRT",
+    "Abs": "ABS",
+    "Neg": "NEG",
+    "Elu": "ELU",
+    "Gelu": "GELU",
+    "SpaceToDepth": "SPACE_TO_DEPTH",
+    "DepthToSpace": "DEPTH_TO_SPACE",
+    "ArgMax": "ARG_MAX",
+    "ArgMin": "ARG_MIN",
+    "Gather": "GATHER",
+    "GatherND": "GATHER_ND",
+    "NonZero": "WHERE",
+    "CumSum": "CUMSUM",
+    "Floor": "FLOOR",
+    "Round": "ROUND",
+    "Sin": "SIN",
+    "Cos": "COS",
+    "Reciprocal": "DIV",
+}
+BINARY = {
+    "Add": "ADD",
+    "Sub": "SUB",
+    "Mul": "MUL",
+    "Div": "DIV",
+    "Max": "MAXIMUM",
+    "Min": "MINIMUM",
+    "Pow": "POW",
+}
+REDUCE = {
+    "ReduceMean": "MEAN",
+    "ReduceMax": "REDUCE_MAX",
+    "ReduceMin": "REDUCE_MIN",
+    "ReduceSum": "SUM",
+    "GlobalAveragePool": "MEAN",
+    "GlobalMaxPool": "REDUCE_MAX",
+}
 NCHW_TO_NHWC_AXIS = {0: 0, 1: 3, 2: 1, 3: 2}
 ONNX_INT_TYPES = {6: "int32", 7: "int64"}
 
@@ -53,7 +107,9 @@ ONNX_INT_TYPES = {6: "int32", 7: "int64"}
 @dataclass
 class Forecast:
     graph: TFLiteGraph
-    gaps: list[str] = field(default_factory=list)  # ONNX ops with no modelled TFLite form ("Einsum x2")
+    gaps: list[str] = field(
+        default_factory=list
+    )  # ONNX ops with no modelled TFLite form ("Einsum x2")
 
 
 def nhwc(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -87,7 +143,9 @@ class _Builder:
         self.gaps: dict[str, int] = {}
         self.writer: dict[int, int] = {}  # TFLite tensor -> the op that writes it
         self.readers: dict[str, list[Any]] = {}
-        nodes = [n for n in sized.model.graph.node if not all(o in sized.static for o in n.output if o)]
+        nodes = [
+            n for n in sized.model.graph.node if not all(o in sized.static for o in n.output if o)
+        ]
         for node in nodes:
             for name in node.input:
                 if name and name not in sized.static:
@@ -97,7 +155,9 @@ class _Builder:
 
     # tensors -------------------------------------------------------------------------------------------
     def _tensor(self, name: str, shape: tuple[int, ...], dtype: str, nbytes: int = 0) -> int:
-        self.tensors.append({"name": name, "shape": tuple(int(d) for d in shape), "dtype": dtype, "bytes": nbytes})
+        self.tensors.append(
+            {"name": name, "shape": tuple(int(d) for d in shape), "dtype": dtype, "bytes": nbytes}
+        )
         return len(self.tensors) - 1
 
     def act(self, name: str) -> int:
@@ -109,7 +169,9 @@ class _Builder:
             self.by_name[name] = self._tensor(name, nhwc(shape), "int8")
         return self.by_name[name]
 
-    def const(self, name: str, shape: tuple[int, ...], dtype: str, value: np.ndarray | None = None) -> int:
+    def const(
+        self, name: str, shape: tuple[int, ...], dtype: str, value: np.ndarray | None = None
+    ) -> int:
         """A constant; small ones with a value are shared when identical, as the converter does."""
         itemsize = 4 if dtype == "int32" else 1
         nbytes = int(np.prod(shape, dtype=np.int64)) * itemsize if shape else itemsize
@@ -119,7 +181,9 @@ class _Builder:
                 return self.shared[key]
         index = self._tensor(name, shape, dtype, nbytes)
         if value is not None:
-            self.values[index] = np.asarray(value, dtype=np.int32 if dtype == "int32" else np.int8).reshape(shape)
+            self.values[index] = np.asarray(
+                value, dtype=np.int32 if dtype == "int32" else np.int8
+            ).reshape(shape)
             self.shared[key] = index
         return index
 
@@ -127,7 +191,9 @@ class _Builder:
         self.by_name[node.output[0]] = self.act(source)
 
     def emit(self, opcode: str, inputs: list[int], outputs: list[int], **options: Any) -> int:
-        self.ops.append({"opcode": opcode, "inputs": inputs, "outputs": outputs, "options": options})
+        self.ops.append(
+            {"opcode": opcode, "inputs": inputs, "outputs": outputs, "options": options}
+        )
         for tensor in outputs:
             self.writer[tensor] = len(self.ops) - 1
         return len(self.ops) - 1
@@ -139,7 +205,9 @@ class _Builder:
         self.gaps[what] = self.gaps.get(what, 0) + 1
 
     # ops ----------------------------------------------------------------------------------------------
-    def padding(self, node: Any, data: int, kernel: list[int], strides: list[int], dilations: list[int]) -> tuple[int, str]:
+    def padding(
+        self, node: Any, data: int, kernel: list[int], strides: list[int], dilations: list[int]
+    ) -> tuple[int, str]:
         """(the tensor the op reads, its padding): SAME or VALID when TensorFlow's matches, else a PAD op."""
         shape = self.tensors[data]["shape"]
         auto = _attr(node, "auto_pad", b"NOTSET")
@@ -169,9 +237,17 @@ class _Builder:
         strides = list(_attr(node, "strides", [1, 1]))
         dilations = list(_attr(node, "dilations", [1, 1]))
         data, padding = self.padding(node, self.act(x), [kh, kw], strides, dilations)
-        in_c = self.tensors[data]["shape"][-1] if self.tensors[data]["shape"] else in_per_group * group
-        options = {"padding": padding, "stride_h": strides[0], "stride_w": strides[1], "fused_activation": "NONE",
-                   "dilation_h_factor": dilations[0], "dilation_w_factor": dilations[1]}
+        in_c = (
+            self.tensors[data]["shape"][-1] if self.tensors[data]["shape"] else in_per_group * group
+        )
+        options = {
+            "padding": padding,
+            "stride_h": strides[0],
+            "stride_w": strides[1],
+            "fused_activation": "NONE",
+            "dilation_h_factor": dilations[0],
+            "dilation_w_factor": dilations[1],
+        }
         if group > 1 and group == in_c and in_per_group == 1:
             opcode, weights = "DEPTHWISE_CONV_2D", (1, kh, kw, out_c)
             options["depth_multiplier"] = out_c // max(in_c, 1)
@@ -188,26 +264,49 @@ class _Builder:
         out = self.act(node.output[0])
         shape = np.array(self.tensors[out]["shape"], dtype=np.int32)
         strides = list(_attr(node, "strides", [1, 1]))
-        self.emit("TRANSPOSE_CONV", [self.const("output_shape", (len(shape),), "int32", shape),
-                                     self.const(node.input[1], (out_c, kh, kw, in_c), "int8"),
-                                     self.act(node.input[0]), self.const(f"{node.input[1]}/bias", (out_c,), "int32")],
-                  [out], padding="SAME", stride_h=strides[0], stride_w=strides[1], fused_activation="NONE")
+        self.emit(
+            "TRANSPOSE_CONV",
+            [
+                self.const("output_shape", (len(shape),), "int32", shape),
+                self.const(node.input[1], (out_c, kh, kw, in_c), "int8"),
+                self.act(node.input[0]),
+                self.const(f"{node.input[1]}/bias", (out_c,), "int32"),
+            ],
+            [out],
+            padding="SAME",
+            stride_h=strides[0],
+            stride_w=strides[1],
+            fused_activation="NONE",
+        )
 
     def pool(self, node: Any, opcode: str) -> None:
         kernel = list(_attr(node, "kernel_shape", [1, 1]))
         strides = list(_attr(node, "strides", [1, 1]))
         data, padding = self.padding(node, self.act(node.input[0]), kernel, strides, [1, 1])
-        self.emit(opcode, [data], [self.act(node.output[0])], padding=padding, stride_h=strides[0],
-                  stride_w=strides[1], filter_height=kernel[0], filter_width=kernel[1], fused_activation="NONE")
+        self.emit(
+            opcode,
+            [data],
+            [self.act(node.output[0])],
+            padding=padding,
+            stride_h=strides[0],
+            stride_w=strides[1],
+            filter_height=kernel[0],
+            filter_width=kernel[1],
+            fused_activation="NONE",
+        )
 
     def activation(self, node: Any, kind: str) -> None:
         """ReLU / ReLU6 fuse into the op that writes their input when it has no other reader."""
         source = node.input[0]
         producer = self.writer.get(self.by_name.get(source, -1))
         readers = self.readers.get(source, [])
-        if (producer is not None and len(readers) == 1 and source not in self.outputs
-                and self.ops[producer]["opcode"] in FUSES_ACTIVATION
-                and self.ops[producer]["options"].get("fused_activation", "NONE") == "NONE"):
+        if (
+            producer is not None
+            and len(readers) == 1
+            and source not in self.outputs
+            and self.ops[producer]["opcode"] in FUSES_ACTIVATION
+            and self.ops[producer]["options"].get("fused_activation", "NONE") == "NONE"
+        ):
             self.ops[producer]["options"]["fused_activation"] = kind
             self.alias(node, source)
             return
@@ -217,11 +316,20 @@ class _Builder:
         def bound(position: int, attr: str) -> float | None:
             if len(node.input) > position and node.input[position]:
                 value = self.sized.values.get(node.input[position])
-                return float(np.asarray(value).ravel()[0]) if value is not None and np.asarray(value).size else None
+                return (
+                    float(np.asarray(value).ravel()[0])
+                    if value is not None and np.asarray(value).size
+                    else None
+                )
             return _attr(node, attr)
 
         low, high = bound(1, "min"), bound(2, "max")
-        known = {(0.0, 6.0): "RELU6", (0.0, None): "RELU", (-1.0, 1.0): "RELU_N1_TO_1", (0.0, 1.0): "RELU_0_TO_1"}
+        known = {
+            (0.0, 6.0): "RELU6",
+            (0.0, None): "RELU",
+            (-1.0, 1.0): "RELU_N1_TO_1",
+            (0.0, 1.0): "RELU_0_TO_1",
+        }
         kind = known.get((low, high if high is None or np.isfinite(high) else None))
         if kind in ("RELU", "RELU6"):
             return self.activation(node, kind)
@@ -230,7 +338,11 @@ class _Builder:
             return
         out = self.act(node.output[0])
         mid = self._tensor(f"{node.output[0]}/max", self.tensors[out]["shape"], "int8")
-        self.emit("MAXIMUM", [self.act(node.input[0]), self.const("clip_min", (), "int8", np.int8(0))], [mid])
+        self.emit(
+            "MAXIMUM",
+            [self.act(node.input[0]), self.const("clip_min", (), "int8", np.int8(0))],
+            [mid],
+        )
         self.emit("MINIMUM", [mid, self.const("clip_max", (), "int8", np.int8(1))], [out])
 
     def binary(self, node: Any, opcode: str) -> None:
@@ -239,7 +351,9 @@ class _Builder:
             if name in self.sized.static:
                 shape = nhwc(self.sized.shape(name) or ())
                 inputs.append(self.const(name, shape, "int8"))
-                opcode = "MUL" if opcode == "DIV" else opcode  # division by a constant is a multiplication
+                opcode = (
+                    "MUL" if opcode == "DIV" else opcode
+                )  # division by a constant is a multiplication
             else:
                 inputs.append(self.act(name))
         self.emit(opcode, inputs, [self.act(node.output[0])], fused_activation="NONE")
@@ -258,8 +372,12 @@ class _Builder:
             return self.alias(node, node.input[0])
         mapped = sorted(NCHW_TO_NHWC_AXIS.get(a, a) for a in axes) if len(in_shape) == 4 else axes
         operand = self.const("axes", (len(mapped),), "int32", np.array(mapped, dtype=np.int32))
-        self.emit(opcode, [self.act(node.input[0]), operand], [self.act(node.output[0])],
-                  keep_dims=bool(_attr(node, "keepdims", 1)))
+        self.emit(
+            opcode,
+            [self.act(node.input[0]), operand],
+            [self.act(node.output[0])],
+            keep_dims=bool(_attr(node, "keepdims", 1)),
+        )
 
     def reshape(self, node: Any) -> None:
         readers = self.readers.get(node.output[0], [])
@@ -269,30 +387,55 @@ class _Builder:
         shape = np.array(self.tensors[out]["shape"], dtype=np.int32)
         if self.tensors[self.act(node.input[0])]["shape"] == self.tensors[out]["shape"]:
             return self.alias(node, node.input[0])
-        self.emit("RESHAPE", [self.act(node.input[0]), self.const("shape", (len(shape),), "int32", shape)], [out])
+        self.emit(
+            "RESHAPE",
+            [self.act(node.input[0]), self.const("shape", (len(shape),), "int32", shape)],
+            [out],
+        )
 
     def dense(self, node: Any) -> None:
         weight = next((n for n in node.input[1:2] if n in self.sized.static), None)
         if weight is None:
-            self.emit("BATCH_MATMUL", [self.act(n) for n in self.data_inputs(node)], [self.act(node.output[0])])
+            self.emit(
+                "BATCH_MATMUL",
+                [self.act(n) for n in self.data_inputs(node)],
+                [self.act(node.output[0])],
+            )
             return
         dims = self.sized.weights.get(weight, (self.sized.shape(weight) or (1, 1), 1))[0]
-        n, k = (dims[0], dims[1]) if (node.op_type == "Gemm" and _attr(node, "transB", 0)) else (dims[-1], dims[0])
+        n, k = (
+            (dims[0], dims[1])
+            if (node.op_type == "Gemm" and _attr(node, "transB", 0))
+            else (dims[-1], dims[0])
+        )
         inputs = [self.act(node.input[0]), self.const(weight, (n, k), "int8")]
         if node.op_type == "Gemm" and len(node.input) > 2 and node.input[2]:
             inputs.append(self.const(node.input[2], (n,), "int32"))
         else:
             inputs.append(-1)
-        self.emit("FULLY_CONNECTED", inputs, [self.act(node.output[0])], fused_activation="NONE",
-                  weights_format="DEFAULT", keep_num_dims=False)
+        self.emit(
+            "FULLY_CONNECTED",
+            inputs,
+            [self.act(node.output[0])],
+            fused_activation="NONE",
+            weights_format="DEFAULT",
+            keep_num_dims=False,
+        )
 
     def concat(self, node: Any) -> None:
         rank = len(self.sized.shape(node.output[0]) or ())
         axis = int(_attr(node, "axis", 1)) % max(rank, 1)
         axis = NCHW_TO_NHWC_AXIS.get(axis, axis) if rank == 4 else axis
-        inputs = [self.const(n, nhwc(self.sized.shape(n) or ()), "int8") if n in self.sized.static else self.act(n)
-                  for n in node.input if n]
-        self.emit("CONCATENATION", inputs, [self.act(node.output[0])], axis=axis, fused_activation="NONE")
+        inputs = [
+            self.const(n, nhwc(self.sized.shape(n) or ()), "int8")
+            if n in self.sized.static
+            else self.act(n)
+            for n in node.input
+            if n
+        ]
+        self.emit(
+            "CONCATENATION", inputs, [self.act(node.output[0])], axis=axis, fused_activation="NONE"
+        )
 
     def resize(self, node: Any) -> None:
         mode = _attr(node, "mode", b"nearest")
@@ -302,9 +445,13 @@ class _Builder:
         out = self.act(node.output[0])
         size = np.array(self.tensors[out]["shape"][1:3], dtype=np.int32)
         opcode = "RESIZE_NEAREST_NEIGHBOR" if mode == "nearest" else "RESIZE_BILINEAR"
-        self.emit(opcode, [self.act(node.input[0]), self.const("size", (2,), "int32", size)], [out],
-                  align_corners=transform == "align_corners",
-                  half_pixel_centers=transform in ("half_pixel", "pytorch_half_pixel"))
+        self.emit(
+            opcode,
+            [self.act(node.input[0]), self.const("size", (2,), "int32", size)],
+            [out],
+            align_corners=transform == "align_corners",
+            half_pixel_centers=transform in ("half_pixel", "pytorch_half_pixel"),
+        )
 
     def pad(self, node: Any) -> None:
         pads = _attr(node, "pads")
@@ -319,13 +466,21 @@ class _Builder:
         if rank == 4:
             pairs = [pairs[0], pairs[2], pairs[3], pairs[1]]
         mode = _attr(node, "mode", b"constant")
-        opcode = "PAD" if (mode.decode() if isinstance(mode, bytes) else mode) == "constant" else "MIRROR_PAD"
+        opcode = (
+            "PAD"
+            if (mode.decode() if isinstance(mode, bytes) else mode) == "constant"
+            else "MIRROR_PAD"
+        )
         operand = self.const("paddings", (rank, 2), "int32", np.array(pairs, dtype=np.int32))
         self.emit(opcode, [self.act(node.input[0]), operand], [self.act(node.output[0])])
 
     def other(self, node: Any) -> None:
         self.gap(node.op_type)
-        self.emit(f"ONNX:{node.op_type}", [self.act(n) for n in self.data_inputs(node)], [self.act(o) for o in node.output if o])
+        self.emit(
+            f"ONNX:{node.op_type}",
+            [self.act(n) for n in self.data_inputs(node)],
+            [self.act(o) for o in node.output if o],
+        )
 
     def node(self, node: Any) -> None:
         kind = node.op_type
@@ -359,12 +514,18 @@ class _Builder:
             self.pad(node)
         elif kind == "PRelu":
             channels = (self.sized.shape(node.input[0]) or (1, 1))[1]
-            self.emit("PRELU", [self.act(node.input[0]), self.const(node.input[1], (channels,), "int8")],
-                      [self.act(node.output[0])])
+            self.emit(
+                "PRELU",
+                [self.act(node.input[0]), self.const(node.input[1], (channels,), "int8")],
+                [self.act(node.output[0])],
+            )
         elif kind == "Transpose":
             perm = np.array(_attr(node, "perm", []), dtype=np.int32)
-            self.emit("TRANSPOSE", [self.act(node.input[0]), self.const("perm", (len(perm),), "int32", perm)],
-                      [self.act(node.output[0])])
+            self.emit(
+                "TRANSPOSE",
+                [self.act(node.input[0]), self.const("perm", (len(perm),), "int32", perm)],
+                [self.act(node.output[0])],
+            )
         else:
             self.other(node)
 
@@ -374,20 +535,48 @@ class _Builder:
             self.node(node)
         outputs = [self.act(o.name) for o in self.sized.model.graph.output]
         grouped = any(op["options"].pop("grouped", False) for op in self.ops)
-        tensors = [Tensor(index=i, name=t["name"], shape=t["shape"], shape_signature=None, dtype=t["dtype"],
-                          scale=[1.0], zero_point=[0], quantized_dimension=0, is_constant=t["bytes"] > 0,
-                          buffer_size=t["bytes"]) for i, t in enumerate(self.tensors)]
+        tensors = [
+            Tensor(
+                index=i,
+                name=t["name"],
+                shape=t["shape"],
+                shape_signature=None,
+                dtype=t["dtype"],
+                scale=[1.0],
+                zero_point=[0],
+                quantized_dimension=0,
+                is_constant=t["bytes"] > 0,
+                buffer_size=t["bytes"],
+            )
+            for i, t in enumerate(self.tensors)
+        ]
         ops = []
         for i, op in enumerate(self.ops):
             version = VERSIONS.get(op["opcode"], 2)
             if op["opcode"] == "CONV_2D" and grouped:
                 version = GROUPED_CONV_VERSION
-            ops.append(Op(index=i, opcode=op["opcode"], version=version, inputs=op["inputs"], outputs=op["outputs"],
-                          options=op["options"]))
+            ops.append(
+                Op(
+                    index=i,
+                    opcode=op["opcode"],
+                    version=version,
+                    inputs=op["inputs"],
+                    outputs=op["outputs"],
+                    options=op["options"],
+                )
+            )
         values = self.values
-        return TFLiteGraph(ops=ops, tensors=tensors, input_indices=[first], output_indices=outputs, subgraph_count=1,
-                           schema_version=3, description="forecast from ONNX shapes (edgedeploy limits)", file_size=0,
-                           _constant_reader=lambda tensor: values.get(tensor.index))
+        return TFLiteGraph(
+            ops=ops,
+            tensors=tensors,
+            input_indices=[first],
+            output_indices=outputs,
+            subgraph_count=1,
+            schema_version=3,
+            description="forecast from ONNX shapes (edgedeploy limits)",
+            file_size=0,
+            _constant_reader=lambda tensor: values.get(tensor.index),
+        )
 
 
 def forecast(sized: SizedGraph, input_name: str) -> Forecast:

@@ -17,7 +17,9 @@ import numpy as np
 
 from edgedeploy.errors import InputError, UsageError
 
-SMALL_CONSTANT = 64  # elements: constants this small keep their values (clip bounds, pads, axes, sizes)
+SMALL_CONSTANT = (
+    64  # elements: constants this small keep their values (clip bounds, pads, axes, sizes)
+)
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,10 @@ class ImageInput:
 
 
 def _dims(value_info: Any) -> list[int | None]:
-    return [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
-            for d in value_info.type.tensor_type.shape.dim]
+    return [
+        d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
+        for d in value_info.type.tensor_type.shape.dim
+    ]
 
 
 def image_input(model: Any, label: str) -> ImageInput:
@@ -42,18 +46,28 @@ def image_input(model: Any, label: str) -> ImageInput:
     initializers = {i.name for i in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in initializers]
     if len(inputs) != 1:
-        raise UsageError(f"{label} has {len(inputs)} inputs; limits analyses single-input image models")
+        raise UsageError(
+            f"{label} has {len(inputs)} inputs; limits analyses single-input image models"
+        )
     dims = _dims(inputs[0])
     if len(dims) != 4:
-        raise UsageError(f"{label}: input '{inputs[0].name}' has rank {len(dims)}; limits needs an NCHW image input")
+        raise UsageError(
+            f"{label}: input '{inputs[0].name}' has rank {len(dims)}; limits needs an NCHW image input"
+        )
     if dims[0] not in (None, 1):
-        raise UsageError(f"{label}: input '{inputs[0].name}' has batch {dims[0]}; the Edge TPU runs batch 1")
+        raise UsageError(
+            f"{label}: input '{inputs[0].name}' has batch {dims[0]}; the Edge TPU runs batch 1"
+        )
     if dims[1] is None:
-        raise UsageError(f"{label}: input '{inputs[0].name}' has a dynamic channel count; limits needs NCHW with "
-                         "a fixed number of channels")
+        raise UsageError(
+            f"{label}: input '{inputs[0].name}' has a dynamic channel count; limits needs NCHW with "
+            "a fixed number of channels"
+        )
     if (dims[2] is None) != (dims[3] is None):
-        raise UsageError(f"{label}: input '{inputs[0].name}' {dims} has only one of height and width dynamic; "
-                         "limits scans square sizes")
+        raise UsageError(
+            f"{label}: input '{inputs[0].name}' {dims} has only one of height and width dynamic; "
+            "limits scans square sizes"
+        )
     return ImageInput(inputs[0].name, int(dims[1]), dims[2], dims[3])
 
 
@@ -67,7 +81,9 @@ class SizedGraph:
     shapes: dict[str, tuple[int, ...]]
     static: set[str]
     values: dict[str, np.ndarray]
-    weights: dict[str, tuple[tuple[int, ...], int]]  # name -> (dims, ONNX element type) of every initializer
+    weights: dict[
+        str, tuple[tuple[int, ...], int]
+    ]  # name -> (dims, ONNX element type) of every initializer
 
     def shape(self, name: str) -> tuple[int, ...] | None:
         return self.shapes.get(name)
@@ -99,12 +115,18 @@ class Skeleton:
         for tensor in model.graph.initializer:
             dims = tuple(int(d) for d in tensor.dims)
             weights[tensor.name] = (dims, tensor.data_type)
-            external = tensor.data_location == onnx.TensorProto.EXTERNAL  # not read: only its dims matter
+            external = (
+                tensor.data_location == onnx.TensorProto.EXTERNAL
+            )  # not read: only its dims matter
             if int(np.prod(dims, dtype=np.int64)) <= SMALL_CONSTANT and not external:
                 values[tensor.name] = numpy_helper.to_array(tensor)
                 light.graph.initializer.append(tensor)
-            elif tensor.name not in existing:  # a typed graph input: shape inference needs its dims only
-                light.graph.input.append(onnx.helper.make_tensor_value_info(tensor.name, tensor.data_type, dims))
+            elif (
+                tensor.name not in existing
+            ):  # a typed graph input: shape inference needs its dims only
+                light.graph.input.append(
+                    onnx.helper.make_tensor_value_info(tensor.name, tensor.data_type, dims)
+                )
         for node in light.graph.node:
             if node.op_type == "Constant" and node.output:
                 for attr in node.attribute:
@@ -125,7 +147,9 @@ class Skeleton:
         model.CopyFrom(self.model)
         for value in model.graph.input:
             if value.name == self.image.name:
-                for dim, size in zip(value.type.tensor_type.shape.dim, (1, self.image.channels, height, width)):
+                for dim, size in zip(
+                    value.type.tensor_type.shape.dim, (1, self.image.channels, height, width)
+                ):
                     dim.Clear()
                     dim.dim_value = size
         for output in model.graph.output:
@@ -137,7 +161,9 @@ class Skeleton:
             inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
         except Exception as exc:  # noqa: BLE001 - onnx raises several types for a graph it cannot infer
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"{self.label}: ONNX shape inference fails at {height}x{width}: {first[:200]}") from None
+            raise InputError(
+                f"{self.label}: ONNX shape inference fails at {height}x{width}: {first[:200]}"
+            ) from None
         shapes: dict[str, tuple[int, ...]] = {}
         for value in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output):
             dims = _dims(value)
@@ -145,8 +171,15 @@ class Skeleton:
                 shapes[value.name] = tuple(int(d) for d in dims)
         for name, (dims, _) in self.weights.items():
             shapes[name] = dims
-        return SizedGraph(inferred, height, width, shapes, _static(inferred, set(self.weights)), self.values,
-                          self.weights)
+        return SizedGraph(
+            inferred,
+            height,
+            width,
+            shapes,
+            _static(inferred, set(self.weights)),
+            self.values,
+            self.weights,
+        )
 
 
 def _static(model: Any, constants: set[str]) -> set[str]:
@@ -154,6 +187,8 @@ def _static(model: Any, constants: set[str]) -> set[str]:
     static = set(constants)
     for node in model.graph.node:
         inputs = [name for name in node.input if name]
-        if node.op_type in ("Constant", "Shape", "Size") or (inputs and all(name in static for name in inputs)):
+        if node.op_type in ("Constant", "Shape", "Size") or (
+            inputs and all(name in static for name in inputs)
+        ):
             static.update(node.output)
     return static

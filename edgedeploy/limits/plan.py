@@ -25,7 +25,9 @@ def _number(text: str, what: str, kind: type) -> float:
     try:
         return kind(text)
     except ValueError:
-        raise UsageError(f"{what}: '{text}' is not a {'whole ' if kind is int else ''}number") from None
+        raise UsageError(
+            f"{what}: '{text}' is not a {'whole ' if kind is int else ''}number"
+        ) from None
 
 
 def parse_resolutions(text: str) -> tuple[int, ...]:
@@ -45,13 +47,17 @@ def parse_resolutions(text: str) -> tuple[int, ...]:
             sizes = [low, *(int(round(s / ROUND_TO)) * ROUND_TO for s in spaced[1:-1]), high]
             sizes = [s for s in sizes if low <= s <= high]
     else:
-        sizes = [int(_number(part, "--resolutions", int)) for part in text.split(",") if part.strip()]
+        sizes = [
+            int(_number(part, "--resolutions", int)) for part in text.split(",") if part.strip()
+        ]
     if not sizes:
         raise UsageError(f"--resolutions '{text}' names no size")
     for size in sizes:
         if not MIN_RESOLUTION <= size <= MAX_RESOLUTION:
-            raise UsageError(f"--resolutions: {size} px is out of range: choose sizes in "
-                             f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
+            raise UsageError(
+                f"--resolutions: {size} px is out of range: choose sizes in "
+                f"{MIN_RESOLUTION}..{MAX_RESOLUTION}"
+            )
     return tuple(sorted(set(sizes)))
 
 
@@ -81,13 +87,17 @@ class Size:
 
     @property
     def label(self) -> str:
-        size = f"{self.height} px" if self.height == self.width else f"{self.height}x{self.width} px"
+        size = (
+            f"{self.height} px" if self.height == self.width else f"{self.height}x{self.width} px"
+        )
         return size if self.alpha is None else f"alpha {format_alpha(self.alpha)}, {size}"
 
 
 def points(alphas: tuple[float | None, ...], sizes: tuple[tuple[int, int], ...]) -> list[Size]:
     grid = [Size(alpha, h, w) for alpha in alphas for h, w in sizes]
     if len(grid) > MAX_POINTS:
-        raise UsageError(f"{len(grid)} points asked for; a scan takes at most {MAX_POINTS}",
-                         "use fewer --alphas or a coarser --resolutions step")
+        raise UsageError(
+            f"{len(grid)} points asked for; a scan takes at most {MAX_POINTS}",
+            "use fewer --alphas or a coarser --resolutions step",
+        )
     return grid

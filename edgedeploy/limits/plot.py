@@ -27,12 +27,26 @@ def _cliff_lines(ax, cliffs: list[Cliff], colours: dict) -> None:
             continue
         colour = colours.get(cliff.alpha, "0.3")
         ax.axvline(cliff.first, color=colour, linestyle="--", linewidth=1, alpha=0.8)
-        ax.annotate(f"{_LABEL.get(cliff.concern, cliff.concern)} {cliff.verdict}", (cliff.first, 1.0),
-                    xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right", fontsize=7, color=colour)
+        ax.annotate(
+            f"{_LABEL.get(cliff.concern, cliff.concern)} {cliff.verdict}",
+            (cliff.first, 1.0),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=7,
+            color=colour,
+        )
 
 
-def draw(points: list[Point], cliffs: list[Cliff], title: str, path: Path, evidence_bytes: int | None,
-         cache_band: tuple[int, int] | None) -> Path:
+def draw(
+    points: list[Point],
+    cliffs: list[Cliff],
+    title: str,
+    path: Path,
+    evidence_bytes: int | None,
+    cache_band: tuple[int, int] | None,
+) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -49,23 +63,68 @@ def draw(points: list[Point], cliffs: list[Cliff], title: str, path: Path, evide
         if timed:
             drawn = True
             xs = [p.size.height for p in timed]
-            latency.plot(xs, [p.facts.latency_ms for p in timed], "o-", color=colour, label=label, markersize=3)
-            latency.fill_between(xs, [p.facts.latency_ms_low for p in timed], [p.facts.latency_ms_high for p in timed],
-                                 color=colour, alpha=0.15)
+            latency.plot(
+                xs,
+                [p.facts.latency_ms for p in timed],
+                "o-",
+                color=colour,
+                label=label,
+                markersize=3,
+            )
+            latency.fill_between(
+                xs,
+                [p.facts.latency_ms_low for p in timed],
+                [p.facts.latency_ms_high for p in timed],
+                color=colour,
+                alpha=0.15,
+            )
         judged = [p for p in group if p.facts is not None]
         xs = [p.size.height for p in judged]
-        share.plot(xs, [100 * p.facts.op_share for p in judged], "o-", color=colour, label=f"{label} ops",
-                   markersize=3)
-        share.plot(xs, [100 * (p.facts.mac_share or 0) for p in judged], "s--", color=colour,
-                   label=f"{label} MACs", markersize=3, alpha=0.7)
-        memory.plot(xs, [p.facts.largest_activation_bytes / MIB for p in judged], "o-", color=colour,
-                    label=f"{label} largest activation", markersize=3)
-        memory.plot(xs, [(p.facts.on_chip_bytes + p.facts.streamed_bytes) / MIB for p in judged], ":",
-                    color=colour, label=f"{label} parameters (predicted)")
+        share.plot(
+            xs,
+            [100 * p.facts.op_share for p in judged],
+            "o-",
+            color=colour,
+            label=f"{label} ops",
+            markersize=3,
+        )
+        share.plot(
+            xs,
+            [100 * (p.facts.mac_share or 0) for p in judged],
+            "s--",
+            color=colour,
+            label=f"{label} MACs",
+            markersize=3,
+            alpha=0.7,
+        )
+        memory.plot(
+            xs,
+            [p.facts.largest_activation_bytes / MIB for p in judged],
+            "o-",
+            color=colour,
+            label=f"{label} largest activation",
+            markersize=3,
+        )
+        memory.plot(
+            xs,
+            [(p.facts.on_chip_bytes + p.facts.streamed_bytes) / MIB for p in judged],
+            ":",
+            color=colour,
+            label=f"{label} parameters (predicted)",
+        )
     if not drawn:
-        latency.text(0.5, 0.5, "no estimate: at every point some ops run on the CPU (their time is measured "
-                     "on a converted model)", ha="center", va="center", wrap=True, fontsize=9, color="0.35",
-                     transform=latency.transAxes)
+        latency.text(
+            0.5,
+            0.5,
+            "no estimate: at every point some ops run on the CPU (their time is measured "
+            "on a converted model)",
+            ha="center",
+            va="center",
+            wrap=True,
+            fontsize=9,
+            color="0.35",
+            transform=latency.transAxes,
+        )
     else:
         latency.legend(fontsize=7)
     latency.set_ylabel("Edge TPU latency, ms\n(estimated, not measured)")
@@ -74,12 +133,22 @@ def draw(points: list[Point], cliffs: list[Cliff], title: str, path: Path, evide
     share.legend(fontsize=7, ncol=2)
     if evidence_bytes:
         memory.axhline(evidence_bytes / MIB, color="0.2", linewidth=1)
-        memory.annotate("largest activation seen compiling", (0.01, evidence_bytes / MIB), fontsize=7,
-                        xycoords=("axes fraction", "data"), va="bottom")
+        memory.annotate(
+            "largest activation seen compiling",
+            (0.01, evidence_bytes / MIB),
+            fontsize=7,
+            xycoords=("axes fraction", "data"),
+            va="bottom",
+        )
     if cache_band:
         memory.axhspan(cache_band[0] / MIB, cache_band[1] / MIB, color="0.5", alpha=0.15)
-        memory.annotate("on-chip parameter memory (usable ~6-8 MiB)", (0.01, cache_band[1] / MIB), fontsize=7,
-                        xycoords=("axes fraction", "data"), va="bottom")
+        memory.annotate(
+            "on-chip parameter memory (usable ~6-8 MiB)",
+            (0.01, cache_band[1] / MIB),
+            fontsize=7,
+            xycoords=("axes fraction", "data"),
+            va="bottom",
+        )
     memory.set_ylabel("MiB")
     memory.set_xlabel("input size, px")
     memory.legend(fontsize=7, ncol=2)
@@ -89,9 +158,17 @@ def draw(points: list[Point], cliffs: list[Cliff], title: str, path: Path, evide
     figure.suptitle(title, fontsize=10)
     wide = [c for c in cliffs if c.axis != "resolution"]
     if wide:
-        lines = [f"{c.concern} {c.verdict} " + ("at every point" if c.axis == "everywhere" else
-                 f"from alpha {format_alpha(c.first)}" + ("" if c.last_ok is None else f" (ok at {format_alpha(c.last_ok)})"))
-                 + f": {c.cause}" for c in wide]
+        lines = [
+            f"{c.concern} {c.verdict} "
+            + (
+                "at every point"
+                if c.axis == "everywhere"
+                else f"from alpha {format_alpha(c.first)}"
+                + ("" if c.last_ok is None else f" (ok at {format_alpha(c.last_ok)})")
+            )
+            + f": {c.cause}"
+            for c in wide
+        ]
         figure.text(0.01, 0.005, "\n".join(lines), fontsize=7, va="bottom")
     figure.tight_layout(rect=(0, 0.012 * (len(wide) + 1) if wide else 0, 1, 1))
     buffer = io.BytesIO()

@@ -18,9 +18,11 @@ from edgedeploy.models.registry import format_alpha
 from edgedeploy.report import plural
 
 SCHEMA_VERSION = 1
-METHOD = ("fast analysis: the int8 TFLite graph the converter would write is forecast from ONNX shapes "
-          "(no TensorFlow) and judged by the target's own rules; the reported limit and the first point "
-          "past it are confirmed by real conversions")
+METHOD = (
+    "fast analysis: the int8 TFLite graph the converter would write is forecast from ONNX shapes "
+    "(no TensorFlow) and judged by the target's own rules; the reported limit and the first point "
+    "past it are confirmed by real conversions"
+)
 _STYLE = {"ok": "green", "risky": "yellow", "cut": "red", "streams": "red", "fails": "bold red"}
 
 
@@ -71,10 +73,14 @@ class LimitsResult:
         for found in self.limits:
             head = f"alpha {_alpha(found.alpha)}: " if found.alpha is not None else ""
             if found.limit is None:
-                lines.append(f"{head}nothing fits, from {_px(found.past)}: {self._stop(found.past)}")
+                lines.append(
+                    f"{head}nothing fits, from {_px(found.past)}: {self._stop(found.past)}"
+                )
                 continue
             latency = found.limit.facts.latency_ms if found.limit.facts else None
-            text = f"{head}{_px(found.limit)}" + (f" (estimated {latency:.3g} ms)" if latency is not None else "")
+            text = f"{head}{_px(found.limit)}" + (
+                f" (estimated {latency:.3g} ms)" if latency is not None else ""
+            )
             if found.past is None:
                 text += "; fits at every size scanned"
             else:
@@ -95,25 +101,44 @@ class LimitsResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION, "model": self.model, "source": self.source, "target": self.target,
-            "options": self.options, "method": METHOD, "answer": self.answer(),
-            "limits": [found.to_dict() for found in self.limits], "cliffs": [c.to_dict() for c in self.cliffs],
+            "schema_version": SCHEMA_VERSION,
+            "model": self.model,
+            "source": self.source,
+            "target": self.target,
+            "options": self.options,
+            "method": METHOD,
+            "answer": self.answer(),
+            "limits": [found.to_dict() for found in self.limits],
+            "cliffs": [c.to_dict() for c in self.cliffs],
             "points": [p.to_dict() for p in self.points],
             "confirmations": [c.to_dict() for c in self.confirmations],
-            "timing": {"points": len(self.points), "scan_seconds": round(self.scan_seconds, 2),
-                       "confirm_seconds": round(self.confirm_seconds, 2),
-                       "total_seconds": round(self.scan_seconds + self.confirm_seconds, 2)},
-            "evidence": self.evidence, "outputs": self.outputs, "notes": self.notes,
+            "timing": {
+                "points": len(self.points),
+                "scan_seconds": round(self.scan_seconds, 2),
+                "confirm_seconds": round(self.confirm_seconds, 2),
+                "total_seconds": round(self.scan_seconds + self.confirm_seconds, 2),
+            },
+            "evidence": self.evidence,
+            "outputs": self.outputs,
+            "notes": self.notes,
         }
 
     # terminal -----------------------------------------------------------------------------------------
     def render(self, console: Console) -> None:
-        console.print(f"[bold]{escape(self.model)}[/bold] on {escape(self.target)}: "
-                      f"{plural(len(self.points), 'point')} analysed from shapes in {self.scan_seconds:.1f} s"
-                      + (f"; {plural(len(self.confirmations), 'point')} converted to confirm "
-                         f"({self.confirm_seconds:.0f} s)" if self.confirmations else ""))
-        console.print("[bold]largest input that maps fully, keeps its parameters on chip and its activations "
-                      "within sizes seen compiling:[/bold]")
+        console.print(
+            f"[bold]{escape(self.model)}[/bold] on {escape(self.target)}: "
+            f"{plural(len(self.points), 'point')} analysed from shapes in {self.scan_seconds:.1f} s"
+            + (
+                f"; {plural(len(self.confirmations), 'point')} converted to confirm "
+                f"({self.confirm_seconds:.0f} s)"
+                if self.confirmations
+                else ""
+            )
+        )
+        console.print(
+            "[bold]largest input that maps fully, keeps its parameters on chip and its activations "
+            "within sizes seen compiling:[/bold]"
+        )
         for line in self.answer():
             console.print(f"  {escape(line)}")
         if self.cliffs:
@@ -134,6 +159,7 @@ class LimitsResult:
     @staticmethod
     def _cliff(console: Console, cliff: Cliff, said: set[str]) -> None:
         style = _STYLE.get(cliff.verdict, "")
+
         def at(value: float) -> str:
             return f"alpha {_alpha(value)}" if cliff.axis == "alpha" else f"{value:g} px"
 
@@ -147,8 +173,10 @@ class LimitsResult:
             where = f"alpha {_alpha(cliff.alpha)}: {where}"
         if cliff.axis == "alpha":
             where += " (at every size)"
-        console.print(f"  {cliff.concern} [{style}]{cliff.verdict}[/{style}] {escape(where)}: "
-                      f"{escape(cliff.cause)}")
+        console.print(
+            f"  {cliff.concern} [{style}]{cliff.verdict}[/{style}] {escape(where)}: "
+            f"{escape(cliff.cause)}"
+        )
         if cliff.detail:
             console.print(f"    {escape(cliff.detail)}")
         if cliff.fix and cliff.fix not in said:
@@ -166,35 +194,68 @@ class LimitsResult:
             px = str(point.size.height) if point.size.height == point.size.width else _px(point)
             px += "*" if point.origin == "converted" else ""
             if f is None:
-                table.add_row(_alpha(point.size.alpha), px, "", "", "", "", "", f"[red]{escape(point.error or '')}[/red]")
+                table.add_row(
+                    _alpha(point.size.alpha),
+                    px,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    f"[red]{escape(point.error or '')}[/red]",
+                )
                 continue
             bad = [(name, c) for name, c in f.concerns().items() if c.verdict != "ok"]
-            verdict = ", ".join(f"[{_STYLE.get(c.verdict, '')}]{_SHORT[name]} {c.verdict}[/]" for name, c in bad)
-            params = _mib(f.on_chip_bytes) + (f" +{_mib(f.streamed_bytes)}" if f.streamed_bytes else "")
-            table.add_row(_alpha(point.size.alpha), px, f"{f.tpu_ops + f.risky_ops}/{f.total_ops}",
-                          "-" if f.mac_share is None else f"{f.mac_share:.0%}", params,
-                          _mib(f.largest_activation_bytes), _ms(f.latency_ms), verdict or "[green]fits[/green]")
+            verdict = ", ".join(
+                f"[{_STYLE.get(c.verdict, '')}]{_SHORT[name]} {c.verdict}[/]" for name, c in bad
+            )
+            params = _mib(f.on_chip_bytes) + (
+                f" +{_mib(f.streamed_bytes)}" if f.streamed_bytes else ""
+            )
+            table.add_row(
+                _alpha(point.size.alpha),
+                px,
+                f"{f.tpu_ops + f.risky_ops}/{f.total_ops}",
+                "-" if f.mac_share is None else f"{f.mac_share:.0%}",
+                params,
+                _mib(f.largest_activation_bytes),
+                _ms(f.latency_ms),
+                verdict or "[green]fits[/green]",
+            )
         return table
 
     @staticmethod
     def _confirmation(console: Console, c: Confirmation) -> None:
-        where = f"alpha {_alpha(c.size.alpha)} at {c.size.height} px" if c.size.alpha is not None else \
-            f"{c.size.height} px"
+        where = (
+            f"alpha {_alpha(c.size.alpha)} at {c.size.height} px"
+            if c.size.alpha is not None
+            else f"{c.size.height} px"
+        )
         how = "reused" if c.reused else f"converted in {c.seconds:.0f} s"
         if c.error:
-            console.print(f"[red]confirm {where} ({c.role}): conversion failed: {escape(c.error)}[/red]")
+            console.print(
+                f"[red]confirm {where} ({c.role}): conversion failed: {escape(c.error)}[/red]"
+            )
             return
         if c.agrees:
-            console.print(f"[green]confirm {where} ({c.role}): the converted model agrees with the fast "
-                          f"analysis[/green] ({how}; check: {escape(c.check_verdict or '-')})")
+            console.print(
+                f"[green]confirm {where} ({c.role}): the converted model agrees with the fast "
+                f"analysis[/green] ({how}; check: {escape(c.check_verdict or '-')})"
+            )
         else:
-            console.print(f"[bold red]confirm {where} ({c.role}): the converted model disagrees with the fast "
-                          f"analysis[/bold red] ({how}); the table shows the converted truth (*):")
+            console.print(
+                f"[bold red]confirm {where} ({c.role}): the converted model disagrees with the fast "
+                f"analysis[/bold red] ({how}); the table shows the converted truth (*):"
+            )
             for line in c.differences:
                 console.print(f"    {escape(line)}")
         status = c.compile.get("status")
         if status == "not-run":
-            console.print("    Edge TPU compile: not run (no edgetpu_compiler here; limits.json says why)")
+            console.print(
+                "    Edge TPU compile: not run (no edgetpu_compiler here; limits.json says why)"
+            )
         elif status:
-            console.print(f"    Edge TPU compile: {escape(str(status))}"
-                          + (f" ({escape(str(c.compile.get('reason')))})" if c.compile.get("reason") else ""))
+            console.print(
+                f"    Edge TPU compile: {escape(str(status))}"
+                + (f" ({escape(str(c.compile.get('reason')))})" if c.compile.get("reason") else "")
+            )

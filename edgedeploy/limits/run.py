@@ -33,7 +33,9 @@ def default_output_dir(model: str) -> Path:
 def _refuse_overwrite(folder: Path, force: bool) -> None:
     existing = [name for name in OUTPUT_FILES if (folder / name).exists()]
     if existing and not force:
-        raise OutputError(f"{folder} already holds {', '.join(existing)}", "pass --force to overwrite them")
+        raise OutputError(
+            f"{folder} already holds {', '.join(existing)}", "pass --force to overwrite them"
+        )
 
 
 def _to_confirm(points: list[Point], found, exhaustive: bool) -> list[tuple[Point, str]]:
@@ -43,13 +45,24 @@ def _to_confirm(points: list[Point], found, exhaustive: bool) -> list[tuple[Poin
     return [(p, role) for p, role in ((limit, "limit"), (past, "past")) if p is not None]
 
 
-def _confirm_all(source: ScanSource, points: list[Point], chosen: list[tuple[Point, str]], folder: Path,
-                 target: str, options: dict[str, Any], force: bool) -> list:
+def _confirm_all(
+    source: ScanSource,
+    points: list[Point],
+    chosen: list[tuple[Point, str]],
+    folder: Path,
+    target: str,
+    options: dict[str, Any],
+    force: bool,
+) -> list:
     done = []
     for point, role in chosen:
         note(f"confirming {source.name} {point.size.label} ({role}) with a real conversion")
         confirmation = confirm(source, point, role, folder, target, options, force=force)
-        if confirmation.converted is not None and confirmation.differences and point.facts is not None:
+        if (
+            confirmation.converted is not None
+            and confirmation.differences
+            and point.facts is not None
+        ):
             point.facts, point.origin = confirmation.converted, "converted"
         done.append(confirmation)
     return done
@@ -62,9 +75,19 @@ def _evidence(points: list[Point]) -> dict[str, str]:
     return {"activations": judged.activations.evidence, "parameters": judged.parameters.evidence}
 
 
-def run_limits(model: str, *, alphas: str | None = None, resolutions: str | None = None, target: str = "edgetpu",
-               host: str | None = None, clock: str | None = None, output_dir: Path | None = None,
-               confirm_points: bool = True, exhaustive: bool = False, force: bool = False) -> LimitsResult:
+def run_limits(
+    model: str,
+    *,
+    alphas: str | None = None,
+    resolutions: str | None = None,
+    target: str = "edgetpu",
+    host: str | None = None,
+    clock: str | None = None,
+    output_dir: Path | None = None,
+    confirm_points: bool = True,
+    exhaustive: bool = False,
+    force: bool = False,
+) -> LimitsResult:
     spec = get_target(target, "limits")
     source, grid = resolve(model, alphas, resolutions)
     folder = Path(output_dir) if output_dir is not None else default_output_dir(model)
@@ -82,14 +105,25 @@ def run_limits(model: str, *, alphas: str | None = None, resolutions: str | None
     confirm_seconds = time.perf_counter() - start
     notes = []
     if any(p.origin == "converted" for p in points):
-        notes.append("a converted model disagreed with the fast analysis: its facts replace the forecast (*) and the "
-                     "limits were found again from them")
+        notes.append(
+            "a converted model disagreed with the fast analysis: its facts replace the forecast (*) and the "
+            "limits were found again from them"
+        )
         found = find.limits(points)
-    result = LimitsResult(model=source.name, source="builtin" if source.builtin else "onnx", target=spec.name,
-                          options={"host": host, "clock": clock, "alphas": alphas, "resolutions": resolutions},
-                          points=points, limits=found, cliffs=find.cliffs(points), confirmations=confirmations,
-                          scan_seconds=scan_seconds, confirm_seconds=confirm_seconds, evidence=_evidence(points),
-                          notes=notes)
+    result = LimitsResult(
+        model=source.name,
+        source="builtin" if source.builtin else "onnx",
+        target=spec.name,
+        options={"host": host, "clock": clock, "alphas": alphas, "resolutions": resolutions},
+        points=points,
+        limits=found,
+        cliffs=find.cliffs(points),
+        confirmations=confirmations,
+        scan_seconds=scan_seconds,
+        confirm_seconds=confirm_seconds,
+        evidence=_evidence(points),
+        notes=notes,
+    )
     _write(result, folder)
     return result
 
@@ -101,6 +135,13 @@ def _write(result: LimitsResult, folder: Path) -> None:
     if "parameters_ok_up_to" in thresholds:
         band = (thresholds["parameters_ok_up_to"], thresholds["parameters_risky_up_to"])
     title = f"{result.model} on {result.target}: latency estimated, not measured"
-    draw(result.points, result.cliffs, title, plot, thresholds.get("activations_seen_compiling"), band)
+    draw(
+        result.points,
+        result.cliffs,
+        title,
+        plot,
+        thresholds.get("activations_seen_compiling"),
+        band,
+    )
     result.outputs = {"plot": str(plot), "json": str(document)}
     atomic_write_text(document, envelope_json("limits", result.to_dict()))

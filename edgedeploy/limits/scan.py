@@ -24,19 +24,35 @@ from edgedeploy.targets.registry import call_capability
 class Point:
     size: Size
     facts: PointFacts | None = None
-    gaps: list[str] = field(default_factory=list)  # ONNX ops the forecast could not model at this size
+    gaps: list[str] = field(
+        default_factory=list
+    )  # ONNX ops the forecast could not model at this size
     error: str | None = None  # why this point has no facts
-    origin: str = "forecast"  # forecast | converted (a confirmation found the forecast wrong and replaced it)
+    origin: str = (
+        "forecast"  # forecast | converted (a confirmation found the forecast wrong and replaced it)
+    )
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"alpha": self.size.alpha, "height": self.size.height, "width": self.size.width,
-                "origin": self.origin, "facts": self.facts.to_dict() if self.facts else None, "gaps": self.gaps,
-                "error": self.error, "seconds": round(self.seconds, 4)}
+        return {
+            "alpha": self.size.alpha,
+            "height": self.size.height,
+            "width": self.size.width,
+            "origin": self.origin,
+            "facts": self.facts.to_dict() if self.facts else None,
+            "gaps": self.gaps,
+            "error": self.error,
+            "seconds": round(self.seconds, 4),
+        }
 
 
-def scan(source: ScanSource, grid: list[Size], target: str, options: dict[str, Any],
-         progress: Callable[[str], None] | None = None) -> list[Point]:
+def scan(
+    source: ScanSource,
+    grid: list[Size],
+    target: str,
+    options: dict[str, Any],
+    progress: Callable[[str], None] | None = None,
+) -> list[Point]:
     found: list[Point] = []
     skeletons: dict[float | None, Any] = {}
     for index, size in enumerate(grid, 1):
@@ -53,11 +69,15 @@ def scan(source: ScanSource, grid: list[Size], target: str, options: dict[str, A
             point.error = exc.message
         else:
             point.gaps = predicted.gaps
-            point.facts = call_capability(target, "limits", predicted.graph, label=f"{source.name} {size.label}",
-                                          **options)
+            point.facts = call_capability(
+                target, "limits", predicted.graph, label=f"{source.name} {size.label}", **options
+            )
             if predicted.gaps:
-                point.facts.notes.append("the forecast does not model " + ", ".join(predicted.gaps)
-                                         + ": those ops are counted as not mapped; convert to know (--exhaustive)")
+                point.facts.notes.append(
+                    "the forecast does not model "
+                    + ", ".join(predicted.gaps)
+                    + ": those ops are counted as not mapped; convert to know (--exhaustive)"
+                )
         point.seconds = time.perf_counter() - start
         found.append(point)
     return found

@@ -16,7 +16,13 @@ from pathlib import Path
 
 from edgedeploy.errors import UsageError
 from edgedeploy.limits.onnx_shapes import Skeleton
-from edgedeploy.limits.plan import DEFAULT_RESOLUTIONS, Size, parse_alphas, parse_resolutions, points
+from edgedeploy.limits.plan import (
+    DEFAULT_RESOLUTIONS,
+    Size,
+    parse_alphas,
+    parse_resolutions,
+    points,
+)
 
 EXPORT_OPSET = 17  # what convert exports with by default (ConvertOptions.opset)
 
@@ -32,7 +38,9 @@ class ScanSource:
     def skeleton(self, alpha: float | None) -> Skeleton:
         if not self.builtin:
             return Skeleton.from_file(self.path)
-        return Skeleton.from_model(_export_builtin(self.name, alpha), f"{self.name} alpha {alpha:g}")
+        return Skeleton.from_model(
+            _export_builtin(self.name, alpha), f"{self.name} alpha {alpha:g}"
+        )
 
     def convert_spec(self) -> str:
         return self.name if self.builtin else str(self.path)
@@ -53,13 +61,23 @@ def _export_builtin(name: str, alpha: float):
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, (torch.zeros(1, 3, spec.default_resolution, spec.default_resolution),), buffer,
-                          opset_version=EXPORT_OPSET, dynamo=False, do_constant_folding=True, input_names=["input"],
-                          output_names=["output"], dynamic_axes={"input": {2: "height", 3: "width"}})
+        torch.onnx.export(
+            module,
+            (torch.zeros(1, 3, spec.default_resolution, spec.default_resolution),),
+            buffer,
+            opset_version=EXPORT_OPSET,
+            dynamo=False,
+            do_constant_folding=True,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {2: "height", 3: "width"}},
+        )
     return onnx.load_from_string(buffer.getvalue())
 
 
-def resolve(model: str, alphas: str | None, resolutions: str | None) -> tuple[ScanSource, list[Size]]:
+def resolve(
+    model: str, alphas: str | None, resolutions: str | None
+) -> tuple[ScanSource, list[Size]]:
     """The source and the grid of points, or a usage error (exit 2) saying what cannot be scanned."""
     from edgedeploy.converters.sources import looks_like_path
     from edgedeploy.models.registry import BUILTINS, get_builtin
@@ -68,7 +86,11 @@ def resolve(model: str, alphas: str | None, resolutions: str | None) -> tuple[Sc
     if model in BUILTINS and not path.exists():
         spec = get_builtin(model)
         if alphas is None:
-            chosen = tuple(sorted(spec.pretrained)) if spec.alphas == "any" and spec.pretrained else (1.0,)
+            chosen = (
+                tuple(sorted(spec.pretrained))
+                if spec.alphas == "any" and spec.pretrained
+                else (1.0,)
+            )
         else:
             chosen = tuple(spec.check_alpha(a) for a in parse_alphas(alphas))
         sizes = parse_resolutions(resolutions or DEFAULT_RESOLUTIONS)
@@ -76,8 +98,10 @@ def resolve(model: str, alphas: str | None, resolutions: str | None) -> tuple[Sc
     if not (path.exists() or looks_like_path(model)):
         get_builtin(model)  # an unknown name: its usage error, with close matches
     if path.suffix.lower() != ".onnx":
-        raise UsageError(f"{model}: limits analyses built-in models and .onnx files",
-                         "export the model to ONNX with dynamic height and width")
+        raise UsageError(
+            f"{model}: limits analyses built-in models and .onnx files",
+            "export the model to ONNX with dynamic height and width",
+        )
     if alphas is not None:
         raise UsageError("--alphas goes with a built-in model; an ONNX file has one width")
     skeleton = Skeleton.from_file(path)
@@ -88,7 +112,12 @@ def resolve(model: str, alphas: str | None, resolutions: str | None) -> tuple[Sc
         return source, points((None,), tuple((s, s) for s in sizes))
     fixed = (int(image.height), int(image.width))
     source.fixed_size = fixed
-    if resolutions is not None and (fixed[0] != fixed[1] or parse_resolutions(resolutions) != (fixed[0],)):
-        raise UsageError(f"{path} has a fixed input size {fixed[0]}x{fixed[1]}: it cannot be analysed at other "
-                         "sizes", "export it with dynamic height and width, or leave out --resolutions")
+    if resolutions is not None and (
+        fixed[0] != fixed[1] or parse_resolutions(resolutions) != (fixed[0],)
+    ):
+        raise UsageError(
+            f"{path} has a fixed input size {fixed[0]}x{fixed[1]}: it cannot be analysed at other "
+            "sizes",
+            "export it with dynamic height and width, or leave out --resolutions",
+        )
     return source, points((None,), (fixed,))

@@ -24,19 +24,36 @@ class ModelsReport:
         return {"kind": "models", "models": self.rows}
 
     def render(self, console: Console) -> None:
-        table = Table(title="Built-in models (random weights unless --weights/--pretrained)", title_justify="left",
-                      box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+        table = Table(
+            title="Built-in models (random weights unless --weights/--pretrained)",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            padding=(0, 1),
+        )
         table.add_column("name", no_wrap=True)
         for column in ("alpha", "input", "params", "MACs", "alphas", "pretrained"):
-            table.add_column(column, justify="right" if column in ("params", "MACs") else "left",
-                             no_wrap=column != "pretrained", min_width=None if column == "pretrained" else len(column))
+            table.add_column(
+                column,
+                justify="right" if column in ("params", "MACs") else "left",
+                no_wrap=column != "pretrained",
+                min_width=None if column == "pretrained" else len(column),
+            )
         for row in self.rows:
-            table.add_row(row["name"], format_alpha(row["alpha"]), str(row["resolution"]),
-                          fmt_count(row["params"]), fmt_count(row["macs"]), row["alphas_offered"],
-                          " ".join(f"{a:g}" for a in row["pretrained_alphas"]) or "-")
+            table.add_row(
+                row["name"],
+                format_alpha(row["alpha"]),
+                str(row["resolution"]),
+                fmt_count(row["params"]),
+                fmt_count(row["macs"]),
+                row["alphas_offered"],
+                " ".join(f"{a:g}" for a in row["pretrained_alphas"]) or "-",
+            )
         console.print(table)
-        console.print("Params and MACs are counted on each model built at the input size shown; "
-                      "'alphas' are the width multipliers offered, 'pretrained' those with published weights.")
+        console.print(
+            "Params and MACs are counted on each model built at the input size shown; "
+            "'alphas' are the width multipliers offered, 'pretrained' those with published weights."
+        )
 
 
 def list_models(alpha: float | None = None, resolution: int | None = None) -> ModelsReport:
@@ -44,10 +61,19 @@ def list_models(alpha: float | None = None, resolution: int | None = None) -> Mo
     for spec in BUILTINS.values():
         chosen = alpha if alpha is not None and spec.alphas == ANY_ALPHA else 1.0
         params, macs, size = count_complexity(spec.name, chosen, resolution)
-        rows.append({
-            "name": spec.name, "alpha": chosen, "resolution": size,
-            "default_resolution": spec.default_resolution, "params": params, "macs": macs,
-            "alphas_offered": "(0, 2]" if spec.alphas == ANY_ALPHA else ", ".join(f"{a:g}" for a in spec.alphas),
-            "pretrained_alphas": sorted(spec.pretrained), "description": spec.description,
-        })
+        rows.append(
+            {
+                "name": spec.name,
+                "alpha": chosen,
+                "resolution": size,
+                "default_resolution": spec.default_resolution,
+                "params": params,
+                "macs": macs,
+                "alphas_offered": "(0, 2]"
+                if spec.alphas == ANY_ALPHA
+                else ", ".join(f"{a:g}" for a in spec.alphas),
+                "pretrained_alphas": sorted(spec.pretrained),
+                "description": spec.description,
+            }
+        )
     return ModelsReport(rows)

@@ -21,14 +21,18 @@ class BuiltinModel:
     variant: str  # the variant string the generator reads (it selects small/large/minimal/edgetpu)
     reference: str  # registered timm name whose pretrained config gives mean/std/crop/interpolation
     alphas: str | tuple[float, ...] = ANY_ALPHA
-    pretrained: dict[float, str] = field(default_factory=dict)  # alpha -> registered timm name with weights
+    pretrained: dict[float, str] = field(
+        default_factory=dict
+    )  # alpha -> registered timm name with weights
     default_resolution: int = 224
 
     def check_alpha(self, alpha: float) -> float:
         if self.alphas == ANY_ALPHA:
             if not 0 < alpha <= MAX_ALPHA:
-                raise UsageError(f"alpha {alpha:g} is not offered for {self.name}: "
-                                 f"choose a width multiplier in (0, {MAX_ALPHA:g}]")
+                raise UsageError(
+                    f"alpha {alpha:g} is not offered for {self.name}: "
+                    f"choose a width multiplier in (0, {MAX_ALPHA:g}]"
+                )
         elif not any(abs(alpha - a) < 1e-9 for a in self.alphas):
             offered = ", ".join(f"{a:g}" for a in self.alphas)
             raise UsageError(f"alpha {alpha:g} is not offered for {self.name}: offered {offered}")
@@ -39,37 +43,89 @@ class BuiltinModel:
             if abs(alpha - published) < 1e-9:
                 return timm_name
         offered = ", ".join(f"{a:g}" for a in self.pretrained) or "none"
-        raise UsageError(f"no published pretrained weights for {self.name} at alpha {alpha:g} (published alphas: {offered})",
-                         "drop --pretrained for random weights, or pass --weights FILE")
+        raise UsageError(
+            f"no published pretrained weights for {self.name} at alpha {alpha:g} (published alphas: {offered})",
+            "drop --pretrained for random weights, or pass --weights FILE",
+        )
 
 
 _V3 = "mobilenetv3:_gen_mobilenet_v3"
 _EFF = "efficientnet:_gen_mobilenet_edgetpu"
 
-BUILTINS: dict[str, BuiltinModel] = {m.name: m for m in (
-    BuiltinModel("mobilenet_v2", "MobileNetV2: inverted residuals, ReLU6, 3x3 depthwise",
-                 "efficientnet:_gen_mobilenet_v2", "mobilenetv2", "mobilenetv2_100",
-                 pretrained={0.35: "mobilenetv2_035", 0.5: "mobilenetv2_050", 0.75: "mobilenetv2_075",
-                             1.0: "mobilenetv2_100", 1.4: "mobilenetv2_140"}),
-    BuiltinModel("mobilenet_v3_small", "MobileNetV3-Small: squeeze-and-excite, hard-swish, 5x5 depthwise",
-                 _V3, "mobilenetv3_small", "mobilenetv3_small_100",
-                 pretrained={0.5: "mobilenetv3_small_050", 0.75: "mobilenetv3_small_075", 1.0: "mobilenetv3_small_100"}),
-    BuiltinModel("mobilenet_v3_large", "MobileNetV3-Large: squeeze-and-excite, hard-swish, 5x5 depthwise",
-                 _V3, "mobilenetv3_large", "mobilenetv3_large_100",
-                 pretrained={0.75: "mobilenetv3_large_075", 1.0: "mobilenetv3_large_100"}),
-    BuiltinModel("mobilenet_v3_small_minimal", "MobileNetV3-Small minimalistic: no SE, ReLU, 3x3 only",
-                 _V3, "mobilenetv3_small_minimal", "tf_mobilenetv3_small_minimal_100",
-                 pretrained={1.0: "tf_mobilenetv3_small_minimal_100"}),
-    BuiltinModel("mobilenet_v3_large_minimal", "MobileNetV3-Large minimalistic: no SE, ReLU, 3x3 only",
-                 _V3, "mobilenetv3_large_minimal", "tf_mobilenetv3_large_minimal_100",
-                 pretrained={1.0: "tf_mobilenetv3_large_minimal_100"}),
-    BuiltinModel("mobilenet_edgetpu", "MobileNetEdgeTPU: fused-conv early stages, ReLU, no SE",
-                 _EFF, "mobilenet_edgetpu", "mobilenet_edgetpu_100"),
-    # The EdgeTPU-V2 family is scaled by its named sizes, not by a width multiplier.
-    *(BuiltinModel(f"mobilenet_edgetpu_v2_{size}", f"MobileNetEdgeTPU-V2-{size.upper()}: grouped fused convs, ReLU",
-                   _EFF, f"mobilenet_edgetpu_v2_{size}", f"mobilenet_edgetpu_v2_{size}", alphas=(1.0,))
-      for size in ("xs", "s", "m", "l")),
-)}
+BUILTINS: dict[str, BuiltinModel] = {
+    m.name: m
+    for m in (
+        BuiltinModel(
+            "mobilenet_v2",
+            "MobileNetV2: inverted residuals, ReLU6, 3x3 depthwise",
+            "efficientnet:_gen_mobilenet_v2",
+            "mobilenetv2",
+            "mobilenetv2_100",
+            pretrained={
+                0.35: "mobilenetv2_035",
+                0.5: "mobilenetv2_050",
+                0.75: "mobilenetv2_075",
+                1.0: "mobilenetv2_100",
+                1.4: "mobilenetv2_140",
+            },
+        ),
+        BuiltinModel(
+            "mobilenet_v3_small",
+            "MobileNetV3-Small: squeeze-and-excite, hard-swish, 5x5 depthwise",
+            _V3,
+            "mobilenetv3_small",
+            "mobilenetv3_small_100",
+            pretrained={
+                0.5: "mobilenetv3_small_050",
+                0.75: "mobilenetv3_small_075",
+                1.0: "mobilenetv3_small_100",
+            },
+        ),
+        BuiltinModel(
+            "mobilenet_v3_large",
+            "MobileNetV3-Large: squeeze-and-excite, hard-swish, 5x5 depthwise",
+            _V3,
+            "mobilenetv3_large",
+            "mobilenetv3_large_100",
+            pretrained={0.75: "mobilenetv3_large_075", 1.0: "mobilenetv3_large_100"},
+        ),
+        BuiltinModel(
+            "mobilenet_v3_small_minimal",
+            "MobileNetV3-Small minimalistic: no SE, ReLU, 3x3 only",
+            _V3,
+            "mobilenetv3_small_minimal",
+            "tf_mobilenetv3_small_minimal_100",
+            pretrained={1.0: "tf_mobilenetv3_small_minimal_100"},
+        ),
+        BuiltinModel(
+            "mobilenet_v3_large_minimal",
+            "MobileNetV3-Large minimalistic: no SE, ReLU, 3x3 only",
+            _V3,
+            "mobilenetv3_large_minimal",
+            "tf_mobilenetv3_large_minimal_100",
+            pretrained={1.0: "tf_mobilenetv3_large_minimal_100"},
+        ),
+        BuiltinModel(
+            "mobilenet_edgetpu",
+            "MobileNetEdgeTPU: fused-conv early stages, ReLU, no SE",
+            _EFF,
+            "mobilenet_edgetpu",
+            "mobilenet_edgetpu_100",
+        ),
+        # The EdgeTPU-V2 family is scaled by its named sizes, not by a width multiplier.
+        *(
+            BuiltinModel(
+                f"mobilenet_edgetpu_v2_{size}",
+                f"MobileNetEdgeTPU-V2-{size.upper()}: grouped fused convs, ReLU",
+                _EFF,
+                f"mobilenet_edgetpu_v2_{size}",
+                f"mobilenet_edgetpu_v2_{size}",
+                alphas=(1.0,),
+            )
+            for size in ("xs", "s", "m", "l")
+        ),
+    )
+}
 
 
 def get_builtin(name: str) -> BuiltinModel:
@@ -77,13 +133,17 @@ def get_builtin(name: str) -> BuiltinModel:
         return BUILTINS[name]
     except KeyError:
         close = difflib.get_close_matches(name, BUILTINS, n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else "run 'edgedeploy models' for the list"
+        hint = (
+            f"did you mean {', '.join(close)}?" if close else "run 'edgedeploy models' for the list"
+        )
         raise UsageError(f"unknown model '{name}'", hint) from None
 
 
 def check_resolution(resolution: int) -> int:
     if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
-        raise UsageError(f"resolution {resolution} is out of range: choose {MIN_RESOLUTION}..{MAX_RESOLUTION} pixels")
+        raise UsageError(
+            f"resolution {resolution} is out of range: choose {MIN_RESOLUTION}..{MAX_RESOLUTION} pixels"
+        )
     return int(resolution)
 
 

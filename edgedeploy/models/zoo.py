@@ -21,8 +21,13 @@ def preprocessing_for(reference: str, resolution: int) -> Preprocessing:
 
     cfg = timm.models.get_pretrained_cfg(reference)
     crop_pct = cfg.crop_pct or 0.875
-    return Preprocessing(size=(resolution, resolution), resize_size=int(math.floor(resolution / crop_pct)),
-                         mean=tuple(cfg.mean), std=tuple(cfg.std), interpolation=cfg.interpolation or "bilinear")
+    return Preprocessing(
+        size=(resolution, resolution),
+        resize_size=int(math.floor(resolution / crop_pct)),
+        mean=tuple(cfg.mean),
+        std=tuple(cfg.std),
+        interpolation=cfg.interpolation or "bilinear",
+    )
 
 
 def _load_state_dict(module, weights: Path) -> None:
@@ -33,7 +38,9 @@ def _load_state_dict(module, weights: Path) -> None:
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise InputError(f"cannot read weights file {weights}: not a PyTorch state dict ({type(exc).__name__})") from exc
+        raise InputError(
+            f"cannot read weights file {weights}: not a PyTorch state dict ({type(exc).__name__})"
+        ) from exc
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]  # common checkpoint layout
     if not isinstance(state, dict):
@@ -42,8 +49,10 @@ def _load_state_dict(module, weights: Path) -> None:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
-        raise InputError(f"weights in {weights} do not fit this model ({first})",
-                         "check the model name, --alpha and the number of classes") from exc
+        raise InputError(
+            f"weights in {weights} do not fit this model ({first})",
+            "check the model name, --alpha and the number of classes",
+        ) from exc
 
 
 HUB_PROBE_TIMEOUT_S = 4.0
@@ -93,13 +102,18 @@ def _check_weights_reachable(timm_name: str) -> None:
 
     hint = "pass --weights FILE, or drop --pretrained for random weights"
     if constants.HF_HUB_OFFLINE:
-        raise UsageError(f"pretrained weights for {timm_name} are not in the local cache and HF_HUB_OFFLINE is set",
-                         hint)
+        raise UsageError(
+            f"pretrained weights for {timm_name} are not in the local cache and HF_HUB_OFFLINE is set",
+            hint,
+        )
     endpoint = constants.ENDPOINT
     why = _hub_unreachable(endpoint)
     if why is not None:
-        raise UsageError(f"pretrained weights for {timm_name} are not in the local cache, and {endpoint} cannot be "
-                         f"reached ({why})", hint)
+        raise UsageError(
+            f"pretrained weights for {timm_name} are not in the local cache, and {endpoint} cannot be "
+            f"reached ({why})",
+            hint,
+        )
 
 
 def _pretrained(timm_name: str):
@@ -112,8 +126,10 @@ def _pretrained(timm_name: str):
     try:
         return timm.create_model(timm_name, pretrained=True)
     except Exception as exc:  # timm raises many types for offline / hub failures
-        raise UsageError(f"could not download pretrained weights for {timm_name}: {type(exc).__name__}",
-                         "pretrained weights need the internet; pass --weights FILE or drop --pretrained") from exc
+        raise UsageError(
+            f"could not download pretrained weights for {timm_name}: {type(exc).__name__}",
+            "pretrained weights need the internet; pass --weights FILE or drop --pretrained",
+        ) from exc
     finally:
         hub_logger.setLevel(level)
 
@@ -124,7 +140,9 @@ def _generate(spec, alpha: float, num_classes: int = 1000):
     logging.getLogger("timm").setLevel(logging.ERROR)
     module_name, function = spec.generator.split(":")
     generator = getattr(importlib.import_module(f"timm.models.{module_name}"), function)
-    return generator(spec.variant, channel_multiplier=alpha, pretrained=False, num_classes=num_classes)
+    return generator(
+        spec.variant, channel_multiplier=alpha, pretrained=False, num_classes=num_classes
+    )
 
 
 def meta_module(name: str, alpha: float = 1.0):
@@ -136,7 +154,9 @@ def meta_module(name: str, alpha: float = 1.0):
         return _generate(spec, spec.check_alpha(alpha)).eval()
 
 
-def count_complexity(name: str, alpha: float = 1.0, resolution: int | None = None) -> tuple[int, int, int]:
+def count_complexity(
+    name: str, alpha: float = 1.0, resolution: int | None = None
+) -> tuple[int, int, int]:
     """(params, MACs, resolution) of a built-in, counted on the real architecture built on PyTorch's meta
     device: shapes without weights, so no time goes into initialising weights that are never used."""
     import torch
@@ -149,8 +169,15 @@ def count_complexity(name: str, alpha: float = 1.0, resolution: int | None = Non
         return count_params(module), count_macs(module, (1, 3, resolution, resolution)), resolution
 
 
-def build_model(name: str, alpha: float = 1.0, resolution: int | None = None, *,
-                weights: Path | None = None, pretrained: bool = False, num_classes: int = 1000) -> TorchModel:
+def build_model(
+    name: str,
+    alpha: float = 1.0,
+    resolution: int | None = None,
+    *,
+    weights: Path | None = None,
+    pretrained: bool = False,
+    num_classes: int = 1000,
+) -> TorchModel:
     spec = get_builtin(name)
     alpha = spec.check_alpha(alpha)
     resolution = check_resolution(resolution or spec.default_resolution)
@@ -165,9 +192,17 @@ def build_model(name: str, alpha: float = 1.0, resolution: int | None = None, *,
     module.eval()
     input_shape = (1, 3, resolution, resolution)
     details = {
-        "builtin": spec.name, "alpha": alpha, "resolution": resolution,
+        "builtin": spec.name,
+        "alpha": alpha,
+        "resolution": resolution,
         "weights": "pretrained" if pretrained else (str(weights) if weights else "random"),
-        "params": count_params(module), "macs": count_macs(module, input_shape),
+        "params": count_params(module),
+        "macs": count_macs(module, input_shape),
     }
-    return TorchModel(module=module, input_shape=input_shape, name=f"{spec.name}_{format_alpha(alpha)}_{resolution}",
-                      preprocessing=preprocessing_for(spec.reference, resolution), details=details)
+    return TorchModel(
+        module=module,
+        input_shape=input_shape,
+        name=f"{spec.name}_{format_alpha(alpha)}_{resolution}",
+        preprocessing=preprocessing_for(spec.reference, resolution),
+        details=details,
+    )

@@ -31,7 +31,9 @@ class TargetOptions:
     threads: tuple[int, ...] | None = None  # None: all cores and 1
     xnnpack: bool = True
     device: str | None = None  # accelerator device string (Edge TPU: usb, usb:N, pci, pci:N, :N)
-    library: str | None = None  # accelerator runtime library to load instead of the platform default
+    library: str | None = (
+        None  # accelerator runtime library to load instead of the platform default
+    )
 
 
 class NeedsCompilation(InputError):
@@ -47,7 +49,9 @@ class NeedsCompilation(InputError):
 class Availability:
     available: bool
     reason: str | None = None  # why not, one line the user can act on
-    details: dict[str, Any] = field(default_factory=dict)  # what was found: library, devices, versions
+    details: dict[str, Any] = field(
+        default_factory=dict
+    )  # what was found: library, devices, versions
 
     def to_dict(self) -> dict[str, Any]:
         return {"available": self.available, "reason": self.reason, "details": self.details}
@@ -67,7 +71,9 @@ class LoadedModel:
     interpreter: Any
     inputs: tuple[TensorSpec, ...]
     load_seconds: float  # interpreter + delegate creation and tensor allocation
-    details: dict[str, Any] = field(default_factory=dict)  # measured at load: delegate partitions, device
+    details: dict[str, Any] = field(
+        default_factory=dict
+    )  # measured at load: delegate partitions, device
     keepalive: list[Any] = field(default_factory=list)  # delegates must outlive the interpreter
 
     @property
@@ -109,8 +115,15 @@ class ConvertStep(Protocol):
         """The op-mapping prediction for ``int8`` as report data."""
         ...
 
-    def compile(self, int8: Path, workdir: Path, options: Mapping[str, Any], *, enabled: bool = True,
-                publish_to: Path | None = None) -> "StepOutcome":
+    def compile(
+        self,
+        int8: Path,
+        workdir: Path,
+        options: Mapping[str, Any],
+        *,
+        enabled: bool = True,
+        publish_to: Path | None = None,
+    ) -> "StepOutcome":
         """Compile ``int8`` into ``workdir``; a missing tool or a failed compile is an outcome, not an error.
         ``publish_to``: where the files will end up, so that the report's paths name it, not ``workdir``."""
         ...
@@ -127,7 +140,9 @@ class StepOutcome:
     status: str  # compiled | skipped | not-run | failed
     data: dict[str, Any]
     exit_code: int = 0
-    files: list[Path] = field(default_factory=list)  # written in the working folder; copied to the output
+    files: list[Path] = field(
+        default_factory=list
+    )  # written in the working folder; copied to the output
     notes: list[str] = field(default_factory=list)
     result: Any = None  # the step's own result object, for rendering (not serialised)
 
@@ -140,15 +155,29 @@ class TargetSpec:
     summary: str
     aliases: tuple[str, ...] = ()
     title: str = ""  # how sentences name it ("the Edge TPU"); default: the name
-    runtime: Callable[[TargetOptions], BenchRuntime] | None = None  # bench; its availability() is the doctor
-    check: Callable[..., Any] | None = None  # check(path, **options) -> result object (to_dict/render/exit_code)
-    compile: Callable[..., Any] | None = None  # compile(models, out_dir, **options) -> result object
-    estimate: Callable[..., Any] | None = None  # estimate(path, **options) -> latency estimate without a device
-    limits: Callable[..., Any] | None = None  # limits(graph, **options) -> PointFacts (targets/point_facts.py)
+    runtime: Callable[[TargetOptions], BenchRuntime] | None = (
+        None  # bench; its availability() is the doctor
+    )
+    check: Callable[..., Any] | None = (
+        None  # check(path, **options) -> result object (to_dict/render/exit_code)
+    )
+    compile: Callable[..., Any] | None = (
+        None  # compile(models, out_dir, **options) -> result object
+    )
+    estimate: Callable[..., Any] | None = (
+        None  # estimate(path, **options) -> latency estimate without a device
+    )
+    limits: Callable[..., Any] | None = (
+        None  # limits(graph, **options) -> PointFacts (targets/point_facts.py)
+    )
     convert_step: Callable[[], ConvertStep] | None = None
     compiled_op: str | None = None  # the custom op that marks a model compiled for this target
-    source_of: Callable[[Path], Path | None] | None = None  # compiled file -> the model it was compiled from
-    model_name: Callable[[Path], str] | None = None  # the row name a model and its compiled twin share
+    source_of: Callable[[Path], Path | None] | None = (
+        None  # compiled file -> the model it was compiled from
+    )
+    model_name: Callable[[Path], str] | None = (
+        None  # the row name a model and its compiled twin share
+    )
 
     @property
     def display_name(self) -> str:

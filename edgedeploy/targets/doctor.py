@@ -25,33 +25,53 @@ class TargetEntry:
     offers: list[str]  # check, compile, convert, bench
     variants: list[str]
     availability: Availability
-    model_checks: list[dict[str, Any]] = field(default_factory=list)  # checks of a given model (--model)
+    model_checks: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # checks of a given model (--model)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "aliases": self.aliases, "summary": self.summary, "offers": self.offers,
-                "variants": self.variants, **self.availability.to_dict(), "model_checks": self.model_checks}
+        return {
+            "name": self.name,
+            "aliases": self.aliases,
+            "summary": self.summary,
+            "offers": self.offers,
+            "variants": self.variants,
+            **self.availability.to_dict(),
+            "model_checks": self.model_checks,
+        }
 
 
 def _describe(entry: TargetEntry) -> list[str]:
     """What was found, one fact per line (for a missing target too: it helps to see what is there)."""
     details, lines = entry.availability.details, []
     if "runtime" in details:
-        lines.append(f"{details['runtime']}, {details['cores']} cores, XNNPACK {'on' if details['xnnpack'] else 'off'}")
+        lines.append(
+            f"{details['runtime']}, {details['cores']} cores, XNNPACK {'on' if details['xnnpack'] else 'off'}"
+        )
     if "checks" in details:  # a target with a doctor of its own says everything in its checks
         return lines
     library = details.get("library")
     if library:
-        lines.append(f"runtime library {library['path'] or library['requested']}, runtime version "
-                     f"{library['runtime_version'] or 'unknown'}, clock: {library['clock']}")
+        lines.append(
+            f"runtime library {library['path'] or library['requested']}, runtime version "
+            f"{library['runtime_version'] or 'unknown'}, clock: {library['clock']}"
+        )
     for device in details.get("devices", []):
         where = device["node"] or device["sysfs_path"]
         link = f", {device['link']}" if device.get("link") else ""
-        lines.append(f"{device['kind']} Edge TPU {where}{link}: {device['problem'] or device['state']}")
+        lines.append(
+            f"{device['kind']} Edge TPU {where}{link}: {device['problem'] or device['state']}"
+        )
     return lines
 
 
-_MARKS = {"ok": "[green]ok[/green]", "warning": "[yellow]warning[/yellow]", "problem": "[red]problem[/red]",
-          "unknown": "[dim]unknown[/dim]", "absent": "[yellow]absent[/yellow]"}
+_MARKS = {
+    "ok": "[green]ok[/green]",
+    "warning": "[yellow]warning[/yellow]",
+    "problem": "[red]problem[/red]",
+    "unknown": "[dim]unknown[/dim]",
+    "absent": "[yellow]absent[/yellow]",
+}
 
 
 def _check_lines(checks: list[dict[str, Any]]) -> list[str]:
@@ -84,7 +104,9 @@ class TargetsReport:
         table = Table(title="targets", title_justify="left", show_lines=True)
         table.add_column("target")
         table.add_column("available")
-        table.add_column("what was found / why not", overflow="fold")  # a fix is a command: never cut it short
+        table.add_column(
+            "what was found / why not", overflow="fold"
+        )  # a fix is a command: never cut it short
         for entry in self.entries:
             ok = entry.availability.available
             lines = [escape(line) for line in _describe(entry)]
@@ -92,22 +114,34 @@ class TargetsReport:
             lines += _check_lines(checks)
             if not ok:
                 reasons = (entry.availability.reason or "unavailable").split("; ")
-                said = [c["found"] for c in checks if c["verdict"] != "ok"]  # a reason a check states already
-                reasons = [r for r in reasons if not any(r.startswith(f) for f in said)] or reasons[:1]
+                said = [
+                    c["found"] for c in checks if c["verdict"] != "ok"
+                ]  # a reason a check states already
+                reasons = [r for r in reasons if not any(r.startswith(f) for f in said)] or reasons[
+                    :1
+                ]
                 lines[:0] = [f"[red]{escape(reason)}[/red]" for reason in reasons]
-            name = escape(entry.name) + (f" [dim](alias {', '.join(entry.aliases)})[/dim]" if entry.aliases else "")
+            name = escape(entry.name) + (
+                f" [dim](alias {', '.join(entry.aliases)})[/dim]" if entry.aliases else ""
+            )
             offers = f"\n[dim]offers: {', '.join(entry.offers)}[/dim]"
-            table.add_row(f"{name}\n[dim]{escape(entry.summary)}[/dim]{offers}", "[green]yes[/green]" if ok else "[red]no[/red]",
-                          "\n".join(lines) or "-")
+            table.add_row(
+                f"{name}\n[dim]{escape(entry.summary)}[/dim]{offers}",
+                "[green]yes[/green]" if ok else "[red]no[/red]",
+                "\n".join(lines) or "-",
+            )
         console.print(table)
 
 
 OFFERS = {"check": "check", "compile": "compile", "convert_step": "convert", "runtime": "bench"}
-NO_RUNTIME = Availability(False, "this target has no runtime: it cannot run models here or anywhere")
+NO_RUNTIME = Availability(
+    False, "this target has no runtime: it cannot run models here or anywhere"
+)
 
 
-def check_targets(names: list[str] | None = None, options: TargetOptions | None = None,
-                  model: Path | None = None) -> TargetsReport:
+def check_targets(
+    names: list[str] | None = None, options: TargetOptions | None = None, model: Path | None = None
+) -> TargetsReport:
     """``model``: a compiled model, checked by every listed target that can (its runtime's ``model_checks``:
     for the Edge TPU, the runtime version the model needs vs the installed one)."""
     required = parse_target_names(names) if names else []
@@ -115,8 +149,20 @@ def check_targets(names: list[str] | None = None, options: TargetOptions | None 
     for spec in [get_target(name) for name in required] or all_targets():
         runtime = spec.runtime(options or TargetOptions()) if spec.runtime else None
         availability = runtime.availability() if runtime else NO_RUNTIME
-        checks = runtime.model_checks(Path(model)) if model is not None and hasattr(runtime, "model_checks") else []
-        entries.append(TargetEntry(spec.name, list(spec.aliases), spec.summary,
-                                   [word for capability, word in OFFERS.items() if spec.has(capability)],
-                                   [v.label for v in runtime.variants()] if runtime else [], availability, checks))
+        checks = (
+            runtime.model_checks(Path(model))
+            if model is not None and hasattr(runtime, "model_checks")
+            else []
+        )
+        entries.append(
+            TargetEntry(
+                spec.name,
+                list(spec.aliases),
+                spec.summary,
+                [word for capability, word in OFFERS.items() if spec.has(capability)],
+                [v.label for v in runtime.variants()] if runtime else [],
+                availability,
+                checks,
+            )
+        )
     return TargetsReport(entries, required)

@@ -71,8 +71,14 @@ def _first_line(exc: BaseException, log: NativeLog) -> str:
     return message
 
 
-def create_interpreter(path: Path, *, threads: int, xnnpack: bool = True, delegates: list[Any] | None = None,
-                       allocate: bool = True) -> tuple[Any, NativeLog]:
+def create_interpreter(
+    path: Path,
+    *,
+    threads: int,
+    xnnpack: bool = True,
+    delegates: list[Any] | None = None,
+    allocate: bool = True,
+) -> tuple[Any, NativeLog]:
     """An interpreter for ``path`` with tensors allocated; raises InterpreterLoadError with one line.
 
     ``xnnpack=False`` selects the resolver without default delegates: LiteRT's own kernels only.
@@ -89,8 +95,12 @@ def create_interpreter(path: Path, *, threads: int, xnnpack: bool = True, delega
     failure: BaseException | None = None
     with captured_native_stderr() as log:
         try:
-            interpreter = Interpreter(model_content=content, num_threads=threads, experimental_delegates=delegates,
-                                      experimental_op_resolver_type=resolver)
+            interpreter = Interpreter(
+                model_content=content,
+                num_threads=threads,
+                experimental_delegates=delegates,
+                experimental_op_resolver_type=resolver,
+            )
             if allocate:
                 interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:

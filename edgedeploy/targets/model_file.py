@@ -20,8 +20,22 @@ from edgedeploy.tflite.files import require_tflite_file
 BOUNDARY_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
 MAX_INPUT_BYTES = 256 * 2**20  # a 4K RGB float32 frame is 95 MiB; a damaged shape can ask for 8 GiB
 # Input dtypes a benchmark can fill with data (numpy names); strings, resources and variants cannot be.
-FEEDABLE = frozenset({"float32", "float16", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64",
-                      "uint64", "bool"})
+FEEDABLE = frozenset(
+    {
+        "float32",
+        "float16",
+        "float64",
+        "int8",
+        "uint8",
+        "int16",
+        "uint16",
+        "int32",
+        "uint32",
+        "int64",
+        "uint64",
+        "bool",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +52,9 @@ class TensorSpec:
 class ModelFile:
     path: Path
     size_bytes: int
-    compiled_for: str | None  # the target whose compiled custom op the model holds, None for a plain model
+    compiled_for: (
+        str | None
+    )  # the target whose compiled custom op the model holds, None for a plain model
     integer_only: bool  # no float arithmetic outside QUANTIZE/DEQUANTIZE
     inputs: tuple[TensorSpec, ...]
     op_counts: dict[str, int]
@@ -72,27 +88,48 @@ def _input_specs(graph: TFLiteGraph, path: Path) -> tuple[TensorSpec, ...]:
     specs = []
     for tensor in graph.inputs:
         if tensor.dtype not in FEEDABLE:
-            raise InputError(f"{path.name}: input {tensor.name!r} is of type {tensor.dtype}; bench feeds numeric inputs only")
+            raise InputError(
+                f"{path.name}: input {tensor.name!r} is of type {tensor.dtype}; bench feeds numeric inputs only"
+            )
         size = tensor.elements * np.dtype(tensor.dtype).itemsize
         if size > MAX_INPUT_BYTES:  # the random frame alone would take the machine's memory
-            raise InputError(f"{path.name}: input {tensor.name!r} has shape {list(tensor.shape)} ({size / 2**20:.0f} MiB), "
-                             f"more than any model input bench feeds (at most {MAX_INPUT_BYTES // 2**20} MiB)")
-        specs.append(TensorSpec(name=tensor.name, index=tensor.index, shape=tensor.shape, dtype=tensor.dtype,
-                                scale=tensor.scale[0] if tensor.scale else 0.0,
-                                zero_point=tensor.zero_point[0] if tensor.zero_point else 0))
+            raise InputError(
+                f"{path.name}: input {tensor.name!r} has shape {list(tensor.shape)} ({size / 2**20:.0f} MiB), "
+                f"more than any model input bench feeds (at most {MAX_INPUT_BYTES // 2**20} MiB)"
+            )
+        specs.append(
+            TensorSpec(
+                name=tensor.name,
+                index=tensor.index,
+                shape=tensor.shape,
+                dtype=tensor.dtype,
+                scale=tensor.scale[0] if tensor.scale else 0.0,
+                zero_point=tensor.zero_point[0] if tensor.zero_point else 0,
+            )
+        )
     return tuple(specs)
 
 
 def inspect_model(path: Path) -> ModelFile:
     """Read ``path`` with edgedeploy's reader; InputError (one line, with where) for anything damaged."""
     path = Path(path)
-    require_tflite_file(path, "bench runs .tflite files made by edgedeploy convert or the TFLite converter")
+    require_tflite_file(
+        path, "bench runs .tflite files made by edgedeploy convert or the TFLite converter"
+    )
     graph = read_model(path)
     integer_only = not any(
-        op.opcode not in BOUNDARY_OPS and any(t.dtype == "float32" for t in graph.op_outputs(op)) for op in graph.ops)
+        op.opcode not in BOUNDARY_OPS and any(t.dtype == "float32" for t in graph.op_outputs(op))
+        for op in graph.ops
+    )
     counts = Counter(op.opcode for op in graph.ops)
     from edgedeploy.targets.registry import compiled_for
 
     target = compiled_for(counts)
-    return ModelFile(path=path, size_bytes=graph.file_size, compiled_for=target.name if target else None,
-                     integer_only=integer_only, inputs=_input_specs(graph, path), op_counts=dict(counts))
+    return ModelFile(
+        path=path,
+        size_bytes=graph.file_size,
+        compiled_for=target.name if target else None,
+        integer_only=integer_only,
+        inputs=_input_specs(graph, path),
+        op_counts=dict(counts),
+    )

@@ -69,7 +69,11 @@ class PointFacts:
         return all(c.verdict == OK for c in (self.mapping, self.parameters, self.activations))
 
     def concerns(self) -> dict[str, Concern]:
-        return {"mapping": self.mapping, "parameters": self.parameters, "activations": self.activations}
+        return {
+            "mapping": self.mapping,
+            "parameters": self.parameters,
+            "activations": self.activations,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

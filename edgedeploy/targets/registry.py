@@ -63,8 +63,10 @@ def all_targets(capability: str | None = None) -> list[TargetSpec]:
 
 def known_names(capability: str | None = None) -> str:
     """``cpu, edgetpu (alias coral)``: what a usage error offers."""
-    return ", ".join(s.name + (f" (alias {', '.join(s.aliases)})" if s.aliases else "")
-                     for s in all_targets(capability))
+    return ", ".join(
+        s.name + (f" (alias {', '.join(s.aliases)})" if s.aliases else "")
+        for s in all_targets(capability)
+    )
 
 
 def get_target(name: str, capability: str | None = None) -> TargetSpec:
@@ -73,18 +75,28 @@ def get_target(name: str, capability: str | None = None) -> TargetSpec:
     _load_builtins()
     spec = _owner_of(name.strip().lower())
     if spec is None:
-        raise UsageError(f"unknown target {name.strip()!r}", f"choose from {known_names(capability)}")
+        raise UsageError(
+            f"unknown target {name.strip()!r}", f"choose from {known_names(capability)}"
+        )
     if capability is not None and not spec.has(capability):
-        what = {"runtime": "run benchmarks", "check": "check models", "compile": "compile models",
-                "convert_step": "be converted for",
-                "limits": "find size limits for"}.get(capability, capability)
-        raise UsageError(f"target {spec.name!r} cannot {what}", f"choose from {known_names(capability)}")
+        what = {
+            "runtime": "run benchmarks",
+            "check": "check models",
+            "compile": "compile models",
+            "convert_step": "be converted for",
+            "limits": "find size limits for",
+        }.get(capability, capability)
+        raise UsageError(
+            f"target {spec.name!r} cannot {what}", f"choose from {known_names(capability)}"
+        )
     return spec
 
 
 def parse_target_names(spec: str | list[str], capability: str | None = None) -> list[str]:
     """``"cpu,coral"`` or ``["cpu", "edgetpu"]`` -> canonical names in order, without duplicates."""
-    parts = spec.split(",") if isinstance(spec, str) else [p for item in spec for p in item.split(",")]
+    parts = (
+        spec.split(",") if isinstance(spec, str) else [p for item in spec for p in item.split(",")]
+    )
     names = [get_target(part, capability).name for part in (p.strip() for p in parts) if part]
     if not names:
         raise UsageError("no target given", f"choose from {known_names(capability)}")
@@ -121,7 +133,9 @@ def call_capability(name: str, capability: str, *args: Any, **options: Any) -> A
     """
     spec = get_target(name, capability)
     function: Callable[..., Any] = getattr(spec, capability)
-    given = {key: value for key, value in options.items() if value is not None and value is not False}
+    given = {
+        key: value for key, value in options.items() if value is not None and value is not False
+    }
     accepted = inspect.signature(function).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
         unknown = sorted(set(given) - set(accepted))

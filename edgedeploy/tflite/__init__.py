@@ -5,9 +5,23 @@
 Unreadable files raise ``edgedeploy.errors.InputError`` with one line saying what is wrong.
 """
 
-from edgedeploy.tflite.files import FILE_IDENTIFIER, has_tflite_identifier, is_tflite_file, require_tflite_file
+from edgedeploy.tflite.files import (
+    FILE_IDENTIFIER,
+    has_tflite_identifier,
+    is_tflite_file,
+    require_tflite_file,
+)
 from edgedeploy.tflite.graph import Op, Tensor, TFLiteGraph
 from edgedeploy.tflite.reader import parse_model, read_model
 
-__all__ = ["FILE_IDENTIFIER", "Op", "TFLiteGraph", "Tensor", "has_tflite_identifier", "is_tflite_file", "parse_model",
-           "read_model", "require_tflite_file"]
+__all__ = [
+    "FILE_IDENTIFIER",
+    "Op",
+    "TFLiteGraph",
+    "Tensor",
+    "has_tflite_identifier",
+    "is_tflite_file",
+    "parse_model",
+    "read_model",
+    "require_tflite_file",
+]

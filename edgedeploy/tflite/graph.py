@@ -15,7 +15,9 @@ class Tensor:
     index: int
     name: str
     shape: tuple[int, ...]
-    shape_signature: tuple[int, ...] | None  # -1 marks a dynamic dimension; None when the file has none
+    shape_signature: (
+        tuple[int, ...] | None
+    )  # -1 marks a dynamic dimension; None when the file has none
     dtype: str  # "int8", "uint8", "float32", "int32", ...
     scale: list[float]
     zero_point: list[int]
@@ -41,11 +43,15 @@ class Tensor:
 @dataclass(frozen=True)
 class Op:
     index: int
-    opcode: str  # builtin name ("CONV_2D") or, for custom ops, the custom code ("edgetpu-custom-op")
+    opcode: (
+        str  # builtin name ("CONV_2D") or, for custom ops, the custom code ("edgetpu-custom-op")
+    )
     version: int
     inputs: list[int]  # tensor indices; -1 = optional input left out
     outputs: list[int]
-    options: dict[str, Any] = field(default_factory=dict)  # snake_case schema fields, enums as names
+    options: dict[str, Any] = field(
+        default_factory=dict
+    )  # snake_case schema fields, enums as names
     custom_options: bytes | None = None
     is_custom: bool = False
 

@@ -55,8 +55,11 @@ def decode_options(operator: Any) -> dict[str, Any]:
     decoded: dict[str, Any] = {}
     for type_getter, table_getter, creator in (
         (operator.BuiltinOptionsType, operator.BuiltinOptions, schema.BuiltinOptionsCreator),
-        (getattr(operator, "BuiltinOptions2Type", None), getattr(operator, "BuiltinOptions2", None),
-         getattr(schema, "BuiltinOptions2Creator", None)),
+        (
+            getattr(operator, "BuiltinOptions2Type", None),
+            getattr(operator, "BuiltinOptions2", None),
+            getattr(schema, "BuiltinOptions2Creator", None),
+        ),
     ):
         if type_getter is None or creator is None:
             continue

@@ -33,13 +33,18 @@ def load_photos(directory: Path, prep: Preprocessing) -> Photos:
         except InputError as exc:
             skipped.append(f"{path.name}: {exc.message}")
     if not batches:
-        found = f"{len(skipped)} image file(s), none readable" if skipped else \
-            f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
+        found = (
+            f"{len(skipped)} image file(s), none readable"
+            if skipped
+            else f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
         raise InputError(f"--images {directory}: {found}")
     return Photos(paths, batches, skipped)
 
 
-def quantize(batch: np.ndarray, dtype: str, scale: float | None, zero_point: int | None) -> np.ndarray:
+def quantize(
+    batch: np.ndarray, dtype: str, scale: float | None, zero_point: int | None
+) -> np.ndarray:
     """Real values -> the input tensor's type with its own scale and zero point (float inputs as they are)."""
     kind = np.dtype(dtype)
     if kind.kind == "f" or not scale:

@@ -19,12 +19,18 @@ from edgedeploy.tflite import read_model
 from edgedeploy.verify.inputs import dequantize, quantize
 
 MAX_IMAGES = 8  # enough photos to see a divergence; each keeps every tensor of two models in memory
-OUTLIER_RATIO = 8.0  # max |x| this many times the 99.9th percentile: the int8 steps are spent on a few values
-BAD_ACTIVATIONS = {"HARD_SWISH": "--fix-activations rewrites hard-swish into ADD, RELU6 and MUL (same math)",
-                   "RELU_0_TO_1": "--fix-activations rewrites hard-sigmoid into ADD, RELU6 and MUL (same math)",
-                   "LEAKY_RELU": "ReLU or ReLU6 instead of leaky ReLU (also unmapped on the Edge TPU)"}
+OUTLIER_RATIO = (
+    8.0  # max |x| this many times the 99.9th percentile: the int8 steps are spent on a few values
+)
+BAD_ACTIVATIONS = {
+    "HARD_SWISH": "--fix-activations rewrites hard-swish into ADD, RELU6 and MUL (same math)",
+    "RELU_0_TO_1": "--fix-activations rewrites hard-sigmoid into ADD, RELU6 and MUL (same math)",
+    "LEAKY_RELU": "ReLU or ReLU6 instead of leaky ReLU (also unmapped on the Edge TPU)",
+}
 WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D")
-CLIPPED = 0.05  # data beyond the int8 range by more than this share of the range: calibration missed it
+CLIPPED = (
+    0.05  # data beyond the int8 range by more than this share of the range: calibration missed it
+)
 
 
 @dataclass
@@ -38,13 +44,23 @@ class LayerRow:
     float_max_abs: float
     outlier_ratio: float  # max |x| / 99.9th percentile of |x| in the float tensor
     float_range: tuple[float, float]  # min and max of the float tensor over the photos
-    int8_range: tuple[float, float]  # what the int8 tensor can represent: (-128 - zp) * scale .. (127 - zp) * scale
+    int8_range: tuple[
+        float, float
+    ]  # what the int8 tensor can represent: (-128 - zp) * scale .. (127 - zp) * scale
 
     def to_dict(self) -> dict[str, Any]:
-        return {"op_index": self.op_index, "op": self.op, "tensor": self.tensor, "shape": list(self.shape),
-                "cosine_similarity": self.cosine, "max_abs_diff": self.max_abs_diff,
-                "float_max_abs": self.float_max_abs, "outlier_ratio": self.outlier_ratio,
-                "float_range": list(self.float_range), "int8_range": list(self.int8_range)}
+        return {
+            "op_index": self.op_index,
+            "op": self.op,
+            "tensor": self.tensor,
+            "shape": list(self.shape),
+            "cosine_similarity": self.cosine,
+            "max_abs_diff": self.max_abs_diff,
+            "float_max_abs": self.float_max_abs,
+            "outlier_ratio": self.outlier_ratio,
+            "float_range": list(self.float_range),
+            "int8_range": list(self.int8_range),
+        }
 
 
 def _interpreter(path: Path):
@@ -54,13 +70,20 @@ def _interpreter(path: Path):
 
     try:
         with warnings.catch_warnings(), captured_native_stderr():
-            warnings.simplefilter("ignore")  # LiteRT warns that keeping every tensor is for debugging: it is
-            interpreter = Interpreter(model_content=Path(path).read_bytes(), num_threads=1,
-                                      experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-                                      experimental_preserve_all_tensors=True)
+            warnings.simplefilter(
+                "ignore"
+            )  # LiteRT warns that keeping every tensor is for debugging: it is
+            interpreter = Interpreter(
+                model_content=Path(path).read_bytes(),
+                num_threads=1,
+                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+                experimental_preserve_all_tensors=True,
+            )
             interpreter.allocate_tensors()
     except (OSError, ValueError, RuntimeError) as exc:
-        raise InputError(f"{Path(path).name}: LiteRT cannot load it for the layer comparison ({exc})") from exc
+        raise InputError(
+            f"{Path(path).name}: LiteRT cannot load it for the layer comparison ({exc})"
+        ) from exc
     return interpreter
 
 
@@ -92,13 +115,24 @@ def _representable(detail: dict) -> tuple[float, float]:
     return (float((info.min - zero) * scale), float((info.max - zero) * scale))
 
 
-def _row(op_index: int, op: str, detail: dict, slot: list[tuple[float, float, np.ndarray]]) -> LayerRow:
+def _row(
+    op_index: int, op: str, detail: dict, slot: list[tuple[float, float, np.ndarray]]
+) -> LayerRow:
     values = np.concatenate([v for _, _, v in slot])
     magnitudes = np.abs(values)
     p999, peak = float(np.percentile(magnitudes, 99.9)), float(magnitudes.max())
-    return LayerRow(op_index, op, detail["name"], tuple(int(d) for d in detail["shape"]),
-                    float(np.mean([c for c, _, _ in slot])), max(d for _, d, _ in slot), peak,
-                    peak / p999 if p999 > 0 else 1.0, (float(values.min()), float(values.max())), _representable(detail))
+    return LayerRow(
+        op_index,
+        op,
+        detail["name"],
+        tuple(int(d) for d in detail["shape"]),
+        float(np.mean([c for c, _, _ in slot])),
+        max(d for _, d, _ in slot),
+        peak,
+        peak / p999 if p999 > 0 else 1.0,
+        (float(values.min()), float(values.max())),
+        _representable(detail),
+    )
 
 
 def compare_layers(float_path: Path, int8_path: Path, batches: list[np.ndarray]) -> list[LayerRow]:
@@ -120,10 +154,14 @@ def compare_layers(float_path: Path, int8_path: Path, batches: list[np.ndarray])
         int8_it.invoke()
         for slot, (_, _, mine, theirs) in zip(samples, pairs):
             real = float_it.get_tensor(theirs["index"]).astype(np.float32).reshape(-1)
-            approx = dequantize(int8_it.get_tensor(mine["index"]), *mine["quantization"]).reshape(-1)
+            approx = dequantize(int8_it.get_tensor(mine["index"]), *mine["quantization"]).reshape(
+                -1
+            )
             slot.append((_cosine(real, approx), float(np.max(np.abs(real - approx))), real))
     rows = [_row(-1, "INPUT", i_in, inputs)] if inputs else []
-    return rows + [_row(op_index, op, mine, slot) for (op_index, op, mine, _), slot in zip(pairs, samples)]
+    return rows + [
+        _row(op_index, op, mine, slot) for (op_index, op, mine, _), slot in zip(pairs, samples)
+    ]
 
 
 def first_divergence(rows: list[LayerRow], min_cosine: float) -> LayerRow | None:
@@ -136,21 +174,36 @@ def advice(row: LayerRow, int8_path: Path, calibration_images: int | None) -> li
     fixes = []
     (low, high), (seen_low, seen_high) = row.int8_range, row.float_range
     if max(low - seen_low, seen_high - high, 0.0) > CLIPPED * (high - low):
-        fixes.append(f"a calibration range that covers the data: the photos give {seen_low:.3g}..{seen_high:.3g} here "
-                     f"but int8 represents only {low:.3g}..{high:.3g}, so the rest is clipped")
-    per_tensor = [op.index for op in graph.ops[: row.op_index + 1] if op.opcode in WEIGHTED and len(op.inputs) > 1
-                  and len(graph.tensors[op.inputs[1]].scale) == 1 and graph.tensors[op.inputs[1]].shape[-1 if
-                  op.opcode == "DEPTHWISE_CONV_2D" else 0] > 1]
+        fixes.append(
+            f"a calibration range that covers the data: the photos give {seen_low:.3g}..{seen_high:.3g} here "
+            f"but int8 represents only {low:.3g}..{high:.3g}, so the rest is clipped"
+        )
+    per_tensor = [
+        op.index
+        for op in graph.ops[: row.op_index + 1]
+        if op.opcode in WEIGHTED
+        and len(op.inputs) > 1
+        and len(graph.tensors[op.inputs[1]].scale) == 1
+        and graph.tensors[op.inputs[1]].shape[-1 if op.opcode == "DEPTHWISE_CONV_2D" else 0] > 1
+    ]
     if per_tensor:
-        fixes.append(f"per-channel weights: {len(per_tensor)} convolution(s) up to op {row.op_index} have one weight "
-                     "scale for all channels; convert without --per-tensor")
+        fixes.append(
+            f"per-channel weights: {len(per_tensor)} convolution(s) up to op {row.op_index} have one weight "
+            "scale for all channels; convert without --per-tensor"
+        )
     if row.op in BAD_ACTIVATIONS:
-        fixes.append(f"a different activation: {row.op} quantizes poorly; {BAD_ACTIVATIONS[row.op]}")
+        fixes.append(
+            f"a different activation: {row.op} quantizes poorly; {BAD_ACTIVATIONS[row.op]}"
+        )
     if row.outlier_ratio >= OUTLIER_RATIO:
-        fixes.append(f"a bounded activation: a few values stretch this tensor's int8 range (max |x| {row.float_max_abs:.3g}, "
-                     f"{row.outlier_ratio:.0f}x its 99.9th percentile), so most values get few of the 256 steps; "
-                     "ReLU6 instead of ReLU (or no activation) keeps the range tight")
+        fixes.append(
+            f"a bounded activation: a few values stretch this tensor's int8 range (max |x| {row.float_max_abs:.3g}, "
+            f"{row.outlier_ratio:.0f}x its 99.9th percentile), so most values get few of the 256 steps; "
+            "ReLU6 instead of ReLU (or no activation) keeps the range tight"
+        )
     said = f" (this model: {calibration_images})" if calibration_images else ""
-    fixes.append("more or better calibration images: --calibration DIR with 100-500 photos like the ones the model "
-                 f"will see{said}")
+    fixes.append(
+        "more or better calibration images: --calibration DIR with 100-500 photos like the ones the model "
+        f"will see{said}"
+    )
     return fixes

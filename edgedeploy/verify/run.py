@@ -43,14 +43,24 @@ def run_onnx(path: Path, batches: list[np.ndarray]) -> Outputs:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path.name}: ONNX Runtime cannot load the float reference ({first})") from exc
+        raise InputError(
+            f"{path.name}: ONNX Runtime cannot load the float reference ({first})"
+        ) from exc
     (inp,) = session.get_inputs()
-    nchw = len(inp.shape) == 4 and inp.shape[1] == batches[0].shape[3] and inp.shape[3] != batches[0].shape[3]
+    nchw = (
+        len(inp.shape) == 4
+        and inp.shape[1] == batches[0].shape[3]
+        and inp.shape[3] != batches[0].shape[3]
+    )
     feeds = [np.ascontiguousarray(b.transpose(0, 3, 1, 2)) if nchw else b for b in batches]
-    return [[np.asarray(o, np.float32) for o in session.run(None, {inp.name: feed})] for feed in feeds]
+    return [
+        [np.asarray(o, np.float32) for o in session.run(None, {inp.name: feed})] for feed in feeds
+    ]
 
 
-def run_loaded(runtime: BenchRuntime, model: ModelFile, batches: list[np.ndarray], layout: str) -> tuple[Outputs, dict]:
+def run_loaded(
+    runtime: BenchRuntime, model: ModelFile, batches: list[np.ndarray], layout: str
+) -> tuple[Outputs, dict]:
     """``model`` on ``runtime``'s first variant; inputs quantized with the model's own scale and zero point."""
     loaded = runtime.load(model, runtime.variants()[0])
     try:
@@ -62,14 +72,17 @@ def run_loaded(runtime: BenchRuntime, model: ModelFile, batches: list[np.ndarray
             data = batch.transpose(0, 3, 1, 2) if layout == "NCHW" else batch
             loaded.set_inputs([quantize(data, np.dtype(inp["dtype"]).name, *inp["quantization"])])
             loaded.invoke()
-            results.append([dequantize(interpreter.get_tensor(o["index"]), *o["quantization"]) for o in outs])
+            results.append(
+                [dequantize(interpreter.get_tensor(o["index"]), *o["quantization"]) for o in outs]
+            )
         return results, dict(loaded.details)
     finally:
         loaded.close()
 
 
-def accelerator_column(runtime: BenchRuntime, label: str, int8: ModelFile, batches: list[np.ndarray],
-                       layout: str) -> Column:
+def accelerator_column(
+    runtime: BenchRuntime, label: str, int8: ModelFile, batches: list[np.ndarray], layout: str
+) -> Column:
     """The compiled model on the device; without a device (or a compiled model) it says why, with no number."""
     column = Column(runtime.name, label)
     availability = runtime.availability()

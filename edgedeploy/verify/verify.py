@@ -34,8 +34,10 @@ def _sidecar(model: Path) -> tuple[Sidecar, Path, Path]:
     """(sidecar, where it is, the int8 model it describes); InputError when there is none or it does not match."""
     found = load_for(model)
     if found is None:
-        raise InputError(f"{model.name}: no I/O sidecar beside it ({sidecar_path(model).name})",
-                         "verify needs the folder edgedeploy convert writes: the models, the sidecar and the ONNX")
+        raise InputError(
+            f"{model.name}: no I/O sidecar beside it ({sidecar_path(model).name})",
+            "verify needs the folder edgedeploy convert writes: the models, the sidecar and the ONNX",
+        )
     sidecar, path = found
     int8 = path.parent / sidecar.model
     if int8 != model:
@@ -48,8 +50,10 @@ def _sidecar(model: Path) -> tuple[Sidecar, Path, Path]:
 def _reference(sidecar: Sidecar, folder: Path, key: str, what: str) -> Path:
     name = sidecar.files.get(key)
     if not name or not (folder / name).is_file():
-        raise InputError(f"the {what} ({name or 'not named in the sidecar'}) is not beside the model",
-                         "verify runs in the folder edgedeploy convert wrote")
+        raise InputError(
+            f"the {what} ({name or 'not named in the sidecar'}) is not beside the model",
+            "verify runs in the folder edgedeploy convert wrote",
+        )
     return folder / name
 
 
@@ -62,8 +66,14 @@ def _calibration_count(folder: Path) -> int | None:
         return None
 
 
-def _departure(label: str, output: str, measured: dict[str, float], classes: int | None, min_cosine: float,
-               min_top1: float) -> str | None:
+def _departure(
+    label: str,
+    output: str,
+    measured: dict[str, float],
+    classes: int | None,
+    min_cosine: float,
+    min_top1: float,
+) -> str | None:
     """Why ``measured`` departs from float, or None. Top-1 counts only for a class-score output."""
     found = []
     if measured["cosine_similarity"] < min_cosine:
@@ -73,56 +83,84 @@ def _departure(label: str, output: str, measured: dict[str, float], classes: int
     return f"{label}, output {output}: {', '.join(found)}" if found else None
 
 
-def _compare(columns: list[Column], sidecar: Sidecar, min_cosine: float,
-             min_top1: float) -> tuple[list[dict[str, Any]], list[str]]:
+def _compare(
+    columns: list[Column], sidecar: Sidecar, min_cosine: float, min_top1: float
+) -> tuple[list[dict[str, Any]], list[str]]:
     reference, runs = columns[0], [c for c in columns[1:]]
     cpu = next((c for c in runs if c.key == "cpu" and c.ran), None)
     outputs, departures = [], []
     for index, spec in enumerate(sidecar.outputs):
-        entry: dict[str, Any] = {"name": spec.name, "shape": list(spec.shape), "vs_float": {}, "vs_cpu_int8": {}}
+        entry: dict[str, Any] = {
+            "name": spec.name,
+            "shape": list(spec.shape),
+            "vs_float": {},
+            "vs_cpu_int8": {},
+        }
         expected = [aligned(per_image[index], spec.shape) for per_image in reference.outputs]
         for column in runs:
             if not column.ran:
                 entry["vs_float"][column.key] = {"reason": column.reason}
                 continue
             if any(e is None for e in expected):
-                entry["vs_float"][column.key] = {"reason": f"not comparable: the reference output has shape "
-                                                           f"{list(reference.outputs[0][index].shape)}"}
+                entry["vs_float"][column.key] = {
+                    "reason": f"not comparable: the reference output has shape "
+                    f"{list(reference.outputs[0][index].shape)}"
+                }
                 continue
             measured = agreement(expected, [per_image[index] for per_image in column.outputs])
             entry["vs_float"][column.key] = measured
-            departs = _departure(column.label, spec.name, measured, class_count(spec), min_cosine, min_top1)
+            departs = _departure(
+                column.label, spec.name, measured, class_count(spec), min_cosine, min_top1
+            )
             if departs:
                 departures.append(departs)
             if cpu is not None and column is not cpu:
-                entry["vs_cpu_int8"][column.key] = agreement([p[index] for p in cpu.outputs],
-                                                             [p[index] for p in column.outputs])
+                entry["vs_cpu_int8"][column.key] = agreement(
+                    [p[index] for p in cpu.outputs], [p[index] for p in column.outputs]
+                )
         outputs.append(entry)
     return outputs, departures
 
 
-def _layers(sidecar: Sidecar, folder: Path, int8: Path, photos: Photos, min_cosine: float) -> dict[str, Any]:
+def _layers(
+    sidecar: Sidecar, folder: Path, int8: Path, photos: Photos, min_cosine: float
+) -> dict[str, Any]:
     name = sidecar.files.get("float32_tflite")
     if not name or not (folder / name).is_file():
-        return {"reason": f"not compared: the float32 TFLite ({name or 'unnamed'}) is not beside the model"}
+        return {
+            "reason": f"not compared: the float32 TFLite ({name or 'unnamed'}) is not beside the model"
+        }
     rows = layers.compare_layers(folder / name, int8, photos.batches)
     if not rows:
         return {"reason": "not compared: the int8 and float32 models share no tensor names"}
     first = layers.first_divergence(rows, min_cosine)
-    result: dict[str, Any] = {"images": min(len(photos.batches), layers.MAX_IMAGES), "matched": len(rows),
-                              "float_model": name, "rows": [r.to_dict() for r in rows],
-                              "first_divergence": first.to_dict() if first else None}
+    result: dict[str, Any] = {
+        "images": min(len(photos.batches), layers.MAX_IMAGES),
+        "matched": len(rows),
+        "float_model": name,
+        "rows": [r.to_dict() for r in rows],
+        "first_divergence": first.to_dict() if first else None,
+    }
     if first is not None:
         result["matched_before"] = rows.index(first)
         result["advice"] = layers.advice(first, int8, _calibration_count(folder))
     return result
 
 
-def run_verify(model: Path, images: Path, *, target: str = "edgetpu", options: TargetOptions | None = None,
-               min_cosine: float = DEFAULT_MIN_COSINE, min_top1: float = DEFAULT_MIN_TOP1,
-               always_layers: bool = False) -> VerifyResult:
+def run_verify(
+    model: Path,
+    images: Path,
+    *,
+    target: str = "edgetpu",
+    options: TargetOptions | None = None,
+    min_cosine: float = DEFAULT_MIN_COSINE,
+    min_top1: float = DEFAULT_MIN_TOP1,
+    always_layers: bool = False,
+) -> VerifyResult:
     model = Path(model)
-    require_tflite_file(model, "verify takes the _int8.tflite (or _edgetpu.tflite) edgedeploy convert wrote")
+    require_tflite_file(
+        model, "verify takes the _int8.tflite (or _edgetpu.tflite) edgedeploy convert wrote"
+    )
     if not 0 < min_cosine <= 1:
         raise UsageError(f"--min-cosine {min_cosine:g}: give a value in (0, 1]")
     if not 0 <= min_top1 <= 1:
@@ -133,20 +171,37 @@ def run_verify(model: Path, images: Path, *, target: str = "edgetpu", options: T
     onnx = _reference(sidecar, folder, "onnx", "float reference ONNX")
     photos = load_photos(images, sidecar.preprocessing)
     int8_file = inspect_model(int8)
-    reference = Column("float", "float reference (ONNX Runtime)", onnx.name, run_onnx(onnx, photos.batches))
+    reference = Column(
+        "float", "float reference (ONNX Runtime)", onnx.name, run_onnx(onnx, photos.batches)
+    )
     cpu_runtime = create_runtime("cpu", TargetOptions(threads=(1,)))
     cpu = Column("cpu", "CPU int8 (LiteRT)", int8.name)
     cpu.outputs, cpu.details = run_loaded(cpu_runtime, int8_file, photos.batches, sidecar.layout)
     columns = [reference, cpu]
     if spec.name != "cpu":
         accelerator = create_runtime(spec.name, options or TargetOptions())
-        columns.append(accelerator_column(accelerator, spec.display_name, int8_file, photos.batches, sidecar.layout))
+        columns.append(
+            accelerator_column(
+                accelerator, spec.display_name, int8_file, photos.batches, sidecar.layout
+            )
+        )
     outputs, departures = _compare(columns, sidecar, min_cosine, min_top1)
-    result = VerifyResult(model, path, [str(p) for p in photos.paths], photos.skipped, columns, outputs, min_cosine,
-                          min_top1, departures)
+    result = VerifyResult(
+        model,
+        path,
+        [str(p) for p in photos.paths],
+        photos.skipped,
+        columns,
+        outputs,
+        min_cosine,
+        min_top1,
+        departures,
+    )
     if departures or always_layers:
         result.layers = _layers(sidecar, folder, int8, photos, min_cosine)
     if len(photos.batches) < 10:
-        result.notes.append(f"{len(photos.batches)} photo(s): each is {1 / len(photos.batches):.1%} of an agreement "
-                            "share; use more photos for a firmer answer")
+        result.notes.append(
+            f"{len(photos.batches)} photo(s): each is {1 / len(photos.batches):.1%} of an agreement "
+            "share; use more photos for a firmer answer"
+        )
     return result

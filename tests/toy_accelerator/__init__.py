@@ -20,6 +20,11 @@ def _check(path, strict: bool = False):
     return check(path, strict=strict)
 
 
-TARGET = TargetSpec(name="toy", aliases=("toy-npu",), title="the toy NPU",
-                    summary="A toy NPU that maps ADD, CONV_2D and DEPTHWISE_CONV_2D (tests only)",
-                    runtime=_runtime, check=_check)
+TARGET = TargetSpec(
+    name="toy",
+    aliases=("toy-npu",),
+    title="the toy NPU",
+    summary="A toy NPU that maps ADD, CONV_2D and DEPTHWISE_CONV_2D (tests only)",
+    runtime=_runtime,
+    check=_check,
+)

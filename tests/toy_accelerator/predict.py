@@ -26,7 +26,9 @@ class ToyCheck:
         return {"path": self.path, "mapped": self.mapped, "refused": self.refused}
 
     def render(self, console) -> None:
-        console.print(f"toy NPU: {len(self.mapped)} of {len(self.mapped) + len(self.refused)} ops map")
+        console.print(
+            f"toy NPU: {len(self.mapped)} of {len(self.mapped) + len(self.refused)} ops map"
+        )
 
 
 def check(path: Path, strict: bool = False) -> ToyCheck:

@@ -28,5 +28,9 @@ class ToyRuntime:
     def load(self, model: ModelFile, variant: Variant) -> LoadedModel:
         start = time.perf_counter()
         interpreter, _ = create_interpreter(model.path, threads=1, xnnpack=False)
-        return LoadedModel(interpreter=interpreter, inputs=model.inputs, load_seconds=time.perf_counter() - start,
-                           details={"device": self.device})
+        return LoadedModel(
+            interpreter=interpreter,
+            inputs=model.inputs,
+            load_seconds=time.perf_counter() - start,
+            details={"device": self.device},
+        )

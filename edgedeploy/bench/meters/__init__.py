@@ -28,5 +28,13 @@ def open_meter(spec: str, sys_root: Path = Path("/sys"), read_text: ReadText = r
     raise UsageError(f"unknown power meter {spec!r}", f"use {METER_SYNTAX}")
 
 
-__all__ = ["EnergyWindow", "Meter", "MeterError", "MeterUnavailable", "PowerRecorder", "measure_idle", "open_meter",
-           "METER_SYNTAX"]
+__all__ = [
+    "EnergyWindow",
+    "Meter",
+    "MeterError",
+    "MeterUnavailable",
+    "PowerRecorder",
+    "measure_idle",
+    "open_meter",
+    "METER_SYNTAX",
+]

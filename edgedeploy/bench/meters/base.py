@@ -27,7 +27,9 @@ def read_sysfs(path: Path) -> str:
 
 class Meter(Protocol):
     name: str  # "rapl", "hwmon", "cmd"
-    description: str  # what exactly is read, e.g. "rapl package-0 (/sys/class/powercap/intel-rapl:0)"
+    description: (
+        str  # what exactly is read, e.g. "rapl package-0 (/sys/class/powercap/intel-rapl:0)"
+    )
     kind: Literal["energy", "power"]
     interval_s: float  # how often the recorder samples it
 

@@ -11,12 +11,29 @@ import shlex
 import subprocess
 from collections.abc import Callable
 
-from edgedeploy.bench.meters.base import ENERGY, POWER, CounterUnwrapper, MeterError, MeterUnavailable
+from edgedeploy.bench.meters.base import (
+    ENERGY,
+    POWER,
+    CounterUnwrapper,
+    MeterError,
+    MeterUnavailable,
+)
 
-UNITS = {"W": (POWER, 1.0), "mW": (POWER, 1e-3), "uW": (POWER, 1e-6), "µW": (POWER, 1e-6),
-         "J": (ENERGY, 1.0), "mJ": (ENERGY, 1e-3), "uJ": (ENERGY, 1e-6), "µJ": (ENERGY, 1e-6),
-         "Wh": (ENERGY, 3600.0), "mWh": (ENERGY, 3.6)}
-READING = re.compile(r"(?<![\w.])([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(mWh|Wh|mW|uW|µW|W|mJ|uJ|µJ|J)(?![A-Za-z])")
+UNITS = {
+    "W": (POWER, 1.0),
+    "mW": (POWER, 1e-3),
+    "uW": (POWER, 1e-6),
+    "µW": (POWER, 1e-6),
+    "J": (ENERGY, 1.0),
+    "mJ": (ENERGY, 1e-3),
+    "uJ": (ENERGY, 1e-6),
+    "µJ": (ENERGY, 1e-6),
+    "Wh": (ENERGY, 3600.0),
+    "mWh": (ENERGY, 3.6),
+}
+READING = re.compile(
+    r"(?<![\w.])([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(mWh|Wh|mW|uW|µW|W|mJ|uJ|µJ|J)(?![A-Za-z])"
+)
 BARE_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 TIMEOUT_S = 10.0
 Runner = Callable[[list[str]], subprocess.CompletedProcess]
@@ -29,7 +46,9 @@ def parse_reading(text: str) -> tuple[str, float]:
         return POWER, float(text.strip())  # documented: a bare number is watts
     if not found:
         shown = text.strip().splitlines()[-1][:80] if text.strip() else "nothing"
-        raise MeterError(f"the power command printed no value with a unit (W, mW, J, mJ, Wh, mWh); it printed: {shown!r}")
+        raise MeterError(
+            f"the power command printed no value with a unit (W, mW, J, mJ, Wh, mWh); it printed: {shown!r}"
+        )
     value, unit = found[-1]
     kind, factor = UNITS[unit]
     return kind, float(value) * factor
@@ -66,12 +85,17 @@ class CmdMeter:
         except FileNotFoundError as exc:
             raise MeterError(f"power command not found: {self.argv[0]}") from exc
         except subprocess.TimeoutExpired as exc:
-            raise MeterError(f"power command took more than {TIMEOUT_S:g} s: {shlex.join(self.argv)}") from exc
+            raise MeterError(
+                f"power command took more than {TIMEOUT_S:g} s: {shlex.join(self.argv)}"
+            ) from exc
         except OSError as exc:
             raise MeterError(f"power command failed to start: {exc}") from exc
         if done.returncode != 0:
             said = (done.stderr or done.stdout or "").strip().splitlines()
-            raise MeterError(f"power command exited with {done.returncode}" + (f": {said[-1][:120]}" if said else ""))
+            raise MeterError(
+                f"power command exited with {done.returncode}"
+                + (f": {said[-1][:120]}" if said else "")
+            )
         return parse_reading(done.stdout)
 
     def read(self) -> float:

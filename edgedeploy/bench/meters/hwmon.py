@@ -13,12 +13,22 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgedeploy.bench.meters.base import ENERGY, POWER, CounterUnwrapper, MeterError, MeterUnavailable, ReadText, read_sysfs
+from edgedeploy.bench.meters.base import (
+    ENERGY,
+    POWER,
+    CounterUnwrapper,
+    MeterError,
+    MeterUnavailable,
+    ReadText,
+    read_sysfs,
+)
 
 SENSOR_FILE = re.compile(r"^(?P<sensor>(?P<kind>energy|power)\d+)_(?P<what>input|average)$")
 PREFERRED_CHIPS = ("ina260", "ina226", "ina219", "ina238", "ina3221", "ina209", "ina2xx")
-DRIVER_HINT = ("an INA219/INA226/INA260 board needs its kernel driver bound, e.g. "
-               "echo ina260 0x40 | sudo tee /sys/bus/i2c/devices/i2c-1/new_device")
+DRIVER_HINT = (
+    "an INA219/INA226/INA260 board needs its kernel driver bound, e.g. "
+    "echo ina260 0x40 | sudo tee /sys/bus/i2c/devices/i2c-1/new_device"
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +40,11 @@ class Sensor:
     kind: str
 
     def rank(self) -> tuple[int, int, str]:
-        chip_rank = PREFERRED_CHIPS.index(self.chip) if self.chip in PREFERRED_CHIPS else len(PREFERRED_CHIPS)
+        chip_rank = (
+            PREFERRED_CHIPS.index(self.chip)
+            if self.chip in PREFERRED_CHIPS
+            else len(PREFERRED_CHIPS)
+        )
         return (0 if self.kind == ENERGY else 1, chip_rank, f"{self.chip_dir.name}/{self.file}")
 
 
@@ -74,14 +88,21 @@ class HwmonMeter:
             raise MeterUnavailable(f"cannot read {path}: {exc}") from exc
 
     @classmethod
-    def open(cls, selector: str | None = None, sys_root: Path = Path("/sys"), read_text: ReadText = read_sysfs) -> "HwmonMeter":
+    def open(
+        cls,
+        selector: str | None = None,
+        sys_root: Path = Path("/sys"),
+        read_text: ReadText = read_sysfs,
+    ) -> "HwmonMeter":
         root = sys_root / "class" / "hwmon"
         sensors = _sensors(root, read_text)
         if selector:
             sensors = [s for s in sensors if _matches(s, selector)]
         if not sensors:
             wanted = f" matching {selector!r}" if selector else ""
-            raise MeterUnavailable(f"no hwmon power or energy sensor{wanted} under {root} ({DRIVER_HINT})")
+            raise MeterUnavailable(
+                f"no hwmon power or energy sensor{wanted} under {root} ({DRIVER_HINT})"
+            )
         return cls(min(sensors, key=Sensor.rank), read_text)
 
     def read(self) -> float:

@@ -34,7 +34,9 @@ def integrate(kind: str, readings: list[tuple[float, float]]) -> EnergyWindow:
     if kind == ENERGY:
         joules = readings[-1][1] - readings[0][1]
     else:
-        joules = sum((t1 - t0) * (w0 + w1) / 2 for (t0, w0), (t1, w1) in zip(readings, readings[1:]))
+        joules = sum(
+            (t1 - t0) * (w0 + w1) / 2 for (t0, w0), (t1, w1) in zip(readings, readings[1:])
+        )
     return EnergyWindow(seconds, joules, len(readings))
 
 
@@ -79,7 +81,9 @@ class PowerRecorder:
         return integrate(self.meter.kind, self._readings)
 
 
-def measure_idle(meter: Meter, seconds: float, sleep: Callable[[float], None] = time.sleep) -> EnergyWindow:
+def measure_idle(
+    meter: Meter, seconds: float, sleep: Callable[[float], None] = time.sleep
+) -> EnergyWindow:
     with PowerRecorder(meter) as recorder:
         sleep(seconds)
     return recorder.window()

@@ -14,5 +14,9 @@ def _runtime(options: TargetOptions):
     return CpuRuntime(CpuConfig.from_options(list(options.threads or []), options.xnnpack))
 
 
-TARGET = TargetSpec(name="cpu", title="the CPU", summary="LiteRT interpreter on this machine's CPU (XNNPACK on by default)",
-                    runtime=_runtime)
+TARGET = TargetSpec(
+    name="cpu",
+    title="the CPU",
+    summary="LiteRT interpreter on this machine's CPU (XNNPACK on by default)",
+    runtime=_runtime,
+)

@@ -7,7 +7,12 @@ import time
 from edgedeploy.errors import InputError
 from edgedeploy.targets.contract import Availability, LoadedModel, Variant
 from edgedeploy.targets.cpu.config import CpuConfig, available_cores
-from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter, delegate_partitions, litert_version
+from edgedeploy.targets.litert import (
+    InterpreterLoadError,
+    create_interpreter,
+    delegate_partitions,
+    litert_version,
+)
 from edgedeploy.targets.model_file import ModelFile, inspect_model
 
 
@@ -22,13 +27,24 @@ class CpuRuntime:
         try:
             import ai_edge_litert.interpreter  # noqa: F401
         except ImportError as exc:
-            return Availability(False, f"the LiteRT runtime is not installed ({exc}); pip install ai-edge-litert")
-        return Availability(True, details={"runtime": f"ai-edge-litert {litert_version()}", "cores": available_cores(),
-                                           "threads": list(self.config.threads), "xnnpack": self.config.xnnpack})
+            return Availability(
+                False, f"the LiteRT runtime is not installed ({exc}); pip install ai-edge-litert"
+            )
+        return Availability(
+            True,
+            details={
+                "runtime": f"ai-edge-litert {litert_version()}",
+                "cores": available_cores(),
+                "threads": list(self.config.threads),
+                "xnnpack": self.config.xnnpack,
+            },
+        )
 
     def variants(self) -> list[Variant]:
-        return [Variant(self.name, self.config.label(n), {"threads": n, "xnnpack": self.config.xnnpack})
-                for n in self.config.threads]
+        return [
+            Variant(self.name, self.config.label(n), {"threads": n, "xnnpack": self.config.xnnpack})
+            for n in self.config.threads
+        ]
 
     def model_for(self, model: ModelFile) -> ModelFile:
         if not model.compiled:
@@ -36,12 +52,18 @@ class CpuRuntime:
         source = model.source_twin()
         if source is not None and source.is_file():
             return inspect_model(source)
-        where = f"({source.name}); it is not beside the compiled file" if source else "(its name does not say which)"
+        where = (
+            f"({source.name}); it is not beside the compiled file"
+            if source
+            else "(its name does not say which)"
+        )
         from edgedeploy.targets.registry import get_target
 
-        raise InputError(f"{model.path.name} is compiled for {get_target(model.compiled_for).display_name} and cannot "
-                         "run on the CPU target",
-                         f"give the CPU its uncompiled source {where}")
+        raise InputError(
+            f"{model.path.name} is compiled for {get_target(model.compiled_for).display_name} and cannot "
+            "run on the CPU target",
+            f"give the CPU its uncompiled source {where}",
+        )
 
     def load(self, model: ModelFile, variant: Variant) -> LoadedModel:
         threads, xnnpack = variant.settings["threads"], variant.settings["xnnpack"]
@@ -49,9 +71,17 @@ class CpuRuntime:
         try:
             interpreter, _ = create_interpreter(model.path, threads=threads, xnnpack=xnnpack)
         except InterpreterLoadError as exc:
-            raise InputError(f"{model.path.name}: the LiteRT interpreter cannot load it: {exc}") from exc
+            raise InputError(
+                f"{model.path.name}: the LiteRT interpreter cannot load it: {exc}"
+            ) from exc
         load_seconds = time.perf_counter() - start
-        details = {"threads": threads, "xnnpack": xnnpack, "delegate_partitions": delegate_partitions(interpreter)}
+        details = {
+            "threads": threads,
+            "xnnpack": xnnpack,
+            "delegate_partitions": delegate_partitions(interpreter),
+        }
         if xnnpack and details["delegate_partitions"] == 0:
             details["note"] = "XNNPACK took no part of this model: LiteRT's own kernels ran it"
-        return LoadedModel(interpreter=interpreter, inputs=model.inputs, load_seconds=load_seconds, details=details)
+        return LoadedModel(
+            interpreter=interpreter, inputs=model.inputs, load_seconds=load_seconds, details=details
+        )

@@ -20,16 +20,28 @@ def _runtime(options: TargetOptions):
     from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig
     from edgedeploy.targets.edgetpu.device.runtime import EdgeTpuRuntime
 
-    return EdgeTpuRuntime(EdgeTpuConfig.from_options(options.device, options.library, options.xnnpack))
+    return EdgeTpuRuntime(
+        EdgeTpuConfig.from_options(options.device, options.library, options.xnnpack)
+    )
 
 
-def _check(path, *, compiler_version: int | None = None, min_runtime: int | None = None, source=None,
-           all_ops: bool = False):
+def _check(
+    path,
+    *,
+    compiler_version: int | None = None,
+    min_runtime: int | None = None,
+    source=None,
+    all_ops: bool = False,
+):
     from edgedeploy.targets.edgetpu.check import check_model
     from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER
 
-    report = check_model(path, compiler_version=compiler_version or DEFAULT_COMPILER, min_runtime=min_runtime,
-                         source=source)
+    report = check_model(
+        path,
+        compiler_version=compiler_version or DEFAULT_COMPILER,
+        min_runtime=min_runtime,
+        source=source,
+    )
     report.show_all_ops = all_ops
     return report
 
@@ -49,13 +61,26 @@ def _estimate(path, host: str | None = None, **options):
     return estimate_file(path, **({"host": host} if host else {}), **options)
 
 
-def _limits(graph, *, label: str = "", host: str | None = None, clock: str | None = None,
-            compiler_version: int | None = None, min_runtime: int | None = None):
+def _limits(
+    graph,
+    *,
+    label: str = "",
+    host: str | None = None,
+    clock: str | None = None,
+    compiler_version: int | None = None,
+    min_runtime: int | None = None,
+):
     """One model at one size (a converted or forecast int8 graph): mapping, parameters, activations, latency."""
     from edgedeploy.targets.edgetpu.limits import limits_point
 
-    return limits_point(graph, label=label, host=host, clock=clock, compiler_version=compiler_version,
-                        min_runtime=min_runtime)
+    return limits_point(
+        graph,
+        label=label,
+        host=host,
+        clock=clock,
+        compiler_version=compiler_version,
+        min_runtime=min_runtime,
+    )
 
 
 def _convert_step():
@@ -65,8 +90,17 @@ def _convert_step():
 
 
 TARGET = TargetSpec(
-    name="edgetpu", aliases=("coral",), title="the Edge TPU",
+    name="edgetpu",
+    aliases=("coral",),
+    title="the Edge TPU",
     summary="Google Coral Edge TPU (USB Accelerator, PCIe/M.2) through the libedgetpu delegate",
-    runtime=_runtime, check=_check, compile=_compile, estimate=_estimate, convert_step=_convert_step,
+    runtime=_runtime,
+    check=_check,
+    compile=_compile,
+    estimate=_estimate,
+    convert_step=_convert_step,
     limits=_limits,
-    compiled_op=naming.CUSTOM_OP, source_of=naming.source_path, model_name=naming.model_name)
+    compiled_op=naming.CUSTOM_OP,
+    source_of=naming.source_path,
+    model_name=naming.model_name,
+)

@@ -20,7 +20,9 @@ from edgedeploy.targets.edgetpu.predict.result import CheckReport
 from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER, load_rules
 from edgedeploy.tflite import has_tflite_identifier, parse_model
 
-_TEXT_LIMIT = 5 * 1024 * 1024  # compiler outputs are a few KiB; refuse to decode big binaries as text
+_TEXT_LIMIT = (
+    5 * 1024 * 1024
+)  # compiler outputs are a few KiB; refuse to decode big binaries as text
 
 
 def _read(path: Path) -> bytes:
@@ -44,17 +46,23 @@ def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckR
 
         return check_compiled(graph, path, rules, source)
     if source is not None:
-        raise UsageError(f"--source goes with a compiled *_edgetpu.tflite; {path} holds no edgetpu-custom-op",
-                         "check the model itself without --source")
+        raise UsageError(
+            f"--source goes with a compiled *_edgetpu.tflite; {path} holds no edgetpu-custom-op",
+            "check the model itself without --source",
+        )
     if not graph.ops:
         raise InputError(f"{path} has no operators")
     if uses_no_integer_tensors(graph):
-        raise InputError(f"{path} is not quantized (no int8/uint8 tensors: a float model?); "
-                         "the Edge TPU needs a full-int8 model",
-                         hint="convert it with: edgedeploy convert --target edgetpu")
+        raise InputError(
+            f"{path} is not quantized (no int8/uint8 tensors: a float model?); "
+            "the Edge TPU needs a full-int8 model",
+            hint="convert it with: edgedeploy convert --target edgetpu",
+        )
     try:
         return analyse(graph, rules, str(path))
-    except InputError as exc:  # a damaged operand found by a rule: say which file, the rule said which op
+    except (
+        InputError
+    ) as exc:  # a damaged operand found by a rule: say which file, the rule said which op
         raise InputError(f"{path}: {exc.message}", exc.hint) from None
 
 
@@ -71,17 +79,31 @@ def _check_text(data: bytes, path: Path, rules) -> CheckReport:
         raise InputError(f"{path} is {what} (binary data)") from None
     output = parse_compiler_output(text)
     failure = output.failure
-    if not output.recognised and failure and failure.code == "unrecognised-output" \
-            and not failure.message.startswith("not Edge TPU compiler output"):
-        raise InputError(f"{path} is {what}: {failure.message}")  # what the parser found wrong, and where
+    if (
+        not output.recognised
+        and failure
+        and failure.code == "unrecognised-output"
+        and not failure.message.startswith("not Edge TPU compiler output")
+    ):
+        raise InputError(
+            f"{path} is {what}: {failure.message}"
+        )  # what the parser found wrong, and where
     if not output.recognised:  # the parser never raises; here the user claimed this is a log
         first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-        raise InputError(f"{path} is {what}" + (f" (it starts with {first[:50]!r})" if first else " (blank text)"))
+        raise InputError(
+            f"{path} is {what}"
+            + (f" (it starts with {first[:50]!r})" if first else " (blank text)")
+        )
     return report_from_output(output, str(path), rules)
 
 
-def check_model(path: str | Path, *, compiler_version: int = DEFAULT_COMPILER, min_runtime: int | None = None,
-                source: str | Path | None = None) -> CheckReport:
+def check_model(
+    path: str | Path,
+    *,
+    compiler_version: int = DEFAULT_COMPILER,
+    min_runtime: int | None = None,
+    source: str | Path | None = None,
+) -> CheckReport:
     """Check one file for the Edge TPU; ``source`` is the compiler's input model when ``path`` is compiled."""
     path = Path(path)
     rules = load_rules(compiler_version, min_runtime)

@@ -51,57 +51,115 @@ class EdgeTpuConvertStep:
         prediction["path"] = int8.name  # the scratch path means nothing to the user
         return prediction
 
-    def compile(self, int8: Path, workdir: Path, options: Mapping[str, Any], *, enabled: bool = True,
-                publish_to: Path | None = None) -> StepOutcome:
+    def compile(
+        self,
+        int8: Path,
+        workdir: Path,
+        options: Mapping[str, Any],
+        *,
+        enabled: bool = True,
+        publish_to: Path | None = None,
+    ) -> StepOutcome:
         """Compile into ``workdir``. ``enabled`` False is --no-compile: stopping after int8 is success.
         ``publish_to``: the output folder the files are moved to; the report's paths name it."""
-        from edgedeploy.targets.edgetpu.compiler.compile import STDERR_FILE, STDOUT_FILE, compile_models
+        from edgedeploy.targets.edgetpu.compiler.compile import (
+            STDERR_FILE,
+            STDOUT_FILE,
+            compile_models,
+        )
 
         if not enabled:
-            return StepOutcome("skipped", {"status": "skipped", "reason": "--no-compile: stopped after the int8 model"})
+            return StepOutcome(
+                "skipped",
+                {"status": "skipped", "reason": "--no-compile: stopped after the int8 model"},
+            )
         try:
             report = compile_models([int8], workdir, options_from(options))
         except ToolMissingError as missing:
-            return StepOutcome("not-run", {"status": "not-run", "reason": missing.message,
-                                           "how_to_get_it": missing.hint}, missing.exit_code)
-        files = [p for pattern in (*OUTPUT_PATTERNS, STDOUT_FILE, STDERR_FILE) for p in sorted(workdir.glob(pattern))]
+            return StepOutcome(
+                "not-run",
+                {"status": "not-run", "reason": missing.message, "how_to_get_it": missing.hint},
+                missing.exit_code,
+            )
+        files = [
+            p
+            for pattern in (*OUTPUT_PATTERNS, STDOUT_FILE, STDERR_FILE)
+            for p in sorted(workdir.glob(pattern))
+        ]
         if publish_to is not None:
             report.relocate(Path(workdir).resolve(), Path(publish_to).resolve())
         data = report.to_dict()
         if report.failure is not None:
-            files = [p for p in files if p.suffix != ".tflite"]  # a failed run publishes logs, never a model
-            return StepOutcome("failed", {"status": "failed", "reason": report.failure.reason,
-                                          "advice": report.failure.advice, "report": data},
-                               ExitCode.COMPILER_FAILED, files, result=report)
-        notes = [f"edgetpu compile: {line}" for result in report.models for line in result.warnings()]
-        return StepOutcome("compiled", {"status": "compiled", "model": report.models[0].compiled[0].name,
-                                        "report": data}, ExitCode.OK, files, notes, result=report)
+            files = [
+                p for p in files if p.suffix != ".tflite"
+            ]  # a failed run publishes logs, never a model
+            return StepOutcome(
+                "failed",
+                {
+                    "status": "failed",
+                    "reason": report.failure.reason,
+                    "advice": report.failure.advice,
+                    "report": data,
+                },
+                ExitCode.COMPILER_FAILED,
+                files,
+                result=report,
+            )
+        notes = [
+            f"edgetpu compile: {line}" for result in report.models for line in result.warnings()
+        ]
+        return StepOutcome(
+            "compiled",
+            {"status": "compiled", "model": report.models[0].compiled[0].name, "report": data},
+            ExitCode.OK,
+            files,
+            notes,
+            result=report,
+        )
 
-    def render(self, console: Console, data: Mapping[str, Any], int8: Path, result: Any = None) -> None:
+    def render(
+        self, console: Console, data: Mapping[str, Any], int8: Path, result: Any = None
+    ) -> None:
         """The terminal lines ``convert`` shows for this step's report data."""
         prediction, compiled = data.get("prediction"), data.get("compile", {})
         if prediction:
-            console.print(f"[bold]Edge TPU prediction[/bold] ({escape(prediction['rules'])}): "
-                          f"{escape(prediction['verdict'])}")
+            console.print(
+                f"[bold]Edge TPU prediction[/bold] ({escape(prediction['rules'])}): "
+                f"{escape(prediction['verdict'])}"
+            )
             for finding in prediction["findings"]:
-                fix = f" [dim]Fix: {escape(finding['fix'])}[/dim]" if finding.get("fix") else ""  # no empty "Fix:"
-                console.print(f"  - {escape(finding['title'])} (x{finding['count']}): {escape(finding['consequence'])}{fix}")
+                fix = (
+                    f" [dim]Fix: {escape(finding['fix'])}[/dim]" if finding.get("fix") else ""
+                )  # no empty "Fix:"
+                console.print(
+                    f"  - {escape(finding['title'])} (x{finding['count']}): {escape(finding['consequence'])}{fix}"
+                )
             console.print(f"  details per operator: edgedeploy check {escape(str(int8))}")
         status = compiled.get("status")
         if status == "compiled":
-            console.print(f"[bold]Edge TPU compile[/bold]: [green]compiled[/green] -> {escape(compiled['model'])}")
+            console.print(
+                f"[bold]Edge TPU compile[/bold]: [green]compiled[/green] -> {escape(compiled['model'])}"
+            )
         elif status == "failed":
-            console.print(f"[bold]Edge TPU compile[/bold]: [red]failed[/red]: {escape(compiled['reason'])} "
-                          "(the compiler's output is kept in the output directory)")
+            console.print(
+                f"[bold]Edge TPU compile[/bold]: [red]failed[/red]: {escape(compiled['reason'])} "
+                "(the compiler's output is kept in the output directory)"
+            )
             if compiled.get("advice"):
                 console.print(f"[bold]what to do:[/] {escape(compiled['advice'])}")
         if status in ("compiled", "failed") and result is not None:
-            result.render_models(console)  # what the compiler did, beside the prediction, as `compile` shows it
+            result.render_models(
+                console
+            )  # what the compiler did, beside the prediction, as `compile` shows it
         elif status == "not-run":
-            console.print(f"[bold]Edge TPU compile[/bold]: [yellow]not run[/yellow]: {escape(compiled['reason'])}")
+            console.print(
+                f"[bold]Edge TPU compile[/bold]: [yellow]not run[/yellow]: {escape(compiled['reason'])}"
+            )
             if compiled.get("how_to_get_it"):
                 console.print(f"  {escape(compiled['how_to_get_it'])}")
-            console.print("  The int8 model and the predicted mapping above were written; "
-                          "--no-compile stops after int8 with exit 0.")
+            console.print(
+                "  The int8 model and the predicted mapping above were written; "
+                "--no-compile stops after int8 with exit 0."
+            )
         elif status == "skipped":
             console.print(f"[bold]Edge TPU compile[/bold]: skipped ({escape(compiled['reason'])})")

@@ -23,7 +23,11 @@ def compiled_path(source: Path, folder: Path | None = None) -> Path:
 def source_path(compiled: Path) -> Path | None:
     """``X_edgetpu.tflite`` -> ``X.tflite`` beside it; None when the name does not follow the rule."""
     stem = compiled.stem
-    return compiled.with_name(stem[: -len(SUFFIX)] + compiled.suffix) if stem.endswith(SUFFIX) else None
+    return (
+        compiled.with_name(stem[: -len(SUFFIX)] + compiled.suffix)
+        if stem.endswith(SUFFIX)
+        else None
+    )
 
 
 def model_name(path: Path) -> str:

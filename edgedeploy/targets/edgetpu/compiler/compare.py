@@ -47,10 +47,14 @@ class OpComparison:
         return f"{self.op}: {ours}, {theirs}" + (f" ({' | '.join(why)})" if why else "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op, "predicted": {"tpu": self.predicted_tpu, "cpu": self.predicted_cpu},
-                "compiler": {"tpu": self.compiler_tpu, "cpu": self.compiler_cpu}, "agrees": self.agrees,
-                "predicted_reasons": list(self.predicted_reasons),
-                "compiler_statuses": list(self.compiler_statuses)}
+        return {
+            "op": self.op,
+            "predicted": {"tpu": self.predicted_tpu, "cpu": self.predicted_cpu},
+            "compiler": {"tpu": self.compiler_tpu, "cpu": self.compiler_cpu},
+            "agrees": self.agrees,
+            "predicted_reasons": list(self.predicted_reasons),
+            "compiler_statuses": list(self.compiler_statuses),
+        }
 
 
 @dataclass
@@ -63,9 +67,12 @@ class Comparison:
         return [row for row in self.rows if not row.agrees]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"available": self.unavailable is None, "unavailable_reason": self.unavailable,
-                "rows": [r.to_dict() for r in self.rows],
-                "disagreements": [r.op for r in self.disagreements]}
+        return {
+            "available": self.unavailable is None,
+            "unavailable_reason": self.unavailable,
+            "rows": [r.to_dict() for r in self.rows],
+            "disagreements": [r.op for r in self.disagreements],
+        }
 
 
 def compare(predicted: Iterable[PredictedOp], compiler: CompilerOutput) -> Comparison:
@@ -84,6 +91,15 @@ def compare(predicted: Iterable[PredictedOp], compiler: CompilerOutput) -> Compa
         mine = ours.get(op, [])
         reasons = tuple(dict.fromkeys(p.reason for p in mine if p.reason))
         counts = theirs.get(op, {"tpu": 0, "cpu": 0})
-        rows.append(OpComparison(op, sum(p.on_tpu for p in mine), sum(not p.on_tpu for p in mine),
-                                 counts["tpu"], counts["cpu"], reasons, tuple(statuses.get(op, ()))))
+        rows.append(
+            OpComparison(
+                op,
+                sum(p.on_tpu for p in mine),
+                sum(not p.on_tpu for p in mine),
+                counts["tpu"],
+                counts["cpu"],
+                reasons,
+                tuple(statuses.get(op, ())),
+            )
+        )
     return Comparison(rows=rows)

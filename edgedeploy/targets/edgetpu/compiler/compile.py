@@ -42,8 +42,10 @@ class CompilationFailedError(CompilerError):
     """The compiler ran and failed; ``report`` says why and where its output was kept."""
 
     def __init__(self, report: CompileReport):
-        super().__init__(f"Edge TPU compilation failed: {report.failure.reason}",
-                         f"the compiler's output is kept in {report.out_dir}")
+        super().__init__(
+            f"Edge TPU compilation failed: {report.failure.reason}",
+            f"the compiler's output is kept in {report.out_dir}",
+        )
         self.report = report
 
 
@@ -54,21 +56,32 @@ def check_input_models(models: Sequence[Path]) -> list[Path]:
     for model in models:
         path = Path(model).expanduser()
         if not path.is_file():
-            raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+            raise InputError(
+                f"{path}: no such file" if not path.exists() else f"{path}: not a file"
+            )
         if not is_tflite_file(path):
             raise InputError(f"{path}: not a TFLite model (no TFL3 identifier)")
-        read_model(path)  # a damaged model is the user's input error (exit 4), not a compiler failure
+        read_model(
+            path
+        )  # a damaged model is the user's input error (exit 4), not a compiler failure
         checked.append(path.resolve())
     stems = [p.stem for p in checked]
     if len(set(stems)) != len(stems):
-        raise UsageError("two models share a file name; their compiled outputs would overwrite each other")
+        raise UsageError(
+            "two models share a file name; their compiled outputs would overwrite each other"
+        )
     return checked
 
 
-def read_compiler_version(location: CompilerLocation, timeout: float = VERSION_TIMEOUT_S) -> str | None:
+def read_compiler_version(
+    location: CompilerLocation, timeout: float = VERSION_TIMEOUT_S
+) -> str | None:
     """``16.0.384591198`` from ``edgetpu_compiler --version``; None when it does not say."""
-    argv = docker.version_argv(location.docker, location.image) if location.in_docker \
+    argv = (
+        docker.version_argv(location.docker, location.image)
+        if location.in_docker
         else [str(location.executable), "--version"]
+    )
     outcome = run_bounded(argv, timeout)
     match = _VERSION.search(outcome.stdout + outcome.stderr)
     return f"{match.group(1)}.{match.group(2)}" if match else None
@@ -81,11 +94,22 @@ def compiler_major(version: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def compiler_argv(location: CompilerLocation, models: Sequence[Path], out_dir: Path, flags: Sequence[str],
-                  container: str | None = None) -> list[str]:
+def compiler_argv(
+    location: CompilerLocation,
+    models: Sequence[Path],
+    out_dir: Path,
+    flags: Sequence[str],
+    container: str | None = None,
+) -> list[str]:
     if location.in_docker:
-        return docker.compile_argv(location.docker, location.image, models, out_dir, flags,
-                                   container or docker.new_container_name())
+        return docker.compile_argv(
+            location.docker,
+            location.image,
+            models,
+            out_dir,
+            flags,
+            container or docker.new_container_name(),
+        )
     return [str(location.executable), "-s", "-o", str(out_dir), *flags, *(str(m) for m in models)]
 
 
@@ -94,7 +118,9 @@ def _staging(out_dir: Path) -> Path:
         out_dir.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(dir=out_dir, prefix=STAGING_PREFIX + "compiler-"))
     except OSError as exc:
-        raise OutputError(f"cannot write to output directory {out_dir}: {exc.strerror or exc}") from exc
+        raise OutputError(
+            f"cannot write to output directory {out_dir}: {exc.strerror or exc}"
+        ) from exc
 
 
 def remove_stale_models(out_dir: Path, inputs: Sequence[Path]) -> None:
@@ -119,8 +145,13 @@ def _version_problem(version: str | None, options: CompileOptions) -> None:
         raise UsageError(f"{', '.join(needs)} need Edge TPU compiler 16; this one is {version}")
 
 
-def compile_models(models: Sequence[Path], out_dir: Path, options: CompileOptions | None = None,
-                   location: CompilerLocation | None = None, predict: bool = True) -> CompileReport:
+def compile_models(
+    models: Sequence[Path],
+    out_dir: Path,
+    options: CompileOptions | None = None,
+    location: CompilerLocation | None = None,
+    predict: bool = True,
+) -> CompileReport:
     options = options or CompileOptions()
     options.validate()
     models = check_input_models(models)
@@ -137,35 +168,66 @@ def compile_models(models: Sequence[Path], out_dir: Path, options: CompileOption
         def stop_container() -> None:  # killing the docker client does not stop the container
             if container:
                 with suppress(OSError, subprocess.TimeoutExpired):
-                    subprocess.run(docker.kill_argv(location.docker, container), capture_output=True, timeout=20)
+                    subprocess.run(
+                        docker.kill_argv(location.docker, container),
+                        capture_output=True,
+                        timeout=20,
+                    )
 
         # Captured into staging beside the compiler's own files and moved out with its logs (_keep), whole.
-        outcome = run_bounded(argv, limit, cwd=staging, on_timeout=stop_container, stdout_path=staging / STDOUT_FILE,
-                              stderr_path=staging / STDERR_FILE)
+        outcome = run_bounded(
+            argv,
+            limit,
+            cwd=staging,
+            on_timeout=stop_container,
+            stdout_path=staging / STDOUT_FILE,
+            stderr_path=staging / STDERR_FILE,
+        )
         said = outcome.stdout + ("\n" + outcome.stderr if outcome.stderr.strip() else "")
         overall = parse_compiler_output(said)
         produced = {m: compiled_outputs(staging, m) for m in models}
         failure = classify(outcome, overall, produced, limit)
         # names from this run's staging, so that files of an earlier run (--force) are never reported
-        logs = [next((out_dir / p.name for p in compiled_outputs(staging, m, ".log")), None) for m in models]
-        compiled = {m: [out_dir / p.name for p in files] if failure is None else [] for m, files in produced.items()}
+        logs = [
+            next((out_dir / p.name for p in compiled_outputs(staging, m, ".log")), None)
+            for m in models
+        ]
+        compiled = {
+            m: [out_dir / p.name for p in files] if failure is None else []
+            for m, files in produced.items()
+        }
         _keep(staging, out_dir, succeeded=failure is None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     parsed, notes = per_model_outputs(outcome.stdout, models, logs)
-    results = [ModelResult(input=m, compiler=p, log=log, compiled=compiled[m])
-               for m, p, log in zip(models, parsed, logs)]
+    results = [
+        ModelResult(input=m, compiler=p, log=log, compiled=compiled[m])
+        for m, p, log in zip(models, parsed, logs)
+    ]
     version = version or overall.compiler_version
     if predict and failure is None:
         attach_predictions(results, compiler_major(version), options.min_runtime)
     if version is None:
         notes.append("the compiler did not print its version")
     if outcome.truncated:
-        notes.append(f"the compiler printed {max(outcome.stdout_bytes, outcome.stderr_bytes) / 2**20:.0f} MiB; its first "
-                     f"{PARSED_BYTES // 2**20} MiB and last {TAIL_BYTES // 2**20} MiB were read, all of it is kept in "
-                     f"{STDOUT_FILE} and {STDERR_FILE}")
+        notes.append(
+            f"the compiler printed {max(outcome.stdout_bytes, outcome.stderr_bytes) / 2**20:.0f} MiB; its first "
+            f"{PARSED_BYTES // 2**20} MiB and last {TAIL_BYTES // 2**20} MiB were read, all of it is kept in "
+            f"{STDOUT_FILE} and {STDERR_FILE}"
+        )
     shown_argv = [arg.replace(str(staging), str(out_dir)) for arg in argv]  # staging is gone by now
-    return CompileReport(out_dir=out_dir, location=location, version=version, options=options, argv=shown_argv,
-                         returncode=outcome.returncode, timed_out=outcome.timed_out, seconds=outcome.seconds,
-                         failure=failure, models=results, stdout_file=out_dir / STDOUT_FILE,
-                         stderr_file=out_dir / STDERR_FILE, notes=notes)
+    return CompileReport(
+        out_dir=out_dir,
+        location=location,
+        version=version,
+        options=options,
+        argv=shown_argv,
+        returncode=outcome.returncode,
+        timed_out=outcome.timed_out,
+        seconds=outcome.seconds,
+        failure=failure,
+        models=results,
+        stdout_file=out_dir / STDOUT_FILE,
+        stderr_file=out_dir / STDERR_FILE,
+        notes=notes,
+    )

@@ -50,7 +50,9 @@ def _csv_field(text: str) -> str:
 
 def mount_option(source: Path, target: PurePosixPath, read_only: bool) -> str:
     # --mount, not -v: a ':' in a host path would split a -v value; CSV quoting covers ',' and '"'.
-    fields = ["type=bind", f"source={source}", f"target={target}"] + (["readonly"] if read_only else [])
+    fields = ["type=bind", f"source={source}", f"target={target}"] + (
+        ["readonly"] if read_only else []
+    )
     return ",".join(_csv_field(f) for f in fields)
 
 
@@ -66,8 +68,19 @@ def new_container_name() -> str:
 
 
 def _run_prefix(docker: str, image_entry: str = COMPILER_IN_IMAGE) -> list[str]:
-    return [docker, "run", "--rm", "--pull", "never", "--platform", PLATFORM, "--network", "none",
-            "--entrypoint", image_entry]
+    return [
+        docker,
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "--platform",
+        PLATFORM,
+        "--network",
+        "none",
+        "--entrypoint",
+        image_entry,
+    ]
 
 
 def version_argv(docker: str, image: str) -> list[str]:
@@ -82,8 +95,14 @@ def kill_argv(docker: str, container: str) -> list[str]:
     return [docker, "kill", container]
 
 
-def compile_argv(docker: str, image: str, models: Sequence[Path], out_dir: Path, flags: Sequence[str],
-                 container: str) -> list[str]:
+def compile_argv(
+    docker: str,
+    image: str,
+    models: Sequence[Path],
+    out_dir: Path,
+    flags: Sequence[str],
+    container: str,
+) -> list[str]:
     """``docker run`` the compiler on ``models`` (absolute host paths), writing into ``out_dir``.
 
     Each distinct model folder is mounted once, read-only, at ``/edgedeploy/models/<n>``; the file
@@ -97,5 +116,10 @@ def compile_argv(docker: str, image: str, models: Sequence[Path], out_dir: Path,
     argv = _run_prefix(docker) + ["--name", container] + _user_option()
     for host, inside in folders.items():
         argv += ["--mount", mount_option(host, inside, read_only=True)]
-    argv += ["--mount", mount_option(out_dir, CONTAINER_OUT, read_only=False), "--workdir", str(CONTAINER_OUT)]
+    argv += [
+        "--mount",
+        mount_option(out_dir, CONTAINER_OUT, read_only=False),
+        "--workdir",
+        str(CONTAINER_OUT),
+    ]
     return argv + [image, "-s", "-o", str(CONTAINER_OUT), *flags, *container_models]

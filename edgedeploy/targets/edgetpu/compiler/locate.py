@@ -43,8 +43,12 @@ class CompilerLocation:
         return f"{self.executable} (from {self.found_by})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"found_by": self.found_by, "executable": str(self.executable) if self.executable else None,
-                "docker": self.docker, "image": self.image}
+        return {
+            "found_by": self.found_by,
+            "executable": str(self.executable) if self.executable else None,
+            "docker": self.docker,
+            "image": self.image,
+        }
 
 
 def _usable_executable(value: str, origin: str) -> Path:
@@ -70,8 +74,14 @@ def probe_docker_image(image: str) -> tuple[str | None, str]:
     if cli is None:
         return None, "there is no docker command on PATH"
     try:
-        done = subprocess.run(docker.inspect_argv(cli, image), capture_output=True, text=True,
-                              errors="replace", timeout=DOCKER_PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            docker.inspect_argv(cli, image),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=DOCKER_PROBE_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         return None, f"the Docker engine did not answer within {DOCKER_PROBE_TIMEOUT_S:g} s"
     except OSError as exc:
@@ -89,23 +99,33 @@ def how_to_get_compiler(image: str) -> str:
     build = " ".join(docker.build_argv(image))
     ways = []
     if platform.system() == "Linux" and platform.machine().lower() in ("x86_64", "amd64"):
-        ways.append(f"install the Debian package {APT_PACKAGE} from Coral's apt repository "
-                    "(steps in docker/README.md)")
+        ways.append(
+            f"install the Debian package {APT_PACKAGE} from Coral's apt repository "
+            "(steps in docker/README.md)"
+        )
     else:
-        ways.append(f"the compiler runs only on x86-64 Linux; on this {platform.system()} "
-                    f"{platform.machine()} machine use the Docker image")
-    ways.append(f"or build the project's image from an edgedeploy checkout with '{build}' "
-                "and edgedeploy runs the compiler in it by itself")
+        ways.append(
+            f"the compiler runs only on x86-64 Linux; on this {platform.system()} "
+            f"{platform.machine()} machine use the Docker image"
+        )
+    ways.append(
+        f"or build the project's image from an edgedeploy checkout with '{build}' "
+        "and edgedeploy runs the compiler in it by itself"
+    )
     ways.append(f"or pass --compiler PATH / set {COMPILER_ENV}")
     return "; ".join(ways)
 
 
-def locate_compiler(explicit: str | None = None, env: Mapping[str, str] | None = None) -> CompilerLocation:
+def locate_compiler(
+    explicit: str | None = None, env: Mapping[str, str] | None = None
+) -> CompilerLocation:
     env = os.environ if env is None else env
     if explicit:
         return CompilerLocation("--compiler", executable=_usable_executable(explicit, "--compiler"))
     if env.get(COMPILER_ENV, "").strip():
-        return CompilerLocation(COMPILER_ENV, executable=_usable_executable(env[COMPILER_ENV].strip(), COMPILER_ENV))
+        return CompilerLocation(
+            COMPILER_ENV, executable=_usable_executable(env[COMPILER_ENV].strip(), COMPILER_ENV)
+        )
     on_path = shutil.which(COMPILER_NAME)
     if on_path is not None:
         return CompilerLocation("PATH", executable=Path(on_path))

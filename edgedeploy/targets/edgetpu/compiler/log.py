@@ -26,10 +26,22 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from edgedeploy.targets.edgetpu.compiler.parsed import CompilerFailure, CompilerOutput, OperatorStatus, SearchAttempt
+from edgedeploy.targets.edgetpu.compiler.parsed import (
+    CompilerFailure,
+    CompilerOutput,
+    OperatorStatus,
+    SearchAttempt,
+)
 
-__all__ = ["STATUS_REASONS", "CompilerFailure", "CompilerOutput", "OperatorStatus", "SearchAttempt",
-           "parse_compiler_log_file", "parse_compiler_output"]
+__all__ = [
+    "STATUS_REASONS",
+    "CompilerFailure",
+    "CompilerOutput",
+    "OperatorStatus",
+    "SearchAttempt",
+    "parse_compiler_log_file",
+    "parse_compiler_output",
+]
 
 # Compiler status text -> stable reason code (shared with the predictor's codes where they mean the same).
 STATUS_REASONS: tuple[tuple[str, str], ...] = (
@@ -49,17 +61,26 @@ UNKNOWN_STATUS = "unknown-status"
 # once per line from its start (re.match; the flag names by two
 # searches), so its cost is linear in the line (docs/edgetpu.md section 7).
 FAILURE_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"ERROR: Attempting to use a delegate that only supports static-sized tensors", "dynamic-tensors"),
+    (
+        r"ERROR: Attempting to use a delegate that only supports static-sized tensors",
+        "dynamic-tensors",
+    ),
     (r"Compilation failed: .*large activation tensors", "large-activations"),
     (r"Model not quantized", "not-quantized"),
     (r"Invalid model", "invalid-model"),
     (r"Compilation failed: Internal error", "internal-error"),
-    (r"Internal compiler error", "internal-error"),  # compilers 2.x-14 ("Internal compiler error. Aborting!")
+    (
+        r"Internal compiler error",
+        "internal-error",
+    ),  # compilers 2.x-14 ("Internal compiler error. Aborting!")
     # The compiler's own one-line refusals of its command line, printed instead of any other output; the
     # one seen in public: "The number of lists given to intermediate_tensors doesn't match the number of
     # input models." Matched by a flag name, then a refusal word after it (``_argument_refusal``).
-    (r"\b(intermediate_tensors|num_segments|min_runtime_version|delegate_search_step|timeout_sec|out_dir|"
-     r"enable_multiple_subgraphs|search_delegate)\b", "argument-error"),
+    (
+        r"\b(intermediate_tensors|num_segments|min_runtime_version|delegate_search_step|timeout_sec|out_dir|"
+        r"enable_multiple_subgraphs|search_delegate)\b",
+        "argument-error",
+    ),
     (r"(Compilation|ERROR)\b.*\btimed out\b", "timeout"),  # wording not seen in a real log yet
     (r"Compilation failed", "compilation-failed"),
 )
@@ -70,25 +91,56 @@ _MIN_RECOGNISED_SHARE = 0.3
 # A compiler prints one table row per op type and status: a few hundred rows at most. Far more is not
 # compiler output, and keeping it would cost memory many times the input's size.
 MAX_TABLE_ROWS = 10_000
-_MAX_DIGITS = 15  # counts and sizes the compiler prints; longer digit runs are not numbers it printed
+_MAX_DIGITS = (
+    15  # counts and sizes the compiler prints; longer digit runs are not numbers it printed
+)
 # How every line the parser recognises outside the operator table begins; other lines are skipped
 # without running any pattern on them (a 5 MB log of noise parses in well under a second).
-_LINE_STARTS = ("Edge TPU Compiler version", "Operator", "Input ", "Output ", "On-chip memory", "Off-chip memory",
-                "Number of", "Total number", "Model ", "Operation log", "Searching for", "Try to compile",
-                "Intermediate tensors", "Compilation", "ERROR", "Invalid model", "Internal compiler", "Started a",
-                "See the operation", "Aborting")
+_LINE_STARTS = (
+    "Edge TPU Compiler version",
+    "Operator",
+    "Input ",
+    "Output ",
+    "On-chip memory",
+    "Off-chip memory",
+    "Number of",
+    "Total number",
+    "Model ",
+    "Operation log",
+    "Searching for",
+    "Try to compile",
+    "Intermediate tensors",
+    "Compilation",
+    "ERROR",
+    "Invalid model",
+    "Internal compiler",
+    "Started a",
+    "See the operation",
+    "Aborting",
+)
 
 _UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 _SIZE = r"(\d+(?:\.\d+)?) ?(B|KiB|MiB|GiB)\b"
 _VERSION = re.compile(r"Edge TPU Compiler version (\d+)(?:\.(\S+))?")
-_FIELDS: dict[str, tuple[re.Pattern[str], str]] = {  # attribute -> (pattern, kind); matched from the line start
+_FIELDS: dict[
+    str, tuple[re.Pattern[str], str]
+] = {  # attribute -> (pattern, kind); matched from the line start
     "input_model": (re.compile(r"Input model: (.+)"), "str"),
     "input_size_bytes": (re.compile(rf"Input size: {_SIZE}"), "size"),
     "output_model": (re.compile(r"Output model: (.+)"), "str"),
     "output_size_bytes": (re.compile(rf"Output size: {_SIZE}"), "size"),
-    "on_chip_used_bytes": (re.compile(rf"On-chip memory used for caching model parameters: {_SIZE}"), "size"),
-    "on_chip_remaining_bytes": (re.compile(rf"On-chip memory remaining for caching model parameters: {_SIZE}"), "size"),
-    "off_chip_bytes": (re.compile(rf"Off-chip memory used for streaming uncached model parameters: {_SIZE}"), "size"),
+    "on_chip_used_bytes": (
+        re.compile(rf"On-chip memory used for caching model parameters: {_SIZE}"),
+        "size",
+    ),
+    "on_chip_remaining_bytes": (
+        re.compile(rf"On-chip memory remaining for caching model parameters: {_SIZE}"),
+        "size",
+    ),
+    "off_chip_bytes": (
+        re.compile(rf"Off-chip memory used for streaming uncached model parameters: {_SIZE}"),
+        "size",
+    ),
     "subgraphs": (re.compile(r"Number of Edge TPU subgraphs: (\d+)"), "int"),
     "total_ops": (re.compile(r"Total number of operations: (\d+)"), "int"),
     "tpu_ops": (re.compile(r"Number of operations that will run on Edge TPU: (\d+)"), "int"),
@@ -172,7 +224,9 @@ def _is_table_header(text: str) -> bool:
 def _unrecognised(text: str, source: str, why: str | None = None) -> CompilerOutput:
     first = _first_lines(text, 1)
     if not first:
-        return CompilerOutput(source=source, failure=CompilerFailure("empty-output", "the compiler printed nothing"))
+        return CompilerOutput(
+            source=source, failure=CompilerFailure("empty-output", "the compiler printed nothing")
+        )
     message = why or f"not Edge TPU compiler output (starts with {first[0][:60]!r})"
     return CompilerOutput(source=source, failure=CompilerFailure("unrecognised-output", message))
 
@@ -198,8 +252,10 @@ class _Parser:
         out = self.out
         if self.in_table and (row := _row(text)) is not None:
             if len(out.operators) >= MAX_TABLE_ROWS:
-                self.too_long = (f"the operator table goes on past {MAX_TABLE_ROWS} rows (line {self.line_number}); "
-                                 "no compiler prints that many: not Edge TPU compiler output")
+                self.too_long = (
+                    f"the operator table goes on past {MAX_TABLE_ROWS} rows (line {self.line_number}); "
+                    "no compiler prints that many: not Edge TPU compiler output"
+                )
                 return
             out.operators.append(row)
             self.recognised_lines += 1
@@ -215,7 +271,10 @@ class _Parser:
                 self.recognised_lines += 1
             return
         if _is_table_header(text):
-            self.in_table, out.operators = True, []  # a later table (a later -d attempt) replaces an earlier one
+            self.in_table, out.operators = (
+                True,
+                [],
+            )  # a later table (a later -d attempt) replaces an earlier one
             self.recognised_lines += 1
             return
         self.in_table = False
@@ -232,8 +291,10 @@ class _Parser:
                 elif kind == "size":
                     value = _size_bytes(match.group(1), match.group(2))
                 if value is None:
-                    self.out.notes.append(f"line {self.line_number}: the number on '{text[:40]}...' is too long to be "
-                                          "one the compiler printed; ignored")
+                    self.out.notes.append(
+                        f"line {self.line_number}: the number on '{text[:40]}...' is too long to be "
+                        "one the compiler printed; ignored"
+                    )
                     return False
                 setattr(self.out, name, value)
                 return True
@@ -247,13 +308,17 @@ class _Parser:
             self.out.search_attempts.append(self.attempt)
         elif text.startswith(_INTERMEDIATE):
             if self.attempt is not None:
-                self.attempt.intermediate_tensors = [t for t in text[len(_INTERMEDIATE):].split(",") if t]
+                self.attempt.intermediate_tensors = [
+                    t for t in text[len(_INTERMEDIATE) :].split(",") if t
+                ]
         else:
             return False
         return True
 
     def _outcome(self, text: str) -> bool:
-        if text.startswith(("Model compiled successfully", "Compilation succeeded", "Model successfully compiled")):
+        if text.startswith(
+            ("Model compiled successfully", "Compilation succeeded", "Model successfully compiled")
+        ):
             self._finish(succeeded=True)
             return True
         if code := _failure_code(text):
@@ -261,8 +326,14 @@ class _Parser:
             if text.startswith("Compilation failed!") or code in ("not-quantized", "invalid-model"):
                 self._finish(succeeded=False)
             return True
-        return text.startswith(("Started a compilation timeout timer", "Compilation child process completed",
-                                "See the operation log file", "ERROR: Restored original execution plan"))
+        return text.startswith(
+            (
+                "Started a compilation timeout timer",
+                "Compilation child process completed",
+                "See the operation log file",
+                "ERROR: Restored original execution plan",
+            )
+        )
 
     def _finish(self, succeeded: bool) -> None:
         self.out.succeeded = succeeded
@@ -277,7 +348,9 @@ def _most_specific(lines: list[tuple[str, str]]) -> tuple[str, str]:
     order = [code for _, code in FAILURE_PATTERNS]
     code = min((c for c, _ in lines), key=order.index)
     # every fatal line except the bare closing "Compilation failed!", which adds nothing
-    said = [line[:500] for _, line in lines if line.rstrip() != "Compilation failed!"] or [lines[0][1][:500]]
+    said = [line[:500] for _, line in lines if line.rstrip() != "Compilation failed!"] or [
+        lines[0][1][:500]
+    ]
     return code, " / ".join(dict.fromkeys(said[:20]))
 
 
@@ -289,8 +362,10 @@ def _conclude(parser: _Parser) -> CompilerOutput:
         out.failure = CompilerFailure(*_most_specific(parser.failure_lines))
     if out.search_attempts and out.search_attempts[-1].outcome == "unknown":
         out.succeeded = None  # an earlier -d attempt may have failed, but the search went on
-        out.notes.append(f"the output ends during the -d attempt with {out.search_attempts[-1].ops} ops; "
-                         "its result is not shown")
+        out.notes.append(
+            f"the output ends during the -d attempt with {out.search_attempts[-1].ops} ops; "
+            "its result is not shown"
+        )
     if out.operators and out.total_ops is None and out.source == "log":
         out.total_ops = sum(r.count for r in out.operators)
     if out.source == "log" and out.operators:
@@ -313,15 +388,21 @@ def _parse(text: str, source: str) -> CompilerOutput:
         if parser.too_long:
             return _unrecognised(text, source, parser.too_long)
     strong = parser.out.compiler_version is not None or bool(parser.out.operators)
-    if parser.recognised_lines == 0 or (not strong and parser.recognised_lines < _MIN_RECOGNISED_SHARE * parser.non_empty):
+    if parser.recognised_lines == 0 or (
+        not strong and parser.recognised_lines < _MIN_RECOGNISED_SHARE * parser.non_empty
+    ):
         return _unrecognised(text, source)
     return _conclude(parser)
 
 
 def _is_log_format(text: str) -> bool:
     lines = _first_lines(text, 3)
-    return len(lines) >= 3 and bool(_VERSION.match(lines[0])) and lines[1].startswith("Input: ") \
+    return (
+        len(lines) >= 3
+        and bool(_VERSION.match(lines[0]))
+        and lines[1].startswith("Input: ")
         and lines[2].startswith("Output: ")
+    )
 
 
 def parse_compiler_log_file(text: str) -> CompilerOutput:

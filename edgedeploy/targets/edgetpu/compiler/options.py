@@ -19,8 +19,11 @@ DEFAULT_SEARCH_TIMEOUT_S = 3600.0
 COMPILER_DEFAULT_TIMER_S = 180
 
 # Flags the compiler learnt in version 16 (older ones stop with an unknown-flag error, so we say it first).
-NEEDS_COMPILER_16 = {"search_delegate": "--search-delegate", "search_step": "--search-step",
-                     "compiler_timeout": "--compiler-timeout"}
+NEEDS_COMPILER_16 = {
+    "search_delegate": "--search-delegate",
+    "search_step": "--search-step",
+    "compiler_timeout": "--compiler-timeout",
+}
 
 
 @dataclass(frozen=True)
@@ -40,17 +43,23 @@ class CompileOptions:
     def validate(self) -> None:
         """Refuse combinations the compiler would reject late (or silently ignore)."""
         if self.min_runtime is not None and self.min_runtime < 10:
-            raise UsageError(f"--min-runtime {self.min_runtime}: Edge TPU runtime versions start at 10")
+            raise UsageError(
+                f"--min-runtime {self.min_runtime}: Edge TPU runtime versions start at 10"
+            )
         if self.segments is not None and self.segments < 2:
             raise UsageError(f"--segments {self.segments}: pipelining needs at least 2 segments")
         if any(not name.strip() or "," in name for name in self.intermediate_tensors):
-            raise UsageError("--intermediate-tensors takes tensor names separated by commas, none empty")
+            raise UsageError(
+                "--intermediate-tensors takes tensor names separated by commas, none empty"
+            )
         if self.search_step is not None and not self.search_delegate:
             raise UsageError("--search-step only applies with --search-delegate")
         if self.search_step is not None and self.search_step < 1:
             raise UsageError(f"--search-step {self.search_step}: must be at least 1")
         if self.compiler_timeout is not None and self.compiler_timeout < 1:
-            raise UsageError(f"--compiler-timeout {self.compiler_timeout}: must be at least 1 second")
+            raise UsageError(
+                f"--compiler-timeout {self.compiler_timeout}: must be at least 1 second"
+            )
         if self.timeout is not None and self.timeout <= 0:
             raise UsageError(f"--timeout {self.timeout:g}: must be more than 0 seconds")
 
@@ -75,7 +84,11 @@ class CompileOptions:
 
     def needing_compiler_16(self) -> list[str]:
         """Our option names that an older compiler (14, 15) does not understand."""
-        return [name for field, name in NEEDS_COMPILER_16.items() if getattr(self, field) not in (None, False)]
+        return [
+            name
+            for field, name in NEEDS_COMPILER_16.items()
+            if getattr(self, field) not in (None, False)
+        ]
 
     def wall_clock_limit(self) -> float:
         if self.timeout is not None:
@@ -83,7 +96,9 @@ class CompileOptions:
         if self.search_delegate:
             return DEFAULT_SEARCH_TIMEOUT_S
         # leave the compiler's own timer room to fire first and report its own reason
-        return max(DEFAULT_TIMEOUT_S, float(self.compiler_timeout or COMPILER_DEFAULT_TIMER_S) + 120.0)
+        return max(
+            DEFAULT_TIMEOUT_S, float(self.compiler_timeout or COMPILER_DEFAULT_TIMER_S) + 120.0
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

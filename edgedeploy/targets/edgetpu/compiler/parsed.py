@@ -83,9 +83,13 @@ class CompilerOutput:
         row_sum = sum(r.count for r in self.operators)
         mapped_sum = sum(r.count for r in self.operators if r.mapped)
         if self.total_ops is not None and row_sum != self.total_ops:
-            problems.append(f"operator table sums to {row_sum} ops but the total is {self.total_ops}")
+            problems.append(
+                f"operator table sums to {row_sum} ops but the total is {self.total_ops}"
+            )
         if self.tpu_ops is not None and mapped_sum != self.tpu_ops:
-            problems.append(f"'Mapped to Edge TPU' rows sum to {mapped_sum} but {self.tpu_ops} ops run on the Edge TPU")
+            problems.append(
+                f"'Mapped to Edge TPU' rows sum to {mapped_sum} but {self.tpu_ops} ops run on the Edge TPU"
+            )
         return problems
 
     def to_dict(self) -> dict[str, Any]:

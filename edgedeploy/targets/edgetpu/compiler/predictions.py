@@ -16,12 +16,21 @@ from edgedeploy.targets.edgetpu.compiler.report import ModelResult
 def predicted_ops(check_report: object) -> list[PredictedOp]:
     """The per-operator predictions of a ``CheckReport`` as (op type, on TPU?, reason)."""
     # "risky" (supported, but verify with the compiler) counts as predicted on the Edge TPU
-    return [PredictedOp(op=op, on_tpu=verdict != "cpu", reason={"tpu": "", "cpu": reason}.get(verdict, f"{verdict}: {reason}"))
-            for _, op, verdict, reason in check_report.predictions()]
+    return [
+        PredictedOp(
+            op=op,
+            on_tpu=verdict != "cpu",
+            reason={"tpu": "", "cpu": reason}.get(verdict, f"{verdict}: {reason}"),
+        )
+        for _, op, verdict, reason in check_report.predictions()
+    ]
 
 
-def attach_predictions(results: Sequence[ModelResult], compiler_major: int | None = None,
-                       min_runtime: int | None = None) -> None:
+def attach_predictions(
+    results: Sequence[ModelResult],
+    compiler_major: int | None = None,
+    min_runtime: int | None = None,
+) -> None:
     """Predict with the rules of the compiler that actually ran (and the same ``--min-runtime``)."""
     try:
         from edgedeploy.targets.edgetpu.check import check_model
@@ -33,10 +42,16 @@ def attach_predictions(results: Sequence[ModelResult], compiler_major: int | Non
         try:
             rules = {"compiler_version": compiler_major} if compiler_major is not None else {}
             prediction = predicted_ops(check_model(result.input, min_runtime=min_runtime, **rules))
-        except (EdgedeployError, KeyError, ValueError) as exc:  # e.g. no rules for this compiler version
+        except (
+            EdgedeployError,
+            KeyError,
+            ValueError,
+        ) as exc:  # e.g. no rules for this compiler version
             result.prediction_note = f"no prediction for this model: {exc}"
             continue
         except Exception as exc:  # noqa: BLE001 - a predictor bug must not cost the user a compile that worked
-            result.prediction_note = f"no prediction for this model (predictor failure {type(exc).__name__}: {exc})"
+            result.prediction_note = (
+                f"no prediction for this model (predictor failure {type(exc).__name__}: {exc})"
+            )
             continue
         result.comparison = compare(prediction, result.compiler)

@@ -87,7 +87,7 @@ def _read_excerpt(handle: BinaryIO) -> tuple[str, int]:
     head = handle.read(PARSED_BYTES)
     handle.seek(size - TAIL_BYTES)
     tail = handle.read(TAIL_BYTES)
-    tail = tail[tail.find(b"\n") + 1:]
+    tail = tail[tail.find(b"\n") + 1 :]
     return (head + b"\n" + tail).decode("utf-8", errors="replace"), size
 
 
@@ -102,20 +102,33 @@ def _capture(path: Path | None):
         yield handle
 
 
-def run_bounded(argv: Sequence[str], timeout: float, cwd: Path | None = None,
-                on_timeout: Callable[[], None] | None = None, stdout_path: Path | None = None,
-                stderr_path: Path | None = None) -> ProcessOutcome:
+def run_bounded(
+    argv: Sequence[str],
+    timeout: float,
+    cwd: Path | None = None,
+    on_timeout: Callable[[], None] | None = None,
+    stdout_path: Path | None = None,
+    stderr_path: Path | None = None,
+) -> ProcessOutcome:
     """Run ``argv`` (a list, never a shell string) for at most ``timeout`` seconds; its output goes to
     ``stdout_path`` / ``stderr_path`` when given (kept whole), else to temporary files."""
     argv = [str(a) for a in argv]
     started = time.monotonic()
     with _capture(stdout_path) as out, _capture(stderr_path) as err:
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                cwd=cwd,
+                start_new_session=True,
+            )
         except OSError as exc:  # not executable, wrong architecture (Exec format error), vanished
-            raise ToolMissingError(f"cannot run {argv[0]}: {exc.strerror or exc}",
-                                   "the Edge TPU compiler is an x86-64 Linux program") from exc
+            raise ToolMissingError(
+                f"cannot run {argv[0]}: {exc.strerror or exc}",
+                "the Edge TPU compiler is an x86-64 Linux program",
+            ) from exc
         timed_out = False
         try:
             proc.wait(timeout=timeout)
@@ -131,6 +144,13 @@ def run_bounded(argv: Sequence[str], timeout: float, cwd: Path | None = None,
             raise
         stdout, stdout_bytes = _read_excerpt(out)
         stderr, stderr_bytes = _read_excerpt(err)
-    return ProcessOutcome(argv=argv, returncode=None if timed_out else proc.returncode, stdout=stdout, stderr=stderr,
-                          timed_out=timed_out, seconds=time.monotonic() - started, stdout_bytes=stdout_bytes,
-                          stderr_bytes=stderr_bytes)
+    return ProcessOutcome(
+        argv=argv,
+        returncode=None if timed_out else proc.returncode,
+        stdout=stdout,
+        stderr=stderr,
+        timed_out=timed_out,
+        seconds=time.monotonic() - started,
+        stdout_bytes=stdout_bytes,
+        stderr_bytes=stderr_bytes,
+    )

@@ -23,15 +23,25 @@ from edgedeploy.targets.edgetpu.compiler.log import CompilerOutput
 from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
 from edgedeploy.targets.edgetpu.compiler.outcome import Failure
 
-SUMMARY_FIELDS = ("total_ops", "tpu_ops", "cpu_ops", "subgraphs", "on_chip_used_bytes",
-                  "on_chip_remaining_bytes", "off_chip_bytes", "compile_ms")
+SUMMARY_FIELDS = (
+    "total_ops",
+    "tpu_ops",
+    "cpu_ops",
+    "subgraphs",
+    "on_chip_used_bytes",
+    "on_chip_remaining_bytes",
+    "off_chip_bytes",
+    "compile_ms",
+)
 
 
 @dataclass
 class ModelResult:
     input: Path
     compiler: CompilerOutput  # what the compiler said about this model
-    compiled: list[Path] = field(default_factory=list)  # in the output dir; empty when the run failed
+    compiled: list[Path] = field(
+        default_factory=list
+    )  # in the output dir; empty when the run failed
     log: Path | None = None  # the compiler's <stem>_edgetpu.log, kept even on failure
     comparison: Comparison | None = None  # prediction vs compiler; None when there is no prediction
     prediction_note: str | None = None  # why there is no prediction
@@ -40,10 +50,14 @@ class ModelResult:
         out = self.compiler
         said = []
         if out.off_chip_bytes:
-            said.append(f"{fmt_bytes(out.off_chip_bytes)} of parameters do not fit the on-chip cache and are "
-                        "streamed from the host on every inference (slow over USB)")
+            said.append(
+                f"{fmt_bytes(out.off_chip_bytes)} of parameters do not fit the on-chip cache and are "
+                "streamed from the host on every inference (slow over USB)"
+            )
         if out.subgraphs and out.subgraphs > 1:
-            said.append(f"{out.subgraphs} Edge TPU subgraphs: each CPU<->Edge TPU hop costs a transfer")
+            said.append(
+                f"{out.subgraphs} Edge TPU subgraphs: each CPU<->Edge TPU hop costs a transfer"
+            )
         return said + list(out.notes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,11 +106,19 @@ class CompileReport:
 
     def relocate(self, old: Path, new: Path) -> None:
         """The files were moved from ``old`` (a staging folder) to ``new``: make every path say so."""
-        def moved(path: Path | None) -> Path | None:
-            return new / path.relative_to(old) if path is not None and path.is_relative_to(old) else path
 
-        self.out_dir, self.stdout_file, self.stderr_file = moved(self.out_dir), moved(self.stdout_file), \
-            moved(self.stderr_file)
+        def moved(path: Path | None) -> Path | None:
+            return (
+                new / path.relative_to(old)
+                if path is not None and path.is_relative_to(old)
+                else path
+            )
+
+        self.out_dir, self.stdout_file, self.stderr_file = (
+            moved(self.out_dir),
+            moved(self.stdout_file),
+            moved(self.stderr_file),
+        )
         self.argv = [arg.replace(str(old), str(new)) for arg in self.argv]
         for model in self.models:
             model.input, model.log = moved(model.input), moved(model.log)
@@ -105,8 +127,13 @@ class CompileReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": "compiled" if self.succeeded else "failed",
-            "failure": {"code": self.failure.code, "reason": self.failure.reason, "advice": self.failure.advice}
-            if self.failure else None,
+            "failure": {
+                "code": self.failure.code,
+                "reason": self.failure.reason,
+                "advice": self.failure.advice,
+            }
+            if self.failure
+            else None,
             "exit_code": int(self.exit_code),
             "compiler": dict(self.location.to_dict(), version=self.version),
             "compiler_command": self.argv,
@@ -123,16 +150,25 @@ class CompileReport:
 
     def render(self, console: Console) -> None:
         if self.succeeded:
-            console.print(f"[bold green]compiled[/] {plural(len(self.models), 'model')} in {self.seconds:.1f} s")
+            console.print(
+                f"[bold green]compiled[/] {plural(len(self.models), 'model')} in {self.seconds:.1f} s"
+            )
         else:
-            console.print(f"[bold red]compilation failed[/] ({self.failure.code}): {escape(self.failure.reason)}")
+            console.print(
+                f"[bold red]compilation failed[/] ({self.failure.code}): {escape(self.failure.reason)}"
+            )
             if self.failure.advice:
                 console.print(f"[bold]what to do:[/] {escape(self.failure.advice)}")
-        console.print(f"compiler  {escape(self.version or 'version unknown')}  {escape(self.location.describe())}")
+        console.print(
+            f"compiler  {escape(self.version or 'version unknown')}  {escape(self.location.describe())}"
+        )
         console.print(f"command   {escape(shlex.join(self.argv))}", soft_wrap=True)
-        kept = [p.name for p in (self.stdout_file, self.stderr_file) if p] + \
-               [m.log.name for m in self.models if m.log]
-        console.print(f"output    {escape(str(self.out_dir))}  (kept: {escape(', '.join(kept) or 'nothing')})")
+        kept = [p.name for p in (self.stdout_file, self.stderr_file) if p] + [
+            m.log.name for m in self.models if m.log
+        ]
+        console.print(
+            f"output    {escape(str(self.out_dir))}  (kept: {escape(', '.join(kept) or 'nothing')})"
+        )
         self.render_models(console)
 
     def render_models(self, console: Console) -> None:
@@ -150,15 +186,25 @@ def _render_model(console: Console, model: ModelResult, succeeded: bool) -> None
     console.print(f"[bold]{escape(model.input.name)}[/] -> {escape(target)}")
     if out.total_ops is not None:
         subgraphs = f"; {out.subgraphs} Edge TPU subgraph(s)" if out.subgraphs is not None else ""
-        console.print(f"  operations  {out.total_ops} total: {_n(out.tpu_ops)} on the Edge TPU, {_n(out.cpu_ops)} "
-                      f"on the CPU{subgraphs}")
+        console.print(
+            f"  operations  {out.total_ops} total: {_n(out.tpu_ops)} on the Edge TPU, {_n(out.cpu_ops)} "
+            f"on the CPU{subgraphs}"
+        )
     if out.on_chip_used_bytes is not None or out.off_chip_bytes is not None:
-        console.print(f"  parameters  on-chip {fmt_bytes(out.on_chip_used_bytes)} used, "
-                      f"{fmt_bytes(out.on_chip_remaining_bytes)} remaining; off-chip {fmt_bytes(out.off_chip_bytes)}")
+        console.print(
+            f"  parameters  on-chip {fmt_bytes(out.on_chip_used_bytes)} used, "
+            f"{fmt_bytes(out.on_chip_remaining_bytes)} remaining; off-chip {fmt_bytes(out.off_chip_bytes)}"
+        )
     for line in model.warnings():
         console.print(f"  [yellow]warning:[/] {escape(line)}")
     if out.operators:
-        table = Table("Operator", "Count", "Compiler status", title="compiler's operator table", title_justify="left")
+        table = Table(
+            "Operator",
+            "Count",
+            "Compiler status",
+            title="compiler's operator table",
+            title_justify="left",
+        )
         for row in out.operators:
             style = "green" if row.mapped else "yellow"
             table.add_row(row.op, str(row.count), f"[{style}]{escape(row.status)}[/]")
@@ -173,17 +219,29 @@ def _render_comparison(console: Console, model: ModelResult, succeeded: bool) ->
         if succeeded and why:
             console.print(f"  [dim]prediction vs compiler: not available ({escape(why)})[/dim]")
         return
-    table = Table("Operator", "Predicted TPU/CPU", "Compiler TPU/CPU", "", title="prediction vs compiler",
-                  title_justify="left")
+    table = Table(
+        "Operator",
+        "Predicted TPU/CPU",
+        "Compiler TPU/CPU",
+        "",
+        title="prediction vs compiler",
+        title_justify="left",
+    )
     for row in comparison.rows:
         verdict = "[green]agree[/]" if row.agrees else "[red]DIFFER[/]"
-        table.add_row(row.op, f"{row.predicted_tpu}/{row.predicted_cpu}", f"{row.compiler_tpu}/{row.compiler_cpu}",
-                      verdict)
+        table.add_row(
+            row.op,
+            f"{row.predicted_tpu}/{row.predicted_cpu}",
+            f"{row.compiler_tpu}/{row.compiler_cpu}",
+            verdict,
+        )
     console.print(table)
     if not comparison.disagreements:
         console.print("  prediction and compiler agree on every operator type")
         return
-    console.print(f"  [bold]{len(comparison.disagreements)} operator type(s) where prediction and compiler disagree:[/]")
+    console.print(
+        f"  [bold]{len(comparison.disagreements)} operator type(s) where prediction and compiler disagree:[/]"
+    )
     for row in comparison.disagreements:
         console.print(f"  - {escape(row.explain())}", soft_wrap=True)
 

@@ -12,13 +12,18 @@ from typing import Any
 
 from edgedeploy.outputs import atomic_write_text, staged_directory
 from edgedeploy.report import envelope_json
-from edgedeploy.targets.edgetpu.compiler.compile import check_input_models, compile_models, remove_stale_models
+from edgedeploy.targets.edgetpu.compiler.compile import (
+    check_input_models,
+    compile_models,
+    remove_stale_models,
+)
 from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
 from edgedeploy.targets.edgetpu.compiler.report import CompileReport
 
 
-def compile_to_directory(models: Sequence[Path], output_dir: Path | None = None, *, force: bool = False,
-                         **options: Any) -> CompileReport:
+def compile_to_directory(
+    models: Sequence[Path], output_dir: Path | None = None, *, force: bool = False, **options: Any
+) -> CompileReport:
     """``options``: CompileOptions fields (min_runtime, segments, ...); unknown names are a UsageError."""
     from edgedeploy.targets.edgetpu.convert import options_from
 
@@ -30,7 +35,9 @@ def compile_to_directory(models: Sequence[Path], output_dir: Path | None = None,
         stage = stage.resolve()
         report = compile_models(inputs, stage, compile_options)
         if report.failure is not None:
-            remove_stale_models(out_dir, inputs)  # from an earlier run (--force): not this run's result
+            remove_stale_models(
+                out_dir, inputs
+            )  # from an earlier run (--force): not this run's result
         report.relocate(stage, out_dir)
         atomic_write_text(stage / "report.json", envelope_json("compile", report.to_dict()))
     return report

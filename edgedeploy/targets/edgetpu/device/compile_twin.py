@@ -18,5 +18,7 @@ def compile_twin(model: ModelFile) -> ModelFile:
     twin = compiled_path(model.path)
     compiled = inspect_model(twin) if twin.is_file() else None
     if compiled is None or not compiled.compiled:
-        raise CompilerError(f"the Edge TPU compiler finished but {twin.name} holds no compiled model")
+        raise CompilerError(
+            f"the Edge TPU compiler finished but {twin.name} holds no compiled model"
+        )
     return compiled

@@ -6,7 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from edgedeploy.machine import available_cores
-from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, SystemPaths, can_read_write, parse_device
+from edgedeploy.targets.edgetpu.device.devices import (
+    DeviceSpec,
+    SystemPaths,
+    can_read_write,
+    parse_device,
+)
 from edgedeploy.targets.edgetpu.device.doctor import current_groups, running_as_root
 
 
@@ -18,12 +23,19 @@ class EdgeTpuConfig:
     xnnpack: bool = True
     paths: SystemPaths = field(default_factory=SystemPaths)
     can_access: Callable[[str], bool] = can_read_write
-    user_groups: Callable[[], set[str]] = current_groups  # the doctor checks udev/apex groups against these
+    user_groups: Callable[[], set[str]] = (
+        current_groups  # the doctor checks udev/apex groups against these
+    )
     is_root: Callable[[], bool] = running_as_root
 
     @classmethod
-    def from_options(cls, device: str | None = None, library: str | None = None, xnnpack: bool = True,
-                     **overrides) -> "EdgeTpuConfig":
+    def from_options(
+        cls,
+        device: str | None = None,
+        library: str | None = None,
+        xnnpack: bool = True,
+        **overrides,
+    ) -> "EdgeTpuConfig":
         return cls(device=parse_device(device), library=library, xnnpack=xnnpack, **overrides)
 
     @property

@@ -21,11 +21,20 @@ _DEVICE_PATTERN = re.compile(r"^(?P<kind>usb|pci)?(?::(?P<index>\d+))?$")
 
 # USB IDs of the Coral USB Accelerator: it enumerates as 1a6e:089a until the runtime uploads its
 # firmware, then re-enumerates as 18d1:9302.
-USB_IDS = {("18d1", "9302"): "ready", ("1a6e", "089a"): "firmware not loaded yet (the runtime loads it on first use)"}
+USB_IDS = {
+    ("18d1", "9302"): "ready",
+    ("1a6e", "089a"): "firmware not loaded yet (the runtime loads it on first use)",
+}
 PCI_ID = ("0x1ac1", "0x089a")  # Coral M.2 / Mini PCIe (Global Unichip)
 # sysfs `speed` (Mb/s) -> what the link is. USB 2 makes the Accelerator 4-12x slower (docs/edgetpu.md section 9).
-USB_LINKS = {"1.5": "USB 1 (1.5 Mb/s)", "12": "USB 1 (12 Mb/s)", "480": "USB 2 (480 Mb/s)",
-             "5000": "USB 3 (5 Gb/s)", "10000": "USB 3 (10 Gb/s)", "20000": "USB 3 (20 Gb/s)"}
+USB_LINKS = {
+    "1.5": "USB 1 (1.5 Mb/s)",
+    "12": "USB 1 (12 Mb/s)",
+    "480": "USB 2 (480 Mb/s)",
+    "5000": "USB 3 (5 Gb/s)",
+    "10000": "USB 3 (10 Gb/s)",
+    "20000": "USB 3 (20 Gb/s)",
+}
 USB_FIX = "install Coral's udev rules (package libedgetpu1-std adds them) or add your user to group plugdev, then re-plug"
 PCI_FIX = "add your user to group apex (sudo usermod -aG apex $USER) and log in again"
 
@@ -64,8 +73,14 @@ def parse_device(text: str | None) -> DeviceSpec:
 class SystemPaths:
     sys_root: Path = Path("/sys")
     dev_root: Path = Path("/dev")
-    dpkg_info: Path = Path("/var/lib/dpkg/info")  # its parent holds dpkg's "status" (installed package versions)
-    udev_rules: tuple[Path, ...] = (Path("/etc/udev/rules.d"), Path("/lib/udev/rules.d"), Path("/usr/lib/udev/rules.d"))
+    dpkg_info: Path = Path(
+        "/var/lib/dpkg/info"
+    )  # its parent holds dpkg's "status" (installed package versions)
+    udev_rules: tuple[Path, ...] = (
+        Path("/etc/udev/rules.d"),
+        Path("/lib/udev/rules.d"),
+        Path("/usr/lib/udev/rules.d"),
+    )
 
 
 @dataclass(frozen=True)
@@ -104,7 +119,11 @@ def _usb_devices(paths: SystemPaths, can_access: Callable[[str], bool]) -> list[
         if ids not in USB_IDS:
             continue
         speed, bus, dev = _read(entry / "speed"), _read(entry / "busnum"), _read(entry / "devnum")
-        node = str(paths.dev_root / "bus" / "usb" / f"{int(bus):03d}" / f"{int(dev):03d}") if bus and dev else None
+        node = (
+            str(paths.dev_root / "bus" / "usb" / f"{int(bus):03d}" / f"{int(dev):03d}")
+            if bus and dev
+            else None
+        )
         problem = None
         if node is None or not os.path.exists(node):
             problem = f"USB Edge TPU at {entry.name} has no device node{f' {node}' if node else ''}"
@@ -127,28 +146,53 @@ def _pci_devices(paths: SystemPaths, can_access: Callable[[str], bool]) -> list[
         found.append(EdgeTpuDevice("pci", str(node), problem=problem))
     pci_root = paths.sys_root / "bus" / "pci" / "devices"
     for entry in sorted(pci_root.iterdir()) if pci_root.is_dir() else []:
-        if (_read(entry / "vendor"), _read(entry / "device")) == PCI_ID and not (entry / "apex").is_dir():
-            found.append(EdgeTpuDevice("pci", None, str(entry), "no driver",
-                                       problem=f"PCIe Edge TPU at {entry.name} has no driver bound (no /dev/apex_N): "
-                                               "install gasket-dkms and reboot"))
+        if (_read(entry / "vendor"), _read(entry / "device")) == PCI_ID and not (
+            entry / "apex"
+        ).is_dir():
+            found.append(
+                EdgeTpuDevice(
+                    "pci",
+                    None,
+                    str(entry),
+                    "no driver",
+                    problem=f"PCIe Edge TPU at {entry.name} has no driver bound (no /dev/apex_N): "
+                    "install gasket-dkms and reboot",
+                )
+            )
     return found
 
 
-def discover_devices(paths: SystemPaths | None = None,
-                     can_access: Callable[[str], bool] = can_read_write) -> list[EdgeTpuDevice]:
+def discover_devices(
+    paths: SystemPaths | None = None, can_access: Callable[[str], bool] = can_read_write
+) -> list[EdgeTpuDevice]:
     """USB Accelerators first, then PCIe modules, each in sysfs order."""
     paths = paths or SystemPaths()
     return _usb_devices(paths, can_access) + _pci_devices(paths, can_access)
 
 
-def merge_runtime_order(runtime: list[tuple[str, str]], found: list[EdgeTpuDevice]) -> list[EdgeTpuDevice]:
+def merge_runtime_order(
+    runtime: list[tuple[str, str]], found: list[EdgeTpuDevice]
+) -> list[EdgeTpuDevice]:
     """Devices in the order the runtime enumerates them (that order is what ``usb:N`` means to it),
     with what sysfs knows about each; devices only sysfs sees (e.g. not accessible) come last."""
     ordered, rest = [], list(found)
     for kind, path in runtime:
-        match = next((d for d in rest if d.kind == kind and (
-            path in (d.node, d.sysfs_path) or (d.sysfs_path and Path(d.sysfs_path).name == Path(path).name))), None)
+        match = next(
+            (
+                d
+                for d in rest
+                if d.kind == kind
+                and (
+                    path in (d.node, d.sysfs_path)
+                    or (d.sysfs_path and Path(d.sysfs_path).name == Path(path).name)
+                )
+            ),
+            None,
+        )
         if match is not None:
             rest.remove(match)
-        ordered.append(match or EdgeTpuDevice(kind, path if kind == "pci" else None, path if kind == "usb" else None))
+        ordered.append(
+            match
+            or EdgeTpuDevice(kind, path if kind == "pci" else None, path if kind == "usb" else None)
+        )
     return ordered + rest

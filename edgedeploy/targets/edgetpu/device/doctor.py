@@ -43,7 +43,9 @@ class Check:
 
 @cache
 def facts() -> dict[str, Any]:
-    text = resources.files("edgedeploy.targets.edgetpu").joinpath("device", "doctor.json").read_text()
+    text = (
+        resources.files("edgedeploy.targets.edgetpu").joinpath("device", "doctor.json").read_text()
+    )
     return json.loads(text)
 
 
@@ -66,6 +68,7 @@ def _older(a: str, b: str) -> bool:
 
 # ---- the library --------------------------------------------------------------------------------------
 
+
 def installed_package(paths: SystemPaths, library_path: str | None) -> tuple[str, str] | None:
     """(Debian package, its version) that installed ``library_path``, from dpkg's file lists and status."""
     if library_path is None or not paths.dpkg_info.is_dir():
@@ -80,7 +83,11 @@ def installed_package(paths: SystemPaths, library_path: str | None) -> tuple[str
     if owner is None:
         return None
     for stanza in (_read(paths.dpkg_info.parent / "status") or "").split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line.startswith(" "))
+        fields = dict(
+            line.split(": ", 1)
+            for line in stanza.splitlines()
+            if ": " in line and not line.startswith(" ")
+        )
         if fields.get("Package") == owner and "Version" in fields:
             return owner, fields["Version"]
     return owner, None
@@ -98,17 +105,41 @@ def interpreter_in_use() -> tuple[str, str | None]:
     return "ai-edge-litert", None
 
 
-def library_checks(library: RuntimeLibrary | None, error: str | None, package: tuple[str, str | None] | None) -> list[Check]:
+def library_checks(
+    library: RuntimeLibrary | None, error: str | None, package: tuple[str, str | None] | None
+) -> list[Check]:
     if library is None:
-        return [Check("runtime library", "problem", error or "no Edge TPU runtime library", INSTALL_HINT)]
+        return [
+            Check(
+                "runtime library", "problem", error or "no Edge TPU runtime library", INSTALL_HINT
+            )
+        ]
     where = library.path or library.requested
-    checks = [Check("runtime library", "ok", f"{where}, runtime version {library.runtime_version or 'unknown'}")]
+    checks = [
+        Check(
+            "runtime library",
+            "ok",
+            f"{where}, runtime version {library.runtime_version or 'unknown'}",
+        )
+    ]
     if library.build is not None:
         clock = "250 MHz on USB" if library.build == "std" else "500 MHz on USB (runs hotter)"
-        checks.append(Check("runtime build", "ok", f"{library.build} ({clock}), from package {package[0] if package else '?'}"))
+        checks.append(
+            Check(
+                "runtime build",
+                "ok",
+                f"{library.build} ({clock}), from package {package[0] if package else '?'}",
+            )
+        )
     else:
-        checks.append(Check("runtime build", "unknown", f"no Debian package owns {where}: std (250 MHz) or max (500 MHz) "
-                            "cannot be told", f"dpkg -S {where} says which package installed it, if any"))
+        checks.append(
+            Check(
+                "runtime build",
+                "unknown",
+                f"no Debian package owns {where}: std (250 MHz) or max (500 MHz) cannot be told",
+                f"dpkg -S {where} says which package installed it, if any",
+            )
+        )
     return checks
 
 
@@ -116,7 +147,9 @@ def tensorflow_check(package_version: str | None, interpreter: tuple[str, str | 
     """The TensorFlow libedgetpu was built against vs the one of the interpreter that will load it."""
     data = facts()["tensorflow"]
     name, version = interpreter
-    community = re.search(r"tf(\d+\.\d+)", package_version or "")  # "16.0tf2.17.1-1": built against TF 2.17
+    community = re.search(
+        r"tf(\d+\.\d+)", package_version or ""
+    )  # "16.0tf2.17.1-1": built against TF 2.17
     library_tf = community.group(1) if community else None
     if library_tf is None and package_version is not None:
         library_tf = data["libedgetpu_packages"].get(_minor(package_version) or "")
@@ -127,8 +160,10 @@ def tensorflow_check(package_version: str | None, interpreter: tuple[str, str | 
         interpreter_tf = known.get(_minor(version) or "") if isinstance(known, dict) else None
         at_least = interpreter_tf is None
         interpreter_tf = interpreter_tf or data["interpreters"].get(f"{name}-minimum")
-    said = (f"libedgetpu {package_version or '(version unknown)'} built against TensorFlow {library_tf or '?'}; "
-            f"interpreter {name} {version or '?'} (TensorFlow {'>= ' if at_least else ''}{interpreter_tf or '?'})")
+    said = (
+        f"libedgetpu {package_version or '(version unknown)'} built against TensorFlow {library_tf or '?'}; "
+        f"interpreter {name} {version or '?'} (TensorFlow {'>= ' if at_least else ''}{interpreter_tf or '?'})"
+    )
     if library_tf is None or interpreter_tf is None:
         return Check("TensorFlow match", "unknown", said, data["fix_unknown"])
     if at_least and not _older(library_tf, interpreter_tf):
@@ -136,11 +171,17 @@ def tensorflow_check(package_version: str | None, interpreter: tuple[str, str | 
     if library_tf == interpreter_tf:
         return Check("TensorFlow match", "ok", said)
     fix = data["fix_newer_interpreter"].format(interpreter=interpreter_tf, library=library_tf)
-    return Check("TensorFlow match", "problem", f"{said}: a known-bad pair (loading a compiled model fails with "
-                 "'Unsupported data type in custom op handler' or crashes)", fix)
+    return Check(
+        "TensorFlow match",
+        "problem",
+        f"{said}: a known-bad pair (loading a compiled model fails with "
+        "'Unsupported data type in custom op handler' or crashes)",
+        fix,
+    )
 
 
 # ---- USB --------------------------------------------------------------------------------------------
+
 
 def _usb_id(device: EdgeTpuDevice) -> str | None:
     if device.sysfs_path is None:
@@ -158,7 +199,11 @@ def _udev_groups(paths: SystemPaths) -> tuple[set[str], set[str], list[str]]:
             for line in (_read(rules) or "").splitlines():
                 if line.lstrip().startswith("#"):
                     continue
-                hit = {v for v in facts()["udev_vendor_ids"] if re.search(rf'idVendor}}=="{v}"', line, re.IGNORECASE)}
+                hit = {
+                    v
+                    for v in facts()["udev_vendor_ids"]
+                    if re.search(rf'idVendor}}=="{v}"', line, re.IGNORECASE)
+                }
                 if hit:
                     vendors |= hit
                     groups |= set(re.findall(r'GROUP="([^"]+)"', line))
@@ -166,19 +211,34 @@ def _udev_groups(paths: SystemPaths) -> tuple[set[str], set[str], list[str]]:
     return vendors, groups, sorted(set(files))
 
 
-def usb_checks(devices: list[EdgeTpuDevice], paths: SystemPaths, user_groups: set[str], is_root: bool) -> list[Check]:
+def usb_checks(
+    devices: list[EdgeTpuDevice], paths: SystemPaths, user_groups: set[str], is_root: bool
+) -> list[Check]:
     data, checks = facts(), []
     usb = [d for d in devices if d.kind == "usb"]
     for device in usb:
         where = Path(device.sysfs_path).name if device.sysfs_path else "?"
         ids = _usb_id(device)
         known = data["usb_ids"].get(ids or "", {"verdict": "unknown", "state": device.state})
-        checks.append(Check(f"USB Accelerator {where}", known["verdict"], f"{ids}: {known['state']}", known.get("fix")))
+        checks.append(
+            Check(
+                f"USB Accelerator {where}",
+                known["verdict"],
+                f"{ids}: {known['state']}",
+                known.get("fix"),
+            )
+        )
         speed = (Path(device.sysfs_path) / "speed") if device.sysfs_path else None
         mbps = _read(speed) if speed else None
         verdict = data["usb_links"].get(mbps or "", "unknown")
-        checks.append(Check(f"USB link {where}", verdict, device.link or "speed not reported",
-                            data["usb2_fix"] if verdict == "warning" else None))
+        checks.append(
+            Check(
+                f"USB link {where}",
+                verdict,
+                device.link or "speed not reported",
+                data["usb2_fix"] if verdict == "warning" else None,
+            )
+        )
         if device.problem:
             checks.append(Check(f"USB access {where}", "problem", device.problem, data["udev_fix"]))
         else:
@@ -188,21 +248,37 @@ def usb_checks(devices: list[EdgeTpuDevice], paths: SystemPaths, user_groups: se
     return checks
 
 
-def udev_check(paths: SystemPaths, user_groups: set[str], is_root: bool, device_present: bool) -> Check:
+def udev_check(
+    paths: SystemPaths, user_groups: set[str], is_root: bool, device_present: bool
+) -> Check:
     data = facts()
     vendors, groups, files = _udev_groups(paths)
     missing = [v for v in data["udev_vendor_ids"] if v not in vendors]
     if missing:
-        return Check("udev rule", "problem" if device_present and not is_root else "warning",
-                     f"no udev rule gives access to USB vendor {', '.join(missing)}", data["udev_fix"])
+        return Check(
+            "udev rule",
+            "problem" if device_present and not is_root else "warning",
+            f"no udev rule gives access to USB vendor {', '.join(missing)}",
+            data["udev_fix"],
+        )
     lacking = sorted(g for g in groups if g not in user_groups)
     if lacking and not is_root:
-        return Check("udev rule", "problem", f"{', '.join(files)} gives group {', '.join(sorted(groups))}, and you are not "
-                     f"in {', '.join(lacking)}", data["group_fix"].format(group=lacking[0]))
-    return Check("udev rule", "ok", f"{', '.join(files)}" + (f" (group {', '.join(sorted(groups))})" if groups else ""))
+        return Check(
+            "udev rule",
+            "problem",
+            f"{', '.join(files)} gives group {', '.join(sorted(groups))}, and you are not "
+            f"in {', '.join(lacking)}",
+            data["group_fix"].format(group=lacking[0]),
+        )
+    return Check(
+        "udev rule",
+        "ok",
+        f"{', '.join(files)}" + (f" (group {', '.join(sorted(groups))})" if groups else ""),
+    )
 
 
 # ---- PCIe -------------------------------------------------------------------------------------------
+
 
 def secure_boot(paths: SystemPaths) -> bool | None:
     """True/False from the firmware's SecureBoot variable (its last byte); None when not an EFI system."""
@@ -214,13 +290,20 @@ def secure_boot(paths: SystemPaths) -> bool | None:
     return bool(data) and data[-1] == 1
 
 
-def pcie_checks(paths: SystemPaths, devices: list[EdgeTpuDevice], can_access: Callable[[str], bool],
-                user_groups: set[str]) -> list[Check]:
+def pcie_checks(
+    paths: SystemPaths,
+    devices: list[EdgeTpuDevice],
+    can_access: Callable[[str], bool],
+    user_groups: set[str],
+) -> list[Check]:
     data, checks = facts(), []
     vendor, product = data["pci_id"].split(":")
     root = paths.sys_root / "bus" / "pci" / "devices"
-    cards = [e for e in (sorted(root.iterdir()) if root.is_dir() else [])
-             if (_read(e / "vendor"), _read(e / "device")) == (f"0x{vendor}", f"0x{product}")]
+    cards = [
+        e
+        for e in (sorted(root.iterdir()) if root.is_dir() else [])
+        if (_read(e / "vendor"), _read(e / "device")) == (f"0x{vendor}", f"0x{product}")
+    ]
     nodes = sorted(str(d.node) for d in devices if d.kind == "pci" and d.node)
     if not cards and not nodes:
         return []
@@ -228,15 +311,27 @@ def pcie_checks(paths: SystemPaths, devices: list[EdgeTpuDevice], can_access: Ca
     missing = [m for m in data["pcie_modules"] if m not in loaded]
     for card in cards:
         bound = (card / "driver").exists() or (card / "apex").is_dir()
-        checks.append(Check(f"PCIe module {card.name}", "ok" if bound else "problem",
-                            f"{data['pci_id']}, driver {'bound' if bound else 'not bound (no /dev/apex_N for it)'}",
-                            None if bound else data["pcie_module_fix"]))
+        checks.append(
+            Check(
+                f"PCIe module {card.name}",
+                "ok" if bound else "problem",
+                f"{data['pci_id']}, driver {'bound' if bound else 'not bound (no /dev/apex_N for it)'}",
+                None if bound else data["pcie_module_fix"],
+            )
+        )
     if missing:
         fix = data["pcie_module_fix"]
         if secure_boot(paths):
             fix = data["secure_boot_fix"] + "; if the modules are not installed at all: " + fix
-        checks.append(Check("kernel modules", "problem", f"not loaded: {', '.join(missing)}"
-                            + (" (Secure Boot is on)" if secure_boot(paths) else ""), fix))
+        checks.append(
+            Check(
+                "kernel modules",
+                "problem",
+                f"not loaded: {', '.join(missing)}"
+                + (" (Secure Boot is on)" if secure_boot(paths) else ""),
+                fix,
+            )
+        )
     else:
         checks.append(Check("kernel modules", "ok", f"loaded: {', '.join(loaded)}"))
     for node in nodes:
@@ -244,42 +339,82 @@ def pcie_checks(paths: SystemPaths, devices: list[EdgeTpuDevice], can_access: Ca
             checks.append(Check(f"device node {node}", "ok", "can be opened"))
         else:
             lacking = "" if "apex" in user_groups else " (you are not in group apex)"
-            checks.append(Check(f"device node {node}", "problem", f"permission denied{lacking}", data["apex_group_fix"]))
+            checks.append(
+                Check(
+                    f"device node {node}",
+                    "problem",
+                    f"permission denied{lacking}",
+                    data["apex_group_fix"],
+                )
+            )
     if cards and not nodes:
-        checks.append(Check("device node /dev/apex_N", "problem", "none: the driver did not create one",
-                            checks[-1].fix or data["pcie_module_fix"]))
+        checks.append(
+            Check(
+                "device node /dev/apex_N",
+                "problem",
+                "none: the driver did not create one",
+                checks[-1].fix or data["pcie_module_fix"],
+            )
+        )
     return checks
 
 
 def no_device_check(devices: list[EdgeTpuDevice]) -> Check | None:
     if devices:
         return None
-    return Check("Edge TPU devices", "absent", "none found: no USB device 1a6e:089a or 18d1:9302, no PCIe device "
-                 f"{facts()['pci_id']}, no /dev/apex_N", "plug the USB Accelerator in (lsusb lists it as 1a6e:089a "
-                 "before its first use, 18d1:9302 after); for an M.2 or PCIe module, lspci must list 1ac1:089a")
+    return Check(
+        "Edge TPU devices",
+        "absent",
+        "none found: no USB device 1a6e:089a or 18d1:9302, no PCIe device "
+        f"{facts()['pci_id']}, no /dev/apex_N",
+        "plug the USB Accelerator in (lsusb lists it as 1a6e:089a "
+        "before its first use, 18d1:9302 after); for an M.2 or PCIe module, lspci must list 1ac1:089a",
+    )
 
 
 def runtime_version_check(name: str, needed: int | None, installed: int | None) -> Check:
     """A compiled model's minimum runtime (from its DarwiNN package) vs the runtime library's version."""
     if needed is None:
-        return Check(f"runtime for {name}", "unknown", "the model does not say which runtime it needs")
+        return Check(
+            f"runtime for {name}", "unknown", "the model does not say which runtime it needs"
+        )
     if installed is None:
-        return Check(f"runtime for {name}", "unknown", f"needs runtime {needed}; no runtime library here to compare with",
-                     INSTALL_HINT)
+        return Check(
+            f"runtime for {name}",
+            "unknown",
+            f"needs runtime {needed}; no runtime library here to compare with",
+            INSTALL_HINT,
+        )
     if installed >= needed:
-        return Check(f"runtime for {name}", "ok", f"needs runtime {needed}, this one is {installed}")
-    return Check(f"runtime for {name}", "problem", f"needs runtime {needed}, this libedgetpu is {installed} (it refuses: "
-                 f"'Package requires runtime version {needed}')", facts()["runtime_fix"].format(installed=installed))
+        return Check(
+            f"runtime for {name}", "ok", f"needs runtime {needed}, this one is {installed}"
+        )
+    return Check(
+        f"runtime for {name}",
+        "problem",
+        f"needs runtime {needed}, this libedgetpu is {installed} (it refuses: "
+        f"'Package requires runtime version {needed}')",
+        facts()["runtime_fix"].format(installed=installed),
+    )
 
 
-def setup_checks(paths: SystemPaths, library: RuntimeLibrary | None, error: str | None, devices: list[EdgeTpuDevice],
-                 can_access: Callable[[str], bool], user_groups: set[str], is_root: bool,
-                 interpreter: tuple[str, str | None] | None = None) -> list[Check]:
+def setup_checks(
+    paths: SystemPaths,
+    library: RuntimeLibrary | None,
+    error: str | None,
+    devices: list[EdgeTpuDevice],
+    can_access: Callable[[str], bool],
+    user_groups: set[str],
+    is_root: bool,
+    interpreter: tuple[str, str | None] | None = None,
+) -> list[Check]:
     """Every check of the setup, in the order a user fixes things: library, its TensorFlow, devices, access."""
     package = installed_package(paths, library.path) if library is not None else None
     checks = library_checks(library, error, package)
     if library is not None:
-        checks.append(tensorflow_check(package[1] if package else None, interpreter or interpreter_in_use()))
+        checks.append(
+            tensorflow_check(package[1] if package else None, interpreter or interpreter_in_use())
+        )
     absent = no_device_check(devices)
     if absent is not None:
         checks.append(absent)

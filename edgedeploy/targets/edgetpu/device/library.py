@@ -20,14 +20,26 @@ from edgedeploy.errors import TargetUnavailableError
 from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, SystemPaths
 from edgedeploy.worker import WorkerCrashed, WorkerHung, call_in_worker
 
-LIBRARY_NAMES = {"Linux": "libedgetpu.so.1", "Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}
-INSTALL_HINT = "install the Edge TPU runtime: apt-get install libedgetpu1-std from Coral's package repository"
+LIBRARY_NAMES = {
+    "Linux": "libedgetpu.so.1",
+    "Darwin": "libedgetpu.1.dylib",
+    "Windows": "edgetpu.dll",
+}
+INSTALL_HINT = (
+    "install the Edge TPU runtime: apt-get install libedgetpu1-std from Coral's package repository"
+)
 # Debian packages that ship the library, and the clock each build runs a USB Accelerator at.
-BUILD_PACKAGES = {"libedgetpu1-max": "max", "libedgetpu1-std": "std",
-                  "libedgetpu1-legacy-max": "max", "libedgetpu1-legacy-std": "std"}
+BUILD_PACKAGES = {
+    "libedgetpu1-max": "max",
+    "libedgetpu1-std": "std",
+    "libedgetpu1-legacy-max": "max",
+    "libedgetpu1-legacy-std": "std",
+}
 BUILD_CLOCKS = {"std": "250 MHz on USB", "max": "500 MHz on USB (runs hotter)"}
 _DEVICE_TYPES = {0: "pci", 1: "usb"}  # enum edgetpu_device_type
-PROBE_TIMEOUT_S = 30.0  # loading the library and listing devices takes well under a second when they work
+PROBE_TIMEOUT_S = (
+    30.0  # loading the library and listing devices takes well under a second when they work
+)
 
 
 class _Device(ctypes.Structure):
@@ -47,9 +59,14 @@ class RuntimeLibrary:
         return parse_runtime_version(self.version)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"requested": self.requested, "path": self.path, "version": self.version,
-                "runtime_version": self.runtime_version, "build": self.build,
-                "clock": BUILD_CLOCKS.get(self.build or "", "unknown: std or max build cannot be told")}
+        return {
+            "requested": self.requested,
+            "path": self.path,
+            "version": self.version,
+            "runtime_version": self.runtime_version,
+            "build": self.build,
+            "clock": BUILD_CLOCKS.get(self.build or "", "unknown: std or max build cannot be told"),
+        }
 
 
 def default_library_name(system: str | None = None) -> str:
@@ -68,7 +85,7 @@ def _mapped_path(basename: str) -> str | None:
         with open("/proc/self/maps") as maps:
             for line in maps:
                 if basename in line and "/" in line:
-                    return line[line.index("/"):].strip()
+                    return line[line.index("/") :].strip()
     except OSError:
         pass
     return None
@@ -97,15 +114,23 @@ def open_library(requested: str | None = None, paths: SystemPaths | None = None)
         handle = ctypes.CDLL(name)
     except OSError as exc:
         if os.sep not in name:  # the loader's message only repeats the name
-            raise TargetUnavailableError(f"no Edge TPU runtime library ({name} not found)", INSTALL_HINT) from exc
-        raise TargetUnavailableError(f"cannot load the Edge TPU runtime library {name}: {exc}", INSTALL_HINT) from exc
+            raise TargetUnavailableError(
+                f"no Edge TPU runtime library ({name} not found)", INSTALL_HINT
+            ) from exc
+        raise TargetUnavailableError(
+            f"cannot load the Edge TPU runtime library {name}: {exc}", INSTALL_HINT
+        ) from exc
     for symbol in ("tflite_plugin_create_delegate", "edgetpu_version"):
         if not hasattr(handle, symbol):
-            raise TargetUnavailableError(f"{name} is not the Edge TPU runtime library (no {symbol})", INSTALL_HINT)
+            raise TargetUnavailableError(
+                f"{name} is not the Edge TPU runtime library (no {symbol})", INSTALL_HINT
+            )
     handle.edgetpu_version.restype = ctypes.c_char_p
     version = (handle.edgetpu_version() or b"").decode("utf-8", errors="replace") or None
     path = os.path.realpath(name) if os.sep in name else _mapped_path(Path(name).name.split(".")[0])
-    return RuntimeLibrary(requested=name, path=path, version=version, build=detect_build(path, paths), handle=handle)
+    return RuntimeLibrary(
+        requested=name, path=path, version=version, build=detect_build(path, paths), handle=handle
+    )
 
 
 def runtime_devices(library: RuntimeLibrary) -> list[tuple[str, str]]:
@@ -120,33 +145,50 @@ def runtime_devices(library: RuntimeLibrary) -> list[tuple[str, str]]:
     if not listed:
         return []
     try:
-        return [(_DEVICE_TYPES.get(listed[i].type, str(listed[i].type)), (listed[i].path or b"").decode())
-                for i in range(count.value)]
+        return [
+            (
+                _DEVICE_TYPES.get(listed[i].type, str(listed[i].type)),
+                (listed[i].path or b"").decode(),
+            )
+            for i in range(count.value)
+        ]
     finally:
         if hasattr(handle, "edgetpu_free_devices"):
             handle.edgetpu_free_devices.argtypes = [ctypes.POINTER(_Device)]
             handle.edgetpu_free_devices(listed)
 
 
-def _probe(requested: str | None, paths: SystemPaths) -> tuple[RuntimeLibrary, list[tuple[str, str]]]:
+def _probe(
+    requested: str | None, paths: SystemPaths
+) -> tuple[RuntimeLibrary, list[tuple[str, str]]]:
     library = open_library(requested, paths)
     return replace(library, handle=None), runtime_devices(library)
 
 
-def probe_library(requested: str | None = None, paths: SystemPaths | None = None,
-                  timeout: float = PROBE_TIMEOUT_S) -> tuple[RuntimeLibrary, list[tuple[str, str]]]:
+def probe_library(
+    requested: str | None = None, paths: SystemPaths | None = None, timeout: float = PROBE_TIMEOUT_S
+) -> tuple[RuntimeLibrary, list[tuple[str, str]]]:
     """``open_library`` and ``runtime_devices`` in a worker process, for the doctor and bench's availability:
     a truncated or foreign library that kills the dynamic loader (SIGBUS, SIGSEGV) or a device enumeration
     that never returns is the target's unavailability reason, not the end of the run. The library comes
     back without its handle: the process that runs the model loads it again (in its own worker)."""
     name = requested or default_library_name()
     try:
-        return call_in_worker(_probe, requested, paths or SystemPaths(), timeout=timeout,
-                              what=f"loading the Edge TPU runtime library {name}")
+        return call_in_worker(
+            _probe,
+            requested,
+            paths or SystemPaths(),
+            timeout=timeout,
+            what=f"loading the Edge TPU runtime library {name}",
+        )
     except WorkerCrashed as exc:
-        raise TargetUnavailableError(exc.message, f"{INSTALL_HINT} (reinstall it if the file is damaged)") from None
+        raise TargetUnavailableError(
+            exc.message, f"{INSTALL_HINT} (reinstall it if the file is damaged)"
+        ) from None
     except WorkerHung as exc:
-        raise TargetUnavailableError(exc.message, "unplug and re-plug the Edge TPU, then run edgedeploy targets") from None
+        raise TargetUnavailableError(
+            exc.message, "unplug and re-plug the Edge TPU, then run edgedeploy targets"
+        ) from None
 
 
 def open_delegate(library: RuntimeLibrary, device: DeviceSpec) -> Any:
@@ -159,5 +201,7 @@ def open_delegate(library: RuntimeLibrary, device: DeviceSpec) -> Any:
     except (OSError, ValueError) as exc:
         said = " ".join(str(exc).split("\n")[1:]).strip() or "the runtime gave no reason"
         wanted = f"device {device}" if not device.is_any else "an Edge TPU"
-        raise TargetUnavailableError(f"the Edge TPU delegate could not open {wanted}: {said}",
-                                     "run edgedeploy targets to see what is plugged in") from exc
+        raise TargetUnavailableError(
+            f"the Edge TPU delegate could not open {wanted}: {said}",
+            "run edgedeploy targets to see what is plugged in",
+        ) from exc

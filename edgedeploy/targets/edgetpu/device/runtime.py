@@ -11,7 +11,11 @@ from edgedeploy.errors import InputError, TargetUnavailableError
 from edgedeploy.targets.contract import Availability, LoadedModel, NeedsCompilation, Variant
 from edgedeploy.targets.edgetpu.device.compile_twin import compile_twin
 from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig
-from edgedeploy.targets.edgetpu.device.devices import EdgeTpuDevice, discover_devices, merge_runtime_order
+from edgedeploy.targets.edgetpu.device.devices import (
+    EdgeTpuDevice,
+    discover_devices,
+    merge_runtime_order,
+)
 from edgedeploy.targets.edgetpu.device.doctor import runtime_version_check, setup_checks
 from edgedeploy.targets.edgetpu.device.library import (
     RuntimeLibrary,
@@ -55,16 +59,27 @@ class EdgeTpuRuntime:
         self._probed = library
         found = discover_devices(self.config.paths, self.config.can_access)
         devices = merge_runtime_order(enumerated, found) if enumerated else found
-        details["checks"] = [check.to_dict() for check in setup_checks(
-            self.config.paths, library, library_error, devices, self.config.can_access, self.config.user_groups(),
-            self.config.is_root())]
+        details["checks"] = [
+            check.to_dict()
+            for check in setup_checks(
+                self.config.paths,
+                library,
+                library_error,
+                devices,
+                self.config.can_access,
+                self.config.user_groups(),
+                self.config.is_root(),
+            )
+        ]
         details["devices"] = [d.to_dict() for d in devices]
         chosen = self.config.device.select(devices)
         if not devices:
             problems.append(NO_DEVICE)
         elif chosen is None:
-            problems.append(f"no Edge TPU matches device '{self.config.device}' "
-                            f"(found {len(devices)}: {', '.join(d.kind for d in devices)})")
+            problems.append(
+                f"no Edge TPU matches device '{self.config.device}' "
+                f"(found {len(devices)}: {', '.join(d.kind for d in devices)})"
+            )
         elif chosen.problem:
             problems.append(chosen.problem)
         if chosen is not None:
@@ -84,49 +99,79 @@ class EdgeTpuRuntime:
         return [runtime_version_check(path.name, needed, installed).to_dict()]
 
     def variants(self) -> list[Variant]:
-        return [Variant(self.name, self.config.label, {"device": str(self.config.device), "threads": self.config.threads})]
+        return [
+            Variant(
+                self.name,
+                self.config.label,
+                {"device": str(self.config.device), "threads": self.config.threads},
+            )
+        ]
 
     def model_for(self, model: ModelFile) -> ModelFile:
         if model.compiled:
             return model
         if not model.integer_only:
-            raise InputError(f"{model.path.name} is a float model; the Edge TPU runs only full-int8 models compiled by "
-                             "edgetpu_compiler", "convert the source model (ONNX or PyTorch) with edgedeploy convert "
-                             "--target edgetpu, then compile its _int8.tflite with edgedeploy compile")
+            raise InputError(
+                f"{model.path.name} is a float model; the Edge TPU runs only full-int8 models compiled by "
+                "edgetpu_compiler",
+                "convert the source model (ONNX or PyTorch) with edgedeploy convert "
+                "--target edgetpu, then compile its _int8.tflite with edgedeploy compile",
+            )
         twin = compiled_path(model.path)
         if twin.is_file():
             compiled = inspect_model(twin)
             if compiled.compiled:
                 return compiled
-        raise NeedsCompilation(f"{model.path.name} is int8 but not compiled for the Edge TPU (no edgetpu-custom-op in it)",
-                               f"compile it first: edgedeploy compile {model.path} (or add --compile to bench)",
-                               lambda: compile_twin(model))
+        raise NeedsCompilation(
+            f"{model.path.name} is int8 but not compiled for the Edge TPU (no edgetpu-custom-op in it)",
+            f"compile it first: edgedeploy compile {model.path} (or add --compile to bench)",
+            lambda: compile_twin(model),
+        )
 
     def load(self, model: ModelFile, variant: Variant) -> LoadedModel:
         library = self._library()
         # A package newer than the runtime fails deep in the delegate ("Package requires runtime version 14"):
         # said here with the fix instead.
-        check = runtime_version_check(model.path.name, _needed_runtime(model.path), library.runtime_version)
+        check = runtime_version_check(
+            model.path.name, _needed_runtime(model.path), library.runtime_version
+        )
         if check.verdict == "problem":
             raise TargetUnavailableError(check.found, check.fix)
         chosen = self.config.device.select(self._devices(library))
         start = time.perf_counter()
         delegate = open_delegate(library, self.config.device)
         try:
-            interpreter, _ = create_interpreter(model.path, threads=self.config.threads, xnnpack=self.config.xnnpack,
-                                                delegates=[delegate])
+            interpreter, _ = create_interpreter(
+                model.path,
+                threads=self.config.threads,
+                xnnpack=self.config.xnnpack,
+                delegates=[delegate],
+            )
         except InterpreterLoadError as exc:
-            raise TargetUnavailableError(f"{model.path.name} did not load on the Edge TPU: {exc}") from exc
+            raise TargetUnavailableError(
+                f"{model.path.name} did not load on the Edge TPU: {exc}"
+            ) from exc
         load_seconds = time.perf_counter() - start
-        details = {"library": library.to_dict(), "device": chosen.to_dict() if chosen else {"requested": str(self.config.device)},
-                   "delegate_partitions": delegate_partitions(interpreter), "cpu_threads": self.config.threads,
-                   "cpu_ops": {op: n for op, n in model.op_counts.items() if op != CUSTOM_OP}}
+        details = {
+            "library": library.to_dict(),
+            "device": chosen.to_dict() if chosen else {"requested": str(self.config.device)},
+            "delegate_partitions": delegate_partitions(interpreter),
+            "cpu_threads": self.config.threads,
+            "cpu_ops": {op: n for op, n in model.op_counts.items() if op != CUSTOM_OP},
+        }
         if chosen is not None and chosen.kind == "pci":
             details["clock"] = "PCIe modules always run at the maximum clock"
         if chosen is not None and chosen.usb2_or_slower:
-            details["warning"] = f"the Edge TPU is on a {chosen.link} link: USB 2 is 4-12x slower than USB 3"
-        return LoadedModel(interpreter=interpreter, inputs=model.inputs, load_seconds=load_seconds,
-                           details=details, keepalive=[delegate])
+            details["warning"] = (
+                f"the Edge TPU is on a {chosen.link} link: USB 2 is 4-12x slower than USB 3"
+            )
+        return LoadedModel(
+            interpreter=interpreter,
+            inputs=model.inputs,
+            load_seconds=load_seconds,
+            details=details,
+            keepalive=[delegate],
+        )
 
 
 def _needed_runtime(path: Path) -> int | None:
@@ -136,6 +181,10 @@ def _needed_runtime(path: Path) -> int | None:
 
     regions = read_regions(read_model(path))
     if not regions:
-        raise InputError(f"{path.name} holds no edgetpu-custom-op: give the compiled *_edgetpu.tflite to check it "
-                         "against the runtime")
-    return max((r.package.min_runtime_version for r in regions if r.package is not None), default=None)
+        raise InputError(
+            f"{path.name} holds no edgetpu-custom-op: give the compiled *_edgetpu.tflite to check it "
+            "against the runtime"
+        )
+    return max(
+        (r.package.min_runtime_version for r in regions if r.package is not None), default=None
+    )

@@ -9,7 +9,12 @@ here, and constants per host profile fitted to published measurements (``hosts-v
 """
 
 from edgedeploy.targets.edgetpu.estimate.estimate import estimate_file
-from edgedeploy.targets.edgetpu.estimate.profiles import CLOCKS, DEFAULT_CLOCK, DEFAULT_HOST, load_constants
+from edgedeploy.targets.edgetpu.estimate.profiles import (
+    CLOCKS,
+    DEFAULT_CLOCK,
+    DEFAULT_HOST,
+    load_constants,
+)
 from edgedeploy.targets.edgetpu.estimate.result import EstimateReport, HostListing
 
 
@@ -17,5 +22,13 @@ def host_listing() -> HostListing:
     return HostListing(load_constants())
 
 
-__all__ = ["estimate_file", "host_listing", "load_constants", "EstimateReport", "HostListing", "CLOCKS",
-           "DEFAULT_CLOCK", "DEFAULT_HOST"]
+__all__ = [
+    "estimate_file",
+    "host_listing",
+    "load_constants",
+    "EstimateReport",
+    "HostListing",
+    "CLOCKS",
+    "DEFAULT_CLOCK",
+    "DEFAULT_HOST",
+]

@@ -34,15 +34,27 @@ MIN_RUNS, MIN_TIME_S, MAX_TIME_S, WARMUP_RUNS, WARMUP_TIME_S = 20, 0.3, 20.0, 2,
 _UNRESOLVED = re.compile(r"unresolved custom op: ([\w./-]+)", re.IGNORECASE)
 _MAX_RETRIES = 8
 # What the schema's object API raises on a corrupt flatbuffer (the TFLite reader guards the same way).
-_CORRUPT = (IndexError, struct.error, ValueError, TypeError, OverflowError, AttributeError, KeyError,
-            UnicodeDecodeError, RecursionError, MemoryError)
+_CORRUPT = (
+    IndexError,
+    struct.error,
+    ValueError,
+    TypeError,
+    OverflowError,
+    AttributeError,
+    KeyError,
+    UnicodeDecodeError,
+    RecursionError,
+    MemoryError,
+)
 
 
 @dataclass
 class CpuOpsTiming:
     """What running the CPU-side ops on this machine cost."""
 
-    op_indices: list[int]  # ops of the model that was read (source or compiled file) that run on the CPU
+    op_indices: list[
+        int
+    ]  # ops of the model that was read (source or compiled file) that run on the CPU
     measured_ops: list[int] = field(default_factory=list)
     unmeasured_ops: list[tuple[int, str, str]] = field(default_factory=list)  # (index, op, why)
     median_ms: float = 0.0
@@ -52,10 +64,18 @@ class CpuOpsTiming:
     threads: int = 1
 
     def to_dict(self) -> dict:
-        return {"ops": self.op_indices, "measured_ops": self.measured_ops,
-                "unmeasured_ops": [{"index": i, "op": op, "why": why} for i, op, why in self.unmeasured_ops],
-                "median_ms": self.median_ms, "p90_ms": self.p90_ms, "runs": self.runs, "cpu": self.cpu,
-                "threads": self.threads}
+        return {
+            "ops": self.op_indices,
+            "measured_ops": self.measured_ops,
+            "unmeasured_ops": [
+                {"index": i, "op": op, "why": why} for i, op, why in self.unmeasured_ops
+            ],
+            "median_ms": self.median_ms,
+            "p90_ms": self.p90_ms,
+            "runs": self.runs,
+            "cpu": self.cpu,
+            "threads": self.threads,
+        }
 
 
 def cpu_model_name() -> str:
@@ -73,7 +93,9 @@ def _op_name(model: schema.ModelT, op: schema.OperatorT) -> str:
     code = model.operatorCodes[op.opcodeIndex]
     builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
     if builtin == schema.BuiltinOperator.CUSTOM:
-        return code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode)
+        return (
+            code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode)
+        )
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     return names.get(builtin, f"BUILTIN_{builtin}")
 
@@ -82,21 +104,36 @@ def sub_model(data: bytes, keep: list[int]) -> bytes:
     """A TFLite model whose main subgraph runs only the ops ``keep`` (indices in execution order)."""
     model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
     graph = model.subgraphs[0]
-    constant = {i for i, t in enumerate(graph.tensors)
-                if t.buffer and model.buffers[t.buffer].data is not None and len(model.buffers[t.buffer].data)}
+    constant = {
+        i
+        for i, t in enumerate(graph.tensors)
+        if t.buffer
+        and model.buffers[t.buffer].data is not None
+        and len(model.buffers[t.buffer].data)
+    }
     variable = {i for i, t in enumerate(graph.tensors) if t.isVariable}
     kept = [graph.operators[i] for i in sorted(set(keep))]
     produced = {t for op in kept for t in (op.outputs if op.outputs is not None else []) if t >= 0}
     inputs: list[int] = []
     for op in kept:
         for t in op.inputs if op.inputs is not None else []:
-            if t >= 0 and t not in produced and t not in constant and t not in variable and t not in inputs:
+            if (
+                t >= 0
+                and t not in produced
+                and t not in constant
+                and t not in variable
+                and t not in inputs
+            ):
                 inputs.append(t)
     dropped = [op for i, op in enumerate(graph.operators) if i not in set(keep)]
     read_elsewhere = {t for op in dropped for t in (op.inputs if op.inputs is not None else [])}
     graph_outputs = set(graph.outputs if graph.outputs is not None else [])
-    outputs = [t for op in kept for t in (op.outputs if op.outputs is not None else [])
-               if t >= 0 and (t in graph_outputs or t in read_elsewhere)]
+    outputs = [
+        t
+        for op in kept
+        for t in (op.outputs if op.outputs is not None else [])
+        if t >= 0 and (t in graph_outputs or t in read_elsewhere)
+    ]
     if not outputs and kept:
         outputs = [t for t in kept[-1].outputs if t >= 0]
     graph.operators, graph.inputs, graph.outputs = kept, inputs, list(dict.fromkeys(outputs))
@@ -113,7 +150,9 @@ def _random_feed(interpreter, seed: int = 0) -> None:
         shape = tuple(int(d) for d in detail["shape"])
         if dtype.kind in "iu":
             info = np.iinfo(dtype)
-            low, high = (0, 255) if dtype.itemsize > 1 else (info.min, info.max)  # index-like int32/64 kept small
+            low, high = (
+                (0, 255) if dtype.itemsize > 1 else (info.min, info.max)
+            )  # index-like int32/64 kept small
             value = rng.integers(low, high, size=shape, endpoint=True).astype(dtype)
         elif dtype.kind == "b":
             value = rng.integers(0, 2, size=shape).astype(dtype)
@@ -144,7 +183,9 @@ def _median_ms(invoke) -> tuple[float, float, int]:
         invoke()
         stop = clock()
         samples.append(stop - start)
-        if (len(samples) >= MIN_RUNS and stop - begin >= MIN_TIME_S * 1e9) or stop - begin >= MAX_TIME_S * 1e9:
+        if (
+            len(samples) >= MIN_RUNS and stop - begin >= MIN_TIME_S * 1e9
+        ) or stop - begin >= MAX_TIME_S * 1e9:
             break
     p50, p90 = np.percentile(np.asarray(samples, dtype=np.float64) / 1e6, [50, 90])
     return float(p50), float(p90), len(samples)
@@ -159,8 +200,10 @@ def time_cpu_ops(data: bytes, op_indices: list[int], *, threads: int = 1) -> Cpu
         model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
         names = {i: _op_name(model, model.subgraphs[0].operators[i]) for i in op_indices}
     except _CORRUPT as exc:
-        raise InputError(f"the CPU-side ops could not be cut out to time them ({type(exc).__name__}: a corrupt "
-                         "model?)") from None
+        raise InputError(
+            f"the CPU-side ops could not be cut out to time them ({type(exc).__name__}: a corrupt "
+            "model?)"
+        ) from None
     keep = sorted(op_indices)
     for _ in range(_MAX_RETRIES):
         if not keep:
@@ -168,8 +211,10 @@ def time_cpu_ops(data: bytes, op_indices: list[int], *, threads: int = 1) -> Cpu
         try:
             cut = sub_model(data, keep)
         except _CORRUPT as exc:
-            raise InputError(f"the CPU-side ops could not be cut out to time them ({type(exc).__name__}: a corrupt "
-                             "model?)") from None
+            raise InputError(
+                f"the CPU-side ops could not be cut out to time them ({type(exc).__name__}: a corrupt "
+                "model?)"
+            ) from None
         try:
             interpreter = _load(cut, threads)
             break
@@ -177,11 +222,17 @@ def time_cpu_ops(data: bytes, op_indices: list[int], *, threads: int = 1) -> Cpu
             missing = {name.rstrip(".") for name in _UNRESOLVED.findall(str(exc))}
             left_out = [i for i in keep if names[i] in missing]
             if not left_out:
-                raise InputError(f"the CPU-side ops could not be run with LiteRT to time them ({exc})") from None
-            timing.unmeasured_ops += [(i, names[i], "custom op not available in this LiteRT build") for i in left_out]
+                raise InputError(
+                    f"the CPU-side ops could not be run with LiteRT to time them ({exc})"
+                ) from None
+            timing.unmeasured_ops += [
+                (i, names[i], "custom op not available in this LiteRT build") for i in left_out
+            ]
             keep = [i for i in keep if i not in left_out]
     else:
-        raise InputError("the CPU-side ops could not be run with LiteRT to time them (too many unresolved custom ops)")
+        raise InputError(
+            "the CPU-side ops could not be run with LiteRT to time them (too many unresolved custom ops)"
+        )
     _random_feed(interpreter)
     timing.median_ms, timing.p90_ms, timing.runs = _median_ms(interpreter.invoke)
     timing.measured_ops = keep

@@ -29,7 +29,9 @@ class HostProfile:
     cpu: str  # the host CPU the constants describe
     fixed_ms: float  # per-invoke cost: driver, delegate, USB/PCIe round trips
     io_ms_per_mb: float  # input/output activations, instructions and scratch, per MB (1e6 bytes)
-    stream_mb_per_s: float  # parameter bytes per second (streamed every inference, or uploaded once)
+    stream_mb_per_s: (
+        float  # parameter bytes per second (streamed every inference, or uploaded once)
+    )
     cpu_factor: float  # host CPU-side time per ms measured here by ``cpu_ops`` (see cpu_reference)
     validated: bool  # published measurements with a model file exist for this host
     sources: dict[str, str]
@@ -43,10 +45,14 @@ class HostProfile:
 @dataclass(frozen=True)
 class Chip:
     clock_mhz: dict[str, float]  # {"std": 250, "max": 500}
-    cycles_per_mac: float  # when the compiled file carries no cycle estimate (or the model is not compiled)
+    cycles_per_mac: (
+        float  # when the compiled file carries no cycle estimate (or the model is not compiled)
+    )
     instruction_bytes_per_op: float  # uncompiled models: instruction bitstream estimate
     instruction_bytes_per_activation_byte: float
-    parameter_overhead: float  # package parameter bytes / TFLite weight bytes (alignment, bias layout)
+    parameter_overhead: (
+        float  # package parameter bytes / TFLite weight bytes (alignment, bias layout)
+    )
     sources: dict[str, str]
 
 
@@ -56,10 +62,14 @@ class Bands:
 
     compiled: float  # fixed + compute + transfer terms, compiled model (package read)
     uncompiled: float  # the same, uncompiled model (mapping and package predicted)
-    instructions: float  # predicted instruction bytes of an uncompiled model (its share of the transfer term)
+    instructions: (
+        float  # predicted instruction bytes of an uncompiled model (its share of the transfer term)
+    )
     cpu: float  # CPU-side term
     stream: float  # streamed-parameter term (not validated on a model with a file)
-    unvalidated_host: float  # extra for host profiles without any published measurement with a model file
+    unvalidated_host: (
+        float  # extra for host profiles without any published measurement with a model file
+    )
     sources: dict[str, str]
 
 
@@ -69,20 +79,28 @@ class Constants:
     hosts: dict[str, HostProfile]
     chip: Chip
     bands: Bands
-    cpu_reference: dict[str, Any]  # the machine the CPU-side timings behind cpu_factor were measured on
+    cpu_reference: dict[
+        str, Any
+    ]  # the machine the CPU-side timings behind cpu_factor were measured on
     validation: dict[str, Any]  # what the fit script reported (errors, Spearman, counts)
     path: Path
 
     def host(self, name: str) -> HostProfile:
         if name not in self.hosts:
-            raise UsageError(f"unknown host profile {name!r}; profiles: {', '.join(self.hosts)} "
-                             "(edgedeploy estimate --host list describes them)")
+            raise UsageError(
+                f"unknown host profile {name!r}; profiles: {', '.join(self.hosts)} "
+                "(edgedeploy estimate --host list describes them)"
+            )
         return self.hosts[name]
 
     def clock_mhz(self, host: HostProfile, clock: str) -> float:
         if clock not in CLOCKS:
-            raise UsageError(f"--clock must be one of {', '.join(CLOCKS)} (libedgetpu's throttled and full-speed builds)")
-        return self.chip.clock_mhz["max"] if not host.clock_selectable else self.chip.clock_mhz[clock]
+            raise UsageError(
+                f"--clock must be one of {', '.join(CLOCKS)} (libedgetpu's throttled and full-speed builds)"
+            )
+        return (
+            self.chip.clock_mhz["max"] if not host.clock_selectable else self.chip.clock_mhz[clock]
+        )
 
 
 def _value(entry: dict[str, Any], key: str, sources: dict[str, str]) -> float:
@@ -93,24 +111,62 @@ def _value(entry: dict[str, Any], key: str, sources: dict[str, str]) -> float:
 
 def _host(name: str, entry: dict[str, Any]) -> HostProfile:
     sources: dict[str, str] = {}
-    values = {key: _value(entry, key, sources) for key in ("fixed_ms", "io_ms_per_mb", "stream_mb_per_s", "cpu_factor")}
-    return HostProfile(name=name, description=entry["description"], interface=entry["interface"], cpu=entry["cpu"],
-                       validated=bool(entry["validated"]), sources=sources, **values)
+    values = {
+        key: _value(entry, key, sources)
+        for key in ("fixed_ms", "io_ms_per_mb", "stream_mb_per_s", "cpu_factor")
+    }
+    return HostProfile(
+        name=name,
+        description=entry["description"],
+        interface=entry["interface"],
+        cpu=entry["cpu"],
+        validated=bool(entry["validated"]),
+        sources=sources,
+        **values,
+    )
 
 
 def parse_constants(data: dict[str, Any], path: Path = DATA_FILE) -> Constants:
     chip_entry, band_entry = data["chip"], data["bands"]
     chip_sources: dict[str, str] = {"clock_mhz": chip_entry["clock_mhz"]["source"]}
-    chip = Chip(clock_mhz={c: float(chip_entry["clock_mhz"][c]) for c in CLOCKS},
-                **{key: _value(chip_entry, key, chip_sources) for key in (
-                    "cycles_per_mac", "instruction_bytes_per_op", "instruction_bytes_per_activation_byte",
-                    "parameter_overhead")}, sources=chip_sources)
+    chip = Chip(
+        clock_mhz={c: float(chip_entry["clock_mhz"][c]) for c in CLOCKS},
+        **{
+            key: _value(chip_entry, key, chip_sources)
+            for key in (
+                "cycles_per_mac",
+                "instruction_bytes_per_op",
+                "instruction_bytes_per_activation_byte",
+                "parameter_overhead",
+            )
+        },
+        sources=chip_sources,
+    )
     band_sources: dict[str, str] = {}
-    bands = Bands(**{key: _value(band_entry, key, band_sources) for key in (
-        "compiled", "uncompiled", "instructions", "cpu", "stream", "unvalidated_host")}, sources=band_sources)
+    bands = Bands(
+        **{
+            key: _value(band_entry, key, band_sources)
+            for key in (
+                "compiled",
+                "uncompiled",
+                "instructions",
+                "cpu",
+                "stream",
+                "unvalidated_host",
+            )
+        },
+        sources=band_sources,
+    )
     hosts = {name: _host(name, entry) for name, entry in data["hosts"].items()}
-    return Constants(version=int(data["version"]), hosts=hosts, chip=chip, bands=bands,
-                     cpu_reference=dict(data["cpu_reference"]), validation=dict(data.get("validation", {})), path=path)
+    return Constants(
+        version=int(data["version"]),
+        hosts=hosts,
+        chip=chip,
+        bands=bands,
+        cpu_reference=dict(data["cpu_reference"]),
+        validation=dict(data.get("validation", {})),
+        path=path,
+    )
 
 
 @lru_cache(maxsize=4)

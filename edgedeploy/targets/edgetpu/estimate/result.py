@@ -21,8 +21,13 @@ from edgedeploy.targets.edgetpu.estimate.terms import Estimate
 from edgedeploy.targets.edgetpu.estimate.workload import Workload
 
 SCHEMA_VERSION = 1
-TERM_TITLES = {"fixed": "fixed per-invoke cost", "compute": "Edge TPU compute", "transfer": "input/output transfer",
-               "streamed_parameters": "streamed parameters", "cpu_ops": "CPU-side ops"}
+TERM_TITLES = {
+    "fixed": "fixed per-invoke cost",
+    "compute": "Edge TPU compute",
+    "transfer": "input/output transfer",
+    "streamed_parameters": "streamed parameters",
+    "cpu_ops": "CPU-side ops",
+}
 
 
 def op_ranges(indices: list[int]) -> str:
@@ -42,7 +47,15 @@ def op_ranges(indices: list[int]) -> str:
 
 
 def fmt_ms(value: float) -> str:
-    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+    return (
+        f"{value:.3f}"
+        if value < 1
+        else f"{value:.2f}"
+        if value < 10
+        else f"{value:.1f}"
+        if value < 100
+        else f"{value:.0f}"
+    )
 
 
 @dataclass
@@ -86,71 +99,129 @@ class EstimateReport:
     def brief(self) -> dict[str, Any]:
         """What other commands show of the estimate (bench's skipped row, compare's columns, check's lines)."""
         e = self.estimate
-        lines = [f"Edge TPU latency on {self.host.name}, estimated (not measured): {self.range_text()} per inference"
-                 f"{'; clock ' + self.clock if self.host.clock_selectable else ''} (edgedeploy estimate)"]
+        lines = [
+            f"Edge TPU latency on {self.host.name}, estimated (not measured): {self.range_text()} per inference"
+            f"{'; clock ' + self.clock if self.host.clock_selectable else ''} (edgedeploy estimate)"
+        ]
         if cpu := self.cpu_line():
             lines.append(cpu)
-        return {"label": "estimated", "latency_ms": e.latency_ms, "latency_ms_low": e.latency_ms_low,
-                "latency_ms_high": e.latency_ms_high, "first_inference_extra_ms": e.first_inference_extra_ms,
-                "host": self.host.name, "clock": self.clock, "kind": self.workload.kind,
-                "cpu_ops_ms": e.term("cpu_ops").ms, "wider_because": list(e.wider_because), "lines": lines}
+        return {
+            "label": "estimated",
+            "latency_ms": e.latency_ms,
+            "latency_ms_low": e.latency_ms_low,
+            "latency_ms_high": e.latency_ms_high,
+            "first_inference_extra_ms": e.first_inference_extra_ms,
+            "host": self.host.name,
+            "clock": self.clock,
+            "kind": self.workload.kind,
+            "cpu_ops_ms": e.term("cpu_ops").ms,
+            "wider_because": list(e.wider_because),
+            "lines": lines,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         e, t = self.estimate, self.cpu_timing
         return {
-            "schema_version": SCHEMA_VERSION, "model": self.path, "target": "edgetpu", "kind": self.workload.kind,
-            "label": "estimated", "host": {"name": self.host.name, "description": self.host.description,
-                                           "interface": self.host.interface, "cpu": self.host.cpu,
-                                           "validated": self.host.validated},
-            "clock": self.clock, "clock_mhz": self.clock_mhz,
-            "latency_ms": e.latency_ms, "latency_ms_low": e.latency_ms_low, "latency_ms_high": e.latency_ms_high,
-            "first_inference_extra_ms": e.first_inference_extra_ms, "first_inference_basis": e.first_inference_basis,
-            "terms": [term.to_dict() for term in e.terms], "wider_because": list(e.wider_because),
-            "cpu_ops": {**t.to_dict(), "measured_on": t.cpu, "host_factor": self.host.cpu_factor,
-                        "host_ms": e.term("cpu_ops").ms, "names": {str(i): self.op_names.get(i) for i in t.op_indices},
-                        "if_risky_refused": self.risky_timing.to_dict() if self.risky_timing else None,
-                        "summary": self.cpu_line()},
-            "workload": self.workload.to_dict(), "notes": list(self.notes),
-            "method": {"constants": self.constants.path.name, "constants_version": self.constants.version,
-                       "validation": self.constants.validation},
+            "schema_version": SCHEMA_VERSION,
+            "model": self.path,
+            "target": "edgetpu",
+            "kind": self.workload.kind,
+            "label": "estimated",
+            "host": {
+                "name": self.host.name,
+                "description": self.host.description,
+                "interface": self.host.interface,
+                "cpu": self.host.cpu,
+                "validated": self.host.validated,
+            },
+            "clock": self.clock,
+            "clock_mhz": self.clock_mhz,
+            "latency_ms": e.latency_ms,
+            "latency_ms_low": e.latency_ms_low,
+            "latency_ms_high": e.latency_ms_high,
+            "first_inference_extra_ms": e.first_inference_extra_ms,
+            "first_inference_basis": e.first_inference_basis,
+            "terms": [term.to_dict() for term in e.terms],
+            "wider_because": list(e.wider_because),
+            "cpu_ops": {
+                **t.to_dict(),
+                "measured_on": t.cpu,
+                "host_factor": self.host.cpu_factor,
+                "host_ms": e.term("cpu_ops").ms,
+                "names": {str(i): self.op_names.get(i) for i in t.op_indices},
+                "if_risky_refused": self.risky_timing.to_dict() if self.risky_timing else None,
+                "summary": self.cpu_line(),
+            },
+            "workload": self.workload.to_dict(),
+            "notes": list(self.notes),
+            "method": {
+                "constants": self.constants.path.name,
+                "constants_version": self.constants.version,
+                "validation": self.constants.validation,
+            },
         }
 
     def render(self, console: Console) -> None:
         e, w = self.estimate, self.workload
-        console.print(f"[bold]{escape(self.path)}[/bold] ({w.kind}): Edge TPU latency [bold]estimated[/bold], not measured")
-        console.print(f"host {self.host.name}: {escape(self.host.description)}; clock {self.clock} ({self.clock_mhz:g} MHz)")
-        console.print(f"[bold]estimated {fmt_ms(e.latency_ms)} ms[/bold] per inference, steady state "
-                      f"(range {fmt_ms(e.latency_ms_low)}-{fmt_ms(e.latency_ms_high)} ms)")
-        console.print(f"first inference: about {fmt_ms(e.first_inference_extra_ms)} ms more, estimated "
-                      f"(parameter upload: {escape(e.first_inference_basis)})")
+        console.print(
+            f"[bold]{escape(self.path)}[/bold] ({w.kind}): Edge TPU latency [bold]estimated[/bold], not measured"
+        )
+        console.print(
+            f"host {self.host.name}: {escape(self.host.description)}; clock {self.clock} ({self.clock_mhz:g} MHz)"
+        )
+        console.print(
+            f"[bold]estimated {fmt_ms(e.latency_ms)} ms[/bold] per inference, steady state "
+            f"(range {fmt_ms(e.latency_ms_low)}-{fmt_ms(e.latency_ms_high)} ms)"
+        )
+        console.print(
+            f"first inference: about {fmt_ms(e.first_inference_extra_ms)} ms more, estimated "
+            f"(parameter upload: {escape(e.first_inference_basis)})"
+        )
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-        for name, justify in (("term (estimated)", "left"), ("ms", "right"), ("range", "right"), ("from", "left")):
+        for name, justify in (
+            ("term (estimated)", "left"),
+            ("ms", "right"),
+            ("range", "right"),
+            ("from", "left"),
+        ):
             table.add_column(name, justify=justify, no_wrap=name != "from", overflow="fold")
         for term in e.terms:
-            table.add_row(TERM_TITLES[term.name], fmt_ms(term.ms), f"{fmt_ms(term.low_ms)}-{fmt_ms(term.high_ms)}",
-                          escape(term.basis))
+            table.add_row(
+                TERM_TITLES[term.name],
+                fmt_ms(term.ms),
+                f"{fmt_ms(term.low_ms)}-{fmt_ms(term.high_ms)}",
+                escape(term.basis),
+            )
         console.print(table)
         if line := self.cpu_line():
             console.print(escape(line))
             t = self.cpu_timing
             if t.measured_ops:
-                console.print(f"[dim]CPU-side ops measured here: {fmt_ms(t.median_ms)} ms median over {t.runs} runs on "
-                              f"{escape(t.cpu)}, {t.threads} thread, LiteRT; x {self.host.cpu_factor:.3g} for "
-                              f"{escape(self.host.cpu)}[/dim]")
+                console.print(
+                    f"[dim]CPU-side ops measured here: {fmt_ms(t.median_ms)} ms median over {t.runs} runs on "
+                    f"{escape(t.cpu)}, {t.threads} thread, LiteRT; x {self.host.cpu_factor:.3g} for "
+                    f"{escape(self.host.cpu)}[/dim]"
+                )
             for index, op, why in t.unmeasured_ops:
-                console.print(f"[yellow]not measured:[/yellow] op {index} {escape(op)} ({escape(why)}); "
-                              "its time is not in the estimate")
+                console.print(
+                    f"[yellow]not measured:[/yellow] op {index} {escape(op)} ({escape(why)}); "
+                    "its time is not in the estimate"
+                )
         if w.streamed_bytes:
-            console.print(f"[yellow]parameters stream:[/yellow] {fmt_bytes(w.streamed_bytes)} sent on every inference")
+            console.print(
+                f"[yellow]parameters stream:[/yellow] {fmt_bytes(w.streamed_bytes)} sent on every inference"
+            )
         for reason in e.wider_because:
             console.print(f"[yellow]range wider:[/yellow] {escape(reason)}")
         for note in self.notes:
             console.print(f"[dim]note: {escape(note)}[/dim]")
         v = self.constants.validation.get("compiled" if w.kind == "compiled" else "uncompiled", {})
         if v:
-            console.print(f"[dim]method: additive terms, constants {self.constants.path.name}; checked leave-one-model-out "
-                          f"on {v['measurements']} published measurements of {v['models']} models: median error "
-                          f"{v['median_abs_error']:.0%}, Spearman {v['spearman']:.2f}[/dim]")
+            console.print(
+                f"[dim]method: additive terms, constants {self.constants.path.name}; checked leave-one-model-out "
+                f"on {v['measurements']} published measurements of {v['models']} models: median error "
+                f"{v['median_abs_error']:.0%}, Spearman {v['spearman']:.2f}[/dim]"
+            )
 
 
 @dataclass
@@ -166,24 +237,63 @@ class HostListing:
     def to_dict(self) -> dict[str, Any]:
         hosts = []
         for h in self.constants.hosts.values():
-            values = {key: getattr(h, key) for key in ("fixed_ms", "io_ms_per_mb", "stream_mb_per_s", "cpu_factor")}
-            hosts.append({"name": h.name, "description": h.description, "interface": h.interface, "cpu": h.cpu,
-                          "validated": h.validated, "clock_selectable": h.clock_selectable, **values,
-                          "sources": dict(h.sources)})
-        return {"schema_version": SCHEMA_VERSION, "constants": self.constants.path.name,
-                "constants_version": self.constants.version, "clock_mhz": self.constants.chip.clock_mhz, "hosts": hosts}
+            values = {
+                key: getattr(h, key)
+                for key in ("fixed_ms", "io_ms_per_mb", "stream_mb_per_s", "cpu_factor")
+            }
+            hosts.append(
+                {
+                    "name": h.name,
+                    "description": h.description,
+                    "interface": h.interface,
+                    "cpu": h.cpu,
+                    "validated": h.validated,
+                    "clock_selectable": h.clock_selectable,
+                    **values,
+                    "sources": dict(h.sources),
+                }
+            )
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "constants": self.constants.path.name,
+            "constants_version": self.constants.version,
+            "clock_mhz": self.constants.chip.clock_mhz,
+            "hosts": hosts,
+        }
 
     def render(self, console: Console) -> None:
-        table = Table(title=f"Edge TPU host profiles ({self.constants.path.name})", title_justify="left", box=None,
-                      header_style="bold", pad_edge=False)
-        for name in ("--host", "fixed ms", "transfer ms/MB", "stream MB/s", "CPU factor", "checked against"):
-            table.add_column(name, justify="left" if name in ("--host", "checked against") else "right")
+        table = Table(
+            title=f"Edge TPU host profiles ({self.constants.path.name})",
+            title_justify="left",
+            box=None,
+            header_style="bold",
+            pad_edge=False,
+        )
+        for name in (
+            "--host",
+            "fixed ms",
+            "transfer ms/MB",
+            "stream MB/s",
+            "CPU factor",
+            "checked against",
+        ):
+            table.add_column(
+                name, justify="left" if name in ("--host", "checked against") else "right"
+            )
         for h in self.constants.hosts.values():
-            table.add_row(h.name, f"{h.fixed_ms:.3g}", f"{h.io_ms_per_mb:.3g}", f"{h.stream_mb_per_s:.0f}",
-                          f"{h.cpu_factor:.3g}", "published data" if h.validated else "[yellow]nothing[/yellow] (borrowed)")
+            table.add_row(
+                h.name,
+                f"{h.fixed_ms:.3g}",
+                f"{h.io_ms_per_mb:.3g}",
+                f"{h.stream_mb_per_s:.0f}",
+                f"{h.cpu_factor:.3g}",
+                "published data" if h.validated else "[yellow]nothing[/yellow] (borrowed)",
+            )
         console.print(table)
         for h in self.constants.hosts.values():
             console.print(f"  {h.name}: {escape(h.description)}; CPU {escape(h.cpu)}")
         clocks = self.constants.chip.clock_mhz
-        console.print(f"--clock std|max: {clocks['std']:g} / {clocks['max']:g} MHz on USB (libedgetpu1-std / -max); "
-                      "PCIe always runs at full speed. Where every constant comes from: --host list --json.")
+        console.print(
+            f"--clock std|max: {clocks['std']:g} / {clocks['max']:g} MHz on USB (libedgetpu1-std / -max); "
+            "PCIe always runs at full speed. Where every constant comes from: --host list --json."
+        )

@@ -35,7 +35,9 @@ class TermInputs:
     streamed_bytes_high: int
     on_chip_bytes: int
     cpu_here_ms: float  # CPU-side ops, measured on this machine
-    predicted_instruction_bytes: int = 0  # the part of transfer_bytes that is a prediction (uncompiled models)
+    predicted_instruction_bytes: int = (
+        0  # the part of transfer_bytes that is a prediction (uncompiled models)
+    )
     cpu_here_ms_if_risky_refused: float | None = None
     cpu_what: str | None = None  # which ops were (not) measured, for the term's basis
 
@@ -77,18 +79,30 @@ def _transfer(inputs: TermInputs, host: HostProfile, base: float, instructions: 
     basis = f"{inputs.transfer_bytes / MB:.3g} MB x {host.io_ms_per_mb:.3g} ms/MB"
     if predicted:
         basis += f" ({inputs.predicted_instruction_bytes / MB:.3g} MB of it predicted instructions)"
-    return Term("transfer", known + predicted, known / (1 + base) + predicted / (1 + instructions),
-                known * (1 + base) + predicted * (1 + instructions), basis)
+    return Term(
+        "transfer",
+        known + predicted,
+        known / (1 + base) + predicted / (1 + instructions),
+        known * (1 + base) + predicted * (1 + instructions),
+        basis,
+    )
 
 
 def _cycles(inputs: TermInputs, chip: Chip) -> tuple[float, str]:
     if inputs.compiler_cycles:
-        return float(inputs.compiler_cycles), f"{inputs.compiler_cycles:,} cycles (the compiler's estimate in the file)"
+        return float(
+            inputs.compiler_cycles
+        ), f"{inputs.compiler_cycles:,} cycles (the compiler's estimate in the file)"
     macs = inputs.tpu_macs or 0
-    return macs * chip.cycles_per_mac, f"{macs / 1e9:.3g} GMAC x {chip.cycles_per_mac:.3g} cycles/MAC"
+    return (
+        macs * chip.cycles_per_mac,
+        f"{macs / 1e9:.3g} GMAC x {chip.cycles_per_mac:.3g} cycles/MAC",
+    )
 
 
-def estimate_terms(inputs: TermInputs, host: HostProfile, chip: Chip, bands: Bands, clock_mhz: float) -> Estimate:
+def estimate_terms(
+    inputs: TermInputs, host: HostProfile, chip: Chip, bands: Bands, clock_mhz: float
+) -> Estimate:
     base = bands.compiled if inputs.compiled else bands.uncompiled
     cycles, cycle_basis = _cycles(inputs, chip)
     rate = host.stream_mb_per_s
@@ -96,34 +110,57 @@ def estimate_terms(inputs: TermInputs, host: HostProfile, chip: Chip, bands: Ban
         _band("fixed", host.fixed_ms, base, f"per-invoke cost of {host.name}"),
         _band("compute", cycles / (clock_mhz * 1e3), base, f"{cycle_basis} at {clock_mhz:g} MHz"),
         _transfer(inputs, host, base, bands.instructions),
-        _band("streamed_parameters", inputs.streamed_bytes / MB / rate * 1e3, bands.stream,
-              f"{inputs.streamed_bytes / MB:.3g} MB / {rate:g} MB/s"),
-        _band("cpu_ops", inputs.cpu_here_ms * host.cpu_factor, bands.cpu,
-              (inputs.cpu_what + ": " if inputs.cpu_what else "")
-              + f"{inputs.cpu_here_ms:.3g} ms measured here x {host.cpu_factor:.3g} for {host.cpu}"),
+        _band(
+            "streamed_parameters",
+            inputs.streamed_bytes / MB / rate * 1e3,
+            bands.stream,
+            f"{inputs.streamed_bytes / MB:.3g} MB / {rate:g} MB/s",
+        ),
+        _band(
+            "cpu_ops",
+            inputs.cpu_here_ms * host.cpu_factor,
+            bands.cpu,
+            (inputs.cpu_what + ": " if inputs.cpu_what else "")
+            + f"{inputs.cpu_here_ms:.3g} ms measured here x {host.cpu_factor:.3g} for {host.cpu}",
+        ),
     )
     total = sum(t.ms for t in terms)
     low, high = sum(t.low_ms for t in terms), sum(t.high_ms for t in terms)
     why: list[str] = []
     if inputs.streamed_bytes:
-        why.append(f"{inputs.streamed_bytes / MB:.3g} MB of parameters stream from the host on every inference; "
-                   f"the stream rate was derived from a model without a file here, not validated (within a factor of "
-                   f"{1 + bands.stream:.3g})")
+        why.append(
+            f"{inputs.streamed_bytes / MB:.3g} MB of parameters stream from the host on every inference; "
+            f"the stream rate was derived from a model without a file here, not validated (within a factor of "
+            f"{1 + bands.stream:.3g})"
+        )
     extra_stream = inputs.streamed_bytes_high - inputs.streamed_bytes
     if extra_stream > 0:
         high += extra_stream / MB / rate * 1e3 * (1 + bands.stream)
-        why.append(f"the parameters are near the on-chip cache size: up to {extra_stream / MB:.3g} MB more may stream")
+        why.append(
+            f"the parameters are near the on-chip cache size: up to {extra_stream / MB:.3g} MB more may stream"
+        )
     if inputs.cpu_here_ms_if_risky_refused is not None:
-        extra_cpu = max(0.0, inputs.cpu_here_ms_if_risky_refused - inputs.cpu_here_ms) * host.cpu_factor
+        extra_cpu = (
+            max(0.0, inputs.cpu_here_ms_if_risky_refused - inputs.cpu_here_ms) * host.cpu_factor
+        )
         high += extra_cpu * (1 + bands.cpu)
-        why.append(f"risky ops are assumed to map; if the compiler refuses them, the ops after them run on the "
-                   f"CPU: up to {extra_cpu:.3g} ms more")
+        why.append(
+            f"risky ops are assumed to map; if the compiler refuses them, the ops after them run on the "
+            f"CPU: up to {extra_cpu:.3g} ms more"
+        )
     if not host.validated:
         low, high = low / (1 + bands.unvalidated_host), high * (1 + bands.unvalidated_host)
-        why.append(f"no published measurement with a model file exists for {host.name}; its constants are "
-                   f"borrowed (see its sources): a factor of {1 + bands.unvalidated_host:.3g} more either way")
+        why.append(
+            f"no published measurement with a model file exists for {host.name}; its constants are "
+            f"borrowed (see its sources): a factor of {1 + bands.unvalidated_host:.3g} more either way"
+        )
     first = inputs.on_chip_bytes / MB / rate * 1e3
-    return Estimate(terms=terms, latency_ms=total, latency_ms_low=low, latency_ms_high=high,
-                    first_inference_extra_ms=first,
-                    first_inference_basis=f"{inputs.on_chip_bytes / MB:.3g} MB of cached parameters / {rate:g} MB/s",
-                    wider_because=tuple(why))
+    return Estimate(
+        terms=terms,
+        latency_ms=total,
+        latency_ms_low=low,
+        latency_ms_high=high,
+        first_inference_extra_ms=first,
+        first_inference_basis=f"{inputs.on_chip_bytes / MB:.3g} MB of cached parameters / {rate:g} MB/s",
+        wider_because=tuple(why),
+    )

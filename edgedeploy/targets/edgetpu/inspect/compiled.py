@@ -35,7 +35,9 @@ class Recovery:
     regions: list[Region]
     cpu_op_indices: list[int]  # builtin ops left in the compiled file (its own indices)
     mapped: dict[int, int] = field(default_factory=dict)  # source op index -> region number
-    source_cpu: list[int] = field(default_factory=list)  # source op indices matched to compiled CPU ops
+    source_cpu: list[int] = field(
+        default_factory=list
+    )  # source op indices matched to compiled CPU ops
     problems: list[str] = field(default_factory=list)
 
 
@@ -51,7 +53,9 @@ def read_regions(compiled: TFLiteGraph) -> list[Region]:
             error = getattr(exc, "message", str(exc))
         names_in = [compiled.tensors[t].name for t in op.inputs if t >= 0]
         names_out = [compiled.tensors[t].name for t in op.outputs if t >= 0]
-        extra = [n for n in package.output_names if n not in names_out] if package is not None else []
+        extra = (
+            [n for n in package.output_names if n not in names_out] if package is not None else []
+        )
         regions.append(Region(op.index, names_in, names_out, package, error, extra))
     return regions
 
@@ -74,7 +78,9 @@ def recover(compiled: TFLiteGraph, source: TFLiteGraph | None) -> Recovery:
         stop = {names[n] for n in region.input_names if n in names}
         missing = [n for n in region.input_names + region.output_names if n not in names]
         if missing:
-            result.problems.append(f"boundary tensors not found in the source model: {', '.join(missing[:3])}")
+            result.problems.append(
+                f"boundary tensors not found in the source model: {', '.join(missing[:3])}"
+            )
         ends = region.output_names + [n for n in region.package_output_names if n in names]
         stack = [producers[names[n]] for n in ends if n in names and names[n] in producers]
         while stack:
@@ -83,7 +89,12 @@ def recover(compiled: TFLiteGraph, source: TFLiteGraph | None) -> Recovery:
                 continue
             result.mapped[index] = number
             for t in source.ops[index].inputs:
-                if t >= 0 and t not in stop and t in producers and not source.tensors[t].is_constant:
+                if (
+                    t >= 0
+                    and t not in stop
+                    and t in producers
+                    and not source.tensors[t].is_constant
+                ):
                     stack.append(producers[t])
     out_names = _by_name(source)
     for index in cpu_ops:
@@ -91,7 +102,9 @@ def recover(compiled: TFLiteGraph, source: TFLiteGraph | None) -> Recovery:
         outs = [out_names.get(compiled.tensors[t].name) for t in op.outputs if t >= 0]
         matched = {producers.get(t) for t in outs if t is not None} - {None}
         if len(matched) != 1:
-            result.problems.append(f"CPU op {index} ({op.opcode}) has no single counterpart in the source model")
+            result.problems.append(
+                f"CPU op {index} ({op.opcode}) has no single counterpart in the source model"
+            )
             continue
         result.source_cpu.append(matched.pop())
     overlap = set(result.mapped) & set(result.source_cpu)
@@ -99,5 +112,7 @@ def recover(compiled: TFLiteGraph, source: TFLiteGraph | None) -> Recovery:
     if overlap:
         result.problems.append(f"ops both mapped and on the CPU: {sorted(overlap)[:5]}")
     if unaccounted:
-        result.problems.append(f"source ops neither mapped nor in the compiled file: {sorted(unaccounted)[:5]}")
+        result.problems.append(
+            f"source ops neither mapped nor in the compiled file: {sorted(unaccounted)[:5]}"
+        )
     return result

@@ -48,7 +48,9 @@ class _Raw:
 
     def string(self, slot: int) -> str | None:
         off = self._offset(slot)
-        return self.tab.String(off + self.tab.Pos).decode("utf-8", errors="replace") if off else None
+        return (
+            self.tab.String(off + self.tab.Pos).decode("utf-8", errors="replace") if off else None
+        )
 
     def byte_vector(self, slot: int) -> bytes:
         off = self._offset(slot)
@@ -57,7 +59,7 @@ class _Raw:
         start, length = self.tab.Vector(off), self.tab.VectorLen(off)
         if start + length > len(self.buf):
             raise ValueError("vector runs past the end")
-        return self.buf[start:start + length]
+        return self.buf[start : start + length]
 
     def table(self, slot: int) -> "_Raw | None":
         off = self._offset(slot)
@@ -103,9 +105,13 @@ class Executable:
     estimated_cycles: int | None
     input_layers: list[Layer] = field(default_factory=list)
     output_layers: list[Layer] = field(default_factory=list)
-    instruction_bytes: int = 0  # instruction bitstreams (field 5), sent to the device with the executable
+    instruction_bytes: int = (
+        0  # instruction bitstreams (field 5), sent to the device with the executable
+    )
     scratch_bytes: int = 0  # host memory for activations that do not fit on chip (field 4)
-    dma_bytes: dict[str, int] = field(default_factory=dict)  # per inference, from the DMA hints: see _dma_bytes
+    dma_bytes: dict[str, int] = field(
+        default_factory=dict
+    )  # per inference, from the DMA hints: see _dma_bytes
 
 
 @dataclass
@@ -128,15 +134,25 @@ class DarwinnPackage:
 
     @property
     def output_names(self) -> list[str]:
-        return list(dict.fromkeys(layer.name for e in self.executables for layer in e.output_layers))
+        return list(
+            dict.fromkeys(layer.name for e in self.executables for layer in e.output_layers)
+        )
 
 
 def _layer(raw: _Raw) -> Layer:
-    return Layer(name=raw.string(0) or "", size_bytes=raw.int(1),
-                 shape_yxz=(raw.int(2), raw.int(3), raw.int(4)))
+    return Layer(
+        name=raw.string(0) or "",
+        size_bytes=raw.int(1),
+        shape_yxz=(raw.int(2), raw.int(3), raw.int(4)),
+    )
 
 
-_DMA_KINDS = {0: "output", 1: "input", 2: "parameters", 3: "scratch"}  # Description of a DMA descriptor's Meta
+_DMA_KINDS = {
+    0: "output",
+    1: "input",
+    2: "parameters",
+    3: "scratch",
+}  # Description of a DMA descriptor's Meta
 
 
 def _dma_bytes(raw: _Raw) -> dict[str, int]:
@@ -161,11 +177,17 @@ def _executable(buf: bytes) -> Executable:
     cycles = raw.int(16, "<q", default=0) or raw.int(11) or None
     return Executable(
         type=EXECUTABLE_TYPES.get(raw.int(13, "<h"), f"type{raw.int(13, '<h')}"),
-        name=raw.string(1), chip=raw.string(10), parameter_bytes=raw.byte_vector_length(6),
-        batch_size=raw.int(3), estimated_cycles=cycles,
-        input_layers=[_layer(t) for t in raw.tables(8)], output_layers=[_layer(t) for t in raw.tables(9)],
-        instruction_bytes=sum(t.byte_vector_length(0) for t in raw.tables(5)), scratch_bytes=raw.int(4),
-        dma_bytes=_dma_bytes(raw))
+        name=raw.string(1),
+        chip=raw.string(10),
+        parameter_bytes=raw.byte_vector_length(6),
+        batch_size=raw.int(3),
+        estimated_cycles=cycles,
+        input_layers=[_layer(t) for t in raw.tables(8)],
+        output_layers=[_layer(t) for t in raw.tables(9)],
+        instruction_bytes=sum(t.byte_vector_length(0) for t in raw.tables(5)),
+        scratch_bytes=raw.int(4),
+        dma_bytes=_dma_bytes(raw),
+    )
 
 
 def _package(buf: bytes, where: list[str], number: int) -> DarwinnPackage:
@@ -178,19 +200,35 @@ def _package(buf: bytes, where: list[str], number: int) -> DarwinnPackage:
     for index, exe in enumerate(multi.string_list(0)):
         where[0] = f"executable {index} of package {number}"
         executables.append(_executable(exe))
-    return DarwinnPackage(compiler_version=package.string(4), min_runtime_version=package.int(0),
-                          executables=executables)
+    return DarwinnPackage(
+        compiler_version=package.string(4),
+        min_runtime_version=package.int(0),
+        executables=executables,
+    )
 
 
 # What damaged flexbuffer / flatbuffer bytes raise from inside the runtimes' accessors.
-_DAMAGED = (ValueError, TypeError, IndexError, KeyError, struct.error, UnicodeDecodeError, RecursionError,
-            OverflowError, ZeroDivisionError, AttributeError, MemoryError)
+_DAMAGED = (
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    struct.error,
+    UnicodeDecodeError,
+    RecursionError,
+    OverflowError,
+    ZeroDivisionError,
+    AttributeError,
+    MemoryError,
+)
 
 
 def read_package(custom_options: bytes | None) -> DarwinnPackage:
     """Decode ``edgetpu-custom-op`` custom options; ``InputError`` if they are not a DarwiNN package."""
     if not custom_options:
-        raise InputError("the edgetpu-custom-op has no custom options (no compiled executable inside)")
+        raise InputError(
+            "the edgetpu-custom-op has no custom options (no compiled executable inside)"
+        )
     where = ["the custom options' flexbuffer map"]  # the part being read, for the message
     try:
         root = flexbuffers.GetRoot(custom_options).AsMap
@@ -205,8 +243,13 @@ def read_package(custom_options: bytes | None) -> DarwinnPackage:
         raise
     except _DAMAGED as exc:
         said = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
-        raise InputError(f"the edgetpu-custom-op does not hold a readable DarwiNN package: {where[0]} is damaged "
-                         f"({type(exc).__name__}{': ' + said if said else ''})") from None
+        raise InputError(
+            f"the edgetpu-custom-op does not hold a readable DarwiNN package: {where[0]} is damaged "
+            f"({type(exc).__name__}{': ' + said if said else ''})"
+        ) from None
     first = parsed[0]
-    return DarwinnPackage(compiler_version=first.compiler_version, min_runtime_version=first.min_runtime_version,
-                          executables=[e for p in parsed for e in p.executables])
+    return DarwinnPackage(
+        compiler_version=first.compiler_version,
+        min_runtime_version=first.min_runtime_version,
+        executables=[e for p in parsed for e in p.executables],
+    )

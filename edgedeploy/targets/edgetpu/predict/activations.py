@@ -21,8 +21,10 @@ from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 from edgedeploy.targets.point_facts import OK, RISKY, Concern
 from edgedeploy.tflite import TFLiteGraph
 
-FIX = ("a smaller input size; fewer channels in the early full-resolution layers (a stride-2 stem sooner); "
-       "or run the image in tiles")
+FIX = (
+    "a smaller input size; fewer channels in the early full-resolution layers (a stride-2 stem sooner); "
+    "or run the image in tiles"
+)
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,10 @@ class Evidence:
     @property
     def largest_compiled(self) -> dict[str, Any]:
         """The largest tensor read from a real compiled file (derived sizes do not set the limit)."""
-        return max((r for r in self.compiled if r["how"] == "observed"), key=lambda r: r["largest_activation_bytes"])
+        return max(
+            (r for r in self.compiled if r["how"] == "observed"),
+            key=lambda r: r["largest_activation_bytes"],
+        )
 
     @property
     def smallest_failed(self) -> dict[str, Any]:
@@ -41,23 +46,33 @@ class Evidence:
 
     def text(self) -> str:
         seen, failed = self.largest_compiled, self.smallest_failed
-        also = sorted((r for r in self.compiled if r["model"] == failed["model"]),
-                      key=lambda r: r["largest_activation_bytes"])
+        also = sorted(
+            (r for r in self.compiled if r["model"] == failed["model"]),
+            key=lambda r: r["largest_activation_bytes"],
+        )
         compiled_at = f" yet compiled at {' and '.join(r['input'] for r in also)}" if also else ""
-        return (f"largest activation seen compiling: {fmt_bytes(seen['largest_activation_bytes'])} ({seen['model']}, "
-                f"{seen['input']}, Google's compiled file); no size threshold is known: {failed['model']} failed "
-                f"with 'large activation tensors' at {failed['input']} (largest tensor "
-                f"{fmt_bytes(failed['largest_activation_bytes'])}){compiled_at} (google-coral/edgetpu#512)")
+        return (
+            f"largest activation seen compiling: {fmt_bytes(seen['largest_activation_bytes'])} ({seen['model']}, "
+            f"{seen['input']}, Google's compiled file); no size threshold is known: {failed['model']} failed "
+            f"with 'large activation tensors' at {failed['input']} (largest tensor "
+            f"{fmt_bytes(failed['largest_activation_bytes'])}){compiled_at} (google-coral/edgetpu#512)"
+        )
 
 
 @cache
 def load_evidence() -> Evidence:
-    text = resources.files("edgedeploy.targets.edgetpu").joinpath("rules", "large-activations.json").read_text()
+    text = (
+        resources.files("edgedeploy.targets.edgetpu")
+        .joinpath("rules", "large-activations.json")
+        .read_text()
+    )
     data = json.loads(text)
     return Evidence(tuple(data["compiled"]), tuple(data["failed"]))
 
 
-def largest_activation(graph: TFLiteGraph, predictions: list[OpPrediction]) -> tuple[int, int] | None:
+def largest_activation(
+    graph: TFLiteGraph, predictions: list[OpPrediction]
+) -> tuple[int, int] | None:
     """(tensor index, op index) of the largest int8 tensor an Edge TPU-side op reads or writes."""
     best: tuple[int, int] | None = None
     for prediction in predictions:
@@ -73,7 +88,9 @@ def largest_activation(graph: TFLiteGraph, predictions: list[OpPrediction]) -> t
     return best
 
 
-def activation_concern(graph: TFLiteGraph, predictions: list[OpPrediction]) -> tuple[Concern, int, list[int]]:
+def activation_concern(
+    graph: TFLiteGraph, predictions: list[OpPrediction]
+) -> tuple[Concern, int, list[int]]:
     """The verdict, the largest tensor's bytes and its shape."""
     evidence = load_evidence()
     found = largest_activation(graph, predictions)
@@ -84,8 +101,26 @@ def activation_concern(graph: TFLiteGraph, predictions: list[OpPrediction]) -> t
     cause = f"op {op.index} {op.opcode}, tensor {list(tensor.shape)}"
     limit = evidence.largest_compiled
     if size <= limit["largest_activation_bytes"]:
-        return Concern(OK, cause, f"largest activation {fmt_bytes(size)}: within the sizes seen compiling",
-                       evidence=evidence.text()), size, list(tensor.shape)
-    return Concern(RISKY, cause, f"largest activation {fmt_bytes(size)} is beyond the largest seen compiling "
-                   f"({fmt_bytes(limit['largest_activation_bytes'])}): the compiler may fail with 'large activation "
-                   "tensors'; verify with the compiler", FIX, evidence.text()), size, list(tensor.shape)
+        return (
+            Concern(
+                OK,
+                cause,
+                f"largest activation {fmt_bytes(size)}: within the sizes seen compiling",
+                evidence=evidence.text(),
+            ),
+            size,
+            list(tensor.shape),
+        )
+    return (
+        Concern(
+            RISKY,
+            cause,
+            f"largest activation {fmt_bytes(size)} is beyond the largest seen compiling "
+            f"({fmt_bytes(limit['largest_activation_bytes'])}): the compiler may fail with 'large activation "
+            "tensors'; verify with the compiler",
+            FIX,
+            evidence.text(),
+        ),
+        size,
+        list(tensor.shape),
+    )

@@ -12,11 +12,15 @@ from edgedeploy.targets.edgetpu.predict.result import Finding
 from edgedeploy.targets.edgetpu.predict.rules import Rules
 from edgedeploy.tflite import TFLiteGraph
 
-HARD_SWISH_FIX = ("use the minimalistic MobileNetV3 variant (ReLU, no hard-swish), or rewrite hard-swish as "
-                  "(x*(1/6))*relu6(x+3) before quantization: the converter then keeps ADD(RELU6)+MUL+MUL, all "
-                  "mapped (edgedeploy convert --fix-activations)")
-SE_FIX = ("verify with the real compiler (edgedeploy compile); if it falls back, remove SE (MobileNetV3 "
-          "minimalistic and MobileNetEdgeTPU have none)")
+HARD_SWISH_FIX = (
+    "use the minimalistic MobileNetV3 variant (ReLU, no hard-swish), or rewrite hard-swish as "
+    "(x*(1/6))*relu6(x+3) before quantization: the converter then keeps ADD(RELU6)+MUL+MUL, all "
+    "mapped (edgedeploy convert --fix-activations)"
+)
+SE_FIX = (
+    "verify with the real compiler (edgedeploy compile); if it falls back, remove SE (MobileNetV3 "
+    "minimalistic and MobileNetEdgeTPU have none)"
+)
 
 
 def consequence(predictions: list[OpPrediction], index: int) -> str:
@@ -44,7 +48,9 @@ def _risky_consequence(graph: TFLiteGraph, predictions: list[OpPrediction], inde
     return f"predicted to map; if the compiler refuses op {index}, {would} of {plural(total, 'op')} would run on the CPU"
 
 
-def activation_findings(matches: list[Match], predictions: list[OpPrediction], rules: Rules) -> list[Finding]:
+def activation_findings(
+    matches: list[Match], predictions: list[OpPrediction], rules: Rules
+) -> list[Finding]:
     groups: dict[tuple[str, str], list[Match]] = defaultdict(list)
     for m in matches:
         groups[(m.kind, m.form)].append(m)
@@ -55,49 +61,99 @@ def activation_findings(matches: list[Match], predictions: list[OpPrediction], r
         if refused:
             first = min(refused)
             op_name = predictions[first].op
-            fix = rules.never_mapped.get(op_name, {}).get("fix", HARD_SWISH_FIX) if op_name != "HARD_SWISH" else HARD_SWISH_FIX
-            findings.append(Finding(kind, "error", f"{kind} as {form}: {op_name} is not mapped", len(group), anchors,
-                                    consequence(predictions, first), fix))
+            fix = (
+                rules.never_mapped.get(op_name, {}).get("fix", HARD_SWISH_FIX)
+                if op_name != "HARD_SWISH"
+                else HARD_SWISH_FIX
+            )
+            findings.append(
+                Finding(
+                    kind,
+                    "error",
+                    f"{kind} as {form}: {op_name} is not mapped",
+                    len(group),
+                    anchors,
+                    consequence(predictions, first),
+                    fix,
+                )
+            )
         else:
-            findings.append(Finding(kind, "info", f"{kind} as {form}: every op is a mapped type", len(group), anchors,
-                                    "none: same math, all ops supported", ""))
+            findings.append(
+                Finding(
+                    kind,
+                    "info",
+                    f"{kind} as {form}: every op is a mapped type",
+                    len(group),
+                    anchors,
+                    "none: same math, all ops supported",
+                    "",
+                )
+            )
     return findings
 
 
-def squeeze_excite_findings(graph: TFLiteGraph, blocks: list[Match], predictions: list[OpPrediction]) -> list[Finding]:
+def squeeze_excite_findings(
+    graph: TFLiteGraph, blocks: list[Match], predictions: list[OpPrediction]
+) -> list[Finding]:
     if not blocks:
         return []
-    for block in blocks:  # docs/edgetpu.md section 5: parts map, whole blocks were never seen mapped -> risky
+    for block in (
+        blocks
+    ):  # docs/edgetpu.md section 5: parts map, whole blocks were never seen mapped -> risky
         for index in (block.ops[0], block.anchor):
             pred = predictions[index]
             if pred.verdict == "tpu":
                 pred.verdict, pred.reason = "risky", "squeeze-excite"
-                pred.detail = ("part of a squeeze-and-excite block: each op is supported, no public compile shows a "
-                               "whole block mapped")
+                pred.detail = (
+                    "part of a squeeze-and-excite block: each op is supported, no public compile shows a "
+                    "whole block mapped"
+                )
     first = blocks[0]
     on_tpu = predictions[first.anchor].verdict != "cpu"
-    text = (_risky_consequence(graph, predictions, first.ops[0]) if on_tpu
-            else consequence(predictions, first.anchor))
-    return [Finding("squeeze-excite", "warning" if on_tpu else "info",
-                    "squeeze-and-excite block (global pool -> 1x1 conv -> gate -> broadcast MUL)", len(blocks),
-                    [b.anchor for b in blocks], text, SE_FIX)]
+    text = (
+        _risky_consequence(graph, predictions, first.ops[0])
+        if on_tpu
+        else consequence(predictions, first.anchor)
+    )
+    return [
+        Finding(
+            "squeeze-excite",
+            "warning" if on_tpu else "info",
+            "squeeze-and-excite block (global pool -> 1x1 conv -> gate -> broadcast MUL)",
+            len(blocks),
+            [b.anchor for b in blocks],
+            text,
+            SE_FIX,
+        )
+    ]
 
 
 def kernel_findings(matches: list[Match]) -> list[Finding]:
     by_size: dict[str, list[int]] = defaultdict(list)
     for m in matches:
         by_size[m.form].append(m.anchor)
-    return [Finding(f"kernel-{size}", "info", f"{size} convolution kernels", len(ops), ops,
-                    "they map on the Edge TPU (MobileNetEdgeTPU uses 5x5 depthwise); the minimalistic MobileNetV3 "
-                    "drops them only for portability to DSP/GPU accelerators", "none needed for the Edge TPU")
-            for size, ops in sorted(by_size.items())]
+    return [
+        Finding(
+            f"kernel-{size}",
+            "info",
+            f"{size} convolution kernels",
+            len(ops),
+            ops,
+            "they map on the Edge TPU (MobileNetEdgeTPU uses 5x5 depthwise); the minimalistic MobileNetV3 "
+            "drops them only for portability to DSP/GPU accelerators",
+            "none needed for the Edge TPU",
+        )
+        for size, ops in sorted(by_size.items())
+    ]
 
 
 def _refused_itself(p: OpPrediction) -> bool:
     return p.verdict == "cpu" and (p.caused_by is None or p.own_reason is not None)
 
 
-def cpu_op_findings(predictions: list[OpPrediction], rules: Rules, covered: set[int]) -> list[Finding]:
+def cpu_op_findings(
+    predictions: list[OpPrediction], rules: Rules, covered: set[int]
+) -> list[Finding]:
     """Every op that itself refuses to map (not the ones it drags along), grouped by op type and reason;
     ops hidden behind an earlier cut are included: fixing that cut alone would not bring them back."""
     groups: dict[tuple[str, str], list[OpPrediction]] = defaultdict(list)
@@ -109,14 +165,25 @@ def cpu_op_findings(predictions: list[OpPrediction], rules: Rules, covered: set[
         first = preds[0]
         fix = rules.never_mapped.get(op, {}).get("fix", "")
         if not fix and reason == "op-version-too-new":
-            fix = "convert with an older TensorFlow (the compiler knows TFLite op versions up to TF " + rules.tflite_release + ")"
+            fix = (
+                "convert with an older TensorFlow (the compiler knows TFLite op versions up to TF "
+                + rules.tflite_release
+                + ")"
+            )
         severity = "info" if reason == "input-boundary" else "error"
         if first.own_reason is not None:
             title = f"{op} on the CPU ({reason}), hidden behind the cut at op {first.caused_by}"
-            text = (f"op {first.index} would be refused even without the cut at op {first.caused_by}: "
-                    "fixing that op alone does not bring it to the TPU")
+            text = (
+                f"op {first.index} would be refused even without the cut at op {first.caused_by}: "
+                "fixing that op alone does not bring it to the TPU"
+            )
         else:
             detail = first.detail.split(" (", 1)[0] if reason == "input-boundary" else first.detail
-            title, text = f"{op} on the CPU ({reason}): {detail}", consequence(predictions, first.index)
-        findings.append(Finding("cpu-op", severity, title, len(preds), [p.index for p in preds], text, fix))
+            title, text = (
+                f"{op} on the CPU ({reason}): {detail}",
+                consequence(predictions, first.index),
+            )
+        findings.append(
+            Finding("cpu-op", severity, title, len(preds), [p.index for p in preds], text, fix)
+        )
     return findings

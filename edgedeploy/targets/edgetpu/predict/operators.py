@@ -20,7 +20,9 @@ class OpPrediction:
     index: int
     op: str
     version: int
-    inputs: list[dict] = field(default_factory=list)  # [{"shape": [...], "dtype": "int8"}] (activations)
+    inputs: list[dict] = field(
+        default_factory=list
+    )  # [{"shape": [...], "dtype": "int8"}] (activations)
     outputs: list[dict] = field(default_factory=list)
     verdict: str = "tpu"
     reason: str = "supported"
@@ -29,13 +31,26 @@ class OpPrediction:
     macs: int = 0
     param_bytes: int = 0
     count: int = 1  # ops this entry stands for (>1 only for compiler-log table rows)
-    own_reason: str | None = None  # downstream ops the compiler would refuse anyway (hidden behind the cut)
+    own_reason: str | None = (
+        None  # downstream ops the compiler would refuse anyway (hidden behind the cut)
+    )
 
     def to_dict(self) -> dict:
-        return {"index": self.index, "op": self.op, "version": self.version, "verdict": self.verdict,
-                "reason": self.reason, "detail": self.detail, "caused_by": self.caused_by,
-                "own_reason": self.own_reason, "count": self.count,
-                "inputs": self.inputs, "outputs": self.outputs, "macs": self.macs, "param_bytes": self.param_bytes}
+        return {
+            "index": self.index,
+            "op": self.op,
+            "version": self.version,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "detail": self.detail,
+            "caused_by": self.caused_by,
+            "own_reason": self.own_reason,
+            "count": self.count,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "macs": self.macs,
+            "param_bytes": self.param_bytes,
+        }
 
 
 def _describe(tensors: list[Tensor]) -> list[dict]:
@@ -69,10 +84,17 @@ def macs(graph: TFLiteGraph, op: Op) -> int:
     if op.opcode in ("LSTM", "UNIDIRECTIONAL_SEQUENCE_LSTM"):
         data = graph.tensor(op.inputs[0])
         steps = 1
-        if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM" and data is not None and len(data.shape) == 3:
+        if (
+            op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM"
+            and data is not None
+            and len(data.shape) == 3
+        ):
             steps = data.shape[0 if op.options.get("time_major") else 1]
-        matrices = [graph.tensors[t] for t in op.inputs if t >= 0 and graph.tensors[t].is_constant
-                    and len(graph.tensors[t].shape) == 2]
+        matrices = [
+            graph.tensors[t]
+            for t in op.inputs
+            if t >= 0 and graph.tensors[t].is_constant and len(graph.tensors[t].shape) == 2
+        ]
         return steps * sum(m.elements for m in matrices)
     return 0
 
@@ -83,17 +105,32 @@ def _base_issue(graph: TFLiteGraph, op: Op, rules: Rules) -> Issue | None:
         why = entry["why"] if entry else "custom ops run on the CPU"
         return Issue("cpu", "custom-op", f"custom op {op.opcode}: {why}")
     if op.opcode in rules.never_mapped:
-        return Issue("cpu", "unsupported-op", f"{op.opcode} is not mapped: {rules.never_mapped[op.opcode]['why']}")
+        return Issue(
+            "cpu",
+            "unsupported-op",
+            f"{op.opcode} is not mapped: {rules.never_mapped[op.opcode]['why']}",
+        )
     rule = rules.ops.get(op.opcode)
     if rule is None:
-        return Issue("cpu", "unknown-op", f"{op.opcode} is not in the compiler-{rules.compiler} op table "
-                     "(unknown to these rules; the compiler maps only ops it lists)")
+        return Issue(
+            "cpu",
+            "unknown-op",
+            f"{op.opcode} is not in the compiler-{rules.compiler} op table "
+            "(unknown to these rules; the compiler maps only ops it lists)",
+        )
     if op.version > rule.max_version:
-        return Issue("cpu", "op-version-too-new", f"{op.opcode} v{op.version} is newer than compiler "
-                     f"{rules.compiler} knows (max v{rule.max_version}, TFLite {rules.tflite_release})")
+        return Issue(
+            "cpu",
+            "op-version-too-new",
+            f"{op.opcode} v{op.version} is newer than compiler "
+            f"{rules.compiler} knows (max v{rule.max_version}, TFLite {rules.tflite_release})",
+        )
     if rule.min_runtime is not None and rules.min_runtime < rule.min_runtime:
-        return Issue("cpu", "needs-newer-runtime",
-                     f"{op.opcode} needs Edge TPU runtime {rule.min_runtime} (min runtime is {rules.min_runtime})")
+        return Issue(
+            "cpu",
+            "needs-newer-runtime",
+            f"{op.opcode} needs Edge TPU runtime {rule.min_runtime} (min runtime is {rules.min_runtime})",
+        )
     return None
 
 
@@ -106,21 +143,35 @@ def _dtype_issue(graph: TFLiteGraph, op: Op, rules: Rules) -> Issue | None:
         if t.dtype in rules.activation_dtypes:
             continue
         if t.dtype.startswith(("float", "bfloat")):
-            return Issue("cpu", "float-tensor", f"works on a {t.dtype} tensor '{t.name}' (the Edge TPU needs int8/uint8)")
-        return Issue("cpu", "unsupported-dtype", f"works on a {t.dtype} tensor '{t.name}' (the Edge TPU needs int8/uint8)")
+            return Issue(
+                "cpu",
+                "float-tensor",
+                f"works on a {t.dtype} tensor '{t.name}' (the Edge TPU needs int8/uint8)",
+            )
+        return Issue(
+            "cpu",
+            "unsupported-dtype",
+            f"works on a {t.dtype} tensor '{t.name}' (the Edge TPU needs int8/uint8)",
+        )
     return None
 
 
 def _rank_issue(graph: TFLiteGraph, op: Op) -> Issue | None:
     for t in activations(graph, op):
         if len(t.shape) > 3 and any(d > 1 for d in t.shape[:-3]):
-            return Issue("cpu", "rank", f"tensor '{t.name}' {list(t.shape)} has more than 3 dimensions above 1 "
-                         "(batch must be 1; up to 3 innermost dimensions are mapped)")
+            return Issue(
+                "cpu",
+                "rank",
+                f"tensor '{t.name}' {list(t.shape)} has more than 3 dimensions above 1 "
+                "(batch must be 1; up to 3 innermost dimensions are mapped)",
+            )
     return None
 
 
 def local_issue(graph: TFLiteGraph, op: Op, rules: Rules) -> Issue | None:
-    issue = _base_issue(graph, op, rules) or _dtype_issue(graph, op, rules) or _rank_issue(graph, op)
+    issue = (
+        _base_issue(graph, op, rules) or _dtype_issue(graph, op, rules) or _rank_issue(graph, op)
+    )
     if issue:
         return issue
     risky = None
@@ -138,10 +189,14 @@ def predict_ops(graph: TFLiteGraph, rules: Rules) -> list[OpPrediction]:
     for op in graph.ops:
         consts = {t for t in op.inputs if t >= 0 and graph.tensors[t].is_constant}
         pred = OpPrediction(
-            index=op.index, op=op.opcode, version=op.version,
+            index=op.index,
+            op=op.opcode,
+            version=op.version,
             inputs=_describe([t for t in graph.op_inputs(op) if not t.is_constant]),
-            outputs=_describe(graph.op_outputs(op)), macs=int(macs(graph, op)),
-            param_bytes=int(sum(graph.tensors[t].buffer_size for t in consts)))
+            outputs=_describe(graph.op_outputs(op)),
+            macs=int(macs(graph, op)),
+            param_bytes=int(sum(graph.tensors[t].buffer_size for t in consts)),
+        )
         issue = local_issue(graph, op, rules)
         if issue:
             pred.verdict, pred.reason, pred.detail = issue.verdict, issue.reason, issue.detail
@@ -156,7 +211,11 @@ def dynamic_ops(graph: TFLiteGraph, rules: Rules) -> list[int]:
     found = []
     for op in graph.ops:
         for pos in rules.shape_operands.get(op.opcode, ()):
-            if pos < len(op.inputs) and op.inputs[pos] >= 0 and not graph.tensors[op.inputs[pos]].is_constant:
+            if (
+                pos < len(op.inputs)
+                and op.inputs[pos] >= 0
+                and not graph.tensors[op.inputs[pos]].is_constant
+            ):
                 found.append(op.index)
                 break
     return found
@@ -164,5 +223,6 @@ def dynamic_ops(graph: TFLiteGraph, rules: Rules) -> list[int]:
 
 def uses_no_integer_tensors(graph: TFLiteGraph) -> bool:
     """A float model: no int8/uint8 activation anywhere (the compiler says 'Model not quantized')."""
-    return not any(t.dtype in ("int8", "uint8") and not t.is_constant for t in graph.tensors) and bool(graph.ops)
-
+    return not any(
+        t.dtype in ("int8", "uint8") and not t.is_constant for t in graph.tensors
+    ) and bool(graph.ops)

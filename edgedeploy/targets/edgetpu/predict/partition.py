@@ -16,7 +16,11 @@ from edgedeploy.tflite import TFLiteGraph
 
 def _data_inputs(graph: TFLiteGraph, op_index: int) -> list[int]:
     op = graph.ops[op_index]
-    return [t for t in op.inputs if t >= 0 and not graph.tensors[t].is_constant and not graph.tensors[t].is_variable]
+    return [
+        t
+        for t in op.inputs
+        if t >= 0 and not graph.tensors[t].is_constant and not graph.tensors[t].is_variable
+    ]
 
 
 def _closure(graph: TFLiteGraph, refused: set[int]) -> tuple[dict[int, int], set[int]]:
@@ -28,15 +32,20 @@ def _closure(graph: TFLiteGraph, refused: set[int]) -> tuple[dict[int, int], set
     cause: dict[int, int] = {}
     before_region: set[int] = set()
     for op in graph.ops:
-        upstream_cpu = [producers[t] for t in _data_inputs(graph, op.index)
-                        if t in producers and producers[t] in cause and producers[t] not in before_region]
+        upstream_cpu = [
+            producers[t]
+            for t in _data_inputs(graph, op.index)
+            if t in producers and producers[t] in cause and producers[t] not in before_region
+        ]
         if upstream_cpu:
             cause[op.index] = cause[min(upstream_cpu)]
             continue
         if op.index in refused:
             cause[op.index] = op.index
-            reads_region = any(t in producers and producers[t] not in before_region
-                               for t in _data_inputs(graph, op.index))
+            reads_region = any(
+                t in producers and producers[t] not in before_region
+                for t in _data_inputs(graph, op.index)
+            )
             if not reads_region:
                 before_region.add(op.index)
     return cause, before_region
@@ -52,15 +61,21 @@ def apply_partition(graph: TFLiteGraph, predictions: list[OpPrediction]) -> None
             pred.reason = "input-boundary"
         elif pred.index in cause and cause[pred.index] != pred.index:
             root = predictions[cause[pred.index]]
-            if pred.verdict == "cpu":  # refused on its own too: fixing the cut alone will not help it
+            if (
+                pred.verdict == "cpu"
+            ):  # refused on its own too: fixing the cut alone will not help it
                 pred.own_reason = pred.reason
             pred.verdict, pred.reason, pred.caused_by = "cpu", "downstream-of-cpu-op", root.index
-            pred.detail = f"reads data produced on the CPU after op {root.index} ({root.op}) cut the graph"
+            pred.detail = (
+                f"reads data produced on the CPU after op {root.index} ({root.op}) cut the graph"
+            )
 
 
 def what_if_refused(graph: TFLiteGraph, predictions: list[OpPrediction], op_index: int) -> int:
     """How many ops would run on the CPU if ``op_index`` were refused too (risky-op consequences)."""
-    refused = {p.index for p in predictions if p.verdict == "cpu" and p.reason != "downstream-of-cpu-op"}
+    refused = {
+        p.index for p in predictions if p.verdict == "cpu" and p.reason != "downstream-of-cpu-op"
+    }
     cause, _ = _closure(graph, refused | {op_index})
     return len(cause)
 

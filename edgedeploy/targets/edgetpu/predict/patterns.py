@@ -11,8 +11,20 @@ from dataclasses import dataclass, field
 from edgedeploy.tflite import Op, TFLiteGraph
 
 # Ops an activation is built from when the converter does not fuse it.
-ELEMENTWISE = {"ADD", "SUB", "MUL", "RELU", "RELU6", "RELU_0_TO_1", "RELU_N1_TO_1", "MINIMUM", "MAXIMUM",
-               "LOGISTIC", "QUANTIZE", "DEQUANTIZE"}
+ELEMENTWISE = {
+    "ADD",
+    "SUB",
+    "MUL",
+    "RELU",
+    "RELU6",
+    "RELU_0_TO_1",
+    "RELU_N1_TO_1",
+    "MINIMUM",
+    "MAXIMUM",
+    "LOGISTIC",
+    "QUANTIZE",
+    "DEQUANTIZE",
+}
 GATES = {"RELU6", "RELU_0_TO_1", "MINIMUM", "MAXIMUM", "LOGISTIC", "RELU_N1_TO_1"}
 REDUCERS = {"MEAN", "SUM", "AVERAGE_POOL_2D", "REDUCE_MAX"}
 _SE_SEARCH_DEPTH = 10
@@ -30,7 +42,9 @@ def _non_constant_inputs(graph: TFLiteGraph, op: Op) -> list[int]:
     return [t for t in op.inputs if t >= 0 and not graph.tensors[t].is_constant]
 
 
-def _elementwise_ancestors(graph: TFLiteGraph, producers: dict[int, int], tensor: int, depth: int = 4) -> dict[int, list[int]]:
+def _elementwise_ancestors(
+    graph: TFLiteGraph, producers: dict[int, int], tensor: int, depth: int = 4
+) -> dict[int, list[int]]:
     """Tensors reachable backwards through element-wise ops only -> the ops on the way."""
     found = {tensor: []}
     frontier = [(tensor, [])]
@@ -49,12 +63,18 @@ def _elementwise_ancestors(graph: TFLiteGraph, producers: dict[int, int], tensor
 
 
 def _is_gate(op: Op) -> bool:
-    return op.opcode in GATES or (op.opcode == "ADD" and op.options.get("fused_activation") in ("RELU6", "RELU_N1_TO_1"))
+    return op.opcode in GATES or (
+        op.opcode == "ADD" and op.options.get("fused_activation") in ("RELU6", "RELU_N1_TO_1")
+    )
 
 
 def activation_patterns(graph: TFLiteGraph) -> list[Match]:
     producers = graph.producers()
-    matches = [Match("hard-swish", "HARD_SWISH", [op.index], op.index) for op in graph.ops if op.opcode == "HARD_SWISH"]
+    matches = [
+        Match("hard-swish", "HARD_SWISH", [op.index], op.index)
+        for op in graph.ops
+        if op.opcode == "HARD_SWISH"
+    ]
     for op in graph.ops:
         inputs = _non_constant_inputs(graph, op)
         if op.opcode != "MUL" or len(inputs) != 2:
@@ -69,7 +89,12 @@ def activation_patterns(graph: TFLiteGraph) -> list[Match]:
             names = {g.opcode for g in gate_ops}
             kind = "swish" if "LOGISTIC" in names else "hard-swish"
             relu6 = {i for i in path if graph.ops[i].options.get("fused_activation") == "RELU6"}
-            form = "+".join(sorted({graph.ops[i].opcode + ("(RELU6)" if i in relu6 else "") for i in path} | {"MUL"}))
+            form = "+".join(
+                sorted(
+                    {graph.ops[i].opcode + ("(RELU6)" if i in relu6 else "") for i in path}
+                    | {"MUL"}
+                )
+            )
             matches.append(Match(kind, form, path + [op.index], op.index))
             break
     return sorted(matches, key=lambda m: m.anchor)
@@ -91,7 +116,11 @@ def squeeze_excite_blocks(graph: TFLiteGraph) -> list[Match]:
         if not all(len(s) == 4 for s in shapes):
             continue
         big, small = (0, 1) if _spatial(shapes[0]) > _spatial(shapes[1]) else (1, 0)
-        if _spatial(shapes[small]) != 1 or _spatial(shapes[big]) <= 1 or shapes[small][-1] != shapes[big][-1]:
+        if (
+            _spatial(shapes[small]) != 1
+            or _spatial(shapes[big]) <= 1
+            or shapes[small][-1] != shapes[big][-1]
+        ):
             continue
         big_sources = set(_elementwise_ancestors(graph, producers, inputs[big], depth=1))
         seen, queue = [], deque([(inputs[small], 0)])
@@ -108,7 +137,11 @@ def squeeze_excite_blocks(graph: TFLiteGraph) -> list[Match]:
                 reducer = index
             queue.extend((t, depth + 1) for t in data)
         if reducer is not None:
-            blocks.append(Match("squeeze-excite", "MEAN->conv->gate->MUL", sorted(seen + [op.index]), op.index))
+            blocks.append(
+                Match(
+                    "squeeze-excite", "MEAN->conv->gate->MUL", sorted(seen + [op.index]), op.index
+                )
+            )
     return blocks
 
 

@@ -66,10 +66,16 @@ class CheckReport:
     summary: Summary = field(default_factory=Summary)
     verdict: str = ""
     notes: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)  # kind-specific: package, compiler output, recovery
+    details: dict[str, Any] = field(
+        default_factory=dict
+    )  # kind-specific: package, compiler output, recovery
     failed: bool = False  # compiler-log reports: the compiler itself failed
-    show_all_ops: bool = False  # render(): list every op, not only those that do not map (JSON always has all)
-    estimate: dict[str, Any] | None = None  # the latency estimate's brief, when the check command made one
+    show_all_ops: bool = (
+        False  # render(): list every op, not only those that do not map (JSON always has all)
+    )
+    estimate: dict[str, Any] | None = (
+        None  # the latency estimate's brief, when the check command made one
+    )
 
     @property
     def exit_code(self) -> ExitCode:
@@ -93,16 +99,30 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION, "kind": self.kind, "path": self.path, "target": "edgetpu",
-            "rules": self.rules, "compiler_version": self.compiler_version, "min_runtime": self.min_runtime,
-            "verdict": self.verdict, "exit_code": int(self.exit_code), "summary": self.summary.to_dict(),
-            "ops": [p.to_dict() for p in self.ops], "findings": [f.to_dict() for f in self.findings],
-            "notes": list(self.notes), "details": self.details, "estimate": self.estimate,
+            "schema_version": SCHEMA_VERSION,
+            "kind": self.kind,
+            "path": self.path,
+            "target": "edgetpu",
+            "rules": self.rules,
+            "compiler_version": self.compiler_version,
+            "min_runtime": self.min_runtime,
+            "verdict": self.verdict,
+            "exit_code": int(self.exit_code),
+            "summary": self.summary.to_dict(),
+            "ops": [p.to_dict() for p in self.ops],
+            "findings": [f.to_dict() for f in self.findings],
+            "notes": list(self.notes),
+            "details": self.details,
+            "estimate": self.estimate,
         }
 
     def render(self, console: Console) -> None:
         console.print(f"[bold]{escape(self.path)}[/bold] ({self.kind}; {escape(self.rules)})")
-        shown = self.ops if self.show_all_ops or self.kind == "compiler-log" else [p for p in self.ops if p.verdict != "tpu"]
+        shown = (
+            self.ops
+            if self.show_all_ops or self.kind == "compiler-log"
+            else [p for p in self.ops if p.verdict != "tpu"]
+        )
         if shown:
             if self._table_width(shown) <= console.width:
                 console.print(self._ops_table(shown))
@@ -111,12 +131,16 @@ class CheckReport:
         hidden = len(self.ops) - len(shown)
         if hidden:
             verb, be = ("maps", "is") if hidden == 1 else ("map", "are")
-            console.print(f"[dim]{plural(hidden, 'op')} that {verb} to the Edge TPU {be} not listed "
-                          "(--all-ops lists them)[/dim]")
+            console.print(
+                f"[dim]{plural(hidden, 'op')} that {verb} to the Edge TPU {be} not listed "
+                "(--all-ops lists them)[/dim]"
+            )
         for finding in self.findings:
             style = _SEVERITY_STYLE.get(finding.severity, "")
             where = f" at op {_ops_text(finding.ops)}" if finding.ops else ""
-            console.print(f"[{style}]{finding.severity}[/{style}] {escape(finding.title)} (x{finding.count}{where})")
+            console.print(
+                f"[{style}]{finding.severity}[/{style}] {escape(finding.title)} (x{finding.count}{where})"
+            )
             if finding.consequence:
                 console.print(f"    consequence: {escape(finding.consequence)}")
             if finding.fix:
@@ -140,44 +164,80 @@ class CheckReport:
         for p in ops:
             style = _VERDICT_STYLE.get(p.verdict, "")
             reason = p.reason + (f" (op {p.caused_by})" if p.caused_by is not None else "")
-            name = p.op + (f" v{p.version}" if p.version else "") + (f" x{p.count}" if p.count > 1 else "")
-            shapes = f"{_io_text(p.inputs)} -> {_io_text(p.outputs)}" if p.inputs or p.outputs else ""
-            table.add_row(str(p.index), escape(name), f"[{style}]{p.verdict}[/{style}]", escape(reason), shapes)
+            name = (
+                p.op
+                + (f" v{p.version}" if p.version else "")
+                + (f" x{p.count}" if p.count > 1 else "")
+            )
+            shapes = (
+                f"{_io_text(p.inputs)} -> {_io_text(p.outputs)}" if p.inputs or p.outputs else ""
+            )
+            table.add_row(
+                str(p.index),
+                escape(name),
+                f"[{style}]{p.verdict}[/{style}]",
+                escape(reason),
+                shapes,
+            )
         return table
 
     @staticmethod
     def _table_width(ops: list[OpPrediction]) -> int:
         """Columns the table needs to show every cell unfolded (a padding of 2 between columns)."""
-        rows = [(str(p.index), p.op + f" v{p.version}" + (f" x{p.count}" if p.count > 1 else ""), p.verdict,
-                 p.reason + (f" (op {p.caused_by})" if p.caused_by is not None else ""),
-                 f"{_io_text(p.inputs)} -> {_io_text(p.outputs)}") for p in ops]
+        rows = [
+            (
+                str(p.index),
+                p.op + f" v{p.version}" + (f" x{p.count}" if p.count > 1 else ""),
+                p.verdict,
+                p.reason + (f" (op {p.caused_by})" if p.caused_by is not None else ""),
+                f"{_io_text(p.inputs)} -> {_io_text(p.outputs)}",
+            )
+            for p in ops
+        ]
         headers = ("#", "op", "verdict", "reason", "input -> output")
-        return sum(max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)) + 2 * (len(headers) - 1)
+        return sum(max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)) + 2 * (
+            len(headers) - 1
+        )
 
     def _ops_list(self, console: Console, ops: list[OpPrediction]) -> None:
         width = max(len(str(p.index)) for p in ops)
         for p in ops:
             style = _VERDICT_STYLE.get(p.verdict, "")
             reason = p.reason + (f" (op {p.caused_by})" if p.caused_by is not None else "")
-            name = p.op + (f" v{p.version}" if p.version else "") + (f" x{p.count}" if p.count > 1 else "")
-            console.print(f"{p.index:>{width}}  {escape(name)}  [{style}]{p.verdict}[/{style}]  {escape(reason)}",
-                          soft_wrap=True)
+            name = (
+                p.op
+                + (f" v{p.version}" if p.version else "")
+                + (f" x{p.count}" if p.count > 1 else "")
+            )
+            console.print(
+                f"{p.index:>{width}}  {escape(name)}  [{style}]{p.verdict}[/{style}]  {escape(reason)}",
+                soft_wrap=True,
+            )
             if p.inputs or p.outputs:
-                console.print(f"{'':>{width}}  {_io_text(p.inputs)} -> {_io_text(p.outputs)}", soft_wrap=True,
-                              markup=False)
+                console.print(
+                    f"{'':>{width}}  {_io_text(p.inputs)} -> {_io_text(p.outputs)}",
+                    soft_wrap=True,
+                    markup=False,
+                )
 
     def _summary_line(self) -> str:
         s = self.summary
         parts = []
         if s.total_ops is not None:
-            parts.append(f"ops: {s.tpu_ops if s.tpu_ops is not None else '?'} TPU / "
-                         f"{s.cpu_ops if s.cpu_ops is not None else '?'} CPU / {s.risky_ops or 0} risky of {s.total_ops}")
+            parts.append(
+                f"ops: {s.tpu_ops if s.tpu_ops is not None else '?'} TPU / "
+                f"{s.cpu_ops if s.cpu_ops is not None else '?'} CPU / {s.risky_ops or 0} risky of {s.total_ops}"
+            )
         if s.tpu_mac_share is not None:
             parts.append(f"MACs on TPU: {s.tpu_mac_share:.1%} of {fmt_count(s.macs_total)}")
         if s.param_bytes_tpu is not None:
-            parts.append(f"TPU parameters: {fmt_bytes(s.param_bytes_tpu)} (on-chip cache ~{fmt_bytes(s.on_chip_cache_bytes)})")
+            parts.append(
+                f"TPU parameters: {fmt_bytes(s.param_bytes_tpu)} (on-chip cache ~{fmt_bytes(s.on_chip_cache_bytes)})"
+            )
         if s.on_chip_used_bytes is not None:
-            parts.append(f"on-chip: {fmt_bytes(s.on_chip_used_bytes)}, off-chip: {fmt_bytes(s.off_chip_bytes)}")
+            parts.append(
+                f"on-chip: {fmt_bytes(s.on_chip_used_bytes)}, off-chip: {fmt_bytes(s.off_chip_bytes)}"
+            )
         return "; ".join(parts)
 
 

@@ -26,7 +26,9 @@ def _release_key(release: str) -> tuple[int, ...]:
 
 @cache
 def _load_json(name: str) -> dict[str, Any]:
-    text = resources.files("edgedeploy.targets.edgetpu").joinpath("rules", f"{name}.json").read_text()
+    text = (
+        resources.files("edgedeploy.targets.edgetpu").joinpath("rules", f"{name}.json").read_text()
+    )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -40,8 +42,11 @@ def _load_json(name: str) -> dict[str, Any]:
 
 def available_compilers() -> list[int]:
     folder = resources.files("edgedeploy.targets.edgetpu").joinpath("rules")
-    return sorted(int(p.name[len("compiler-"):-5]) for p in folder.iterdir()
-                  if p.name.startswith("compiler-") and p.name.endswith(".json"))
+    return sorted(
+        int(p.name[len("compiler-") : -5])
+        for p in folder.iterdir()
+        if p.name.startswith("compiler-") and p.name.endswith(".json")
+    )
 
 
 def _merged(name: str) -> dict[str, Any]:
@@ -49,12 +54,17 @@ def _merged(name: str) -> dict[str, Any]:
     if "extends" not in data:
         return dict(data)
     base = _merged(data["extends"])
-    merged = {**base, **{k: v for k, v in data.items() if k not in ("ops", "never_mapped", "basis")}}
+    merged = {
+        **base,
+        **{k: v for k, v in data.items() if k not in ("ops", "never_mapped", "basis")},
+    }
     merged["ops"] = dict(base.get("ops", {}))
     merged["never_mapped"] = {**base.get("never_mapped", {}), **data.get("never_mapped", {})}
     merged["basis"] = {**base.get("basis", {}), **data.get("basis", {})}
-    merged["max_version_overrides"] = {**base.get("max_version_overrides", {}),
-                                       **data.get("max_version_overrides", {})}
+    merged["max_version_overrides"] = {
+        **base.get("max_version_overrides", {}),
+        **data.get("max_version_overrides", {}),
+    }
     for op, why in {**base.get("removed_ops", {}), **data.get("removed_ops", {})}.items():
         merged["ops"].pop(op, None)
         merged["never_mapped"][op] = why
@@ -84,8 +94,10 @@ class Rules:
     shape_operands: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def describe(self) -> str:
-        return (f"Edge TPU compiler {self.compiler} rules, min runtime {self.min_runtime} "
-                f"(TFLite {self.tflite_release} op versions)")
+        return (
+            f"Edge TPU compiler {self.compiler} rules, min runtime {self.min_runtime} "
+            f"(TFLite {self.tflite_release} op versions)"
+        )
 
 
 @cache
@@ -93,25 +105,41 @@ def load_rules(compiler_version: int = DEFAULT_COMPILER, min_runtime: int | None
     """Rules for ``edgetpu_compiler`` major version ``compiler_version`` and ``-m min_runtime``."""
     known = available_compilers()
     if compiler_version not in known:
-        raise UsageError(f"no Edge TPU rules for compiler version {compiler_version}",
-                         hint=f"known: {', '.join(map(str, known))}")
+        raise UsageError(
+            f"no Edge TPU rules for compiler version {compiler_version}",
+            hint=f"known: {', '.join(map(str, known))}",
+        )
     data = _merged(f"compiler-{compiler_version}")
     runtime = data["default_min_runtime"] if min_runtime is None else min_runtime
     if runtime not in data["min_runtimes"]:
-        raise UsageError(f"compiler {compiler_version} does not target runtime {runtime}",
-                         hint=f"valid --min-runtime values: {', '.join(map(str, data['min_runtimes']))}")
+        raise UsageError(
+            f"compiler {compiler_version} does not target runtime {runtime}",
+            hint=f"valid --min-runtime values: {', '.join(map(str, data['min_runtimes']))}",
+        )
     versions = _load_json("tflite-op-versions")["versions"]
     release = _release_key(data["tflite_release"])
     ops = {}
     for name, spec in data["ops"].items():
-        known_versions = [int(v) for v, rel in versions.get(name, {"1": "0.0.0"}).items() if _release_key(rel) <= release]
+        known_versions = [
+            int(v)
+            for v, rel in versions.get(name, {"1": "0.0.0"}).items()
+            if _release_key(rel) <= release
+        ]
         max_version = max(known_versions, default=1)
         if name in data.get("max_version_overrides", {}):  # evidence that the compiler refuses more
             max_version = min(max_version, int(data["max_version_overrides"][name]))
-        ops[name] = OpRule(name, max_version, spec.get("min_runtime"), dict(spec.get("constraints", {})))
+        ops[name] = OpRule(
+            name, max_version, spec.get("min_runtime"), dict(spec.get("constraints", {}))
+        )
     return Rules(
-        compiler=compiler_version, min_runtime=runtime, tflite_release=data["tflite_release"], ops=ops,
-        never_mapped=dict(data["never_mapped"]), activation_dtypes=frozenset(data["activation_dtypes"]),
+        compiler=compiler_version,
+        min_runtime=runtime,
+        tflite_release=data["tflite_release"],
+        ops=ops,
+        never_mapped=dict(data["never_mapped"]),
+        activation_dtypes=frozenset(data["activation_dtypes"]),
         input_boundary_ops=frozenset(data["input_boundary_ops"]),
-        on_chip_cache_bytes=int(data["on_chip_cache_bytes"]), basis=dict(data.get("basis", {})),
-        shape_operands={op: tuple(pos) for op, pos in data.get("shape_operands", {}).items()})
+        on_chip_cache_bytes=int(data["on_chip_cache_bytes"]),
+        basis=dict(data.get("basis", {})),
+        shape_operands={op: tuple(pos) for op, pos in data.get("shape_operands", {}).items()},
+    )

@@ -19,13 +19,35 @@ class RulesDataError(EdgedeployError):
 
 # top-level key -> the kind of value it must hold
 TOP_LEVEL = {
-    "compiler": int, "compiler_versions": list, "min_runtimes": list, "default_min_runtime": int,
-    "tflite_release": str, "basis": dict, "on_chip_cache_bytes": int, "on_chip_cache_note": str,
-    "activation_dtypes": list, "input_boundary_ops": list, "shape_operands": dict, "shape_operands_note": str,
-    "ops": dict, "never_mapped": dict, "extends": str, "max_version_overrides": dict, "removed_ops": dict,
+    "compiler": int,
+    "compiler_versions": list,
+    "min_runtimes": list,
+    "default_min_runtime": int,
+    "tflite_release": str,
+    "basis": dict,
+    "on_chip_cache_bytes": int,
+    "on_chip_cache_note": str,
+    "activation_dtypes": list,
+    "input_boundary_ops": list,
+    "shape_operands": dict,
+    "shape_operands_note": str,
+    "ops": dict,
+    "never_mapped": dict,
+    "extends": str,
+    "max_version_overrides": dict,
+    "removed_ops": dict,
 }
-REQUIRED_WITHOUT_EXTENDS = ("compiler", "min_runtimes", "default_min_runtime", "tflite_release", "ops",
-                            "never_mapped", "activation_dtypes", "input_boundary_ops", "on_chip_cache_bytes")
+REQUIRED_WITHOUT_EXTENDS = (
+    "compiler",
+    "min_runtimes",
+    "default_min_runtime",
+    "tflite_release",
+    "ops",
+    "never_mapped",
+    "activation_dtypes",
+    "input_boundary_ops",
+    "on_chip_cache_bytes",
+)
 OP_FIELDS = {"constraints": dict, "min_runtime": int}
 REFUSAL_FIELDS = {"why": str, "fix": str}
 
@@ -39,10 +61,14 @@ def _check_fields(entry: Any, allowed: Mapping[str, type], where: str, file: str
         raise RulesDataError(f"rules file {file}: {where} must be an object")
     for key, value in entry.items():
         if key not in allowed:
-            raise RulesDataError(f"rules file {file}: unknown field {where}.{key}",
-                                 f"known fields there: {', '.join(sorted(allowed))}")
+            raise RulesDataError(
+                f"rules file {file}: unknown field {where}.{key}",
+                f"known fields there: {', '.join(sorted(allowed))}",
+            )
         if not _kind(value, allowed[key]):
-            raise RulesDataError(f"rules file {file}: {where}.{key} must be of type {allowed[key].__name__}")
+            raise RulesDataError(
+                f"rules file {file}: {where}.{key} must be of type {allowed[key].__name__}"
+            )
 
 
 def validate_rules(data: Any, file: str, constraint_names: Collection[str]) -> None:
@@ -56,11 +82,15 @@ def validate_rules(data: Any, file: str, constraint_names: Collection[str]) -> N
         _check_fields(spec, OP_FIELDS, f"ops.{op}", file)
         for name in spec.get("constraints", {}):
             if name not in constraint_names:
-                raise RulesDataError(f"rules file {file}: unknown constraint ops.{op}.constraints.{name}",
-                                     f"known constraints: {', '.join(sorted(constraint_names))}")
+                raise RulesDataError(
+                    f"rules file {file}: unknown constraint ops.{op}.constraints.{name}",
+                    f"known constraints: {', '.join(sorted(constraint_names))}",
+                )
     for section in ("never_mapped", "removed_ops"):
         for op, refusal in data.get(section, {}).items():
             _check_fields(refusal, REFUSAL_FIELDS, f"{section}.{op}", file)
     for op, version in data.get("max_version_overrides", {}).items():
         if not _kind(version, int):
-            raise RulesDataError(f"rules file {file}: max_version_overrides.{op} must be of type int")
+            raise RulesDataError(
+                f"rules file {file}: max_version_overrides.{op} must be of type int"
+            )
