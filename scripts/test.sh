@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e ".[test,ray]"
 # The compare tests load report.html in headless Chromium (Debian's package); install it once.
 command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
-# Lint first: the rule set and line length are in pyproject.toml ([tool.ruff]).
+# Format and lint first: the rule set and line lengths are in pyproject.toml ([tool.ruff]).
+python -m ruff format --check .
 python -m ruff check .
 python -m pytest "$@"
