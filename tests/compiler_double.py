@@ -2,7 +2,7 @@
 
 The double replays real recorded compiler outputs (tests/data/edgetpu/compiler_logs). It is copied into
 the test's tmp folder, so the repository copy is never on anyone's PATH and its file mode does not
-matter. Import the fixtures by name: ``from compiler_double import fake_compiler  # noqa: F401``.
+matter. tests/conftest.py registers this module as a plugin: request the fixtures as parameters.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# Fixture modules shared by the whole tree (tests/ is on sys.path: pyproject's pythonpath). Registered
+# once here, so a session-scoped fixture is built once and no test module imports a fixture by name.
+pytest_plugins = ("builtin_conversions", "compiler_double", "deploy_fixtures", "edgetpu_models")
+
 DATA = Path(__file__).resolve().parent / "data"  # tests/data, inside the repository
 
 

@@ -1,7 +1,7 @@
 """Tiny models converted once per test session for the deploy contract tests (sidecar, infer.py, verify).
 
-Import the fixtures by name (``from deploy_fixtures import tiny_deployed  # noqa: F401``); the conversions
-are cached at module level, so several test files share one conversion each. Tests that change files
+tests/conftest.py registers this module as a plugin (request the fixtures as parameters); the fixtures
+are session-scoped, so several test files share one conversion each. Tests that change files
 work on a ``copy_folder`` copy, never on the shared folder.
 """
 

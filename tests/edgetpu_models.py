@@ -1,8 +1,8 @@
 """Tiny Keras models with the ops the Edge TPU check must judge, converted to full-int8 TFLite by
 TensorFlow's own converter (representative dataset of random data). Built once per test session.
 
-Import the ``tiny_models`` fixture from here in a test module (``from edgetpu_models import
-tiny_models``); it maps a name to the .tflite path. TensorFlow is imported only when it is built.
+tests/conftest.py registers this module as a plugin: request the ``tiny_models`` fixture as a
+parameter; it maps a name to the .tflite path. TensorFlow is imported only when it is built.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from compiler_double import fake_compiler, no_docker, process_gone  # noqa: F401
+from compiler_double import process_gone
 from fs_doubles import unwritable_output
 
 from edgedeploy.errors import ExitCode, OutputError

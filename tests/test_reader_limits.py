@@ -11,7 +11,6 @@ import time
 import tracemalloc
 
 import pytest
-from compiler_double import fake_compiler, no_docker  # noqa: F401
 from fuzzing import REGRESSIONS, hot_positions, strict_json
 
 from edgedeploy.errors import ExitCode, InputError
@@ -142,7 +141,9 @@ def test_json_output_of_a_name_that_is_not_utf8(tmp_path, cli, edgetpu_models):
     path = tmp_path / "odd_names.tflite"
     path.write_bytes(bytes(data))
     result = cli("check", "--json", "--all-ops", path)
-    assert result.code in (ExitCode.OK, ExitCode.OPS_ON_CPU), result
+    assert result.code == ExitCode.OK, (
+        result
+    )  # split_concat maps whole; the odd name changes nothing
     strict_json(result.out)
 
 

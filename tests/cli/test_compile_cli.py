@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from compiler_double import fake_compiler, install_script, no_docker, process_gone  # noqa: F401
+from compiler_double import install_script, process_gone
 from fs_doubles import unwritable_output
 
 from edgedeploy.errors import ExitCode

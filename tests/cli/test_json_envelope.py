@@ -7,7 +7,6 @@ import json
 
 import pytest
 from bench_models import float_add_model
-from compiler_double import fake_compiler, no_docker  # noqa: F401
 
 from edgedeploy import __version__
 from edgedeploy.errors import ExitCode
@@ -49,10 +48,10 @@ def test_bench_output_and_saved_file(cli, tmp_path):
     assert result.code == ExitCode.OK, result
     assert _enveloped(result.out, "bench")["results"][0]["status"] == "ok"
     _enveloped(saved.read_text(), "bench")
-    again = cli(
-        "bench", "--compare", saved, *QUICK, model
-    )  # a saved envelope reads back as a baseline
-    assert again.code in (ExitCode.OK, ExitCode.REGRESSION), again
+    # A saved envelope reads back as a baseline; a tolerance of 1000x (timing noise on a shared
+    # machine is far below it) pins the verdict to "no regression".
+    again = cli("bench", "--compare", saved, "--tolerance", "1000", *QUICK, model)
+    assert again.code == ExitCode.OK, again
 
 
 def test_compile_output_and_report_file(
@@ -64,7 +63,8 @@ def test_compile_output_and_report_file(
         compiled=edgetpu_models / "mobilenet_v1_0.25_128_quant_edgetpu.tflite",
     )
     result = cli("compile", "--json", "-o", tmp_path / "out", model)
-    assert result.code in (ExitCode.OK, ExitCode.OPS_ON_CPU), result
+    # the replayed compiler output (yolov5s, 16 compiler-made segments) leaves ops on the CPU: exit 3
+    assert result.code == ExitCode.OPS_ON_CPU, result
     assert _enveloped(result.out, "compile")["status"] == "compiled"
     assert _enveloped((tmp_path / "out" / "report.json").read_text(), "compile")["compiler_command"]
 

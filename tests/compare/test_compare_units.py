@@ -482,7 +482,7 @@ def test_the_readme_compare_table_is_the_one_its_command_writes():
     from edgedeploy.targets.contract import TargetOptions
     from edgedeploy.targets.registry import create_runtime, parse_target_names
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme[readme.index("### Compare") : readme.index("## Exit codes")]
     command = next(
         line for line in section.splitlines() if line.startswith("edgedeploy compare")

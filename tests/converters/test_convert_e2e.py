@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from compiler_double import fake_compiler, no_docker  # noqa: F401
 from tiny_models import export_onnx, tiny_cnn
 
 from edgedeploy.errors import ExitCode

@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import pytest
-from compiler_double import no_docker  # noqa: F401
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.tflite import read_model
@@ -23,26 +22,6 @@ ALLOWED_V2_OPS = {
     "RESHAPE",
     "SOFTMAX",
 }
-_cache: dict[tuple, Path] = {}
-
-
-@pytest.fixture(scope="session")
-def convert_builtin(tmp_path_factory):
-    """convert_builtin("mobilenet_v2", "--fix-activations") -> output dir (each conversion runs once)."""
-    from edgedeploy.cli.app import run
-
-    def convert(name: str, *extra: str) -> Path:
-        key = (name, *extra)
-        if key not in _cache:
-            out = tmp_path_factory.mktemp("mobilenet") / name
-            code = run(
-                ["convert", "--target", "edgetpu", name, "-o", str(out), "--no-compile", *extra]
-            )
-            assert code == 0, f"convert {key} exited {code}"
-            _cache[key] = out
-        return _cache[key]
-
-    return convert
 
 
 def report_of(out: Path) -> dict:

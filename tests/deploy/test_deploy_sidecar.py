@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
-from deploy_fixtures import LABELS, copy_folder, tiny_deployed  # noqa: F401
+from deploy_fixtures import LABELS, copy_folder
 from PIL import Image
 
 from edgedeploy.deploy import sidecar

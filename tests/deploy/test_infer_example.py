@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from deploy_fixtures import LABELS, copy_folder, tiny_deployed, tiny_raw_deployed  # noqa: F401
+from deploy_fixtures import LABELS, copy_folder
 
 from edgedeploy.converters.fidelity import run_tflite
 from edgedeploy.deploy import sidecar
@@ -162,18 +162,8 @@ def test_raw_input_with_io_int8_is_a_usage_error(cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_infer_py_on_a_real_mobilenet_matches_the_pipeline(photo_dir, tmp_path_factory):
-    from test_convert_mobilenet import _cache  # noqa: F401 - shares the session's MobileNetV2 conversion
-
-    from edgedeploy.cli.app import run
-
-    out = _cache.get(("mobilenet_v2",))
-    if (
-        out is None
-    ):  # this test ran alone: convert once, into the same cache the acceptance tests use
-        out = tmp_path_factory.mktemp("mobilenet") / "mobilenet_v2"
-        assert run(["convert", "mobilenet_v2", "-o", str(out), "--no-compile"]) == 0
-        _cache[("mobilenet_v2",)] = out
+def test_infer_py_on_a_real_mobilenet_matches_the_pipeline(photo_dir, convert_builtin):
+    out = convert_builtin("mobilenet_v2")  # the session's one MobileNetV2 conversion
     int8 = "mobilenet_v2_1.0_224_int8.tflite"
     doc = json.loads((out / "mobilenet_v2_1.0_224_int8.json").read_text())
     assert doc["labels"]["offset"] == 1 and doc["labels"]["names"][0] == "tench, Tinca tinca"

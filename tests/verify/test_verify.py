@@ -8,7 +8,7 @@ import json
 import shutil
 
 import pytest
-from deploy_fixtures import copy_folder, tiny_badly_calibrated, tiny_deployed  # noqa: F401
+from deploy_fixtures import copy_folder
 
 from edgedeploy.errors import ExitCode
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from compiler_double import fake_compiler, no_docker  # noqa: F401
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.outputs import STAGING_PREFIX

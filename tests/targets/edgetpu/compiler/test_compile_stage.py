@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from compiler_double import fake_compiler, install_script, no_docker  # noqa: F401
+from compiler_double import install_script
 
 from edgedeploy.errors import ExitCode, ToolMissingError, UsageError
 from edgedeploy.targets.edgetpu.compiler.compare import PredictedOp, compare

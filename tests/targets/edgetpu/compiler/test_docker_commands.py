@@ -11,7 +11,6 @@ import time
 from pathlib import Path, PurePosixPath
 
 import pytest
-from compiler_double import fake_docker  # noqa: F401
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.targets.edgetpu.compiler import docker

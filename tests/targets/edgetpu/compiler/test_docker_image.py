@@ -12,7 +12,7 @@ import pytest
 
 from edgedeploy.targets.edgetpu.compiler import docker
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[4]
 DOCKERFILE = REPO / "docker" / "Dockerfile"
 
 

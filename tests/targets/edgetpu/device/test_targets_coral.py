@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from bench_models import float_add_model
-from compiler_double import fake_compiler, no_docker  # noqa: F401
+from sysfs_trees import usb_device, write
 
 from edgedeploy.bench.harness import MeasurePlan
 from edgedeploy.bench.runner import BenchRequest, run_bench
@@ -70,33 +70,6 @@ def test_device_selection_follows_enumeration_order():
     assert parse_device("pci").select(devices).node == "c"
     assert parse_device("pci:1").select(devices) is None
     assert DeviceSpec().select(devices).node == "a" and DeviceSpec().select([]) is None
-
-
-def write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
-
-
-def usb_device(
-    paths: SystemPaths,
-    name: str,
-    ids: tuple[str, str],
-    speed: str,
-    bus: int,
-    dev: int,
-    node: bool = True,
-) -> None:
-    entry = paths.sys_root / "bus" / "usb" / "devices" / name
-    for file, value in (
-        ("idVendor", ids[0]),
-        ("idProduct", ids[1]),
-        ("speed", speed),
-        ("busnum", str(bus)),
-        ("devnum", str(dev)),
-    ):
-        write(entry / file, value)
-    if node:
-        write(paths.dev_root / "bus" / "usb" / f"{bus:03d}" / f"{dev:03d}", "")
 
 
 @pytest.fixture

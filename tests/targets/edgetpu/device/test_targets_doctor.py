@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_targets_coral import usb_device, write
+from sysfs_trees import usb_device, write
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig

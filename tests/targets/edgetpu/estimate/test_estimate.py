@@ -297,6 +297,3 @@ def test_a_cut_model_puts_the_cut_ops_on_the_cpu(tiny_models):
         report.cpu_timing.median_ms * report.host.cpu_factor
     )
     assert report.cpu_line().startswith(f"{op_ranges(ops)} on the CPU: about ")
-
-
-from edgetpu_models import tiny_models  # noqa: E402,F401  (session fixture)

@@ -135,6 +135,3 @@ def test_estimate_panel_draws_the_range_as_whiskers():
     empty = Figure().subplots()
     estimate_panel(empty, [_row("a", None)])
     assert [t.get_text() for t in empty.texts] == ["no model was estimated"]
-
-
-from edgetpu_models import tiny_models  # noqa: E402,F401  (session fixture)

@@ -19,7 +19,7 @@ from edgedeploy.targets.edgetpu.estimate import estimate_file, load_constants
 from edgedeploy.targets.edgetpu.estimate.cpu_ops import CpuOpsTiming
 from edgedeploy.targets.edgetpu.estimate.profiles import DATA_FILE
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[4]
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ a dynamic batch, a float model)."""
 from __future__ import annotations
 
 import pytest
-from edgetpu_models import tiny_models  # noqa: F401  (session fixture)
 
 from edgedeploy.errors import ExitCode, InputError
 from edgedeploy.targets.edgetpu.check import check_model
