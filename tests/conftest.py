@@ -4,6 +4,7 @@ stderr."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,40 @@ import pytest
 # Fixture modules shared by the whole tree (tests/ is on sys.path: pyproject's pythonpath). Registered
 # once here, so a session-scoped fixture is built once and no test module imports a fixture by name.
 pytest_plugins = ("builtin_conversions", "compiler_double", "deploy_fixtures", "edgetpu_models")
+
+# Session fixtures that run real conversions (onnx2tf + TensorFlow's converter, seconds to a minute
+# each): a test that requests one belongs to the slow tier, whatever its own marks say.
+CONVERTING_FIXTURES = frozenset(
+    {"convert_builtin", "tiny_deployed", "tiny_raw_deployed", "tiny_badly_calibrated"}
+    | {"tiny_models_rebuilt"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if CONVERTING_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def fast_tests_convert_nothing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The fast tier (``-m "not slow"``) runs no real conversion: TensorFlow's TFLite converter,
+    called from a test not marked slow, fails that test and says so."""
+    if request.node.get_closest_marker("slow") is None:
+        from edgedeploy.converters import tf_to_tflite
+
+        def refuse(converter, what: str) -> bytes:
+            record = os.environ.get("EDGEDEPLOY_RECORD_FAST_CONVERSIONS")
+            if record:  # a survey of the tree, not a test run
+                with open(record, "a") as out:
+                    out.write(request.node.nodeid + "\n")
+                return real(converter, what)
+            pytest.fail("a real conversion in a test not marked slow: mark it @pytest.mark.slow")
+
+        real = tf_to_tflite._convert
+        monkeypatch.setattr(tf_to_tflite, "_convert", refuse)
+    yield
+
 
 DATA = Path(__file__).resolve().parent / "data"  # tests/data, inside the repository
 

@@ -1,5 +1,7 @@
 """Tiny Keras models with the ops the Edge TPU check must judge, converted to full-int8 TFLite by
-TensorFlow's own converter (representative dataset of random data). Built once per test session.
+TensorFlow's own converter (representative dataset of random data). The conversions are committed in
+tests/data/tiny_models (``python tests/edgetpu_models.py`` rewrites them); a slow test converts them
+again and holds the committed files to the same operators.
 
 tests/conftest.py registers this module as a plugin: request the ``tiny_models`` fixture as a
 parameter; it maps a name to the .tflite path. TensorFlow is imported only when it is built.
@@ -111,12 +113,14 @@ def _builders():
     }
 
 
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory) -> dict[str, Path]:
+COMMITTED = Path(__file__).resolve().parent / "data" / "tiny_models"
+
+
+def build_all(folder: Path) -> dict[str, Path]:
+    """Build and convert every tiny model into ``folder`` (TensorFlow; ~20 s): the committed files' recipe."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
-    folder = tmp_path_factory.mktemp("edgetpu_models")
     paths = {}
     for name, (build, options) in _builders().items():
         tf.random.set_seed(0)
@@ -124,3 +128,30 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
         path.write_bytes(_convert(build(), **options))
         paths[name] = path
     return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_models() -> dict[str, Path]:
+    """The committed conversions (tests/data/tiny_models): no TensorFlow in the fast tier."""
+    return {name: COMMITTED / f"{name}.tflite" for name in MODEL_NAMES}
+
+
+@pytest.fixture(scope="session")
+def tiny_models_rebuilt(tmp_path_factory) -> dict[str, Path]:
+    """The same models converted again by this machine's TensorFlow (slow tests only)."""
+    return build_all(tmp_path_factory.mktemp("edgetpu_models"))
+
+
+MODEL_NAMES = (
+    "hard_swish_fused",
+    "hard_swish_rewritten",
+    "se_5x5",
+    "leaky_branch",
+    "plain",
+    "plain_float_io",
+    "plain_float",
+    "dynamic_batch",
+)
+
+if __name__ == "__main__":  # rewrites the committed files: python tests/edgetpu_models.py
+    print("\n".join(str(p) for p in build_all(COMMITTED).values()))

@@ -153,6 +153,7 @@ def test_missing_and_corrupt_files(cli, tmp_path):
     _one_line(cli("estimate", junk), ExitCode.UNREADABLE_INPUT, "junk.tflite")
 
 
+@pytest.mark.slow  # a real conversion (onnx2tf + TensorFlow's converter)
 def test_onnx_is_converted_first(cli, tmp_path):
     from tiny_models import export_onnx, tiny_cnn
 

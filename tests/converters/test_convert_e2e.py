@@ -114,6 +114,7 @@ def test_second_run_without_force_is_refused_and_force_overwrites(converted, tin
     assert (out / "tiny_int8.tflite").stat().st_mtime_ns == before
 
 
+@pytest.mark.slow  # a real conversion (onnx2tf + TensorFlow's converter)
 def test_torchscript_input_needs_shape_then_converts(tmp_path, cli):
     import torch
 
@@ -158,6 +159,7 @@ def test_interrupted_or_failing_run_leaves_no_partial_output(
     assert not out.exists()
 
 
+@pytest.mark.slow  # a real conversion (onnx2tf + TensorFlow's converter)
 def test_without_a_compiler_the_int8_model_and_prediction_are_kept_and_exit_is_5(
     tmp_path, cli, tiny_onnx, no_docker, monkeypatch
 ):
@@ -177,6 +179,7 @@ def test_without_a_compiler_the_int8_model_and_prediction_are_kept_and_exit_is_5
     assert not list(out.glob("*_edgetpu.tflite"))
 
 
+@pytest.mark.slow  # a real conversion (onnx2tf + TensorFlow's converter)
 def test_convert_runs_the_compiler_and_keeps_its_report(
     tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs
 ):
@@ -215,6 +218,7 @@ def _strings(data) -> list[str]:
     return [data] if isinstance(data, str) else []
 
 
+@pytest.mark.slow  # a real conversion (onnx2tf + TensorFlow's converter)
 def test_convert_shows_what_the_compiler_did(
     tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs
 ):
@@ -229,6 +233,7 @@ def test_convert_shows_what_the_compiler_did(
     assert "prediction vs compiler" in result.out and "disagree" in result.out
 
 
+@pytest.mark.slow  # a real conversion (onnx2tf + TensorFlow's converter)
 def test_convert_prints_what_to_do_when_the_compiler_fails(
     tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs
 ):
@@ -240,6 +245,7 @@ def test_convert_prints_what_to_do_when_the_compiler_fails(
     assert "what to do:" in result.out and "lower the input resolution" in result.out
 
 
+@pytest.mark.slow  # a real conversion (onnx2tf + TensorFlow's converter)
 def test_a_failing_compiler_keeps_its_output_not_a_model(
     tmp_path, cli, tiny_onnx, fake_compiler, compiler_logs
 ):
@@ -262,6 +268,7 @@ def _conv_weight_scales(path):
     return [len(graph.tensors[op.inputs[1]].scale) for op in graph.ops if op.opcode == "CONV_2D"]
 
 
+@pytest.mark.slow  # a real conversion (onnx2tf + TensorFlow's converter)
 def test_weights_are_per_channel_by_default_and_per_tensor_on_request(
     converted, tiny_onnx, tmp_path, cli
 ):
@@ -281,6 +288,7 @@ def test_weights_are_per_channel_by_default_and_per_tensor_on_request(
     assert _conv_weight_scales(tmp_path / "pt" / "tiny_int8.tflite") == [1, 1]
 
 
+@pytest.mark.slow  # a real conversion (onnx2tf + TensorFlow's converter)
 def test_exported_program_input_converts_with_its_own_input_size(tmp_path, cli):
     import torch
 

@@ -70,6 +70,7 @@ def tiny(tmp_path_factory):
     return export_onnx(tiny_cnn(), tmp_path_factory.mktemp("src") / "tiny.onnx")
 
 
+@pytest.mark.slow  # a real conversion (onnx2tf + TensorFlow's converter)
 def test_convert_says_what_it_assumed_and_records_what_was_given(cli, tiny, tmp_path):
     assumed = cli("convert", tiny, "-o", tmp_path / "a", "--no-compile", "--calibration-count", "4")
     assert assumed.code == ExitCode.OK, assumed
@@ -107,6 +108,7 @@ def test_split_keeps_images_back_for_fidelity_even_when_more_are_asked_for():
     )
 
 
+@pytest.mark.slow  # a real conversion (onnx2tf + TensorFlow's converter)
 def test_convert_says_how_many_images_calibrated_and_warns_when_few(cli, tiny, tmp_path):
     result = cli(
         "convert", tiny, "-o", tmp_path / "c", "--no-compile", "--calibration-count", "200"

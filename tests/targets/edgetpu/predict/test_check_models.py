@@ -1,6 +1,6 @@
-"""Check on small models converted by TensorFlow's own int8 converter: the patterns as the converter
-really emits them (fused HARD_SWISH, the rewritten ADD+RELU6+MUL form, SE, 5x5, LEAKY_RELU, float I/O,
-a dynamic batch, a float model)."""
+"""Check on small models converted by TensorFlow's own int8 converter (committed in
+tests/data/tiny_models): the patterns as the converter really emits them (fused HARD_SWISH, the
+rewritten ADD+RELU6+MUL form, SE, 5x5, LEAKY_RELU, float I/O, a dynamic batch, a float model)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,22 @@ import pytest
 
 from edgedeploy.errors import ExitCode, InputError
 from edgedeploy.targets.edgetpu.check import check_model
+from edgedeploy.tflite import read_model
 
-pytestmark = pytest.mark.slow  # builds and converts TF models once per session (~20 s)
+
+def _graph(path):
+    model = read_model(path)
+    ops = [(op.opcode, op.version, op.options.get("fused_activation")) for op in model.ops]
+    tensors = [(t.shape, t.dtype) for t in model.tensors if not t.is_constant]
+    return ops, tensors
+
+
+@pytest.mark.slow
+def test_the_committed_models_are_what_this_tensorflow_converts(tiny_models, tiny_models_rebuilt):
+    """The fast tier checks committed conversions; this holds them to a fresh one (ops and shapes)."""
+    assert tiny_models.keys() == tiny_models_rebuilt.keys()
+    for name, committed in tiny_models.items():
+        assert _graph(committed) == _graph(tiny_models_rebuilt[name]), name
 
 
 def _finding(report, kind):
