@@ -51,12 +51,17 @@ def command(
     target: str = typer.Option(
         "edgetpu", "--target", "-t", help="The accelerator: edgetpu (alias coral)."
     ),
+    # Options of the target's own estimate: unset, the target applies its defaults; a target without
+    # them is not handed them (call_capability refuses an option a target does not take).
     host: str = typer.Option(
-        "x86-usb3",
+        None,
         "--host",
-        help="Host profile of the latency estimate (see 'edgedeploy estimate --host list').",
+        help="Host profile of the latency estimate (see 'edgedeploy estimate --host list') "
+        "\\[default: the target's].",
     ),
-    clock: str = typer.Option("max", "--clock", help="Edge TPU clock of the estimate: std or max."),
+    clock: str = typer.Option(
+        None, "--clock", help="Clock of the estimate: std or max \\[default: the target's]."
+    ),
     exhaustive: bool = typer.Option(
         False,
         "--exhaustive",
@@ -110,9 +115,10 @@ def command(
     from edgedeploy.limits.run import run_limits
     from edgedeploy.report import emit
 
-    if clock not in CLOCKS:
+    if clock is not None and clock not in CLOCKS:
         raise UsageError(f"--clock must be std or max, not {clock!r}")
-    _check_host(target, host)
+    if host is not None:
+        _check_host(target, host)
     if exhaustive and no_confirm:
         raise UsageError(
             "--exhaustive converts every point; --no-confirm converts none: choose one"

@@ -67,7 +67,8 @@ class Backend:
         if not todo or (self.cluster is None and workers < 2):
             return {}
         jobs = [
-            ConvertJob(item, *study.key(item), study.options, study.cache.root) for item in todo
+            ConvertJob(item, *study.key(item), study.options, study.cache.root, study.mapped_target)
+            for item in todo
         ]
         display.start_conversions(
             len(jobs), self.cluster.describe if self.cluster else f"{workers} worker processes"

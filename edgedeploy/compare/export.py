@@ -33,11 +33,13 @@ img{max-width:100%;border:1px solid #ddd}h2{margin-top:1.6em}li{margin:0.2em 0}"
 
 def subtitle(result: CompareResult) -> str:
     machine = result.environment.get("cpu_model") or "this machine"
-    return f"edgedeploy compare: int8 TFLite models; latency measured on {machine}; Edge TPU mapping predicted"
+    mapped = result.mapped
+    predicted = f"; {mapped.column_name} mapping predicted" if mapped else ""
+    return f"edgedeploy compare: int8 TFLite models; latency measured on {machine}{predicted}"
 
 
 def to_csv(result: CompareResult) -> str:
-    records = csv_records(result.rows, result.variants)
+    records = csv_records(result.rows, result.variants, result.mapped)
     buffer = io.StringIO()
     writer = csv.DictWriter(
         buffer, fieldnames=list(records[0]) if records else ["model"], lineterminator="\n"
@@ -53,7 +55,7 @@ def _md_cell(text: str) -> str:
 
 
 def to_markdown(result: CompareResult, plot_name: str = "report.png") -> str:
-    cols = columns(result.variants)
+    cols = columns(result.variants, result.mapped)
     lines = [
         f"# Model comparison ({len(result.rows)} models)",
         "",
@@ -68,7 +70,7 @@ def to_markdown(result: CompareResult, plot_name: str = "report.png") -> str:
 
 
 def to_html(result: CompareResult, png: bytes) -> str:
-    cols = columns(result.variants)
+    cols = columns(result.variants, result.mapped)
     head = "".join(f"<th>{html.escape(c.header)}</th>" for c in cols)
     body = []
     for row in result.rows:
@@ -99,7 +101,7 @@ def write_reports(result: CompareResult, directory: Path) -> list[str]:
     from edgedeploy.compare.plots import overview_png
 
     directory = Path(directory)
-    png = overview_png(result.rows, result.variants, subtitle(result))
+    png = overview_png(result.rows, result.variants, subtitle(result), result.mapped)
     result.files = list(FILES)
     atomic_write_bytes(directory / "report.png", png)
     atomic_write_text(directory / "results.csv", to_csv(result))

@@ -1,9 +1,10 @@
-"""The study at a glance: one PNG of six or seven panels, drawn with matplotlib's Agg backend (no display).
+"""The study at a glance: one PNG of four to seven panels, drawn with matplotlib's Agg backend.
 
 Latency per model per target (every sample, box plots), latency against MACs and against file size
-(median, bars = range of the repeats' medians), the predicted share of ops and MACs on the Edge TPU,
-parameters and file size, top-1 accuracy (only when --eval measured it), and the estimated Edge TPU latency
-with its range (``edgedeploy estimate``). A panel with nothing to show
+(median, bars = range of the repeats' medians), parameters and file size, top-1 accuracy (only when
+--eval measured it), and, for the mapped target (the requested target with a check), the predicted
+share of ops and MACs on it and its estimated latency with the range (its ``estimate`` capability),
+titled by the target itself. A panel with nothing to show
 says why instead of drawing an empty frame.
 """
 
@@ -13,6 +14,7 @@ import io
 from typing import Any
 
 from edgedeploy.compare.row import OK, Row
+from edgedeploy.targets.contract import TargetSpec
 
 LOG_RANGE = 20  # largest / smallest value above which an axis goes logarithmic
 MIB = 2**20
@@ -160,31 +162,35 @@ def _percent(share: float | None) -> float | None:
     return None if share is None else 100 * share
 
 
-def edgetpu_panel(ax: Any, rows: list[Row]) -> None:
-    title = "on the Edge TPU (predicted, not compiled)"
-    shown = [r for r in rows if r.edgetpu and r.edgetpu.get("tpu_op_share") is not None]
+def mapping_panel(ax: Any, rows: list[Row], mapped: TargetSpec) -> None:
+    """The mapped target's predicted share of each model's ops and MACs."""
+    title = f"on {mapped.display_name} (predicted, not compiled)"
+    shown = [r for r in rows if r.mapping is not None and r.mapping.mapped_op_share is not None]
     if not shown:
         return _empty(ax, title, "no model was checked")
     _grouped_bars(
         ax,
         [r.item.label for r in shown],
         [
-            ("share of ops", [100 * r.edgetpu["tpu_op_share"] for r in shown]),
-            ("share of MACs", [_percent(r.edgetpu.get("tpu_mac_share")) for r in shown]),
+            ("share of ops", [100 * (r.mapping.mapped_op_share or 0) for r in shown if r.mapping]),
+            (
+                "share of MACs",
+                [_percent(r.mapping.mapped_mac_share) for r in shown if r.mapping],
+            ),
         ],
         "{:.0f}%",
     )
     ax.set_xlim(0, 115)
-    ax.set_xlabel("% of the model on the Edge TPU")
+    ax.set_xlabel(f"% of the model on {mapped.display_name}")
     ax.set_title(title)
 
 
-def estimate_panel(ax: Any, rows: list[Row]) -> None:
-    """Estimated Edge TPU latency per model, the bar at the estimate, the whisker its range."""
+def estimate_panel(ax: Any, rows: list[Row], mapped: TargetSpec) -> None:
+    """The mapped target's estimated latency per model, the bar at the estimate, the whisker its range."""
     from edgedeploy.compare.tables import estimate_of
 
     shown = [(r, estimate_of(r)) for r in rows if estimate_of(r)]
-    title = "Edge TPU latency, estimated (not measured)"
+    title = f"{mapped.column_name} latency, estimated (not measured)"
     if not shown:
         return _empty(ax, title, "no model was estimated")
     values = [e["latency_ms"] for _, e in shown]
@@ -245,7 +251,9 @@ def accuracy_panel(ax: Any, rows: list[Row]) -> None:
     ax.set_title(title)
 
 
-def overview_png(rows: list[Row], variants: list[str], subtitle: str) -> bytes:
+def overview_png(
+    rows: list[Row], variants: list[str], subtitle: str, mapped: TargetSpec | None = None
+) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -255,10 +263,12 @@ def overview_png(rows: list[Row], variants: list[str], subtitle: str) -> bytes:
         lambda ax: latency_panel(ax, rows, variants),
         lambda ax: versus_panel(ax, rows, variants, "macs", "MACs (millions)", 1e6),
         lambda ax: versus_panel(ax, rows, variants, "int8_bytes", "int8 file size (MiB)", MIB),
-        lambda ax: edgetpu_panel(ax, rows),
         lambda ax: size_panel(ax, rows),
-        lambda ax: estimate_panel(ax, rows),
     ]
+    if mapped is not None:  # the requested target with a check: its panels next to the measurements
+        panels.insert(3, lambda ax: mapping_panel(ax, rows, mapped))
+        if mapped.has("estimate"):
+            panels.append(lambda ax: estimate_panel(ax, rows, mapped))
     if any(
         r.accuracy.get("evaluated") for r in rows
     ):  # without --eval the panel would only say "not evaluated"

@@ -4,9 +4,9 @@ Each task gets everything it needs by value (the model file, weights file and ca
 shipped as bytes, so a node needs no shared filesystem, only edgedeploy installed), converts into a
 temporary cache on its node, checks the int8 model there, and returns the cache entry's files; the
 study writes them into its local cache (atomically, as any conversion) before anything is benchmarked.
-Benchmarks run where the device is: the CPU target on this machine; the Edge TPU target on a node that
-advertises the custom resource ``edgetpu`` (``ray start --resources '{"edgetpu": 1}'``) when the
-cluster has one, else here.
+Benchmarks run where the device is: a target whose spec names a Ray resource (``TargetSpec.ray_resource``;
+the Edge TPU's is ``edgetpu``: ``ray start --resources '{"edgetpu": 1}'``) on a node that advertises it
+when the cluster has one, every other target (and that one without such a node) on this machine.
 
 ADDRESS is anything ``ray.init`` takes: ``auto`` (the cluster this machine belongs to, the default),
 ``HOST:PORT`` of a head node this machine is part of, or ``ray://HOST:10001`` (Ray Client) from outside.
@@ -26,8 +26,6 @@ from edgedeploy.compare.workers import MEMORY_PER_JOB, Conversion, ConvertJob
 from edgedeploy.errors import EdgedeployError, UsageError
 
 INSTALL = "pip install 'edgedeploy[ray]'"
-DEVICE_RESOURCE = "edgetpu"  # custom Ray resource of a node with a Coral device attached
-DEVICE_TARGETS = ("edgetpu", "coral")
 PROBE_SECONDS = 5.0
 
 
@@ -185,20 +183,27 @@ class RayCluster:
             raise
         return done
 
+    def device_resource(self, target: str) -> str | None:
+        """The Ray resource ``target``'s spec names, when some node of this cluster advertises it."""
+        from edgedeploy.targets.registry import get_target
+
+        resource = get_target(target).ray_resource
+        return resource if resource and self.resources.get(resource) else None
+
     def bench_where(self, target: str) -> str:
-        if target in DEVICE_TARGETS and self.resources.get(DEVICE_RESOURCE):
-            return f"a Ray node with the '{DEVICE_RESOURCE}' resource"
-        return "this machine"
+        resource = self.device_resource(target)
+        return f"a Ray node with the '{resource}' resource" if resource else "this machine"
 
     def bench_runner(self, local: Callable) -> Callable:
-        """Bench on this machine, except the Edge TPU target on a node that has the device."""
-        remote = self.ray.remote(num_cpus=0, resources={DEVICE_RESOURCE: 1}, max_retries=0)(
-            _bench_remote
-        )
+        """Bench on this machine, except a target on a node that advertises its device's resource."""
 
         def bench(int8_file: Path, target: str, progress: Callable[[str], None]) -> Any:
-            if target not in DEVICE_TARGETS or not self.resources.get(DEVICE_RESOURCE):
+            resource = self.device_resource(target)
+            if resource is None:
                 return local(int8_file, target, progress)
+            remote = self.ray.remote(num_cpus=0, resources={resource: 1}, max_retries=0)(
+                _bench_remote
+            )
             progress(f"measuring on {target} on a Ray node")
             stem = Path(int8_file).stem.removesuffix(
                 "_int8"

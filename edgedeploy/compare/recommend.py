@@ -3,11 +3,12 @@
 Definition of "best" (also printed with every recommendation):
 
 1. Candidates are the rows that converted, checked and (when a latency limit is given) have a latency
-   on the recommendation target. For the Edge TPU a model must also be predicted to map every op:
-   an op that falls back to the CPU drags everything after it onto the host.
+   on the recommendation target. For an accelerator with a check (the mapped target) a model must
+   also be predicted to map every op: an op that falls back to the CPU drags everything after it
+   onto the host.
 2. Constraints: ``--max-latency-ms`` bounds the p90 latency (MLPerf single-stream's statistic) of the
-   fastest measured variant of the target. Without a device the Edge TPU has no measurement; its latency
-   is then ``edgedeploy estimate``'s (the upper end of its range, so a model is not kept on the strength
+   fastest measured variant of the target. Without a device the mapped target has no measurement; its
+   latency is then its ``estimate`` capability's (the upper end of its range, so a model is not kept on the strength
    of an optimistic guess) and every sentence that uses it says "estimated". ``--max-size-mb`` bounds
    the int8 file size in MiB (2^20 bytes). A ruled-out model lists every limit it breaks.
 3. Among the candidates, the best is the one with the highest int8 top-1 accuracy when every candidate
@@ -21,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgedeploy.compare.row import MAPPED_TARGET, OK, Row
+from edgedeploy.compare.row import OK, Row
 
 MIB = 2**20
 DEFINITION = (
@@ -78,12 +79,20 @@ class Latency:
     estimated: bool
 
 
+def _heading(target: str) -> str:
+    from edgedeploy.targets.registry import get_target
+
+    return get_target(target).column_name
+
+
 def _latency(row: Row, target: str) -> Latency | None:
-    """The measured p90 on ``target``; without a measurement on the Edge TPU, the estimate's upper end."""
+    """The measured p90 on ``target``; without a measurement on the mapped target, the estimate's
+    upper end."""
     cell = row.best_cell(target)
     if cell is not None:
         return Latency(cell.ms("p90_ms"), cell.ms("p50_ms"), cell.variant, False)
-    estimate = (row.edgetpu or {}).get("estimate") if target == MAPPED_TARGET else None
+    mapped_here = row.mapping is not None and row.mapping.target == target
+    estimate = row.estimate if mapped_here else None
     if estimate and estimate.get("latency_ms_high") is not None:
         return Latency(
             estimate["latency_ms_high"],
@@ -99,9 +108,9 @@ def _broken_limits(row: Row, c: Constraints, target_reason: str | None) -> list[
     if row.status != OK:
         return [f"failed at {row.error['stage']}"]
     broken = []
-    if c.target == MAPPED_TARGET and (row.edgetpu or {}).get("cpu_ops"):
-        e = row.edgetpu
-        broken.append(f"{e['cpu_ops']} of {e['total_ops']} ops predicted to fall back to the CPU")
+    m = row.mapping
+    if m is not None and m.target == c.target and m.cpu_ops:
+        broken.append(f"{m.cpu_ops} of {m.total_ops} ops predicted to fall back to the CPU")
     latency = _latency(row, c.target)
     if c.max_latency_ms is not None:
         if latency is None:
@@ -152,11 +161,11 @@ def _reasons(row: Row, c: Constraints, by_accuracy: bool, count: int) -> list[st
         why.append(f"latency on {c.target} was not measured here")
     limit = f" (limit {c.max_size_mb:g} MiB)" if c.max_size_mb is not None else ""
     why.append(f"int8 file {row.model['int8_bytes'] / MIB:.2f} MiB{limit}")
-    if row.edgetpu:
-        e = row.edgetpu
+    if row.mapping is not None:
+        m = row.mapping
         why.append(
-            f"Edge TPU (predicted): {e['tpu_ops']} of {e['total_ops']} ops, "
-            f"{(e.get('tpu_mac_share') or 0):.0%} of MACs"
+            f"{_heading(m.target)} (predicted): {m.mapped_ops} of {m.total_ops} ops, "
+            f"{(m.mapped_mac_share or 0):.0%} of MACs"
         )
     return why
 

@@ -16,6 +16,7 @@ from edgedeploy.compare.recommend import DEFINITION, Recommendation
 from edgedeploy.compare.row import OK, Row
 from edgedeploy.compare.tables import ESTIMATE_NOTE, LATENCY_NOTE, terminal_columns
 from edgedeploy.errors import ExitCode
+from edgedeploy.targets.contract import TargetSpec
 
 SCHEMA = "edgedeploy.compare/1"
 
@@ -37,6 +38,15 @@ class CompareResult:
         return [v for t in self.targets for v in t["variants"]]
 
     @property
+    def mapped(self) -> TargetSpec | None:
+        """The requested target whose predicted mapping (and estimate) the rows carry."""
+        from edgedeploy.compare.stages import mapped_target
+        from edgedeploy.targets.registry import get_target
+
+        name = mapped_target([t["name"] for t in self.targets])
+        return None if name is None else get_target(name)
+
+    @property
     def exit_code(self) -> ExitCode:
         if not any(t["available"] for t in self.targets):
             return ExitCode.TARGET_UNAVAILABLE
@@ -52,10 +62,14 @@ class CompareResult:
                 (r.accuracy.get("reason") for r in self.rows if r.accuracy.get("reason")), ""
             )
             lines.append(f"accuracy: not evaluated ({reason})")
-        lines.append(
-            "Edge TPU mapping: predicted from the int8 model by edgedeploy's rules, not compiled"
-        )
-        lines.append("Edge TPU latency: " + ESTIMATE_NOTE)
+        mapped = self.mapped
+        if mapped is not None:
+            lines.append(
+                f"{mapped.column_name} mapping: predicted from the int8 model by edgedeploy's rules, "
+                "not compiled"
+            )
+            if mapped.has("estimate"):
+                lines.append(f"{mapped.column_name} latency: " + ESTIMATE_NOTE)
         lines.append(
             "power: not measured (compare measures latency only; use 'edgedeploy bench --power' with a meter)"
         )
@@ -79,12 +93,15 @@ class CompareResult:
         }
 
     def render(self, console: Console) -> None:
-        cols = terminal_columns(self.variants)
+        mapped = self.mapped
+        cols = terminal_columns(self.variants, mapped)
         cells = [[col.show(row) for col in cols] for row in self.rows]
+        # rich sizes a column to its whole header when it can and then crops the last columns to fit:
+        # pack by the header's width too, so that no cell is ever cropped.
         widths = [
             min(12, max((len(line[i]) for line in cells), default=1))
             if i == 0
-            else max((len(line[i]) for line in cells), default=1)
+            else max(max((len(line[i]) for line in cells), default=1), len(cols[i].header))
             for i in range(len(cols))
         ]
         # A narrow terminal gets several tables, each starting with the model name, packed left to right.
@@ -113,7 +130,8 @@ class CompareResult:
         console.print(
             "[dim]* predicted from the int8 model by edgedeploy's rules (not compiled)[/dim]"
         )
-        console.print(f"[dim]† {escape(ESTIMATE_NOTE)}[/dim]")
+        if mapped is not None and mapped.has("estimate"):
+            console.print(f"[dim]† {escape(ESTIMATE_NOTE)}[/dim]")
         for row in self.rows:
             for error in row.errors:
                 console.print(
@@ -121,9 +139,10 @@ class CompareResult:
                     f"{escape(error['message'])}"
                 )
         for row in self.rows:
-            if row.edgetpu and row.edgetpu.get("cpu_ops"):
+            if mapped is not None and row.mapping and row.mapping.cpu_ops:
                 console.print(
-                    f"[yellow]Edge TPU[/yellow] {escape(row.item.label)}: {escape(row.edgetpu['verdict'])}"
+                    f"[yellow]{escape(mapped.column_name)}[/yellow] {escape(row.item.label)}: "
+                    f"{escape(row.mapping.verdict)}"
                 )
         console.print(f"[dim]{escape(LATENCY_NOTE)}[/dim]")
         for line in self.not_measured():

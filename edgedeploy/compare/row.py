@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgedeploy.compare.plan import StudyItem
+from edgedeploy.targets.contract import MappingSummary
 
 OK, FAILED = "ok", "failed"
-MAPPED_TARGET = "edgetpu"  # the accelerator whose predicted mapping (and estimate) each row carries: Row.edgetpu
 NOT_EVALUATED = "not evaluated"
 
 
@@ -79,9 +79,10 @@ class Row:
     cache: dict[str, Any] = field(default_factory=dict)  # key, hit, dir
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, this run
     model: dict[str, Any] = field(default_factory=dict)  # params, macs (counted), files and sizes
-    edgetpu: dict[str, Any] | None = (
-        None  # the predicted mapping (check's summary, verdict, findings)
-    )
+    # The mapped target's predicted mapping (its check capability) and latency estimate (its estimate
+    # capability's brief: the JSON edge of another command), when a requested target has a check.
+    mapping: MappingSummary | None = None
+    estimate: dict[str, Any] | None = None
     latency: list[LatencyCell] = field(default_factory=list)
     accuracy: dict[str, Any] = field(
         default_factory=lambda: {"evaluated": False, "reason": "no --eval folder given"}
@@ -122,7 +123,8 @@ class Row:
             "cache": self.cache,
             "seconds": self.seconds,
             "model": self.model,
-            "edgetpu": self.edgetpu,
+            "mapping": None if self.mapping is None else self.mapping.to_dict(),
+            "estimate": self.estimate,
             "latency": [c.to_dict() for c in self.latency],
             "accuracy": self.accuracy,
         }

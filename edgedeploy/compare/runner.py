@@ -24,7 +24,7 @@ from edgedeploy.compare.recommend import Constraints, recommend
 from edgedeploy.compare.result import CompareResult
 from edgedeploy.compare.row import OK
 from edgedeploy.compare.specs import parse_spec, parse_weights
-from edgedeploy.compare.stages import Study, run_row
+from edgedeploy.compare.stages import Study, mapped_target, run_row
 from edgedeploy.errors import OutputError, UsageError
 from edgedeploy.report import note
 
@@ -247,6 +247,7 @@ def run_compare(
                 {s["name"]: s["variants"] for s in statuses},
                 backend.bench_runner(bench or _bench_runner(target_options, plan)),
                 eval_set,
+                mapped_target(names),
             )
             rows = _run_rows(items, study, backend, progress_factory)
     finally:

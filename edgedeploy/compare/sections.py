@@ -33,15 +33,11 @@ def mapping_lines(result: CompareResult) -> list[str]:
     """Per model: the predicted verdict and the findings that move ops to the CPU or put them at risk."""
     lines = []
     for row in result.rows:
-        if not row.edgetpu:
+        if row.mapping is None:
             continue
-        serious = [
-            f"{f['title']} (x{f['count']})"
-            for f in row.edgetpu["findings"]
-            if f["severity"] != "info"
-        ]
+        serious = [f"{f.title} (x{f.count})" for f in row.mapping.findings if f.severity != "info"]
         lines.append(
-            f"{row.item.label}: {row.edgetpu['verdict']}"
+            f"{row.item.label}: {row.mapping.verdict}"
             + (f"; {'; '.join(serious)}" if serious else "")
         )
     if lines:
@@ -51,13 +47,18 @@ def mapping_lines(result: CompareResult) -> list[str]:
     return lines
 
 
+def checked_for(result: CompareResult) -> str:
+    mapped = result.mapped
+    return "no accelerator (none was requested)" if mapped is None else mapped.display_name
+
+
 def method_lines(result: CompareResult) -> list[str]:
     m, env = result.method, result.environment
     plan = m["bench_plan"]
     lines = [
         f"Study: {', '.join(m['specs'])}; resolutions {m['resolutions']}; targets {', '.join(m['targets'])}.",
         "Each model: converted to full-int8 TFLite (edgedeploy convert, calibrated on "
-        f"{m['calibration']}), checked for the Edge TPU, the int8 model benchmarked on each available target.",
+        f"{m['calibration']}), checked for {checked_for(result)}, the int8 model benchmarked on each available target.",
         f"Bench: warm-up at least {plan['warmup_runs']} run(s) and {plan['warmup_time_s']:g} s, then "
         f"{plan['repeats']} repeat(s) of at least {plan['min_runs']} runs and {plan['min_time_s']:g} s "
         f"(at most {plan['max_time_s']:g} s); only invoke() is timed; input: {m['bench_input']}.",
@@ -110,8 +111,8 @@ def sections(result: CompareResult) -> list[Section]:
     if result.recommendation is not None:
         found.append(("Recommendation", recommendation_lines(result)))
     mapping = mapping_lines(result)
-    if mapping:
-        found.append(("Edge TPU mapping (predicted)", mapping))
+    if mapping and result.mapped is not None:
+        found.append((f"{result.mapped.column_name} mapping (predicted)", mapping))
     found.append(("Method", method_lines(result)))
     if result.warnings:
         found.append(("Warnings", list(result.warnings)))

@@ -18,8 +18,9 @@ from typing import Any
 from edgedeploy.compare.accuracy import EvalSet, evaluate
 from edgedeploy.compare.cache import ConversionCache, cache_key, key_inputs
 from edgedeploy.compare.plan import StudyItem
-from edgedeploy.compare.row import MAPPED_TARGET, LatencyCell, Row
+from edgedeploy.compare.row import LatencyCell, Row
 from edgedeploy.errors import EdgedeployError
+from edgedeploy.targets.contract import MappingSummary
 
 CONVERT_LOG = "compare-convert.log"  # the conversion's own progress lines and third-party chatter
 
@@ -37,6 +38,9 @@ class Study:
         [Path, str, Callable[[str], None]], Any
     ]  # (int8 file, target, progress) -> BenchResult
     eval_set: EvalSet | None = None
+    mapped_target: str | None = (
+        None  # the requested target whose check (and estimate) each row gets
+    )
     environment: dict[str, Any] = field(default_factory=dict)  # from the first bench run
     warnings: list[str] = field(default_factory=list)  # the first of each kind
     warning_counts: dict[str, int] = field(
@@ -163,38 +167,32 @@ def model_preprocessing(report: dict[str, Any], entry: Path) -> dict[str, Any]:
     return found[0].preprocessing.to_dict() if found else report["preprocessing"]
 
 
-def checked(int8_file: Path) -> dict[str, Any]:
-    """The predicted Edge TPU mapping of the int8 model (the same rules as ``edgedeploy check``)."""
+def mapped_target(names: list[str] | tuple[str, ...]) -> str | None:
+    """The requested target whose op mapping each row predicts: the first with a check capability."""
     from edgedeploy.targets.registry import get_target
 
-    report = get_target(MAPPED_TARGET, "check").check(int8_file).to_dict()
-    s = report["summary"]
-    total = s.get("total_ops") or 0
-    return {
-        "source": f"predicted ({report['rules']})",
-        "verdict": report["verdict"],
-        "total_ops": total,
-        "tpu_ops": s.get("tpu_ops"),
-        "cpu_ops": s.get("cpu_ops"),
-        "risky_ops": s.get("risky_ops"),
-        "tpu_op_share": (s["tpu_ops"] / total) if total and s.get("tpu_ops") is not None else None,
-        "tpu_mac_share": s.get("tpu_mac_share"),
-        "macs_total": s.get("macs_total"),
-        "first_cut_op": s.get("first_cut_op"),
-        "params_stream": s.get("params_stream"),
-        "findings": [
-            {"severity": f["severity"], "title": f["title"], "count": f["count"]}
-            for f in report["findings"]
-        ],
-    }
+    return next((name for name in names if get_target(name).has("check")), None)
 
 
-def estimated(int8_file: Path) -> dict[str, Any]:
-    """The estimated Edge TPU latency (``edgedeploy estimate``, default host profile): labelled, never measured."""
+def checked(int8_file: Path, target: str) -> MappingSummary:
+    """The target's predicted mapping of the int8 model (the same rules as ``edgedeploy check``)."""
     from edgedeploy.targets.registry import get_target
 
+    check = get_target(target, "check").check
+    assert check is not None  # get_target(..., "check") refuses a target without one
+    return check(int8_file).mapping(target)
+
+
+def estimated(int8_file: Path, target: str) -> dict[str, Any] | None:
+    """The target's estimated latency (its ``estimate`` capability, default profile): labelled, never
+    measured; None when the target has no estimate."""
+    from edgedeploy.targets.registry import get_target
+
+    spec = get_target(target)
+    if spec.estimate is None:
+        return None
     try:
-        return get_target(MAPPED_TARGET, "estimate").estimate(int8_file).brief()
+        return spec.estimate(int8_file).brief()
     except EdgedeployError as exc:  # the mapping row still stands without it
         return {"label": "estimated", "error": exc.message}
 
@@ -275,16 +273,19 @@ def run_row(
         return row
     report, entry, row.cache["hit"] = done
     row.model = describe_model(report, entry)
-    row.edgetpu = (
-        step("check", lambda: checked(Path(row.model["int8_file"])))
-        if conversion is None
-        else _taken(row, conversion, "check", conversion.check)
-    )
-    if row.edgetpu is not None:
-        row.edgetpu["estimate"] = step("estimate", lambda: estimated(Path(row.model["int8_file"])))
-    if row.edgetpu and not row.model["macs"]:
+    target = study.mapped_target
+    if target is not None:
+        int8_file = Path(row.model["int8_file"])
+        row.mapping = (
+            step("check", lambda: checked(int8_file, target))
+            if conversion is None
+            else _taken(row, conversion, "check", conversion.check)
+        )
+        if row.mapping is not None:
+            row.estimate = step("estimate", lambda: estimated(int8_file, target))
+    if row.mapping is not None and not row.model["macs"]:
         row.model["macs"], row.model["macs_counted_on"] = (
-            row.edgetpu["macs_total"],
+            row.mapping.macs_total,
             "int8 tflite graph",
         )
     row.latency = (

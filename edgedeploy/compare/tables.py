@@ -10,6 +10,7 @@ from typing import Any
 
 from edgedeploy.compare.row import NOT_EVALUATED, OK, Row
 from edgedeploy.report import fmt_bytes, fmt_count
+from edgedeploy.targets.contract import TargetSpec
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,15 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def _tpu_ops(row: Row) -> str:
-    e = row.edgetpu
-    if not e or e.get("tpu_ops") is None:
+def _mapped_ops(row: Row) -> str:
+    m = row.mapping
+    if m is None or m.mapped_ops is None:
         return "-"
-    return f"{e['tpu_ops']}/{e['total_ops']}"
+    return f"{m.mapped_ops}/{m.total_ops}"
+
+
+def _mapped_macs(row: Row) -> str:
+    return _share(row.mapping.mapped_mac_share if row.mapping else None)
 
 
 def _latency(variant: str) -> Callable[[Row], str]:
@@ -63,7 +68,7 @@ def _latency(variant: str) -> Callable[[Row], str]:
 
 def estimate_of(row: Row) -> dict[str, Any] | None:
     """edgedeploy estimate's answer for the row's int8 model, when there is one."""
-    found = (row.edgetpu or {}).get("estimate") or {}
+    found = row.estimate or {}
     return found if found.get("latency_ms") is not None else None
 
 
@@ -100,16 +105,31 @@ def short_status(row: Row) -> str:
     return "FAILED"
 
 
-def columns(variants: list[str]) -> list[Column]:
+def _headers(mapped: TargetSpec | None) -> dict[str, str]:
+    """The mapped target's columns: wide header -> narrow header, named by the target itself."""
+    if mapped is None:
+        return {}
+    name, short = mapped.column_name, mapped.short_name
+    headers = {
+        f"{name} ops (pred.)": f"{short} ops*",
+        f"MACs on {short} (pred.)": f"{short} MACs*",
+    }
+    if mapped.has("estimate"):
+        headers[f"{name} ms (estimated, range)"] = f"{short} ms est.†"
+    return headers
+
+
+def columns(variants: list[str], mapped: TargetSpec | None = None) -> list[Column]:
+    """The table's columns; ``mapped``: the target whose check (and estimate) the rows carry."""
+    ops, macs, *estimated = _headers(mapped) or [None, None]
     return [
         Column("model", lambda r: r.item.label, numeric=False),
         Column("params", lambda r: fmt_count(r.model.get("params"))),
         Column("MACs", lambda r: fmt_count(r.model.get("macs"))),
         Column("int8 size", lambda r: fmt_bytes(r.model.get("int8_bytes"))),
-        Column("Edge TPU ops (pred.)", _tpu_ops),
-        Column("MACs on TPU (pred.)", lambda r: _share((r.edgetpu or {}).get("tpu_mac_share"))),
+        *([Column(ops, _mapped_ops), Column(macs, _mapped_macs)] if ops and macs else []),
         *[Column(f"{v} p50 ms", _latency(v)) for v in variants],
-        Column("Edge TPU ms (estimated, range)", _estimated),
+        *[Column(header, _estimated) for header in estimated],
         Column("top-1 float", _accuracy("float_top1")),
         Column("top-1 int8", _accuracy("int8_top1")),
         Column("status", status_text, numeric=False),
@@ -122,15 +142,10 @@ def _both_accuracies(row: Row) -> str:
     return f"{row.accuracy['float_top1']:.1%} / {row.accuracy['int8_top1']:.1%}"
 
 
-def terminal_columns(variants: list[str]) -> list[Column]:
+def terminal_columns(variants: list[str], mapped: TargetSpec | None = None) -> list[Column]:
     """The same table, narrower: short headers, both accuracies in one column, errors listed below it."""
-    wide = {c.header: c for c in columns(variants)}
-    short = {
-        "int8 size": "int8",
-        "Edge TPU ops (pred.)": "TPU ops*",
-        "MACs on TPU (pred.)": "TPU MACs*",
-        "Edge TPU ms (estimated, range)": "TPU ms est.†",
-    }
+    wide = {c.header: c for c in columns(variants, mapped)}
+    short = {"int8 size": "int8", **_headers(mapped)}
     kept = [
         Column(short.get(h, h), c.show, c.numeric)
         for h, c in wide.items()
@@ -143,8 +158,8 @@ def terminal_columns(variants: list[str]) -> list[Column]:
 
 
 ESTIMATE_NOTE = (
-    "estimated by edgedeploy estimate for the default host profile (desktop x86-64 + USB Accelerator "
-    "on USB 3, clock max), not measured; the range is the method's own validation error"
+    "estimated by edgedeploy estimate for its default host profile (named in results.csv), not "
+    "measured; the range is the method's own validation error"
 )
 LATENCY_NOTE = (
     "latency: median (p50) of every timed run of the int8 model; ± is half the spread of the "
@@ -157,11 +172,14 @@ def csv_name(variant: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", variant.lower()).strip("_")
 
 
-def csv_records(rows: list[Row], variants: list[str]) -> list[dict[str, Any]]:
-    """One flat record per row with raw numbers (ms, bytes, fractions) for spreadsheets."""
+def csv_records(
+    rows: list[Row], variants: list[str], mapped: TargetSpec | None = None
+) -> list[dict[str, Any]]:
+    """One flat record per row with raw numbers (ms, bytes, fractions) for spreadsheets; the mapped
+    target's columns are prefixed with its name."""
     records = []
     for row in rows:
-        e, acc = row.edgetpu or {}, row.accuracy
+        acc = row.accuracy
         record = {
             "model": row.item.label,
             "spec": row.item.spec.text,
@@ -174,19 +192,26 @@ def csv_records(rows: list[Row], variants: list[str]) -> list[dict[str, Any]]:
             "macs": row.model.get("macs"),
             "int8_bytes": row.model.get("int8_bytes"),
             "float32_bytes": row.model.get("float32_bytes"),
-            "edgetpu_total_ops": e.get("total_ops"),
-            "edgetpu_tpu_ops": e.get("tpu_ops"),
-            "edgetpu_cpu_ops": e.get("cpu_ops"),
-            "edgetpu_mac_share": e.get("tpu_mac_share"),
-            "edgetpu_first_cut_op": e.get("first_cut_op"),
         }
-        estimate = estimate_of(row) or {}
-        record.update(
-            {
-                f"edgetpu_estimated_{key}": estimate.get(key)
-                for key in ("latency_ms", "latency_ms_low", "latency_ms_high", "host")
-            }
-        )
+        if mapped is not None:
+            m, name = row.mapping, mapped.name
+            record.update(
+                {
+                    f"{name}_total_ops": m.total_ops if m else None,
+                    f"{name}_mapped_ops": m.mapped_ops if m else None,
+                    f"{name}_cpu_ops": m.cpu_ops if m else None,
+                    f"{name}_mac_share": m.mapped_mac_share if m else None,
+                    f"{name}_first_cut_op": m.first_cut_op if m else None,
+                }
+            )
+            if mapped.has("estimate"):
+                estimate = estimate_of(row) or {}
+                record.update(
+                    {
+                        f"{name}_estimated_{key}": estimate.get(key)
+                        for key in ("latency_ms", "latency_ms_low", "latency_ms_high", "host")
+                    }
+                )
         for variant in variants:
             cell, prefix = row.cell(variant), csv_name(variant)
             for stat in ("p50_ms", "p90_ms", "mean_ms", "min_ms", "max_ms"):

@@ -26,6 +26,7 @@ from typing import Any
 
 from edgedeploy.compare.plan import StudyItem
 from edgedeploy.exiting import flush_and_exit
+from edgedeploy.targets.contract import MappingSummary
 
 # What one MobileNet-class conversion needs at its peak (MobileNetV2 at 224: 1.2 GB RSS), with margin.
 MEMORY_PER_JOB = 2 << 30
@@ -40,6 +41,7 @@ class ConvertJob:
     inputs: dict[str, Any]
     options: Any  # ConvertOptions
     cache_root: Path
+    mapped_target: str | None = None  # whose check runs after the conversion
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Conversion:
     report: dict[str, Any] | None = None
     entry: str | None = None  # the cache entry in the study's (local) cache
     error: str | None = None  # the convert step's one-line error
-    check: dict[str, Any] | None = None
+    check: MappingSummary | None = None
     check_error: str | None = None
     check_seconds: float = 0.0
     where: str = ""  # "this process", "worker process 1234", "ray node 10.0.0.5"
@@ -87,7 +89,7 @@ def default_jobs(cores: int | None = None, memory: int | None = None) -> int:
 
 
 def convert_and_check(job: ConvertJob, where: str = "this process") -> Conversion:
-    """Convert through the cache, then predict the Edge TPU mapping; failures are in the result."""
+    """Convert through the cache, then predict the mapped target's op mapping; failures are in the result."""
     from edgedeploy.compare.cache import ConversionCache
     from edgedeploy.compare.stages import checked, converted, failure_message
 
@@ -103,9 +105,11 @@ def convert_and_check(job: ConvertJob, where: str = "this process") -> Conversio
         return result
     finally:
         result.seconds = round(time.perf_counter() - start, 3)
+    if job.mapped_target is None:
+        return result
     start = time.perf_counter()
     try:
-        result.check = checked(Path(entry) / report["outputs"]["int8_tflite"])
+        result.check = checked(Path(entry) / report["outputs"]["int8_tflite"], job.mapped_target)
     except Exception as exc:  # noqa: BLE001
         result.check_error = failure_message(exc)
     result.check_seconds = round(time.perf_counter() - start, 3)

@@ -10,7 +10,6 @@ from edgedeploy.images import Preprocessing
 from edgedeploy.models.artifact import TorchModel
 
 __all__ = [
-    "EdgeTPUModel",
     "OnnxModel",
     "Preprocessing",
     "TensorFlowModel",
@@ -54,12 +53,3 @@ class TFLiteModel:
     float_model: "TFLiteModel | None" = (
         None  # for an int8 model: the float32 model it was quantized from
     )
-
-
-@dataclass(frozen=True)
-class EdgeTPUModel:
-    """What edgetpu_compiler made of an int8 TFLite model: ``<stem>_edgetpu.tflite`` and its log."""
-
-    path: Path
-    log_path: Path | None
-    source: TFLiteModel

@@ -12,11 +12,12 @@ import numpy as np
 from edgedeploy.converters.calibration import ImageSet
 from edgedeploy.converters.preprocessing_options import PreprocessingChoice
 from edgedeploy.errors import UsageError
+from edgedeploy.targets.registry import DEFAULT_TARGET
 
 
 @dataclass(frozen=True)
 class ConvertOptions:
-    target: str = "edgetpu"
+    target: str = DEFAULT_TARGET
     opset: int = 17
     calibration_dir: Path | None = None
     calibration_count: int | None = None

@@ -16,6 +16,7 @@ from edgedeploy.converters.context import ConvertOptions
 from edgedeploy.errors import ExitCode
 from edgedeploy.outputs import atomic_write_text
 from edgedeploy.report import envelope_json, fmt_bytes, fmt_count
+from edgedeploy.targets.registry import DEFAULT_TARGET
 
 REPORT_NAME = "report.json"
 
@@ -43,7 +44,7 @@ class ConvertReport:
     outputs: dict[str, str]
     float32: dict[str, Any]
     int8: dict[str, Any]
-    target: str = "edgetpu"  # the registry name of --target
+    target: str = DEFAULT_TARGET  # the registry name of --target
     target_report: dict[str, Any] = field(
         default_factory=dict
     )  # the target's prediction and compile results

@@ -9,6 +9,7 @@ from edgedeploy.errors import UsageError
 from edgedeploy.images import default_preprocessing
 from edgedeploy.onnx_reader import load_onnx
 from edgedeploy.report import note
+from edgedeploy.targets.registry import require_batch
 
 
 def read_onnx(path: Path):
@@ -71,11 +72,7 @@ def prepare_onnx(
                 "pass --input-shape N,C,H,W, e.g. --input-shape 1,3,224,224",
             )
         shape = tuple(dims)
-    if shape[0] != 1:
-        raise UsageError(
-            f"input '{tensor.name}' has batch {shape[0]}; the Edge TPU runs batch 1",
-            "pass --input-shape 1,C,H,W",
-        )
+    require_batch(shape[0], f"input '{tensor.name}'", "pass --input-shape 1,C,H,W")
     if shape[1] not in (1, 3):
         raise UsageError(
             f"input '{tensor.name}' shape {list(shape)} is not NCHW with 1 or 3 channels"

@@ -12,6 +12,7 @@ from edgedeploy.errors import InputError, UsageError
 from edgedeploy.files import require_file
 from edgedeploy.images import default_preprocessing
 from edgedeploy.report import note
+from edgedeploy.targets.registry import require_batch
 
 TORCHSCRIPT_SUFFIXES = {".pt", ".pth", ".ts", ".torchscript"}
 EXPORTED_PROGRAM_SUFFIXES = {".pt2"}
@@ -33,8 +34,7 @@ def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
         raise UsageError(
             f"--input-shape '{text}' must be four positive sizes N,C,H,W (NCHW, batch 1)"
         )
-    if shape[0] != 1:
-        raise UsageError("--input-shape batch must be 1: the Edge TPU runs batch 1 only")
+    require_batch(shape[0], f"--input-shape '{text}'")
     return shape
 
 

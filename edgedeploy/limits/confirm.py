@@ -1,8 +1,9 @@
 """Confirming the fast analysis with real conversions.
 
 A confirmed point is converted exactly as ``edgedeploy convert`` does (into ``<output>/confirm/<point>``;
-with ``edgetpu_compiler`` installed it is compiled too), and the target's ``limits`` capability and
-``check`` judge the converted int8 model. Where the forecast and the converted model disagree, the
+compiled too when the target's compiler is installed), and the target's ``limits`` capability and
+``check`` judge the converted int8 model; where the target's compiler contradicts the prediction, its
+``compile_disagreements`` says how. Where the forecast and the converted model disagree, the
 confirmation lists how, and the converted facts replace the forecast (the truth is what was converted).
 A folder already holding that conversion is reused unless ``--force`` asks to convert again.
 """
@@ -20,7 +21,7 @@ from edgedeploy.limits.scan import Point
 from edgedeploy.limits.source import ScanSource
 from edgedeploy.models.registry import format_alpha
 from edgedeploy.targets.point_facts import PointFacts
-from edgedeploy.targets.registry import call_capability
+from edgedeploy.targets.registry import call_capability, get_target
 from edgedeploy.tflite import read_model
 
 PARAM_TOLERANCE = (
@@ -119,24 +120,6 @@ def differences(forecast: PointFacts, converted: PointFacts) -> list[str]:
     return found
 
 
-def _compiler_truth(compiled: dict[str, Any], converted: PointFacts) -> list[str]:
-    """What the real compiler said that the prediction did not: a failure, CPU ops, parameters off chip."""
-    if compiled.get("status") == "failed":
-        return [f"the Edge TPU compiler failed: {compiled.get('reason')}"]
-    found = []
-    for model in (compiled.get("report") or {}).get("models") or []:
-        said = model.get("summary") or {}
-        if said.get("cpu_ops") is not None and said["cpu_ops"] != converted.cpu_ops:
-            found.append(
-                f"the Edge TPU compiler left {said['cpu_ops']} ops on the CPU (predicted {converted.cpu_ops})"
-            )
-        if said.get("off_chip_bytes") and converted.parameters.verdict == "ok":
-            found.append(
-                f"the Edge TPU compiler streams {said['off_chip_bytes']} parameter bytes from the host"
-            )
-    return found
-
-
 def confirm(
     source: ScanSource,
     point: Point,
@@ -161,7 +144,7 @@ def confirm(
         result.converted = call_capability(
             target, "limits", read_model(int8), label=label, **options
         )
-        result.check_verdict = call_capability(target, "check", int8).verdict
+        result.check_verdict = call_capability(target, "check", int8).mapping(target).verdict
     except EdgedeployError as exc:
         result.error = exc.message
     except Exception as exc:  # noqa: BLE001 - a converter's own failure must not lose the scan done so far
@@ -170,6 +153,8 @@ def confirm(
     else:
         if point.facts is not None:
             result.differences = differences(point.facts, result.converted)
-        result.differences += _compiler_truth(result.compile, result.converted)
+        disagreements = get_target(target).compile_disagreements
+        if disagreements is not None:  # the target's compiler against its prediction
+            result.differences += disagreements(result.compile, result.converted)
     result.seconds = time.perf_counter() - start
     return result

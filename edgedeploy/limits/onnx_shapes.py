@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.targets.registry import require_batch
 
 SMALL_CONSTANT = (
     64  # elements: constants this small keep their values (clip bounds, pads, axes, sizes)
@@ -54,10 +55,8 @@ def image_input(model: Any, label: str) -> ImageInput:
         raise UsageError(
             f"{label}: input '{inputs[0].name}' has rank {len(dims)}; limits needs an NCHW image input"
         )
-    if dims[0] not in (None, 1):
-        raise UsageError(
-            f"{label}: input '{inputs[0].name}' has batch {dims[0]}; the Edge TPU runs batch 1"
-        )
+    if dims[0] is not None:
+        require_batch(dims[0], f"{label}: input '{inputs[0].name}'")
     if dims[1] is None:
         raise UsageError(
             f"{label}: input '{inputs[0].name}' has a dynamic channel count; limits needs NCHW with "

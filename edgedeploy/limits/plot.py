@@ -1,6 +1,6 @@
 """The scan at a glance: one PNG (matplotlib, Agg backend), written atomically.
 
-Three panels against the input size, one colour per alpha: the estimated Edge TPU latency with its
+Three panels against the input size, one colour per alpha: the target's estimated latency with its
 range (points without an estimate are left out and the panel says why); the share of ops and of MACs on
 the Edge TPU; the largest activation tensor and the predicted parameter bytes against the evidence
 (largest activation seen compiling; the ~6-8 MiB parameter memory). Every cliff along the sizes is a
@@ -16,6 +16,7 @@ from edgedeploy.limits.cliffs import Cliff, by_alpha
 from edgedeploy.limits.scan import Point
 from edgedeploy.models.registry import format_alpha
 from edgedeploy.outputs import atomic_write_bytes
+from edgedeploy.targets.contract import TargetSpec
 
 MIB = 2**20
 _LABEL = {"mapping": "cut", "parameters": "params", "activations": "act."}
@@ -46,6 +47,7 @@ def draw(
     path: Path,
     evidence_bytes: int | None,
     cache_band: tuple[int, int] | None,
+    target: TargetSpec,
 ) -> Path:
     import matplotlib
 
@@ -127,8 +129,8 @@ def draw(
         )
     else:
         latency.legend(fontsize=7)
-    latency.set_ylabel("Edge TPU latency, ms\n(estimated, not measured)")
-    share.set_ylabel("on the Edge TPU, %")
+    latency.set_ylabel(f"{target.column_name} latency, ms\n(estimated, not measured)")
+    share.set_ylabel(f"on {target.display_name}, %")
     share.set_ylim(-5, 105)
     share.legend(fontsize=7, ncol=2)
     if evidence_bytes:

@@ -16,6 +16,7 @@ from edgedeploy.limits.confirm import Confirmation
 from edgedeploy.limits.scan import Point
 from edgedeploy.models.registry import format_alpha
 from edgedeploy.report import plural
+from edgedeploy.targets.registry import get_target
 
 SCHEMA_VERSION = 1
 METHOD = (
@@ -186,7 +187,8 @@ class LimitsResult:
     def _table(self) -> Table:
         """Every point in 80 columns: parameters and activations in MiB; the verdict names what does not fit."""
         table = Table(show_edge=False, pad_edge=False, header_style="bold", box=None)
-        for name in ("alpha", "px", "TPU ops", "MACs", "params MiB", "act. MiB", "est. ms"):
+        ops = f"{get_target(self.target).short_name} ops"
+        for name in ("alpha", "px", ops, "MACs", "params MiB", "act. MiB", "est. ms"):
             table.add_column(name, justify="right", no_wrap=True)
         table.add_column("verdict", overflow="fold")
         for point in self.points:
@@ -224,8 +226,7 @@ class LimitsResult:
             )
         return table
 
-    @staticmethod
-    def _confirmation(console: Console, c: Confirmation) -> None:
+    def _confirmation(self, console: Console, c: Confirmation) -> None:
         where = (
             f"alpha {_alpha(c.size.alpha)} at {c.size.height} px"
             if c.size.alpha is not None
@@ -249,13 +250,13 @@ class LimitsResult:
             )
             for line in c.differences:
                 console.print(f"    {escape(line)}")
-        status = c.compile.get("status")
+        status, name = c.compile.get("status"), get_target(self.target).column_name
         if status == "not-run":
             console.print(
-                "    Edge TPU compile: not run (no edgetpu_compiler here; limits.json says why)"
+                f"    {escape(name)} compile: not run (no compiler here; limits.json says why)"
             )
         elif status:
             console.print(
-                f"    Edge TPU compile: {escape(str(status))}"
+                f"    {escape(name)} compile: {escape(str(status))}"
                 + (f" ({escape(str(c.compile.get('reason')))})" if c.compile.get("reason") else "")
             )

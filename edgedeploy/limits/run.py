@@ -21,7 +21,7 @@ from edgedeploy.limits.scan import Point, scan
 from edgedeploy.limits.source import ScanSource, resolve
 from edgedeploy.outputs import atomic_write_text
 from edgedeploy.report import envelope_json, note, stderr
-from edgedeploy.targets.registry import get_target
+from edgedeploy.targets.registry import DEFAULT_TARGET, get_target
 
 OUTPUT_FILES = ("limits.json", "limits.png")
 
@@ -80,7 +80,7 @@ def run_limits(
     *,
     alphas: str | None = None,
     resolutions: str | None = None,
-    target: str = "edgetpu",
+    target: str = DEFAULT_TARGET,
     host: str | None = None,
     clock: str | None = None,
     output_dir: Path | None = None,
@@ -142,6 +142,7 @@ def _write(result: LimitsResult, folder: Path) -> None:
         plot,
         thresholds.get("activations_seen_compiling"),
         band,
+        get_target(result.target),
     )
     result.outputs = {"plot": str(plot), "json": str(document)}
     atomic_write_text(document, envelope_json("limits", result.to_dict()))

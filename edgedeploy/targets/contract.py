@@ -51,7 +51,10 @@ class Availability:
     reason: str | None = None  # why not, one line the user can act on
     details: dict[str, Any] = field(
         default_factory=dict
-    )  # what was found: library, devices, versions
+    )  # what was found: library, devices, versions (JSON); "checks": the target's own doctor checks
+    found: tuple[
+        str, ...
+    ] = ()  # the same facts for the terminal, one per line, in the runtime's words
 
     def to_dict(self) -> dict[str, Any]:
         return {"available": self.available, "reason": self.reason, "details": self.details}
@@ -148,6 +151,74 @@ class StepOutcome:
 
 
 @dataclass(frozen=True)
+class FindingBrief:
+    """One finding of a check, as other commands list it."""
+
+    severity: str  # error | warning | info
+    title: str
+    count: int
+
+
+@dataclass(frozen=True)
+class MappingSummary:
+    """How much of a model a target's check predicts it runs, in words every command can use without
+    knowing the target: ``compare`` columns, ``limits`` points and recommendations read this, never the
+    target's own report. ``mapped`` = on the accelerator; ``cpu`` = falls back to the host."""
+
+    target: str  # registry name of the target that made the prediction
+    source: str  # how it was obtained: "predicted (<rules>)"
+    verdict: str
+    total_ops: int
+    mapped_ops: int | None
+    cpu_ops: int | None
+    risky_ops: int | None
+    mapped_mac_share: float | None  # 0..1
+    macs_total: int | None
+    first_cut_op: int | None  # the op where the graph leaves the accelerator (None: no cut)
+    params_stream: bool | None  # parameters predicted to stream from the host every inference
+    findings: tuple[FindingBrief, ...] = ()
+
+    @property
+    def mapped_op_share(self) -> float | None:
+        if not self.total_ops or self.mapped_ops is None:
+            return None
+        return self.mapped_ops / self.total_ops
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "source": self.source,
+            "verdict": self.verdict,
+            "total_ops": self.total_ops,
+            "mapped_ops": self.mapped_ops,
+            "cpu_ops": self.cpu_ops,
+            "risky_ops": self.risky_ops,
+            "mapped_op_share": self.mapped_op_share,
+            "mapped_mac_share": self.mapped_mac_share,
+            "macs_total": self.macs_total,
+            "first_cut_op": self.first_cut_op,
+            "params_stream": self.params_stream,
+            "findings": [
+                {"severity": f.severity, "title": f.title, "count": f.count} for f in self.findings
+            ],
+        }
+
+
+class CheckResult(Protocol):
+    """What a target's ``check`` capability returns: its own report (``to_dict``, ``render``,
+    ``exit_code``) and the target-neutral summary other commands read."""
+
+    @property
+    def exit_code(self) -> int: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def render(self, console: Any) -> None: ...
+
+    def mapping(self, target: str) -> MappingSummary: ...
+
+
+@dataclass(frozen=True)
 class TargetSpec:
     """One target, as every command sees it. Capabilities a target lacks are None."""
 
@@ -155,12 +226,14 @@ class TargetSpec:
     summary: str
     aliases: tuple[str, ...] = ()
     title: str = ""  # how sentences name it ("the Edge TPU"); default: the name
+    heading: str = ""  # column and plot titles ("Edge TPU"); default: the name
+    abbreviation: str = ""  # narrow table headers ("TPU"); default: the heading
+    ray_resource: str | None = None  # custom Ray resource of a node that has this device attached
+    batch: int | None = None  # the only batch size the target runs (None: any)
     runtime: Callable[[TargetOptions], BenchRuntime] | None = (
         None  # bench; its availability() is the doctor
     )
-    check: Callable[..., Any] | None = (
-        None  # check(path, **options) -> result object (to_dict/render/exit_code)
-    )
+    check: Callable[..., CheckResult] | None = None  # check(path, **options)
     compile: Callable[..., Any] | None = (
         None  # compile(models, out_dir, **options) -> result object
     )
@@ -170,6 +243,9 @@ class TargetSpec:
     limits: Callable[..., Any] | None = (
         None  # limits(graph, **options) -> PointFacts (targets/point_facts.py)
     )
+    # compile_disagreements(compile data of a convert, the converted model's PointFacts) -> sentences
+    # where the target's compiler contradicts the prediction (limits' confirmation lists them)
+    compile_disagreements: Callable[[Mapping[str, Any], Any], list[str]] | None = None
     convert_step: Callable[[], ConvertStep] | None = None
     compiled_op: str | None = None  # the custom op that marks a model compiled for this target
     source_of: Callable[[Path], Path | None] | None = (
@@ -182,6 +258,14 @@ class TargetSpec:
     @property
     def display_name(self) -> str:
         return self.title or self.name
+
+    @property
+    def column_name(self) -> str:
+        return self.heading or self.name
+
+    @property
+    def short_name(self) -> str:
+        return self.abbreviation or self.column_name
 
     def has(self, capability: str) -> bool:
         return getattr(self, capability) is not None

@@ -42,27 +42,9 @@ class TargetEntry:
 
 
 def _describe(entry: TargetEntry) -> list[str]:
-    """What was found, one fact per line (for a missing target too: it helps to see what is there)."""
-    details, lines = entry.availability.details, []
-    if "runtime" in details:
-        lines.append(
-            f"{details['runtime']}, {details['cores']} cores, XNNPACK {'on' if details['xnnpack'] else 'off'}"
-        )
-    if "checks" in details:  # a target with a doctor of its own says everything in its checks
-        return lines
-    library = details.get("library")
-    if library:
-        lines.append(
-            f"runtime library {library['path'] or library['requested']}, runtime version "
-            f"{library['runtime_version'] or 'unknown'}, clock: {library['clock']}"
-        )
-    for device in details.get("devices", []):
-        where = device["node"] or device["sysfs_path"]
-        link = f", {device['link']}" if device.get("link") else ""
-        lines.append(
-            f"{device['kind']} Edge TPU {where}{link}: {device['problem'] or device['state']}"
-        )
-    return lines
+    """What was found, one fact per line, as the target's runtime words it (for a missing target too:
+    it helps to see what is there); a target with a doctor of its own says the rest in its checks."""
+    return list(entry.availability.found)
 
 
 _MARKS = {

@@ -19,6 +19,9 @@ from edgedeploy.targets.contract import BenchRuntime, TargetOptions, TargetSpec
 
 # Each module exposes TARGET (a TargetSpec). Order is the listing order of `edgedeploy targets`.
 BUILTIN_TARGETS = ("edgedeploy.targets.cpu", "edgedeploy.targets.edgetpu")
+# The --target of commands made for an accelerator (convert, check, compile, estimate, limits, verify)
+# when none is given. Like the list above, the only place outside a target's package that names one.
+DEFAULT_TARGET = "edgetpu"
 
 _registered: dict[str, TargetSpec] = {}
 _builtins_loaded = False
@@ -143,3 +146,13 @@ def call_capability(name: str, capability: str, *args: Any, **options: Any) -> A
             flags = ", ".join("--" + key.replace("_", "-") for key in unknown)
             raise UsageError(f"target {spec.name!r} does not take {flags}")
     return function(*args, **given)
+
+
+def require_batch(batch: int, what: str, hint: str | None = None) -> None:
+    """The batch rule, in one place: edgedeploy's models run on every target, so a batch size a
+    target does not run (``TargetSpec.batch``) is refused, naming that target."""
+    for spec in all_targets():
+        if spec.batch is not None and batch != spec.batch:
+            raise UsageError(
+                f"{what} has batch {batch}; {spec.display_name} runs batch {spec.batch}", hint
+            )

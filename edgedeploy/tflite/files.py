@@ -14,10 +14,10 @@ from edgedeploy.files import regular_file_size
 FILE_IDENTIFIER = b"TFL3"
 # Files people hand over by mistake where a TFLite model is expected, and what to do instead.
 NOT_TFLITE = {
-    ".onnx": "an ONNX model; convert it first: edgedeploy convert --target edgetpu {path}",
-    ".pt": "a PyTorch file; convert it first: edgedeploy convert --target edgetpu {path}",
-    ".pth": "a PyTorch file; convert it first: edgedeploy convert --target edgetpu {path}",
-    ".pt2": "a PyTorch file; convert it first: edgedeploy convert --target edgetpu {path}",
+    ".onnx": "an ONNX model; convert it first: edgedeploy convert {path}",
+    ".pt": "a PyTorch file; convert it first: edgedeploy convert {path}",
+    ".pth": "a PyTorch file; convert it first: edgedeploy convert {path}",
+    ".pt2": "a PyTorch file; convert it first: edgedeploy convert {path}",
     ".pb": "a TensorFlow graph; convert it to .tflite first",
 }
 

@@ -19,7 +19,7 @@ from edgedeploy.deploy.sidecar import Sidecar, class_count, load_for, sidecar_pa
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.targets.contract import TargetOptions
 from edgedeploy.targets.model_file import inspect_model
-from edgedeploy.targets.registry import create_runtime, get_target
+from edgedeploy.targets.registry import DEFAULT_TARGET, create_runtime, get_target
 from edgedeploy.tflite.files import require_tflite_file
 from edgedeploy.verify import layers
 from edgedeploy.verify.inputs import Photos, load_photos
@@ -151,7 +151,7 @@ def run_verify(
     model: Path,
     images: Path,
     *,
-    target: str = "edgetpu",
+    target: str = DEFAULT_TARGET,
     options: TargetOptions | None = None,
     min_cosine: float = DEFAULT_MIN_COSINE,
     min_top1: float = DEFAULT_MIN_TOP1,

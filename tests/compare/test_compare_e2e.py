@@ -76,6 +76,8 @@ def study(tmp_path_factory):
         "32",
         "-o",
         out,
+        "-t",
+        "cpu,edgetpu",  # edgetpu: the requested target with a check gives the mapping columns
         *QUICK,
     )
     import edgedeploy.converters.fidelity as fidelity
@@ -149,9 +151,14 @@ def test_rerun_resumes_from_the_cache_and_a_failing_model_does_not_stop_the_othe
 def test_results_json_holds_measured_counted_and_predicted_facts(study):
     data = results(study)
     assert data["schema"] == "edgedeploy.compare/1" and data["exit_code"] == ExitCode.ERROR
-    assert data["targets"] == [
-        {"name": "cpu", "available": True, "reason": None, "variants": [VARIANT]}
-    ]
+    assert data["targets"][0] == {
+        "name": "cpu",
+        "available": True,
+        "reason": None,
+        "variants": [VARIANT],
+    }
+    assert data["targets"][1]["name"] == "edgetpu"  # no device here: not measured, and said why
+    assert data["targets"][1]["available"] is False and data["targets"][1]["reason"]
     rows = {r["label"]: r for r in data["rows"]}
     for label in (BUILTIN, TINY):
         row, entry = rows[label], Path(rows[label]["cache"]["dir"])
@@ -159,10 +166,11 @@ def test_results_json_holds_measured_counted_and_predicted_facts(study):
         assert Path(row["model"]["int8_file"]).parent == entry
         convert_report = json.loads((entry / "report.json").read_text())
         predicted = convert_report["edgetpu"]["prediction"]["summary"]
+        assert row["mapping"]["target"] == "edgetpu"
         assert (
-            row["edgetpu"]["total_ops"] == predicted["total_ops"] == convert_report["int8"]["ops"]
+            row["mapping"]["total_ops"] == predicted["total_ops"] == convert_report["int8"]["ops"]
         )
-        (cell,) = row["latency"]
+        (cell,) = [c for c in row["latency"] if c["target"] == "cpu"]
         assert cell["variant"] == VARIANT and cell["status"] == "ok"
         assert (
             len(cell["samples_ms"]) == cell["latency"]["count"] >= 10
@@ -178,15 +186,15 @@ def test_results_json_holds_measured_counted_and_predicted_facts(study):
     built = rows[BUILTIN]
     assert (built["alpha"], built["resolution"], built["weights"]) == (0.25, 32, "random")
     # MACs counted on the PyTorch model agree with the count on the converted int8 graph.
-    assert built["model"]["macs"] == pytest.approx(built["edgetpu"]["macs_total"], rel=0.02)
+    assert built["model"]["macs"] == pytest.approx(built["mapping"]["macs_total"], rel=0.02)
     # Known results: the minimalistic MobileNetV3 maps fully; hard-swish falls back to the CPU.
-    assert built["edgetpu"]["cpu_ops"] == 0 and built["edgetpu"]["tpu_mac_share"] == pytest.approx(
-        1.0
-    )
+    assert built["mapping"]["cpu_ops"] == 0 and built["mapping"][
+        "mapped_mac_share"
+    ] == pytest.approx(1.0)
     assert (
-        rows[TINY]["edgetpu"]["cpu_ops"] > 0 and rows[TINY]["edgetpu"]["first_cut_op"] is not None
+        rows[TINY]["mapping"]["cpu_ops"] > 0 and rows[TINY]["mapping"]["first_cut_op"] is not None
     )
-    assert any("swish" in f["title"].lower() for f in rows[TINY]["edgetpu"]["findings"])
+    assert any("swish" in f["title"].lower() for f in rows[TINY]["mapping"]["findings"])
     # A model file's parameters are counted on its ONNX initializers (batch norm folded into the conv).
     torch_params = sum(p.numel() for p in tiny_cnn(hard_swish=True).parameters()) - 2 * 8
     assert rows[TINY]["model"]["params"] == pytest.approx(torch_params, rel=0.01)
@@ -227,11 +235,13 @@ def test_markdown_report_has_the_table_the_plot_and_what_was_not_measured(study)
     assert table[0].startswith("| model | params | MACs | int8 size |") and len(table) == 4
     built = table[1].split(" | ")
     assert built[0] == f"| {BUILTIN}" and fmt_bytes(data[BUILTIN]["model"]["int8_bytes"]) in built
-    assert f"{data[BUILTIN]['edgetpu']['tpu_ops']}/{data[BUILTIN]['edgetpu']['total_ops']}" in built
+    assert (
+        f"{data[BUILTIN]['mapping']['mapped_ops']}/{data[BUILTIN]['mapping']['total_ops']}" in built
+    )
     assert table[1].count("not evaluated") == 2 and "failed at convert:" in table[3]
     assert "![the study at a glance](report.png)" in text
     assert "## Not measured" in text and "not compiled" in text and "Power: not measured" in text
-    assert f"- {TINY}: {data[TINY]['edgetpu']['verdict']}; hard-swish" in text  # why it falls back
+    assert f"- {TINY}: {data[TINY]['mapping']['verdict']}; hard-swish" in text  # why it falls back
 
 
 class TableReader(HTMLParser):
@@ -312,7 +322,7 @@ def test_html_report_renders_in_chromium_with_the_table_and_the_embedded_plot(st
         assert shown["int8 size"] == fmt_bytes(row["model"]["int8_bytes"])
         assert (
             shown["Edge TPU ops (pred.)"]
-            == f"{row['edgetpu']['tpu_ops']}/{row['edgetpu']['total_ops']}"
+            == f"{row['mapping']['mapped_ops']}/{row['mapping']['total_ops']}"
         )
         assert shown[f"{VARIANT} p50 ms"].split(" ")[0] != "-"
         assert shown["top-1 float"] == shown["top-1 int8"] == "not evaluated"

@@ -50,7 +50,7 @@ def facts(data: dict) -> list[tuple]:
             r["status"],
             r["model"]["int8_ops"],
             r["model"]["int8_bytes"],
-            r["edgetpu"]["verdict"],
+            r["mapping"]["verdict"],
         )
         for r in data["rows"]
     ]
@@ -76,8 +76,9 @@ def serial_and_parallel(tmp_path_factory):
     models = tiny_models(root / "models")
     serial, parallel = root / "serial", root / "parallel"
     done = {
-        "serial": compare(*models, "-o", serial, "--jobs", "1"),
-        "parallel": compare(*models, "-o", parallel, "--jobs", "2"),
+        # edgetpu: the requested target with a check, so the workers also predict its mapping
+        "serial": compare(*models, "-o", serial, "--jobs", "1", "-t", "cpu,edgetpu"),
+        "parallel": compare(*models, "-o", parallel, "--jobs", "2", "-t", "cpu,edgetpu"),
     }
     return {"models": models, "serial": serial, "parallel": parallel, "done": done}
 
@@ -107,7 +108,8 @@ def test_jobs_2_converts_in_worker_processes_with_the_same_rows(serial_and_paral
 
 def test_a_rerun_with_jobs_takes_everything_from_the_cache(serial_and_parallel):
     again = compare(
-        *serial_and_parallel["models"], "-o", serial_and_parallel["parallel"], "--jobs", "2"
+        *serial_and_parallel["models"],
+        *("-o", serial_and_parallel["parallel"], "--jobs", "2", "-t", "cpu,edgetpu"),
     )
     assert again.returncode == 0, again.stderr[-2000:]
     rows = results(serial_and_parallel["parallel"])["rows"]
@@ -251,7 +253,7 @@ def test_ray_converts_as_tasks_brings_artifacts_home_and_benches_the_device_wher
     for row in data["rows"]:
         assert cache.lookup(row["cache"]["key"]) is not None  # the artifacts are in the local cache
         assert Path(row["model"]["int8_file"]).is_file() and str(out) in row["model"]["int8_file"]
-        assert row["edgetpu"]["total_ops"] > 0  # checked on the node
+        assert row["mapping"]["total_ops"] > 0  # checked on the node
     method = data["method"]
     assert method["conversions"].startswith(f"Ray tasks on the cluster at {ray_cluster}")
     assert method["bench_where"] == {

@@ -18,6 +18,8 @@ from edgedeploy.compare.specs import parse_resolutions, parse_spec, parse_weight
 from edgedeploy.converters.context import ConvertOptions
 from edgedeploy.errors import ExitCode, InputError, UsageError
 from edgedeploy.outputs import STAGING_PREFIX
+from edgedeploy.targets.contract import MappingSummary
+from edgedeploy.targets.registry import get_target
 
 # --- specs and plan -------------------------------------------------------------------------------
 
@@ -187,12 +189,9 @@ def _row(label, macs, size, p90=None, cpu_ops=0, top1=None, failed=False, target
     item = build_plan([parse_spec("mobilenet_v2")], (None,), [], False)[0]
     row = Row(item.__class__(label, item.spec, 1.0, 224))
     row.model = {"macs": macs, "int8_bytes": size, "params": macs // 100}
-    row.edgetpu = {
-        "total_ops": 60,
-        "tpu_ops": 60 - cpu_ops,
-        "cpu_ops": cpu_ops,
-        "tpu_mac_share": 1.0,
-    }
+    row.mapping = MappingSummary(
+        "edgetpu", "predicted", "", 60, 60 - cpu_ops, cpu_ops, 0, 1.0, macs, None, None
+    )
     if p90 is not None:
         row.latency = [
             LatencyCell(target, f"{target} x", "ok", stats={"p50_ms": p90 * 0.9, "p90_ms": p90})
@@ -261,7 +260,7 @@ def test_recommend_for_the_edge_tpu_without_a_device_uses_the_estimate_and_says_
         _row("wide", 90e6, 6 * 2**20),
     ]
     for row, (mid, high) in zip(rows, ((9.0, 12.0), (2.0, 2.6), (3.0, 3.9))):
-        row.edgetpu["estimate"] = {
+        row.estimate = {
             "label": "estimated",
             "latency_ms": mid,
             "latency_ms_low": mid * 0.8,
@@ -465,7 +464,8 @@ def test_the_overview_has_no_accuracy_panel_without_eval_and_one_with_it():
     plain = [_row("a", 50e6, 2**20), _row("b", 90e6, 2**21)]
     evaluated = [_row("a", 50e6, 2**20, top1=0.6), _row("b", 90e6, 2**21, top1=0.7)]
     heights = [
-        _Image.open(_io.BytesIO(overview_png(rows, [], "t"))).height for rows in (plain, evaluated)
+        _Image.open(_io.BytesIO(overview_png(rows, [], "t", get_target("edgetpu")))).height
+        for rows in (plain, evaluated)
     ]
     assert (
         heights[0] * 4 == heights[1] * 3
@@ -478,9 +478,10 @@ def test_the_readme_compare_table_is_the_one_its_command_writes():
     from pathlib import Path
 
     from edgedeploy.cli.bench_flags import thread_counts
+    from edgedeploy.compare.stages import mapped_target
     from edgedeploy.compare.tables import columns
     from edgedeploy.targets.contract import TargetOptions
-    from edgedeploy.targets.registry import create_runtime, parse_target_names
+    from edgedeploy.targets.registry import create_runtime, get_target, parse_target_names
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme[readme.index("### Compare") : readme.index("## Exit codes")]
@@ -491,7 +492,8 @@ def test_the_readme_compare_table_is_the_one_its_command_writes():
     targets = parse_target_names(command[command.index("-t") + 1], "runtime")
     options = TargetOptions(threads=thread_counts(command[command.index("--threads") + 1]))
     variants = [v.label for name in targets for v in create_runtime(name, options).variants()]
-    expected = "| " + " | ".join(c.header for c in columns(variants)) + " |"
+    mapped = get_target(mapped_target(targets))  # the requested target with a check
+    expected = "| " + " | ".join(c.header for c in columns(variants, mapped)) + " |"
     assert header == expected
     specs = [word for word in command[2 : command.index("-t")]]
     rows = [

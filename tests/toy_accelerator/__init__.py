@@ -20,6 +20,12 @@ def _check(path, strict: bool = False):
     return check(path, strict=strict)
 
 
+def _limits(graph, label: str = ""):
+    from toy_accelerator.predict import limits_point
+
+    return limits_point(graph, label)
+
+
 TARGET = TargetSpec(
     name="toy",
     aliases=("toy-npu",),
@@ -27,4 +33,5 @@ TARGET = TargetSpec(
     summary="A toy NPU that maps ADD, CONV_2D and DEPTHWISE_CONV_2D (tests only)",
     runtime=_runtime,
     check=_check,
+    limits=_limits,
 )

@@ -30,14 +30,17 @@ class CpuRuntime:
             return Availability(
                 False, f"the LiteRT runtime is not installed ({exc}); pip install ai-edge-litert"
             )
+        runtime, cores = f"ai-edge-litert {litert_version()}", available_cores()
+        xnnpack = "on" if self.config.xnnpack else "off"
         return Availability(
             True,
             details={
-                "runtime": f"ai-edge-litert {litert_version()}",
-                "cores": available_cores(),
+                "runtime": runtime,
+                "cores": cores,
                 "threads": list(self.config.threads),
                 "xnnpack": self.config.xnnpack,
             },
+            found=(f"{runtime}, {cores} cores, XNNPACK {xnnpack}",),
         )
 
     def variants(self) -> list[Variant]:

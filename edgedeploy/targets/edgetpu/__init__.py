@@ -83,6 +83,13 @@ def _limits(
     )
 
 
+def _compile_disagreements(compiled, converted):
+    """The compiler's word against the prediction at a point ``limits`` confirmed."""
+    from edgedeploy.targets.edgetpu.limits import compile_disagreements
+
+    return compile_disagreements(compiled, converted)
+
+
 def _convert_step():
     from edgedeploy.targets.edgetpu.convert import EdgeTpuConvertStep
 
@@ -93,6 +100,10 @@ TARGET = TargetSpec(
     name="edgetpu",
     aliases=("coral",),
     title="the Edge TPU",
+    heading="Edge TPU",
+    abbreviation="TPU",
+    batch=1,
+    ray_resource="edgetpu",  # ray start --resources '{"edgetpu": 1}' on a node with a Coral attached
     summary="Google Coral Edge TPU (USB Accelerator, PCIe/M.2) through the libedgetpu delegate",
     runtime=_runtime,
     check=_check,
@@ -100,6 +111,7 @@ TARGET = TargetSpec(
     estimate=_estimate,
     convert_step=_convert_step,
     limits=_limits,
+    compile_disagreements=_compile_disagreements,
     compiled_op=naming.CUSTOM_OP,
     source_of=naming.source_path,
     model_name=naming.model_name,

@@ -20,6 +20,9 @@ no estimate here and the note says so.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from edgedeploy.errors import InputError
 from edgedeploy.report import fmt_bytes, plural
 from edgedeploy.targets.edgetpu.estimate.profiles import DEFAULT_CLOCK, DEFAULT_HOST, load_constants
@@ -208,3 +211,23 @@ def _latency(
         f"estimated ({profile.name}, {clock_mhz:g} MHz; edgedeploy estimate's method)"
         + ("; " + "; ".join(estimate.wider_because) if estimate.wider_because else "")
     )
+
+
+def compile_disagreements(compiled: Mapping[str, Any], converted: PointFacts) -> list[str]:
+    """What the real compiler said (the convert step's compile data) that the prediction did not: a
+    failure, ops on the CPU, parameters off chip."""
+    if compiled.get("status") == "failed":
+        return [f"the Edge TPU compiler failed: {compiled.get('reason')}"]
+    found = []
+    for model in (compiled.get("report") or {}).get("models") or []:
+        said = model.get("summary") or {}
+        if said.get("cpu_ops") is not None and said["cpu_ops"] != converted.cpu_ops:
+            found.append(
+                f"the Edge TPU compiler left {said['cpu_ops']} ops on the CPU "
+                f"(predicted {converted.cpu_ops})"
+            )
+        if said.get("off_chip_bytes") and converted.parameters.verdict == OK:
+            found.append(
+                f"the Edge TPU compiler streams {said['off_chip_bytes']} parameter bytes from the host"
+            )
+    return found

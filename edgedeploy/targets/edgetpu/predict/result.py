@@ -11,6 +11,7 @@ from rich.table import Table
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.report import fmt_bytes, fmt_count, plural
+from edgedeploy.targets.contract import FindingBrief, MappingSummary
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 
 SCHEMA_VERSION = 1
@@ -96,6 +97,24 @@ class CheckReport:
             slot = counts.setdefault(p.op, {"tpu": 0, "cpu": 0})
             slot["cpu" if p.verdict == "cpu" else "tpu"] += p.count
         return counts
+
+    def mapping(self, target: str) -> MappingSummary:
+        """The target-neutral summary other commands (compare, limits) read."""
+        s = self.summary
+        return MappingSummary(
+            target=target,
+            source=f"predicted ({self.rules})",
+            verdict=self.verdict,
+            total_ops=s.total_ops or 0,
+            mapped_ops=s.tpu_ops,
+            cpu_ops=s.cpu_ops,
+            risky_ops=s.risky_ops,
+            mapped_mac_share=s.tpu_mac_share,
+            macs_total=s.macs_total,
+            first_cut_op=s.first_cut_op,
+            params_stream=s.params_stream,
+            findings=tuple(FindingBrief(f.severity, f.title, f.count) for f in self.findings),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -8,6 +8,8 @@ import json
 import pytest
 
 from edgedeploy.errors import ExitCode
+from edgedeploy.targets.contract import MappingSummary
+from edgedeploy.targets.registry import get_target
 
 QUICK = (
     "--min-runs",
@@ -72,14 +74,8 @@ def _row(label: str, estimate: dict | None):
     item = build_plan([parse_spec("mobilenet_v2")], (None,), [], False)[0]
     row = Row(item.__class__(label, item.spec, 1.0, 224))
     row.model = {"macs": 300e6, "int8_bytes": 2**22, "params": 3_500_000}
-    row.edgetpu = {
-        "total_ops": 60,
-        "tpu_ops": 60,
-        "cpu_ops": 0,
-        "tpu_mac_share": 1.0,
-        "tpu_op_share": 1.0,
-        "estimate": estimate,
-    }
+    row.mapping = MappingSummary("edgetpu", "predicted", "", 60, 60, 0, 0, 1.0, 300e6, None, None)
+    row.estimate = estimate
     return row
 
 
@@ -95,16 +91,17 @@ def test_compare_columns_csv_and_panel_show_the_estimate_with_its_range():
         "host": "x86-usb3",
     }
     rows = [_row("a", estimate), _row("b", {"label": "estimated", "error": "no compiled package"})]
-    wide = {c.header: c for c in columns([])}
+    edgetpu = get_target("edgetpu")
+    wide = {c.header: c for c in columns([], edgetpu)}
     assert wide["Edge TPU ms (estimated, range)"].show(rows[0]) == "2.50 (2.00-3.10)"
     assert wide["Edge TPU ms (estimated, range)"].show(rows[1]) == "-"
-    assert any(c.header == "TPU ms est.†" for c in terminal_columns([]))
-    record = csv_records(rows, [])[0]
+    assert any(c.header == "TPU ms est.†" for c in terminal_columns([], edgetpu))
+    record = csv_records(rows, [], edgetpu)[0]
     assert (
         record["edgetpu_estimated_latency_ms"],
         record["edgetpu_estimated_latency_ms_high"],
     ) == (2.5, 3.1)
-    assert overview_png(rows, [], "test").startswith(b"\x89PNG")
+    assert overview_png(rows, [], "test", edgetpu).startswith(b"\x89PNG")
 
 
 def test_estimate_panel_draws_the_range_as_whiskers():
@@ -129,9 +126,10 @@ def test_estimate_panel_draws_the_range_as_whiskers():
                 },
             )
         ],
+        get_target("edgetpu"),
     )
     assert "estimated" in ax.get_title() and [t.get_text() for t in ax.get_yticklabels()] == ["a"]
     assert len(ax.patches) == 1 and ax.patches[0].get_width() == 2.5
     empty = Figure().subplots()
-    estimate_panel(empty, [_row("a", None)])
+    estimate_panel(empty, [_row("a", None)], get_target("edgetpu"))
     assert [t.get_text() for t in empty.texts] == ["no model was estimated"]
