@@ -9,4 +9,6 @@ command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 # Format and lint first: the rule set and line lengths are in pyproject.toml ([tool.ruff]).
 python -m ruff format --check .
 python -m ruff check .
+# Types: strict on the target contract and registry, the rest as configured in [tool.mypy].
+python -m mypy
 python -m pytest "$@"

@@ -10,6 +10,6 @@ Library use (``edgedeploy compare`` builds on this)::
 from edgedeploy.bench.harness import MeasurePlan
 from edgedeploy.bench.runner import BenchRequest, run_bench
 from edgedeploy.bench.stats import LatencyStats, summarize
-from edgedeploy.targets.registry import TargetOptions
+from edgedeploy.targets.contract import TargetOptions
 
 __all__ = ["BenchRequest", "LatencyStats", "MeasurePlan", "TargetOptions", "run_bench", "summarize"]

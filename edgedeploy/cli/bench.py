@@ -123,7 +123,7 @@ def command(
     from edgedeploy.bench.runner import BenchRequest, run_bench
     from edgedeploy.errors import UsageError
     from edgedeploy.report import emit, note
-    from edgedeploy.targets.registry import TargetOptions
+    from edgedeploy.targets.contract import TargetOptions
 
     if not tolerance >= 0:
         raise UsageError("--tolerance must be 0 or more (0.3 = 30% slower is a regression)")

@@ -46,8 +46,8 @@ def command(
       edgedeploy targets coral --model model_int8_edgetpu.tflite
     """
     from edgedeploy.report import emit
+    from edgedeploy.targets.contract import TargetOptions
     from edgedeploy.targets.doctor import check_targets
-    from edgedeploy.targets.registry import TargetOptions
 
     options = TargetOptions(device=device, library=edgetpu_lib)
     return emit(check_targets(list(names or []), options, model), as_json, NAME)

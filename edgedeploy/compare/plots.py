@@ -102,12 +102,12 @@ def versus_panel(
     ax: Any, rows: list[Row], variants: list[str], key: str, label: str, scale: float
 ) -> None:
     title = f"median latency vs {label.split(' (')[0]}"
-    cells = [(r, c) for r, c in _measured(rows, variants) if r.model.get(key)]
+    cells = [(r, c) for r, c in _measured(rows, variants) if getattr(r.model, key)]
     if not cells:
         return _empty(ax, title, "nothing was measured")
     for index, variant in enumerate(v for v in variants if any(c.variant == v for _, c in cells)):
         series = [(r, c) for r, c in cells if c.variant == variant]
-        xs = [r.model[key] / scale for r, _ in series]
+        xs = [getattr(r.model, key) / scale for r, _ in series]
         ys = [c.ms("p50_ms") for _, c in series]
         lows = [y - min(c.repeat_p50_ms or [y]) for (_, c), y in zip(series, ys)]
         highs = [max(c.repeat_p50_ms or [y]) - y for (_, c), y in zip(series, ys)]
@@ -124,7 +124,7 @@ def versus_panel(
                 xytext=(4, 3 + 9 * (number % 3)),
                 fontsize=6,
             )
-    _log_if_wide([r.model[key] for r, _ in cells], ax, "x")
+    _log_if_wide([getattr(r.model, key) for r, _ in cells], ax, "x")
     _log_if_wide([c.ms("p50_ms") for _, c in cells], ax, "y")
     ax.margins(x=0.25, y=0.1)  # room for the model names written beside the points
     ax.set_xlabel(label)
@@ -212,7 +212,7 @@ def estimate_panel(ax: Any, rows: list[Row], mapped: TargetSpec) -> None:
 
 def size_panel(ax: Any, rows: list[Row]) -> None:
     title = "parameters and int8 file size"
-    shown = [r for r in rows if r.model.get("int8_bytes")]
+    shown = [r for r in rows if r.model.int8_bytes]
     if not shown:
         return _empty(ax, title, "no model converted")
     _grouped_bars(
@@ -221,9 +221,9 @@ def size_panel(ax: Any, rows: list[Row]) -> None:
         [
             (
                 "parameters (millions)",
-                [r.model["params"] / 1e6 if r.model.get("params") else None for r in shown],
+                [r.model.params / 1e6 if r.model.params else None for r in shown],
             ),
-            ("int8 file (MiB)", [r.model["int8_bytes"] / MIB for r in shown]),
+            ("int8 file (MiB)", [r.model.int8_bytes / MIB for r in shown]),
         ],
         "{:.2f}",
     )

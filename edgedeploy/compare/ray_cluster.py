@@ -213,10 +213,8 @@ class RayCluster:
                 for p in Path(int8_file).parent.iterdir()
                 if p.is_file() and (p.name == "report.json" or p.name.startswith(stem))
             }
-            try:
-                return _Returned(
-                    self.ray.get(remote.remote(local, Path(int8_file).name, siblings, target))
-                )
+            try:  # the node's BenchResult comes back as the object itself (Ray pickles it)
+                return self.ray.get(remote.remote(local, Path(int8_file).name, siblings, target))
             except self.ray.exceptions.RayError as exc:
                 raise EdgedeployError(
                     f"the Ray bench task on {target} failed: {str(exc).strip().splitlines()[-1]}"
@@ -228,19 +226,9 @@ class RayCluster:
         self.ray.shutdown()
 
 
-class _Returned:
-    """A bench result that came back from a Ray node as its dictionary."""
-
-    def __init__(self, data: dict[str, Any]):
-        self.data = data
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.data
-
-
 def _bench_remote(
     local: Callable, name: str, files: dict[str, bytes], target: str
-) -> dict[str, Any]:
+) -> Any:  # the BenchResult
     with tempfile.TemporaryDirectory(prefix="edgedeploy-ray-bench-") as scratch:
         directory = _materialize(files, Path(scratch))
-        return local(directory / name, target, lambda message: None).to_dict()
+        return local(directory / name, target, lambda message: None)

@@ -135,8 +135,8 @@ class CompareResult:
         for row in self.rows:
             for error in row.errors:
                 console.print(
-                    f"[red]x[/red] {escape(row.item.label)}: failed at {error['stage']}: "
-                    f"{escape(error['message'])}"
+                    f"[red]x[/red] {escape(row.item.label)}: failed at {error.stage}: "
+                    f"{escape(error.message)}"
                 )
         for row in self.rows:
             if mapped is not None and row.mapping and row.mapping.cpu_ops:

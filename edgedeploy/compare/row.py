@@ -4,14 +4,50 @@ what was not measured is None plus a reason, never a placeholder number."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from edgedeploy.bench.result import CellResult
+from edgedeploy.bench.stats import LatencyStats
 from edgedeploy.compare.plan import StudyItem
 from edgedeploy.targets.contract import MappingSummary
 
 OK, FAILED = "ok", "failed"
 NOT_EVALUATED = "not evaluated"
+
+
+@dataclass
+class ModelFacts:
+    """What the study knows of a row's model, from its conversion's report (the cache's JSON edge):
+    every field None until the model converted."""
+
+    name: str | None = None
+    params: int | None = None
+    params_counted_on: str | None = None  # pytorch model | onnx initializers
+    macs: float | None = None
+    macs_counted_on: str | None = None  # pytorch model | int8 tflite graph
+    resolution: int | None = None
+    int8_file: str | None = None
+    float32_file: str | None = None
+    int8_bytes: int | None = None
+    float32_bytes: int | None = None
+    int8_ops: int | None = None
+    op_histogram: dict[str, int] | None = None
+    preprocessing: dict[str, Any] | None = None  # the int8 model's sidecar preprocessing (JSON)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) if self.int8_file else {}
+
+
+@dataclass(frozen=True)
+class StageError:
+    """One stage of a row that failed, in one line."""
+
+    stage: str  # convert | check | estimate | bench | eval
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"stage": self.stage, "message": self.message}
 
 
 @dataclass
@@ -22,9 +58,7 @@ class LatencyCell:
     variant: str  # bench's column label
     status: str  # ok | skipped | failed (bench's words)
     reason: str | None = None
-    stats: dict[str, Any] | None = (
-        None  # bench's LatencyStats: p50_ms, p90_ms, mean_ms, min_ms, max_ms, ...
-    )
+    stats: LatencyStats | None = None  # over every timed run of every repeat
     repeat_p50_ms: list[float] = field(default_factory=list)
     spread_relative: float | None = None  # (max - min) / median of the repeats' medians
     spread_level: str | None = None
@@ -35,23 +69,24 @@ class LatencyCell:
     inputs: str | None = None  # what was fed, as bench describes it ("random int8 data (seed 0)")
 
     def ms(self, statistic: str) -> float | None:
-        return self.stats.get(statistic) if self.stats else None
+        """``p50_ms``, ``p90_ms``, ``mean_ms``, ... of the cell; None when it was not measured."""
+        return getattr(self.stats, statistic) if self.stats else None
 
     @classmethod
-    def from_bench(cls, cell: dict[str, Any], load: float | None = None) -> "LatencyCell":
-        spread = cell.get("spread") or {}
+    def from_bench(cls, cell: CellResult, load: float | None = None) -> "LatencyCell":
+        spread = cell.spread
         return cls(
-            target=cell["target_name"],
-            variant=cell["target"],
-            status=cell["status"],
-            reason=cell.get("reason"),
-            stats=cell.get("latency"),
-            repeat_p50_ms=list(spread.get("p50_ms") or []),
-            spread_relative=spread.get("relative"),
-            spread_level=spread.get("level"),
-            samples_ms=[s for repeat in cell.get("samples_ms") or [] for s in repeat],
+            target=cell.target_name,
+            variant=cell.target,
+            status=cell.status,
+            reason=cell.reason,
+            stats=cell.latency,
+            repeat_p50_ms=list(spread.p50_ms) if spread else [],
+            spread_relative=spread.relative if spread else None,
+            spread_level=spread.level if spread else None,
+            samples_ms=[s for repeat in cell.samples_ms for s in repeat],
             load_average_1min=load,
-            inputs=cell.get("inputs"),
+            inputs=cell.inputs,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,7 +95,7 @@ class LatencyCell:
             "variant": self.variant,
             "status": self.status,
             "reason": self.reason,
-            "latency": self.stats,
+            "latency": self.stats.to_dict() if self.stats else None,
             "repeat_p50_ms": self.repeat_p50_ms,
             "spread_relative": self.spread_relative,
             "spread_level": self.spread_level,
@@ -73,12 +108,10 @@ class LatencyCell:
 @dataclass
 class Row:
     item: StudyItem
-    errors: list[dict[str, str]] = field(
-        default_factory=list
-    )  # [{"stage": ..., "message": ...}], in order
+    errors: list[StageError] = field(default_factory=list)  # in order
     cache: dict[str, Any] = field(default_factory=dict)  # key, hit, dir
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, this run
-    model: dict[str, Any] = field(default_factory=dict)  # params, macs (counted), files and sizes
+    model: ModelFacts = field(default_factory=ModelFacts)
     # The mapped target's predicted mapping (its check capability) and latency estimate (its estimate
     # capability's brief: the JSON edge of another command), when a requested target has a check.
     mapping: MappingSummary | None = None
@@ -93,12 +126,12 @@ class Row:
         return FAILED if self.errors else OK
 
     @property
-    def error(self) -> dict[str, str] | None:
+    def error(self) -> StageError | None:
         """The first failure (later stages may have failed too; all are in ``errors``)."""
         return self.errors[0] if self.errors else None
 
     def fail(self, stage: str, message: str) -> None:
-        self.errors.append({"stage": stage, "message": message})
+        self.errors.append(StageError(stage, message))
 
     def cell(self, variant: str) -> LatencyCell | None:
         return next((c for c in self.latency if c.variant == variant), None)
@@ -106,7 +139,7 @@ class Row:
     def best_cell(self, target: str) -> LatencyCell | None:
         """The fastest measured variant of ``target`` (by p90) for this row."""
         measured = [c for c in self.latency if c.target == target and c.status == OK and c.stats]
-        return min(measured, key=lambda c: c.stats["p90_ms"]) if measured else None
+        return min(measured, key=lambda c: c.ms("p90_ms") or 0.0) if measured else None
 
     def to_dict(self) -> dict[str, Any]:
         item = self.item
@@ -116,13 +149,13 @@ class Row:
             "builtin": item.spec.builtin,
             "file": str(item.spec.path) if item.spec.path else None,
             "alpha": item.alpha,
-            "resolution": item.resolution or self.model.get("resolution"),
+            "resolution": item.resolution or self.model.resolution,
             "weights": item.weights_kind,
             "status": self.status,
-            "errors": self.errors,
+            "errors": [e.to_dict() for e in self.errors],
             "cache": self.cache,
             "seconds": self.seconds,
-            "model": self.model,
+            "model": self.model.to_dict(),
             "mapping": None if self.mapping is None else self.mapping.to_dict(),
             "estimate": self.estimate,
             "latency": [c.to_dict() for c in self.latency],

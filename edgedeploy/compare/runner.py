@@ -176,7 +176,7 @@ def _outcome(row) -> str:
     if row.status == OK:
         cached = " (conversion cached)" if row.cache.get("hit") else ""
         return f"[green]v[/green] {escape(row.item.label)}{cached}: {done}"
-    return f"[red]x[/red] {escape(row.item.label)}: failed at {row.error['stage']}: {escape(row.error['message'])}"
+    return f"[red]x[/red] {escape(row.item.label)}: failed at {row.error.stage}: {escape(row.error.message)}"
 
 
 def _run_rows(

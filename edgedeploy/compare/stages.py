@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgedeploy.bench.result import BenchResult
 from edgedeploy.compare.accuracy import EvalSet, evaluate
 from edgedeploy.compare.cache import ConversionCache, cache_key, key_inputs
 from edgedeploy.compare.plan import StudyItem
-from edgedeploy.compare.row import LatencyCell, Row
+from edgedeploy.compare.row import LatencyCell, ModelFacts, Row
 from edgedeploy.errors import EdgedeployError
 from edgedeploy.targets.contract import MappingSummary
 
@@ -35,8 +36,8 @@ class Study:
     targets: tuple[str, ...]
     variants: dict[str, list[str]]  # target -> variant labels, for rows whose bench could not start
     bench: Callable[
-        [Path, str, Callable[[str], None]], Any
-    ]  # (int8 file, target, progress) -> BenchResult
+        [Path, str, Callable[[str], None]], BenchResult
+    ]  # (int8 file, target, progress)
     eval_set: EvalSet | None = None
     mapped_target: str | None = (
         None  # the requested target whose check (and estimate) each row gets
@@ -137,26 +138,27 @@ def onnx_params(path: Path) -> int | None:
         return None
 
 
-def describe_model(report: dict[str, Any], entry: Path) -> dict[str, Any]:
+def describe_model(report: dict[str, Any], entry: Path) -> ModelFacts:
+    """The row's model from its conversion's report.json (the cache's JSON edge)."""
     details, outputs = report.get("model_details") or {}, report["outputs"]
     params, counted_on = details.get("params"), "pytorch model"
     if params is None and outputs.get("onnx"):
         params, counted_on = onnx_params(entry / outputs["onnx"]), "onnx initializers"
-    return {
-        "name": report["model"],
-        "params": params,
-        "params_counted_on": counted_on if params else None,
-        "macs": details.get("macs"),
-        "macs_counted_on": "pytorch model" if details.get("macs") else None,
-        "resolution": report["preprocessing"]["size"][0],
-        "int8_file": str(entry / outputs["int8_tflite"]),
-        "float32_file": str(entry / outputs["float32_tflite"]),
-        "int8_bytes": report["int8"]["bytes"],
-        "float32_bytes": report["float32"]["bytes"],
-        "int8_ops": report["int8"]["ops"],
-        "op_histogram": report["int8"]["op_histogram"],
-        "preprocessing": model_preprocessing(report, entry),
-    }
+    return ModelFacts(
+        name=report["model"],
+        params=params,
+        params_counted_on=counted_on if params else None,
+        macs=details.get("macs"),
+        macs_counted_on="pytorch model" if details.get("macs") else None,
+        resolution=report["preprocessing"]["size"][0],
+        int8_file=str(entry / outputs["int8_tflite"]),
+        float32_file=str(entry / outputs["float32_tflite"]),
+        int8_bytes=report["int8"]["bytes"],
+        float32_bytes=report["float32"]["bytes"],
+        int8_ops=report["int8"]["ops"],
+        op_histogram=report["int8"]["op_histogram"],
+        preprocessing=model_preprocessing(report, entry),
+    )
 
 
 def model_preprocessing(report: dict[str, Any], entry: Path) -> dict[str, Any]:
@@ -208,11 +210,10 @@ def benched(int8_file: Path, study: Study, progress: Callable[[str], None]) -> l
                 LatencyCell(target, label, "failed", str(exc)) for label in study.variants[target]
             ]
             continue
-        data = result.to_dict()
-        study.environment = study.environment or data["environment"]
-        study.add_warnings(data["warnings"])
-        load = data["environment"].get("load_average_1min")
-        cells += [LatencyCell.from_bench(cell, load) for cell in data["results"]]
+        study.environment = study.environment or result.environment
+        study.add_warnings(result.warnings)
+        load = result.environment.get("load_average_1min")
+        cells += [LatencyCell.from_bench(cell, load) for cell in result.cells]
     return cells
 
 
@@ -268,14 +269,14 @@ def run_row(
         ):  # --eval was given: say why there is no accuracy, not "no --eval"
             row.accuracy = {
                 "evaluated": False,
-                "reason": f"not evaluated: the model failed at {row.errors[-1]['stage']}",
+                "reason": f"not evaluated: the model failed at {row.errors[-1].stage}",
             }
         return row
     report, entry, row.cache["hit"] = done
     row.model = describe_model(report, entry)
     target = study.mapped_target
     if target is not None:
-        int8_file = Path(row.model["int8_file"])
+        int8_file = Path(row.model.int8_file)
         row.mapping = (
             step("check", lambda: checked(int8_file, target))
             if conversion is None
@@ -283,8 +284,8 @@ def run_row(
         )
         if row.mapping is not None:
             row.estimate = step("estimate", lambda: estimated(int8_file, target))
-    if row.mapping is not None and not row.model["macs"]:
-        row.model["macs"], row.model["macs_counted_on"] = (
+    if row.mapping is not None and not row.model.macs:
+        row.model.macs, row.model.macs_counted_on = (
             row.mapping.macs_total,
             "int8 tflite graph",
         )
@@ -292,7 +293,7 @@ def run_row(
         step(
             "bench",
             lambda: benched(
-                Path(row.model["int8_file"]),
+                Path(row.model.int8_file),
                 study,
                 lambda message: stage(
                     "bench",
@@ -307,14 +308,14 @@ def run_row(
             "eval",
             lambda: evaluate(
                 study.eval_set,
-                row.model["preprocessing"],
-                Path(row.model["float32_file"]),
-                Path(row.model["int8_file"]),
+                row.model.preprocessing,
+                Path(row.model.float32_file),
+                Path(row.model.int8_file),
             ),
         )
         if row.accuracy is None:
             row.accuracy = {
                 "evaluated": False,
-                "reason": f"eval failed: {row.errors[-1]['message']}",
+                "reason": f"eval failed: {row.errors[-1].message}",
             }
     return row

@@ -95,7 +95,7 @@ def status_text(row: Row) -> str:
         return "ok (cached)" if row.cache.get("hit") else "ok"
     first = row.error
     more = f" (+{len(row.errors) - 1} more)" if len(row.errors) > 1 else ""
-    return f"failed at {first['stage']}: {first['message']}{more}"
+    return f"failed at {first.stage}: {first.message}{more}" if first else "failed"
 
 
 def short_status(row: Row) -> str:
@@ -124,9 +124,9 @@ def columns(variants: list[str], mapped: TargetSpec | None = None) -> list[Colum
     ops, macs, *estimated = _headers(mapped) or [None, None]
     return [
         Column("model", lambda r: r.item.label, numeric=False),
-        Column("params", lambda r: fmt_count(r.model.get("params"))),
-        Column("MACs", lambda r: fmt_count(r.model.get("macs"))),
-        Column("int8 size", lambda r: fmt_bytes(r.model.get("int8_bytes"))),
+        Column("params", lambda r: fmt_count(r.model.params)),
+        Column("MACs", lambda r: fmt_count(r.model.macs)),
+        Column("int8 size", lambda r: fmt_bytes(r.model.int8_bytes)),
         *([Column(ops, _mapped_ops), Column(macs, _mapped_macs)] if ops and macs else []),
         *[Column(f"{v} p50 ms", _latency(v)) for v in variants],
         *[Column(header, _estimated) for header in estimated],
@@ -184,14 +184,14 @@ def csv_records(
             "model": row.item.label,
             "spec": row.item.spec.text,
             "alpha": row.item.alpha,
-            "resolution": row.model.get("resolution", row.item.resolution),
+            "resolution": row.model.resolution or row.item.resolution,
             "weights": row.item.weights_kind,
             "status": row.status,
             "error": status_text(row) if row.status != OK else "",
-            "params": row.model.get("params"),
-            "macs": row.model.get("macs"),
-            "int8_bytes": row.model.get("int8_bytes"),
-            "float32_bytes": row.model.get("float32_bytes"),
+            "params": row.model.params,
+            "macs": row.model.macs,
+            "int8_bytes": row.model.int8_bytes,
+            "float32_bytes": row.model.float32_bytes,
         }
         if mapped is not None:
             m, name = row.mapping, mapped.name

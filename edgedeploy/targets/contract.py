@@ -22,6 +22,7 @@ import numpy as np
 
 from edgedeploy.errors import InputError
 from edgedeploy.targets.model_file import ModelFile, TensorSpec
+from edgedeploy.targets.point_facts import PointFacts
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,10 @@ class LoadedModel:
 
     @property
     def invoke(self) -> Callable[[], None]:
-        return self.interpreter.invoke
+        invoke: Callable[[], None] = self.interpreter.invoke
+        return invoke
 
-    def set_inputs(self, arrays: list[np.ndarray]) -> None:
+    def set_inputs(self, arrays: list[np.ndarray[Any, Any]]) -> None:
         for spec, array in zip(self.inputs, arrays):
             self.interpreter.set_tensor(spec.index, array)
 
@@ -204,9 +206,9 @@ class MappingSummary:
         }
 
 
-class CheckResult(Protocol):
-    """What a target's ``check`` capability returns: its own report (``to_dict``, ``render``,
-    ``exit_code``) and the target-neutral summary other commands read."""
+class CommandResult(Protocol):
+    """What a capability that answers a command returns: the exit code it implies, its JSON document
+    (``to_dict``: the JSON edge) and its terminal rendering."""
 
     @property
     def exit_code(self) -> int: ...
@@ -215,7 +217,18 @@ class CheckResult(Protocol):
 
     def render(self, console: Any) -> None: ...
 
+
+class CheckResult(CommandResult, Protocol):
+    """A target's ``check``: its own report and the target-neutral summary other commands read."""
+
     def mapping(self, target: str) -> MappingSummary: ...
+
+
+class EstimateResult(CommandResult, Protocol):
+    """A target's ``estimate``: its report, and the brief other commands show (JSON: latency_ms,
+    latency_ms_low, latency_ms_high, host, lines)."""
+
+    def brief(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -233,19 +246,14 @@ class TargetSpec:
     runtime: Callable[[TargetOptions], BenchRuntime] | None = (
         None  # bench; its availability() is the doctor
     )
+    # Capabilities take the command's options as keywords (registry.call_capability checks them).
     check: Callable[..., CheckResult] | None = None  # check(path, **options)
-    compile: Callable[..., Any] | None = (
-        None  # compile(models, out_dir, **options) -> result object
-    )
-    estimate: Callable[..., Any] | None = (
-        None  # estimate(path, **options) -> latency estimate without a device
-    )
-    limits: Callable[..., Any] | None = (
-        None  # limits(graph, **options) -> PointFacts (targets/point_facts.py)
-    )
+    compile: Callable[..., CommandResult] | None = None  # compile(models, out_dir, **options)
+    estimate: Callable[..., EstimateResult] | None = None  # estimate(path, **options): no device
+    limits: Callable[..., PointFacts] | None = None  # limits(graph, label=..., **options)
     # compile_disagreements(compile data of a convert, the converted model's PointFacts) -> sentences
     # where the target's compiler contradicts the prediction (limits' confirmation lists them)
-    compile_disagreements: Callable[[Mapping[str, Any], Any], list[str]] | None = None
+    compile_disagreements: Callable[[Mapping[str, Any], PointFacts], list[str]] | None = None
     convert_step: Callable[[], ConvertStep] | None = None
     compiled_op: str | None = None  # the custom op that marks a model compiled for this target
     source_of: Callable[[Path], Path | None] | None = (

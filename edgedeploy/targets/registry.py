@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -108,21 +108,23 @@ def parse_target_names(spec: str | list[str], capability: str | None = None) -> 
 
 def create_runtime(name: str, options: TargetOptions | None = None) -> BenchRuntime:
     """The bench runtime of target ``name`` with the command line's settings."""
-    return get_target(name, "runtime").runtime(options or TargetOptions())
+    runtime = get_target(name, "runtime").runtime
+    assert runtime is not None  # get_target(..., "runtime") refuses a target without one
+    return runtime(options or TargetOptions())
 
 
-def compiled_for(op_names) -> TargetSpec | None:
+def compiled_for(op_names: Collection[str]) -> TargetSpec | None:
     """The target whose compiled custom op a model holds (``op_names``: its operator names), if any."""
     return next((s for s in all_targets() if s.compiled_op and s.compiled_op in op_names), None)
 
 
-def shared_model_name(path: Path, op_names) -> str:
+def shared_model_name(path: Path, op_names: Collection[str]) -> str:
     """Row name of a model file: a compiled model and its source share one (``X_edgetpu`` -> ``X``)."""
     spec = compiled_for(op_names)
     return spec.model_name(path) if spec is not None and spec.model_name else path.stem
 
 
-def source_of(path: Path, op_names) -> Path | None:
+def source_of(path: Path, op_names: Collection[str]) -> Path | None:
     """For a compiled model: the file it was compiled from, by its target's naming rule."""
     spec = compiled_for(op_names)
     return spec.source_of(path) if spec is not None and spec.source_of else None

@@ -8,12 +8,13 @@ import json
 
 import pytest
 
+from edgedeploy.bench.stats import LatencyStats
 from edgedeploy.compare.accuracy import SORTED_FOLDERS, load_eval_set, top1_accuracy
 from edgedeploy.compare.cache import ConversionCache, cache_key, key_inputs
 from edgedeploy.compare.plan import build_plan
 from edgedeploy.compare.progress import Timing, describe_remaining, estimate_remaining
 from edgedeploy.compare.recommend import Constraints, recommend
-from edgedeploy.compare.row import LatencyCell, Row
+from edgedeploy.compare.row import LatencyCell, ModelFacts, Row
 from edgedeploy.compare.specs import parse_resolutions, parse_spec, parse_weights
 from edgedeploy.converters.context import ConvertOptions
 from edgedeploy.errors import ExitCode, InputError, UsageError
@@ -185,16 +186,20 @@ def test_time_left_estimate_from_finished_items():
 # --- recommendation -------------------------------------------------------------------------------
 
 
+def _stats(p50: float, p90: float) -> LatencyStats:
+    return LatencyStats(10, p50, 0.0, p50, p50, p90, p90, p90, 1000 / p50)
+
+
 def _row(label, macs, size, p90=None, cpu_ops=0, top1=None, failed=False, target="cpu"):
     item = build_plan([parse_spec("mobilenet_v2")], (None,), [], False)[0]
     row = Row(item.__class__(label, item.spec, 1.0, 224))
-    row.model = {"macs": macs, "int8_bytes": size, "params": macs // 100}
+    row.model = ModelFacts(macs=macs, int8_bytes=size, params=macs // 100)
     row.mapping = MappingSummary(
         "edgetpu", "predicted", "", 60, 60 - cpu_ops, cpu_ops, 0, 1.0, macs, None, None
     )
     if p90 is not None:
         row.latency = [
-            LatencyCell(target, f"{target} x", "ok", stats={"p50_ms": p90 * 0.9, "p90_ms": p90})
+            LatencyCell(target, f"{target} x", "ok", stats=_stats(p50=p90 * 0.9, p90=p90))
         ]
     if top1 is not None:
         row.accuracy = {

@@ -14,7 +14,7 @@ from bench_models import float_add_model
 from edgedeploy.compare.export import to_csv, to_markdown
 from edgedeploy.compare.plan import build_plan
 from edgedeploy.compare.result import CompareResult
-from edgedeploy.compare.row import Row
+from edgedeploy.compare.row import ModelFacts, Row
 from edgedeploy.compare.specs import parse_spec
 from edgedeploy.compare.stages import checked, estimated, mapped_target
 from edgedeploy.targets import registry
@@ -66,7 +66,7 @@ def test_compare_tables_and_sections_are_named_by_the_toy(toy, tmp_path):
     assert estimated(model, "toy") is None  # the toy has no estimate capability
     item = build_plan([parse_spec("mobilenet_v2")], (None,), [], False)[0]
     row = Row(item.__class__("add", item.spec, 1.0, 8))
-    row.model = {"macs": 0, "int8_bytes": model.stat().st_size, "params": 0}
+    row.model = ModelFacts(macs=0, int8_bytes=model.stat().st_size, params=0)
     row.mapping = summary
     targets = [
         {"name": "cpu", "available": True, "reason": None, "variants": []},
@@ -89,7 +89,7 @@ def test_compare_tables_and_sections_are_named_by_the_toy(toy, tmp_path):
 def test_a_compare_without_an_accelerator_has_no_mapping_columns(tmp_path):
     item = build_plan([parse_spec("mobilenet_v2")], (None,), [], False)[0]
     row = Row(item.__class__("m", item.spec, 1.0, 224))
-    row.model = {"macs": 1, "int8_bytes": 1, "params": 1}
+    row.model = ModelFacts(macs=1, int8_bytes=1, params=1)
     cpu = [{"name": "cpu", "available": True, "reason": None, "variants": []}]
     text = to_markdown(CompareResult([row], cpu, {**METHOD, "targets": ["cpu"]}, tmp_path))
     assert "pred." not in text and "mapping" not in text.lower().split("## method")[0]

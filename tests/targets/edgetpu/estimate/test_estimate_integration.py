@@ -68,12 +68,12 @@ def test_check_of_a_model_that_will_not_compile_says_why_there_is_no_estimate(cl
 
 def _row(label: str, estimate: dict | None):
     from edgedeploy.compare.plan import build_plan
-    from edgedeploy.compare.row import Row
+    from edgedeploy.compare.row import ModelFacts, Row
     from edgedeploy.compare.specs import parse_spec
 
     item = build_plan([parse_spec("mobilenet_v2")], (None,), [], False)[0]
     row = Row(item.__class__(label, item.spec, 1.0, 224))
-    row.model = {"macs": 300e6, "int8_bytes": 2**22, "params": 3_500_000}
+    row.model = ModelFacts(macs=300e6, int8_bytes=2**22, params=3_500_000)
     row.mapping = MappingSummary("edgetpu", "predicted", "", 60, 60, 0, 0, 1.0, 300e6, None, None)
     row.estimate = estimate
     return row
