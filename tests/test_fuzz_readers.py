@@ -40,7 +40,7 @@ from edgedeploy.report import envelope_json
 from edgedeploy.targets.edgetpu.check import check_model
 from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_log_file, parse_compiler_output
 from edgedeploy.targets.edgetpu.inspect.darwinn import read_package
-from edgedeploy.targets.model_file import inspect_model
+from edgedeploy.targets.inspection import inspect_model
 from edgedeploy.tflite import parse_model
 
 LOG_SEEDS = sorted(p for p in LOGS.iterdir() if p.suffix in (".txt", ".log"))

@@ -1,6 +1,7 @@
 """The package layering a reader can draw as a stack, checked on every import statement (function-level
 imports included): cli -> commands -> targets/converters -> tflite/models -> shared modules -> errors.
-No package imports one above it, there are no cycles, and no command imports an accelerator by name."""
+No package imports one above it, there are no cycles (between packages, and inside targets/ between a
+target's sub-packages and the modules beside them), and no command imports an accelerator by name."""
 
 from __future__ import annotations
 
@@ -124,3 +125,64 @@ def test_no_command_imports_an_accelerator_by_name():
         if target in ACCELERATORS
     ]
     assert not named
+
+
+def _target_unit(module: str) -> str | None:
+    """Inside targets/: one unit per module of targets/ and per sub-package or module of a target."""
+    parts = module.split(".")
+    if len(parts) < 3 or parts[1] != "targets":
+        return None
+    if parts[2] in ACCELERATOR_PACKAGES and len(parts) > 3:
+        return ".".join(parts[1:4])  # targets.edgetpu.predict, targets.edgetpu.check, ...
+    return ".".join(parts[1:3])
+
+
+ACCELERATOR_PACKAGES = {"cpu", "edgetpu"}
+# The one back-reference left (issue 22): predict's package-size rule reads the chip's parameter
+# overhead through estimate/profiles.py, a leaf module that belongs below both; moving it collides with
+# the estimate's own rework, so it moves after that lands.
+KNOWN_BACK_EDGES = {("targets.edgetpu.predict", "targets.edgetpu.estimate")}
+
+
+def test_no_cycles_inside_targets():
+    graph: dict[str, set[str]] = defaultdict(set)
+    for path in (PACKAGE / "targets").rglob("*.py"):
+        module = ".".join(
+            ("edgedeploy", *path.relative_to(PACKAGE).with_suffix("").parts)
+        ).removesuffix(".__init__")
+        source = _target_unit(module)
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for name in names:
+                target = _target_unit(name) if name.startswith("edgedeploy.targets") else None
+                if (
+                    source
+                    and target
+                    and target != source
+                    and (source, target) not in KNOWN_BACK_EDGES
+                ):
+                    graph[source].add(target)
+    cycles: list[list[str]] = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        if node in trail:
+            cycles.append(trail[trail.index(node) :] + [node])
+            return
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt, trail + [node])
+
+    for node in sorted(graph):
+        visit(node, [])
+    assert not cycles
+
+
+def test_the_known_back_edge_is_still_there():
+    """When the last back-reference is moved, KNOWN_BACK_EDGES must be emptied with it."""
+    source = (PACKAGE / "targets" / "edgetpu" / "predict" / "analysis.py").read_text()
+    assert "edgedeploy.targets.edgetpu.estimate" in source

@@ -25,7 +25,8 @@ from edgedeploy.bench.result import FAILED, SKIPPED, BenchResult, CellResult, Ta
 from edgedeploy.bench.stats import repeat_spread, summarize
 from edgedeploy.errors import EdgedeployError, UsageError
 from edgedeploy.targets.contract import BenchRuntime, NeedsCompilation, TargetOptions, Variant
-from edgedeploy.targets.model_file import ModelFile, inspect_model
+from edgedeploy.targets.inspection import inspect_model
+from edgedeploy.targets.model_file import ModelFile
 from edgedeploy.targets.registry import (
     call_capability,
     create_runtime,

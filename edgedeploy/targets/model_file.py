@@ -58,6 +58,10 @@ class ModelFile:
     integer_only: bool  # no float arithmetic outside QUANTIZE/DEQUANTIZE
     inputs: tuple[TensorSpec, ...]
     op_counts: dict[str, int]
+    # By the compiling target's naming rule (targets/inspection.py asks the registry): the row name a
+    # compiled model shares with its source, and for a compiled model the file it was compiled from.
+    row_name: str = ""
+    source_path: Path | None = None
 
     @property
     def compiled(self) -> bool:
@@ -66,9 +70,7 @@ class ModelFile:
     @property
     def name(self) -> str:
         """Row name: a compiled model and its source share one row (by the compiling target's naming rule)."""
-        from edgedeploy.targets.registry import shared_model_name
-
-        return shared_model_name(self.path, self.op_counts)
+        return self.row_name or self.path.stem
 
     @property
     def quantization(self) -> str:
@@ -79,9 +81,7 @@ class ModelFile:
 
     def source_twin(self) -> Path | None:
         """For a compiled model: the file it was compiled from, where its target's naming rule puts it."""
-        from edgedeploy.targets.registry import source_of
-
-        return source_of(self.path, self.op_counts)
+        return self.source_path
 
 
 def _input_specs(graph: TFLiteGraph, path: Path) -> tuple[TensorSpec, ...]:
@@ -110,8 +110,10 @@ def _input_specs(graph: TFLiteGraph, path: Path) -> tuple[TensorSpec, ...]:
     return tuple(specs)
 
 
-def inspect_model(path: Path) -> ModelFile:
-    """Read ``path`` with edgedeploy's reader; InputError (one line, with where) for anything damaged."""
+def read_model_file(path: Path, compiled_for: str | None = None) -> ModelFile:
+    """Read ``path`` with edgedeploy's reader; InputError (one line, with where) for anything damaged.
+    ``compiled_for``, the row name and the source twin are the registry's to say: use
+    ``targets.inspection.inspect_model``, which asks it."""
     path = Path(path)
     require_tflite_file(
         path, "bench runs .tflite files made by edgedeploy convert or the TFLite converter"
@@ -121,15 +123,11 @@ def inspect_model(path: Path) -> ModelFile:
         op.opcode not in BOUNDARY_OPS and any(t.dtype == "float32" for t in graph.op_outputs(op))
         for op in graph.ops
     )
-    counts = Counter(op.opcode for op in graph.ops)
-    from edgedeploy.targets.registry import compiled_for
-
-    target = compiled_for(counts)
     return ModelFile(
         path=path,
         size_bytes=graph.file_size,
-        compiled_for=target.name if target else None,
+        compiled_for=compiled_for,
         integer_only=integer_only,
         inputs=_input_specs(graph, path),
-        op_counts=dict(counts),
+        op_counts=dict(Counter(op.opcode for op in graph.ops)),
     )

@@ -18,7 +18,7 @@ from typing import Any
 from edgedeploy.deploy.sidecar import Sidecar, class_count, load_for, sidecar_path, validate
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.targets.contract import TargetOptions
-from edgedeploy.targets.model_file import inspect_model
+from edgedeploy.targets.inspection import inspect_model
 from edgedeploy.targets.registry import DEFAULT_TARGET, create_runtime, get_target
 from edgedeploy.tflite.files import require_tflite_file
 from edgedeploy.verify import layers

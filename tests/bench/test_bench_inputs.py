@@ -12,7 +12,7 @@ from PIL import Image
 
 from edgedeploy.bench.inputs import IMAGE_SUFFIXES, image_inputs, random_inputs
 from edgedeploy.errors import InputError, UsageError
-from edgedeploy.targets.model_file import inspect_model
+from edgedeploy.targets.inspection import inspect_model
 
 MNV1 = "mobilenet_v1_0.25_128_quant.tflite"  # uint8 input 1x128x128x3, scale 1/128, zero point 128
 

@@ -215,7 +215,7 @@ def solid_photos(tmp_path):
 
 def test_bench_images_are_preprocessed_as_the_sidecar_says(mnv1_pair, solid_photos):
     from edgedeploy.bench.inputs import image_inputs
-    from edgedeploy.targets.model_file import inspect_model
+    from edgedeploy.targets.inspection import inspect_model
 
     for name in (
         f"{MNV1}.tflite",

@@ -141,7 +141,7 @@ def test_raw_input_example_and_bench_feed_the_pixels_themselves(
     from PIL import Image
 
     from edgedeploy.bench.inputs import image_inputs
-    from edgedeploy.targets.model_file import inspect_model
+    from edgedeploy.targets.inspection import inspect_model
 
     done = run_infer(tiny_raw_deployed, photo_dir / "parrot.jpg", "--json")
     assert done.returncode == 0, done.stderr

@@ -7,13 +7,14 @@ import time
 from edgedeploy.errors import InputError
 from edgedeploy.targets.contract import Availability, LoadedModel, Variant
 from edgedeploy.targets.cpu.config import CpuConfig, available_cores
+from edgedeploy.targets.inspection import inspect_model
 from edgedeploy.targets.litert import (
     InterpreterLoadError,
     create_interpreter,
     delegate_partitions,
     litert_version,
 )
-from edgedeploy.targets.model_file import ModelFile, inspect_model
+from edgedeploy.targets.model_file import ModelFile
 
 
 class CpuRuntime:

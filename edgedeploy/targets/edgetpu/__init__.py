@@ -47,9 +47,10 @@ def _check(
 
 
 def _compile(models, output_dir=None, **options):
+    from edgedeploy.targets.edgetpu.check import check_model
     from edgedeploy.targets.edgetpu.compiler.to_directory import compile_to_directory
 
-    return compile_to_directory(models, output_dir, **options)
+    return compile_to_directory(models, output_dir, predict=check_model, **options)
 
 
 def _estimate(path, host: str | None = None, **options):

@@ -19,25 +19,14 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from edgedeploy.errors import ExitCode, ToolMissingError, UsageError
+from edgedeploy.errors import ExitCode, ToolMissingError
 from edgedeploy.targets.contract import StepOutcome
-from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
+from edgedeploy.targets.edgetpu.check import check_model
+from edgedeploy.targets.edgetpu.compiler.options import options_from
 from edgedeploy.targets.edgetpu.naming import OUTPUT_PATTERNS
 
 PREDICT_STAGE = "edgetpu-predict"
 COMPILE_STAGE = "edgetpu-compile"
-
-
-def options_from(values: Mapping[str, Any]) -> CompileOptions:
-    """``ConvertOptions.compiler_options`` (CompileOptions field names) -> CompileOptions."""
-    known = set(CompileOptions.__dataclass_fields__)
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise UsageError(f"unknown compiler option(s): {', '.join(unknown)}")
-    values = dict(values)
-    if "intermediate_tensors" in values:
-        values["intermediate_tensors"] = tuple(values["intermediate_tensors"] or ())
-    return CompileOptions(**values)
 
 
 class EdgeTpuConvertStep:
@@ -45,8 +34,6 @@ class EdgeTpuConvertStep:
     compile_stage_name = COMPILE_STAGE
 
     def predict(self, int8: Path, options: Mapping[str, Any]) -> dict[str, Any]:
-        from edgedeploy.targets.edgetpu.check import check_model
-
         prediction = check_model(int8, min_runtime=options.get("min_runtime")).to_dict()
         prediction["path"] = int8.name  # the scratch path means nothing to the user
         return prediction
@@ -74,7 +61,7 @@ class EdgeTpuConvertStep:
                 {"status": "skipped", "reason": "--no-compile: stopped after the int8 model"},
             )
         try:
-            report = compile_models([int8], workdir, options_from(options))
+            report = compile_models([int8], workdir, options_from(options), predict=check_model)
         except ToolMissingError as missing:
             return StepOutcome(
                 "not-run",

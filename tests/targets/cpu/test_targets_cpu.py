@@ -14,7 +14,7 @@ from edgedeploy.errors import ExitCode, InputError, UsageError
 from edgedeploy.machine import available_cores
 from edgedeploy.targets.cpu.config import CpuConfig
 from edgedeploy.targets.cpu.runtime import CpuRuntime
-from edgedeploy.targets.model_file import inspect_model
+from edgedeploy.targets.inspection import inspect_model
 from edgedeploy.targets.registry import parse_target_names
 
 MNV1 = "mobilenet_v1_0.25_128_quant"
@@ -142,7 +142,8 @@ def test_the_model_reader_agrees_with_the_litert_interpreter(test_data):
 
     from ai_edge_litert.interpreter import Interpreter
 
-    from edgedeploy.targets.model_file import BOUNDARY_OPS, inspect_model
+    from edgedeploy.targets.inspection import inspect_model
+    from edgedeploy.targets.model_file import BOUNDARY_OPS
 
     models = sorted(test_data.rglob("*.tflite"))
     assert len(models) >= 20

@@ -24,7 +24,7 @@ from edgedeploy.targets.edgetpu.compiler.locate import CompilerLocation, locate_
 from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_output
 from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
 from edgedeploy.targets.edgetpu.compiler.outcome import classify, per_model_outputs
-from edgedeploy.targets.edgetpu.compiler.predictions import attach_predictions
+from edgedeploy.targets.edgetpu.compiler.predictions import Predictor, attach_predictions
 from edgedeploy.targets.edgetpu.compiler.process import PARSED_BYTES, TAIL_BYTES, run_bounded
 from edgedeploy.targets.edgetpu.compiler.report import CompileReport, ModelResult
 from edgedeploy.targets.edgetpu.naming import compiled_outputs
@@ -150,8 +150,9 @@ def compile_models(
     out_dir: Path,
     options: CompileOptions | None = None,
     location: CompilerLocation | None = None,
-    predict: bool = True,
+    predict: Predictor | None = None,
 ) -> CompileReport:
+    """``predict``: the mapping predictor to set beside the compiler's table (None: no prediction)."""
     options = options or CompileOptions()
     options.validate()
     models = check_input_models(models)
@@ -205,8 +206,8 @@ def compile_models(
         for m, p, log in zip(models, parsed, logs)
     ]
     version = version or overall.compiler_version
-    if predict and failure is None:
-        attach_predictions(results, compiler_major(version), options.min_runtime)
+    if predict is not None and failure is None:
+        attach_predictions(results, predict, compiler_major(version), options.min_runtime)
     if version is None:
         notes.append("the compiler did not print its version")
     if outcome.truncated:

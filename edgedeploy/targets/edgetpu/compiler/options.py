@@ -7,6 +7,7 @@ operator table) and ``-o DIR`` are always passed by the runner, never chosen by 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,3 +113,15 @@ class CompileOptions:
             "timeout_s": self.wall_clock_limit(),
             "compiler_flags": self.compiler_flags(),  # besides the -s and -o DIR always passed
         }
+
+
+def options_from(values: Mapping[str, Any]) -> CompileOptions:
+    """``ConvertOptions.compiler_options`` (CompileOptions field names) -> CompileOptions."""
+    known = set(CompileOptions.__dataclass_fields__)
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UsageError(f"unknown compiler option(s): {', '.join(unknown)}")
+    values = dict(values)
+    if "intermediate_tensors" in values:
+        values["intermediate_tensors"] = tuple(values["intermediate_tensors"] or ())
+    return CompileOptions(**values)

@@ -1,12 +1,15 @@
-"""Our own mapping prediction (``check_model``) for each compiled model, set beside the compiler's.
+"""Our own mapping prediction for each compiled model, set beside the compiler's.
 
-A prediction that cannot be made (the predictor refuses the model) is a note in the report, never a
-reason to fail a compile that worked.
+The predictor (``check.check_model``) is handed in by whoever asks for the compile (convert, the
+``compile`` capability): the compiler package sits below check and does not import it. A prediction
+that cannot be made (the predictor refuses the model) is a note in the report, never a reason to fail
+a compile that worked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from edgedeploy.errors import EdgedeployError
 from edgedeploy.targets.edgetpu.compiler.compare import PredictedOp, compare
@@ -26,18 +29,17 @@ def predicted_ops(check_report: object) -> list[PredictedOp]:
     ]
 
 
+# check_model(path, min_runtime=..., compiler_version=...) -> a CheckReport
+Predictor = Callable[..., Any]
+
+
 def attach_predictions(
     results: Sequence[ModelResult],
+    check_model: Predictor,
     compiler_major: int | None = None,
     min_runtime: int | None = None,
 ) -> None:
     """Predict with the rules of the compiler that actually ran (and the same ``--min-runtime``)."""
-    try:
-        from edgedeploy.targets.edgetpu.check import check_model
-    except ImportError as exc:  # the predictor is not part of this build
-        for result in results:
-            result.prediction_note = f"the mapping predictor is not available ({exc})"
-        return
     for result in results:
         try:
             rules = {"compiler_version": compiler_major} if compiler_major is not None else {}

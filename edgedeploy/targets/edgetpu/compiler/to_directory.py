@@ -17,23 +17,28 @@ from edgedeploy.targets.edgetpu.compiler.compile import (
     compile_models,
     remove_stale_models,
 )
-from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
+from edgedeploy.targets.edgetpu.compiler.options import CompileOptions, options_from
+from edgedeploy.targets.edgetpu.compiler.predictions import Predictor
 from edgedeploy.targets.edgetpu.compiler.report import CompileReport
 
 
 def compile_to_directory(
-    models: Sequence[Path], output_dir: Path | None = None, *, force: bool = False, **options: Any
+    models: Sequence[Path],
+    output_dir: Path | None = None,
+    *,
+    force: bool = False,
+    predict: Predictor | None = None,
+    **options: Any,
 ) -> CompileReport:
-    """``options``: CompileOptions fields (min_runtime, segments, ...); unknown names are a UsageError."""
-    from edgedeploy.targets.edgetpu.convert import options_from
-
+    """``options``: CompileOptions fields (min_runtime, segments, ...); unknown names are a UsageError.
+    ``predict``: the mapping predictor set beside the compiler's table (the target passes check's)."""
     compile_options: CompileOptions = options_from(options)
     compile_options.validate()
     inputs = check_input_models(models)  # before anything is written
     out_dir = Path(output_dir or Path("edgedeploy-out") / f"{inputs[0].stem}-edgetpu").resolve()
     with staged_directory(out_dir, force) as stage:
         stage = stage.resolve()
-        report = compile_models(inputs, stage, compile_options)
+        report = compile_models(inputs, stage, compile_options, predict=predict)
         if report.failure is not None:
             remove_stale_models(
                 out_dir, inputs

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from edgedeploy.errors import CompilerError
 from edgedeploy.targets.edgetpu.naming import compiled_path
-from edgedeploy.targets.model_file import ModelFile, inspect_model
+from edgedeploy.targets.inspection import inspect_model
+from edgedeploy.targets.model_file import ModelFile
 
 
 def compile_twin(model: ModelFile) -> ModelFile:
     from edgedeploy.targets.edgetpu.compiler.compile import CompilationFailedError, compile_models
 
-    report = compile_models([model.path], model.path.parent, predict=False)
+    report = compile_models([model.path], model.path.parent)
     if report.failure is not None:
         raise CompilationFailedError(report)
     twin = compiled_path(model.path)

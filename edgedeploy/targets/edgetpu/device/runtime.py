@@ -25,8 +25,9 @@ from edgedeploy.targets.edgetpu.device.library import (
     runtime_devices,
 )
 from edgedeploy.targets.edgetpu.naming import CUSTOM_OP, compiled_path
+from edgedeploy.targets.inspection import inspect_model
 from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter, delegate_partitions
-from edgedeploy.targets.model_file import ModelFile, inspect_model
+from edgedeploy.targets.model_file import ModelFile
 
 NO_DEVICE = "no Edge TPU found (no USB device 18d1:9302 or 1a6e:089a, no /dev/apex_N)"
 

@@ -165,7 +165,9 @@ def test_compile_sets_prediction_beside_the_compiler(
     recorded = next(compiler_logs.glob("*yolov3-tiny_c15.txt"))
     fake_compiler.use(stdout=recorded)
     model = edgetpu_models / "deeplabv3_mnv2_dm05_pascal_quant.tflite"
-    report = compile_models([model], tmp_path / "out", CompileOptions(min_runtime=13))
+    report = compile_models(
+        [model], tmp_path / "out", CompileOptions(min_runtime=13), predict=check_model
+    )
     comparison = report.models[0].comparison
     assert comparison is not None and comparison.unavailable is None
     ours = check_model(model, compiler_version=15, min_runtime=13).op_counts()

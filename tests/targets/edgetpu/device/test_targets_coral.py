@@ -31,7 +31,7 @@ from edgedeploy.targets.edgetpu.device.library import (
     parse_runtime_version,
 )
 from edgedeploy.targets.edgetpu.device.runtime import EdgeTpuRuntime
-from edgedeploy.targets.model_file import inspect_model
+from edgedeploy.targets.inspection import inspect_model
 from edgedeploy.targets.registry import create_runtime
 
 MNV1 = "mobilenet_v1_0.25_128_quant"
