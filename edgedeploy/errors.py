@@ -77,3 +77,12 @@ class TargetUnavailableError(EdgedeployError):
     """A benchmark target cannot run here (no library, no device, no permission)."""
 
     exit_code = ExitCode.TARGET_UNAVAILABLE
+
+
+def first_line(exc: BaseException, fallback: str | None = None) -> str:
+    """What an exception says, in one line: its message's first non-blank line; when it says nothing,
+    ``fallback`` (default: the exception's type name). Every "one clear line" is cut here."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if lines:
+        return lines[0]
+    return type(exc).__name__ if fallback is None else fallback

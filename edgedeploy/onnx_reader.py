@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.errors import InputError
+from edgedeploy.errors import InputError, first_line
 from edgedeploy.files import read_input
 
 
@@ -40,7 +40,7 @@ def load_onnx(path: Path, *, validate: bool = False, external_data: bool = True)
         try:
             onnx.checker.check_model(model)
         except Exception as exc:  # noqa: BLE001 - the checker raises several exception types
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise InputError(f"{path} is not a valid ONNX model: {first}") from None
     return model
 

@@ -116,6 +116,21 @@ def plural(count: int, noun: str, plural_form: str | None = None) -> str:
     return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
 
 
+def fmt_ms(value: float | None) -> str:
+    """Milliseconds to three significant digits: 0.412, 7.41, 41.2, 412; "-" when not measured."""
+    if value is None:
+        return "-"
+    return (
+        f"{value:.3f}"
+        if value < 1
+        else f"{value:.2f}"
+        if value < 10
+        else f"{value:.1f}"
+        if value < 100
+        else f"{value:.0f}"
+    )
+
+
 def fmt_bytes(n: float | None) -> str:
     if n is None:
         return "-"

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edgedeploy.report import fmt_bytes
+from edgedeploy.report import fmt_bytes, fmt_ms
 
 if TYPE_CHECKING:
     from edgedeploy.bench.result import BenchResult, CellResult
@@ -24,21 +24,6 @@ VERDICT_STYLES = {
     "within tolerance": "dim",
     "inconclusive: noisy": "yellow",
 }
-
-
-def fmt_ms(value: float | None) -> str:
-    """Three significant digits: 0.412, 7.41, 41.2, 412."""
-    if value is None:
-        return "-"
-    return (
-        f"{value:.3f}"
-        if value < 1
-        else f"{value:.2f}"
-        if value < 10
-        else f"{value:.1f}"
-        if value < 100
-        else f"{value:.0f}"
-    )
 
 
 def _cell_text(cell: "CellResult") -> str:

@@ -20,7 +20,7 @@ from edgedeploy.compare.accuracy import EvalSet, evaluate
 from edgedeploy.compare.cache import ConversionCache, cache_key, key_inputs
 from edgedeploy.compare.plan import StudyItem
 from edgedeploy.compare.row import LatencyCell, ModelFacts, Row
-from edgedeploy.errors import EdgedeployError
+from edgedeploy.errors import EdgedeployError, first_line
 from edgedeploy.targets.contract import MappingSummary
 
 CONVERT_LOG = "compare-convert.log"  # the conversion's own progress lines and third-party chatter
@@ -78,8 +78,7 @@ class Study:
 def failure_message(exc: Exception) -> str:
     if isinstance(exc, EdgedeployError):
         return str(exc)
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"unexpected failure: {type(exc).__name__}: {first}"
+    return f"unexpected failure: {type(exc).__name__}: {first_line(exc, fallback='')}"
 
 
 def _shape_text(shape: tuple[int, ...] | None) -> str | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgedeploy.compare.row import NOT_EVALUATED, OK, Row
-from edgedeploy.report import fmt_bytes, fmt_count
+from edgedeploy.report import fmt_bytes, fmt_count, fmt_ms
 from edgedeploy.targets.contract import TargetSpec
 
 
@@ -18,20 +18,6 @@ class Column:
     header: str
     show: Callable[[Row], str]
     numeric: bool = True
-
-
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return (
-        f"{value:.3f}"
-        if value < 1
-        else f"{value:.2f}"
-        if value < 10
-        else f"{value:.1f}"
-        if value < 100
-        else f"{value:.0f}"
-    )
 
 
 def _share(value: float | None) -> str:

@@ -20,7 +20,7 @@ from edgedeploy.converters.calibration import ONNX2TF_SAMPLE_NAME, write_onnx2tf
 from edgedeploy.converters.context import StageContext
 from edgedeploy.converters.onnx_simplify import needs_onnx2tf, simplify_in_place
 from edgedeploy.converters.quiet import captured_output
-from edgedeploy.errors import ConversionError
+from edgedeploy.errors import ConversionError, first_line
 
 NAME = "onnx-to-tensorflow"
 REQUIRES = OnnxModel
@@ -54,7 +54,7 @@ def run(model: OnnxModel, context: StageContext) -> TensorFlowModel:
             f"onnx2tf could not convert {model.path.name} (exit {exc.code}); see {log.name}"
         ) from exc
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ConversionError(f"ONNX -> TensorFlow failed in onnx2tf: {first}") from exc
     finally:
         os.chdir(previous)

@@ -19,7 +19,7 @@ import numpy as np
 from edgedeploy.converters.artifacts import TensorFlowModel, TFLiteModel
 from edgedeploy.converters.context import StageContext
 from edgedeploy.converters.quiet import captured_output
-from edgedeploy.errors import ConversionError
+from edgedeploy.errors import ConversionError, first_line
 
 NAME = "tensorflow-to-tflite"
 REQUIRES = TensorFlowModel
@@ -36,7 +36,7 @@ def frozen_function(model: TensorFlowModel):
         concrete = function.get_concrete_function(tf.TensorSpec(model.input_shape, tf.float32))
         return convert_variables_to_constants_v2(concrete)
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ConversionError(f"TensorFlow model could not be traced for TFLite: {first}") from exc
 
 
@@ -61,7 +61,7 @@ def _convert(converter, what: str) -> bytes:
     try:
         return converter.convert()
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ConversionError(f"TensorFlow -> {what} TFLite failed: {first}") from exc
 
 

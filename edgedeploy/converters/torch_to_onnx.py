@@ -14,7 +14,7 @@ import numpy as np
 
 from edgedeploy.converters.artifacts import OnnxModel, TorchModel
 from edgedeploy.converters.context import StageContext
-from edgedeploy.errors import ConversionError, UsageError
+from edgedeploy.errors import ConversionError, UsageError, first_line
 
 NAME = "pytorch-to-onnx"
 REQUIRES = TorchModel
@@ -56,7 +56,7 @@ def run(model: TorchModel, context: StageContext) -> OnnxModel:
                 training=torch.onnx.TrainingMode.PRESERVE,
             )
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ConversionError(f"PyTorch -> ONNX export failed: {first}") from exc
     with torch.no_grad():
         expected = model.module(example)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.errors import EdgedeployError
+from edgedeploy.errors import EdgedeployError, first_line
 from edgedeploy.limits.plan import Size
 from edgedeploy.limits.scan import Point
 from edgedeploy.limits.source import ScanSource
@@ -148,7 +148,7 @@ def confirm(
     except EdgedeployError as exc:
         result.error = exc.message
     except Exception as exc:  # noqa: BLE001 - a converter's own failure must not lose the scan done so far
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        first = first_line(exc, fallback="")
         result.error = f"{type(exc).__name__}: {first[:300]}"
     else:
         if point.facts is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from edgedeploy.errors import InputError, UsageError
+from edgedeploy.errors import InputError, UsageError, first_line
 from edgedeploy.targets.registry import require_batch
 
 SMALL_CONSTANT = (
@@ -159,7 +159,7 @@ class Skeleton:
         try:
             inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
         except Exception as exc:  # noqa: BLE001 - onnx raises several types for a graph it cannot infer
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise InputError(
                 f"{self.label}: ONNX shape inference fails at {height}x{width}: {first[:200]}"
             ) from None

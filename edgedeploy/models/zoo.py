@@ -8,7 +8,7 @@ import logging
 import math
 from pathlib import Path
 
-from edgedeploy.errors import InputError, UsageError
+from edgedeploy.errors import InputError, UsageError, first_line
 from edgedeploy.images import Preprocessing
 from edgedeploy.models.artifact import TorchModel
 from edgedeploy.models.complexity import count_macs, count_params
@@ -48,7 +48,7 @@ def _load_state_dict(module, weights: Path) -> None:
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
+        first = first_line(exc)
         raise InputError(
             f"weights in {weights} do not fit this model ({first})",
             "check the model name, --alpha and the number of classes",

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgedeploy.errors import first_line
+
 XNNPACK_PARTITION_OP = "DELEGATE"  # the node name LiteRT gives each subgraph a delegate took over
 
 
@@ -63,9 +65,8 @@ def litert_version() -> str:
 
 
 def _first_line(exc: BaseException, log: NativeLog) -> str:
-    said = str(exc).strip().splitlines()
     native = log.last_error()
-    message = said[0] if said else type(exc).__name__
+    message = first_line(exc)
     if native and native not in message:
         message = f"{message} ({native})"
     return message

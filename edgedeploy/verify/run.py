@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from edgedeploy.errors import EdgedeployError, InputError
+from edgedeploy.errors import EdgedeployError, InputError, first_line
 from edgedeploy.targets.contract import BenchRuntime, NeedsCompilation
 from edgedeploy.targets.model_file import ModelFile
 from edgedeploy.verify.inputs import dequantize, quantize
@@ -42,7 +42,7 @@ def run_onnx(path: Path, batches: list[np.ndarray]) -> Outputs:
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise InputError(
             f"{path.name}: ONNX Runtime cannot load the float reference ({first})"
         ) from exc

@@ -25,6 +25,25 @@ def read_sysfs(path: Path) -> str:
     return Path(path).read_text()
 
 
+def read_integer(read_text: ReadText, path: Path, permission_hint: str = "") -> int:
+    """The integer a sysfs counter file holds (hwmon, powercap); MeterUnavailable, one line, if not."""
+    try:
+        return int(read_text(path).strip())
+    except PermissionError as exc:
+        hint = f": {permission_hint}" if permission_hint else ""
+        raise MeterUnavailable(f"permission denied reading {path}{hint}") from exc
+    except (OSError, ValueError) as exc:
+        raise MeterUnavailable(f"cannot read {path}: {exc}") from exc
+
+
+def read_name(read_text: ReadText, folder: Path) -> str | None:
+    """A sysfs device's ``name`` file, or None where it cannot be read."""
+    try:
+        return read_text(folder / "name").strip()
+    except OSError:
+        return None
+
+
 class Meter(Protocol):
     name: str  # "rapl", "hwmon", "cmd"
     description: (

@@ -20,6 +20,8 @@ from edgedeploy.bench.meters.base import (
     MeterError,
     MeterUnavailable,
     ReadText,
+    read_integer,
+    read_name,
     read_sysfs,
 )
 
@@ -51,10 +53,7 @@ class Sensor:
 def _sensors(root: Path, read_text: ReadText) -> list[Sensor]:
     found = []
     for chip_dir in sorted(root.iterdir()) if root.is_dir() else []:
-        try:
-            chip = read_text(chip_dir / "name").strip()
-        except OSError:
-            chip = chip_dir.name
+        chip = read_name(read_text, chip_dir) or chip_dir.name
         for file in sorted(p.name for p in chip_dir.iterdir()):
             match = SENSOR_FILE.match(file)
             if match:
@@ -79,13 +78,7 @@ class HwmonMeter:
         self._counter = CounterUnwrapper(first, None) if self.kind == ENERGY else None
 
     def _raw(self) -> int:
-        path = self.sensor.chip_dir / self.sensor.file
-        try:
-            return int(self._read(path).strip())
-        except PermissionError as exc:
-            raise MeterUnavailable(f"permission denied reading {path}") from exc
-        except (OSError, ValueError) as exc:
-            raise MeterUnavailable(f"cannot read {path}: {exc}") from exc
+        return read_integer(self._read, self.sensor.chip_dir / self.sensor.file)
 
     @classmethod
     def open(

@@ -13,6 +13,8 @@ from edgedeploy.bench.meters.base import (
     MeterError,
     MeterUnavailable,
     ReadText,
+    read_integer,
+    read_name,
     read_sysfs,
 )
 
@@ -36,19 +38,10 @@ class RaplMeter:
         self._counters = [CounterUnwrapper(self._raw(z), self._max_range(z)) for z in zones]
 
     def _zone_name(self, zone: Path) -> str:
-        try:
-            return self._read(zone / "name").strip()
-        except OSError:
-            return zone.name
+        return read_name(self._read, zone) or zone.name
 
     def _raw(self, zone: Path) -> int:
-        path = zone / "energy_uj"
-        try:
-            return int(self._read(path).strip())
-        except PermissionError as exc:
-            raise MeterUnavailable(f"permission denied reading {path}: {PERMISSION_HINT}") from exc
-        except (OSError, ValueError) as exc:
-            raise MeterUnavailable(f"cannot read {path}: {exc}") from exc
+        return read_integer(self._read, zone / "energy_uj", PERMISSION_HINT)
 
     def _max_range(self, zone: Path) -> int | None:
         try:
@@ -74,7 +67,7 @@ class RaplMeter:
             key=lambda p: int(p.name.split(":")[1]),
         )
         if selector:
-            zones = [z for z in zones if selector in (z.name, _safe_name(z, read_text))]
+            zones = [z for z in zones if selector in (z.name, read_name(read_text, z))]
         if not zones:
             wanted = f" named {selector!r}" if selector else ""
             raise MeterUnavailable(f"no RAPL package zone{wanted} under {root}")
@@ -91,10 +84,3 @@ class RaplMeter:
             )
         except MeterUnavailable as exc:
             raise MeterError(str(exc)) from exc
-
-
-def _safe_name(zone: Path, read_text: ReadText) -> str | None:
-    try:
-        return read_text(zone / "name").strip()
-    except OSError:
-        return None

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgedeploy.errors import ExitCode
-from edgedeploy.report import fmt_bytes
+from edgedeploy.report import fmt_bytes, fmt_ms
 from edgedeploy.targets.edgetpu.estimate.cpu_ops import CpuOpsTiming
 from edgedeploy.targets.edgetpu.estimate.profiles import Constants, HostProfile
 from edgedeploy.targets.edgetpu.estimate.terms import Estimate
@@ -44,18 +44,6 @@ def op_ranges(indices: list[int]) -> str:
         if index is not None:
             start = previous = index
     return ("op " if len(ordered) == 1 else "ops ") + ", ".join(parts)
-
-
-def fmt_ms(value: float) -> str:
-    return (
-        f"{value:.3f}"
-        if value < 1
-        else f"{value:.2f}"
-        if value < 10
-        else f"{value:.1f}"
-        if value < 100
-        else f"{value:.0f}"
-    )
 
 
 @dataclass

@@ -21,7 +21,7 @@ import flatbuffers
 from flatbuffers import flexbuffers
 from flatbuffers.table import Table
 
-from edgedeploy.errors import InputError
+from edgedeploy.errors import InputError, first_line
 
 PACKAGE_IDENTIFIER = b"DWN1"
 EXECUTABLE_TYPES = {0: "STAND_ALONE", 1: "PARAMETER_CACHING", 2: "EXECUTION_ONLY"}
@@ -242,7 +242,7 @@ def read_package(custom_options: bytes | None) -> DarwinnPackage:
     except InputError:
         raise
     except _DAMAGED as exc:
-        said = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        said = first_line(exc, fallback="")[:120]
         raise InputError(
             f"the edgetpu-custom-op does not hold a readable DarwiNN package: {where[0]} is damaged "
             f"({type(exc).__name__}{': ' + said if said else ''})"
