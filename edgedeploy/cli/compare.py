@@ -198,9 +198,8 @@ def _convert_options(
 
 def _target_options(threads: tuple[int, ...] | None):
     from edgedeploy.bench import TargetOptions
-    from edgedeploy.machine import available_cores
 
-    return TargetOptions(threads=threads or (available_cores(),))
+    return TargetOptions(threads=threads)  # None: run_compare's default
 
 
 def _plan(min_runs: int, min_time: float, max_time: float, repeats: int):

@@ -165,6 +165,5 @@ def command(
         resolution=resolution,
         weights=weights,
         pretrained=pretrained,
-        input_shape=input_shape,
     )
     return emit(report, as_json, NAME)

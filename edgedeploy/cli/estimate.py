@@ -52,7 +52,6 @@ def _converted(
         options,
         alpha=alpha,
         resolution=resolution,
-        input_shape=input_shape,
     )
     note(
         f"{model} converted to full-int8 TFLite with convert's defaults (keep it with: edgedeploy convert {model})"

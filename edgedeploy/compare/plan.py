@@ -55,7 +55,7 @@ def build_plan(
     weights: list[WeightsChoice],
     pretrained: bool,
 ) -> list[StudyItem]:
-    from edgedeploy.models.registry import BUILTINS, format_alpha
+    from edgedeploy.models.registry import BUILTINS
 
     if pretrained and weights:
         raise UsageError("--weights and --pretrained exclude each other")
@@ -76,8 +76,8 @@ def build_plan(
                 )  # a UsageError now if no published weights exist for this alpha
             chosen = _weights_for(spec.builtin, alpha, weights, len(builtin_pairs))
             for resolution in resolutions:
-                size = resolution or model.default_resolution
-                label = f"{spec.builtin}_{format_alpha(alpha)}_{size}"
+                size = model.resolution_for(resolution)
+                label = model.label(alpha, size)
                 items.setdefault(label, StudyItem(label, spec, alpha, size, chosen, pretrained))
     unused = [
         w

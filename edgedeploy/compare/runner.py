@@ -81,7 +81,11 @@ def _defaults(request: CompareRequest) -> tuple[Any, Any, Any]:
     from edgedeploy.machine import available_cores
 
     options = dataclasses.replace(request.convert_options or ConvertOptions(), compile=False)
-    targets = request.target_options or TargetOptions(threads=(available_cores(),))
+    # The study's thread default, decided here only: every core (one column per target, not bench's
+    # "all cores and 1"); --threads replaces it.
+    targets = request.target_options or TargetOptions()
+    if targets.threads is None:
+        targets = dataclasses.replace(targets, threads=(available_cores(),))
     return options, targets, (request.plan or MeasurePlan()).validate()
 
 

@@ -81,10 +81,6 @@ def failure_message(exc: Exception) -> str:
     return f"unexpected failure: {type(exc).__name__}: {first_line(exc, fallback='')}"
 
 
-def _shape_text(shape: tuple[int, ...] | None) -> str | None:
-    return ",".join(map(str, shape)) if shape else None
-
-
 def converted(
     item: StudyItem, cache: ConversionCache, options: Any, key: str, inputs: dict[str, Any]
 ) -> tuple[dict[str, Any], Path, bool]:
@@ -115,7 +111,6 @@ def converted(
                 resolution=item.resolution,
                 weights=item.weights,
                 pretrained=item.pretrained,
-                input_shape=_shape_text(options.input_shape) if item.spec.is_file else None,
             )
         shutil.move(log, work / CONVERT_LOG)
     report = cache.lookup(key)

@@ -154,7 +154,6 @@ def convert(
     resolution: int | None = None,
     weights: Path | None = None,
     pretrained: bool = False,
-    input_shape: str | None = None,
 ) -> ConvertReport:
     wall_start = time.perf_counter()
     records: list[StageRecord] = []
@@ -166,7 +165,7 @@ def convert(
             resolution=resolution,
             weights=weights,
             pretrained=pretrained,
-            input_shape=input_shape,
+            input_shape=options.input_shape,
         )
     records.append(StageRecord("load-model", timer.seconds, getattr(source, "details", {})))
     labels = deploy_files.label_file(source, options.labels)

@@ -103,11 +103,12 @@ def load_source(
     resolution: int | None = None,
     weights: Path | None = None,
     pretrained: bool = False,
-    input_shape: str | None = None,
+    input_shape: tuple[int, ...] | None = None,
 ) -> TorchModel | Path:
     """A built-in or PyTorch model becomes a TorchModel; an ONNX file is returned as a checked Path
-    (``onnx_model.prepare_onnx`` makes it static inside the run's working directory)."""
-    shape = parse_input_shape(input_shape)
+    (``onnx_model.prepare_onnx`` makes it static inside the run's working directory).
+    ``input_shape``: ``ConvertOptions.input_shape``, parsed once where the option was given."""
+    shape = input_shape
     path = Path(spec)
     if path.exists() or looks_like_path(spec):
         check_model_file(path)

@@ -38,6 +38,14 @@ class BuiltinModel:
             raise UsageError(f"alpha {alpha:g} is not offered for {self.name}: offered {offered}")
         return float(alpha)
 
+    def resolution_for(self, resolution: int | None) -> int:
+        """The input size a build uses: ``resolution`` checked, or the family's default."""
+        return check_resolution(resolution or self.default_resolution)
+
+    def label(self, alpha: float, resolution: int | None) -> str:
+        """The one name of a built-in at an alpha and size (Google's file-name style)."""
+        return model_label(self.name, alpha, self.resolution_for(resolution))
+
     def pretrained_name(self, alpha: float) -> str:
         for published, timm_name in self.pretrained.items():
             if abs(alpha - published) < 1e-9:
@@ -151,3 +159,8 @@ def format_alpha(alpha: float) -> str:
     """1.0 -> '1.0', 0.25 -> '0.25', 0.5 -> '0.5' (Google's file-name style: mobilenet_v2_1.0_224)."""
     text = f"{alpha:.3f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
+
+
+def model_label(name: str, alpha: float, resolution: int) -> str:
+    """mobilenet_v2, 0.5, 160 -> 'mobilenet_v2_0.5_160': every command names a built-in this way."""
+    return f"{name}_{format_alpha(alpha)}_{resolution}"

@@ -12,7 +12,7 @@ from edgedeploy.errors import InputError, UsageError, first_line
 from edgedeploy.images import Preprocessing
 from edgedeploy.models.artifact import TorchModel
 from edgedeploy.models.complexity import count_macs, count_params
-from edgedeploy.models.registry import check_resolution, format_alpha, get_builtin
+from edgedeploy.models.registry import get_builtin
 
 
 def preprocessing_for(reference: str, resolution: int) -> Preprocessing:
@@ -163,7 +163,7 @@ def count_complexity(
 
     spec = get_builtin(name)
     alpha = spec.check_alpha(alpha)
-    resolution = check_resolution(resolution or spec.default_resolution)
+    resolution = spec.resolution_for(resolution)
     with torch.device("meta"):
         module = _generate(spec, alpha).eval()
         return count_params(module), count_macs(module, (1, 3, resolution, resolution)), resolution
@@ -180,7 +180,7 @@ def build_model(
 ) -> TorchModel:
     spec = get_builtin(name)
     alpha = spec.check_alpha(alpha)
-    resolution = check_resolution(resolution or spec.default_resolution)
+    resolution = spec.resolution_for(resolution)
     if weights is not None and pretrained:
         raise UsageError("--weights and --pretrained exclude each other")
     if pretrained:
@@ -202,7 +202,7 @@ def build_model(
     return TorchModel(
         module=module,
         input_shape=input_shape,
-        name=f"{spec.name}_{format_alpha(alpha)}_{resolution}",
+        name=spec.label(alpha, resolution),
         preprocessing=preprocessing_for(spec.reference, resolution),
         details=details,
     )

@@ -29,7 +29,7 @@ from edgedeploy.targets.point_facts import PointFacts
 class TargetOptions:
     """Every runtime setting the command line offers; each target takes the ones it understands."""
 
-    threads: tuple[int, ...] | None = None  # None: all cores and 1
+    threads: tuple[int, ...] | None = None  # None: each target's default (cpu: all cores and 1)
     xnnpack: bool = True
     device: str | None = None  # accelerator device string (Edge TPU: usb, usb:N, pci, pci:N, :N)
     library: str | None = (

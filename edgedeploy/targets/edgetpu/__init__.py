@@ -20,8 +20,11 @@ def _runtime(options: TargetOptions):
     from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig
     from edgedeploy.targets.edgetpu.device.runtime import EdgeTpuRuntime
 
+    # --threads reaches the ops the compiler left on the CPU (the first count given; the Edge TPU
+    # target measures one variant). Unset: every core, EdgeTpuConfig's default.
+    threads = {"threads": options.threads[0]} if options.threads else {}
     return EdgeTpuRuntime(
-        EdgeTpuConfig.from_options(options.device, options.library, options.xnnpack)
+        EdgeTpuConfig.from_options(options.device, options.library, options.xnnpack, **threads)
     )
 
 

@@ -297,3 +297,11 @@ def test_float_model_for_coral_is_refused(tmp_path):
     with pytest.raises(InputError, match="float model.*full-int8") as caught:
         EdgeTpuRuntime(EdgeTpuConfig()).model_for(model)
     assert "edgedeploy convert --target edgetpu" in caught.value.hint
+
+
+def test_threads_reach_the_ops_the_compiler_left_on_the_cpu():
+    from edgedeploy.machine import available_cores
+    from edgedeploy.targets.registry import create_runtime
+
+    assert create_runtime("edgetpu", TargetOptions(threads=(3, 1))).config.threads == 3
+    assert create_runtime("coral", TargetOptions()).config.threads == available_cores()
