@@ -250,7 +250,9 @@ def run_bench(
     if not request.models:
         raise UsageError("no model given")
     names = parse_target_names(list(request.targets), "runtime")
-    models = list({Path(p).resolve(): inspect_model(Path(p)) for p in request.models}.values())
+    # Each file is checked before its path is resolved: resolving a symlink loop raises RuntimeError.
+    inspected = [inspect_model(Path(p)) for p in request.models]
+    models = list({m.path.resolve(): m for m in inspected}.values())
     rows = _row_names(models)
     targets = [target_factory(name, request.target_options) for name in names]
     statuses = _statuses(targets)

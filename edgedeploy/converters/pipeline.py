@@ -9,6 +9,7 @@ the output directory only when the run completes, so a failure or Ctrl-C leaves 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import tempfile
 import time
@@ -32,7 +33,7 @@ from edgedeploy.converters.inspect_int8 import describe
 from edgedeploy.converters.onnx_model import prepare_onnx
 from edgedeploy.converters.progress import StageProgress
 from edgedeploy.converters.quiet import captured_output
-from edgedeploy.converters.sources import load_source
+from edgedeploy.converters.sources import check_model_file, load_source, looks_like_path
 from edgedeploy.converters.tools import tool_versions
 from edgedeploy.errors import ConversionError
 from edgedeploy.images import ASSUMED
@@ -157,6 +158,8 @@ def convert(
     input_shape: str | None = None,
 ) -> ConvertReport:
     wall_start = time.perf_counter()
+    if looks_like_path(spec) or os.path.lexists(spec):  # refused before any stage starts (one line)
+        check_model_file(Path(spec))
     records: list[StageRecord] = []
     progress = StageProgress()
     with progress.stage("load-model") as timer:
