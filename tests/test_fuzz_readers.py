@@ -35,7 +35,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgedeploy.bench.baseline import compare, load_baseline
+from edgedeploy.deploy import sidecar
 from edgedeploy.errors import EdgedeployError
+from edgedeploy.files import SIDECAR, load_json
+from edgedeploy.onnx_reader import load_onnx
 from edgedeploy.report import envelope_json
 from edgedeploy.targets.edgetpu.check import check_model
 from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_log_file, parse_compiler_output
@@ -156,6 +159,8 @@ READERS = {
     "bench-model": lambda path: inspect_model(path),
     "compiler-output": lambda path: parse_compiler_output(path.read_text(errors="replace")),
     "saved-bench-result": lambda path: compare(BENCH_SEED, load_baseline(path), str(path), 0.3),
+    "sidecar-document": lambda path: sidecar.parse(load_json(path, SIDECAR), path),
+    "onnx": lambda path: load_onnx(path),
 }
 
 
