@@ -57,12 +57,39 @@ class CwdDeletedError(EdgedeployError):
     """The process's working directory no longer exists, and a relative path was given (exit 1)."""
 
 
+_left_deleted_cwd = False
+
+
+def leave_deleted_cwd() -> bool:
+    """When the working directory was deleted: move to ``/``, so that what calls ``getcwd`` (torch's
+    library loader, multiprocessing's fork server) works with absolute paths; every relative path is
+    refused from then on (``require_absolute``). True when it was deleted. Call before any framework."""
+    global _left_deleted_cwd
+    try:
+        os.getcwd()
+        return False
+    except FileNotFoundError:
+        os.chdir(os.sep)
+        _left_deleted_cwd = True
+        return True
+
+
 def cwd_deleted() -> bool:
+    if _left_deleted_cwd:
+        return True
     try:
         os.getcwd()
     except FileNotFoundError:
         return True
     return False
+
+
+def require_absolute(path: Path) -> None:
+    """CwdDeletedError (exit 1) for a relative ``path`` when the working directory was deleted."""
+    if not Path(path).is_absolute() and cwd_deleted():
+        raise CwdDeletedError(
+            f"{_DELETED_CWD}; cannot find {path}", "give an absolute path or change directory"
+        )
 
 
 def _kind_of(mode: int) -> str | None:
@@ -91,10 +118,7 @@ def check_input(path: Path, kind: InputKind = MODEL, *, allow_empty: bool = Fals
     """The size of ``path`` when it is a regular file within ``kind``'s cap; otherwise InputError (exit 4)
     naming what it is instead. Nothing is opened: a FIFO or a device is refused from its ``stat``."""
     path = Path(path)
-    if not path.is_absolute() and cwd_deleted():
-        raise CwdDeletedError(
-            f"{_DELETED_CWD}; cannot find {path}", "give an absolute path or change directory"
-        )
+    require_absolute(path)
     try:
         status = os.stat(path)  # follows symlinks: the file a link names is what gets read
     except OSError as exc:
