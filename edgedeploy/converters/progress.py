@@ -17,7 +17,6 @@ from rich.console import Console
 
 from edgedeploy.errors import ExitCode
 
-
 _SAID_BY_THE_ERROR = (ExitCode.USAGE, ExitCode.UNREADABLE_INPUT)
 
 

@@ -38,8 +38,8 @@ if free:
 from edgedeploy.cli.app import run
 code = run(sys.argv[1:])
 with open(os.environ["SENTINEL"], "w") as handle:
-    json.dump({"code": int(code), "modules": [m for m in %r if m in sys.modules]}, handle)
-""" % (HEAVY,)
+    json.dump({"code": int(code), "modules": [m for m in HEAVY if m in sys.modules]}, handle)
+""".replace("HEAVY", repr(HEAVY))
 
 
 def run_child(tmp_path: Path, *args, free_bytes: int | None = None) -> dict:
