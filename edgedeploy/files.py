@@ -160,10 +160,19 @@ def read_input(
     kind = what if isinstance(what, InputKind) else InputKind(what, limit or MODEL.cap)
     if limit is not None:
         kind = InputKind(kind.what, limit)
-    check_input(path, kind, allow_empty=allow_empty)
+    size = check_input(path, kind, allow_empty=allow_empty)
     try:
         with Path(path).open("rb") as handle:
-            data = handle.read(kind.cap + 1)
+            # read(n) allocates n bytes up front: ask for the size stat gave, not for the cap.
+            chunks = [handle.read(size + 1)]
+            total = len(chunks[0])
+            while size < total <= kind.cap:  # it grew while we looked: on, up to the cap
+                more = handle.read(min(1 << 20, kind.cap + 1 - total))
+                if not more:
+                    break
+                chunks.append(more)
+                total += len(more)
+            data = b"".join(chunks) if len(chunks) > 1 else chunks[0]
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if len(data) > kind.cap:  # it grew while we looked

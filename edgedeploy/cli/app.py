@@ -147,6 +147,7 @@ def run(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     leave_deleted_cwd()  # before any framework loads: torch's loader needs a working directory
+    written.json_document = False  # per run: the CLI may run several times in one process (tests)
     try:
         with interrupt_handling() as interrupts:
             code = _run(args, debug)
