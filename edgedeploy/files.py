@@ -48,6 +48,8 @@ LABELS = InputKind("a labels file", 16 * MiB)
 CONVERT_REPORT = InputKind("a convert report", 64 * MiB)
 CSV = InputKind("a CSV file", 256 * MiB)
 WEIGHTS = InputKind("a weights file", 8 * GiB)
+# A 50-megapixel camera's uncompressed TIFF is ~150 MiB; Pillow's own bomb check limits the pixels.
+IMAGE = InputKind("an image", 256 * MiB)
 MAX_JSON_DEPTH = 64  # edgedeploy's own documents nest 6 levels; a sane hand-edit never reaches 64
 
 _DELETED_CWD = "the current directory was deleted"

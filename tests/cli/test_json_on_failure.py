@@ -81,3 +81,12 @@ def test_a_hint_and_a_control_character(cli, tmp_path):
     assert result.code == ExitCode.UNREADABLE_INPUT
     assert "a\\nb.tflite" in result.err and result.err.count("\n") == 1, result
     assert "a\nb.tflite" in _error_document(result.out, "check")["message"]
+
+
+def test_an_unreadable_onnx_is_one_line_without_a_tick(cli, test_data):
+    """estimate on a truncated ONNX printed 'v load-model 0.0 s' before its error (43 of 43 cases)."""
+    truncated = test_data / "fuzz" / "regressions" / "issue20" / "truncated_56_bytes.onnx"
+    result = cli("estimate", truncated)
+    assert result.code == ExitCode.UNREADABLE_INPUT, result
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result
+    assert "is not a readable ONNX model" in result.err and "load-model" not in result.err
