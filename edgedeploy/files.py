@@ -143,25 +143,9 @@ def check_input(path: Path, kind: InputKind = MODEL, *, allow_empty: bool = Fals
     return status.st_size
 
 
-def regular_file_size(path: Path, what: str) -> int:
-    """Size of a regular file (FIFO, device, loop refused); kept for readers that set no cap of their own."""
-    return check_input(path, InputKind(what, 1 << 62), allow_empty=True)
-
-
-def require_file(path: Path, what: str = "a model file", kind: InputKind | None = None) -> Path:
-    """``path`` if it is a non-empty readable regular file within its cap, else InputError naming the problem."""
-    check_input(path, kind or InputKind(what, MODEL.cap))
-    return Path(path)
-
-
-def read_input(
-    path: Path, what: str | InputKind = MODEL, limit: int | None = None, *, allow_empty=False
-) -> bytes:
-    """The bytes of ``path``; a file larger than its kind's cap (or ``limit``) is refused before any of
-    it is read, and a file that grows while it is read is cut at the cap and refused."""
-    kind = what if isinstance(what, InputKind) else InputKind(what, limit or MODEL.cap)
-    if limit is not None:
-        kind = InputKind(kind.what, limit)
+def read_input(path: Path, kind: InputKind = MODEL, *, allow_empty: bool = False) -> bytes:
+    """The bytes of ``path``; a file larger than ``kind``'s cap is refused before any of it is read,
+    and a file that grows while it is read is cut at the cap and refused."""
     size = check_input(path, kind, allow_empty=allow_empty)
     try:
         with Path(path).open("rb") as handle:

@@ -126,6 +126,12 @@ CASES = [
     (["compile", "padded.tflite", "-o", "out"], "more than a TFLite model can be"),
     (["convert", "fifo.onnx", "-o", "out"], "is a FIFO (named pipe)"),
     (["convert", "big.onnx", "-o", "out"], "more than an ONNX model can be"),
+    (["limits", "big.onnx", "-o", "out"], "more than an ONNX model can be"),
+    (["limits", "fifo.onnx", "-o", "out"], "is a FIFO (named pipe)"),
+    (["compare", "big.onnx", "-o", "out"], "more than an ONNX model can be"),
+    (["compare", "fifo.onnx", "-o", "out"], "is a FIFO (named pipe)"),
+    (["compare", "mobilenet_v2", "--weights", "zero.json", "-o", "out"], "is a character device"),
+    (["convert", "mobilenet_v2", "--labels", "zero.json", "-o", "out"], "is a character device"),
 ]
 
 
