@@ -102,10 +102,11 @@ class _Written:
 written = _Written()
 
 
-def error_document(command: str, code: ExitCode, message: str, hint: str | None) -> str:
+def error_document(command: str, code: int, message: str, hint: str | None) -> str:
     """The one JSON document a failed ``--json`` run writes on stdout: the envelope with ``error``
     (edgedeploy/docs/json-output.md). ``code`` is the exit code's name (``unreadable-input``)."""
-    name = ExitCode(code).name if code in ExitCode._value2member_map_ else "ERROR"
+    known = {int(c): c.name for c in ExitCode}
+    name = known.get(int(code), "ERROR")
     error = {
         "code": name.lower().replace("_", "-"),
         "exit_code": int(code),

@@ -117,12 +117,18 @@ def _fail(message: str, code: int, hint: str | None = None, args: list[str] | No
     stderr.print(
         f"[bold red]error:[/bold red] {shown}", highlight=False, markup=True, soft_wrap=True
     )
-    if args is not None and "--json" in args and not written.json_document:
-        command = next((a for a in args if a in _COMMANDS), "edgedeploy")
-        with contextlib.suppress(OSError, ValueError):  # a closed stdout: the stderr line stays
-            sys.stdout.write(error_document(command, ExitCode(code), message, hint))
-            sys.stdout.flush()
+    _json_error(args, code, message, hint)
     return code
+
+
+def _json_error(args: list[str] | None, code: int, message: str, hint: str | None) -> None:
+    """With ``--json`` and no document written yet: the error document on stdout."""
+    if args is None or "--json" not in args or written.json_document:
+        return
+    command = next((a for a in args if a in _COMMANDS), "edgedeploy")
+    with contextlib.suppress(OSError, ValueError):  # a closed stdout: the stderr line stays
+        sys.stdout.write(error_document(command, code, message, hint))
+        sys.stdout.flush()
 
 
 INTERRUPTED_LINE = "interrupted; no partial output was kept"
@@ -174,9 +180,7 @@ def _run(args: list[str], debug: bool) -> int:
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument, bad value
         exc.show(file=sys.stderr)
         code = getattr(exc, "exit_code", ExitCode.USAGE)
-        if "--json" in args and not written.json_document:
-            command = next((a for a in args if a in _COMMANDS), "edgedeploy")
-            sys.stdout.write(error_document(command, code, exc.format_message(), None))
+        _json_error(args, code, exc.format_message(), None)
         return code
     except EdgedeployError as exc:
         if debug:
