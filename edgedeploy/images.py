@@ -87,6 +87,9 @@ def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
     """One image as HWC float32, preprocessed as ``prep`` says."""
     from PIL import Image, UnidentifiedImageError
 
+    from edgedeploy.files import IMAGE, check_input
+
+    check_input(path, IMAGE)  # a photo given by name may be anything; a folder's are regular files
     try:
         with Image.open(path) as opened:
             rgb = opened.convert("RGB")

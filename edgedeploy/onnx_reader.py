@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import InputError, first_line
-from edgedeploy.files import read_input
+from edgedeploy.files import ONNX, InputKind, check_input, read_input
 
 
 def load_onnx(path: Path, *, validate: bool = False, external_data: bool = True) -> Any:
@@ -21,12 +21,13 @@ def load_onnx(path: Path, *, validate: bool = False, external_data: bool = True)
     import onnx
 
     path = Path(path)
-    data = read_input(path, "an ONNX model")
+    data = read_input(path, ONNX)
     try:
         model = onnx.load_from_string(data)
         if external_data:
             from onnx.external_data_helper import load_external_data_for_model
 
+            _check_external_files(model, path.parent)
             load_external_data_for_model(model, str(path.parent))
     except InputError:
         raise
@@ -43,6 +44,20 @@ def load_onnx(path: Path, *, validate: bool = False, external_data: bool = True)
             first = first_line(exc)
             raise InputError(f"{path} is not a valid ONNX model: {first}") from None
     return model
+
+
+# One external weights file: models over protobuf's 2 GiB keep their tensors in such files.
+EXTERNAL_DATA = InputKind("an ONNX external data file", 8 * ONNX.cap // 2)
+
+
+def _check_external_files(model: Any, folder: Path) -> None:
+    """Each file the graph's initializers name is checked as any input is, before onnx reads it."""
+    for tensor in model.graph.initializer:
+        if tensor.data_location != 1:  # onnx.TensorProto.EXTERNAL
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), None)
+        if location:
+            check_input(folder / location, EXTERNAL_DATA, allow_empty=True)
 
 
 def parameter_count(model: Any) -> int:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from edgedeploy.errors import OutputError
+from edgedeploy.files import require_absolute
 
 STAGING_PREFIX = ".edgedeploy-partial-"
 LOCK_NAME = ".edgedeploy-lock"
@@ -132,6 +133,40 @@ def require_free_space(directory: Path, needed: int, what: str) -> None:
         )
 
 
+def _nearest_existing(path: Path) -> Path:
+    """The closest ancestor of ``path`` that exists (where its missing folders would be made)."""
+    for parent in path.absolute().parents:
+        if parent.exists():
+            return parent
+    return Path(os.sep)
+
+
+def check_output_path(
+    path: Path, option: str, *, directory: bool = False, needs_bytes: int = 0
+) -> None:
+    """OutputError now, before any work, when ``path`` (given as ``option``; a folder when ``directory``)
+    could not be written at the end: the wrong kind of thing in its place, a read-only or forbidden
+    folder, a full file system. Nothing is created: results are written atomically at the end."""
+    path = Path(path)
+    require_absolute(path)
+    if directory and path.exists() and not path.is_dir():
+        raise OutputError(f"{option} {path} exists and is not a directory")
+    if not directory and path.is_dir():
+        raise OutputError(f"{option} {path} is a directory; give a file name")
+    folder = path if directory and path.is_dir() else path.parent
+    folder = folder if folder.is_dir() else _nearest_existing(path)
+    if not folder.is_dir():
+        raise OutputError(f"{option} {path}: {folder} is not a directory")
+    try:
+        _probe(folder)
+    except OutputError:
+        raise OutputError(
+            f"{option} {path}: cannot write to {folder} (read-only or no permission)",
+            "choose another place for it",
+        ) from None
+    require_free_space(folder, needs_bytes, f"{option} {path}")
+
+
 def _probe(directory: Path) -> None:
     try:
         probe = tempfile.NamedTemporaryFile(dir=directory, prefix=STAGING_PREFIX, delete=True)
@@ -175,6 +210,7 @@ def staged_directory(
     always. ``needs_bytes``: what the run will write, checked against the free space first.
     """
     directory = Path(directory)
+    require_absolute(directory)
     created = _make_directory(directory)
     lock = _Lock(directory)
     lock.acquire()  # a refused lock removes nothing: the directory is the other run's now
@@ -185,8 +221,7 @@ def staged_directory(
         if existing and not force:
             _refuse_results(directory, existing, "already holds results")
         _probe(directory)
-        if needs_bytes:
-            require_free_space(directory, needs_bytes, "the results")
+        require_free_space(directory, needs_bytes or 0, "the results")
         try:
             staging = Path(tempfile.mkdtemp(dir=directory, prefix=STAGING_PREFIX))
         except OSError as exc:

@@ -93,9 +93,33 @@ def envelope_json(command: str, payload: dict[str, Any]) -> str:
     return to_json(envelope(command, payload))
 
 
+class _Written:
+    """Whether this process already wrote its JSON document on stdout (then a failure adds none)."""
+
+    json_document = False
+
+
+written = _Written()
+
+
+def error_document(command: str, code: int, message: str, hint: str | None) -> str:
+    """The one JSON document a failed ``--json`` run writes on stdout: the envelope with ``error``
+    (edgedeploy/docs/json-output.md). ``code`` is the exit code's name (``unreadable-input``)."""
+    known = {int(c): c.name for c in ExitCode}
+    name = known.get(int(code), "ERROR")
+    error = {
+        "code": name.lower().replace("_", "-"),
+        "exit_code": int(code),
+        "message": message,
+        "hint": hint,
+    }
+    return envelope_json(command, {"error": error})
+
+
 def emit(result: Result, as_json: bool, command: str) -> ExitCode:
     """Show ``result``: as the command's JSON document, or as its table."""
     if as_json:
+        written.json_document = True
         # Written as is, not through rich: rich would still turn ":smiley:" in a model's op names into an
         # emoji, and it holds the whole document as styled segments (gigabytes for a large report).
         text = envelope_json(command, result.to_dict())

@@ -6,15 +6,32 @@ structural mutations on top of its 2,000 byte mutations), derandomized so CI see
 the same inputs every run; they are marked slow (CI runs them; ``-m "not slow"`` skips them locally).
 Inputs that broke a reader before it was fixed are kept in tests/data/fuzz/regressions/ (INDEX.json
 says which reader reads each and what must come out) and run in the fast suite.
+
+Issue 20's classes run in the fast suite too (tests/fuzz_special.py): every reader against every special
+file (FIFO, /dev/zero, a directory, a socket, a symlink loop, a dangling link, a sparse file past its cap,
+an empty file), JSON nested past the limit, and a sidecar with one field set to an impossible value.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import tempfile
+import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
+from fuzz_special import (
+    SAYS,
+    SPECIAL_KINDS,
+    deep_json,
+    dotted,
+    make_special,
+    sidecar_with_one_bad_field,
+)
 from fuzzing import (
+    EXAMPLE_BUDGET_S,
     FUZZ_SETTINGS,
     LOGS,
     REGRESSIONS,
@@ -35,13 +52,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgedeploy.bench.baseline import compare, load_baseline
-from edgedeploy.errors import EdgedeployError
+from edgedeploy.deploy import sidecar
+from edgedeploy.deploy.labels import read_label_file
+from edgedeploy.errors import EdgedeployError, InputError
+from edgedeploy.files import MAX_JSON_DEPTH, SIDECAR, load_json
+from edgedeploy.onnx_reader import load_onnx
 from edgedeploy.report import envelope_json
 from edgedeploy.targets.edgetpu.check import check_model
 from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_log_file, parse_compiler_output
 from edgedeploy.targets.edgetpu.inspect.darwinn import read_package
 from edgedeploy.targets.inspection import inspect_model
-from edgedeploy.tflite import parse_model
+from edgedeploy.tflite import parse_model, read_model
 
 LOG_SEEDS = sorted(p for p in LOGS.iterdir() if p.suffix in (".txt", ".log"))
 ONNX_SEEDS = sorted(SEEDS.glob("*.onnx"))
@@ -156,6 +177,8 @@ READERS = {
     "bench-model": lambda path: inspect_model(path),
     "compiler-output": lambda path: parse_compiler_output(path.read_text(errors="replace")),
     "saved-bench-result": lambda path: compare(BENCH_SEED, load_baseline(path), str(path), 0.3),
+    "sidecar-document": lambda path: sidecar.parse(load_json(path, SIDECAR), path),
+    "onnx": lambda path: load_onnx(path),
 }
 
 
@@ -192,10 +215,9 @@ def test_check_json_on_mutated_onnx_is_strict_json_or_one_error_line(tmp_path, c
     path = tmp_path / "fuzz.onnx"
     path.write_bytes(data.draw(mutated_bytes(data.draw(st.sampled_from(ONNX_SEEDS)).read_bytes())))
     result = cli("check", "--json", path)
-    if result.code == 4:
-        assert (
-            result.out == "" and result.err.startswith("error: ") and result.err.count("\n") == 1
-        ), result
+    if result.code == 4:  # one error line on stderr, and the error document on stdout (issue 20)
+        assert result.err.startswith("error: ") and result.err.count("\n") == 1, result
+        assert strict_json(result.out)["error"]["exit_code"] == 4, result
     else:
         assert result.code in (0, 3), result
         strict_json(result.out)
@@ -220,3 +242,94 @@ def test_sidecar(tmp_path, data):
         text = data.draw(mutated_bytes(text.encode())).decode("utf-8", errors="replace")
     model.with_suffix(".json").write_text(text)
     only_project_errors(lambda: load_for(model))
+
+
+# ---- issue 20: special files, size caps, deep JSON, sidecar fields ---------------------------------------
+
+SPECIAL_READERS = {
+    "check": (".tflite", check_model),
+    "check-log": (".txt", check_model),
+    "bench-model": (".tflite", inspect_model),
+    "tflite": (".tflite", read_model),
+    "saved-bench-result": (".json", load_baseline),
+    "sidecar": (".json", sidecar.read),
+    "onnx": (".onnx", load_onnx),
+    "labels": (".txt", read_label_file),
+}
+
+
+@settings(FUZZ_SETTINGS, max_examples=300)
+@given(data=st.data())
+def test_special_files_are_refused_unopened(tmp_path, data):
+    """Every reader, every special file: one InputError saying what the path is, at once, in little memory."""
+    kind = data.draw(st.sampled_from(SPECIAL_KINDS))
+    reader = data.draw(st.sampled_from(sorted(SPECIAL_READERS)))
+    suffix, read = SPECIAL_READERS[reader]
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / f"in{suffix}"
+    server = make_special(kind, path)
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(InputError) as raised:
+            read(path)
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        if server is not None:
+            server.close()
+    message = raised.value.message
+    says = "holds no labels" if (kind, reader) == ("empty", "labels") else SAYS[kind]
+    assert says in message and "\n" not in message, (kind, reader, message)
+    assert raised.value.exit_code == 4
+    assert time.monotonic() - started < 1.0 and peak < 8 * 2**20, (kind, reader, peak)
+
+
+SIDECAR_WITH_LABELS = {
+    **SIDECAR_SEED,
+    "labels": {
+        "source": "labels.txt",
+        "offset": 0,
+        "count": 10,
+        "offset_note": "output N is line N of the file",
+        "names": [f"class {i}" for i in range(10)],
+    },
+}
+
+
+@settings(FUZZ_SETTINGS, max_examples=150)
+@given(data=st.data())
+def test_json_nested_past_the_limit_is_an_input_error(tmp_path, data):
+    """A saved bench result or a sidecar nested 65 to 100,000 deep: never a RecursionError."""
+    reader = data.draw(st.sampled_from(("saved-bench-result", "sidecar")))
+    seed = BENCH_SEED if reader == "saved-bench-result" else SIDECAR_WITH_LABELS
+    text, depth = data.draw(deep_json(seed))
+    path = tmp_path / "deep.json"
+    path.write_text(text)
+    read = SPECIAL_READERS[reader][1]
+    started = time.monotonic()
+    with pytest.raises(InputError, match=f"nested deeper than {MAX_JSON_DEPTH} levels"):
+        read(path)
+    assert time.monotonic() - started < EXAMPLE_BUDGET_S, depth
+
+
+@settings(FUZZ_SETTINGS, max_examples=500)
+@given(data=st.data())
+def test_a_sidecar_field_set_to_an_impossible_value(tmp_path, data):
+    """One field NaN, an infinity, null, a wrong word or type: refused naming that field (or the object
+    holding it); a non-finite number is never accepted."""
+    from edgedeploy.deploy.sidecar import load_for
+
+    doc, field, value = data.draw(sidecar_with_one_bad_field(SIDECAR_WITH_LABELS))
+    model = tmp_path / SIDECAR_MODEL.name
+    if not model.exists():
+        model.write_bytes(SIDECAR_MODEL.read_bytes())
+    model.with_suffix(".json").write_text(json.dumps(doc))
+    try:
+        load_for(model)
+    except InputError as exc:
+        names = [dotted(field[:n]) for n in range(len(field), 0, -1)]
+        assert any(name in exc.message for name in names), (names, exc.message)
+        assert exc.exit_code == 4 and "\n" not in exc.message
+        return
+    bad_number = isinstance(value, float) and not math.isfinite(value)
+    assert not bad_number, f"{dotted(field)} = {value} was accepted"

@@ -123,7 +123,7 @@ def test_a_fifo_is_refused_not_read(tmp_path, cli, command):
     started = time.monotonic()
     result = cli(*command, fifo)
     assert time.monotonic() - started < 10
-    assert result.code == ExitCode.UNREADABLE_INPUT and "not a regular file" in result.err
+    assert result.code == ExitCode.UNREADABLE_INPUT and "is a FIFO (named pipe)" in result.err
 
 
 def test_json_output_is_the_model_text_as_it_is(cli):

@@ -12,13 +12,13 @@ to judge the noise by, and the tolerance alone decides."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.files import BENCH_RESULT, load_json
 
 SCHEMA = "edgedeploy.bench/1"
 # Environment fields that make two results incomparable when they differ.
@@ -70,12 +70,10 @@ class Comparison:
 
 
 def load_baseline(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError as exc:
-        raise InputError(f"--compare {path}: no such file") from exc
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"--compare {path}: not a readable JSON file ({exc})") from exc
+    try:  # a FIFO, /dev/zero, a sparse 8 GiB file or a 100,000-deep array: refused, unread
+        data = load_json(Path(path), BENCH_RESULT)
+    except InputError as exc:
+        raise InputError(f"--compare {exc.message}", exc.hint) from None
     if (
         not isinstance(data, dict)
         or data.get("schema") != SCHEMA

@@ -8,13 +8,13 @@ otherwise ImageNet mean/std at the model's own input size. Which one was used is
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.files import CONVERT_REPORT, load_json
 from edgedeploy.images import (
     IMAGE_SUFFIXES,
     Preprocessing,
@@ -74,9 +74,9 @@ def preprocessing_for(model: ModelFile, height: int, width: int) -> tuple[Prepro
     report = model.path.parent / "report.json"
     data = None
     if report.is_file():
-        try:
-            data = json.loads(report.read_text()).get("preprocessing")
-        except (OSError, ValueError, AttributeError):
+        try:  # an old folder's report is advice only: an unreadable one is passed over (read capped)
+            data = load_json(report, CONVERT_REPORT).get("preprocessing")
+        except (InputError, AttributeError):
             data = None
     if isinstance(data, dict):
         try:

@@ -251,7 +251,15 @@ def run_bench(
     if not request.models:
         raise UsageError("no model given")
     names = parse_target_names(list(request.targets), "runtime")
-    models = list({Path(p).resolve(): inspect_model(Path(p)) for p in request.models}.values())
+    # A meter that was asked for and cannot be read here is refused before any model is measured.
+    power = power_session(request.power, request.idle_seconds)
+    if request.power is not None and not power.active:
+        raise EdgedeployError(
+            f"--power {power.reason}", "check the meter's name with --power, or leave --power out"
+        )
+    # Each file is checked before its path is resolved: resolving a symlink loop raises RuntimeError.
+    inspected = [inspect_model(Path(p)) for p in request.models]
+    models = list({m.path.resolve(): m for m in inspected}.values())
     rows = _row_names(models)
     targets = [target_factory(name, request.target_options) for name in names]
     statuses = _statuses(targets)
@@ -264,7 +272,6 @@ def run_bench(
     }
     inputs = _input_sets(files, {s.name for s in statuses if s.available}, request)
     environment = capture_environment()
-    power = power_session(request.power, request.idle_seconds)
     if power.active and inputs:
         progress(f"power: idle baseline for {request.idle_seconds:g} s (keep the machine idle)")
         power.measure_baseline()

@@ -33,7 +33,8 @@ from edgedeploy.cli.help_text import hide_flag_metavars, reflow  # noqa: E402
 from edgedeploy.cli.interrupts import interrupt_handling  # noqa: E402
 from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
 from edgedeploy.exiting import end_process  # noqa: E402
-from edgedeploy.report import stderr  # noqa: E402
+from edgedeploy.files import leave_deleted_cwd  # noqa: E402
+from edgedeploy.report import error_document, stderr, written  # noqa: E402
 
 app = typer.Typer(
     name="edgedeploy",
@@ -81,11 +82,53 @@ for _module in (models, convert, check, compile, estimate, limits, bench, target
     )(hide_flag_metavars(_module.command))
 
 
-def _fail(message: str, code: int) -> int:
-    stderr.print(
-        f"[bold red]error:[/bold red] {message}", highlight=False, markup=True, soft_wrap=True
+_COMMANDS = {
+    module.NAME
+    for module in (
+        models,
+        convert,
+        check,
+        compile,
+        estimate,
+        limits,
+        bench,
+        targets,
+        compare,
+        verify,
     )
+}
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]} | {
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+}
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped: a newline in a file name must not split the error line
+    (nor a carriage return overwrite it, nor an escape sequence restyle the terminal)."""
+    return text.translate(_CONTROL)
+
+
+def _fail(message: str, code: int, hint: str | None = None, args: list[str] | None = None) -> int:
+    """The one-line error on stderr; with ``--json``, also the error document on stdout (unless the
+    command had already written its own), so that a script parsing stdout always gets one document."""
+    shown = escape(one_line(message)) + (f" [dim]({escape(one_line(hint))})[/dim]" if hint else "")
+    stderr.print(
+        f"[bold red]error:[/bold red] {shown}", highlight=False, markup=True, soft_wrap=True
+    )
+    _json_error(args, code, message, hint)
     return code
+
+
+def _json_error(args: list[str] | None, code: int, message: str, hint: str | None) -> None:
+    """With ``--json`` and no document written yet: the error document on stdout."""
+    if args is None or "--json" not in args or written.json_document:
+        return
+    command = next((a for a in args if a in _COMMANDS), "edgedeploy")
+    with contextlib.suppress(OSError, ValueError):  # a closed stdout: the stderr line stays
+        sys.stdout.write(error_document(command, code, message, hint))
+        sys.stdout.flush()
 
 
 INTERRUPTED_LINE = "interrupted; no partial output was kept"
@@ -109,16 +152,18 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (``main`` exits with it)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    leave_deleted_cwd()  # before any framework loads: torch's loader needs a working directory
+    written.json_document = False  # per run: the CLI may run several times in one process (tests)
     try:
         with interrupt_handling() as interrupts:
             code = _run(args, debug)
             if (
                 interrupts.count and code == ExitCode.INTERRUPTED
             ):  # typer turns Ctrl-C into a silent 130
-                return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)
+                return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED, args=args)
             return code
     except KeyboardInterrupt:  # a Ctrl-C that landed after the command's own handling
-        return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)
+        return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED, args=args)
 
 
 def _run(args: list[str], debug: bool) -> int:
@@ -128,18 +173,19 @@ def _run(args: list[str], debug: bool) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
-        return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)
+        return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED, args=args)
     except BrokenPipeError:
         _quiet_stdout()
         return ExitCode.OK
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument, bad value
         exc.show(file=sys.stderr)
-        return getattr(exc, "exit_code", ExitCode.USAGE)
+        code = getattr(exc, "exit_code", ExitCode.USAGE)
+        _json_error(args, code, exc.format_message(), None)
+        return code
     except EdgedeployError as exc:
         if debug:
             traceback.print_exc()
-        hint = f" [dim]({escape(exc.hint)})[/dim]" if exc.hint else ""
-        return _fail(escape(exc.message) + hint, exc.exit_code)
+        return _fail(exc.message, exc.exit_code, exc.hint, args)
     except (
         OSError
     ) as exc:  # a write the library did not expect to fail: a full disk, a read-only mount
@@ -147,15 +193,18 @@ def _run(args: list[str], debug: bool) -> int:
             traceback.print_exc()
         what = _WRITE_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
         where = f" writing {exc.filename}" if exc.filename else ""
-        return _fail(escape(f"{what}{where}"), ExitCode.ERROR)
+        return _fail(f"{what}{where}", ExitCode.ERROR, args=args)
     except (
         Exception
     ) as exc:  # a bug or an unexpected library failure: still one line unless --debug
         if debug:
             traceback.print_exc()
-        detail = escape(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return _fail(
-            f"unexpected failure: {detail} (run with --debug for the traceback)", ExitCode.ERROR
+            f"unexpected failure: {detail}",
+            ExitCode.ERROR,
+            "run with --debug for the traceback",
+            args,
         )
 
 

@@ -122,6 +122,7 @@ def command(
     from edgedeploy.bench.plot import write_plot
     from edgedeploy.bench.runner import BenchRequest, run_bench
     from edgedeploy.errors import UsageError
+    from edgedeploy.outputs import check_output_path
     from edgedeploy.report import emit, note
     from edgedeploy.targets.contract import TargetOptions
 
@@ -129,6 +130,10 @@ def command(
         raise UsageError("--tolerance must be 0 or more (0.3 = 30% slower is a regression)")
     if plot is not None and plot.suffix.lower() != ".png":
         raise UsageError(f"--plot {plot}: give a .png file name")
+    # Every file this run writes is checked before minutes of measuring (read-only, a directory, no room).
+    for option, path in (("--csv", csv_path), ("--save", save), ("--plot", plot)):
+        if path is not None:
+            check_output_path(path, option)
     baseline = (
         load_baseline(compare_with) if compare_with else None
     )  # fail before minutes of measuring

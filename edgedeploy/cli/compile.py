@@ -117,7 +117,9 @@ def command(
         compiler=compiler,
         timeout=timeout,
     )
-    if as_json and getattr(report, "failure", None) is not None:
+    # A failed compile (exit 6) says so on stderr with or without --json: the report's table on stdout
+    # may be piped away, the error line never is.
+    if getattr(report, "failure", None) is not None:
         stderr.print(
             f"[bold red]error:[/bold red] Edge TPU compilation failed: {escape(report.failure.reason)}",
             markup=True,

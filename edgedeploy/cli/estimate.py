@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -23,8 +24,14 @@ def _profiles(target: str) -> list[str]:
 
 
 def _is_tflite(model: str) -> bool:
-    path = Path(model)
+    """Whether MODEL is a TFLite file; a file that cannot be read (a FIFO, a symlink loop, a sparse
+    8 GiB .onnx) is refused here, before any framework loads."""
+    from edgedeploy.converters.sources import check_model_file, looks_like_path
     from edgedeploy.tflite.files import is_tflite_file
+
+    path = Path(model)
+    if looks_like_path(model) or os.path.lexists(path):
+        check_model_file(path)
 
     return path.suffix.lower() == ".tflite" or is_tflite_file(path)
 

@@ -49,5 +49,9 @@ def command(
     from edgedeploy.targets.contract import TargetOptions
     from edgedeploy.targets.doctor import check_targets
 
+    if model is not None:  # checked before any library is probed: a FIFO or an 8 GiB file, unread
+        from edgedeploy.files import TFLITE, check_input
+
+        check_input(model, TFLITE)
     options = TargetOptions(device=device, library=edgetpu_lib)
     return emit(check_targets(list(names or []), options, model), as_json, NAME)

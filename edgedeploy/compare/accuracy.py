@@ -57,10 +57,12 @@ class EvalSet:
 
 
 def _read_labels(path: Path) -> tuple[dict[str, int], int, bool]:
+    from edgedeploy.files import LABELS, read_input
+
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read --labels {path}: {exc}") from exc
+        lines = read_input(path, LABELS, allow_empty=True).decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read --labels {path}: not UTF-8 text") from exc
     labels: dict[str, int] = {}
     for index, line in enumerate(lines):
         for name in [line, *line.split(",")]:  # the whole line first, then each of its names

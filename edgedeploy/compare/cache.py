@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.compare.plan import StudyItem
+from edgedeploy.errors import InputError
+from edgedeploy.files import CONVERT_REPORT, load_json
 from edgedeploy.outputs import STAGING_PREFIX
 from edgedeploy.report import jsonable
 
@@ -111,9 +113,11 @@ class ConversionCache:
     def lookup(self, key: str) -> dict[str, Any] | None:
         """The convert report of a complete entry, or None (missing, or files deleted by hand)."""
         report_path = self.entry(key) / REPORT_FILE
-        try:
-            report = json.loads(report_path.read_text())
-        except (OSError, ValueError):
+        try:  # read capped: a damaged cache entry is rebuilt, never loaded whole into memory
+            report = load_json(report_path, CONVERT_REPORT)
+        except InputError:
+            return None
+        if not isinstance(report, dict):
             return None
         outputs = report.get("outputs", {})
         files = [outputs.get("int8_tflite"), outputs.get("float32_tflite")]

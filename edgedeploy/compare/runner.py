@@ -26,6 +26,8 @@ from edgedeploy.compare.row import OK
 from edgedeploy.compare.specs import parse_spec, parse_weights
 from edgedeploy.compare.stages import Study, mapped_target, run_row
 from edgedeploy.errors import OutputError, UsageError
+from edgedeploy.files import require_absolute
+from edgedeploy.outputs import check_output_path
 from edgedeploy.report import note
 
 CACHE_DIR = "cache"
@@ -56,9 +58,11 @@ class CompareRequest:
     )
 
 
-def prepare_output_dir(directory: Path, force: bool) -> None:
-    """A compare directory is re-used on purpose (that is how a study resumes); anything else is refused."""
+def check_output_dir(directory: Path, force: bool) -> None:
+    """A compare directory is re-used on purpose (that is how a study resumes); anything else is refused,
+    and so is a directory that cannot be written or has no room - all before any model is read."""
     directory = Path(directory)
+    require_absolute(directory)
     if directory.exists() and not directory.is_dir():
         raise OutputError(f"output path {directory} exists and is not a directory")
     is_study = (directory / CACHE_DIR).is_dir() or (directory / "results.json").is_file()
@@ -67,6 +71,11 @@ def prepare_output_dir(directory: Path, force: bool) -> None:
             f"output directory {directory} holds other files and no earlier compare",
             "choose an empty or new directory, or pass --force",
         )
+    check_output_path(directory, "--output-dir", directory=True)
+
+
+def prepare_output_dir(directory: Path, force: bool) -> None:
+    check_output_dir(directory, force)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -219,6 +228,7 @@ def run_compare(
     from edgedeploy.converters.tools import tool_versions
     from edgedeploy.targets.registry import parse_target_names
 
+    check_output_dir(request.output_dir, request.force)  # within a second, before any model is read
     specs = [parse_spec(s) for s in request.specs]
     if not specs:
         raise UsageError(

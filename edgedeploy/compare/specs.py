@@ -6,10 +6,12 @@ Every mistake here is a usage error in one line, so a study never fails an hour 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgedeploy.errors import UsageError
+from edgedeploy.files import WEIGHTS, check_input
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def parse_weights(entries: list[str]) -> list[WeightsChoice]:
         )
         choices.append(WeightsChoice(model.name, value, Path(file)))
     for choice in choices:
-        if not choice.path.is_file():
+        if not os.path.lexists(choice.path):
             raise UsageError(f"--weights: file not found: {choice.path}")
+        check_input(choice.path, WEIGHTS)  # a FIFO or /dev/zero would hang or fill memory in torch
     return choices

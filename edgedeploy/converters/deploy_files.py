@@ -21,6 +21,37 @@ def label_file(source: Any, labels: Path | None) -> LabelFile | None:
     return None
 
 
+def _output_shape(first: Any) -> tuple[int, ...] | None:
+    """The first output's shape before any conversion: a forward pass of the PyTorch module on zeros,
+    or the ONNX graph's declared static shape; None when it cannot be told cheaply."""
+    if isinstance(first, TorchModel):
+        import torch
+
+        try:
+            with torch.no_grad():
+                out = first.module(torch.zeros(first.input_shape))
+        except Exception:  # noqa: BLE001 - the conversion itself will say what is wrong
+            return None
+        out = out[0] if isinstance(out, (tuple, list)) and out else out
+        return tuple(int(d) for d in out.shape) if hasattr(out, "shape") else None
+    from edgedeploy.onnx_reader import load_onnx
+
+    outputs = load_onnx(first.path, external_data=False).graph.output
+    dims = outputs[0].type.tensor_type.shape.dim if outputs else []
+    shape = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in dims)
+    return shape if shape and all(shape) else None
+
+
+def check_label_count(labels: LabelFile, first: Any) -> None:
+    """UsageError before the conversion when ``--labels`` cannot match the model's class outputs."""
+    shape = _output_shape(first)
+    if shape is None:
+        return
+    classes = sidecar.class_count(sidecar.TensorIO("output", shape, "float32", None, None))
+    if classes is not None:
+        labels.for_outputs(classes)
+
+
 def make_sidecar(
     int8: TFLiteModel, original: Preprocessing, labels: LabelFile | None, raw_input: bool
 ) -> sidecar.Sidecar:

@@ -9,6 +9,7 @@ the output directory only when the run completes, so a failure or Ctrl-C leaves 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import tempfile
 import time
@@ -32,8 +33,9 @@ from edgedeploy.converters.inspect_int8 import describe
 from edgedeploy.converters.onnx_model import prepare_onnx
 from edgedeploy.converters.progress import StageProgress
 from edgedeploy.converters.quiet import captured_output
-from edgedeploy.converters.sources import load_source
+from edgedeploy.converters.sources import check_model_file, load_source, looks_like_path
 from edgedeploy.converters.tools import tool_versions
+from edgedeploy.deploy.labels import read_label_file
 from edgedeploy.errors import ConversionError
 from edgedeploy.images import ASSUMED
 from edgedeploy.outputs import require_free_space, staged_directory
@@ -156,32 +158,45 @@ def convert(
     pretrained: bool = False,
 ) -> ConvertReport:
     wall_start = time.perf_counter()
+    given_file = looks_like_path(spec) or os.path.lexists(spec)
+    if given_file:  # refused before any stage starts (one line)
+        check_model_file(Path(spec))
+    given_labels = read_label_file(options.labels) if options.labels is not None else None
     records: list[StageRecord] = []
     progress = StageProgress()
-    with progress.stage("load-model") as timer:
-        source = load_source(
-            spec,
-            alpha=alpha,
-            resolution=resolution,
-            weights=weights,
-            pretrained=pretrained,
-            input_shape=options.input_shape,
-        )
-    records.append(StageRecord("load-model", timer.seconds, getattr(source, "details", {})))
-    labels = deploy_files.label_file(source, options.labels)
-    # Before the long part: a full disk found after minutes of converting would cost them all.
-    needed = _expected_bytes(source)
-    require_free_space(Path(tempfile.gettempdir()), 2 * needed, "the conversion's scratch files")
+    # The output directory is held and checked before the model loads (a minute for a large one): in use
+    # by another run, holding results without --force, read-only or full is refused within a second.
+    early_bytes = _expected_bytes(Path(spec)) if given_file else None
     with (
-        staged_directory(Path(output_dir), force, needs_bytes=needed) as staging,
+        staged_directory(Path(output_dir), force, needs_bytes=early_bytes) as staging,
         tempfile.TemporaryDirectory(prefix="edgedeploy-work-") as scratch,
     ):
         workdir = Path(scratch)
-        first = (
-            source
-            if isinstance(source, TorchModel)
-            else prepare_onnx(source, workdir, options.input_shape)
+        with progress.stage("load-model") as timer:
+            source = load_source(
+                spec,
+                alpha=alpha,
+                resolution=resolution,
+                weights=weights,
+                pretrained=pretrained,
+                input_shape=options.input_shape,
+            )
+            # An ONNX file is read here, inside its stage: an unreadable one never gets a success tick.
+            first = (
+                source
+                if isinstance(source, TorchModel)
+                else prepare_onnx(source, workdir, options.input_shape)
+            )
+        records.append(StageRecord("load-model", timer.seconds, getattr(source, "details", {})))
+        labels = given_labels or deploy_files.label_file(source, None)
+        if given_labels is not None:  # a wrong count is refused now, not after the conversion
+            deploy_files.check_label_count(given_labels, first)
+        # Before the long part: a full disk found after minutes of converting would cost them all.
+        needed = _expected_bytes(source)
+        require_free_space(
+            Path(tempfile.gettempdir()), 2 * needed, "the conversion's scratch files"
         )
+        require_free_space(Path(output_dir), needed, "the results")
         first = dataclasses.replace(
             first, preprocessing=options.preprocessing.apply(first.preprocessing)
         )

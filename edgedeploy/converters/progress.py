@@ -15,6 +15,10 @@ from collections.abc import Iterator
 
 from rich.console import Console
 
+from edgedeploy.errors import ExitCode
+
+_SAID_BY_THE_ERROR = (ExitCode.USAGE, ExitCode.UNREADABLE_INPUT)
+
 
 class StageTimer:
     seconds: float = 0.0
@@ -43,9 +47,11 @@ class StageProgress:
         try:
             with self.console.status(f"[bold]{name}[/bold] ...", spinner="dots"):
                 yield timer
-        except BaseException:
+        except BaseException as exc:
             timer.seconds = time.perf_counter() - start
-            self.console.print(f"[red]x[/red] {name:<22} failed after {timer.seconds:.1f} s")
+            # Bad input or a bad option is said by the error line alone: one line, no stage line.
+            if getattr(exc, "exit_code", None) not in _SAID_BY_THE_ERROR:
+                self.console.print(f"[red]x[/red] {name:<22} failed after {timer.seconds:.1f} s")
             raise
         timer.seconds = time.perf_counter() - start
         if timer.outcome:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from edgedeploy.converters.artifacts import TorchModel
 from edgedeploy.errors import InputError, UsageError
-from edgedeploy.files import require_file
+from edgedeploy.files import MODEL, ONNX, TFLITE, TORCH, InputKind, check_input
 from edgedeploy.images import default_preprocessing
 from edgedeploy.report import note
 from edgedeploy.targets.registry import require_batch
@@ -38,8 +38,22 @@ def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
     return shape
 
 
+def model_kind(path: Path) -> InputKind:
+    """What a model file given by name must be, from its suffix (its size cap with it)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".onnx":
+        return ONNX
+    if suffix == ".tflite":
+        return TFLITE
+    if suffix in TORCHSCRIPT_SUFFIXES or suffix in EXPORTED_PROGRAM_SUFFIXES:
+        return TORCH
+    return MODEL
+
+
 def check_model_file(path: Path) -> Path:
-    return require_file(path, "a model file")
+    """``path`` when it is a regular, non-empty file within its kind's size cap; InputError otherwise."""
+    check_input(path, model_kind(path))
+    return Path(path)
 
 
 def looks_like_path(text: str) -> bool:

@@ -73,11 +73,12 @@ class Labels:
 def read_label_file(path: Path, source: str | None = None) -> LabelFile:
     """One label per line (trailing blank lines ignored); InputError for an unreadable or empty file."""
     path = Path(path)
+    from edgedeploy.files import LABELS, read_input
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise InputError(f"cannot read labels file {path}: {reason}") from exc
+        text = read_input(path, LABELS, allow_empty=True).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read labels file {path}: not UTF-8 text") from exc
     lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()

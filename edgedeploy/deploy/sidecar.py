@@ -14,7 +14,6 @@ quantization) must agree, else one InputError names the field.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 from edgedeploy.deploy.labels import LabelFile
 from edgedeploy.errors import ConversionError, InputError
+from edgedeploy.files import SIDECAR, load_json
 from edgedeploy.images import Preprocessing
 from edgedeploy.outputs import atomic_write_text
 from edgedeploy.report import envelope_json
@@ -231,150 +231,17 @@ def write(sidecar: Sidecar, path: Path) -> Path:
 # ---- reading ------------------------------------------------------------------------------------------
 
 
-class _Fields:
-    """Typed access to a parsed document; every failure names the field (``input.scale``)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def fail(self, where: str, what: str) -> InputError:
-        return InputError(f"{self.path.name}: {where!r} {what}", EDITED)
-
-    def get(
-        self,
-        data: dict,
-        key: str,
-        where: str,
-        kind: type | tuple[type, ...],
-        optional: bool = False,
-    ) -> Any:
-        if not isinstance(data, dict) or key not in data:
-            raise self.fail(where, "is missing")
-        value = data[key]
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-            names = "/".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-            raise self.fail(where, f"must be {names}, not {json.dumps(value)[:40]}")
-        return value
-
-    def numbers(self, data: dict, key: str, where: str, count: int) -> tuple[float, ...]:
-        values = self.get(data, key, where, list)
-        if len(values) != count or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
-        ):
-            raise self.fail(where, f"must be {count} numbers")
-        return tuple(float(v) for v in values)
-
-    def tensor(self, data: dict, where: str) -> TensorIO:
-        shape = self.get(data, "shape", f"{where}.shape", list)
-        if not shape or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
-        ):
-            raise self.fail(f"{where}.shape", "must be a list of positive integers")
-        scale = self.get(data, "scale", f"{where}.scale", (int, float), optional=True)
-        zero = self.get(data, "zero_point", f"{where}.zero_point", int, optional=True)
-        return TensorIO(
-            self.get(data, "name", f"{where}.name", str),
-            tuple(shape),
-            self.get(data, "dtype", f"{where}.dtype", str),
-            None if scale is None else float(scale),
-            zero,
-        )
-
-
 def parse(data: Any, path: Path) -> Sidecar:
-    """A sidecar from its JSON document; InputError naming the first field that is missing or wrong."""
-    f = _Fields(path)
-    version = f.get(data, "schema_version", "schema_version", int)
-    if version > SCHEMA_VERSION:
-        raise InputError(
-            f"{path.name}: sidecar schema {version} is newer than this edgedeploy reads ({SCHEMA_VERSION})",
-            "upgrade edgedeploy",
-        )
-    inp = f.get(data, "input", "input", dict)
-    tensor = f.tensor(inp, "input")
-    layout = f.get(inp, "layout", "input.layout", str)
-    if layout != image_layout(tensor.shape):
-        raise f.fail(
-            "input.layout",
-            f"is {layout} but input.shape {list(tensor.shape)} is {image_layout(tensor.shape)}",
-        )
-    raw = f.get(inp, "raw_pixels", "input.raw_pixels", bool)
-    prep = f.get(data, "preprocessing", "preprocessing", dict)
-    order = f.get(prep, "channel_order", "preprocessing.channel_order", str)
-    if order not in ("RGB", "BGR"):
-        raise f.fail("preprocessing.channel_order", "must be RGB or BGR")
-    resize = f.get(prep, "resize", "preprocessing.resize", dict)
-    crop = f.get(prep, "crop", "preprocessing.crop", dict)
-    norm = f.get(prep, "normalize", "preprocessing.normalize", dict)
-    where = f.get(norm, "where", "preprocessing.normalize.where", str)
-    if where not in ("host", "model") or (where == "model") != raw:
-        raise f.fail(
-            "preprocessing.normalize.where",
-            f"is {where!r} but input.raw_pixels is {str(raw).lower()}",
-        )
-    channels = tensor.shape[3] if layout == "NHWC" else tensor.shape[1]
-    mean = tuple(v / 255 for v in f.numbers(norm, "mean", "preprocessing.normalize.mean", channels))
-    std = tuple(v / 255 for v in f.numbers(norm, "std", "preprocessing.normalize.std", channels))
-    if any(s <= 0 for s in std):
-        raise f.fail("preprocessing.normalize.std", "must be positive")
-    size = f.get(crop, "size", "preprocessing.crop.size", list)
-    if len(size) != 2 or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in size
-    ):
-        raise f.fail("preprocessing.crop.size", "must be [height, width]")
-    short = f.get(resize, "short_side", "preprocessing.resize.short_side", int)
-    host_mean, host_std = ((0.0,) * channels, (1.0,) * channels) if raw else (mean, std)
-    origin = norm.get("origin") if isinstance(norm.get("origin"), str) else "sidecar"
-    preprocessing = Preprocessing(
-        size=tuple(size),
-        resize_size=short,
-        mean=host_mean,
-        std=host_std,
-        interpolation=f.get(resize, "interpolation", "preprocessing.resize.interpolation", str),
-        channel_order=order,
-        origin=origin,
-    )
-    outputs = f.get(data, "outputs", "outputs", list)
-    tensors = tuple(f.tensor(o, f"outputs[{i}]") for i, o in enumerate(outputs))
-    activation = tuple(
-        o.get("activation", "none") if isinstance(o, dict) else "none" for o in outputs
-    )
-    labels = f.get(data, "labels", "labels", dict, optional=True)
-    if labels is not None:
-        names = f.get(labels, "names", "labels.names", list)
-        classes = class_count(tensors[0]) if tensors else None
-        if classes != len(names):
-            raise f.fail(
-                "labels.names",
-                f"holds {len(names)} labels for an output of {classes or 'no'} classes",
-            )
-    files = data.get("files") if isinstance(data.get("files"), dict) else {}
-    return Sidecar(
-        model=f.get(data, "model", "model", str),
-        input=tensor,
-        layout=layout,
-        raw_pixels=raw,
-        preprocessing=preprocessing,
-        in_model=(mean, std) if raw else None,
-        outputs=tensors,
-        output_activation=activation,
-        labels=labels,
-        files={k: v for k, v in files.items() if isinstance(v, str)},
-    )
+    """A sidecar from its JSON document; InputError naming the first field that is missing or wrong
+    (every field checked for its type, finite numbers and allowed values: ``sidecar_fields``)."""
+    from edgedeploy.deploy.sidecar_fields import parse_document
+
+    return parse_document(data, path)
 
 
 def _document(path: Path) -> Any:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"cannot read sidecar {path}: {getattr(exc, 'strerror', None) or type(exc).__name__}"
-        ) from exc
-    except ValueError as exc:
-        raise InputError(f"{path.name} is not valid JSON ({exc})", EDITED) from exc
-    return data
+    """The sidecar's JSON, read capped and with the nesting limit (edgedeploy.files)."""
+    return load_json(path, SIDECAR, EDITED)
 
 
 def _is_sidecar(data: Any) -> bool:

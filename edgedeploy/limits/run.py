@@ -19,7 +19,7 @@ from edgedeploy.limits.plot import draw
 from edgedeploy.limits.result import LimitsResult
 from edgedeploy.limits.scan import Point, scan
 from edgedeploy.limits.source import ScanSource, resolve
-from edgedeploy.outputs import atomic_write_text
+from edgedeploy.outputs import atomic_write_text, check_output_path
 from edgedeploy.report import envelope_json, note, stderr
 from edgedeploy.targets.registry import DEFAULT_TARGET, get_target
 
@@ -89,9 +89,12 @@ def run_limits(
     force: bool = False,
 ) -> LimitsResult:
     spec = get_target(target, "limits")
-    source, grid = resolve(model, alphas, resolutions)
     folder = Path(output_dir) if output_dir is not None else default_output_dir(model)
+    # Where the results go is checked first: a read-only folder found after minutes of scanning and
+    # converting would cost them all.
     _refuse_overwrite(folder, force)
+    check_output_path(folder, "--output-dir", directory=True)
+    source, grid = resolve(model, alphas, resolutions)
     options = {key: value for key, value in (("host", host), ("clock", clock)) if value}
     start = time.perf_counter()
     with stderr.status("fast analysis ...") as status:

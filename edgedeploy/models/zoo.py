@@ -33,8 +33,9 @@ def preprocessing_for(reference: str, resolution: int) -> Preprocessing:
 def _load_state_dict(module, weights: Path) -> None:
     import torch
 
-    if not weights.is_file():
-        raise InputError(f"weights file not found: {weights}")
+    from edgedeploy.files import WEIGHTS, check_input
+
+    check_input(weights, WEIGHTS)  # a FIFO or /dev/zero would hang or fill memory in torch.load
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:

@@ -88,10 +88,13 @@ def create_interpreter(
     """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+    from edgedeploy.errors import InputError
+    from edgedeploy.files import TFLITE, read_input
+
     try:
-        content = Path(path).read_bytes()
-    except OSError as exc:
-        raise InterpreterLoadError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        content = read_input(path, TFLITE)  # capped: a file that grew past the format is not loaded
+    except InputError as exc:
+        raise InterpreterLoadError(exc.message) from None
     resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     failure: BaseException | None = None
     with captured_native_stderr() as log:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgedeploy.errors import InputError
-from edgedeploy.files import regular_file_size
+from edgedeploy.files import TFLITE, InputKind, check_input
 
 FILE_IDENTIFIER = b"TFL3"
 # Files people hand over by mistake where a TFLite model is expected, and what to do instead.
@@ -28,6 +28,11 @@ def has_tflite_identifier(head: bytes) -> bool:
 
 
 def is_tflite_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file that starts like a TFLite model (a FIFO is never opened)."""
+    try:
+        check_input(path, TFLITE)
+    except InputError:
+        return False
     try:
         with open(path, "rb") as handle:
             return has_tflite_identifier(handle.read(8))
@@ -38,14 +43,13 @@ def is_tflite_file(path: Path) -> bool:
 def require_tflite_file(path: Path, hint: str | None = None) -> Path:
     """``path`` if it is a readable TFLite file; otherwise InputError saying what it is instead."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory; give .tflite model files")
+    # What the path is first (a FIFO would block the read below forever, a loop never resolves), then
+    # what the name says, then the size a flatbuffer can have.
+    check_input(path, InputKind("a .tflite model", 1 << 62), allow_empty=True)
     instead = NOT_TFLITE.get(path.suffix.lower())
     if instead:
         raise InputError(f"{path.name} is {instead.format(path=path)}")
-    regular_file_size(path, "a .tflite model")  # a FIFO would block the read below forever
+    check_input(path, TFLITE, allow_empty=True)
     try:
         with path.open("rb") as handle:
             head = handle.read(8)

@@ -15,7 +15,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from edgedeploy.errors import InputError
-from edgedeploy.files import read_input
+from edgedeploy.files import TFLITE, read_input
 from edgedeploy.tflite.files import has_tflite_identifier
 from edgedeploy.tflite.graph import Op, Tensor, TFLiteGraph
 from edgedeploy.tflite.options import decode_options, enum_names
@@ -314,4 +314,4 @@ def _parse_checked(data: bytes, progress: list[str]) -> TFLiteGraph:
 def read_model(path: str | Path) -> TFLiteGraph:
     """Read a ``.tflite`` file. Missing, empty, truncated, random or non-TFLite files raise ``InputError``."""
     path = Path(path)
-    return parse_model(read_input(path, "a TFLite model"), label=str(path))
+    return parse_model(read_input(path, TFLITE), label=str(path))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from edgedeploy.errors import InputError
+from edgedeploy.files import TFLITE, read_input
 from edgedeploy.tflite import read_model
 from edgedeploy.verify.inputs import dequantize, quantize
 
@@ -74,7 +75,7 @@ def _interpreter(path: Path):
                 "ignore"
             )  # LiteRT warns that keeping every tensor is for debugging: it is
             interpreter = Interpreter(
-                model_content=Path(path).read_bytes(),
+                model_content=read_input(path, TFLITE),
                 num_threads=1,
                 experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
                 experimental_preserve_all_tensors=True,

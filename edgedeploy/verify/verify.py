@@ -11,12 +11,12 @@ checked against the model first.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from edgedeploy.deploy.sidecar import Sidecar, class_count, load_for, sidecar_path, validate
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.files import CONVERT_REPORT, load_json
 from edgedeploy.targets.contract import TargetOptions
 from edgedeploy.targets.inspection import inspect_model
 from edgedeploy.targets.registry import DEFAULT_TARGET, create_runtime, get_target
@@ -60,9 +60,10 @@ def _reference(sidecar: Sidecar, folder: Path, key: str, what: str) -> Path:
 def _calibration_count(folder: Path) -> int | None:
     """How many images calibrated the model, from report.json when it is there (advice only; never guessed)."""
     try:
-        images = json.loads((folder / "report.json").read_text())["calibration"]["images"]
+        report = load_json(folder / "report.json", CONVERT_REPORT)
+        images = report["calibration"]["images"]
         return len(images) if isinstance(images, list) else None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (InputError, KeyError, TypeError):
         return None
 
 

@@ -183,15 +183,13 @@ def test_power_with_a_command_meter(cli, edgetpu_models):
     assert power["energy_above_idle_per_inference_mj"] == pytest.approx(0.0, abs=1e-9)
 
 
-def test_unusable_meter_is_not_measured_with_the_reason(cli, edgetpu_models):
-    result, data = bench_json(cli, edgetpu_models / "split_concat.tflite", "--power", "cmd:")
-    assert (
-        result.code == ExitCode.ERROR
-    )  # a meter was asked for and gave nothing: the run is no success
-    assert (
-        data["power"]["status"] == "not measured" and "needs a command" in data["power"]["reason"]
-    )
-    assert data["results"][0]["power"]["active_w"] is None
+def test_unusable_meter_is_refused_before_measuring(cli, edgetpu_models):
+    """A meter was asked for and cannot be read: refused before any model is measured (issue 20)."""
+    for spec, says in (("cmd:", "needs a command"), ("hwmon:ina260", "ina260")):
+        result = cli("bench", edgetpu_models / "split_concat.tflite", "--power", spec, "--json")
+        assert result.code == ExitCode.ERROR, result
+        assert says in result.err and result.err.count("\n") == 1, result
+        assert "bench: measuring" not in result.err  # nothing was measured
     assert (
         cli("bench", edgetpu_models / "split_concat.tflite", "--power", "wattmeter").code
         == ExitCode.USAGE

@@ -153,6 +153,10 @@ def test_compiler_that_prints_nothing(fake_compiler, model, cli, tmp_path):
     result = cli("compile", model, "-o", out)
     assert result.code == ExitCode.COMPILER_FAILED, result
     assert "printed nothing" in result.out
+    # Without --json too, the failure is one line on stderr (issue 20: stderr was empty).
+    assert (
+        result.err.startswith("error: Edge TPU compilation failed") and result.err.count("\n") == 1
+    )
     assert not list(out.glob("*_edgetpu.tflite"))
     report = json.loads((out / "report.json").read_text())
     assert report["failure"]["code"] == "empty-output" and report["compiler"]["version"] is None

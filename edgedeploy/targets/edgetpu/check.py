@@ -15,24 +15,31 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgedeploy.errors import InputError, UsageError
-from edgedeploy.files import read_input, require_file
+from edgedeploy.files import COMPILER_LOG, ONNX, TFLITE, InputKind, check_input, read_input
 from edgedeploy.targets.edgetpu.predict.result import CheckReport
 from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER, load_rules
 from edgedeploy.tflite import has_tflite_identifier, parse_model
 
 _TEXT_LIMIT = (
-    5 * 1024 * 1024
-)  # compiler outputs are a few KiB; refuse to decode big binaries as text
+    COMPILER_LOG.cap
+)  # compiler outputs are a few KiB; big binaries are not decoded as text
+# Before the content says which kind it is, only what the path is gets checked.
+_ANY = InputKind("a model or compiler log", 1 << 62)
 
 
 def _read(path: Path) -> bytes:
     """A TFLite or ONNX model is read whole; anything else only if it is small enough to be compiler output
     (a 3 GiB file is refused from its size, unread)."""
-    with open(require_file(path, "a model or compiler log"), "rb") as handle:
+    # What the path is (a FIFO, a device, a loop: refused unopened); the size once the kind is known.
+    check_input(path, {".tflite": TFLITE, ".onnx": ONNX}.get(path.suffix.lower(), _ANY))
+    with open(path, "rb") as handle:
         head = handle.read(8)
-    if has_tflite_identifier(head) or path.suffix.lower() in (".tflite", ".onnx"):
-        return read_input(path, "a model")
-    return read_input(path, "Edge TPU compiler output", limit=_TEXT_LIMIT)
+    # A TFLite header decides even under another name (compiler_output.txt padded to 8 GiB).
+    if has_tflite_identifier(head) or path.suffix.lower() == ".tflite":
+        return read_input(path, TFLITE)
+    if path.suffix.lower() == ".onnx":
+        return read_input(path, ONNX)
+    return read_input(path, COMPILER_LOG)
 
 
 def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckReport:

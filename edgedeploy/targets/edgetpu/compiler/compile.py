@@ -18,6 +18,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from edgedeploy.errors import CompilerError, InputError, OutputError, UsageError
+from edgedeploy.files import TFLITE, check_input
 from edgedeploy.outputs import STAGING_PREFIX
 from edgedeploy.targets.edgetpu.compiler import docker
 from edgedeploy.targets.edgetpu.compiler.locate import CompilerLocation, locate_compiler
@@ -55,10 +56,9 @@ def check_input_models(models: Sequence[Path]) -> list[Path]:
     checked: list[Path] = []
     for model in models:
         path = Path(model).expanduser()
-        if not path.is_file():
-            raise InputError(
-                f"{path}: no such file" if not path.exists() else f"{path}: not a file"
-            )
+        check_input(
+            path, TFLITE, allow_empty=True
+        )  # what it is (a FIFO, a loop) and its size, unopened
         if not is_tflite_file(path):
             raise InputError(f"{path}: not a TFLite model (no TFL3 identifier)")
         read_model(

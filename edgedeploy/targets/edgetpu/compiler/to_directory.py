@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from edgedeploy.files import require_absolute
 from edgedeploy.outputs import atomic_write_text, staged_directory
 from edgedeploy.report import envelope_json
 from edgedeploy.targets.edgetpu.compiler.compile import (
@@ -35,7 +36,9 @@ def compile_to_directory(
     compile_options: CompileOptions = options_from(options)
     compile_options.validate()
     inputs = check_input_models(models)  # before anything is written
-    out_dir = Path(output_dir or Path("edgedeploy-out") / f"{inputs[0].stem}-edgetpu").resolve()
+    out_dir = Path(output_dir or Path("edgedeploy-out") / f"{inputs[0].stem}-edgetpu")
+    require_absolute(out_dir)  # resolving against a deleted working directory would go elsewhere
+    out_dir = out_dir.resolve()
     with staged_directory(out_dir, force) as stage:
         stage = stage.resolve()
         report = compile_models(inputs, stage, compile_options, predict=predict)

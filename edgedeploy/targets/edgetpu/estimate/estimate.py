@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edgedeploy.errors import InputError
-from edgedeploy.files import read_input
+from edgedeploy.files import TFLITE, InputKind, read_input
 from edgedeploy.targets.edgetpu.estimate.cpu_ops import CpuOpsTiming, time_cpu_ops
 from edgedeploy.targets.edgetpu.estimate.profiles import (
     DEFAULT_CLOCK,
@@ -94,7 +94,7 @@ def estimate_file(
     constants = constants or load_constants()
     profile = constants.host(host)  # an unknown host fails before any work
     clock_mhz = constants.clock_mhz(profile, clock)
-    data = read_input(path, "a full-int8 TFLite model")
+    data = read_input(path, InputKind("a full-int8 TFLite model", TFLITE.cap))
     workload, graph = read_workload(
         path, data, constants, Path(source) if source is not None else None
     )
