@@ -477,9 +477,10 @@ def test_the_overview_has_no_accuracy_panel_without_eval_and_one_with_it():
     )  # three rows of panels instead of four: no "not evaluated" panel
 
 
-def test_the_readme_compare_table_is_the_one_its_command_writes():
-    """The README shows a study's table next to the command that made it: the command's targets and
-    --threads must give exactly the table's columns (the numbers are a real run's, pasted from report.md)."""
+def test_the_documented_compare_table_is_the_one_its_command_writes():
+    """docs/commands/compare.md shows a study's table next to the command that made it: the command's
+    targets and --threads must give exactly the table's columns (the numbers are a real run's, pasted
+    from report.md)."""
     from pathlib import Path
 
     from edgedeploy.cli.bench_flags import thread_counts
@@ -488,8 +489,8 @@ def test_the_readme_compare_table_is_the_one_its_command_writes():
     from edgedeploy.targets.contract import TargetOptions
     from edgedeploy.targets.registry import create_runtime, get_target, parse_target_names
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("### Compare") : readme.index("## Exit codes")]
+    page = (Path(__file__).resolve().parents[2] / "docs" / "commands" / "compare.md").read_text()
+    section = page[page.index("## A real study") :]
     command = next(
         line for line in section.splitlines() if line.startswith("edgedeploy compare")
     ).split()
