@@ -102,16 +102,7 @@ def converted(
             contextlib.redirect_stdout(python_log),
             contextlib.redirect_stderr(python_log),
         ):
-            convert(
-                item.source,
-                work,
-                options,
-                force=True,
-                alpha=item.alpha or 1.0,
-                resolution=item.resolution,
-                weights=item.weights,
-                pretrained=item.pretrained,
-            )
+            convert(item.source, work, options, force=True)
         shutil.move(log, work / CONVERT_LOG)
     report = cache.lookup(key)
     if report is None:

@@ -32,7 +32,7 @@ from edgedeploy.converters.inspect_int8 import describe
 from edgedeploy.converters.onnx_model import prepare_onnx
 from edgedeploy.converters.progress import StageProgress
 from edgedeploy.converters.quiet import captured_output
-from edgedeploy.converters.sources import load_source
+from edgedeploy.converters.sources import SourceSpec, load_source
 from edgedeploy.converters.tools import tool_versions
 from edgedeploy.errors import ConversionError
 from edgedeploy.images import ASSUMED
@@ -145,28 +145,19 @@ def _expected_bytes(source: Any) -> int:
 
 
 def convert(
-    spec: str,
+    source: SourceSpec | str,
     output_dir: Path,
     options: ConvertOptions,
     *,
     force: bool = False,
-    alpha: float = 1.0,
-    resolution: int | None = None,
-    weights: Path | None = None,
-    pretrained: bool = False,
 ) -> ConvertReport:
+    """``source``: what to convert (a bare string is a model file, or a built-in at its defaults)."""
+    spec = SourceSpec(source) if isinstance(source, str) else source
     wall_start = time.perf_counter()
     records: list[StageRecord] = []
     progress = StageProgress()
     with progress.stage("load-model") as timer:
-        source = load_source(
-            spec,
-            alpha=alpha,
-            resolution=resolution,
-            weights=weights,
-            pretrained=pretrained,
-            input_shape=options.input_shape,
-        )
+        source = load_source(spec, options.input_shape)
     records.append(StageRecord("load-model", timer.seconds, getattr(source, "details", {})))
     labels = deploy_files.label_file(source, options.labels)
     # Before the long part: a full disk found after minutes of converting would cost them all.
@@ -224,7 +215,7 @@ def convert(
         outputs = _publish(staging, onnx_model, int8, workdir)
         outputs.update(deploy_files.publish(staging, deploy, outputs))
         report = ConvertReport(
-            spec=spec,
+            spec=spec.model,
             model=first.name,
             details=getattr(source, "details", {}),
             options=options,
