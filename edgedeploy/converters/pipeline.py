@@ -27,7 +27,7 @@ from edgedeploy.converters import (
 from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel, TorchModel
 from edgedeploy.converters.calibration import calibration_notes, load_image_set
 from edgedeploy.converters.context import ConvertOptions, StageContext
-from edgedeploy.converters.convert_report import ConvertReport, StageRecord
+from edgedeploy.converters.convert_report import ConvertResult, StageRecord
 from edgedeploy.converters.inspect_int8 import describe
 from edgedeploy.converters.onnx_model import prepare_onnx
 from edgedeploy.converters.progress import StageProgress
@@ -150,7 +150,7 @@ def convert(
     options: ConvertOptions,
     *,
     force: bool = False,
-) -> ConvertReport:
+) -> ConvertResult:
     """``source``: what to convert (a bare string is a model file, or a built-in at its defaults)."""
     spec = SourceSpec(source) if isinstance(source, str) else source
     wall_start = time.perf_counter()
@@ -214,7 +214,7 @@ def convert(
         )
         outputs = _publish(staging, onnx_model, int8, workdir)
         outputs.update(deploy_files.publish(staging, deploy, outputs))
-        report = ConvertReport(
+        report = ConvertResult(
             spec=spec.model,
             model=first.name,
             details=getattr(source, "details", {}),
