@@ -96,15 +96,14 @@ def convert_case(case: tuple, out: Path) -> Path:
 
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
+    from edgedeploy.converters.sources import SourceSpec
 
     _, name, alpha, resolution, options = case
     torch.manual_seed(SEED)
     report = convert(
-        name,
+        SourceSpec(name, alpha, resolution),
         out,
         dataclasses.replace(ConvertOptions(compile=False), **options),
-        alpha=alpha,
-        resolution=resolution,
     )
     return out / report.outputs["int8_tflite"]
 

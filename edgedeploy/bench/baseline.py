@@ -2,7 +2,7 @@
 saved ``bench --json`` result. The median is compared because it is the statistic least moved by the
 odd slow run on a shared machine.
 
-The rule (README, Bench): a change beyond the tolerance is only a verdict when the two runs' repeats
+The rule (docs/commands/bench.md, Regressions): a change beyond the tolerance is only a verdict when the two runs' repeats
 separate it from noise. Each run has the medians of its repeats; the change counts when every repeat
 of one run is slower than every repeat of the other (the two ranges do not overlap) and the change is
 larger than either run's own spread between repeats. Then: slower -> "regression" (exit 8), faster ->

@@ -131,7 +131,7 @@ def command(
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
     from edgedeploy.converters.preprocessing_options import parse_preprocessing
-    from edgedeploy.converters.sources import parse_input_shape
+    from edgedeploy.converters.sources import SourceSpec, parse_input_shape
     from edgedeploy.targets.registry import get_target
 
     options = ConvertOptions(
@@ -156,14 +156,6 @@ def command(
         ),
     )
     directory = output_dir or default_output_dir(model, alpha, resolution)
-    report = convert(
-        model,
-        directory,
-        options,
-        force=force,
-        alpha=alpha,
-        resolution=resolution,
-        weights=weights,
-        pretrained=pretrained,
-    )
+    source = SourceSpec(model, alpha, resolution, weights, pretrained)
+    report = convert(source, directory, options, force=force)
     return emit(report, as_json, NAME)

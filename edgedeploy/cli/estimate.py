@@ -47,19 +47,13 @@ def _converted(
     """An ONNX file or a built-in name, converted to full-int8 TFLite with convert's defaults (no compile)."""
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
-    from edgedeploy.converters.sources import parse_input_shape
+    from edgedeploy.converters.sources import SourceSpec, parse_input_shape
     from edgedeploy.report import note
 
     options = ConvertOptions(
         target=target, compile=False, input_shape=parse_input_shape(input_shape)
     )
-    report = convert(
-        model,
-        folder / "converted",
-        options,
-        alpha=alpha,
-        resolution=resolution,
-    )
+    report = convert(SourceSpec(model, alpha, resolution), folder / "converted", options)
     note(
         f"{model} converted to full-int8 TFLite with convert's defaults (keep it with: edgedeploy convert {model})"
     )

@@ -123,9 +123,38 @@ def top1_accuracy(outputs: list, labels: list[int]) -> float:
     return float(np.mean([int(np.argmax(out) == label) for out, label in zip(outputs, labels)]))
 
 
+@dataclass(frozen=True)
+class Accuracy:
+    """Top-1 of a row's float and int8 models on the --eval set, or why there is none."""
+
+    evaluated: bool
+    reason: str | None = None  # why not evaluated
+    images: int | None = None
+    classes: int | None = None
+    float_top1: float | None = None  # a fraction in [0, 1]
+    int8_top1: float | None = None
+    note: str | None = None  # e.g. labels shifted by a "background" line
+
+    @classmethod
+    def not_evaluated(cls, reason: str) -> "Accuracy":
+        return cls(False, reason)
+
+    def to_dict(self) -> dict[str, Any]:
+        if not self.evaluated:
+            return {"evaluated": False, "reason": self.reason}
+        found = {
+            "evaluated": True,
+            "images": self.images,
+            "classes": self.classes,
+            "float_top1": self.float_top1,
+            "int8_top1": self.int8_top1,
+        }
+        return found | ({"note": self.note} if self.note else {})
+
+
 def evaluate(
     eval_set: EvalSet, preprocessing: dict[str, Any], float_model: Path, int8_model: Path
-) -> dict[str, Any]:
+) -> Accuracy:
     """Top-1 of both models on every image of the set (a fraction in [0, 1])."""
     from edgedeploy.converters.artifacts import Preprocessing
     from edgedeploy.converters.calibration import load_image
@@ -135,13 +164,11 @@ def evaluate(
     batches = [load_image(path, prep)[None] for path, _ in eval_set.images]
     float_out, int8_out = run_tflite(float_model, batches), run_tflite(int8_model, batches)
     labels, shifted = eval_set.labels_for(float_out[0].size)
-    result = {
-        "evaluated": True,
-        "images": len(labels),
-        "classes": len(eval_set.classes),
-        "float_top1": top1_accuracy(float_out, labels),
-        "int8_top1": top1_accuracy(int8_out, labels),
-    }
-    if shifted:
-        result["note"] = shifted
-    return result
+    return Accuracy(
+        True,
+        images=len(labels),
+        classes=len(eval_set.classes),
+        float_top1=top1_accuracy(float_out, labels),
+        int8_top1=top1_accuracy(int8_out, labels),
+        note=shifted or None,
+    )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgedeploy.compare.specs import ModelSpec, WeightsChoice
+from edgedeploy.converters.sources import SourceSpec
 from edgedeploy.errors import UsageError
 
 
@@ -23,9 +24,17 @@ class StudyItem:
     pretrained: bool = False
 
     @property
-    def source(self) -> str:
-        """What ``convert`` takes: the built-in name or the file path."""
-        return self.spec.builtin or str(self.spec.path)
+    def source(self) -> SourceSpec:
+        """What ``convert`` takes, built here once for the row: the built-in or the file."""
+        if self.spec.is_file:
+            return SourceSpec(str(self.spec.path))
+        return SourceSpec(
+            self.spec.builtin or "",
+            self.alpha or 1.0,
+            self.resolution,
+            self.weights,
+            self.pretrained,
+        )
 
     @property
     def weights_kind(self) -> str:

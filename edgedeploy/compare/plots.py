@@ -233,21 +233,21 @@ def size_panel(ax: Any, rows: list[Row]) -> None:
 
 def accuracy_panel(ax: Any, rows: list[Row]) -> None:
     title = "top-1 accuracy"
-    shown = [r for r in rows if r.accuracy.get("evaluated")]
+    shown = [r for r in rows if r.accuracy.evaluated]
     if not shown:
-        reason = next((r.accuracy.get("reason") for r in rows if r.accuracy.get("reason")), "")
+        reason = next((r.accuracy.reason for r in rows if r.accuracy.reason), "")
         return _empty(ax, title, f"not evaluated\n({reason})")
     _grouped_bars(
         ax,
         [r.item.label for r in shown],
         [
-            ("float32", [100 * r.accuracy["float_top1"] for r in shown]),
-            ("int8", [100 * r.accuracy["int8_top1"] for r in shown]),
+            ("float32", [100 * r.accuracy.float_top1 for r in shown]),
+            ("int8", [100 * r.accuracy.int8_top1 for r in shown]),
         ],
         "{:.1f}%",
     )
     ax.set_xlim(0, 115)
-    ax.set_xlabel(f"% top-1 on {shown[0].accuracy['images']} images")
+    ax.set_xlabel(f"% top-1 on {shown[0].accuracy.images} images")
     ax.set_title(title)
 
 
@@ -270,7 +270,7 @@ def overview_png(
         if mapped.has("estimate"):
             panels.append(lambda ax: estimate_panel(ax, rows, mapped))
     if any(
-        r.accuracy.get("evaluated") for r in rows
+        r.accuracy.evaluated for r in rows
     ):  # without --eval the panel would only say "not evaluated"
         panels.append(lambda ax: accuracy_panel(ax, rows))
     cells = len(_measured(rows, variants))

@@ -129,7 +129,7 @@ def _broken_limits(row: Row, c: Constraints, target_reason: str | None) -> list[
 
 def _sort_key(row: Row, target: str, by_accuracy: bool) -> tuple:
     latency = _latency(row, target)
-    merit = row.accuracy["int8_top1"] if by_accuracy else (row.model.macs or 0)
+    merit = row.accuracy.int8_top1 if by_accuracy else (row.model.macs or 0)
     return (-merit, latency.p90_ms if latency else float("inf"), row.model.int8_bytes or 0)
 
 
@@ -137,8 +137,8 @@ def _reasons(row: Row, c: Constraints, by_accuracy: bool, count: int) -> list[st
     why = []
     if by_accuracy:
         why.append(
-            f"highest int8 top-1 ({row.accuracy['int8_top1']:.1%} on {row.accuracy['images']} images; "
-            f"float {row.accuracy['float_top1']:.1%}) of the {count} models that meet the constraints"
+            f"highest int8 top-1 ({row.accuracy.int8_top1:.1%} on {row.accuracy.images} images; "
+            f"float {row.accuracy.float_top1:.1%}) of the {count} models that meet the constraints"
         )
     else:
         why.append(
@@ -184,7 +184,7 @@ def recommend(
     if not candidates:
         result.why = [f"no model of the study meets {constraints.describe()}"]
         return result
-    by_accuracy = all(r.accuracy.get("evaluated") for r in candidates)
+    by_accuracy = all(r.accuracy.evaluated for r in candidates)
     result.ranked_by = "int8 top-1 accuracy" if by_accuracy else "MACs (accuracy not evaluated)"
     ranked = sorted(candidates, key=lambda r: _sort_key(r, constraints.target, by_accuracy))
     result.chosen = ranked[0].item.label

@@ -57,10 +57,8 @@ class CompareResult:
         lines = [
             f"{t['name']}: not measured: {t['reason']}" for t in self.targets if not t["available"]
         ]
-        if not any(r.accuracy.get("evaluated") for r in self.rows):
-            reason = next(
-                (r.accuracy.get("reason") for r in self.rows if r.accuracy.get("reason")), ""
-            )
+        if not any(r.accuracy.evaluated for r in self.rows):
+            reason = next((r.accuracy.reason for r in self.rows if r.accuracy.reason), "")
             lines.append(f"accuracy: not evaluated ({reason})")
         mapped = self.mapped
         if mapped is not None:

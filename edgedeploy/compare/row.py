@@ -9,6 +9,7 @@ from typing import Any
 
 from edgedeploy.bench.result import CellResult
 from edgedeploy.bench.stats import LatencyStats
+from edgedeploy.compare.accuracy import Accuracy
 from edgedeploy.compare.plan import StudyItem
 from edgedeploy.targets.contract import MappingSummary
 
@@ -37,6 +38,20 @@ class ModelFacts:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) if self.int8_file else {}
+
+
+@dataclass
+class CacheInfo:
+    """Where a row's conversion lives in the study's cache, and whether this run made it."""
+
+    key: str = ""
+    dir: str = ""
+    hit: bool | None = None  # None: the conversion did not finish
+    converted_in: str | None = None  # where a worker or Ray node converted it
+
+    def to_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"key": self.key, "dir": self.dir, "hit": self.hit}
+        return found | ({"converted_in": self.converted_in} if self.converted_in else {})
 
 
 @dataclass(frozen=True)
@@ -109,7 +124,7 @@ class LatencyCell:
 class Row:
     item: StudyItem
     errors: list[StageError] = field(default_factory=list)  # in order
-    cache: dict[str, Any] = field(default_factory=dict)  # key, hit, dir
+    cache: CacheInfo = field(default_factory=CacheInfo)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, this run
     model: ModelFacts = field(default_factory=ModelFacts)
     # The mapped target's predicted mapping (its check capability) and latency estimate (its estimate
@@ -117,8 +132,8 @@ class Row:
     mapping: MappingSummary | None = None
     estimate: dict[str, Any] | None = None
     latency: list[LatencyCell] = field(default_factory=list)
-    accuracy: dict[str, Any] = field(
-        default_factory=lambda: {"evaluated": False, "reason": "no --eval folder given"}
+    accuracy: Accuracy = field(
+        default_factory=lambda: Accuracy.not_evaluated("no --eval folder given")
     )
 
     @property
@@ -153,11 +168,11 @@ class Row:
             "weights": item.weights_kind,
             "status": self.status,
             "errors": [e.to_dict() for e in self.errors],
-            "cache": self.cache,
+            "cache": self.cache.to_dict(),
             "seconds": self.seconds,
             "model": self.model.to_dict(),
             "mapping": None if self.mapping is None else self.mapping.to_dict(),
             "estimate": self.estimate,
             "latency": [c.to_dict() for c in self.latency],
-            "accuracy": self.accuracy,
+            "accuracy": self.accuracy.to_dict(),
         }

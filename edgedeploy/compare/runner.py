@@ -187,7 +187,7 @@ def _outcome(row) -> str:
 
     done = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in row.seconds.items())
     if row.status == OK:
-        cached = " (conversion cached)" if row.cache.get("hit") else ""
+        cached = " (conversion cached)" if row.cache.hit else ""
         return f"[green]v[/green] {escape(row.item.label)}{cached}: {done}"
     return f"[red]x[/red] {escape(row.item.label)}: failed at {row.error.stage}: {escape(row.error.message)}"
 
@@ -205,7 +205,7 @@ def _run_rows(
                 display.start_item(item.label, hit or conversion is not None)
                 row = run_row(item, study, display.stage, conversion)
                 rows.append(row)
-                converted_here = conversion is None and row.cache.get("hit") is False
+                converted_here = conversion is None and row.cache.hit is False
                 display.finish_item(
                     row.seconds.get("convert", 0.0) if conversion is None else 0.0,
                     converted_here,

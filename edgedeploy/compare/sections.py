@@ -95,7 +95,7 @@ def method_lines(result: CompareResult) -> list[str]:
             f"class index = {e['class_index']}."
         )
         # e.g. the 1001-line ImageNet labels ("background" first) against 1000-output models: say the shift
-        shifted = sorted({r.accuracy["note"] for r in result.rows if r.accuracy.get("note")})
+        shifted = sorted({r.accuracy.note for r in result.rows if r.accuracy.note})
         lines += [
             f"Labels: {note}." if not note.endswith(".") else f"Labels: {note}" for note in shifted
         ]

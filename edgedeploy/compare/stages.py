@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.bench.result import BenchResult
-from edgedeploy.compare.accuracy import EvalSet, evaluate
+from edgedeploy.compare.accuracy import Accuracy, EvalSet, evaluate
 from edgedeploy.compare.cache import ConversionCache, cache_key, key_inputs
 from edgedeploy.compare.plan import StudyItem
-from edgedeploy.compare.row import LatencyCell, ModelFacts, Row
+from edgedeploy.compare.row import CacheInfo, LatencyCell, ModelFacts, Row
 from edgedeploy.errors import EdgedeployError, first_line
 from edgedeploy.targets.contract import MappingSummary
 
@@ -102,16 +102,7 @@ def converted(
             contextlib.redirect_stdout(python_log),
             contextlib.redirect_stderr(python_log),
         ):
-            convert(
-                item.source,
-                work,
-                options,
-                force=True,
-                alpha=item.alpha or 1.0,
-                resolution=item.resolution,
-                weights=item.weights,
-                pretrained=item.pretrained,
-            )
+            convert(item.source, work, options, force=True)
         shutil.move(log, work / CONVERT_LOG)
     report = cache.lookup(key)
     if report is None:
@@ -220,7 +211,7 @@ def _taken(row: Row, conversion: Any, name: str, value: Any) -> Any:
     )
     row.seconds[name] = seconds
     if name == "convert" and conversion.where:
-        row.cache["converted_in"] = conversion.where
+        row.cache.converted_in = conversion.where
     if error:
         row.fail(name, error)
         return None
@@ -234,7 +225,7 @@ def run_row(
     (a ``workers.Conversion``): convert and check already ran elsewhere, their outcome is taken as it is."""
     row = Row(item)
     key, inputs = study.key(item)
-    row.cache = {"key": key, "dir": str(study.cache.entry(key))}
+    row.cache = CacheInfo(key, str(study.cache.entry(key)))
 
     def step(name: str, work: Callable[[], Any]) -> Any:
         stage(name, "")
@@ -261,12 +252,11 @@ def run_row(
         if (
             study.eval_set is not None
         ):  # --eval was given: say why there is no accuracy, not "no --eval"
-            row.accuracy = {
-                "evaluated": False,
-                "reason": f"not evaluated: the model failed at {row.errors[-1].stage}",
-            }
+            row.accuracy = Accuracy.not_evaluated(
+                f"not evaluated: the model failed at {row.errors[-1].stage}"
+            )
         return row
-    report, entry, row.cache["hit"] = done
+    report, entry, row.cache.hit = done
     row.model = describe_model(report, entry)
     target = study.mapped_target
     if target is not None:
@@ -298,7 +288,7 @@ def run_row(
         or []
     )
     if study.eval_set is not None:
-        row.accuracy = step(
+        evaluated = step(
             "eval",
             lambda: evaluate(
                 study.eval_set,
@@ -307,9 +297,8 @@ def run_row(
                 Path(row.model.int8_file),
             ),
         )
-        if row.accuracy is None:
-            row.accuracy = {
-                "evaluated": False,
-                "reason": f"eval failed: {row.errors[-1].message}",
-            }
+        if evaluated is not None:
+            row.accuracy = evaluated
+        else:
+            row.accuracy = Accuracy.not_evaluated(f"eval failed: {row.errors[-1].message}")
     return row

@@ -69,16 +69,16 @@ def _estimated(row: Row) -> str:
 
 def _accuracy(key: str) -> Callable[[Row], str]:
     def show(row: Row) -> str:
-        if not row.accuracy.get("evaluated"):
+        if not row.accuracy.evaluated:
             return NOT_EVALUATED
-        return f"{row.accuracy[key]:.1%}"
+        return f"{getattr(row.accuracy, key):.1%}"
 
     return show
 
 
 def status_text(row: Row) -> str:
     if row.status == OK:
-        return "ok (cached)" if row.cache.get("hit") else "ok"
+        return "ok (cached)" if row.cache.hit else "ok"
     first = row.error
     more = f" (+{len(row.errors) - 1} more)" if len(row.errors) > 1 else ""
     return f"failed at {first.stage}: {first.message}{more}" if first else "failed"
@@ -87,7 +87,7 @@ def status_text(row: Row) -> str:
 def short_status(row: Row) -> str:
     """The terminal's status cell; the errors themselves are listed under the table."""
     if row.status == OK:
-        return "cached" if row.cache.get("hit") else "ok"
+        return "cached" if row.cache.hit else "ok"
     return "FAILED"
 
 
@@ -123,9 +123,9 @@ def columns(variants: list[str], mapped: TargetSpec | None = None) -> list[Colum
 
 
 def _both_accuracies(row: Row) -> str:
-    if not row.accuracy.get("evaluated"):
+    if not row.accuracy.evaluated:
         return NOT_EVALUATED
-    return f"{row.accuracy['float_top1']:.1%} / {row.accuracy['int8_top1']:.1%}"
+    return f"{row.accuracy.float_top1:.1%} / {row.accuracy.int8_top1:.1%}"
 
 
 def terminal_columns(variants: list[str], mapped: TargetSpec | None = None) -> list[Column]:
@@ -206,13 +206,11 @@ def csv_records(
             record[f"{prefix}_status"] = cell.status if cell else None
         # numeric columns hold numbers or nothing; why there is none is a column of its own
         record.update(
-            float_top1=acc.get("float_top1"),
-            int8_top1=acc.get("int8_top1"),
-            accuracy_status="evaluated"
-            if acc.get("evaluated")
-            else acc.get("reason", NOT_EVALUATED),
-            eval_images=acc.get("images"),
-            cache_hit=row.cache.get("hit"),
+            float_top1=acc.float_top1,
+            int8_top1=acc.int8_top1,
+            accuracy_status="evaluated" if acc.evaluated else (acc.reason or NOT_EVALUATED),
+            eval_images=acc.images,
+            cache_hit=row.cache.hit,
         )
         records.append(record)
     return records

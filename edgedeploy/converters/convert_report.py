@@ -29,7 +29,7 @@ class StageRecord:
 
 
 @dataclass
-class ConvertReport:
+class ConvertResult:
     spec: str
     model: str
     details: dict[str, Any]
@@ -185,3 +185,8 @@ class ConvertReport:
         for key, value in fid["int8_vs_float_tflite"].items():
             table.add_row(f"int8 vs float TFLite {key.replace('_', ' ')}", f"{value:.4f}")
         console.print(table)
+
+
+ConvertReport = (
+    ConvertResult  # the name before issue 22, for code written against it; remove after the merge
+)

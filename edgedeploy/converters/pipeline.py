@@ -28,12 +28,12 @@ from edgedeploy.converters import (
 from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel, TorchModel
 from edgedeploy.converters.calibration import calibration_notes, load_image_set
 from edgedeploy.converters.context import ConvertOptions, StageContext
-from edgedeploy.converters.convert_report import ConvertReport, StageRecord
+from edgedeploy.converters.convert_report import ConvertResult, StageRecord
 from edgedeploy.converters.inspect_int8 import describe
 from edgedeploy.converters.onnx_model import prepare_onnx
 from edgedeploy.converters.progress import StageProgress
 from edgedeploy.converters.quiet import captured_output
-from edgedeploy.converters.sources import check_model_file, load_source, looks_like_path
+from edgedeploy.converters.sources import SourceSpec, check_model_file, load_source, looks_like_path
 from edgedeploy.converters.tools import tool_versions
 from edgedeploy.deploy.labels import read_label_file
 from edgedeploy.errors import ConversionError
@@ -147,40 +147,31 @@ def _expected_bytes(source: Any) -> int:
 
 
 def convert(
-    spec: str,
+    source: SourceSpec | str,
     output_dir: Path,
     options: ConvertOptions,
     *,
     force: bool = False,
-    alpha: float = 1.0,
-    resolution: int | None = None,
-    weights: Path | None = None,
-    pretrained: bool = False,
-) -> ConvertReport:
+) -> ConvertResult:
+    """``source``: what to convert (a bare string is a model file, or a built-in at its defaults)."""
+    spec = SourceSpec(source) if isinstance(source, str) else source
     wall_start = time.perf_counter()
-    given_file = looks_like_path(spec) or os.path.lexists(spec)
+    given_file = looks_like_path(spec.model) or os.path.lexists(spec.model)
     if given_file:  # refused before any stage starts (one line)
-        check_model_file(Path(spec))
+        check_model_file(Path(spec.model))
     given_labels = read_label_file(options.labels) if options.labels is not None else None
     records: list[StageRecord] = []
     progress = StageProgress()
     # The output directory is held and checked before the model loads (a minute for a large one): in use
     # by another run, holding results without --force, read-only or full is refused within a second.
-    early_bytes = _expected_bytes(Path(spec)) if given_file else None
+    early_bytes = _expected_bytes(Path(spec.model)) if given_file else None
     with (
         staged_directory(Path(output_dir), force, needs_bytes=early_bytes) as staging,
         tempfile.TemporaryDirectory(prefix="edgedeploy-work-") as scratch,
     ):
         workdir = Path(scratch)
         with progress.stage("load-model") as timer:
-            source = load_source(
-                spec,
-                alpha=alpha,
-                resolution=resolution,
-                weights=weights,
-                pretrained=pretrained,
-                input_shape=options.input_shape,
-            )
+            source = load_source(spec, options.input_shape)
             # An ONNX file is read here, inside its stage: an unreadable one never gets a success tick.
             first = (
                 source
@@ -238,8 +229,8 @@ def convert(
         )
         outputs = _publish(staging, onnx_model, int8, workdir)
         outputs.update(deploy_files.publish(staging, deploy, outputs))
-        report = ConvertReport(
-            spec=spec,
+        report = ConvertResult(
+            spec=spec.model,
             model=first.name,
             details=getattr(source, "details", {}),
             options=options,

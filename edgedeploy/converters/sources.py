@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from edgedeploy.converters.artifacts import TorchModel
@@ -110,24 +111,31 @@ def _exported_program(path: Path, shape: tuple[int, ...] | None) -> TorchModel:
     )
 
 
+@dataclass(frozen=True)
+class SourceSpec:
+    """What to convert, decided once where the user said it (convert's and estimate's options,
+    compare's plan, limits' confirmations): a built-in name or a model file, and for a built-in its
+    width, input size and weights."""
+
+    model: str  # a built-in name or a model file's path
+    alpha: float = 1.0
+    resolution: int | None = None  # None: the built-in's default
+    weights: Path | None = None
+    pretrained: bool = False
+
+
 def load_source(
-    spec: str,
-    *,
-    alpha: float = 1.0,
-    resolution: int | None = None,
-    weights: Path | None = None,
-    pretrained: bool = False,
-    input_shape: tuple[int, ...] | None = None,
+    source: SourceSpec, input_shape: tuple[int, ...] | None = None
 ) -> TorchModel | Path:
     """A built-in or PyTorch model becomes a TorchModel; an ONNX file is returned as a checked Path
     (``onnx_model.prepare_onnx`` makes it static inside the run's working directory).
     ``input_shape``: ``ConvertOptions.input_shape``, parsed once where the option was given."""
-    shape = input_shape
+    shape, spec = input_shape, source.model
     path = Path(spec)
     if path.exists() or looks_like_path(spec):
         check_model_file(path)
         suffix = path.suffix.lower()
-        if weights is not None or pretrained:
+        if source.weights is not None or source.pretrained:
             raise UsageError(
                 "--weights / --pretrained go with a built-in model name, not a model file"
             )
@@ -150,4 +158,10 @@ def load_source(
 
     if shape is not None:
         note("--input-shape is ignored for built-in models; use --resolution")
-    return build_model(spec, alpha, resolution, weights=weights, pretrained=pretrained)
+    return build_model(
+        spec,
+        source.alpha,
+        source.resolution,
+        weights=source.weights,
+        pretrained=source.pretrained,
+    )

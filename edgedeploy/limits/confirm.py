@@ -80,17 +80,16 @@ def _convert(
 ) -> tuple[Path, dict[str, Any]]:
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
+    from edgedeploy.converters.sources import SourceSpec
 
     shape = None if source.builtin else (1, source.channels, size.height, size.width)
     options = ConvertOptions(target=target, input_shape=shape, compile=True)
-    report = convert(
+    spec = SourceSpec(
         source.convert_spec(),
-        folder,
-        options,
-        force=force,
         alpha=size.alpha or 1.0,
         resolution=size.height if source.builtin else None,
     )
+    report = convert(spec, folder, options, force=force)
     return folder / report.outputs["int8_tflite"], dict(report.target_report.get("compile") or {})
 
 

@@ -16,7 +16,7 @@ from edgedeploy.report import fmt_count
 
 
 @dataclass
-class ModelsReport:
+class ModelsResult:
     rows: list[dict[str, Any]]
     exit_code: ExitCode = ExitCode.OK
 
@@ -56,7 +56,7 @@ class ModelsReport:
         )
 
 
-def list_models(alpha: float | None = None, resolution: int | None = None) -> ModelsReport:
+def list_models(alpha: float | None = None, resolution: int | None = None) -> ModelsResult:
     rows = []
     for spec in BUILTINS.values():
         chosen = alpha if alpha is not None and spec.alphas == ANY_ALPHA else 1.0
@@ -76,4 +76,9 @@ def list_models(alpha: float | None = None, resolution: int | None = None) -> Mo
                 "description": spec.description,
             }
         )
-    return ModelsReport(rows)
+    return ModelsResult(rows)
+
+
+ModelsReport = (
+    ModelsResult  # the name before issue 22, for code written against it; remove after the merge
+)

@@ -218,13 +218,13 @@ class CommandResult(Protocol):
     def render(self, console: Any) -> None: ...
 
 
-class CheckResult(CommandResult, Protocol):
+class CheckCapabilityResult(CommandResult, Protocol):
     """A target's ``check``: its own report and the target-neutral summary other commands read."""
 
     def mapping(self, target: str) -> MappingSummary: ...
 
 
-class EstimateResult(CommandResult, Protocol):
+class EstimateCapabilityResult(CommandResult, Protocol):
     """A target's ``estimate``: its report, and the brief other commands show (JSON: latency_ms,
     latency_ms_low, latency_ms_high, host, lines)."""
 
@@ -247,9 +247,11 @@ class TargetSpec:
         None  # bench; its availability() is the doctor
     )
     # Capabilities take the command's options as keywords (registry.call_capability checks them).
-    check: Callable[..., CheckResult] | None = None  # check(path, **options)
+    check: Callable[..., CheckCapabilityResult] | None = None  # check(path, **options)
     compile: Callable[..., CommandResult] | None = None  # compile(models, out_dir, **options)
-    estimate: Callable[..., EstimateResult] | None = None  # estimate(path, **options): no device
+    estimate: Callable[..., EstimateCapabilityResult] | None = (
+        None  # estimate(path, **options): no device
+    )
     limits: Callable[..., PointFacts] | None = None  # limits(graph, label=..., **options)
     # compile_disagreements(compile data of a convert, the converted model's PointFacts) -> sentences
     # where the target's compiler contradicts the prediction (limits' confirmation lists them)

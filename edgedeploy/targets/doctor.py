@@ -68,7 +68,7 @@ def _check_lines(checks: list[dict[str, Any]]) -> list[str]:
 
 
 @dataclass
-class TargetsReport:
+class TargetsResult:
     entries: list[TargetEntry]
     required: list[str]  # names the user asked about: the exit code says whether they can run
 
@@ -123,7 +123,7 @@ NO_RUNTIME = Availability(
 
 def check_targets(
     names: list[str] | None = None, options: TargetOptions | None = None, model: Path | None = None
-) -> TargetsReport:
+) -> TargetsResult:
     """``model``: a compiled model, checked by every listed target that can (its runtime's ``model_checks``:
     for the Edge TPU, the runtime version the model needs vs the installed one)."""
     required = parse_target_names(names) if names else []
@@ -147,4 +147,9 @@ def check_targets(
                 checks,
             )
         )
-    return TargetsReport(entries, required)
+    return TargetsResult(entries, required)
+
+
+TargetsReport = (
+    TargetsResult  # the name before issue 22, for code written against it; remove after the merge
+)

@@ -53,9 +53,9 @@ class ConvertCalls:
 
         self.specs, real = [], pipeline.convert
 
-        def counting(spec, *args, **kwargs):
-            self.specs.append(Path(spec).name)
-            return real(spec, *args, **kwargs)
+        def counting(source, *args, **kwargs):
+            self.specs.append(Path(source.model).name)
+            return real(source, *args, **kwargs)
 
         monkeypatch.setattr(pipeline, "convert", counting)
 

@@ -4,12 +4,13 @@ bad input failing in one line before any work starts."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from edgedeploy.bench.stats import LatencyStats
-from edgedeploy.compare.accuracy import SORTED_FOLDERS, load_eval_set, top1_accuracy
+from edgedeploy.compare.accuracy import SORTED_FOLDERS, Accuracy, load_eval_set, top1_accuracy
 from edgedeploy.compare.cache import ConversionCache, cache_key, key_inputs
 from edgedeploy.compare.plan import build_plan
 from edgedeploy.compare.progress import Timing, describe_remaining, estimate_remaining
@@ -202,12 +203,7 @@ def _row(label, macs, size, p90=None, cpu_ops=0, top1=None, failed=False, target
             LatencyCell(target, f"{target} x", "ok", stats=_stats(p50=p90 * 0.9, p90=p90))
         ]
     if top1 is not None:
-        row.accuracy = {
-            "evaluated": True,
-            "images": 50,
-            "float_top1": top1 + 0.01,
-            "int8_top1": top1,
-        }
+        row.accuracy = Accuracy(True, images=50, float_top1=top1 + 0.01, int8_top1=top1)
     if failed:
         row.fail("convert", "boom")
     return row
@@ -434,7 +430,7 @@ def test_report_md_says_when_labels_are_shifted_by_a_background_line(tmp_path):
 
     row = _row("m", 300e6, 2**20, top1=0.7)
     note = "the labels file starts with 'background' and has one line more than the model has outputs: line N is output N-1"
-    row.accuracy["note"] = note
+    row.accuracy = dataclasses.replace(row.accuracy, note=note)
     plan = {
         "warmup_runs": 1,
         "warmup_time_s": 0.5,
@@ -477,9 +473,10 @@ def test_the_overview_has_no_accuracy_panel_without_eval_and_one_with_it():
     )  # three rows of panels instead of four: no "not evaluated" panel
 
 
-def test_the_readme_compare_table_is_the_one_its_command_writes():
-    """The README shows a study's table next to the command that made it: the command's targets and
-    --threads must give exactly the table's columns (the numbers are a real run's, pasted from report.md)."""
+def test_the_documented_compare_table_is_the_one_its_command_writes():
+    """docs/commands/compare.md shows a study's table next to the command that made it: the command's
+    targets and --threads must give exactly the table's columns (the numbers are a real run's, pasted
+    from report.md)."""
     from pathlib import Path
 
     from edgedeploy.cli.bench_flags import thread_counts
@@ -488,8 +485,8 @@ def test_the_readme_compare_table_is_the_one_its_command_writes():
     from edgedeploy.targets.contract import TargetOptions
     from edgedeploy.targets.registry import create_runtime, get_target, parse_target_names
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("### Compare") : readme.index("## Exit codes")]
+    page = (Path(__file__).resolve().parents[2] / "docs" / "commands" / "compare.md").read_text()
+    section = page[page.index("## A real study") :]
     command = next(
         line for line in section.splitlines() if line.startswith("edgedeploy compare")
     ).split()

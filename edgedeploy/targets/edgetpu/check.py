@@ -1,6 +1,6 @@
 """``check_model``: what the Edge TPU will make of a file, whatever kind of file it is.
 
-    check_model(path, *, compiler_version=16, min_runtime=None, source=None) -> CheckReport
+    check_model(path, *, compiler_version=16, min_runtime=None, source=None) -> CheckResult
 
 Dispatch on the content, not only the name:
 * TFLite (``TFL3``) with an ``edgetpu-custom-op``: the real mapping, recovered (``compiled``);
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.files import COMPILER_LOG, ONNX, TFLITE, InputKind, check_input, read_input
-from edgedeploy.targets.edgetpu.predict.result import CheckReport
+from edgedeploy.targets.edgetpu.predict.result import CheckResult
 from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER, load_rules
 from edgedeploy.tflite import has_tflite_identifier, parse_model
 
@@ -42,7 +42,7 @@ def _read(path: Path) -> bytes:
     return read_input(path, COMPILER_LOG)
 
 
-def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckReport:
+def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckResult:
     from edgedeploy.targets.edgetpu.inspect.compiled import is_compiled
     from edgedeploy.targets.edgetpu.predict.analysis import analyse
     from edgedeploy.targets.edgetpu.predict.operators import uses_no_integer_tensors
@@ -73,7 +73,7 @@ def _check_tflite(data: bytes, path: Path, rules, source: Path | None) -> CheckR
         raise InputError(f"{path}: {exc.message}", exc.hint) from None
 
 
-def _check_text(data: bytes, path: Path, rules) -> CheckReport:
+def _check_text(data: bytes, path: Path, rules) -> CheckResult:
     from edgedeploy.targets.edgetpu.compiler.log import parse_compiler_output
     from edgedeploy.targets.edgetpu.inspect.log_report import report_from_output
 
@@ -110,7 +110,7 @@ def check_model(
     compiler_version: int = DEFAULT_COMPILER,
     min_runtime: int | None = None,
     source: str | Path | None = None,
-) -> CheckReport:
+) -> CheckResult:
     """Check one file for the Edge TPU; ``source`` is the compiler's input model when ``path`` is compiled."""
     path = Path(path)
     rules = load_rules(compiler_version, min_runtime)

@@ -35,7 +35,7 @@ from edgedeploy.targets.edgetpu.predict.analysis import (
     analyse,
     package_parameter_bytes,
 )
-from edgedeploy.targets.edgetpu.predict.result import CheckReport
+from edgedeploy.targets.edgetpu.predict.result import CheckResult
 from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER, load_rules
 from edgedeploy.targets.point_facts import CUT, FAILS, OK, RISKY, STREAMS, Concern, PointFacts
 from edgedeploy.tflite import TFLiteGraph
@@ -46,11 +46,11 @@ PARAMETER_FIX = (
 )
 
 
-def _fix_for(report: CheckReport, index: int) -> str:
+def _fix_for(report: CheckResult, index: int) -> str:
     return next((f.fix for f in report.findings if index in f.ops and f.fix), "")
 
 
-def _mapping(report: CheckReport) -> Concern:
+def _mapping(report: CheckResult) -> Concern:
     s = report.summary
     if s.compile_fails:
         first = next((p for p in report.ops if p.reason == "dynamic-shape"), report.ops[0])
@@ -79,7 +79,7 @@ def _mapping(report: CheckReport) -> Concern:
     return Concern(OK, detail=report.verdict)
 
 
-def _parameters(report: CheckReport, overhead: float, cache: int) -> tuple[Concern, int, int]:
+def _parameters(report: CheckResult, overhead: float, cache: int) -> tuple[Concern, int, int]:
     """(verdict, on-chip bytes, streamed bytes): package bytes predicted from the weights."""
     package = package_parameter_bytes(
         report.summary.param_bytes_tpu or 0

@@ -1,6 +1,6 @@
 """Compile int8 TFLite models with the real ``edgetpu_compiler``, locally or in the project's image.
 
-``compile_models(models, out_dir, options) -> CompileReport``. The compiler writes into a private
+``compile_models(models, out_dir, options) -> CompileResult``. The compiler writes into a private
 staging folder inside ``out_dir``; its ``.log`` files, stdout and stderr are always kept in
 ``out_dir``, but a ``*_edgetpu.tflite`` is moved there only when the whole run succeeded, so a
 failure or timeout never leaves a half-written model behind. A failed run is a report
@@ -27,7 +27,7 @@ from edgedeploy.targets.edgetpu.compiler.options import CompileOptions
 from edgedeploy.targets.edgetpu.compiler.outcome import classify, per_model_outputs
 from edgedeploy.targets.edgetpu.compiler.predictions import Predictor, attach_predictions
 from edgedeploy.targets.edgetpu.compiler.process import PARSED_BYTES, TAIL_BYTES, run_bounded
-from edgedeploy.targets.edgetpu.compiler.report import CompileReport, ModelResult
+from edgedeploy.targets.edgetpu.compiler.report import CompileResult, ModelResult
 from edgedeploy.targets.edgetpu.naming import compiled_outputs
 from edgedeploy.tflite import read_model
 from edgedeploy.tflite.files import is_tflite_file
@@ -42,7 +42,7 @@ _MAJOR = re.compile(r"\s*(\d{1,6})(?!\d)")
 class CompilationFailedError(CompilerError):
     """The compiler ran and failed; ``report`` says why and where its output was kept."""
 
-    def __init__(self, report: CompileReport):
+    def __init__(self, report: CompileResult):
         super().__init__(
             f"Edge TPU compilation failed: {report.failure.reason}",
             f"the compiler's output is kept in {report.out_dir}",
@@ -151,7 +151,7 @@ def compile_models(
     options: CompileOptions | None = None,
     location: CompilerLocation | None = None,
     predict: Predictor | None = None,
-) -> CompileReport:
+) -> CompileResult:
     """``predict``: the mapping predictor to set beside the compiler's table (None: no prediction)."""
     options = options or CompileOptions()
     options.validate()
@@ -217,7 +217,7 @@ def compile_models(
             f"{STDOUT_FILE} and {STDERR_FILE}"
         )
     shown_argv = [arg.replace(str(staging), str(out_dir)) for arg in argv]  # staging is gone by now
-    return CompileReport(
+    return CompileResult(
         out_dir=out_dir,
         location=location,
         version=version,

@@ -17,7 +17,7 @@ from edgedeploy.targets.edgetpu.compiler.report import ModelResult
 
 
 def predicted_ops(check_report: object) -> list[PredictedOp]:
-    """The per-operator predictions of a ``CheckReport`` as (op type, on TPU?, reason)."""
+    """The per-operator predictions of a ``CheckResult`` as (op type, on TPU?, reason)."""
     # "risky" (supported, but verify with the compiler) counts as predicted on the Edge TPU
     return [
         PredictedOp(
@@ -29,7 +29,7 @@ def predicted_ops(check_report: object) -> list[PredictedOp]:
     ]
 
 
-# check_model(path, min_runtime=..., compiler_version=...) -> a CheckReport
+# check_model(path, min_runtime=..., compiler_version=...) -> a CheckResult
 Predictor = Callable[..., Any]
 
 

@@ -74,7 +74,7 @@ class ModelResult:
 
 
 @dataclass
-class CompileReport:
+class CompileResult:
     out_dir: Path
     location: CompilerLocation
     version: str | None
@@ -248,3 +248,8 @@ def _render_comparison(console: Console, model: ModelResult, succeeded: bool) ->
 
 def _n(value: int | None) -> str:
     return "-" if value is None else str(value)
+
+
+CompileReport = (
+    CompileResult  # the name before issue 22, for code written against it; remove after the merge
+)

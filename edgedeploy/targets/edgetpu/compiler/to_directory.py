@@ -20,7 +20,7 @@ from edgedeploy.targets.edgetpu.compiler.compile import (
 )
 from edgedeploy.targets.edgetpu.compiler.options import CompileOptions, options_from
 from edgedeploy.targets.edgetpu.compiler.predictions import Predictor
-from edgedeploy.targets.edgetpu.compiler.report import CompileReport
+from edgedeploy.targets.edgetpu.compiler.report import CompileResult
 
 
 def compile_to_directory(
@@ -30,7 +30,7 @@ def compile_to_directory(
     force: bool = False,
     predict: Predictor | None = None,
     **options: Any,
-) -> CompileReport:
+) -> CompileResult:
     """``options``: CompileOptions fields (min_runtime, segments, ...); unknown names are a UsageError.
     ``predict``: the mapping predictor set beside the compiler's table (the target passes check's)."""
     compile_options: CompileOptions = options_from(options)

@@ -5,7 +5,7 @@ here, and constants per host profile fitted to published measurements (``hosts-v
 - ``cpu_ops.py``: the ops that stay on the host CPU, cut out into a sub-model and timed with LiteRT
 - ``terms.py``: the additive model, one pure function; ``profiles.py``: the constants and their sources
 - ``fit.py``: fitting and leave-one-model-out judging (``benchmarks/fit_edgetpu_latency.py`` runs it)
-- ``estimate.py``: ``estimate_file``; ``result.py``: ``EstimateReport``
+- ``estimate.py``: ``estimate_file``; ``result.py``: ``EstimateResult``
 """
 
 from edgedeploy.targets.edgetpu.estimate.estimate import estimate_file
@@ -15,7 +15,7 @@ from edgedeploy.targets.edgetpu.estimate.profiles import (
     DEFAULT_HOST,
     load_constants,
 )
-from edgedeploy.targets.edgetpu.estimate.result import EstimateReport, HostListing
+from edgedeploy.targets.edgetpu.estimate.result import EstimateReport, EstimateResult, HostListing
 
 
 def host_listing() -> HostListing:
@@ -26,7 +26,8 @@ __all__ = [
     "estimate_file",
     "host_listing",
     "load_constants",
-    "EstimateReport",
+    "EstimateResult",
+    "EstimateReport",  # the name before issue 22; remove after the merge
     "HostListing",
     "CLOCKS",
     "DEFAULT_CLOCK",

@@ -1,6 +1,6 @@
 """``estimate_file``: the Edge TPU latency of a full-int8 ``.tflite`` (compiled or not), without a device.
 
-    estimate_file(path, host="x86-usb3", clock="max", source=None) -> EstimateReport
+    estimate_file(path, host="x86-usb3", clock="max", source=None) -> EstimateResult
 
 Reads what the file says (``workload``), times the CPU-side ops on this machine (``cpu_ops``), and adds
 the terms with the host profile's constants (``terms``, ``hosts-v1.json``). ONNX files and built-in
@@ -21,7 +21,7 @@ from edgedeploy.targets.edgetpu.estimate.profiles import (
     Constants,
     load_constants,
 )
-from edgedeploy.targets.edgetpu.estimate.result import EstimateReport
+from edgedeploy.targets.edgetpu.estimate.result import EstimateResult
 from edgedeploy.targets.edgetpu.estimate.terms import TermInputs, estimate_terms
 from edgedeploy.targets.edgetpu.estimate.workload import (
     Workload,
@@ -87,7 +87,7 @@ def estimate_file(
     timer: CpuTimer = time_cpu_ops,
     constants: Constants | None = None,
     label: str | None = None,
-) -> EstimateReport:
+) -> EstimateResult:
     """The estimated steady-state latency, its range, the first-inference extra and the terms. ``label``
     names the model in the report (default: its path)."""
     path = Path(path)
@@ -125,7 +125,7 @@ def estimate_file(
         notes.append(
             f"{profile.name} runs the Edge TPU at full speed whatever the runtime build: --clock std has no effect"
         )
-    return EstimateReport(
+    return EstimateResult(
         path=label or str(path),
         workload=workload,
         host=profile,

@@ -1,4 +1,4 @@
-"""``EstimateReport``: the result of ``edgedeploy estimate`` (to_dict / render / exit_code).
+"""``EstimateResult``: the result of ``edgedeploy estimate`` (to_dict / render / exit_code).
 
 Every latency in it is an estimate and says so; the only measured number is the CPU-side ops' time on
 this machine, which is labelled with the CPU it was measured on.
@@ -47,7 +47,7 @@ def op_ranges(indices: list[int]) -> str:
 
 
 @dataclass
-class EstimateReport:
+class EstimateResult:
     path: str
     workload: Workload
     host: HostProfile
@@ -285,3 +285,8 @@ class HostListing:
             f"--clock std|max: {clocks['std']:g} / {clocks['max']:g} MHz on USB (libedgetpu1-std / -max); "
             "PCIe always runs at full speed. Where every constant comes from: --host list --json."
         )
+
+
+EstimateReport = (
+    EstimateResult  # the name before issue 22, for code written against it; remove after the merge
+)

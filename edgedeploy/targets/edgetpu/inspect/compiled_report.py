@@ -10,7 +10,7 @@ from edgedeploy.targets.edgetpu.inspect.compiled import Recovery, recover
 from edgedeploy.targets.edgetpu.naming import source_path as named_source
 from edgedeploy.targets.edgetpu.predict.analysis import analyse
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
-from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
+from edgedeploy.targets.edgetpu.predict.result import CheckResult, Finding, Summary
 from edgedeploy.targets.edgetpu.predict.rules import Rules
 from edgedeploy.tflite import TFLiteGraph, read_model
 
@@ -82,7 +82,7 @@ def _shares_a_boundary(recovery: Recovery, source: TFLiteGraph) -> bool:
 
 def check_compiled(
     compiled: TFLiteGraph, path: Path, rules: Rules, source_path: Path | None = None
-) -> CheckReport:
+) -> CheckResult:
     notes: list[str] = []
     explicit = (
         source_path is not None
@@ -107,7 +107,7 @@ def check_compiled(
         )
         source, source_path = None, None
         recovery = recover(compiled, None)
-    report = CheckReport(
+    report = CheckResult(
         kind="compiled",
         path=str(path),
         rules=rules.describe(),

@@ -1,4 +1,4 @@
-"""Report on an ``edgetpu_compiler`` stdout capture or ``*_edgetpu.log``: the parsed output as a CheckReport."""
+"""Report on an ``edgetpu_compiler`` stdout capture or ``*_edgetpu.log``: the parsed output as a CheckResult."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from edgedeploy.report import fmt_bytes, plural
 from edgedeploy.targets.edgetpu.compiler.advice import advice_for
 from edgedeploy.targets.edgetpu.compiler.log import CompilerOutput
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
-from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
+from edgedeploy.targets.edgetpu.predict.result import CheckResult, Finding, Summary
 from edgedeploy.targets.edgetpu.predict.rules import Rules
 
 
@@ -28,8 +28,8 @@ def _rows(output: CompilerOutput) -> list[OpPrediction]:
     return rows
 
 
-def report_from_output(output: CompilerOutput, path: str, rules: Rules) -> CheckReport:
-    report = CheckReport(
+def report_from_output(output: CompilerOutput, path: str, rules: Rules) -> CheckResult:
+    report = CheckResult(
         kind="compiler-log",
         path=path,
         rules=f"compiler output ({output.source})",

@@ -11,7 +11,7 @@ from edgedeploy.targets.edgetpu.predict.patterns import (
     kernel_patterns,
     squeeze_excite_blocks,
 )
-from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
+from edgedeploy.targets.edgetpu.predict.result import CheckResult, Finding, Summary
 from edgedeploy.targets.edgetpu.predict.rules import Rules
 from edgedeploy.tflite import TFLiteGraph
 
@@ -155,7 +155,7 @@ def _verdict(
     return f"{mapped} of {plural(total, 'op')} on the Edge TPU; {summary.cpu_ops} on the CPU at the graph edges (no cut){risky}"
 
 
-def analyse(graph: TFLiteGraph, rules: Rules, path: str) -> CheckReport:
+def analyse(graph: TFLiteGraph, rules: Rules, path: str) -> CheckResult:
     predictions = predict_ops(graph, rules)
     dynamic = dynamic_ops(graph, rules)
     apply_partition(graph, predictions)
@@ -179,7 +179,7 @@ def analyse(graph: TFLiteGraph, rules: Rules, path: str) -> CheckReport:
             f.ops[0] if f.ops else -1,
         )
     )
-    return CheckReport(
+    return CheckResult(
         kind="tflite",
         path=path,
         rules=rules.describe(),

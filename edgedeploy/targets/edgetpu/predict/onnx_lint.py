@@ -16,7 +16,7 @@ from typing import Any
 from edgedeploy.onnx_reader import load_onnx as load_onnx_file
 from edgedeploy.targets.edgetpu.predict.findings import HARD_SWISH_FIX, SE_FIX
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
-from edgedeploy.targets.edgetpu.predict.result import CheckReport, Finding, Summary
+from edgedeploy.targets.edgetpu.predict.result import CheckResult, Finding, Summary
 from edgedeploy.targets.edgetpu.predict.rules import Rules
 
 POOLS = {"GlobalAveragePool", "ReduceMean", "GlobalMaxPool", "ReduceMax"}
@@ -107,7 +107,7 @@ def _reaches_pool_of(
     return False
 
 
-def lint(path: Path, rules: Rules) -> CheckReport:
+def lint(path: Path, rules: Rules) -> CheckResult:
     model = load_onnx(path)
     table = lint_rules()
     nodes = list(model.graph.node)
@@ -153,7 +153,7 @@ def lint(path: Path, rules: Rules) -> CheckReport:
     opset = max(
         (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=None
     )
-    return CheckReport(
+    return CheckResult(
         kind="onnx",
         path=str(path),
         rules=rules.describe() + " + onnx-lint",

@@ -1,4 +1,4 @@
-"""``CheckReport``: the one result object of ``edgedeploy check`` (schema: edgedeploy/docs/check-schema.md)."""
+"""``CheckResult``: the one result object of ``edgedeploy check`` (schema: edgedeploy/docs/check-schema.md)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class Summary:
 
 
 @dataclass
-class CheckReport:
+class CheckResult:
     kind: str  # tflite | compiled | onnx | compiler-log
     path: str
     rules: str  # which rules were applied ("Edge TPU compiler 16 rules, min runtime 14 ...")
@@ -271,3 +271,8 @@ def _io_text(tensors: list[dict]) -> str:
 def _ops_text(ops: list[int]) -> str:
     shown = ", ".join(map(str, ops[:6]))
     return shown + (", ..." if len(ops) > 6 else "")
+
+
+CheckReport = (
+    CheckResult  # the name before issue 22, for code written against it; remove after the merge
+)
