@@ -33,6 +33,7 @@ from edgedeploy.cli.help_text import hide_flag_metavars, reflow  # noqa: E402
 from edgedeploy.cli.interrupts import interrupt_handling  # noqa: E402
 from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
 from edgedeploy.exiting import end_process  # noqa: E402
+from edgedeploy.extras import missing_extra  # noqa: E402
 from edgedeploy.report import stderr  # noqa: E402
 
 app = typer.Typer(
@@ -121,6 +122,13 @@ def run(argv: list[str] | None = None) -> int:
         return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED)
 
 
+def _fail_with(exc: EdgedeployError, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    hint = f" [dim]({escape(exc.hint)})[/dim]" if exc.hint else ""
+    return _fail(escape(exc.message) + hint, exc.exit_code)
+
+
 def _run(args: list[str], debug: bool) -> int:
     try:
         result = app(args=args, prog_name="edgedeploy", standalone_mode=False)
@@ -136,10 +144,10 @@ def _run(args: list[str], debug: bool) -> int:
         exc.show(file=sys.stderr)
         return getattr(exc, "exit_code", ExitCode.USAGE)
     except EdgedeployError as exc:
-        if debug:
-            traceback.print_exc()
-        hint = f" [dim]({escape(exc.hint)})[/dim]" if exc.hint else ""
-        return _fail(escape(exc.message) + hint, exc.exit_code)
+        return _fail_with(exc, debug)
+    except ImportError as exc:  # a module of an optional install reached lazily: name the pip line
+        missing = missing_extra(exc)  # None: not an extra's module, so a bug or a broken install
+        return _unexpected(exc, debug) if missing is None else _fail_with(missing, debug)
     except (
         OSError
     ) as exc:  # a write the library did not expect to fail: a full disk, a read-only mount
@@ -148,15 +156,17 @@ def _run(args: list[str], debug: bool) -> int:
         what = _WRITE_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
         where = f" writing {exc.filename}" if exc.filename else ""
         return _fail(escape(f"{what}{where}"), ExitCode.ERROR)
-    except (
-        Exception
-    ) as exc:  # a bug or an unexpected library failure: still one line unless --debug
-        if debug:
-            traceback.print_exc()
-        detail = escape(f"{type(exc).__name__}: {exc}".splitlines()[0])
-        return _fail(
-            f"unexpected failure: {detail} (run with --debug for the traceback)", ExitCode.ERROR
-        )
+    except Exception as exc:  # a bug or an unexpected library failure: one line unless --debug
+        return _unexpected(exc, debug)
+
+
+def _unexpected(exc: Exception, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    detail = escape(f"{type(exc).__name__}: {exc}".splitlines()[0])
+    return _fail(
+        f"unexpected failure: {detail} (run with --debug for the traceback)", ExitCode.ERROR
+    )
 
 
 def main() -> None:

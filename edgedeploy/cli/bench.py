@@ -122,6 +122,7 @@ def command(
     from edgedeploy.bench.plot import write_plot
     from edgedeploy.bench.runner import BenchRequest, run_bench
     from edgedeploy.errors import UsageError
+    from edgedeploy.extras import require
     from edgedeploy.report import emit, note
     from edgedeploy.targets.registry import TargetOptions
 
@@ -129,6 +130,8 @@ def command(
         raise UsageError("--tolerance must be 0 or more (0.3 = 30% slower is a regression)")
     if plot is not None and plot.suffix.lower() != ".png":
         raise UsageError(f"--plot {plot}: give a .png file name")
+    if plot is not None:
+        require("plots", "bench --plot")  # before minutes of measuring, not after
     baseline = (
         load_baseline(compare_with) if compare_with else None
     )  # fail before minutes of measuring
