@@ -86,7 +86,7 @@ def command(
         "from, to count MACs (default: X.tflite beside X_edgetpu.tflite).",
     ),
     target: str = typer.Option(
-        "edgetpu", "--target", help="The accelerator to estimate for (alias coral)."
+        "edgetpu", "--target", "-t", help="The accelerator to estimate for (alias coral)."
     ),
     alpha: float = typer.Option(
         1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."
