@@ -29,7 +29,7 @@ from edgedeploy.cli import (
     targets,
     verify,
 )  # noqa: E402,E501
-from edgedeploy.cli.help_text import hide_flag_metavars, reflow  # noqa: E402
+from edgedeploy.cli.help_text import Command, Group, hide_flag_metavars, reflow  # noqa: E402
 from edgedeploy.cli.interrupts import interrupt_handling  # noqa: E402
 from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
 from edgedeploy.exiting import end_process  # noqa: E402
@@ -47,12 +47,13 @@ app = typer.Typer(
         "  edgedeploy convert --target edgetpu mobilenet_v2 --output-dir out/mnv2\n\n"
         "  edgedeploy check out/mnv2/mobilenet_v2_1.0_224_int8.tflite\n\n"
         "  edgedeploy bench --target cpu,coral out/mnv2/mobilenet_v2_1.0_224_int8.tflite\n\n"
-        "  edgedeploy compare mobilenet_v2:0.5,1.0 mobilenet_v3_small_minimal -r 96,224 --target cpu,coral"
+        "  edgedeploy compare mobilenet_v2:0.5,1.0 -r 96,224 --target cpu,coral"
     ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    cls=Group,
 )
 
 
@@ -63,6 +64,7 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
+@hide_flag_metavars
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -79,6 +81,7 @@ for _module in (models, convert, check, compile, estimate, limits, bench, target
         name=_module.NAME,
         help=reflow(_module.command.__doc__),
         no_args_is_help=_module.NO_ARGS_IS_HELP,
+        cls=Command,
     )(hide_flag_metavars(_module.command))
 
 

@@ -55,7 +55,8 @@ def _converted(
         input_shape=input_shape,
     )
     note(
-        f"{model} converted to full-int8 TFLite with convert's defaults (keep it with: edgedeploy convert {model})"
+        f"{model} converted to full-int8 TFLite with convert's defaults; to keep it:",
+        f"edgedeploy convert {model}",
     )
     return report.output_dir / report.outputs["int8_tflite"]
 

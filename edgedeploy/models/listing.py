@@ -30,16 +30,17 @@ class ModelsReport:
             title="Built-in models (random weights unless --weights/--pretrained)",
             title_justify="left",
             box=box.SIMPLE_HEAD,
+            show_edge=False,
             pad_edge=False,
-            padding=(0, 1),
+            padding=(0, 1, 0, 0),  # with the box's own gap, two spaces between columns: fits 80
         )
         table.add_column("name", no_wrap=True)
         for column in ("alpha", "input", "params", "MACs", "alphas", "pretrained"):
             table.add_column(
                 column,
                 justify="right" if column in ("params", "MACs") else "left",
-                no_wrap=column != "pretrained",
-                min_width=None if column == "pretrained" else len(column),
+                no_wrap=column != "pretrained",  # its list of alphas may wrap, its header not
+                min_width=len(column),
             )
         for row in self.rows:
             table.add_row(
