@@ -57,12 +57,12 @@ def require(extra: str, feature: str) -> None:
         raise _error(extra, feature, missing)
 
 
-def missing_extra(exc: ImportError) -> ExtraMissingError | None:
+def missing_extra(exc: ImportError, command: str | None = None) -> ExtraMissingError | None:
     """The user-facing error for an ImportError of a module an extra brings (None for any other
     ImportError: that one is a bug or a broken install and is reported as such)."""
     top = (exc.name or "").split(".")[0]
     extra = _EXTRA_OF_MODULE.get(top)
-    return _error(extra, "this command", [top]) if extra else None
+    return _error(extra, command or "this command", [top]) if extra else None
 
 
 def _error(extra: str, feature: str, missing: list[str]) -> ExtraMissingError:

@@ -149,7 +149,8 @@ def _run(args: list[str], debug: bool) -> int:
     except EdgedeployError as exc:
         return _fail_with(exc, debug)
     except ImportError as exc:  # a module of an optional install reached lazily: name the pip line
-        missing = missing_extra(exc)  # None: not an extra's module, so a bug or a broken install
+        # None: not an extra's module, so a bug or a broken install
+        missing = missing_extra(exc, next((a for a in args if not a.startswith("-")), None))
         return _unexpected(exc, debug) if missing is None else _fail_with(missing, debug)
     except (
         OSError

@@ -38,6 +38,9 @@ def _converted(
     input_shape: str | None,
 ) -> Path:
     """An ONNX file or a built-in name, converted to full-int8 TFLite with convert's defaults (no compile)."""
+    from edgedeploy.extras import require
+
+    require("convert", f"estimate of {model} (not a .tflite: it is converted first)")
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
     from edgedeploy.converters.sources import parse_input_shape

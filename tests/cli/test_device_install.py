@@ -9,10 +9,16 @@ import shutil
 import pytest
 from deploy_fixtures import tiny_deployed  # noqa: F401
 from device_side import BLOCKED, device_side_env, run_device_side
+from tiny_models import export_onnx, tiny_cnn
 
 from edgedeploy.errors import ExitCode
 
 QUICK_BENCH = ("--min-runs", "3", "--min-time", "0", "--warmup-time", "0", "--repeats", "1")
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory):
+    return export_onnx(tiny_cnn(), tmp_path_factory.mktemp("onnx") / "tiny.onnx")
 
 
 @pytest.fixture
@@ -82,21 +88,25 @@ def test_compile_reaches_the_compiler_lookup_on_the_device_side(device, edgetpu_
         (("limits", "mobilenet_v2"), "convert"),
         (("models", "--alpha", "0.5"), "convert"),
         (("bench", "--plot", "b.png", "MODEL"), "plots"),
+        (("check", "ONNX"), "convert"),
+        (("estimate", "ONNX"), "convert"),
     ],
 )
-def test_a_command_that_needs_an_extra_names_the_install_line(device, edgetpu_models, args, extra):
-    args = [
-        str(edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite") if a == "MODEL" else a
-        for a in args
-    ]
+def test_a_command_that_needs_an_extra_names_the_install_line(
+    device, edgetpu_models, tiny_onnx, args, extra
+):
+    given = {"MODEL": edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite", "ONNX": tiny_onnx}
+    args = [str(given.get(a, a)) for a in args]
     result = device(*args)
     assert result.returncode == ExitCode.USAGE, (args, result.stderr)
     assert f"pip install 'edgedeploy[{extra}]'" in result.stderr, result.stderr
+    assert result.stderr.startswith(f"error: {args[0]}"), result.stderr  # names the command
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # one line, before any work
     assert "measuring" not in result.stderr
     _no_traceback(result)
 
 
+@pytest.mark.slow  # converts the tiny model once (deploy_fixtures)
 def test_verify_int8_against_its_onnx_on_the_device_side(
     device, tiny_deployed, photo_dir, tmp_path
 ):
