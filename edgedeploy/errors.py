@@ -13,7 +13,9 @@ from enum import IntEnum
 class ExitCode(IntEnum):
     OK = 0
     ERROR = 1  # a stage failed, output could not be written, anything not listed below
-    USAGE = 2  # bad option value, unknown model or target name (click uses 2 for usage errors too)
+    # bad option value, unknown model or target name (click uses 2 for usage errors too), or the
+    # command needs an optional install that is missing (the message gives the pip line)
+    USAGE = 2
     OPS_ON_CPU = 3  # check/convert: the model is readable but some operators fall back to the CPU
     UNREADABLE_INPUT = (
         4  # input missing, empty, truncated, corrupt or not the kind of file expected
@@ -45,6 +47,11 @@ class UsageError(EdgedeployError):
     """An option value or name the user gave is not valid."""
 
     exit_code = ExitCode.USAGE
+
+
+class ExtraMissingError(UsageError):
+    """The command needs an optional install ("extra", e.g. the convert side) that is not installed:
+    exit 2 with the exact ``pip install`` line, like any other request this install cannot serve."""
 
 
 class InputError(EdgedeployError):

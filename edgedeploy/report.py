@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
+import textwrap
 from dataclasses import asdict, is_dataclass
 from enum import Enum
 from pathlib import Path
@@ -130,9 +132,41 @@ def emit(result: Result, as_json: bool, command: str) -> ExitCode:
     return result.exit_code
 
 
-def note(message: str) -> None:
-    """A one-line remark for the user (stderr): what was assumed, skipped or could not be measured."""
-    stderr.print(f"[dim]note:[/dim] {message}", highlight=False)
+def note(message: str, command: str | None = None) -> None:
+    """A one-line remark for the user (stderr): what was assumed, skipped or could not be measured;
+    ``command``, one to copy, goes on a line of its own (``command_line``)."""
+    print_wrapped(stderr, message, marker="[dim]note:[/dim] ")
+    if command:
+        command_line(stderr, command)
+
+
+# Kept on one line when text is wrapped: a quoted command ('edgedeploy bench --power') and a command
+# named in a sentence (edgedeploy check).
+_UNBROKEN = re.compile(r"'[^']*'|\bedgedeploy [a-z]+")
+_GLUE = "\x00"  # stands for a space inside a quoted command while the text is wrapped
+
+
+def print_wrapped(console: Console, text: str, marker: str = "", style: str = "") -> None:
+    """``marker`` (rich markup, e.g. a coloured "-") then plain ``text`` wrapped at the console's width at
+    spaces, except inside a quoted command ('edgedeploy bench --power'), which stays on one line so it
+    can be copied (rich would break it at any space)."""
+    from rich.text import Text
+
+    lead = Text.from_markup(marker)
+    glued = _UNBROKEN.sub(lambda m: m.group(0).replace(" ", _GLUE), text)
+    width = max(20, console.width - len(lead.plain) - 1)
+    lines = textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False) or [""]
+    lines[1:] = [" " * len(lead.plain) + line for line in lines[1:]]
+    first = lead + Text(lines[0].replace(_GLUE, " "), style=style)
+    console.print(first, soft_wrap=True, highlight=False)
+    for line in lines[1:]:
+        console.print(Text(line.replace(_GLUE, " "), style=style), soft_wrap=True, highlight=False)
+
+
+def command_line(console: Console, command: str, indent: int = 4) -> None:
+    """A command the user may copy, on a line of its own and never broken by rich (on a terminal
+    narrower than the command the terminal wraps it for display only; a copy is still one line)."""
+    console.print(" " * indent + command, soft_wrap=True, highlight=False, markup=False)
 
 
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:

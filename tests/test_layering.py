@@ -21,6 +21,7 @@ LAYERS = {
     "outputs": 1,
     "worker": 1,
     "exiting": 1,
+    "extras": 1,
     "report": 1,
     "images": 1,
     "onnx_reader": 1,

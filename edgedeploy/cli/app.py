@@ -29,10 +29,11 @@ from edgedeploy.cli import (
     targets,
     verify,
 )  # noqa: E402,E501
-from edgedeploy.cli.help_text import hide_flag_metavars, reflow  # noqa: E402
+from edgedeploy.cli.help_text import Command, Group, hide_flag_metavars, reflow  # noqa: E402
 from edgedeploy.cli.interrupts import interrupt_handling  # noqa: E402
 from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
 from edgedeploy.exiting import end_process  # noqa: E402
+from edgedeploy.extras import missing_extra  # noqa: E402
 from edgedeploy.files import leave_deleted_cwd  # noqa: E402
 from edgedeploy.report import error_document, stderr, written  # noqa: E402
 
@@ -47,12 +48,13 @@ app = typer.Typer(
         "  edgedeploy convert --target edgetpu mobilenet_v2 --output-dir out/mnv2\n\n"
         "  edgedeploy check out/mnv2/mobilenet_v2_1.0_224_int8.tflite\n\n"
         "  edgedeploy bench --target cpu,coral out/mnv2/mobilenet_v2_1.0_224_int8.tflite\n\n"
-        "  edgedeploy compare mobilenet_v2:0.5,1.0 mobilenet_v3_small_minimal -r 96,224 --target cpu,coral"
+        "  edgedeploy compare mobilenet_v2:0.5,1.0 -r 96,224 --target cpu,coral"
     ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    cls=Group,
 )
 
 
@@ -63,6 +65,7 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
+@hide_flag_metavars
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -79,6 +82,7 @@ for _module in (models, convert, check, compile, estimate, limits, bench, target
         name=_module.NAME,
         help=reflow(_module.command.__doc__),
         no_args_is_help=_module.NO_ARGS_IS_HELP,
+        cls=Command,
     )(hide_flag_metavars(_module.command))
 
 
@@ -166,6 +170,12 @@ def run(argv: list[str] | None = None) -> int:
         return _fail(INTERRUPTED_LINE, ExitCode.INTERRUPTED, args=args)
 
 
+def _fail_with(exc: EdgedeployError, debug: bool, args: list[str]) -> int:
+    if debug:
+        traceback.print_exc()
+    return _fail(exc.message, exc.exit_code, exc.hint, args)
+
+
 def _run(args: list[str], debug: bool) -> int:
     try:
         result = app(args=args, prog_name="edgedeploy", standalone_mode=False)
@@ -183,9 +193,13 @@ def _run(args: list[str], debug: bool) -> int:
         _json_error(args, code, exc.format_message(), None)
         return code
     except EdgedeployError as exc:
-        if debug:
-            traceback.print_exc()
-        return _fail(exc.message, exc.exit_code, exc.hint, args)
+        return _fail_with(exc, debug, args)
+    except ImportError as exc:  # a module of an optional install reached lazily: name the pip line
+        # None: not an extra's module, so a bug or a broken install
+        missing = missing_extra(exc, next((a for a in args if not a.startswith("-")), None))
+        if missing is None:
+            return _unexpected(exc, debug, args)
+        return _fail_with(missing, debug, args)
     except (
         OSError
     ) as exc:  # a write the library did not expect to fail: a full disk, a read-only mount
@@ -194,18 +208,17 @@ def _run(args: list[str], debug: bool) -> int:
         what = _WRITE_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
         where = f" writing {exc.filename}" if exc.filename else ""
         return _fail(f"{what}{where}", ExitCode.ERROR, args=args)
-    except (
-        Exception
-    ) as exc:  # a bug or an unexpected library failure: still one line unless --debug
-        if debug:
-            traceback.print_exc()
-        detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        return _fail(
-            f"unexpected failure: {detail}",
-            ExitCode.ERROR,
-            "run with --debug for the traceback",
-            args,
-        )
+    except Exception as exc:  # a bug or an unexpected library failure: one line unless --debug
+        return _unexpected(exc, debug, args)
+
+
+def _unexpected(exc: Exception, debug: bool, args: list[str]) -> int:
+    if debug:
+        traceback.print_exc()
+    detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return _fail(
+        f"unexpected failure: {detail}", ExitCode.ERROR, "run with --debug for the traceback", args
+    )
 
 
 def main() -> None:

@@ -122,6 +122,7 @@ def command(
     from edgedeploy.bench.plot import write_plot
     from edgedeploy.bench.runner import BenchRequest, run_bench
     from edgedeploy.errors import UsageError
+    from edgedeploy.extras import require
     from edgedeploy.outputs import check_output_path
     from edgedeploy.report import emit, note
     from edgedeploy.targets.contract import TargetOptions
@@ -134,6 +135,8 @@ def command(
     for option, path in (("--csv", csv_path), ("--save", save), ("--plot", plot)):
         if path is not None:
             check_output_path(path, option)
+    if plot is not None:
+        require("plots", "bench --plot")  # before minutes of measuring, not after
     baseline = (
         load_baseline(compare_with) if compare_with else None
     )  # fail before minutes of measuring

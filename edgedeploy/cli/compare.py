@@ -140,8 +140,10 @@ def command(
     """
     from edgedeploy.compare import CompareRequest, Constraints, parse_resolutions, run_compare
     from edgedeploy.errors import UsageError
+    from edgedeploy.extras import require
     from edgedeploy.report import emit
 
+    require("convert", NAME)  # every point is a conversion (--ray too: the plan is made here)
     constraints = None
     if recommend:
         from edgedeploy.targets.registry import parse_target_names

@@ -132,8 +132,10 @@ def command(
     from edgedeploy.converters.pipeline import convert
     from edgedeploy.converters.preprocessing_options import parse_preprocessing
     from edgedeploy.converters.sources import SourceSpec, parse_input_shape
+    from edgedeploy.extras import require
     from edgedeploy.targets.registry import get_target
 
+    require("convert", NAME)
     options = ConvertOptions(
         target=get_target(target, "convert_step").name,
         opset=opset,

@@ -45,6 +45,9 @@ def _converted(
     input_shape: str | None,
 ) -> Path:
     """An ONNX file or a built-in name, converted to full-int8 TFLite with convert's defaults (no compile)."""
+    from edgedeploy.extras import require
+
+    require("convert", f"estimate of {model} (not a .tflite: it is converted first)")
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
     from edgedeploy.converters.sources import SourceSpec, parse_input_shape
@@ -55,7 +58,8 @@ def _converted(
     )
     report = convert(SourceSpec(model, alpha, resolution), folder / "converted", options)
     note(
-        f"{model} converted to full-int8 TFLite with convert's defaults (keep it with: edgedeploy convert {model})"
+        f"{model} converted to full-int8 TFLite with convert's defaults; to keep it:",
+        f"edgedeploy convert {model}",
     )
     return report.output_dir / report.outputs["int8_tflite"]
 
@@ -86,7 +90,7 @@ def command(
         "from, to count MACs (default: X.tflite beside X_edgetpu.tflite).",
     ),
     target: str = typer.Option(
-        "edgetpu", "--target", help="The accelerator to estimate for (alias coral)."
+        "edgetpu", "--target", "-t", help="The accelerator to estimate for (alias coral)."
     ),
     alpha: float = typer.Option(
         1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."

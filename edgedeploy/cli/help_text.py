@@ -10,6 +10,7 @@ import inspect
 import textwrap
 from collections.abc import Callable
 
+from typer.core import TyperCommand, TyperGroup
 from typer.models import OptionInfo
 
 
@@ -42,3 +43,21 @@ def hide_flag_metavars(command: Callable) -> Callable:
         ):
             option.metavar = ""
     return command
+
+
+class _HelpWithoutBoolMetavar:
+    """typer makes --help itself and shows it as ``--help <bool>``: a flag, so no value column."""
+
+    def get_help_option(self, ctx):  # noqa: ANN001, ANN201 - typer's own signature
+        option = super().get_help_option(ctx)
+        if option is not None and option.metavar is None:
+            option.metavar = ""
+        return option
+
+
+class Command(_HelpWithoutBoolMetavar, TyperCommand):
+    pass
+
+
+class Group(_HelpWithoutBoolMetavar, TyperGroup):
+    pass

@@ -112,9 +112,11 @@ def command(
       edgedeploy limits model.onnx -r 128..640 --json
     """
     from edgedeploy.errors import UsageError
+    from edgedeploy.extras import require
     from edgedeploy.limits.run import run_limits
     from edgedeploy.report import emit
 
+    require("convert", NAME)  # it builds (and confirms by converting) the model at each point
     if clock is not None and clock not in CLOCKS:
         raise UsageError(f"--clock must be std or max, not {clock!r}")
     if host is not None:

@@ -14,7 +14,8 @@ def command(
     names: list[str] = typer.Argument(
         None,
         metavar="TARGET",
-        help="Targets to check (default: all). Exit code 7 if one cannot run.",
+        help="Targets to check (default: all). Exit code 0 if at least one of them can run "
+        "here, 7 if none can.",
     ),
     device: str = typer.Option(
         None, "--device", help="Edge TPU to check: usb, usb:N, pci, pci:N or :N."

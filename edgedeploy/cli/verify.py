@@ -16,8 +16,7 @@ def command(
     model: Path = typer.Argument(
         ...,
         metavar="MODEL.tflite",
-        help="The _int8.tflite (or its compiled _edgetpu.tflite) "
-        "in a folder edgedeploy convert wrote.",
+        help="The _int8.tflite (or its compiled _edgetpu.tflite) in an output folder of convert.",
     ),
     images: Path = typer.Option(
         ..., "--images", help="Folder of photos (jpg, png, ...; searched recursively)."

@@ -25,6 +25,7 @@ from typing import Any
 from edgedeploy.errors import InputError, UsageError
 
 SORTED_FOLDERS = "sub-folder names sorted; the first is output 0"
+IMAGENET_CLASSES = 1000
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,48 @@ def load_eval_set(root: Path, labels_file: Path | None = None) -> EvalSet:
     return EvalSet(root, classes, images, mapping, lines, background)
 
 
+def check_output_count(eval_set: EvalSet, outputs: int, model: str) -> None:
+    """Refuse (exit 4) a model whose output count does not fit the classes: scored anyway it gives a
+    number that means nothing (a 10-output model against 3 class folders "scores" 20%)."""
+    if eval_set.label_lines is None:
+        folders = len(eval_set.classes)
+        if outputs != folders:
+            raise InputError(
+                f"--eval: {model} has {outputs} outputs but {eval_set.root} has {folders} class "
+                "folders (without --labels, sorted folder N is output N)",
+                "for a model trained on other classes, pass --labels FILE whose line N names output N",
+            )
+        return
+    lines = eval_set.label_lines
+    if outputs != lines and not (eval_set.background_first and lines == outputs + 1):
+        raise InputError(
+            f"--eval: {model} has {outputs} outputs but the --labels file has {lines} lines",
+            "give the labels file of the model's own classes (line N names output N)",
+        )
+
+
+def expected_outputs(item: Any) -> int | None:
+    """A study item's output count, known before converting it: a built-in's classifier width, an ONNX
+    file's single output; None when only running the model would tell (TorchScript, several outputs)."""
+    if not item.spec.is_file:
+        # a built-in is built with ImageNet's 1000 classes unless the item says otherwise
+        return getattr(item, "num_classes", None) or IMAGENET_CLASSES
+    if item.spec.path.suffix.lower() != ".onnx":
+        return None
+    from edgedeploy.onnx_reader import load_onnx
+
+    graph = load_onnx(item.spec.path, external_data=False).graph
+    if len(graph.output) != 1:
+        return None
+    dims = graph.output[0].type.tensor_type.shape.dim[1:]  # the first is the batch
+    if not dims or any(d.dim_value <= 0 for d in dims):
+        return None
+    count = 1
+    for dim in dims:
+        count *= dim.dim_value
+    return count
+
+
 def top1_accuracy(outputs: list, labels: list[int]) -> float:
     import numpy as np
 
@@ -163,6 +206,8 @@ def evaluate(
     prep = Preprocessing.from_dict(preprocessing)
     batches = [load_image(path, prep)[None] for path, _ in eval_set.images]
     float_out, int8_out = run_tflite(float_model, batches), run_tflite(int8_model, batches)
+    # after conversion, for the models whose output count only running them tells
+    check_output_count(eval_set, float_out[0].size, float_model.stem)
     labels, shifted = eval_set.labels_for(float_out[0].size)
     return Accuracy(
         True,

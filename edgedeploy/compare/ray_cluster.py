@@ -1,7 +1,10 @@
 """``compare --ray [ADDRESS]``: conversions and checks as Ray tasks on an existing Ray cluster.
 
-Each task gets everything it needs by value (the model file, weights file and calibration images are
-shipped as bytes, so a node needs no shared filesystem, only edgedeploy installed), converts into a
+A node needs only Ray (``pip install 'ray[default]'`` of the driver's Ray version, same Python minor
+version, then ``ray start``): the study ships edgedeploy itself and its conversion requirements to the
+workers through Ray's runtime environment (``runtime_env``). Each task gets everything it needs by
+value (the model file, weights file and calibration images are shipped as bytes, so a node needs no
+shared filesystem), converts into a
 temporary cache on its node, checks the int8 model there, and returns the cache entry's files; the
 study writes them into its local cache (atomically, as any conversion) before anything is benchmarked.
 Benchmarks run where the device is: a target whose spec names a Ray resource (``TargetSpec.ray_resource``;
@@ -23,9 +26,9 @@ from typing import Any
 
 from edgedeploy.compare.cache import ConversionCache
 from edgedeploy.compare.workers import MEMORY_PER_JOB, Conversion, ConvertJob
-from edgedeploy.errors import EdgedeployError, UsageError
+from edgedeploy.errors import EdgedeployError, ExtraMissingError, UsageError
+from edgedeploy.extras import install_line, requirements
 
-INSTALL = "pip install 'edgedeploy[ray]'"
 PROBE_SECONDS = 5.0
 
 
@@ -48,6 +51,27 @@ def _probe(address: str) -> None:
             f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}",
             "start it with 'ray start --head' or check the address",
         ) from None
+
+
+def runtime_env() -> dict[str, Any]:
+    """What Ray puts on every worker before a task of this study runs there.
+
+    ``py_modules``: this very edgedeploy package (uploaded once per content hash, cached on each node),
+    so the nodes run the code of the study that sent the task, whatever they have installed.
+    ``pip``: the pinned conversion requirements (edgedeploy/data/requirements/convert.txt), installed
+    by Ray into a virtualenv per node that inherits the node's site-packages - what is already there is
+    not installed twice. Ray's pip support needs ``virtualenv`` on the node (``ray[default]`` has it).
+    """
+    import edgedeploy
+
+    package = Path(edgedeploy.__file__).resolve().parent
+    return {
+        "py_modules": [str(package)],
+        "excludes": ["__pycache__", "*.pyc"],
+        "pip": {"packages": requirements("convert"), "pip_check": False},
+        # Only nodes that get a task build the environment (not, say, the head this study runs on).
+        "config": {"eager_install": False},
+    }
 
 
 def _files_of(path: Path) -> dict[str, bytes]:
@@ -138,12 +162,17 @@ class RayCluster:
         try:
             import ray
         except ImportError:
-            raise UsageError(
-                "--ray needs Ray, which is not installed", f"install it with: {INSTALL}"
+            raise ExtraMissingError(
+                "--ray needs Ray, which is not installed here", install_line("ray")
             ) from None
         _probe(address)
         try:
-            ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+            ray.init(
+                address=address,
+                runtime_env=runtime_env(),
+                log_to_driver=False,
+                logging_level="ERROR",
+            )
         except (ConnectionError, RuntimeError, ValueError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ClusterError(

@@ -16,6 +16,7 @@ from edgedeploy.compare.recommend import DEFINITION, Recommendation
 from edgedeploy.compare.row import OK, Row
 from edgedeploy.compare.tables import ESTIMATE_NOTE, LATENCY_NOTE, terminal_columns
 from edgedeploy.errors import ExitCode
+from edgedeploy.report import print_wrapped
 from edgedeploy.targets.contract import TargetSpec
 
 SCHEMA = "edgedeploy.compare/1"
@@ -94,12 +95,14 @@ class CompareResult:
         mapped = self.mapped
         cols = terminal_columns(self.variants, mapped)
         cells = [[col.show(row) for col in cols] for row in self.rows]
-        # rich sizes a column to its whole header when it can and then crops the last columns to fit:
-        # pack by the header's width too, so that no cell is ever cropped.
+        # every value keeps its width: a model name is never broken (mobilenet_v3_small_0.25_96 stays
+        # one word a user can copy), so fewer columns go in each of the packed tables instead
+        # a header wraps at its spaces only, so its longest word is as wide as the column can get
         widths = [
-            min(12, max((len(line[i]) for line in cells), default=1))
-            if i == 0
-            else max(max((len(line[i]) for line in cells), default=1), len(cols[i].header))
+            max(
+                max((len(line[i]) for line in cells), default=1),
+                max(len(word) for word in cols[i].header.split()),
+            )
             for i in range(len(cols))
         ]
         # A narrow terminal gets several tables, each starting with the model name, packed left to right.
@@ -113,10 +116,11 @@ class CompareResult:
             title = f"compare: {len(self.rows)} models" if number == 0 else None
             table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
             for i in group:
-                # values keep their width (headers wrap instead); the model name folds when space is short
+                # values keep their width (headers wrap instead, at spaces)
                 table.add_column(
                     escape(cols[i].header),
                     justify="right" if cols[i].numeric else "left",
+                    no_wrap=i == 0,
                     overflow="fold",
                     min_width=widths[i],
                 )
@@ -144,13 +148,13 @@ class CompareResult:
                 )
         console.print(f"[dim]{escape(LATENCY_NOTE)}[/dim]")
         for line in self.not_measured():
-            console.print(f"[yellow]-[/yellow] {escape(line)}")
+            print_wrapped(console, line, marker="[yellow]-[/yellow] ")
         if self.recommendation is not None:
             self._render_recommendation(console, self.recommendation)
         for line in self.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(line)}")
         for line in self.notes:
-            console.print(f"[dim]note: {escape(line)}[/dim]")
+            print_wrapped(console, line, marker="[dim]note:[/dim] ", style="dim")
         if self.files:
             console.print(
                 f"written to {escape(str(self.output_dir))}: {escape(', '.join(self.files))}"

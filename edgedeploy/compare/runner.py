@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.compare.accuracy import load_eval_set
+from edgedeploy.compare.accuracy import check_output_count, expected_outputs, load_eval_set
 from edgedeploy.compare.cache import ConversionCache
 from edgedeploy.compare.distribute import Backend
 from edgedeploy.compare.export import write_reports
@@ -156,7 +156,12 @@ def _validate(request: CompareRequest, items: list[StudyItem], targets: list[str
             "(accuracy would be chance)",
             "add --pretrained or --weights NAME:ALPHA=FILE",
         )
-    return load_eval_set(request.eval_dir, request.labels)
+    eval_set = load_eval_set(request.eval_dir, request.labels)
+    for item in items:  # before any conversion: a model that cannot be scored on these classes
+        outputs = expected_outputs(item)
+        if outputs is not None:
+            check_output_count(eval_set, outputs, item.label)
+    return eval_set
 
 
 def _method(

@@ -45,6 +45,8 @@ class ImageSet:
     calibration_files: list[str]
     held_back_files: list[str]
     source: str  # "shipped photos" or the user's directory
+    found: int = 0  # images in the source (some may be neither calibrated on nor held back)
+    user_folder: bool = False  # the source is a --calibration DIR the user passed
 
 
 def split_counts(total: int, calibration_count: int | None) -> tuple[int, int]:
@@ -73,24 +75,47 @@ ENOUGH_CALIBRATION = 100
 def calibration_notes(images: ImageSet, requested: int | None) -> list[str]:
     """What the terminal and report.json say about the images: counts, and warnings a user can act on."""
     used, held = len(images.calibration), len(images.held_back)
+    found = images.found or used + held
     notes = [
         f"calibrated on {used} image(s) from {images.source}; fidelity measured on {held} held-back image(s)"
     ]
-    if requested is not None and requested > used:
+    if requested is not None and requested > found:
         notes.append(
             f"warning: --calibration-count {requested} asked for more images than there are "
-            f"({used + held} found): calibrated on {used} and held {held} back for fidelity"
+            f"({found} found): calibrated on {used} and held {held} back for fidelity"
+        )
+    elif requested is not None and requested > used:  # every image asked for: some still held back
+        notes.append(
+            f"--calibration-count {requested} is every image there is: calibrated on {used} and held "
+            f"{held} back, as fidelity must be measured on images the calibration did not see"
         )
     if used < ENOUGH_CALIBRATION:
-        notes.append(
-            f"warning: {used} calibration image(s) is few; int8 ranges are usually calibrated on "
-            f"{ENOUGH_CALIBRATION}-500 images like the ones the model will see: pass --calibration DIR"
-        )
+        notes.append(_few_images_warning(images, used, held, found))
     if held == 0:
         notes.append(
             "warning: no image was held back, so fidelity (int8 vs float) is not measured: give more images"
         )
     return notes
+
+
+def _few_images_warning(images: ImageSet, used: int, held: int, found: int) -> str:
+    usual = f"{ENOUGH_CALIBRATION}-500 images like the ones the model will see"
+    if not images.user_folder:
+        return (
+            f"warning: calibrated on {used} image(s), few: int8 ranges are usually calibrated on "
+            f"{usual}: pass --calibration DIR"
+        )
+    if found > ENOUGH_CALIBRATION:  # enough to calibrate on, once fewer are held back
+        return (
+            f"warning: {images.source} has {found} images, few to calibrate on {usual} and hold "
+            f"{held} back for fidelity: calibrated on {used}; add images to it, or "
+            f"--calibration-count {ENOUGH_CALIBRATION} calibrates on {ENOUGH_CALIBRATION} and holds "
+            f"{min(found - ENOUGH_CALIBRATION, MAX_HELD_BACK)} back"
+        )
+    return (
+        f"warning: {images.source} has {found} image(s), few: int8 ranges are usually calibrated on "
+        f"{usual}; calibrated on {used} ({held} held back for fidelity): add images to it"
+    )
 
 
 def load_image_set(
@@ -109,6 +134,8 @@ def load_image_set(
         calibration_files=[str(f) for f in files[:n_cal]],
         held_back_files=[str(f) for f in files[n_cal : n_cal + n_held]],
         source=str(directory) if directory is not None else "photos shipped with edgedeploy",
+        found=len(files),
+        user_folder=directory is not None,
     )
 
 

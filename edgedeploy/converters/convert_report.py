@@ -15,7 +15,7 @@ from edgedeploy.converters.calibration import ImageSet
 from edgedeploy.converters.context import ConvertOptions
 from edgedeploy.errors import ExitCode
 from edgedeploy.outputs import atomic_write_text
-from edgedeploy.report import envelope_json, fmt_bytes, fmt_count
+from edgedeploy.report import envelope_json, fmt_bytes, fmt_count, print_wrapped
 from edgedeploy.targets.registry import DEFAULT_TARGET
 
 REPORT_NAME = "report.json"
@@ -125,7 +125,7 @@ class ConvertResult:
                 f"try: python {escape(str(self.output_dir / self.outputs['example']))} PHOTO"
             )
         for line in self.notes:
-            console.print(f"note: {escape(line)}")
+            print_wrapped(console, line, marker="[dim]note:[/dim] ")
 
     def _render_target(self, console: Console) -> None:
         from edgedeploy.targets.registry import get_target

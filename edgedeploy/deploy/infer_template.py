@@ -7,9 +7,12 @@ otherwise the int8 model runs on the CPU.
 """
 
 import argparse
+import contextlib
 import json
+import os
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,28 @@ def litert():
     except ImportError:
         from tflite_runtime import interpreter
     return interpreter
+
+
+@contextlib.contextmanager
+def runtime_log_filtered():
+    """The runtime's C++ log goes straight to file descriptor 2 ("INFO: Created TensorFlow Lite XNNPACK
+    delegate for CPU." on every run): hold it in a file meanwhile and pass on all but its INFO lines,
+    so a warning or an error the runtime writes is still seen."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as held:
+            os.dup2(held.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                held.seek(0)
+                for line in held.read().decode("utf-8", errors="replace").splitlines():
+                    if line.strip() and not line.startswith("INFO: "):
+                        print(line, file=sys.stderr)
+    finally:
+        os.close(saved)
 
 
 def load_interpreter(folder: Path, spec: dict, cpu_only: bool):
@@ -111,11 +136,13 @@ def classify(photo: Path, cpu_only: bool = False) -> dict:
     folder = Path(__file__).resolve().parent
     spec = json.loads((folder / SIDECAR).read_text())
     data = preprocess(photo, spec)  # a photo that cannot be read fails before the model is loaded
-    interpreter, where = load_interpreter(folder, spec, cpu_only)
-    interpreter.allocate_tensors()
+    with runtime_log_filtered():
+        interpreter, where = load_interpreter(folder, spec, cpu_only)
+        interpreter.allocate_tensors()
     check(interpreter, spec)
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], data)
-    interpreter.invoke()
+    with runtime_log_filtered():
+        interpreter.invoke()
     output = spec["outputs"][0]
     raw = (
         interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
@@ -156,14 +183,21 @@ def main() -> None:
         fail(str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__)
     if args.json:
         print(json.dumps(result, indent=2))
-        return
-    kind = "probability" if result["activation"] == "softmax" else "score"
-    print(f"{args.photo.name}: {result['model']}")
-    for rank, entry in enumerate(result["top5"], 1):
-        print(
-            f"{rank}. class {entry['class']:<5} {kind} {entry['score']:9.4f}  {entry['label'] or ''}"
-        )
+    else:
+        kind = "probability" if result["activation"] == "softmax" else "score"
+        print(f"{args.photo.name}: {result['model']}")
+        for rank, entry in enumerate(result["top5"], 1):
+            print(
+                f"{rank}. class {entry['class']:<5} {kind} {entry['score']:9.4f}  {entry['label'] or ''}"
+            )
+    sys.stdout.flush()  # here, not at exit: a reader that went away (| head) is handled below
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:
+        # The reader of our output stopped reading (python infer.py photo.jpg | head -1): what it did
+        # not read is not an error. Point stdout at /dev/null so the exit flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

@@ -15,7 +15,7 @@ from edgedeploy.limits.cliffs import AlphaLimit, Cliff
 from edgedeploy.limits.confirm import Confirmation
 from edgedeploy.limits.scan import Point
 from edgedeploy.models.registry import format_alpha
-from edgedeploy.report import plural
+from edgedeploy.report import plural, print_wrapped
 from edgedeploy.targets.registry import get_target
 
 SCHEMA_VERSION = 1
@@ -153,7 +153,7 @@ class LimitsResult:
         for key, text in self.evidence.items():
             console.print(f"[dim]evidence ({key}): {escape(text)}[/dim]")
         for note in self.notes:
-            console.print(f"[dim]note: {escape(note)}[/dim]")
+            print_wrapped(console, note, marker="[dim]note:[/dim] ", style="dim")
         for key, path in self.outputs.items():
             console.print(f"{key}: {escape(path)}")
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -11,7 +14,6 @@ from rich.table import Table
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.models.registry import ANY_ALPHA, BUILTINS, format_alpha
-from edgedeploy.models.zoo import count_complexity
 from edgedeploy.report import fmt_count
 
 
@@ -28,16 +30,17 @@ class ModelsResult:
             title="Built-in models (random weights unless --weights/--pretrained)",
             title_justify="left",
             box=box.SIMPLE_HEAD,
+            show_edge=False,
             pad_edge=False,
-            padding=(0, 1),
+            padding=(0, 1, 0, 0),  # with the box's own gap, two spaces between columns: fits 80
         )
         table.add_column("name", no_wrap=True)
         for column in ("alpha", "input", "params", "MACs", "alphas", "pretrained"):
             table.add_column(
                 column,
                 justify="right" if column in ("params", "MACs") else "left",
-                no_wrap=column != "pretrained",
-                min_width=None if column == "pretrained" else len(column),
+                no_wrap=column != "pretrained",  # its list of alphas may wrap, its header not
+                min_width=len(column),
             )
         for row in self.rows:
             table.add_row(
@@ -56,11 +59,36 @@ class ModelsResult:
         )
 
 
+# Params and MACs of every built-in at alpha 1.0 and its default resolution, counted once on the real
+# models (scripts/update_builtin_counts.py; a test checks them): building ten models costs seconds and
+# needs PyTorch, which the device-side install does not have. Other sizes are counted on the fly.
+COUNTS_FILE = Path(__file__).resolve().parent.parent / "data" / "builtin_counts.json"
+DEFAULT_ALPHA = 1.0
+
+
+@cache
+def _stored_counts() -> dict[str, dict[str, Any]]:
+    return json.loads(COUNTS_FILE.read_text())
+
+
+def _counts(name: str, alpha: float, resolution: int | None) -> tuple[int, int, int]:
+    stored = _stored_counts().get(name)
+    if (
+        stored is not None
+        and alpha == stored["alpha"]
+        and resolution in (None, stored["resolution"])
+    ):
+        return stored["params"], stored["macs"], stored["resolution"]
+    from edgedeploy.models.zoo import count_complexity  # builds the model: needs the convert extra
+
+    return count_complexity(name, alpha, resolution)
+
+
 def list_models(alpha: float | None = None, resolution: int | None = None) -> ModelsResult:
     rows = []
     for spec in BUILTINS.values():
-        chosen = alpha if alpha is not None and spec.alphas == ANY_ALPHA else 1.0
-        params, macs, size = count_complexity(spec.name, chosen, resolution)
+        chosen = alpha if alpha is not None and spec.alphas == ANY_ALPHA else DEFAULT_ALPHA
+        params, macs, size = _counts(spec.name, chosen, resolution)
         rows.append(
             {
                 "name": spec.name,

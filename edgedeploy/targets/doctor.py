@@ -10,9 +10,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from edgedeploy.errors import ExitCode
+from edgedeploy.report import print_wrapped
 from edgedeploy.targets.contract import Availability, TargetOptions
 from edgedeploy.targets.registry import all_targets, get_target, parse_target_names
 
@@ -56,15 +56,14 @@ _MARKS = {
 }
 
 
-def _check_lines(checks: list[dict[str, Any]]) -> list[str]:
-    """One line per check (verdict, what, what was found), then the fix under any that is not ok."""
-    lines = []
+def _print_checks(console: Console, checks: list[dict[str, Any]]) -> None:
+    """One line per check (verdict, what, what was found), then the fix under any that is not ok: on a
+    line of its own and never broken by rich, as it is often a command to copy."""
     for check in checks:
         mark = _MARKS.get(check["verdict"], escape(check["verdict"]))
-        lines.append(f"{mark} {escape(check['name'])}: {escape(check['found'])}")
+        print_wrapped(console, f"{check['name']}: {check['found']}", marker=f"  {mark} ")
         if check.get("fix") and check["verdict"] != "ok":
-            lines.append(f"   [bold]fix:[/bold] {escape(check['fix'])}")
-    return lines
+            console.print("     [bold]fix:[/bold] " + escape(check["fix"]), soft_wrap=True)
 
 
 @dataclass
@@ -73,46 +72,54 @@ class TargetsResult:
     required: list[str]  # names the user asked about: the exit code says whether they can run
 
     @property
+    def runnable(self) -> list[str]:
+        """Listed targets that can run here (and run the --model given, when one was)."""
+        return [
+            e.name
+            for e in self.entries
+            if e.availability.available
+            and not any(c["verdict"] == "problem" for c in e.model_checks)
+        ]
+
+    @property
     def exit_code(self) -> ExitCode:
-        # every target listed, asked for by name or not: a CI job can gate on "can everything run here"
-        missing = [e for e in self.entries if not e.availability.available]
-        refused = [c for e in self.entries for c in e.model_checks if c["verdict"] == "problem"]
-        return ExitCode.TARGET_UNAVAILABLE if missing or refused else ExitCode.OK
+        # as bench: 0 when at least one listed target can run, 7 when none can. A job that needs one
+        # particular target names it (edgedeploy targets coral), so "any of them" is what is asked.
+        return ExitCode.OK if self.runnable else ExitCode.TARGET_UNAVAILABLE
 
     def to_dict(self) -> dict[str, Any]:
-        return {"targets": [e.to_dict() for e in self.entries], "required": self.required}
+        return {
+            "targets": [e.to_dict() for e in self.entries],
+            "required": self.required,
+            "runnable": self.runnable,
+        }
 
     def render(self, console: Console) -> None:
-        table = Table(title="targets", title_justify="left", show_lines=True)
-        table.add_column("target")
-        table.add_column("available")
-        table.add_column(
-            "what was found / why not", overflow="fold"
-        )  # a fix is a command: never cut it short
+        # One block per target rather than a table: the doctor's findings and fixes are sentences and
+        # commands, which a table column at 80 terminal columns squeezes into a few words a line.
+        console.print("[bold]targets[/bold]")
         for entry in self.entries:
             ok = entry.availability.available
-            lines = [escape(line) for line in _describe(entry)]
+            verdict = "[green]can run here[/green]" if ok else "[red]cannot run here[/red]"
+            alias = f" (alias {', '.join(entry.aliases)})" if entry.aliases else ""
+            console.print()
+            console.print(f"[bold]{escape(entry.name)}[/bold]{escape(alias)}: {verdict}")
+            print_wrapped(console, entry.summary, marker="  ", style="dim")
+            print_wrapped(console, f"offers: {', '.join(entry.offers)}", marker="  ", style="dim")
             checks = entry.availability.details.get("checks", []) + entry.model_checks
-            lines += _check_lines(checks)
             if not ok:
                 reasons = (entry.availability.reason or "unavailable").split("; ")
                 said = [
                     c["found"] for c in checks if c["verdict"] != "ok"
-                ]  # a reason a check states already
+                ]  # a check says it already
                 reasons = [r for r in reasons if not any(r.startswith(f) for f in said)] or reasons[
                     :1
                 ]
-                lines[:0] = [f"[red]{escape(reason)}[/red]" for reason in reasons]
-            name = escape(entry.name) + (
-                f" [dim](alias {', '.join(entry.aliases)})[/dim]" if entry.aliases else ""
-            )
-            offers = f"\n[dim]offers: {', '.join(entry.offers)}[/dim]"
-            table.add_row(
-                f"{name}\n[dim]{escape(entry.summary)}[/dim]{offers}",
-                "[green]yes[/green]" if ok else "[red]no[/red]",
-                "\n".join(lines) or "-",
-            )
-        console.print(table)
+                for reason in reasons:
+                    print_wrapped(console, reason, marker="  ", style="red")
+            for line in _describe(entry):
+                print_wrapped(console, line, marker="  ")
+            _print_checks(console, checks)
 
 
 OFFERS = {"check": "check", "compile": "compile", "convert_step": "convert", "runtime": "bench"}

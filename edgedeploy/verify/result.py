@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgedeploy.errors import ExitCode
+from edgedeploy.report import print_wrapped
 from edgedeploy.verify.run import Column
 
 METRICS = ("top1_agreement", "top5_agreement", "cosine_similarity", "max_abs_diff")
@@ -116,7 +117,7 @@ class VerifyResult:
         for line in self.skipped:
             console.print(f"note: skipped {escape(line)}")
         for line in self.notes:
-            console.print(f"note: {escape(line)}")
+            print_wrapped(console, line, marker="[dim]note:[/dim] ")
 
     @staticmethod
     def _row(table: Table, label: str, measured: dict[str, Any]) -> None:

@@ -358,7 +358,11 @@ def test_eval_reports_top1_of_float_and_int8_on_a_class_folder(
 
     photos = sorted(photo_dir.glob("*.*"))
     photos = [p for p in photos if p.suffix in (".jpg", ".bmp")]
-    for index, photo in enumerate(photos):  # two classes: sorted folder names "a" -> 0, "b" -> 1
+    # two classes of the tiny model's ten: --labels line 0 is "a", line 1 is "b" (a model's outputs must
+    # match the classes it is scored on: without --labels, 2 folders would be refused for 10 outputs)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n".join("abcdefghij") + "\n")
+    for index, photo in enumerate(photos):
         folder = tmp_path / "eval" / ("a" if index % 2 else "b")
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(photo, folder / photo.name)
@@ -368,7 +372,16 @@ def test_eval_reports_top1_of_float_and_int8_on_a_class_folder(
     )  # content-keyed: the tiny model is a cache hit
     calls = ConvertCalls(monkeypatch)
     code, stdout, err = run_cli(
-        "compare", study["tiny"], "-o", out, *QUICK, "--eval", tmp_path / "eval", "--json"
+        "compare",
+        study["tiny"],
+        "-o",
+        out,
+        *QUICK,
+        "--eval",
+        tmp_path / "eval",
+        "--labels",
+        labels,
+        "--json",
     )
     assert code == ExitCode.OK, err
     (row,) = json.loads(stdout)["rows"]
@@ -382,4 +395,4 @@ def test_eval_reports_top1_of_float_and_int8_on_a_class_folder(
         predicted = [int(np.argmax(o)) for o in run_tflite(Path(row["model"][model]), images)]
         assert accuracy[key] == pytest.approx(np.mean([p == t for p, t in zip(predicted, truth)]))
     md = (out / "report.md").read_text()
-    assert f"{accuracy['int8_top1']:.1%}" in md and "class index = sub-folder names sorted" in md
+    assert f"{accuracy['int8_top1']:.1%}" in md and "class index = line number in" in md

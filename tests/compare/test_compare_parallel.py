@@ -36,6 +36,7 @@ def compare(*args, timeout: float = 600) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=timeout,
+        env={**os.environ, "RAY_AUTH_MODE": "disabled"},  # as the test's Ray head (ray_cluster)
     )
 
 
@@ -209,7 +210,9 @@ def ray_cluster(tmp_path_factory):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
-        env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+        # token authentication off: a ~/.ray/auth_token left by any local ray.init on this machine
+        # would otherwise make the head demand a token the study does not send
+        env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"},
     )
     address = f"127.0.0.1:{port}"
     raylet = temp / "session_latest" / "sockets" / "raylet"

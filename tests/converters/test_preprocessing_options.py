@@ -116,7 +116,7 @@ def test_convert_says_how_many_images_calibrated_and_warns_when_few(cli, tiny, t
     assert result.code == ExitCode.OK, result
     said = " ".join(result.err.split())
     assert "--calibration-count 200 asked for more images than there are" in said
-    assert "calibration image(s) is few" in said and "--calibration DIR" in said
+    assert "calibrated on 5 image(s), few" in said and "--calibration DIR" in said
     notes = json.loads((tmp_path / "c" / "report.json").read_text())["notes"]
     assert any(n.startswith("calibrated on 5 image(s)") and "on 3 held-back" in n for n in notes), (
         notes

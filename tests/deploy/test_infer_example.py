@@ -173,3 +173,24 @@ def test_infer_py_on_a_real_mobilenet_matches_the_pipeline(photo_dir, convert_bu
         top1 = json.loads(done.stdout)["top5"][0]
         assert top1["class"] == pipeline_top1(out, int8, photo_dir / photo)
         assert top1["label"] == doc["labels"]["names"][top1["class"]]
+
+
+def test_infer_py_is_quiet_and_a_reader_that_stops_early_is_no_error(tiny_deployed, photo_dir):
+    """No runtime INFO line on stderr; `| head -1` (the reader gone before the output) exits 0 with no
+    BrokenPipeError traceback."""
+    done = run_infer(tiny_deployed, photo_dir / "owl.jpg")
+    assert done.returncode == 0 and done.stdout, done.stderr
+    assert done.stderr == "", (
+        done.stderr
+    )  # "INFO: Created TensorFlow Lite XNNPACK delegate" is gone
+    for extra in ((), ("--json",)):
+        piped = subprocess.Popen(
+            [sys.executable, str(tiny_deployed / "infer.py"), str(photo_dir / "owl.jpg"), *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=tiny_deployed.parent,
+        )
+        piped.stdout.close()  # the reader is gone before a byte is written: every write fails
+        _, err = piped.communicate(timeout=120)
+        assert piped.returncode == 0, err.decode()
+        assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from edgedeploy.errors import ExitCode, ToolMissingError
+from edgedeploy.report import command_line
 from edgedeploy.targets.contract import StepOutcome
 from edgedeploy.targets.edgetpu.check import check_model
 from edgedeploy.targets.edgetpu.compiler.options import options_from
@@ -121,7 +122,8 @@ class EdgeTpuConvertStep:
                 console.print(
                     f"  - {escape(finding['title'])} (x{finding['count']}): {escape(finding['consequence'])}{fix}"
                 )
-            console.print(f"  details per operator: edgedeploy check {escape(str(int8))}")
+            console.print("  details per operator:")
+            command_line(console, f"edgedeploy check {int8}")
         status = compiled.get("status")
         if status == "compiled":
             console.print(

@@ -106,10 +106,9 @@ def test_cpu_model_and_governor_from_proc_and_sys_trees(tmp_path):
 def test_targets_doctor(cli):
     result = cli("targets", "--json")
     report = json.loads(result.out)
-    everything = all(t["available"] for t in report["targets"])
-    assert result.code == (ExitCode.OK if everything else ExitCode.TARGET_UNAVAILABLE), (
-        result
-    )  # as its help says
+    # as its help says: 0 when at least one listed target can run (the CPU always can), 7 when none can
+    assert result.code == ExitCode.OK, result
+    assert "cpu" in report["runnable"]
     assert cli("targets", "cpu").code == ExitCode.OK
     by_name = {t["name"]: t for t in report["targets"]}
     assert by_name["cpu"]["available"] and by_name["cpu"]["details"]["cores"] == available_cores()
@@ -124,6 +123,9 @@ def test_targets_doctor(cli):
     assert coral["available"] or coral["reason"]  # never unavailable without saying why
     single = cli("targets", "coral", "--json")
     assert single.code == (ExitCode.OK if coral["available"] else ExitCode.TARGET_UNAVAILABLE)
+    no_device = ("--edgetpu-lib", "/nonexistent/libedgetpu.so.1")  # the Edge TPU cannot run, surely
+    assert cli("targets", "coral", *no_device).code == ExitCode.TARGET_UNAVAILABLE  # none can
+    assert cli("targets", "cpu", "coral", *no_device).code == ExitCode.OK  # one of them can
     assert [t["name"] for t in json.loads(single.out)["targets"]] == ["edgetpu"]
     table = cli("targets")
     assert (

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgedeploy.errors import ExitCode
-from edgedeploy.report import fmt_bytes, fmt_ms
+from edgedeploy.report import fmt_bytes, fmt_ms, print_wrapped
 from edgedeploy.targets.edgetpu.estimate.cpu_ops import CpuOpsTiming
 from edgedeploy.targets.edgetpu.estimate.profiles import Constants, HostProfile
 from edgedeploy.targets.edgetpu.estimate.terms import Estimate
@@ -202,7 +202,7 @@ class EstimateResult:
         for reason in e.wider_because:
             console.print(f"[yellow]range wider:[/yellow] {escape(reason)}")
         for note in self.notes:
-            console.print(f"[dim]note: {escape(note)}[/dim]")
+            print_wrapped(console, note, marker="[dim]note:[/dim] ", style="dim")
         v = self.constants.validation.get("compiled" if w.kind == "compiled" else "uncompiled", {})
         if v:
             console.print(

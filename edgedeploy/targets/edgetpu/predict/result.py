@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgedeploy.errors import ExitCode
-from edgedeploy.report import fmt_bytes, fmt_count, plural
+from edgedeploy.report import fmt_bytes, fmt_count, plural, print_wrapped
 from edgedeploy.targets.contract import FindingBrief, MappingSummary
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
 
@@ -168,7 +168,7 @@ class CheckResult:
         for line in (self.estimate or {}).get("lines", []):
             console.print(f"[cyan]{escape(line)}[/cyan]")
         for note in self.notes:
-            console.print(f"[dim]note: {escape(note)}[/dim]")
+            print_wrapped(console, note, marker="[dim]note:[/dim] ", style="dim")
         style = "green" if self.exit_code == ExitCode.OK else "bold red"
         console.print(f"[{style}]{escape(self.verdict)}[/{style}]")
 
