@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,34 +167,38 @@ def read_input(path: Path, kind: InputKind = MODEL, *, allow_empty: bool = False
     return data
 
 
-def _depth_within(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests no deeper than ``limit`` (iterative: a deep document must not recurse)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
+# A JSON string (escapes included) or one bracket: what a nesting scan has to look at.
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _nests_deeper(raw: bytes, limit: int) -> bool:
+    """Whether the brackets of ``raw`` (outside strings) nest deeper than ``limit``. Scanned before
+    parsing: the C parser recurses once per level, and where a library has raised the recursion limit
+    (some do) a 100,000-deep document overflows the C stack instead of raising RecursionError."""
+    depth = 0
+    for token in _JSON_TOKENS.finditer(raw):
+        char = token.group()[:1]
+        if char in (b"[", b"{"):
+            depth += 1
             if depth > limit:
-                return False
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend(
-                (child, depth + 1) for child in children if isinstance(child, (dict, list))
-            )
-    return True
+                return True
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return False
 
 
 def parse_json(text: str | bytes, label: str, what: str, hint: str | None = None) -> Any:
     """JSON from ``text`` (``label`` names it in messages) with the nesting limit; InputError otherwise."""
     deep = f"{label}: JSON nested deeper than {MAX_JSON_DEPTH} levels; not {what}"
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if _nests_deeper(raw, MAX_JSON_DEPTH):
+        raise InputError(deep, hint)
     try:
         data = json.loads(text)
-    except RecursionError:  # the C parser stops at the interpreter's recursion limit (~1,000)
-        raise InputError(deep, hint) from None
     except UnicodeDecodeError:
         raise InputError(f"{label}: not UTF-8 text; not {what}", hint) from None
     except ValueError as exc:
         raise InputError(f"{label} is not valid JSON ({exc}); not {what}", hint) from None
-    if not _depth_within(data, MAX_JSON_DEPTH):
-        raise InputError(deep, hint)
     return data
 
 

@@ -101,9 +101,10 @@ def test_check_estimate_and_bench_of_long_names(edgetpu_models, tmp_path):
 
 
 def test_compare_table_keeps_model_names_whole():
+    from edgedeploy.bench.stats import summarize
     from edgedeploy.compare.plan import build_plan
     from edgedeploy.compare.result import CompareResult
-    from edgedeploy.compare.row import LatencyCell, Row
+    from edgedeploy.compare.row import LatencyCell, ModelFacts, Row
     from edgedeploy.compare.specs import parse_spec
 
     item = build_plan([parse_spec("mobilenet_v2")], (None,), [], False)[0]
@@ -111,9 +112,8 @@ def test_compare_table_keeps_model_names_whole():
     rows = []
     for label in names:
         row = Row(item.__class__(label, item.spec, 1.0, 224))
-        row.model = {"macs": 56e6, "int8_bytes": 2**21, "params": 2.5e6}
-        row.edgetpu = {"total_ops": 60, "tpu_ops": 60, "cpu_ops": 0, "tpu_mac_share": 1.0}
-        row.latency = [LatencyCell("cpu", "cpu (2 threads)", "ok", stats={"p50_ms": 3.2})]
+        row.model = ModelFacts(macs=56e6, int8_bytes=2**21, params=2_500_000)
+        row.latency = [LatencyCell("cpu", "cpu (2 threads)", "ok", stats=summarize([3_200_000] * 5))]
         rows.append(row)
     targets = [{"name": "cpu", "available": True, "variants": ["cpu (2 threads)"]}]
     console = Console(width=WIDTH, force_terminal=False, record=True)
