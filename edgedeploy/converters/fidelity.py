@@ -4,21 +4,35 @@ top-1 / top-5 agreement. A comparison that cannot be made says why instead of sh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel
+from edgedeploy.errors import ConversionError
 
 
-def run_tflite(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
-    """Float outputs for NHWC float batches; int8 models get quantized input, dequantized output."""
-    from ai_edge_litert.interpreter import Interpreter
+@dataclass
+class TFLiteRun:
+    """Real-valued outputs of a TFLite model: per batch, per model output (flattened), in the model's
+    output order; ``xnnpack_refused`` says why LiteRT's built-in kernels ran it instead of XNNPACK."""
 
-    interpreter = Interpreter(model_path=str(path), num_threads=1)
-    interpreter.allocate_tensors()
-    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    outputs: list[list[np.ndarray]]
+    output_names: list[str]
+    xnnpack_refused: str | None = None
+
+
+def run_tflite_outputs(path: Path, batches: list[np.ndarray]) -> TFLiteRun:
+    """Every output for NHWC float batches; int8 models get quantized input, dequantized outputs."""
+    from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter
+
+    try:
+        interpreter, log = create_interpreter(Path(path), threads=1)
+    except InterpreterLoadError as exc:
+        raise ConversionError(f"LiteRT cannot run {Path(path).name}: {exc}") from exc
+    (inp,), outs = interpreter.get_input_details(), interpreter.get_output_details()
     results = []
     for batch in batches:
         data = batch
@@ -28,12 +42,21 @@ def run_tflite(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
             data = np.clip(np.round(batch / scale + zero), info.min, info.max).astype(inp["dtype"])
         interpreter.set_tensor(inp["index"], data)
         interpreter.invoke()
-        raw = interpreter.get_tensor(out["index"])
-        if out["dtype"] != np.float32:
-            scale, zero = out["quantization"]
-            raw = (raw.astype(np.float32) - zero) * scale
-        results.append(raw.astype(np.float32).reshape(-1))
-    return results
+        per_output = []
+        for out in outs:
+            raw = interpreter.get_tensor(out["index"])
+            if out["dtype"] != np.float32:
+                scale, zero = out["quantization"]
+                raw = (raw.astype(np.float32) - zero) * scale
+            per_output.append(raw.astype(np.float32).reshape(-1))
+        results.append(per_output)
+    return TFLiteRun(results, [o["name"] for o in outs], log.xnnpack_refused)
+
+
+def run_tflite(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
+    """One flat real-valued array per batch (all outputs end to end, in the model's order)."""
+    run = run_tflite_outputs(path, batches)
+    return [np.concatenate(per_output) for per_output in run.outputs]
 
 
 def _max_abs(a: list[np.ndarray], b: list[np.ndarray]) -> float:
@@ -64,6 +87,18 @@ def agreement(reference: list[np.ndarray], candidate: list[np.ndarray]) -> dict[
     }
 
 
+def _kernels(float_run: TFLiteRun, int8_run: TFLiteRun) -> dict[str, str]:
+    """Which LiteRT kernels ran each TFLite model, and XNNPACK's reason where it refused the graph."""
+    found = {}
+    for which, run in (("float32", float_run), ("int8", int8_run)):
+        found[which] = (
+            f"LiteRT's built-in kernels: XNNPACK could not prepare the graph ({run.xnnpack_refused})"
+            if run.xnnpack_refused
+            else "XNNPACK"
+        )
+    return found
+
+
 def measure(
     onnx_model: OnnxModel, int8: TFLiteModel, held_back: list[np.ndarray]
 ) -> dict[str, Any]:
@@ -77,12 +112,15 @@ def measure(
 
     nchw = [np.ascontiguousarray(b.transpose(0, 3, 1, 2)) for b in held_back]
     onnx_out = [run_onnxruntime(onnx_model.path, b).reshape(-1) for b in nchw]
-    float_out = run_tflite(int8.float_model.path, held_back)
-    int8_out = run_tflite(int8.path, held_back)
+    float_run = run_tflite_outputs(int8.float_model.path, held_back)
+    int8_run = run_tflite_outputs(int8.path, held_back)
+    float_out = [np.concatenate(o) for o in float_run.outputs]
+    int8_out = [np.concatenate(o) for o in int8_run.outputs]
     result: dict[str, Any] = {
         "measured": True,
         "images": len(held_back),
         "onnx_vs_float_tflite_max_abs_diff": _max_abs(onnx_out, float_out),
+        "kernels": _kernels(float_run, int8_run),
     }
     if onnx_model.torch_model is not None:
         import torch

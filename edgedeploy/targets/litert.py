@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 XNNPACK_PARTITION_OP = "DELEGATE"  # the node name LiteRT gives each subgraph a delegate took over
+BUILTIN_KERNELS = "LiteRT's built-in kernels"
+# LiteRT concatenates its error reporter's messages without a separator ("... node #63Node number 72
+# (TfLiteXNNPackDelegate) failed to prepare."): a boundary is a lower-case letter, digit or period
+# followed by the capital that starts the runtime's next sentence.
+_RUN_TOGETHER = re.compile(r"(?<=[a-z0-9.)])(?=(?:Node number \d|Failed |Didn't |Restored |Type ))")
+_XNNPACK_REFUSAL = re.compile(r"xnnpack", re.IGNORECASE)
 
 
 class InterpreterLoadError(Exception):
@@ -25,7 +33,19 @@ class InterpreterLoadError(Exception):
 
 @dataclass
 class NativeLog:
+    """What the runtime printed while loading, and whether XNNPACK was dropped to make it load.
+
+    ``xnnpack_refused`` holds XNNPACK's own one-line reason when it could not prepare the graph and
+    LiteRT's built-in kernels run the model instead (callers say so in their report, row or table).
+    """
+
     lines: list[str] = field(default_factory=list)
+    xnnpack_refused: str | None = None
+
+    def fallback_note(self) -> str | None:
+        if self.xnnpack_refused is None:
+            return None
+        return f"XNNPACK could not prepare the graph ({self.xnnpack_refused}); {BUILTIN_KERNELS} ran it"
 
     def last_error(self) -> str | None:
         for line in reversed(self.lines):
@@ -62,13 +82,22 @@ def litert_version() -> str:
         return "unknown"
 
 
+def separate_messages(text: str) -> str:
+    """Put back the "; " LiteRT leaves out between two error messages it joins."""
+    return _RUN_TOGETHER.sub("; ", text)
+
+
 def _first_line(exc: BaseException, log: NativeLog) -> str:
     said = str(exc).strip().splitlines()
     native = log.last_error()
-    message = said[0] if said else type(exc).__name__
-    if native and native not in message:
-        message = f"{message} ({native})"
+    message = separate_messages(said[0]) if said else type(exc).__name__
+    if native and separate_messages(native) not in message:
+        message = f"{message} ({separate_messages(native)})"
     return message
+
+
+def _is_xnnpack_refusal(message: str) -> bool:
+    return bool(_XNNPACK_REFUSAL.search(message))
 
 
 def create_interpreter(
@@ -78,28 +107,57 @@ def create_interpreter(
     xnnpack: bool = True,
     delegates: list[Any] | None = None,
     allocate: bool = True,
+    preserve_all_tensors: bool = False,
 ) -> tuple[Any, NativeLog]:
     """An interpreter for ``path`` with tensors allocated; raises InterpreterLoadError with one line.
 
+    This is the one place the project makes LiteRT interpreters (fidelity, bench, estimate, verify).
     ``xnnpack=False`` selects the resolver without default delegates: LiteRT's own kernels only.
+    When XNNPACK cannot prepare the graph (Google's 2019 DeepLab v3: its RESIZE_BILINEAR; timm's
+    resnet18: "failed to create XNNPACK runtime"), the model is loaded again with the built-in kernels
+    and ``log.xnnpack_refused`` says why: a slower answer beats no answer, and the caller says so.
     The model goes in as bytes, not as a path: only that entry point runs the flatbuffer verifier, and
     a truncated file opened by path can crash the process instead of raising.
     """
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
     try:
         content = Path(path).read_bytes()
     except OSError as exc:
         raise InterpreterLoadError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    # XNNPACK is applied lazily at the first allocation: without it a refusal would surface later,
+    # outside this function, so a caller that defers allocation gets no XNNPACK fallback.
+    try:
+        return _load(content, threads, xnnpack, delegates, allocate, preserve_all_tensors)
+    except InterpreterLoadError as exc:
+        if not (xnnpack and allocate and _is_xnnpack_refusal(str(exc))):
+            raise
+        refusal = str(exc)
+    interpreter, log = _load(content, threads, False, delegates, allocate, preserve_all_tensors)
+    log.xnnpack_refused = refusal
+    return interpreter, log
+
+
+def _load(
+    content: bytes,
+    threads: int,
+    xnnpack: bool,
+    delegates: list[Any] | None,
+    allocate: bool,
+    preserve_all_tensors: bool,
+) -> tuple[Any, NativeLog]:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
     resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     failure: BaseException | None = None
-    with captured_native_stderr() as log:
+    with captured_native_stderr() as log, warnings.catch_warnings():
+        # LiteRT warns that keeping every tensor is for debugging: that is what it is asked for.
+        warnings.simplefilter("ignore")
         try:
             interpreter = Interpreter(
                 model_content=content,
                 num_threads=threads,
                 experimental_delegates=delegates,
                 experimental_op_resolver_type=resolver,
+                experimental_preserve_all_tensors=preserve_all_tensors,
             )
             if allocate:
                 interpreter.allocate_tensors()

@@ -98,6 +98,8 @@ class VerifyResult:
                 self._row(table, column.label, measured)
                 if "reason" in measured:
                     reasons.append(f"{column.label}: {measured['reason']}")
+                elif column.details.get("xnnpack_refused"):  # slower kernels, same numbers: say so
+                    reasons.append(f"{column.label}: {column.details['note']}")
             for key, measured in output.get("vs_cpu_int8", {}).items():
                 label = next(c.label for c in self.columns if c.key == key)
                 self._row(table, f"{label} vs CPU int8", measured)
