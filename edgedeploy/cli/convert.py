@@ -54,7 +54,25 @@ def command(
     pretrained: bool = typer.Option(
         False, "--pretrained", help="Download timm's pretrained weights (needs internet)."
     ),
+    seed: int = typer.Option(
+        None,
+        "--seed",
+        help=r"Seed of a built-in's random weights \[default: derived from the name, --alpha and "
+        "--resolution, so the same command writes the same model].",
+    ),
+    num_classes: int = typer.Option(
+        None,
+        "--num-classes",
+        help=r"Classes of a built-in's head, for fine-tuned --weights \[default: 1000, or what "
+        "--weights holds].",
+    ),
     input_shape: str = model_flags.INPUT_SHAPE,
+    trust_pickle: bool = typer.Option(
+        False,
+        "--trust-pickle",
+        help="Load a whole model saved with torch.save(model). Unpickling runs code named in the "
+        "file: only for files you trust.",
+    ),
     calibration: Path = model_flags.CALIBRATION,
     calibration_count: int = typer.Option(
         None,
@@ -166,5 +184,8 @@ def command(
         weights=weights,
         pretrained=pretrained,
         input_shape=input_shape,
+        seed=seed,
+        num_classes=num_classes,
+        trust_pickle=trust_pickle,
     )
     return emit(report, as_json, NAME)

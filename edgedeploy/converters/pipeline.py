@@ -155,6 +155,9 @@ def convert(
     weights: Path | None = None,
     pretrained: bool = False,
     input_shape: str | None = None,
+    seed: int | None = None,
+    num_classes: int | None = None,
+    trust_pickle: bool = False,
 ) -> ConvertReport:
     wall_start = time.perf_counter()
     records: list[StageRecord] = []
@@ -167,6 +170,9 @@ def convert(
             weights=weights,
             pretrained=pretrained,
             input_shape=input_shape,
+            seed=seed,
+            num_classes=num_classes,
+            trust_pickle=trust_pickle,
         )
     records.append(StageRecord("load-model", timer.seconds, getattr(source, "details", {})))
     labels = deploy_files.label_file(source, options.labels)
