@@ -39,8 +39,9 @@ def make_sidecar(
 
 def publish(staging: Path, made: sidecar.Sidecar, outputs: dict[str, Path]) -> dict[str, Path]:
     """Write the sidecar (naming the float references published beside it) and infer.py into ``staging``."""
+    references = ("onnx", "float32_tflite")  # no ONNX when the input was a Keras model
     made = dataclasses.replace(
-        made, files={"onnx": outputs["onnx"].name, "float32_tflite": outputs["float32_tflite"].name}
+        made, files={key: outputs[key].name for key in references if key in outputs}
     )
     path = sidecar.write(made, staging / sidecar.sidecar_path(outputs["int8_tflite"]).name)
     return {"sidecar": path, "example": example.write(staging, path.name)}

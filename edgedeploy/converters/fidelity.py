@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel
+from edgedeploy.converters.artifacts import OnnxModel, TensorFlowModel, TFLiteModel
 from edgedeploy.errors import ConversionError
 
 
@@ -99,8 +99,21 @@ def _kernels(float_run: TFLiteRun, int8_run: TFLiteRun) -> dict[str, str]:
     return found
 
 
+def _run_keras(model: TensorFlowModel, batches: list[np.ndarray]) -> list[np.ndarray]:
+    """The Keras/TensorFlow model's own float outputs, all outputs end to end like run_tflite."""
+    found = []
+    for batch in batches:
+        outputs = model.keras_model(batch)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        found.append(np.concatenate([np.asarray(o, np.float32).reshape(-1) for o in outputs]))
+    return found
+
+
 def measure(
-    onnx_model: OnnxModel, int8: TFLiteModel, held_back: list[np.ndarray]
+    onnx_model: OnnxModel | None,
+    int8: TFLiteModel,
+    held_back: list[np.ndarray],
+    keras: TensorFlowModel | None = None,
 ) -> dict[str, Any]:
     if not held_back:
         return {
@@ -108,6 +121,8 @@ def measure(
             "reason": "no held-back images: every image was used for calibration "
             "(lower --calibration-count or add images)",
         }
+    if onnx_model is None:
+        return _measure_keras(keras, int8, held_back)
     from edgedeploy.converters.torch_to_onnx import run_onnxruntime
 
     nchw = [np.ascontiguousarray(b.transpose(0, 3, 1, 2)) for b in held_back]
@@ -136,3 +151,21 @@ def measure(
     result["output_max_abs"] = float(max(np.max(np.abs(o)) for o in float_out))
     result["int8_vs_float_tflite"] = agreement(float_out, int8_out)
     return result
+
+
+def _measure_keras(
+    keras: TensorFlowModel, int8: TFLiteModel, held_back: list[np.ndarray]
+) -> dict[str, Any]:
+    float_run = run_tflite_outputs(int8.float_model.path, held_back)
+    int8_run = run_tflite_outputs(int8.path, held_back)
+    float_out = [np.concatenate(o) for o in float_run.outputs]
+    int8_out = [np.concatenate(o) for o in int8_run.outputs]
+    return {
+        "measured": True,
+        "images": len(held_back),
+        "keras_vs_float_tflite_max_abs_diff": _max_abs(_run_keras(keras, held_back), float_out),
+        "kernels": _kernels(float_run, int8_run),
+        "pytorch": "not applicable: the input was a Keras/TensorFlow model",
+        "output_max_abs": float(max(np.max(np.abs(o)) for o in float_out)),
+        "int8_vs_float_tflite": agreement(float_out, int8_out),
+    }

@@ -24,7 +24,7 @@ from edgedeploy.converters import (
     tf_to_tflite,
     torch_to_onnx,
 )
-from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel, TorchModel
+from edgedeploy.converters.artifacts import OnnxModel, TensorFlowModel, TFLiteModel, TorchModel
 from edgedeploy.converters.calibration import calibration_notes, load_image_set
 from edgedeploy.converters.context import ConvertOptions, StageContext
 from edgedeploy.converters.convert_report import ConvertReport, StageRecord
@@ -34,11 +34,16 @@ from edgedeploy.converters.progress import StageProgress
 from edgedeploy.converters.quiet import captured_output
 from edgedeploy.converters.sources import load_source
 from edgedeploy.converters.tools import tool_versions
-from edgedeploy.errors import ConversionError
+from edgedeploy.errors import ConversionError, UsageError
 from edgedeploy.images import ASSUMED
 from edgedeploy.outputs import require_free_space, staged_directory
 from edgedeploy.report import note
 from edgedeploy.targets.registry import get_target
+
+
+def channels_of(first: Any) -> int:
+    """The image channels of the first artifact: NHWC for a TensorFlow model, NCHW otherwise."""
+    return first.input_shape[3] if isinstance(first, TensorFlowModel) else first.input_shape[1]
 
 
 def stages_for(options: ConvertOptions) -> list:
@@ -109,16 +114,17 @@ def run_target_step(
 
 
 def _publish(
-    staging: Path, onnx_model: OnnxModel, int8: TFLiteModel, workdir: Path
+    staging: Path, onnx_model: OnnxModel | None, int8: TFLiteModel, workdir: Path
 ) -> dict[str, Path]:
-    """Copy the results into the staging directory under their final names."""
+    """Copy the results into the staging directory under their final names (no ONNX for a Keras input)."""
     name = int8.name
     outputs = {
-        "onnx": staging / f"{name}.onnx",
         "float32_tflite": staging / f"{name}_float32.tflite",
         "int8_tflite": staging / f"{name}_int8.tflite",
     }
-    shutil.copyfile(onnx_model.path, outputs["onnx"])
+    if onnx_model is not None:
+        outputs = {"onnx": staging / f"{name}.onnx", **outputs}
+        shutil.copyfile(onnx_model.path, outputs["onnx"])
     shutil.copyfile(int8.float_model.path, outputs["float32_tflite"])
     shutil.copyfile(int8.path, outputs["int8_tflite"])
     logs = [log for log in sorted(workdir.glob("*.log")) if log.stat().st_size]
@@ -135,6 +141,9 @@ def _expected_bytes(source: Any) -> int:
     needs about twice that again for TensorFlow's SavedModel and onnx2tf's files)."""
     if isinstance(source, Path):
         weights = source.stat().st_size
+    elif isinstance(source, TensorFlowModel):
+        count = getattr(source.keras_model, "count_params", None)
+        weights = 4 * count() if callable(count) else 0
     else:
         module = getattr(source, "module", None)
         tensors = (
@@ -186,9 +195,15 @@ def convert(
         workdir = Path(scratch)
         first = (
             source
-            if isinstance(source, TorchModel)
+            if isinstance(source, (TorchModel, TensorFlowModel))
             else prepare_onnx(source, workdir, options.input_shape)
         )
+        if isinstance(first, TensorFlowModel) and (options.raw_input or options.fix_activations):
+            raise UsageError(
+                "--raw-input and --fix-activations rewrite the ONNX graph; a Keras/TensorFlow model "
+                "goes straight to TFLite without one",
+                "put the normalization or the activations in the Keras model itself",
+            )
         first = dataclasses.replace(
             first, preprocessing=options.preprocessing.apply(first.preprocessing)
         )
@@ -199,7 +214,7 @@ def convert(
                 first.preprocessing,
                 options.calibration_dir,
                 options.calibration_count,
-                first.input_shape[1],
+                channels_of(first),
             )
         records.append(
             StageRecord(
@@ -217,11 +232,12 @@ def convert(
             note(line)
             context.note(line)
         produced = run_stages(first, context, progress, records)
-        onnx_model, int8 = produced[OnnxModel], produced[TFLiteModel]
+        onnx_model, int8 = produced.get(OnnxModel), produced[TFLiteModel]
+        keras = produced.get(TensorFlowModel) if onnx_model is None else None
         images = context.images  # --raw-input re-expressed them in the new input's units
         deploy = deploy_files.make_sidecar(int8, first.preprocessing, labels, options.raw_input)
         with progress.stage("fidelity") as timer, captured_output(workdir / "fidelity.log"):
-            measured = fidelity.measure(onnx_model, int8, images.held_back)
+            measured = fidelity.measure(onnx_model, int8, images.held_back, keras)
         records.append(
             StageRecord("fidelity", timer.seconds, {"held_back_images": len(images.held_back)})
         )

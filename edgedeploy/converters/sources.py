@@ -7,7 +7,8 @@ import re
 import warnings
 from pathlib import Path
 
-from edgedeploy.converters.artifacts import TorchModel
+from edgedeploy.converters.artifacts import TensorFlowModel, TorchModel
+from edgedeploy.converters.keras_source import KERAS_SUFFIXES, is_keras_input, load_keras
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.files import require_file
 from edgedeploy.images import default_preprocessing
@@ -15,7 +16,13 @@ from edgedeploy.report import note
 
 TORCHSCRIPT_SUFFIXES = {".pt", ".pth", ".ts", ".torchscript"}
 EXPORTED_PROGRAM_SUFFIXES = {".pt2"}
-MODEL_SUFFIXES = {".onnx", ".tflite", *TORCHSCRIPT_SUFFIXES, *EXPORTED_PROGRAM_SUFFIXES}
+MODEL_SUFFIXES = {
+    ".onnx",
+    ".tflite",
+    *TORCHSCRIPT_SUFFIXES,
+    *EXPORTED_PROGRAM_SUFFIXES,
+    *KERAS_SUFFIXES,
+}
 
 
 def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
@@ -179,11 +186,18 @@ def load_source(
     seed: int | None = None,
     num_classes: int | None = None,
     trust_pickle: bool = False,
-) -> TorchModel | Path:
+) -> TorchModel | TensorFlowModel | Path:
     """A built-in or PyTorch model becomes a TorchModel; an ONNX file is returned as a checked Path
     (``onnx_model.prepare_onnx`` makes it static inside the run's working directory)."""
     shape = parse_input_shape(input_shape)
     path = Path(spec)
+    if path.exists() and is_keras_input(path):
+        if weights is not None or pretrained or seed is not None or num_classes is not None:
+            raise UsageError(
+                "--weights / --pretrained / --seed / --num-classes go with a built-in model name, "
+                "not a model file"
+            )
+        return load_keras(path, shape)
     if path.exists() or looks_like_path(spec):
         check_model_file(path)
         suffix = path.suffix.lower()
@@ -205,7 +219,8 @@ def load_source(
             )
         raise InputError(
             f"{path}: unsupported model file type '{suffix or '(none)'}'",
-            "expected .onnx, a TorchScript .pt/.pth, an exported .pt2, or a built-in name",
+            "expected .onnx, a TorchScript .pt/.pth, an exported .pt2, a Keras .keras/.h5, a "
+            "SavedModel directory, or a built-in name",
         )
     from edgedeploy.models import build_model
 

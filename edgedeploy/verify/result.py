@@ -81,7 +81,8 @@ class VerifyResult:
         reference = self.columns[0]
         console.print(
             f"[bold]{escape(self.model.name)}[/bold]: {len(self.images)} photo(s), preprocessing from "
-            f"{escape(self.sidecar.name)}; float reference: {escape(reference.model or '')} on ONNX Runtime"
+            f"{escape(self.sidecar.name)}; float reference: {escape(reference.model or '')} on "
+            + ("LiteRT" if "LiteRT" in reference.label else "ONNX Runtime")
         )
         for output in self.outputs:
             table = Table(

@@ -168,13 +168,27 @@ def run_verify(
     spec = get_target(target, "runtime")
     sidecar, path, int8 = _sidecar(model)
     folder = path.parent
-    onnx = _reference(sidecar, folder, "onnx", "float reference ONNX")
+    keras_input = "onnx" not in sidecar.files and "float32_tflite" in sidecar.files
+    reference_file = (
+        _reference(sidecar, folder, "float32_tflite", "float32 TFLite reference")
+        if keras_input  # converted from Keras: no ONNX, the float32 TFLite is the float model
+        else _reference(sidecar, folder, "onnx", "float reference ONNX")
+    )
     photos = load_photos(images, sidecar.preprocessing)
     int8_file = inspect_model(int8)
-    reference = Column(
-        "float", "float reference (ONNX Runtime)", onnx.name, run_onnx(onnx, photos.batches)
-    )
     cpu_runtime = create_runtime("cpu", TargetOptions(threads=(1,)))
+    if keras_input:
+        reference = Column("float", "float reference (float32 TFLite, LiteRT)", reference_file.name)
+        reference.outputs, _ = run_loaded(
+            cpu_runtime, inspect_model(reference_file), photos.batches, sidecar.layout
+        )
+    else:
+        reference = Column(
+            "float",
+            "float reference (ONNX Runtime)",
+            reference_file.name,
+            run_onnx(reference_file, photos.batches),
+        )
     cpu = Column("cpu", "CPU int8 (LiteRT)", int8.name)
     cpu.outputs, cpu.details = run_loaded(cpu_runtime, int8_file, photos.batches, sidecar.layout)
     columns = [reference, cpu]
