@@ -22,6 +22,7 @@ LAYERS = {
     "exiting": 1,
     "report": 1,
     "images": 1,
+    "thresholds": 1,
     "onnx_reader": 1,
     "tflite": 2,
     "models": 2,

@@ -16,7 +16,7 @@ def label_file(source: Any, labels: Path | None) -> LabelFile | None:
     """``--labels FILE`` if given; the shipped ImageNet names for a built-in (an ImageNet classifier); else none."""
     if labels is not None:
         return read_label_file(labels)
-    imagenet_head = source.details.get("num_classes", 1000) == 1000 if source else False
+    imagenet_head = getattr(source, "details", {}).get("num_classes", 1000) == 1000
     if isinstance(source, TorchModel) and source.details.get("builtin") and imagenet_head:
         return (
             imagenet_labels()

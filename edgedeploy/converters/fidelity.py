@@ -12,6 +12,7 @@ import numpy as np
 
 from edgedeploy.converters.artifacts import OnnxModel, TensorFlowModel, TFLiteModel
 from edgedeploy.errors import ConversionError
+from edgedeploy.thresholds import departures
 
 
 @dataclass
@@ -169,3 +170,24 @@ def _measure_keras(
         "output_max_abs": float(max(np.max(np.abs(o)) for o in float_out)),
         "int8_vs_float_tflite": agreement(float_out, int8_out),
     }
+
+
+def warnings(measured: dict[str, Any], int8: dict[str, Any], model: Path) -> list[str]:
+    """The held-back fidelity below the thresholds verify uses, said before anyone deploys the model.
+    Top-1 counts only for a class-score output (one output of shape [1, N], N > 1), as in verify."""
+    if not measured.get("measured"):
+        return []
+    agreement_found = measured["int8_vs_float_tflite"]
+    outputs = int8.get("outputs", [])
+    shape = outputs[0]["shape"] if len(outputs) == 1 else []
+    class_scores = len(shape) == 2 and shape[0] == 1 and shape[1] > 1
+    below = departures(
+        agreement_found["cosine_similarity"], agreement_found["top1_agreement"], class_scores
+    )
+    if not below:
+        return []
+    return [
+        f"int8 departs from float on the {measured['images']} held-back image(s): "
+        f"{', '.join(below)} (the thresholds verify uses); see where it diverges: edgedeploy "
+        f"verify {model} --images DIR --layers"
+    ]

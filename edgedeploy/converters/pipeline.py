@@ -241,6 +241,11 @@ def convert(
         records.append(
             StageRecord("fidelity", timer.seconds, {"held_back_images": len(images.held_back)})
         )
+        published = Path(output_dir) / f"{int8.name}_int8.tflite"
+        for line in fidelity.warnings(measured, describe(int8.path), published):
+            measured.setdefault("warnings", []).append(line)
+            note(f"warning: {line}")
+            context.note(f"warning: {line}")
         for which, kernels in measured.get("kernels", {}).items():
             if kernels != "XNNPACK":  # the held-back run used LiteRT's own kernels: say so
                 note(f"fidelity of the {which} model: {kernels}")

@@ -21,13 +21,14 @@ from edgedeploy.targets.contract import TargetOptions
 from edgedeploy.targets.model_file import inspect_model
 from edgedeploy.targets.registry import create_runtime, get_target
 from edgedeploy.tflite.files import require_tflite_file
+from edgedeploy.thresholds import MIN_COSINE, MIN_TOP1
 from edgedeploy.verify import layers
 from edgedeploy.verify.inputs import Photos, load_photos
 from edgedeploy.verify.result import VerifyResult, agreement
 from edgedeploy.verify.run import Column, accelerator_column, aligned, run_loaded, run_onnx
 
-DEFAULT_MIN_COSINE = 0.99
-DEFAULT_MIN_TOP1 = 0.9
+DEFAULT_MIN_COSINE = MIN_COSINE  # the same thresholds convert warns against
+DEFAULT_MIN_TOP1 = MIN_TOP1
 
 
 def _sidecar(model: Path) -> tuple[Sidecar, Path, Path]:
