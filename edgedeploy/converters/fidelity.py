@@ -10,15 +10,17 @@ from typing import Any
 
 import numpy as np
 
+from edgedeploy.converters import fidelity_outputs
 from edgedeploy.converters.artifacts import OnnxModel, TensorFlowModel, TFLiteModel
+from edgedeploy.converters.fidelity_outputs import Batches
 from edgedeploy.errors import ConversionError
 from edgedeploy.thresholds import departures
 
 
 @dataclass
 class TFLiteRun:
-    """Real-valued outputs of a TFLite model: per batch, per model output (flattened), in the model's
-    output order; ``xnnpack_refused`` says why LiteRT's built-in kernels ran it instead of XNNPACK."""
+    """Real-valued outputs of a TFLite model: per batch, per model output (in the model's shape), in
+    the model's output order; ``xnnpack_refused`` says why LiteRT's built-in kernels ran it."""
 
     outputs: list[list[np.ndarray]]
     output_names: list[str]
@@ -49,7 +51,7 @@ def run_tflite_outputs(path: Path, batches: list[np.ndarray]) -> TFLiteRun:
             if out["dtype"] != np.float32:
                 scale, zero = out["quantization"]
                 raw = (raw.astype(np.float32) - zero) * scale
-            per_output.append(raw.astype(np.float32).reshape(-1))
+            per_output.append(raw.astype(np.float32))
         results.append(per_output)
     return TFLiteRun(results, [o["name"] for o in outs], log.xnnpack_refused)
 
@@ -57,11 +59,7 @@ def run_tflite_outputs(path: Path, batches: list[np.ndarray]) -> TFLiteRun:
 def run_tflite(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
     """One flat real-valued array per batch (all outputs end to end, in the model's order)."""
     run = run_tflite_outputs(path, batches)
-    return [np.concatenate(per_output) for per_output in run.outputs]
-
-
-def _max_abs(a: list[np.ndarray], b: list[np.ndarray]) -> float:
-    return float(max(np.max(np.abs(x - y)) for x, y in zip(a, b)))
+    return [np.concatenate([o.reshape(-1) for o in per_output]) for per_output in run.outputs]
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -77,6 +75,8 @@ def _topk_overlap(a: np.ndarray, b: np.ndarray, k: int) -> float:
 def agreement(reference: list[np.ndarray], candidate: list[np.ndarray]) -> dict[str, float]:
     """Mean cosine similarity; top-1 = share of images whose argmax matches; top-5 = mean share of the
     reference's top-5 classes that are also in the candidate's top-5."""
+    reference = [r.reshape(-1) for r in reference]
+    candidate = [c.reshape(-1) for c in candidate]
     return {
         "cosine_similarity": float(np.mean([_cosine(r, c) for r, c in zip(reference, candidate)])),
         "top1_agreement": float(
@@ -100,13 +100,32 @@ def _kernels(float_run: TFLiteRun, int8_run: TFLiteRun) -> dict[str, str]:
     return found
 
 
-def _run_keras(model: TensorFlowModel, batches: list[np.ndarray]) -> list[np.ndarray]:
-    """The Keras/TensorFlow model's own float outputs, all outputs end to end like run_tflite."""
-    found = []
-    for batch in batches:
-        outputs = model.keras_model(batch)
-        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        found.append(np.concatenate([np.asarray(o, np.float32).reshape(-1) for o in outputs]))
+def _as_list(outputs: Any) -> list[np.ndarray]:
+    if isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return [np.asarray(o.detach() if hasattr(o, "detach") else o, np.float32) for o in outputs]
+
+
+def _references(
+    onnx_model: OnnxModel | None, keras: TensorFlowModel | None, held_back: list[np.ndarray]
+) -> dict[str, Batches]:
+    """The float models before TFLite, each as per image, per output: ONNX, PyTorch or Keras."""
+    found: dict[str, Batches] = {}
+    if onnx_model is None:
+        found["keras"] = [_as_list(keras.keras_model(b)) for b in held_back]
+        return found
+    from edgedeploy.converters.torch_to_onnx import run_onnxruntime_all
+
+    nchw = [np.ascontiguousarray(b.transpose(0, 3, 1, 2)) for b in held_back]
+    found["onnx"] = [run_onnxruntime_all(onnx_model.path, b) for b in nchw]
+    if onnx_model.torch_model is not None:
+        import torch
+
+        with torch.no_grad():
+            found["pytorch"] = [
+                _as_list(onnx_model.torch_model.module(torch.from_numpy(b))) for b in nchw
+            ]
     return found
 
 
@@ -122,54 +141,45 @@ def measure(
             "reason": "no held-back images: every image was used for calibration "
             "(lower --calibration-count or add images)",
         }
-    if onnx_model is None:
-        return _measure_keras(keras, int8, held_back)
-    from edgedeploy.converters.torch_to_onnx import run_onnxruntime
-
-    nchw = [np.ascontiguousarray(b.transpose(0, 3, 1, 2)) for b in held_back]
-    onnx_out = [run_onnxruntime(onnx_model.path, b).reshape(-1) for b in nchw]
     float_run = run_tflite_outputs(int8.float_model.path, held_back)
     int8_run = run_tflite_outputs(int8.path, held_back)
-    float_out = [np.concatenate(o) for o in float_run.outputs]
-    int8_out = [np.concatenate(o) for o in int8_run.outputs]
+    per_output = [
+        {
+            "name": name,
+            "shape": list(float_run.outputs[0][j].shape),
+            "int8_vs_float_tflite": agreement(
+                [b[j] for b in float_run.outputs], [b[j] for b in int8_run.outputs]
+            ),
+        }
+        for j, name in enumerate(float_run.output_names)
+    ]
     result: dict[str, Any] = {
         "measured": True,
         "images": len(held_back),
-        "onnx_vs_float_tflite_max_abs_diff": _max_abs(onnx_out, float_out),
         "kernels": _kernels(float_run, int8_run),
     }
-    if onnx_model.torch_model is not None:
-        import torch
-
-        with torch.no_grad():
-            torch_out = [
-                onnx_model.torch_model.module(torch.from_numpy(b)).numpy().reshape(-1) for b in nchw
-            ]
-        result["pytorch_vs_onnx_max_abs_diff"] = _max_abs(torch_out, onnx_out)
-        result["pytorch_vs_float_tflite_max_abs_diff"] = _max_abs(torch_out, float_out)
-    else:
-        result["pytorch"] = "not applicable: the input was an ONNX file"
-    result["output_max_abs"] = float(max(np.max(np.abs(o)) for o in float_out))
-    result["int8_vs_float_tflite"] = agreement(float_out, int8_out)
+    references = _references(onnx_model, keras, held_back)
+    for name, outputs in references.items():
+        result[f"{name}_vs_float_tflite_max_abs_diff"] = fidelity_outputs.max_abs(
+            outputs, float_run.outputs
+        )
+    if "onnx" in references and "pytorch" in references:
+        result["pytorch_vs_onnx_max_abs_diff"] = fidelity_outputs.max_abs(
+            references["pytorch"], references["onnx"]
+        )
+    if "pytorch" not in references:
+        source = "an ONNX file" if onnx_model is not None else "a Keras/TensorFlow model"
+        result["pytorch"] = f"not applicable: the input was {source}"
+    result["output_max_abs"] = float(
+        max(np.max(np.abs(o)) for image in float_run.outputs for o in image)
+    )
+    # several outputs: each one's agreement, and the worst of them at the top (what warnings use)
+    result["int8_vs_float_tflite"] = fidelity_outputs.worst(
+        [o["int8_vs_float_tflite"] for o in per_output]
+    )
+    if len(per_output) > 1:
+        result["outputs"] = per_output
     return result
-
-
-def _measure_keras(
-    keras: TensorFlowModel, int8: TFLiteModel, held_back: list[np.ndarray]
-) -> dict[str, Any]:
-    float_run = run_tflite_outputs(int8.float_model.path, held_back)
-    int8_run = run_tflite_outputs(int8.path, held_back)
-    float_out = [np.concatenate(o) for o in float_run.outputs]
-    int8_out = [np.concatenate(o) for o in int8_run.outputs]
-    return {
-        "measured": True,
-        "images": len(held_back),
-        "keras_vs_float_tflite_max_abs_diff": _max_abs(_run_keras(keras, held_back), float_out),
-        "kernels": _kernels(float_run, int8_run),
-        "pytorch": "not applicable: the input was a Keras/TensorFlow model",
-        "output_max_abs": float(max(np.max(np.abs(o)) for o in float_out)),
-        "int8_vs_float_tflite": agreement(float_out, int8_out),
-    }
 
 
 def warnings(measured: dict[str, Any], int8: dict[str, Any], model: Path) -> list[str]:

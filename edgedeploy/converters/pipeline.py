@@ -35,7 +35,7 @@ from edgedeploy.converters.quiet import captured_output
 from edgedeploy.converters.sources import load_source
 from edgedeploy.converters.tools import tool_versions
 from edgedeploy.errors import ConversionError, UsageError
-from edgedeploy.images import ASSUMED
+from edgedeploy.images import ASSUMED, GRAYSCALE_CONVERSION, to_grayscale
 from edgedeploy.outputs import require_free_space, staged_directory
 from edgedeploy.report import note
 from edgedeploy.targets.registry import get_target
@@ -207,6 +207,16 @@ def convert(
         first = dataclasses.replace(
             first, preprocessing=options.preprocessing.apply(first.preprocessing)
         )
+        if channels_of(first) == 1:  # a grayscale model: photos converted, mean/std per one channel
+            first = dataclasses.replace(first, preprocessing=to_grayscale(first.preprocessing))
+            context_notes = [
+                f"1-channel input: calibration and fidelity photos converted to grayscale with "
+                f"{GRAYSCALE_CONVERSION}"
+            ]
+        else:
+            context_notes = []
+        for line in context_notes:
+            note(line)
         if first.preprocessing.origin == ASSUMED:
             note(f"preprocessing {ASSUMED}")
         with progress.stage("load-images") as timer:
@@ -228,6 +238,8 @@ def convert(
             )
         )
         context = StageContext(options=options, workdir=workdir, images=images)
+        for line in context_notes:
+            context.note(line)
         for line in calibration_notes(images, options.calibration_count):
             note(line)
             context.note(line)

@@ -78,7 +78,8 @@ def preprocess(photo: Path, spec: dict) -> np.ndarray:
     """Short side resized, centre crop, channel order, then normalized and quantized as the sidecar says."""
     prep, inp = spec["preprocessing"], spec["input"]
     height, width = prep["crop"]["size"]
-    rgb = Image.open(photo).convert("RGB")
+    gray = prep["channel_order"] == "GRAY"  # a 1-channel model: ITU-R 601-2 luma, as convert used
+    rgb = Image.open(photo).convert("L" if gray else "RGB")
     scale = prep["resize"]["short_side"] / min(rgb.size)
     resample = getattr(Image.Resampling, prep["resize"]["interpolation"].upper())
     rgb = rgb.resize(
@@ -86,6 +87,8 @@ def preprocess(photo: Path, spec: dict) -> np.ndarray:
     )
     left, top = (rgb.width - width) // 2, (rgb.height - height) // 2
     pixels = np.asarray(rgb.crop((left, top, left + width, top + height)), dtype=np.uint8)
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
     if prep["channel_order"] == "BGR":
         pixels = pixels[..., ::-1]
     if inp["raw_pixels"]:  # the normalization is inside the model: the pixels are the input

@@ -22,7 +22,7 @@ from typing import Any
 
 from edgedeploy.deploy.labels import LabelFile
 from edgedeploy.errors import ConversionError, InputError
-from edgedeploy.images import Preprocessing
+from edgedeploy.images import GRAY, GRAYSCALE_CONVERSION, Preprocessing
 from edgedeploy.outputs import atomic_write_text
 from edgedeploy.report import envelope_json
 from edgedeploy.tflite import Tensor, TFLiteGraph, read_model
@@ -94,6 +94,7 @@ class Sidecar:
         mean, std = self.in_model if self.in_model else (prep.mean, prep.std)
         where = "model" if self.in_model else "host"
         order = "reorder the channels to BGR -> " if prep.channel_order == "BGR" else ""
+        decode = f"grayscale ({GRAYSCALE_CONVERSION})" if prep.channel_order == GRAY else "RGB"
         host = (
             "feed the cropped uint8 pixels as they are"
             if self.raw_pixels
@@ -115,7 +116,7 @@ class Sidecar:
                     "units": PIXEL_UNITS,
                     "origin": prep.origin,
                 },
-                "steps": f"decode as RGB -> resize the short side to {prep.resize_size} ({prep.interpolation}) -> "
+                "steps": f"decode as {decode} -> resize the short side to {prep.resize_size} ({prep.interpolation}) -> "
                 f"centre crop {prep.size[0]}x{prep.size[1]} -> {order}{host}",
             },
             "outputs": [
@@ -303,8 +304,8 @@ def parse(data: Any, path: Path) -> Sidecar:
     raw = f.get(inp, "raw_pixels", "input.raw_pixels", bool)
     prep = f.get(data, "preprocessing", "preprocessing", dict)
     order = f.get(prep, "channel_order", "preprocessing.channel_order", str)
-    if order not in ("RGB", "BGR"):
-        raise f.fail("preprocessing.channel_order", "must be RGB or BGR")
+    if order not in ("RGB", "BGR", "GRAY"):
+        raise f.fail("preprocessing.channel_order", "must be RGB, BGR or GRAY")
     resize = f.get(prep, "resize", "preprocessing.resize", dict)
     crop = f.get(prep, "crop", "preprocessing.crop", dict)
     norm = f.get(prep, "normalize", "preprocessing.normalize", dict)
@@ -315,6 +316,10 @@ def parse(data: Any, path: Path) -> Sidecar:
             f"is {where!r} but input.raw_pixels is {str(raw).lower()}",
         )
     channels = tensor.shape[3] if layout == "NHWC" else tensor.shape[1]
+    if (order == GRAY) != (channels == 1):
+        raise f.fail(
+            "preprocessing.channel_order", f"is {order} but the input has {channels} channel(s)"
+        )
     mean = tuple(v / 255 for v in f.numbers(norm, "mean", "preprocessing.normalize.mean", channels))
     std = tuple(v / 255 for v in f.numbers(norm, "std", "preprocessing.normalize.std", channels))
     if any(s <= 0 for s in std):
