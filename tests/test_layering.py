@@ -23,6 +23,7 @@ LAYERS = {
     "report": 1,
     "images": 1,
     "thresholds": 1,
+    "onnx_cut": 1,
     "onnx_reader": 1,
     "tflite": 2,
     "models": 2,

@@ -107,6 +107,13 @@ def command(
         "\\[default: ImageNet names for built-in models, none otherwise].",
     ),
     opset: int = typer.Option(17, "--opset", help="ONNX opset for PyTorch export (13..20)."),
+    outputs: str = typer.Option(
+        None,
+        "--outputs",
+        metavar="NAME,...",
+        help="Cut the ONNX graph so these tensors are its outputs (drop a detector's box decoding "
+        "and NMS, to run on the host); 'edgedeploy check model.onnx' names them.",
+    ),
     no_compile: bool = typer.Option(
         False,
         "--no-compile",
@@ -165,6 +172,7 @@ def command(
         io=io,
         raw_input=raw_input,
         labels=labels,
+        outputs=tuple(n.strip() for n in outputs.split(",") if n.strip()) if outputs else None,
         compiler_options=compiler_options(
             min_runtime=min_runtime,
             multiple_subgraphs=multiple_subgraphs,

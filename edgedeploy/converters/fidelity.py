@@ -168,7 +168,11 @@ def measure(
             references["pytorch"], references["onnx"]
         )
     if "pytorch" not in references:
-        source = "an ONNX file" if onnx_model is not None else "a Keras/TensorFlow model"
+        source = (
+            "an ONNX file (or --outputs cut the graph)"
+            if onnx_model is not None
+            else "a Keras/TensorFlow model"
+        )
         result["pytorch"] = f"not applicable: the input was {source}"
     result["output_max_abs"] = float(
         max(np.max(np.abs(o)) for image in float_run.outputs for o in image)

@@ -17,6 +17,7 @@ from typing import Any
 
 from edgedeploy.converters import (
     activations,
+    cut_outputs,
     deploy_files,
     fidelity,
     onnx_to_tf,
@@ -48,6 +49,8 @@ def channels_of(first: Any) -> int:
 
 def stages_for(options: ConvertOptions) -> list:
     stages = [torch_to_onnx]
+    if options.outputs:
+        stages.append(cut_outputs)
     if options.fix_activations:
         stages.append(activations)
     if options.raw_input:
