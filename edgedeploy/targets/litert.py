@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 XNNPACK_PARTITION_OP = "DELEGATE"  # the node name LiteRT gives each subgraph a delegate took over
 BUILTIN_KERNELS = "LiteRT's built-in kernels"
+ABSURD_SCALE = 1e30  # no real activation or weight range gives a quantization scale this large
 # LiteRT concatenates its error reporter's messages without a separator ("... node #63Node number 72
 # (TfLiteXNNPackDelegate) failed to prepare."): a boundary is a lower-case letter, digit or period
 # followed by the capital that starts the runtime's next sentence.
@@ -123,6 +126,11 @@ def create_interpreter(
         content = Path(path).read_bytes()
     except OSError as exc:
         raise InterpreterLoadError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    broken = _broken_scale(content)
+    if broken:  # LiteRT's kernels abort the whole process on it: refuse in one line instead
+        raise InterpreterLoadError(
+            f"{broken}: a broken calibration range, which LiteRT's kernels abort on"
+        )
     # XNNPACK is applied lazily at the first allocation: without it a refusal would surface later,
     # outside this function, so a caller that defers allocation gets no XNNPACK fallback.
     try:
@@ -134,6 +142,33 @@ def create_interpreter(
     interpreter, log = _load(content, threads, False, delegates, allocate, preserve_all_tensors)
     log.xnnpack_refused = refusal
     return interpreter, log
+
+
+def _broken_scale(content: bytes) -> str | None:
+    """A tensor whose quantization scale no real range gives (infinite, NaN, > 1e30), or None.
+    Such a scale (onnx2tf's -3.4e38 max-pool padding once made 1.3e36) makes XNNPACK refuse the
+    graph and LiteRT's built-in ADD kernel abort the whole process rather than return an error."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    # The flatbuffer read lazily, scales only: a full parse of a 30 MB model would add ~0.2 s to
+    # every load, and bench reports the load time. Anything unreadable is left to LiteRT's verifier.
+    try:
+        model = schema.Model.GetRootAs(content, 0)
+        for s in range(model.SubgraphsLength()):
+            graph = model.Subgraphs(s)
+            for t in range(graph.TensorsLength()):
+                tensor = graph.Tensors(t)
+                quantization = tensor.Quantization()
+                if quantization is None or quantization.ScaleLength() == 0:
+                    continue
+                scales = quantization.ScaleAsNumpy()
+                bad = scales[~np.isfinite(scales) | (np.abs(scales) > ABSURD_SCALE)]
+                if bad.size:
+                    name = tensor.Name().decode("utf-8", errors="replace")
+                    return f"tensor {name!r} has an int8 scale of {float(bad[0]):.3g}"
+    except Exception:  # noqa: BLE001 - a corrupt buffer raises anything; LiteRT reports it better
+        return None
+    return None
 
 
 def _load(

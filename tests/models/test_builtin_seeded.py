@@ -65,5 +65,4 @@ def test_the_same_command_writes_the_same_int8_bytes(cli, tmp_path):
     second, _ = _convert(cli, tmp_path / "b")
     assert first == second
     assert report["model_details"]["weights"] == "random" and "seed" in report["model_details"]
-    other, reseeded = _convert(cli, tmp_path / "c", "--seed", "3")
-    assert other != first and reseeded["model_details"]["seed"] == 3
+    # --seed changing the weights is held by the fast test above, without a third conversion

@@ -124,3 +124,30 @@ def test_verify_table_says_which_kernels_ran(cli, tiny_deployed, photo_dir, monk
 
 
 from deploy_fixtures import tiny_deployed  # noqa: E402, F401
+
+
+def test_a_broken_calibration_scale_is_refused_not_an_abort(tmp_path):
+    """LiteRT's ADD kernel aborts the process on a 1.3e36 scale (what onnx2tf's max-pool padding once
+    made): the factory refuses such a model in one line. In a child process, so a regression is a
+    failed test rather than a crashed test run."""
+    import subprocess
+    import sys
+
+    from tflite_builder import GraphBuilder
+
+    builder = GraphBuilder()
+    a, b = builder.tensor("a", [1, 8, 8, 4]), builder.tensor("b", [1, 8, 8, 4])
+    builder.graph.tensors[b].quantization.scale = [1.3344405750530544e36]
+    out = builder.op("ADD", [a, b], [1, 8, 8, 4], options=("AddOptions", {}))
+    model = builder.save(tmp_path / "broken.tflite", [a, b], [out])
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from edgedeploy.targets.litert import create_interpreter, InterpreterLoadError\n"
+        "try:\n"
+        f"    create_interpreter(Path({str(model)!r}), threads=1)\n"
+        "except InterpreterLoadError as exc:\n"
+        "    print(exc); sys.exit(3)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 3, (ran.returncode, ran.stderr[-500:])
+    assert "tensor 'b' has an int8 scale of 1.33e+36: a broken calibration range" in ran.stdout
