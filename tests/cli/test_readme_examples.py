@@ -26,13 +26,8 @@ NEEDS = {  # option -> what it needs that this machine has not
     "--device": "an Edge TPU",
     "--compiler": "an Edge TPU compiler at that path",
 }
-TIMED = {
-    "bench",
-    "estimate",
-    "targets",
-    "compile",
-    "limits",
-}  # their text holds measurements or this machine
+# Their text holds timings or this machine's state: their answer is the exit code and the models written.
+TIMED = {"convert", "bench", "estimate", "targets", "compile", "limits"}
 PHOTOS = "photos"
 
 
