@@ -201,10 +201,11 @@ def convert(
             if isinstance(source, (TorchModel, TensorFlowModel))
             else prepare_onnx(source, workdir, options.input_shape)
         )
-        if isinstance(first, TensorFlowModel) and (options.raw_input or options.fix_activations):
+        onnx_rewrites = options.raw_input or options.fix_activations or options.outputs
+        if isinstance(first, TensorFlowModel) and onnx_rewrites:
             raise UsageError(
-                "--raw-input and --fix-activations rewrite the ONNX graph; a Keras/TensorFlow model "
-                "goes straight to TFLite without one",
+                "--raw-input, --fix-activations and --outputs rewrite the ONNX graph; a "
+                "Keras/TensorFlow model goes straight to TFLite without one",
                 "put the normalization or the activations in the Keras model itself",
             )
         first = dataclasses.replace(

@@ -80,6 +80,7 @@ def test_keras_mobilenet_v2_converts_checks_and_verifies(cli, tmp_path, photo_di
 
 
 def test_onnx_rewrites_are_refused_for_keras_models(cli, keras_files, tmp_path):
-    result = cli("convert", keras_files / "small.h5", "--raw-input", "-o", tmp_path / "out")
-    assert result.code == ExitCode.USAGE, result
-    assert "Keras/TensorFlow model" in result.err
+    for option in (("--raw-input",), ("--outputs", "dense")):
+        result = cli("convert", keras_files / "small.h5", *option, "-o", tmp_path / "out")
+        assert result.code == ExitCode.USAGE, result
+        assert "Keras/TensorFlow model" in result.err and not (tmp_path / "out").exists()
