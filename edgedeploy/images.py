@@ -4,7 +4,7 @@ and compare (--eval) all use: scaled to [0, 1], short side resized, centre crop,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,12 @@ class Preprocessing:
 
     size: tuple[int, int]  # (height, width)
     resize_size: int
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    mean: tuple[float, ...] = (0.485, 0.456, 0.406)  # one value per channel (one for GRAY)
+    std: tuple[float, ...] = (0.229, 0.224, 0.225)
     interpolation: str = "bilinear"
-    channel_order: str = "RGB"
+    channel_order: str = (
+        "RGB"  # RGB, BGR, or GRAY (a 1-channel model: photos converted to grayscale)
+    )
     origin: str = "model config"
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +85,23 @@ def default_preprocessing(height: int, width: int) -> Preprocessing:
     )
 
 
+GRAY = "GRAY"
+GRAYSCALE_CONVERSION = "PIL 'L' (ITU-R 601-2 luma: 0.299 R + 0.587 G + 0.114 B)"
+
+
+def to_grayscale(prep: Preprocessing) -> Preprocessing:
+    """The same preprocessing for a 1-channel model: photos converted to grayscale, and mean/std the
+    average of the per-channel values (ImageNet's become 0.449 / 0.226, as timm does for in_chans=1)."""
+    if prep.channel_order == GRAY:
+        return prep
+    return replace(
+        prep,
+        mean=(float(np.mean(prep.mean)),),
+        std=(float(np.mean(prep.std)),),
+        channel_order=GRAY,
+    )
+
+
 def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
     """One image as HWC float32, preprocessed as ``prep`` says."""
     from PIL import Image, UnidentifiedImageError
@@ -92,7 +111,7 @@ def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
     check_input(path, IMAGE)  # a photo given by name may be anything; a folder's are regular files
     try:
         with Image.open(path) as opened:
-            rgb = opened.convert("RGB")
+            rgb = opened.convert("L" if prep.channel_order == GRAY else "RGB")
     except (UnidentifiedImageError, OSError) as exc:
         raise InputError(f"{path} is not a readable image ({type(exc).__name__})") from exc
     height, width = prep.size
@@ -107,6 +126,8 @@ def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
     )
     if prep.channel_order == "BGR":
         pixels = pixels[..., ::-1]
+    if pixels.ndim == 2:  # grayscale: one channel, HWC like every other image here
+        pixels = pixels[..., None]
     return ((pixels - np.asarray(prep.mean, np.float32)) / np.asarray(prep.std, np.float32)).astype(
         np.float32
     )

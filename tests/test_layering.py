@@ -24,6 +24,8 @@ LAYERS = {
     "extras": 1,
     "report": 1,
     "images": 1,
+    "thresholds": 1,
+    "onnx_cut": 1,
     "onnx_reader": 1,
     "tflite": 2,
     "models": 2,

@@ -54,7 +54,25 @@ def command(
     pretrained: bool = typer.Option(
         False, "--pretrained", help="Download timm's pretrained weights (needs internet)."
     ),
+    seed: int = typer.Option(
+        None,
+        "--seed",
+        help=r"Seed of a built-in's random weights \[default: derived from the name, --alpha and "
+        "--resolution, so the same command writes the same model].",
+    ),
+    num_classes: int = typer.Option(
+        None,
+        "--num-classes",
+        help=r"Classes of a built-in's head, for fine-tuned --weights \[default: 1000, or what "
+        "--weights holds].",
+    ),
     input_shape: str = model_flags.INPUT_SHAPE,
+    trust_pickle: bool = typer.Option(
+        False,
+        "--trust-pickle",
+        help="Load a whole model saved with torch.save(model). Unpickling runs code named in the "
+        "file: only for files you trust.",
+    ),
     calibration: Path = model_flags.CALIBRATION,
     calibration_count: int = typer.Option(
         None,
@@ -89,6 +107,13 @@ def command(
         "\\[default: ImageNet names for built-in models, none otherwise].",
     ),
     opset: int = typer.Option(17, "--opset", help="ONNX opset for PyTorch export (13..20)."),
+    outputs: str = typer.Option(
+        None,
+        "--outputs",
+        metavar="NAME,...",
+        help="Cut the ONNX graph so these tensors are its outputs (drop a detector's box decoding "
+        "and NMS, to run on the host); 'edgedeploy check model.onnx' names them.",
+    ),
     no_compile: bool = typer.Option(
         False,
         "--no-compile",
@@ -149,6 +174,7 @@ def command(
         io=io,
         raw_input=raw_input,
         labels=labels,
+        outputs=tuple(n.strip() for n in outputs.split(",") if n.strip()) if outputs else None,
         compiler_options=compiler_options(
             min_runtime=min_runtime,
             multiple_subgraphs=multiple_subgraphs,
@@ -158,6 +184,15 @@ def command(
         ),
     )
     directory = output_dir or default_output_dir(model, alpha, resolution)
-    source = SourceSpec(model, alpha, resolution, weights, pretrained)
+    source = SourceSpec(
+        model,
+        alpha,
+        resolution,
+        weights,
+        pretrained,
+        seed=seed,
+        num_classes=num_classes,
+        trust_pickle=trust_pickle,
+    )
     report = convert(source, directory, options, force=force)
     return emit(report, as_json, NAME)

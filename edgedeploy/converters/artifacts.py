@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,8 @@ class TensorFlowModel:
     input_shape: tuple[int, int, int, int]
     name: str
     preprocessing: Preprocessing
-    onnx: OnnxModel
+    onnx: OnnxModel | None = None  # None when the input was a Keras/TensorFlow model
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import numpy as np
 
 from edgedeploy.converters.artifacts import Preprocessing
 from edgedeploy.errors import InputError, UsageError
-from edgedeploy.images import IMAGE_SUFFIXES, load_image  # noqa: F401 - load_image is part of this API
+from edgedeploy.images import GRAY, IMAGE_SUFFIXES, load_image  # noqa: F401 - load_image is API
 from edgedeploy.images import find_images as find_image_files
 
 MAX_HELD_BACK = 32
@@ -121,9 +121,10 @@ def _few_images_warning(images: ImageSet, used: int, held: int, found: int) -> s
 def load_image_set(
     prep: Preprocessing, directory: Path | None, calibration_count: int | None, channels: int = 3
 ) -> ImageSet:
-    if channels != 3:
+    if channels not in (1, 3) or (channels == 1) != (prep.channel_order == GRAY):
         raise UsageError(
-            f"the model takes {channels}-channel input; calibration from photos needs 3 (RGB) channels"
+            f"the model takes {channels}-channel input; calibration from photos needs 3 (RGB) "
+            "channels or 1 (photos converted to grayscale)"
         )
     files = find_images(directory) if directory is not None else find_images(shipped_images_dir())
     n_cal, n_held = split_counts(len(files), calibration_count)
@@ -147,6 +148,8 @@ def write_onnx2tf_sample(images: ImageSet, directory: Path) -> Path:
     frames = []
     for i in range(20):
         hwc = source[i % len(source)][0]
+        if hwc.shape[-1] == 1:  # a grayscale model's images: the sample file is RGB
+            hwc = np.repeat(hwc, 3, axis=-1)
         rgb01 = (hwc - hwc.min()) / max(
             float(hwc.max() - hwc.min()), 1e-6
         )  # any real-image content will do

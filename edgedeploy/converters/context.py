@@ -38,6 +38,7 @@ class ConvertOptions:
     labels: Path | None = (
         None  # class names for the sidecar (--labels); built-ins get the ImageNet names
     )
+    outputs: tuple[str, ...] | None = None  # --outputs: cut the ONNX graph so these are its outputs
 
     def __post_init__(self) -> None:
         if self.io not in (None, "int8", "uint8"):

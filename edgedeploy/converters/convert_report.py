@@ -173,6 +173,7 @@ class ConvertResult:
         table.add_column("comparison")
         table.add_column("value", justify="right")
         for key in (
+            "keras_vs_float_tflite_max_abs_diff",
             "pytorch_vs_onnx_max_abs_diff",
             "onnx_vs_float_tflite_max_abs_diff",
             "pytorch_vs_float_tflite_max_abs_diff",

@@ -16,8 +16,11 @@ def label_file(source: Any, labels: Path | None) -> LabelFile | None:
     """``--labels FILE`` if given; the shipped ImageNet names for a built-in (an ImageNet classifier); else none."""
     if labels is not None:
         return read_label_file(labels)
-    if isinstance(source, TorchModel) and source.details.get("builtin"):
-        return imagenet_labels()
+    imagenet_head = getattr(source, "details", {}).get("num_classes", 1000) == 1000
+    if isinstance(source, TorchModel) and source.details.get("builtin") and imagenet_head:
+        return (
+            imagenet_labels()
+        )  # a fine-tuned head (--num-classes) has its own classes: none assumed
     return None
 
 
@@ -67,8 +70,9 @@ def make_sidecar(
 
 def publish(staging: Path, made: sidecar.Sidecar, outputs: dict[str, Path]) -> dict[str, Path]:
     """Write the sidecar (naming the float references published beside it) and infer.py into ``staging``."""
+    references = ("onnx", "float32_tflite")  # no ONNX when the input was a Keras model
     made = dataclasses.replace(
-        made, files={"onnx": outputs["onnx"].name, "float32_tflite": outputs["float32_tflite"].name}
+        made, files={key: outputs[key].name for key in references if key in outputs}
     )
     path = sidecar.write(made, staging / sidecar.sidecar_path(outputs["int8_tflite"]).name)
     return {"sidecar": path, "example": example.write(staging, path.name)}

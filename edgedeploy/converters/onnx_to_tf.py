@@ -18,6 +18,7 @@ import os
 from edgedeploy.converters.artifacts import OnnxModel, TensorFlowModel
 from edgedeploy.converters.calibration import ONNX2TF_SAMPLE_NAME, write_onnx2tf_sample
 from edgedeploy.converters.context import StageContext
+from edgedeploy.converters.maxpool_padding import pad_maxpools_in_place
 from edgedeploy.converters.onnx_simplify import needs_onnx2tf, simplify_in_place
 from edgedeploy.converters.quiet import captured_output
 from edgedeploy.errors import ConversionError, first_line
@@ -36,6 +37,9 @@ def run(model: OnnxModel, context: StageContext) -> TensorFlowModel:
         with captured_output(log):
             # As in onnx2tf, a failed simplification is in the log and the conversion goes on.
             simplified = not needs_onnx2tf(model.path) and simplify_in_place(model.path)
+            padded = pad_maxpools_in_place(model.path)
+            if padded:
+                context.records.setdefault(NAME, {})["maxpools_padded_with_zero"] = padded
             import onnx2tf
             import tf_keras  # onnx2tf's Keras
 

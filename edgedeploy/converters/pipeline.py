@@ -18,6 +18,7 @@ from typing import Any
 
 from edgedeploy.converters import (
     activations,
+    cut_outputs,
     deploy_files,
     fidelity,
     onnx_to_tf,
@@ -25,7 +26,7 @@ from edgedeploy.converters import (
     tf_to_tflite,
     torch_to_onnx,
 )
-from edgedeploy.converters.artifacts import OnnxModel, TFLiteModel, TorchModel
+from edgedeploy.converters.artifacts import OnnxModel, TensorFlowModel, TFLiteModel, TorchModel
 from edgedeploy.converters.calibration import calibration_notes, load_image_set
 from edgedeploy.converters.context import ConvertOptions, StageContext
 from edgedeploy.converters.convert_report import ConvertResult, StageRecord
@@ -36,15 +37,22 @@ from edgedeploy.converters.quiet import captured_output
 from edgedeploy.converters.sources import SourceSpec, check_model_file, load_source, looks_like_path
 from edgedeploy.converters.tools import tool_versions
 from edgedeploy.deploy.labels import read_label_file
-from edgedeploy.errors import ConversionError
-from edgedeploy.images import ASSUMED
+from edgedeploy.errors import ConversionError, UsageError
+from edgedeploy.images import ASSUMED, GRAYSCALE_CONVERSION, to_grayscale
 from edgedeploy.outputs import require_free_space, staged_directory
 from edgedeploy.report import note
 from edgedeploy.targets.registry import get_target
 
 
+def channels_of(first: Any) -> int:
+    """The image channels of the first artifact: NHWC for a TensorFlow model, NCHW otherwise."""
+    return first.input_shape[3] if isinstance(first, TensorFlowModel) else first.input_shape[1]
+
+
 def stages_for(options: ConvertOptions) -> list:
     stages = [torch_to_onnx]
+    if options.outputs:
+        stages.append(cut_outputs)
     if options.fix_activations:
         stages.append(activations)
     if options.raw_input:
@@ -111,16 +119,17 @@ def run_target_step(
 
 
 def _publish(
-    staging: Path, onnx_model: OnnxModel, int8: TFLiteModel, workdir: Path
+    staging: Path, onnx_model: OnnxModel | None, int8: TFLiteModel, workdir: Path
 ) -> dict[str, Path]:
-    """Copy the results into the staging directory under their final names."""
+    """Copy the results into the staging directory under their final names (no ONNX for a Keras input)."""
     name = int8.name
     outputs = {
-        "onnx": staging / f"{name}.onnx",
         "float32_tflite": staging / f"{name}_float32.tflite",
         "int8_tflite": staging / f"{name}_int8.tflite",
     }
-    shutil.copyfile(onnx_model.path, outputs["onnx"])
+    if onnx_model is not None:
+        outputs = {"onnx": staging / f"{name}.onnx", **outputs}
+        shutil.copyfile(onnx_model.path, outputs["onnx"])
     shutil.copyfile(int8.float_model.path, outputs["float32_tflite"])
     shutil.copyfile(int8.path, outputs["int8_tflite"])
     logs = [log for log in sorted(workdir.glob("*.log")) if log.stat().st_size]
@@ -137,6 +146,9 @@ def _expected_bytes(source: Any) -> int:
     needs about twice that again for TensorFlow's SavedModel and onnx2tf's files)."""
     if isinstance(source, Path):
         weights = source.stat().st_size
+    elif isinstance(source, TensorFlowModel):
+        count = getattr(source.keras_model, "count_params", None)
+        weights = 4 * count() if callable(count) else 0
     else:
         module = getattr(source, "module", None)
         tensors = (
@@ -175,7 +187,7 @@ def convert(
             # An ONNX file is read here, inside its stage: an unreadable one never gets a success tick.
             first = (
                 source
-                if isinstance(source, TorchModel)
+                if isinstance(source, (TorchModel, TensorFlowModel))
                 else prepare_onnx(source, workdir, options.input_shape)
             )
         records.append(StageRecord("load-model", timer.seconds, getattr(source, "details", {})))
@@ -188,9 +200,26 @@ def convert(
             Path(tempfile.gettempdir()), 2 * needed, "the conversion's scratch files"
         )
         require_free_space(Path(output_dir), needed, "the results")
+        onnx_rewrites = options.raw_input or options.fix_activations or options.outputs
+        if isinstance(first, TensorFlowModel) and onnx_rewrites:
+            raise UsageError(
+                "--raw-input, --fix-activations and --outputs rewrite the ONNX graph; a "
+                "Keras/TensorFlow model goes straight to TFLite without one",
+                "put the normalization or the activations in the Keras model itself",
+            )
         first = dataclasses.replace(
             first, preprocessing=options.preprocessing.apply(first.preprocessing)
         )
+        if channels_of(first) == 1:  # a grayscale model: photos converted, mean/std per one channel
+            first = dataclasses.replace(first, preprocessing=to_grayscale(first.preprocessing))
+            context_notes = [
+                f"1-channel input: calibration and fidelity photos converted to grayscale with "
+                f"{GRAYSCALE_CONVERSION}"
+            ]
+        else:
+            context_notes = []
+        for line in context_notes:
+            note(line)
         if first.preprocessing.origin == ASSUMED:
             note(f"preprocessing {ASSUMED}")
         with progress.stage("load-images") as timer:
@@ -198,7 +227,7 @@ def convert(
                 first.preprocessing,
                 options.calibration_dir,
                 options.calibration_count,
-                first.input_shape[1],
+                channels_of(first),
             )
         records.append(
             StageRecord(
@@ -212,18 +241,30 @@ def convert(
             )
         )
         context = StageContext(options=options, workdir=workdir, images=images)
+        for line in context_notes:
+            context.note(line)
         for line in calibration_notes(images, options.calibration_count):
             note(line)
             context.note(line)
         produced = run_stages(first, context, progress, records)
-        onnx_model, int8 = produced[OnnxModel], produced[TFLiteModel]
+        onnx_model, int8 = produced.get(OnnxModel), produced[TFLiteModel]
+        keras = produced.get(TensorFlowModel) if onnx_model is None else None
         images = context.images  # --raw-input re-expressed them in the new input's units
         deploy = deploy_files.make_sidecar(int8, first.preprocessing, labels, options.raw_input)
         with progress.stage("fidelity") as timer, captured_output(workdir / "fidelity.log"):
-            measured = fidelity.measure(onnx_model, int8, images.held_back)
+            measured = fidelity.measure(onnx_model, int8, images.held_back, keras)
         records.append(
             StageRecord("fidelity", timer.seconds, {"held_back_images": len(images.held_back)})
         )
+        published = Path(output_dir) / f"{int8.name}_int8.tflite"
+        for line in fidelity.warnings(measured, describe(int8.path), published):
+            measured.setdefault("warnings", []).append(line)
+            note(f"warning: {line}")
+            context.note(f"warning: {line}")
+        for which, kernels in measured.get("kernels", {}).items():
+            if kernels != "XNNPACK":  # the held-back run used LiteRT's own kernels: say so
+                note(f"fidelity of the {which} model: {kernels}")
+                context.note(f"fidelity of the {which} model: {kernels}")
         target_report, exit_code, target_result = run_target_step(
             int8, context, progress, staging, Path(output_dir)
         )

@@ -20,15 +20,29 @@ NAME = "pytorch-to-onnx"
 REQUIRES = TorchModel
 ENSURES = OnnxModel
 MIN_OPSET, MAX_OPSET = 13, 20
-# Both run float32 on the same CPU: differences beyond this mean a broken export, not rounding.
+# Both run float32 on the same CPU: differences beyond this share of the outputs' scale (their largest
+# magnitude, at least 1) mean a broken export, not rounding. Relative, because random weights can give
+# outputs near 400, where float32 rounding alone reaches an absolute 1e-3.
 AGREEMENT_TOLERANCE = 1e-3
 
 
-def run_onnxruntime(path: Path, batch: np.ndarray) -> np.ndarray:
+def run_onnxruntime_all(path: Path, batch: np.ndarray) -> list[np.ndarray]:
+    """Every output of the ONNX model for one NCHW batch, in the graph's output order."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: batch})[0]
+    return [
+        np.asarray(o, np.float32) for o in session.run(None, {session.get_inputs()[0].name: batch})
+    ]
+
+
+def run_onnxruntime(path: Path, batch: np.ndarray) -> np.ndarray:
+    return run_onnxruntime_all(path, batch)[0]
+
+
+def agreement_tolerance(reference: np.ndarray) -> float:
+    scale = float(np.max(np.abs(reference))) if reference.size else 0.0
+    return AGREEMENT_TOLERANCE * max(1.0, scale)
 
 
 def run(model: TorchModel, context: StageContext) -> OnnxModel:
@@ -60,13 +74,25 @@ def run(model: TorchModel, context: StageContext) -> OnnxModel:
         raise ConversionError(f"PyTorch -> ONNX export failed: {first}") from exc
     with torch.no_grad():
         expected = model.module(example)
-    if isinstance(expected, (tuple, list)):
-        expected = expected[0]
-    got = run_onnxruntime(path, example.numpy())
-    diff = float(np.max(np.abs(got - expected.numpy())))
-    context.record(NAME, onnx_vs_pytorch_max_abs_diff=diff, opset=opset)
-    if not diff <= AGREEMENT_TOLERANCE:
-        raise ConversionError(f"ONNX and PyTorch disagree after export (max abs diff {diff:.3g})")
+    if isinstance(expected, dict):
+        expected = list(expected.values())
+    expected = [
+        e.numpy() for e in (expected if isinstance(expected, (tuple, list)) else [expected])
+    ]
+    got = run_onnxruntime_all(path, example.numpy())
+    if len(got) != len(expected) or any(g.shape != e.shape for g, e in zip(got, expected)):
+        raise ConversionError(
+            f"the ONNX export has outputs {[list(g.shape) for g in got]} where PyTorch gives "
+            f"{[list(e.shape) for e in expected]}"
+        )
+    diff = max(float(np.max(np.abs(g - e))) if e.size else 0.0 for g, e in zip(got, expected))
+    tolerance = max(agreement_tolerance(e) for e in expected)
+    context.record(NAME, onnx_vs_pytorch_max_abs_diff=diff, tolerance=tolerance, opset=opset)
+    if not diff <= tolerance:
+        raise ConversionError(
+            f"ONNX and PyTorch disagree after export (max abs diff {diff:.3g}, more than "
+            f"{tolerance:.3g} = {AGREEMENT_TOLERANCE:g} x the outputs' scale)"
+        )
     return OnnxModel(
         path=path,
         input_name="input",

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -72,14 +73,38 @@ def load_interpreter(folder: Path, spec: dict, cpu_only: bool):
                 f"note: Edge TPU not usable ({str(exc).strip() or type(exc).__name__}); running on the CPU",
                 file=sys.stderr,
             )
-    return runtime.Interpreter(str(folder / spec["model"])), f"{spec['model']} on the CPU"
+    return cpu_interpreter(runtime, folder / spec["model"])
+
+
+def cpu_interpreter(runtime, path: Path):
+    """XNNPACK where it can prepare the graph, else LiteRT's built-in kernels (it refuses some graphs,
+    e.g. a RESIZE_BILINEAR it cannot delegate: the model still runs, only slower). Same logic as
+    edgedeploy's own interpreter factory; this file stands alone, so it carries its own copy."""
+    try:
+        model = runtime.Interpreter(str(path))
+        model.allocate_tensors()
+        return model, f"{path.name} on the CPU"
+    except (ValueError, RuntimeError) as exc:
+        # LiteRT joins two messages without a separator ("node #63Node number 72"): put one back
+        reason = re.sub(r"(?<=\S)(?=Node number \d)", "; ", " ".join(str(exc).split()))
+        reason = reason or type(exc).__name__
+        if "xnnpack" not in reason.lower():
+            raise
+    builtin = runtime.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    model = runtime.Interpreter(str(path), experimental_op_resolver_type=builtin)
+    print(
+        f"note: XNNPACK could not prepare the graph ({reason}); LiteRT's built-in kernels run it",
+        file=sys.stderr,
+    )
+    return model, f"{path.name} on the CPU (LiteRT's built-in kernels)"
 
 
 def preprocess(photo: Path, spec: dict) -> np.ndarray:
     """Short side resized, centre crop, channel order, then normalized and quantized as the sidecar says."""
     prep, inp = spec["preprocessing"], spec["input"]
     height, width = prep["crop"]["size"]
-    rgb = Image.open(photo).convert("RGB")
+    gray = prep["channel_order"] == "GRAY"  # a 1-channel model: ITU-R 601-2 luma, as convert used
+    rgb = Image.open(photo).convert("L" if gray else "RGB")
     scale = prep["resize"]["short_side"] / min(rgb.size)
     resample = getattr(Image.Resampling, prep["resize"]["interpolation"].upper())
     rgb = rgb.resize(
@@ -87,6 +112,8 @@ def preprocess(photo: Path, spec: dict) -> np.ndarray:
     )
     left, top = (rgb.width - width) // 2, (rgb.height - height) // 2
     pixels = np.asarray(rgb.crop((left, top, left + width, top + height)), dtype=np.uint8)
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
     if prep["channel_order"] == "BGR":
         pixels = pixels[..., ::-1]
     if inp["raw_pixels"]:  # the normalization is inside the model: the pixels are the input

@@ -22,7 +22,7 @@ from typing import Any
 from edgedeploy.deploy.labels import LabelFile
 from edgedeploy.errors import ConversionError, InputError
 from edgedeploy.files import SIDECAR, load_json
-from edgedeploy.images import Preprocessing
+from edgedeploy.images import GRAY, GRAYSCALE_CONVERSION, Preprocessing
 from edgedeploy.outputs import atomic_write_text
 from edgedeploy.report import envelope_json
 from edgedeploy.tflite import Tensor, TFLiteGraph, read_model
@@ -94,6 +94,7 @@ class Sidecar:
         mean, std = self.in_model if self.in_model else (prep.mean, prep.std)
         where = "model" if self.in_model else "host"
         order = "reorder the channels to BGR -> " if prep.channel_order == "BGR" else ""
+        decode = f"grayscale ({GRAYSCALE_CONVERSION})" if prep.channel_order == GRAY else "RGB"
         host = (
             "feed the cropped uint8 pixels as they are"
             if self.raw_pixels
@@ -115,7 +116,7 @@ class Sidecar:
                     "units": PIXEL_UNITS,
                     "origin": prep.origin,
                 },
-                "steps": f"decode as RGB -> resize the short side to {prep.resize_size} ({prep.interpolation}) -> "
+                "steps": f"decode as {decode} -> resize the short side to {prep.resize_size} ({prep.interpolation}) -> "
                 f"centre crop {prep.size[0]}x{prep.size[1]} -> {order}{host}",
             },
             "outputs": [

@@ -21,7 +21,7 @@ from edgedeploy.deploy.sidecar import (
     image_layout,
 )
 from edgedeploy.errors import InputError
-from edgedeploy.images import Preprocessing
+from edgedeploy.images import GRAY, Preprocessing
 
 ACTIVATIONS = ("softmax", "none")
 DEQUANTIZE = ("real = (q - zero_point) * scale", "not quantized: the values are real")
@@ -109,7 +109,7 @@ class _Fields:
 def _preprocessing(f: _Fields, data: dict, tensor: TensorIO, layout: str, raw: bool):
     """(host preprocessing, (mean, std) in [0, 1] units) from the document's ``preprocessing``."""
     prep = f.get(data, "preprocessing", "preprocessing", dict)
-    order = f.word(prep, "channel_order", "preprocessing.channel_order", ("RGB", "BGR"))
+    order = f.word(prep, "channel_order", "preprocessing.channel_order", ("RGB", "BGR", GRAY))
     resize = f.get(prep, "resize", "preprocessing.resize", dict)
     crop = f.get(prep, "crop", "preprocessing.crop", dict)
     f.word(crop, "mode", "preprocessing.crop.mode", CROP_MODES)
@@ -122,6 +122,10 @@ def _preprocessing(f: _Fields, data: dict, tensor: TensorIO, layout: str, raw: b
         )
     f.word(norm, "units", "preprocessing.normalize.units", (PIXEL_UNITS,))
     channels = tensor.shape[3] if layout == "NHWC" else tensor.shape[1]
+    if (order == GRAY) != (channels == 1):
+        raise f.fail(
+            "preprocessing.channel_order", f"is {order} but the input has {channels} channel(s)"
+        )
     mean = tuple(v / 255 for v in f.numbers(norm, "mean", "preprocessing.normalize.mean", channels))
     std = tuple(v / 255 for v in f.numbers(norm, "std", "preprocessing.normalize.std", channels))
     if any(s <= 0 for s in std):

@@ -6,13 +6,22 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import zlib
 from pathlib import Path
 
-from edgedeploy.errors import InputError, UsageError, first_line
+from edgedeploy.errors import InputError, UsageError
 from edgedeploy.images import Preprocessing
 from edgedeploy.models.artifact import TorchModel
 from edgedeploy.models.complexity import count_macs, count_params
-from edgedeploy.models.registry import get_builtin
+from edgedeploy.models.registry import format_alpha, get_builtin
+from edgedeploy.models.weights import (
+    TIMM,
+    TORCHVISION,
+    TORCHVISION_BUILDERS,
+    load_into,
+    read_state_dict,
+    torchvision_network,
+)
 
 
 def preprocessing_for(reference: str, resolution: int) -> Preprocessing:
@@ -28,32 +37,6 @@ def preprocessing_for(reference: str, resolution: int) -> Preprocessing:
         std=tuple(cfg.std),
         interpolation=cfg.interpolation or "bilinear",
     )
-
-
-def _load_state_dict(module, weights: Path) -> None:
-    import torch
-
-    from edgedeploy.files import WEIGHTS, check_input
-
-    check_input(weights, WEIGHTS)  # a FIFO or /dev/zero would hang or fill memory in torch.load
-    try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise InputError(
-            f"cannot read weights file {weights}: not a PyTorch state dict ({type(exc).__name__})"
-        ) from exc
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]  # common checkpoint layout
-    if not isinstance(state, dict):
-        raise InputError(f"weights file {weights} does not hold a state dict")
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = first_line(exc)
-        raise InputError(
-            f"weights in {weights} do not fit this model ({first})",
-            "check the model name, --alpha and the number of classes",
-        ) from exc
 
 
 HUB_PROBE_TIMEOUT_S = 4.0
@@ -146,6 +129,57 @@ def _generate(spec, alpha: float, num_classes: int = 1000):
     )
 
 
+def default_seed(name: str, alpha: float, resolution: int) -> int:
+    """The seed of a built-in's random weights: from what names the model, so the same command writes
+    the same bytes every run (and a different alpha or resolution gets its own weights)."""
+    return zlib.crc32(f"{name}:{format_alpha(alpha)}:{resolution}".encode())
+
+
+def _seeded(seed: int, make):
+    """``make()`` with torch's global generator seeded, restored afterwards (callers' randomness untouched)."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return make()
+
+
+def torchvision_preprocessing(resolution: int) -> Preprocessing:
+    """What torchvision's ImageNet MobileNets were trained with: resize 256 -> crop 224, bilinear."""
+    return Preprocessing(
+        size=(resolution, resolution),
+        resize_size=int(math.floor(resolution / 0.875)),
+        mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225),
+        interpolation="bilinear",
+    )
+
+
+def _with_weights(spec, alpha: float, path: Path, num_classes: int | None):
+    """(module, which network, classes): the network the file's layout belongs to, weights loaded."""
+    state = read_state_dict(path)  # read and recognised before any network is built
+    classes = num_classes or state.num_classes or 1000
+    if state.layout == TORCHVISION:
+        if spec.name not in TORCHVISION_BUILDERS:
+            raise InputError(
+                f"{path.name} is {state.describe()}, and {spec.name} has no torchvision twin",
+                f"torchvision weights go with {', '.join(TORCHVISION_BUILDERS)}",
+            )
+        network = f"torchvision.models.{TORCHVISION_BUILDERS[spec.name]}"
+        module = torchvision_network(spec.name, alpha, classes)
+    elif state.layout == TIMM:
+        network, module = "timm", _generate(spec, alpha, classes)
+    else:
+        raise InputError(
+            f"weights in {path.name} do not fit {spec.name}: {state.layout}",
+            "expected timm's layout (conv_stem, blocks, classifier) or, for "
+            f"{', '.join(TORCHVISION_BUILDERS)}, torchvision's (features, classifier)",
+        )
+    named = network if network != "timm" else f"timm's {spec.name}"
+    load_into(module, state, path, f"{named} at alpha {alpha:g}, {classes} classes")
+    return module, network, classes
+
+
 def meta_module(name: str, alpha: float = 1.0):
     """The built-in's architecture on PyTorch's meta device: every shape, no weight storage (fast)."""
     import torch
@@ -177,19 +211,31 @@ def build_model(
     *,
     weights: Path | None = None,
     pretrained: bool = False,
-    num_classes: int = 1000,
+    num_classes: int | None = None,
+    seed: int | None = None,
 ) -> TorchModel:
     spec = get_builtin(name)
     alpha = spec.check_alpha(alpha)
     resolution = spec.resolution_for(resolution)
     if weights is not None and pretrained:
         raise UsageError("--weights and --pretrained exclude each other")
+    random_weights = not pretrained and weights is None
+    if seed is not None and not random_weights:
+        raise UsageError(
+            "--seed sets random weights: it does not go with --weights or --pretrained"
+        )
+    seed = default_seed(spec.name, alpha, resolution) if seed is None else seed
+    network, classes = "timm", num_classes or 1000
+    if num_classes is not None and num_classes < 1:
+        raise UsageError(f"--num-classes {num_classes} must be at least 1")
     if pretrained:
+        if num_classes not in (None, 1000):
+            raise UsageError("--num-classes goes with --weights FILE or random weights")
         module = _pretrained(spec.pretrained_name(alpha))
+    elif weights is not None:
+        module, network, classes = _with_weights(spec, alpha, Path(weights), num_classes)
     else:
-        module = _generate(spec, alpha, num_classes)
-        if weights is not None:
-            _load_state_dict(module, Path(weights))
+        module = _seeded(seed, lambda: _generate(spec, alpha, classes))
     module.eval()
     input_shape = (1, 3, resolution, resolution)
     details = {
@@ -197,6 +243,9 @@ def build_model(
         "alpha": alpha,
         "resolution": resolution,
         "weights": "pretrained" if pretrained else (str(weights) if weights else "random"),
+        **({"seed": seed} if random_weights else {}),
+        "network": network,
+        "num_classes": classes,
         "params": count_params(module),
         "macs": count_macs(module, input_shape),
     }
@@ -204,6 +253,8 @@ def build_model(
         module=module,
         input_shape=input_shape,
         name=spec.label(alpha, resolution),
-        preprocessing=preprocessing_for(spec.reference, resolution),
+        preprocessing=preprocessing_for(spec.reference, resolution)
+        if network == "timm"
+        else torchvision_preprocessing(resolution),
         details=details,
     )

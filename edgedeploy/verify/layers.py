@@ -7,7 +7,6 @@ activation that quantizes badly) and from how it was calibrated."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from edgedeploy.errors import InputError
-from edgedeploy.files import TFLITE, read_input
 from edgedeploy.tflite import read_model
 from edgedeploy.verify.inputs import dequantize, quantize
 
@@ -65,23 +63,14 @@ class LayerRow:
 
 
 def _interpreter(path: Path):
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    from edgedeploy.targets.litert import captured_native_stderr
+    """LiteRT's built-in kernels only: a delegate would fuse ops and hide the intermediate tensors."""
+    from edgedeploy.targets.litert import InterpreterLoadError, create_interpreter
 
     try:
-        with warnings.catch_warnings(), captured_native_stderr():
-            warnings.simplefilter(
-                "ignore"
-            )  # LiteRT warns that keeping every tensor is for debugging: it is
-            interpreter = Interpreter(
-                model_content=read_input(path, TFLITE),
-                num_threads=1,
-                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-                experimental_preserve_all_tensors=True,
-            )
-            interpreter.allocate_tensors()
-    except (OSError, ValueError, RuntimeError) as exc:
+        interpreter, _ = create_interpreter(
+            path, threads=1, xnnpack=False, preserve_all_tensors=True
+        )
+    except InterpreterLoadError as exc:
         raise InputError(
             f"{Path(path).name}: LiteRT cannot load it for the layer comparison ({exc})"
         ) from exc

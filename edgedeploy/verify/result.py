@@ -82,7 +82,8 @@ class VerifyResult:
         reference = self.columns[0]
         console.print(
             f"[bold]{escape(self.model.name)}[/bold]: {len(self.images)} photo(s), preprocessing from "
-            f"{escape(self.sidecar.name)}; float reference: {escape(reference.model or '')} on ONNX Runtime"
+            f"{escape(self.sidecar.name)}; float reference: {escape(reference.model or '')} on "
+            + ("LiteRT" if "LiteRT" in reference.label else "ONNX Runtime")
         )
         for output in self.outputs:
             table = Table(
@@ -99,6 +100,8 @@ class VerifyResult:
                 self._row(table, column.label, measured)
                 if "reason" in measured:
                     reasons.append(f"{column.label}: {measured['reason']}")
+                elif column.details.get("xnnpack_refused"):  # slower kernels, same numbers: say so
+                    reasons.append(f"{column.label}: {column.details['note']}")
             for key, measured in output.get("vs_cpu_int8", {}).items():
                 label = next(c.label for c in self.columns if c.key == key)
                 self._row(table, f"{label} vs CPU int8", measured)

@@ -21,13 +21,14 @@ from edgedeploy.targets.contract import TargetOptions
 from edgedeploy.targets.inspection import inspect_model
 from edgedeploy.targets.registry import DEFAULT_TARGET, create_runtime, get_target
 from edgedeploy.tflite.files import require_tflite_file
+from edgedeploy.thresholds import MIN_COSINE, MIN_TOP1
 from edgedeploy.verify import layers
 from edgedeploy.verify.inputs import Photos, load_photos
 from edgedeploy.verify.result import VerifyResult, agreement
 from edgedeploy.verify.run import Column, accelerator_column, aligned, run_loaded, run_onnx
 
-DEFAULT_MIN_COSINE = 0.99
-DEFAULT_MIN_TOP1 = 0.9
+DEFAULT_MIN_COSINE = MIN_COSINE  # the same thresholds convert warns against
+DEFAULT_MIN_TOP1 = MIN_TOP1
 
 
 def _sidecar(model: Path) -> tuple[Sidecar, Path, Path]:
@@ -169,13 +170,27 @@ def run_verify(
     spec = get_target(target, "runtime")
     sidecar, path, int8 = _sidecar(model)
     folder = path.parent
-    onnx = _reference(sidecar, folder, "onnx", "float reference ONNX")
+    keras_input = "onnx" not in sidecar.files and "float32_tflite" in sidecar.files
+    reference_file = (
+        _reference(sidecar, folder, "float32_tflite", "float32 TFLite reference")
+        if keras_input  # converted from Keras: no ONNX, the float32 TFLite is the float model
+        else _reference(sidecar, folder, "onnx", "float reference ONNX")
+    )
     photos = load_photos(images, sidecar.preprocessing)
     int8_file = inspect_model(int8)
-    reference = Column(
-        "float", "float reference (ONNX Runtime)", onnx.name, run_onnx(onnx, photos.batches)
-    )
     cpu_runtime = create_runtime("cpu", TargetOptions(threads=(1,)))
+    if keras_input:
+        reference = Column("float", "float reference (float32 TFLite, LiteRT)", reference_file.name)
+        reference.outputs, _ = run_loaded(
+            cpu_runtime, inspect_model(reference_file), photos.batches, sidecar.layout
+        )
+    else:
+        reference = Column(
+            "float",
+            "float reference (ONNX Runtime)",
+            reference_file.name,
+            run_onnx(reference_file, photos.batches),
+        )
     cpu = Column("cpu", "CPU int8 (LiteRT)", int8.name)
     cpu.outputs, cpu.details = run_loaded(cpu_runtime, int8_file, photos.batches, sidecar.layout)
     columns = [reference, cpu]

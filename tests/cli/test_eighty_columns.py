@@ -113,7 +113,9 @@ def test_compare_table_keeps_model_names_whole():
     for label in names:
         row = Row(item.__class__(label, item.spec, 1.0, 224))
         row.model = ModelFacts(macs=56e6, int8_bytes=2**21, params=2_500_000)
-        row.latency = [LatencyCell("cpu", "cpu (2 threads)", "ok", stats=summarize([3_200_000] * 5))]
+        row.latency = [
+            LatencyCell("cpu", "cpu (2 threads)", "ok", stats=summarize([3_200_000] * 5))
+        ]
         rows.append(row)
     targets = [{"name": "cpu", "available": True, "variants": ["cpu (2 threads)"]}]
     console = Console(width=WIDTH, force_terminal=False, record=True)

@@ -52,7 +52,7 @@ def test_text_file_with_torchscript_extension(cli, tmp_path):
     assert_clean_failure(
         cli("convert", str(tmp_path / "model.pt"), "-o", str(tmp_path / "o")),
         ExitCode.UNREADABLE_INPUT,
-        "not a torchscript model",
+        "neither a torchscript model nor a pickled one",
     )
 
 

@@ -73,7 +73,7 @@ class CpuRuntime:
         threads, xnnpack = variant.settings["threads"], variant.settings["xnnpack"]
         start = time.perf_counter()
         try:
-            interpreter, _ = create_interpreter(model.path, threads=threads, xnnpack=xnnpack)
+            interpreter, log = create_interpreter(model.path, threads=threads, xnnpack=xnnpack)
         except InterpreterLoadError as exc:
             raise InputError(
                 f"{model.path.name}: the LiteRT interpreter cannot load it: {exc}"
@@ -84,7 +84,10 @@ class CpuRuntime:
             "xnnpack": xnnpack,
             "delegate_partitions": delegate_partitions(interpreter),
         }
-        if xnnpack and details["delegate_partitions"] == 0:
+        if log.xnnpack_refused:
+            details["xnnpack_refused"] = log.xnnpack_refused
+            details["note"] = log.fallback_note()
+        elif xnnpack and details["delegate_partitions"] == 0:
             details["note"] = "XNNPACK took no part of this model: LiteRT's own kernels ran it"
         return LoadedModel(
             interpreter=interpreter, inputs=model.inputs, load_seconds=load_seconds, details=details

@@ -62,6 +62,9 @@ class CpuOpsTiming:
     runs: int = 0
     cpu: str = ""
     threads: int = 1
+    xnnpack_refused: str | None = (
+        None  # why LiteRT's built-in kernels timed them instead of XNNPACK
+    )
 
     def to_dict(self) -> dict:
         return {
@@ -75,6 +78,8 @@ class CpuOpsTiming:
             "runs": self.runs,
             "cpu": self.cpu,
             "threads": self.threads,
+            "kernels": "builtin (XNNPACK refused)" if self.xnnpack_refused else "xnnpack",
+            "xnnpack_refused": self.xnnpack_refused,
         }
 
 
@@ -162,11 +167,12 @@ def _random_feed(interpreter, seed: int = 0) -> None:
 
 
 def _load(data: bytes, threads: int):
+    """(interpreter, XNNPACK's refusal or None): XNNPACK where it prepares, LiteRT's kernels otherwise."""
     with tempfile.TemporaryDirectory(prefix="edgedeploy-cpu-ops-") as folder:
         path = Path(folder) / "cpu_ops.tflite"
         path.write_bytes(data)
-        interpreter, _ = create_interpreter(path, threads=threads, xnnpack=True)
-    return interpreter
+        interpreter, log = create_interpreter(path, threads=threads, xnnpack=True)
+    return interpreter, log.xnnpack_refused
 
 
 def _median_ms(invoke) -> tuple[float, float, int]:
@@ -216,7 +222,7 @@ def time_cpu_ops(data: bytes, op_indices: list[int], *, threads: int = 1) -> Cpu
                 "model?)"
             ) from None
         try:
-            interpreter = _load(cut, threads)
+            interpreter, timing.xnnpack_refused = _load(cut, threads)
             break
         except InterpreterLoadError as exc:
             missing = {name.rstrip(".") for name in _UNRESOLVED.findall(str(exc))}

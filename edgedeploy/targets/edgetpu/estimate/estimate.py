@@ -73,8 +73,10 @@ def _cpu_what(timing: CpuOpsTiming) -> str:
     if not timing.op_indices:
         return "no op runs on the CPU"
     missing = sorted({op for _, op, _ in timing.unmeasured_ops})
-    return f"{len(timing.measured_ops)} of {len(timing.op_indices)} ops timed" + (
-        f" ({', '.join(missing)} not in this LiteRT: not included)" if missing else ""
+    return (
+        f"{len(timing.measured_ops)} of {len(timing.op_indices)} ops timed"
+        + (f" ({', '.join(missing)} not in this LiteRT: not included)" if missing else "")
+        + (" with LiteRT's built-in kernels (XNNPACK refused)" if timing.xnnpack_refused else "")
     )
 
 

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from edgedeploy.onnx_cut import find_post_processing
 from edgedeploy.onnx_reader import load_onnx as load_onnx_file
 from edgedeploy.targets.edgetpu.predict.findings import HARD_SWISH_FIX, SE_FIX
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction
@@ -136,6 +137,21 @@ def lint(path: Path, rules: Rules) -> CheckResult:
             )
         ops.append(pred)
     findings = _findings(model, nodes, ops, table, gates, se, kernels)
+    post = find_post_processing(model)
+    if post.found:
+        findings.append(
+            Finding(
+                "post-processing",
+                "warning",
+                "detection post-processing (box decoding, NMS) after the last convolution",
+                len(post.nodes),
+                post.nodes,
+                f"{post.describe()}: decoding and NMS ops run on the CPU (or fail to convert: "
+                "data-dependent shapes), and the ops after the first of them stay there too",
+                "cut the graph before them and run them on the host: edgedeploy convert "
+                f"{path.name} --outputs {','.join(post.cut_before)}",
+            )
+        )
     summary = Summary(
         total_ops=len(ops),
         tpu_ops=sum(p.verdict == "tpu" for p in ops),
@@ -166,6 +182,9 @@ def lint(path: Path, rules: Rules) -> CheckResult:
         details={
             "opset": opset,
             "inputs": [{"name": n, "shape": d} for n, d in _input_dims(model)],
+            "post_processing": {"ops": dict(post.ops.most_common()), "cut_before": post.cut_before}
+            if post.found
+            else None,
         },
     )
 
