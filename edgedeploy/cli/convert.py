@@ -112,7 +112,7 @@ def command(
         "--outputs",
         metavar="NAME,...",
         help="Cut the ONNX graph so these tensors are its outputs (drop a detector's box decoding "
-        "and NMS, to run on the host); 'edgedeploy check model.onnx' names them.",
+        "and NMS, to run on the host); check of the ONNX file names them.",
     ),
     no_compile: bool = typer.Option(
         False,

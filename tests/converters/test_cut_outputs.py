@@ -37,6 +37,7 @@ def test_a_classifier_has_no_post_processing_finding(cli, tmp_path):
     assert not [f for f in data["findings"] if f["kind"] == "post-processing"]
 
 
+@pytest.mark.slow
 def test_convert_cuts_the_yolo_head_before_decoding(cli, yolo, tmp_path):
     result = cli("convert", yolo, "--outputs", "head", "-o", tmp_path / "out", "--no-compile",
                  "--json")  # fmt: skip

@@ -104,6 +104,7 @@ def test_infer_py_and_verify_read_a_grayscale_sidecar(gray_converted, photo_dir,
     assert result.code == ExitCode.OK, result
 
 
+@pytest.mark.slow
 def test_a_two_output_model_converts_each_output_quantized_and_described(cli, tmp_path):
     onnx = _export(TwoHeads.build(), tmp_path / "heads.onnx", (1, 3, 64, 64))
     out = tmp_path / "out"

@@ -71,6 +71,7 @@ def test_the_float_model_recognises_the_photos(real_mobilenet_v2, photo_dir):
         assert int(np.argmax(scores)) == expected, name
 
 
+@pytest.mark.slow
 def test_convert_warns_when_held_back_fidelity_is_below_verifys_thresholds(cli, tmp_path):
     """The tiny hard-swish CNN calibrated on one photo: top-1 agreement 85.7% on the 7 held back."""
     onnx = export_onnx(tiny_cnn(hard_swish=True), tmp_path / "hs.onnx")

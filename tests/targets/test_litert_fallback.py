@@ -123,8 +123,6 @@ def test_verify_table_says_which_kernels_ran(cli, tiny_deployed, photo_dir, monk
     assert "XNNPACK could not prepare the graph (failed to create XNNPACK runtime" in said
 
 
-
-
 def test_a_broken_calibration_scale_is_refused_not_an_abort(tmp_path):
     """LiteRT's ADD kernel aborts the process on a 1.3e36 scale (what onnx2tf's max-pool padding once
     made): the factory refuses such a model in one line. In a child process, so a regression is a
