@@ -54,11 +54,12 @@ def _compile(models, output_dir=None, **options):
 
 def _estimate(path, host: str | None = None, **options):
     """Latency without a device; ``host="list"`` returns the host profiles instead (``path`` unused)."""
-    from edgedeploy.targets.edgetpu.estimate import estimate_file, host_listing
+    from edgedeploy.targets.edgetpu.estimate import estimate_file, host_listing, resolve_host
 
     if host == "list":
         return host_listing()
-    return estimate_file(path, **({"host": host} if host else {}), **options)
+    constants, name = resolve_host(host)
+    return estimate_file(path, host=name, constants=constants, **options)
 
 
 def _limits(
