@@ -55,6 +55,21 @@ def convert_int8(module, size: int, name: str, work: Path) -> Path:
     return produced[TFLiteModel].path
 
 
+def settle_batch_norm(module, size: int):
+    """Random weights with untouched batch-norm statistics can blow activations up to 1e5 and more
+    (Inception V3), which the export's agreement check rejects; one training-mode pass on random input
+    sets the statistics so activations stay normalised. The graph is unchanged."""
+    import torch
+
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
+            layer.momentum = None  # a cumulative average: one pass sets it
+    module.train()
+    with torch.no_grad():
+        module(torch.randn(2, 3, size, size))
+    return module.eval()
+
+
 def describe(path: Path, name: str, provenance: dict) -> dict:
     from edgedeploy.targets.edgetpu.estimate.op_facts import CUSTOM, OpFact, WorkloadFacts
     from edgedeploy.targets.edgetpu.estimate.workload import uncompiled_facts
@@ -144,7 +159,7 @@ def main() -> int:
             import torch
 
             torch.manual_seed(0)
-            module = arch.build()
+            module = settle_batch_norm(arch.build(), arch.size)
             with tempfile.TemporaryDirectory(prefix=f"workload-{name}-") as scratch:
                 cwd = os.getcwd()
                 os.chdir(scratch)  # onnx2tf's calibration sample file is written here, not fetched

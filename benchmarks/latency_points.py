@@ -122,7 +122,9 @@ def point(w: Workload, index: int, e: dict, host: str, clock: str, view: str, ov
     interface = PROFILES[host]
     # Google's reference CSVs are the mean of 200 runs with no warm-up: the first run's parameter
     # upload (the on-chip bytes, once) is in that mean, 1/200 of it per run.
-    on_chip = w.compiled["on_chip_bytes"] if view == "compiled" else layout_on_chip(tpu_ops, overhead)
+    on_chip = (
+        w.compiled["on_chip_bytes"] if view == "compiled" else layout_on_chip(tpu_ops, overhead)
+    )
     amortized = on_chip / 200 if "basic_engine_reference" in e["source"] else 0.0
     clock_mhz = 500.0 if interface == "pcie" or clock == "max" else 250.0
     return Point(

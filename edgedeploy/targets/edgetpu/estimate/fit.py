@@ -27,7 +27,11 @@ from edgedeploy.targets.edgetpu.estimate.profiles import CYCLE_KEYS
 
 INTERFACES = ("usb3", "usb2", "pcie")
 PEAK_MACS_PER_CYCLE = 4096  # 4 TOPS int8 = 2 TMAC/s at 500 MHz (latency/README.md; FACTS section 7)
-MAX_LINK_MB_PER_S = {"usb3": 625.0, "usb2": 60.0, "pcie": 500.0}  # signalling rates, less than which
+MAX_LINK_MB_PER_S = {
+    "usb3": 625.0,
+    "usb2": 60.0,
+    "pcie": 500.0,
+}  # signalling rates, less than which
 PER_BYTE_GRID = tuple(float(x) for x in np.geomspace(1.0, 1000.0, 31))
 
 
