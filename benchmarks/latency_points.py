@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgedeploy.targets.edgetpu.estimate.fit import CpuPoint, Point
+from edgedeploy.targets.edgetpu.estimate.fit import BUFFER_GRID, CpuPoint, Point
 from edgedeploy.targets.edgetpu.estimate.op_facts import WorkloadFacts
-from edgedeploy.targets.edgetpu.estimate.terms import cpu_units, tpu_work
+from edgedeploy.targets.edgetpu.estimate.terms import cpu_units, spill_bytes, tpu_work
 from edgedeploy.targets.edgetpu.estimate.workload import parameter_layout
 
 REPO = Path(__file__).resolve().parents[1]
@@ -139,6 +139,7 @@ def point(w: Workload, index: int, e: dict, host: str, clock: str, view: str, ov
         cpu_macs=float(sum(o.macs for o in cpu_ops)),
         cpu_bytes=_cpu_bytes(cpu_ops),
         cpu_custom_bytes=_custom_bytes(cpu_ops),
+        spill={b: spill_bytes(tpu_ops, b) for b in BUFFER_GRID},
     )
 
 
