@@ -163,11 +163,6 @@ def constants_file(
                 "source": f"derived: the grid value that makes ms per unit most alike across models in "
                 f"{len(cpu_points)} published CPU-only runs (fit.fit_cpu)",
             },
-            "activation_buffer_bytes": {
-                "value": fitted.activation_buffer_bytes,
-                "source": f"fitted: the grid value (fit.BUFFER_GRID) with the least error over {trained}; "
-                "an op whose input + output exceed it spills its output to host memory and reads it back",
-            },
             "cpu_units_per_custom_byte": {
                 "value": round(fitted.cpu_units_per_custom_byte, 2),
                 "source": f"{fitted_src}: the custom ops' (detection post-processing) share of the "

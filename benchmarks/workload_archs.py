@@ -44,19 +44,13 @@ def _tv(name: str, **kwargs):
         import torchvision
 
         module = getattr(torchvision.models, name)(weights=None, **kwargs)
-        # torchvision's strided max pools round up (ceil_mode) or pad with -inf, which exports as a
-        # PADV2 the Edge TPU compiler does not know; TF-slim's graphs have no such op. Rounding down
-        # keeps the op plan (one pixel less per side, 2-4% fewer MACs downstream); a padded pool
-        # becomes a zero PAD + pool, the same values after a ReLU.
-        for parent in list(module.modules()):
-            for child_name, layer in list(parent.named_children()):
-                if isinstance(layer, torch.nn.MaxPool2d) and layer.stride not in (1, (1, 1)):
-                    layer.ceil_mode = False
-                    if layer.padding not in (0, (0, 0)):
-                        pad, layer.padding = layer.padding, 0
-                        setattr(
-                            parent, child_name, torch.nn.Sequential(torch.nn.ZeroPad2d(pad), layer)
-                        )
+        # torchvision's strided max pools round up (ceil_mode) or pad with -inf; both export as a PADV2
+        # the Edge TPU compiler does not know (TF-slim's graphs have none; a zero pad exports as PADV2
+        # too). Unpadded, rounding down, keeps the op plan: one pixel less per side after those pools,
+        # 2-4% fewer MACs downstream.
+        for layer in module.modules():
+            if isinstance(layer, torch.nn.MaxPool2d) and layer.stride not in (1, (1, 1)):
+                layer.ceil_mode, layer.padding = False, 0
         return module
 
     return build

@@ -42,7 +42,6 @@ CHIP = Chip(
     parameter_overhead=1.0,
     cpu_units_per_byte=10.0,
     cpu_units_per_custom_byte=100.0,
-    activation_buffer_bytes=1e12,
     sources={},
 )
 BANDS = Bands(compiled=0.1, uncompiled=0.2, unvalidated_host=0.5, sources={})

@@ -26,7 +26,6 @@ from edgedeploy.targets.edgetpu.estimate.terms import (
     TermInputs,
     cpu_units,
     estimate_terms,
-    spill_bytes,
     tpu_work,
 )
 from edgedeploy.targets.edgetpu.estimate.workload import (
@@ -93,8 +92,7 @@ def term_inputs(workload: Workload, constants: Constants) -> TermInputs:
         compiled=workload.kind == "compiled",
         tpu_work=tpu_work(facts.tpu_ops),
         compiler_cycles=workload.compiler_cycles,
-        transfer_bytes=workload.transfer_bytes
-        + int(spill_bytes(facts.tpu_ops, chip.activation_buffer_bytes)),
+        transfer_bytes=workload.transfer_bytes,
         streamed_bytes=workload.streamed_bytes,
         streamed_bytes_high=workload.streamed_bytes_high,
         on_chip_bytes=workload.on_chip_bytes,

@@ -56,7 +56,6 @@ class Chip:
     )
     cpu_units_per_byte: float  # CPU cost model: units per activation byte written (1 unit per MAC)
     cpu_units_per_custom_byte: float  # ... per byte a custom op reads (detection post-processing)
-    activation_buffer_bytes: float  # on-chip room for one op's activations before they spill
     sources: dict[str, str]
 
 
@@ -145,7 +144,6 @@ def parse_constants(data: dict[str, Any], path: Path = DATA_FILE) -> Constants:
         parameter_overhead=_value(chip_entry, "parameter_overhead", chip_sources),
         cpu_units_per_byte=_value(chip_entry, "cpu_units_per_byte", chip_sources),
         cpu_units_per_custom_byte=_value(chip_entry, "cpu_units_per_custom_byte", chip_sources),
-        activation_buffer_bytes=_value(chip_entry, "activation_buffer_bytes", chip_sources),
         sources=chip_sources,
     )
     band_sources: dict[str, str] = {}

@@ -5,10 +5,7 @@
                                                   (1x1 / full convolution, depthwise, fully connected),
                                                   output bytes x cycles per byte (element-wise, pooling
                                                   and resize), + cycles per op; / the clock
-                         + transfer               input + output bytes of the Edge TPU part, and the
-                                                  activations that spill to host memory (an op whose
-                                                  input + output exceed the on-chip activation buffer:
-                                                  its output written out and read back) / link rate
+                         + transfer               input + output bytes of the Edge TPU part / link rate
                          + streamed parameters    parameter bytes that do not fit on chip / link rate
                          + CPU-side ops           CPU cost units (MACs + bytes written x a per-byte
                                                   weight) x the host's ms per unit
@@ -94,13 +91,6 @@ def tpu_work(ops: list[OpFact]) -> dict[str, float]:
             work[o.op_class] += o.output_bytes
         work["op"] += 1
     return work
-
-
-def spill_bytes(ops: list[OpFact], buffer_bytes: float) -> float:
-    """Bytes that cross the link because an Edge TPU op's activations do not fit on chip: the part of
-    its input + output over the buffer, written out and read back (the compiled DeepLab-slim spills
-    1.4 MB and reads it back 6 times; FACTS section 6: scratch DMA hints)."""
-    return sum(2 * max(0.0, o.input_bytes + o.output_bytes - buffer_bytes) for o in ops)
 
 
 def cpu_units(ops: list[OpFact], units_per_byte: float, units_per_custom_byte: float) -> float:
