@@ -163,6 +163,11 @@ def constants_file(
                 "source": f"derived: the grid value that makes ms per unit most alike across models in "
                 f"{len(cpu_points)} published CPU-only runs (fit.fit_cpu)",
             },
+            "parameter_cache_bytes": {
+                "value": fitted.parameter_cache_bytes,
+                "source": f"fitted: the grid value (fit.CACHE_GRID, 6-8 MiB: compiled models report 6.1-7.8 "
+                f"MiB usable) with the least error over {trained}",
+            },
             "cpu_units_per_custom_byte": {
                 "value": round(fitted.cpu_units_per_custom_byte, 2),
                 "source": f"{fitted_src}: the custom ops' (detection post-processing) share of the "

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgedeploy.targets.edgetpu.estimate.fit import CpuPoint, Point
+from edgedeploy.targets.edgetpu.estimate.fit import CACHE_GRID, CpuPoint, Point
 from edgedeploy.targets.edgetpu.estimate.op_facts import WorkloadFacts
 from edgedeploy.targets.edgetpu.estimate.terms import cpu_units, tpu_work
 from edgedeploy.targets.edgetpu.estimate.workload import parameter_layout
@@ -25,7 +25,6 @@ from edgedeploy.targets.edgetpu.estimate.workload import parameter_layout
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data" / "edgetpu" / "latency"
 WORKLOADS = REPO / "benchmarks" / "data" / "edgetpu_workloads"
-CACHE_BYTES = 8 * 1024 * 1024  # rules' on-chip cache (FACTS section 5); the fit reads it from rules
 RESERVED = re.compile(
     r"mobilenet[ _]?v2[ _]1\.0[ _]224|mobilenet v2 \(224x224\)|inat|deeplab ?v3 \(513|"
     r"deeplabv3_mnv2_pascal|movenet.*lightning",
@@ -72,9 +71,9 @@ def host_of(index: int, e: dict) -> tuple[str, str, str] | None:
         return "x86-usb3", clock, f"stated: x86-64 + USB 3 ({clock})"
     if e["device"] == "unknown" and "coral.ai" in e["source"]:
         return "x86-usb3", "max", CORAL_AI
-    if e["device"] == "usb" and ("Pi 3" in detail or "Raspberry Pi 3" in detail):
-        return "rpi3-usb2", "max", "stated: Raspberry Pi 3 + USB 2"
-    if e["device"] == "usb" and "Raspberry Pi 4" in detail:
+    if e["device"] == "usb" and ("Pi 3" in detail or "RasPi3" in detail):
+        return "rpi3-usb2", "max", "stated: Raspberry Pi 3 (B or B+) + USB 2"
+    if e["device"] == "usb" and ("Raspberry Pi 4" in detail or "RasPi4" in detail):
         return "rpi4-usb3", "max", "stated: Raspberry Pi 4 + USB 3"
     return None
 
@@ -114,21 +113,20 @@ def point(w: Workload, index: int, e: dict, host: str, clock: str, view: str, ov
     facts = w.facts
     if view == "compiled":
         tpu = set(w.compiled["tpu_op_indices"])
-        ops = [o for o in facts.ops]
-        tpu_ops = [o for o in ops if o.index in tpu]
-        cpu_ops = [o for o in ops if o.index not in tpu]
-        streamed = w.compiled["streamed_bytes"]
+        tpu_ops = [o for o in facts.ops if o.index in tpu]
+        cpu_ops = [o for o in facts.ops if o.index not in tpu]
+        streamed = {cache: float(w.compiled["streamed_bytes"]) for cache in CACHE_GRID}
+        on_chip = {cache: float(w.compiled["on_chip_bytes"]) for cache in CACHE_GRID}
     else:
         tpu_ops, cpu_ops = facts.tpu_ops, facts.cpu_ops
-        layout = parameter_layout(sum(o.param_bytes for o in tpu_ops), _Chip(overhead), CACHE_BYTES)
-        streamed = layout[1]
+        weights = sum(o.param_bytes for o in tpu_ops)
+        layouts = {c: parameter_layout(weights, _Chip(overhead), int(c)) for c in CACHE_GRID}
+        streamed = {c: float(layout[1]) for c, layout in layouts.items()}
+        on_chip = {c: float(layout[0]) for c, layout in layouts.items()}
     interface = PROFILES[host]
     # Google's reference CSVs are the mean of 200 runs with no warm-up: the first run's parameter
     # upload (the on-chip bytes, once) is in that mean, 1/200 of it per run.
-    on_chip = (
-        w.compiled["on_chip_bytes"] if view == "compiled" else layout_on_chip(tpu_ops, overhead)
-    )
-    amortized = on_chip / 200 if "basic_engine_reference" in e["source"] else 0.0
+    share = 1 / 200 if "basic_engine_reference" in e["source"] else 0.0
     clock_mhz = 500.0 if interface == "pcie" or clock == "max" else 250.0
     return Point(
         arch=w.arch,
@@ -138,15 +136,12 @@ def point(w: Workload, index: int, e: dict, host: str, clock: str, view: str, ov
         clock_mhz=clock_mhz,
         published_ms=float(e["latency_ms"]),
         work=tpu_work(tpu_ops),
-        link_bytes=float(facts.input_bytes + facts.output_bytes + streamed + amortized),
+        link_bytes=float(facts.input_bytes + facts.output_bytes),
         cpu_macs=float(sum(o.macs for o in cpu_ops)),
         cpu_bytes=_cpu_bytes(cpu_ops),
         cpu_custom_bytes=_custom_bytes(cpu_ops),
+        streamed={c: streamed[c] + share * on_chip[c] for c in CACHE_GRID},
     )
-
-
-def layout_on_chip(tpu_ops, overhead: float) -> int:
-    return parameter_layout(sum(o.param_bytes for o in tpu_ops), _Chip(overhead), CACHE_BYTES)[0]
 
 
 def _cpu_bytes(ops) -> float:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from workload_heads import _ssd, _ssd_anchor_bytes, _unet
+
 
 @dataclass(frozen=True)
 class Arch:
@@ -65,128 +67,23 @@ def _mobilenet_v1(alpha: float):
     return build
 
 
-def _unet(size: int):
-    """The TF pix2pix-tutorial U-Net Coral compiled: MobileNetV2 encoder, 4 transposed-conv up blocks."""
-
-    def build():
-        import timm
-        import torch
-        from torch import nn
-
-        class UNet(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.encoder = timm.create_model(
-                    "mobilenetv2_100",
-                    pretrained=False,
-                    features_only=True,
-                    out_indices=(0, 1, 2, 3, 4),
-                )
-                chans = self.encoder.feature_info.channels()  # 16, 24, 32, 96, 320
-                ups, inputs = [], chans[4]
-                for skip, filters in zip(reversed(chans[:4]), (512, 256, 128, 64), strict=True):
-                    ups.append(
-                        nn.Sequential(
-                            nn.ConvTranspose2d(inputs, filters, 3, 2, 1, output_padding=1),
-                            nn.BatchNorm2d(filters),
-                            nn.ReLU(),
-                        )
-                    )
-                    inputs = filters + skip
-                self.ups = nn.ModuleList(ups)
-                self.last = nn.ConvTranspose2d(inputs, 3, 3, 2, 1, output_padding=1)
-
-            def forward(self, x):
-                features = self.encoder(x)
-                x = features[4]
-                for up, skip in zip(self.ups, reversed(features[:4]), strict=True):
-                    x = torch.cat([up(x), skip], 1)
-                return self.last(x)
-
-        return UNet()
-
-    return build
-
-
-def _ssd(backbone: str, size: int, classes: int, anchors: tuple[int, ...]):
-    """TF object-detection SSD shape: two backbone maps (strides 16, 32), four extra 1x1 + 3x3-stride-2
-    layers, a 1x1 box and a 1x1 class predictor per map (the TF1 configs' kernel_size 1); the
-    post-processing op is added by the builder as one CPU fact."""
-
-    def build():
-        import timm
-        import torch
-        from torch import nn
-
-        class SSD(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.body = timm.create_model(
-                    backbone, pretrained=False, features_only=True, out_indices=(3, 4)
-                )
-                chans = list(self.body.feature_info.channels())
-                extras, inputs = [], chans[-1]
-                for depth in (512, 256, 256, 128):
-                    extras.append(
-                        nn.Sequential(
-                            nn.Conv2d(inputs, depth // 2, 1),
-                            nn.ReLU6(),
-                            nn.Conv2d(depth // 2, depth, 3, 2, 1),
-                            nn.ReLU6(),
-                        )
-                    )
-                    inputs = depth
-                    chans.append(depth)
-                self.extras = nn.ModuleList(extras)
-                self.boxes = nn.ModuleList(
-                    nn.Conv2d(c, a * 4, 1) for c, a in zip(chans, anchors, strict=True)
-                )
-                self.scores = nn.ModuleList(
-                    nn.Conv2d(c, a * classes, 1) for c, a in zip(chans, anchors, strict=True)
-                )
-
-            def forward(self, x):
-                maps = list(self.body(x))
-                y = maps[-1]
-                for extra in self.extras:
-                    y = extra(y)
-                    maps.append(y)
-                boxes = torch.cat(
-                    [b(m).flatten(1) for b, m in zip(self.boxes, maps, strict=True)], 1
-                )
-                scores = torch.cat(
-                    [s(m).flatten(1) for s, m in zip(self.scores, maps, strict=True)], 1
-                )
-                return boxes, torch.sigmoid(scores)
-
-        return SSD()
-
-    return build
-
-
-def _ssd_anchor_bytes(size: int, classes: int, anchors: tuple[int, ...]) -> int:
-    """Bytes of boxes + scores the post-processing op reads (maps at /16 and /32, then halving)."""
-    side, total = -(-size // 16), 0
-    for a in anchors:
-        total += side * side * a
-        side = -(-side // 2)
-    return total * (4 + classes)
-
-
 _SLIM = "TF-slim original; timm/torchvision rebuild: same layer plan, padding and head details may differ"
 _SSD_DIFF = (
     "TF object-detection SSD rebuilt in PyTorch: same backbone and feature-map plan, 1x1 box/class "
     "predictors; timm's MobileNetV2 maps end before the 1280-channel head conv TF uses; "
-    "TFLite_Detection_PostProcess (CPU) added as one fact of its input size"
+    "TFLite_Detection_PostProcess (CPU) added as one fact of its input size; SSDLite: plain convs on "
+    "the last two (2x2, 1x1) maps, where a depthwise conv exports as a grouped CONV_2D"
 )
 
 
-def _ssd_arch(backbone: str, size: int, classes: int, names: tuple[str, ...]) -> Arch:
+def _ssd_arch(
+    backbone: str, size: int, classes: int, names: tuple[str, ...], lite: bool = False
+) -> Arch:
     anchors = (3, 6, 6, 6, 6, 6)
     return Arch(
-        _ssd(backbone, size, classes, anchors),
+        _ssd(backbone, size, classes, anchors, lite),
         size,
-        f"timm {backbone} backbone + SSD head",
+        f"timm {backbone} backbone + {'SSDLite' if lite else 'SSD'} head",
         names,
         _SSD_DIFF,
         {"postprocess_input_bytes": _ssd_anchor_bytes(size, classes, anchors)},
@@ -294,6 +191,29 @@ ARCHITECTURES: dict[str, Arch] = {
     ),
     "ssd_mobilenet_v1_224": _ssd_arch("mobilenetv1_100", 224, 91, ("MobileNet v1 SSD (224x224)",)),
     "ssd_mobilenet_v2_224": _ssd_arch("mobilenetv2_100", 224, 91, ("MobileNet v2 SSD (224x224)",)),
+    "ssdlite_mobilenet_v2_300": _ssd_arch(
+        "mobilenetv2_100",
+        300,
+        91,
+        (
+            "SSDLite MobileNet v2 300x300 (TF1 zoo export)",
+            "SSDLite Mobilenet v2 300x300 (own export)",
+        ),
+        lite=True,
+    ),
+    "ssdlite_mobilenet_edgetpu_320": _ssd_arch(
+        "mobilenet_edgetpu_100",
+        320,
+        91,
+        (
+            "SSDLite MobileNetEdgeTPU 320x320 (TF1 zoo export)",
+            "SSDLite MobileNetEdgeTPU 320x320 (own export)",
+        ),
+        lite=True,
+    ),
+    "ssdlite_mobilenet_v1_300": _ssd_arch(
+        "mobilenetv1_100", 300, 91, ("SSDLite Mobilenet v1 300x300 (own export)",), lite=True
+    ),
     "inception_v3_224": Arch(
         _timm("inception_v3"),
         224,

@@ -42,6 +42,7 @@ CHIP = Chip(
     parameter_overhead=1.0,
     cpu_units_per_byte=10.0,
     cpu_units_per_custom_byte=100.0,
+    parameter_cache_bytes=8 * 2**20,
     sources={},
 )
 BANDS = Bands(compiled=0.1, uncompiled=0.2, unvalidated_host=0.5, sources={})

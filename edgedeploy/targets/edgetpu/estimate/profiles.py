@@ -56,6 +56,7 @@ class Chip:
     )
     cpu_units_per_byte: float  # CPU cost model: units per activation byte written (1 unit per MAC)
     cpu_units_per_custom_byte: float  # ... per byte a custom op reads (detection post-processing)
+    parameter_cache_bytes: float  # package bytes that stay on chip; the rest stream every inference
     sources: dict[str, str]
 
 
@@ -144,6 +145,7 @@ def parse_constants(data: dict[str, Any], path: Path = DATA_FILE) -> Constants:
         parameter_overhead=_value(chip_entry, "parameter_overhead", chip_sources),
         cpu_units_per_byte=_value(chip_entry, "cpu_units_per_byte", chip_sources),
         cpu_units_per_custom_byte=_value(chip_entry, "cpu_units_per_custom_byte", chip_sources),
+        parameter_cache_bytes=_value(chip_entry, "parameter_cache_bytes", chip_sources),
         sources=chip_sources,
     )
     band_sources: dict[str, str] = {}

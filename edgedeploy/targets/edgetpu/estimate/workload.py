@@ -140,9 +140,9 @@ def uncompiled_facts(graph: TFLiteGraph, rules: Rules, label: str, places=None) 
 def uncompiled_workload(graph: TFLiteGraph, rules: Rules, chip: Chip, label: str) -> Workload:
     facts = uncompiled_facts(graph, rules, label)
     tpu = [o for o in facts.ops if o.on_tpu]
-    on_chip, streamed, high = parameter_layout(
-        sum(o.param_bytes for o in tpu), chip, rules.on_chip_cache_bytes
-    )
+    # The cache the fit found parameters to spill past (a chip constant), at most the physical one.
+    cache = min(rules.on_chip_cache_bytes, int(chip.parameter_cache_bytes))
+    on_chip, streamed, high = parameter_layout(sum(o.param_bytes for o in tpu), chip, cache)
     risky = sorted(o.index for o in facts.ops if o.place == "risky")
     refused: list[int] = []
     if risky:
