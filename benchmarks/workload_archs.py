@@ -31,29 +31,33 @@ class Arch:
         }
 
 
+def _unpad_pools(module):
+    """Strided max pools that round up (ceil_mode) or pad with -inf (torchvision, timm's ResNet-V2
+    stem) export as a PADV2 the Edge TPU compiler does not know (TF-slim's graphs have none; a zero
+    pad exports as PADV2 too). Unpadded and rounding down they keep the op plan: one pixel less per
+    side after those pools, 2-4% fewer MACs downstream."""
+    import torch
+
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.MaxPool2d) and layer.stride not in (1, (1, 1)):
+            layer.ceil_mode, layer.padding = False, 0
+    return module
+
+
 def _timm(name: str, **kwargs):
     def build():
         import timm
 
-        return timm.create_model(name, pretrained=False, **kwargs)
+        return _unpad_pools(timm.create_model(name, pretrained=False, **kwargs))
 
     return build
 
 
 def _tv(name: str, **kwargs):
     def build():
-        import torch
         import torchvision
 
-        module = getattr(torchvision.models, name)(weights=None, **kwargs)
-        # torchvision's strided max pools round up (ceil_mode) or pad with -inf; both export as a PADV2
-        # the Edge TPU compiler does not know (TF-slim's graphs have none; a zero pad exports as PADV2
-        # too). Unpadded, rounding down, keeps the op plan: one pixel less per side after those pools,
-        # 2-4% fewer MACs downstream.
-        for layer in module.modules():
-            if isinstance(layer, torch.nn.MaxPool2d) and layer.stride not in (1, (1, 1)):
-                layer.ceil_mode, layer.padding = False, 0
-        return module
+        return _unpad_pools(getattr(torchvision.models, name)(weights=None, **kwargs))
 
     return build
 
@@ -72,7 +76,8 @@ _SSD_DIFF = (
     "TF object-detection SSD rebuilt in PyTorch: same backbone and feature-map plan, 1x1 box/class "
     "predictors; timm's MobileNetV2 maps end before the 1280-channel head conv TF uses; "
     "TFLite_Detection_PostProcess (CPU) added as one fact of its input size; SSDLite: plain convs on "
-    "the last two (2x2, 1x1) maps, where a depthwise conv exports as a grouped CONV_2D"
+    "the last two (2x2, 1x1) maps and 1x1 predictors without their 3x3 depthwise (both export as a "
+    "grouped CONV_2D, op version 6, which the Edge TPU compiler does not know)"
 )
 
 

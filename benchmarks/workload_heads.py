@@ -51,7 +51,7 @@ def _ssd(backbone: str, size: int, classes: int, anchors: tuple[int, ...], lite:
     """TF object-detection SSD shape: two backbone maps (strides 16, 32), four extra 1x1 + 3x3-stride-2
     layers, a 1x1 box and a 1x1 class predictor per map (the TF1 configs' kernel_size 1); the
     post-processing op is added by the builder as one CPU fact. ``lite``: SSDLite, depthwise-separable
-    extra layers and predictors (3x3 depthwise + 1x1)."""
+    extra layers."""
 
     def build():
         import timm
@@ -87,18 +87,12 @@ def _ssd(backbone: str, size: int, classes: int, anchors: tuple[int, ...], lite:
                     chans.append(depth)
                 self.extras = nn.ModuleList(extras)
 
-                def predictor(c: int, out: int, small: bool):
-                    if not lite or small:
-                        return nn.Conv2d(c, out, 1)
-                    return nn.Sequential(
-                        nn.Conv2d(c, c, 3, 1, 1, groups=c), nn.ReLU6(), nn.Conv2d(c, out, 1)
-                    )
-
-                pairs = list(enumerate(zip(chans, anchors, strict=True)))
-                self.boxes = nn.ModuleList(predictor(c, a * 4, i >= 4) for i, (c, a) in pairs)
-                self.scores = nn.ModuleList(
-                    predictor(c, a * classes, i >= 4) for i, (c, a) in pairs
-                )
+                # Predictors are 1x1 convs in both: SSDLite's 3x3 depthwise before them exports as a
+                # grouped CONV_2D (op version 6, newer than the Edge TPU compiler knows) on the
+                # 19x19 map; it adds few MACs.
+                pairs = list(zip(chans, anchors, strict=True))
+                self.boxes = nn.ModuleList(nn.Conv2d(c, a * 4, 1) for c, a in pairs)
+                self.scores = nn.ModuleList(nn.Conv2d(c, a * classes, 1) for c, a in pairs)
 
             def forward(self, x):
                 maps = list(self.body(x))

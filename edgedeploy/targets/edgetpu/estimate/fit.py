@@ -198,8 +198,14 @@ def fold_error(estimate: float, actual: float) -> float:
 
 
 def band_for(errors: list[float], level: float) -> float:
-    """The relative half-width that holds ``level`` of these fold errors."""
-    return float(np.quantile(errors, level)) if errors else 1.0
+    """The relative half-width that holds ``level`` of new points, from these fold errors: the
+    split-conformal quantile (the ceil((n + 1) x level)-th smallest error), which corrects the plain
+    quantile for the finite number of errors it is taken from."""
+    if not errors:
+        return 1.0
+    ordered = sorted(errors)
+    rank = min(len(ordered), int(np.ceil((len(ordered) + 1) * level)))
+    return float(ordered[rank - 1])
 
 
 def spearman(x: list[float], y: list[float]) -> float:
