@@ -12,6 +12,7 @@ printed range (whose band for a point comes from the other architectures' errors
     python benchmarks/fit_edgetpu_latency.py            # fit, judge, print; exit 1 if a goal fails
     python benchmarks/fit_edgetpu_latency.py --write    # ... and rewrite estimate/hosts-v2.json
     python benchmarks/fit_edgetpu_latency.py --points   # ... and print every judged point
+    python benchmarks/fit_edgetpu_latency.py --markdown # the tables as markdown (benchmarks/README.md)
 """
 
 from __future__ import annotations
@@ -63,7 +64,18 @@ BORROW = {"x86-pcie": "x86-usb3"}  # no published measurement: its CPU and per-i
 LINK_BORROW = {"x86-pcie": "devboard"}  # ... and its link rate from the same PCIe Gen2 x1 link
 
 
+MARKDOWN = False  # --markdown: print the tables as markdown rows
+
+
 def row(name: str, stats: dict) -> str:
+    if MARKDOWN:
+        if not stats:
+            return f"| {name} | 0 | | | | | | | |"
+        return (
+            f"| {name} | {stats['measurements']} | {stats['architectures']} | "
+            f"{stats['median_abs_error']:.1%} | {stats['within_10']:.0%} | {stats['within_25']:.0%} | "
+            f"{stats['spearman']:.3f} | {stats['coverage']:.0%} | {stats['range_width']:.2f}x |"
+        )
     if not stats:
         return f"{name:<22} (no measurements)"
     return (
@@ -75,10 +87,16 @@ def row(name: str, stats: dict) -> str:
 
 def table(title: str, results: list) -> dict:
     print(f"\n{title}")
-    print(
-        f"{'':<22}{'n':>4}{'archs':>6}{'median':>9}{'<=10%':>8}{'<=25%':>8}{'Spearman':>9}"
-        f"{'in range':>9}{'width':>9}"
-    )
+    if MARKDOWN:
+        print(
+            "\n| host profile | n | archs | median abs error | <=10% | <=25% | Spearman | in range | width |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+    else:
+        print(
+            f"{'':<22}{'n':>4}{'archs':>6}{'median':>9}{'<=10%':>8}{'<=25%':>8}{'Spearman':>9}"
+            f"{'in range':>9}{'width':>9}"
+        )
     overall = F.judge(results, LEVEL)
     print(row("all", overall))
     by_host = defaultdict(list)
@@ -201,7 +219,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite estimate/hosts-v2.json")
     parser.add_argument("--points", action="store_true", help="print every judged point")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
     args = parser.parse_args()
+    global MARKDOWN
+    MARKDOWN = args.markdown
     workloads = load_workloads()
     points, cpu_points, skipped = load_points("uncompiled", OVERHEAD, workloads)
     compiled_points, _, _ = load_points("compiled", OVERHEAD, workloads)
