@@ -60,28 +60,6 @@ def _converted(
     return report.output_dir / report.outputs["int8_tflite"]
 
 
-def _calibrate(results: list[str], host: str, clock: str, host_out: Path | None, name: str | None):
-    """``--calibrate``: refit the host's constants to measured results and write a profile file."""
-    from edgedeploy.errors import UsageError
-    from edgedeploy.targets.edgetpu.estimate import resolve_host
-    from edgedeploy.targets.edgetpu.estimate.calibrate import calibrate, read_results, write_profile
-    from edgedeploy.targets.edgetpu.estimate.calibrate_report import CalibrationReport
-
-    if host_out is None:
-        raise UsageError("--calibrate writes a profile: give --host-out FILE (e.g. my-pi.json)")
-    if not results:
-        raise UsageError(
-            "--calibrate needs RESULTS: bench --save JSON files or CSVs (model,latency_ms)"
-        )
-    constants, base = resolve_host(host)
-    profile = constants.host(base)
-    constants.clock_mhz(profile, clock)  # a bad --clock fails before any work
-    measured = read_results([Path(r) for r in results])
-    calibrated, judged = calibrate(measured, profile, constants, clock, name or host_out.stem)
-    write_profile(calibrated, judged, host_out)
-    return CalibrationReport(calibrated, profile, judged, host_out)
-
-
 def command(
     model: list[str] = typer.Argument(
         None,
@@ -166,7 +144,23 @@ def command(
     from edgedeploy.targets.registry import call_capability
 
     if calibrate:
-        return emit(_calibrate(model or [], host, clock, host_out, name), as_json, NAME)
+        if host_out is None:
+            raise UsageError("--calibrate writes a profile: give --host-out FILE (e.g. my-pi.json)")
+        if not model:
+            raise UsageError(
+                "--calibrate needs RESULTS: bench --save JSON files or CSVs (model,latency_ms)"
+            )
+        report = call_capability(
+            target,
+            "estimate",
+            None,
+            host=host,
+            clock=clock,
+            calibrate=[Path(r) for r in model],
+            host_out=host_out,
+            profile_name=name,
+        )
+        return emit(report, as_json, NAME)
     if host == "list":
         return emit(call_capability(target, "estimate", None, host="list"), as_json, NAME)
     if not model:

@@ -200,3 +200,19 @@ def write_profile(profile: HostProfile, judged: list[Judged], path: Path) -> Non
         atomic_write_text(registry_path(), json.dumps(known, indent=1) + "\n")
     except OSError:
         pass  # the profile file is what matters; the listing is a convenience
+
+
+def run_calibration(
+    results: list[Path], host: str | None, clock: str, host_out: Path, name: str | None
+):
+    """``estimate --calibrate``: refit the host's constants to measured results, write the profile."""
+    from edgedeploy.targets.edgetpu.estimate import resolve_host
+    from edgedeploy.targets.edgetpu.estimate.calibrate_report import CalibrationReport
+
+    constants, base = resolve_host(host)
+    profile = constants.host(base)
+    constants.clock_mhz(profile, clock)  # a bad --clock fails before any work
+    measured = read_results(list(results))
+    calibrated, judged = calibrate(measured, profile, constants, clock, name or Path(host_out).stem)
+    write_profile(calibrated, judged, Path(host_out))
+    return CalibrationReport(calibrated, profile, judged, Path(host_out))
