@@ -143,11 +143,20 @@ def constants_file(
                 if own == name
                 else f"assumed: {own}'s (no published measurement here)",
             },
+            "io_mb_per_s": {
+                "value": round(fitted.io_mb_per_s[LINK_BORROW.get(name, name)], 1),
+                "source": (
+                    f"fitted: input and output activations through this host's runtime ({interface}; "
+                    f"host-side copies included; at most the interface's signalling rate); {trained}"
+                )
+                if name in fitted.io_mb_per_s
+                else f"assumed: {LINK_BORROW[name]}'s (the same PCIe Gen2 x1 link to the Edge TPU)",
+            },
             "link_mb_per_s": {
                 "value": round(fitted.link_mb_per_s[LINK_BORROW.get(name, name)], 1),
                 "source": (
-                    f"fitted: one rate per host ({interface}; activations in and out and streamed "
-                    f"parameters share it, at most the interface's signalling rate); {trained}"
+                    f"fitted: parameters streamed over the link ({interface}; at most the interface's "
+                    f"signalling rate); {trained}"
                 )
                 if name in fitted.link_mb_per_s
                 else f"assumed: {LINK_BORROW[name]}'s (the same PCIe Gen2 x1 link to the Edge TPU)",
@@ -268,7 +277,9 @@ def main() -> int:
             f"{key:<12} {value:.4g}"
         )
     for key, value in fitted.link_mb_per_s.items():
-        print(f"  link {key:<6} {value:.0f} MB/s")
+        print(
+            f"  {key:<10} streamed parameters {value:.0f} MB/s, I/O {fitted.io_mb_per_s[key]:.0f} MB/s"
+        )
     for key, value in fitted.fixed_ms.items():
         print(
             f"  per-invoke {key:<10} {value:.3f} ms; CPU {fitted.cpu_ms_per_gunit.get(key, 0):.3g} ms per 1e9 units"

@@ -31,6 +31,7 @@ HOST = HostProfile(
     interface="usb3",
     cpu="test cpu",
     fixed_ms=0.2,
+    io_mb_per_s=250.0,
     link_mb_per_s=250.0,
     cpu_ms_per_gunit=2000.0,
     validated=True,
@@ -159,7 +160,7 @@ def test_every_constant_has_a_source():
     assert constants.version == 2 and constants.path.name == "hosts-v2.json"
     assert set(constants.hosts) == {"x86-usb3", "x86-pcie", "devboard", "rpi4-usb3", "rpi3-usb2"}
     for host in constants.hosts.values():
-        assert set(host.sources) == {"fixed_ms", "link_mb_per_s", "cpu_ms_per_gunit"}
+        assert set(host.sources) == {"fixed_ms", "io_mb_per_s", "link_mb_per_s", "cpu_ms_per_gunit"}
         assert all(
             source.split(":")[0] in ("fitted", "derived", "assumed")
             for source in host.sources.values()

@@ -103,7 +103,7 @@ def test_host_list(cli, tmp_path, monkeypatch):
     data = json.loads(cli("estimate", "--host", "list", "--json").out)
     assert [h["name"] for h in data["hosts"]] == PROFILES
     assert all(
-        set(h["sources"]) == {"fixed_ms", "link_mb_per_s", "cpu_ms_per_gunit"}
+        set(h["sources"]) == {"fixed_ms", "io_mb_per_s", "link_mb_per_s", "cpu_ms_per_gunit"}
         for h in data["hosts"]
     )
 

@@ -103,6 +103,7 @@ def test_the_constants_file_is_what_the_fit_gives(data):
         profile = constants.host(host)
         assert profile.fixed_ms == pytest.approx(value, abs=1e-4)
         assert profile.link_mb_per_s == pytest.approx(fitted.link_mb_per_s[host], abs=0.1)
+        assert profile.io_mb_per_s == pytest.approx(fitted.io_mb_per_s[host], abs=0.1)
         assert profile.cpu_ms_per_gunit == pytest.approx(fitted.cpu_ms_per_gunit[host], rel=1e-3)
 
 

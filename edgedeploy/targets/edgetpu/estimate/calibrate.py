@@ -3,8 +3,9 @@
 What HELP and LitePred do for a new device, with this estimate's terms: the chip constants (cycles per
 MAC / byte / op of the Edge TPU) stay as fitted on the published measurements; the host's three
 constants are refitted to your measured latencies by non-negative least squares of the relative error:
-the per-invoke cost, the link rate (activations in and out, streamed parameters) and the CPU-side speed
-(a scale on the base profile's ms per cost unit; kept when none of the models has CPU-side ops).
+the per-invoke cost, the I/O rate (activations in and out), the link rate of streamed parameters (kept
+when none of the models streams) and the CPU-side speed (a scale on the base profile's ms per cost unit;
+kept when none of the models has CPU-side ops).
 
 RESULTS: ``edgedeploy bench --save`` JSON files (the Edge TPU cells that measured: model file and p50),
 or CSV files with a ``model`` and a ``latency_ms`` column (paths relative to the CSV's folder).
@@ -31,7 +32,7 @@ from edgedeploy.files import read_input
 from edgedeploy.targets.edgetpu.estimate.profiles import Constants, HostProfile, host_entry
 from edgedeploy.targets.edgetpu.estimate.terms import compute_cycles
 
-MIN_MEASUREMENTS = 3  # three constants are refitted
+MIN_MEASUREMENTS = 3  # up to four constants are refitted; most models stream nothing
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def read_results(paths: list[Path]) -> list[Measured]:
     if len(measured) < MIN_MEASUREMENTS:
         raise UsageError(
             f"calibration needs at least {MIN_MEASUREMENTS} measured models (found {len(measured)}): it "
-            "refits three constants (per-invoke cost, link rate, CPU speed)"
+            "refits the per-invoke cost, the I/O and link rates and the CPU speed"
         )
     return measured
 
@@ -117,17 +118,19 @@ def _parts(model: Path, constants: Constants, clock_mhz: float):
     )
     return (
         cycles / (clock_mhz * 1e3),
-        inputs.transfer_bytes + inputs.streamed_bytes,
+        inputs.transfer_bytes,
+        inputs.streamed_bytes,
         inputs.cpu_units,
     )
 
 
-def predict(base: HostProfile, parts: tuple[float, float, float]) -> float:
-    compute, link, units = parts
+def predict(base: HostProfile, parts: tuple[float, float, float, float]) -> float:
+    compute, io, streamed, units = parts
     return (
         base.fixed_ms
         + compute
-        + link / 1e3 / base.link_mb_per_s
+        + io / 1e3 / base.io_mb_per_s
+        + streamed / 1e3 / base.link_mb_per_s
         + units / 1e9 * base.cpu_ms_per_gunit
     )
 
@@ -140,28 +143,38 @@ def calibrate(
     y = np.array([m.latency_ms for m in measured])
     weights = 1 / y
     a = np.array(
-        [[1.0, link / 1e3, units / 1e9 * base.cpu_ms_per_gunit] for _, link, units in parts]
+        [
+            [1.0, io / 1e3, streamed / 1e3, units / 1e9 * base.cpu_ms_per_gunit]
+            for _, io, streamed, units in parts
+        ]
     )
-    b = y - np.array([compute for compute, _, _ in parts])
+    b = y - np.array([p[0] for p in parts])
     used = a.any(axis=0)
-    x = np.array([base.fixed_ms, 1 / base.link_mb_per_s, 1.0])
+    x = np.array([base.fixed_ms, 1 / base.io_mb_per_s, 1 / base.link_mb_per_s, 1.0])
     solved, _ = nnls(a[:, used] * weights[:, None], b * weights)
     x[used] = solved
     files = sorted({m.origin for m in measured})
     when = datetime.date.today().isoformat()
     source = f"calibrated {when} on {len(measured)} measured models ({', '.join(files)}); base {base.name}"
     cpu_source = (
-        source if used[2] else f"{base.name}'s: none of the measured models has CPU-side ops"
+        source if used[3] else f"{base.name}'s: none of the measured models has CPU-side ops"
     )
+    link_source = source if used[2] else f"{base.name}'s: none of the measured models streams"
     profile = replace(
         base,
         name=name,
         description=f"{base.description}, calibrated on your device",
         fixed_ms=float(x[0]),
-        link_mb_per_s=float(1 / x[1]) if x[1] > 0 else base.link_mb_per_s,
-        cpu_ms_per_gunit=float(x[2] * base.cpu_ms_per_gunit),
+        io_mb_per_s=float(1 / x[1]) if x[1] > 0 else base.io_mb_per_s,
+        link_mb_per_s=float(1 / x[2]) if x[2] > 0 else base.link_mb_per_s,
+        cpu_ms_per_gunit=float(x[3] * base.cpu_ms_per_gunit),
         validated=True,
-        sources={"fixed_ms": source, "link_mb_per_s": source, "cpu_ms_per_gunit": cpu_source},
+        sources={
+            "fixed_ms": source,
+            "io_mb_per_s": source,
+            "link_mb_per_s": link_source,
+            "cpu_ms_per_gunit": cpu_source,
+        },
     )
     judged = [
         Judged(str(m.model), m.latency_ms, predict(base, p), predict(profile, p))

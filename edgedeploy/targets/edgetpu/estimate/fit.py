@@ -10,8 +10,8 @@ Pure numpy/scipy over ``Point``s (a published latency + what the terms read of i
 * Then one bounded least-squares fit of the relative error over every Edge TPU point, the CPU-side
   term subtracted: 7 chip constants (cycles per MAC of 1x1 / full convolution, depthwise, fully
   connected; cycles per output byte of element-wise and pooling/resize ops; cycles per op), the custom
-  ops' CPU cost per byte, and per host profile a link rate (activations in and out and streamed
-  parameters share it, host-side copies included) and a per-invoke cost. Bounds follow the hardware: no
+  ops' CPU cost per byte, and per host profile a per-invoke cost and two rates: input and output
+  activations (through the host's runtime: its copies included) and streamed parameters (DMA). Bounds follow the hardware: no
   op class faster than the chip's peak (4 TOPS = 4096 MACs per cycle), no link faster than its
   interface's signalling rate (USB 3: 625 MB/s, USB 2: 60 MB/s, PCIe Gen2 x1: 500 MB/s).
 """
@@ -49,7 +49,7 @@ class Point:
     clock_mhz: float  # the clock it ran at (PCIe: always full speed)
     published_ms: float
     work: dict[str, float]  # CYCLE_KEYS -> MACs / output bytes / ops of the Edge TPU part
-    link_bytes: float  # activations in + out + streamed parameters, per inference
+    link_bytes: float  # activations in + out, per inference
     cpu_macs: float  # CPU-side ops
     cpu_bytes: float  # written by builtin CPU-side ops
     cpu_custom_bytes: float = 0.0  # read by custom CPU-side ops
@@ -71,11 +71,12 @@ class CpuPoint:
 @dataclass
 class Fitted:
     cycles: dict[str, float]
-    link_mb_per_s: dict[str, float]  # per host
+    link_mb_per_s: dict[str, float]  # per host: streamed parameters (DMA)
     fixed_ms: dict[str, float]  # per host
     cpu_units_per_byte: float
     cpu_ms_per_gunit: dict[str, float]  # per host
     cpu_units_per_custom_byte: float = 0.0
+    io_mb_per_s: dict[str, float] = field(default_factory=dict)  # per host: input and output
     parameter_cache_bytes: float = CACHE_GRID[-1]
     trained_on: list[int] = field(default_factory=list)
 
@@ -89,9 +90,11 @@ class Fitted:
 
     def predict(self, p: Point) -> float:
         compute = sum(p.work[k] * self.cycles[k] for k in CYCLE_KEYS) / (p.clock_mhz * 1e3)
-        rate = self.link_mb_per_s.get(p.host, 0.0)
-        moved = p.link_bytes + p.streamed.get(self.parameter_cache_bytes, 0.0)
-        link = moved / 1e3 / rate if rate > 0 else 0.0
+        rate, io = self.link_mb_per_s.get(p.host, 0.0), self.io_mb_per_s.get(p.host, 0.0)
+        streamed = p.streamed.get(self.parameter_cache_bytes, 0.0)
+        link = (streamed / 1e3 / rate if rate > 0 else 0.0) + (
+            p.link_bytes / 1e3 / io if io else 0.0
+        )
         return self.fixed_ms.get(p.host, 0.0) + compute + link + self.cpu_ms(p)
 
 
@@ -118,15 +121,15 @@ def fit_cpu(points: list[CpuPoint]) -> tuple[float, dict[str, float]]:
 
 
 def _columns(hosts: list[str]) -> list[str]:
-    links = [f"link:{h}" for h in hosts]
+    links = [f"link:{h}" for h in hosts] + [f"io:{h}" for h in hosts]
     return list(CYCLE_KEYS) + links + [f"fixed:{h}" for h in hosts] + ["custom"]
 
 
 def _lower_bound(name: str, interface: dict[str, str]) -> float:
     if name in CYCLE_KEYS and name in ("conv", "conv1x1", "depthwise", "fc"):
         return 1 / PEAK_MACS_PER_CYCLE
-    if name.startswith("link:"):
-        return 1 / MAX_LINK_MB_PER_S[interface[name[5:]]]
+    if name.startswith(("link:", "io:")):
+        return 1 / MAX_LINK_MB_PER_S[interface[name.split(":", 1)[1]]]
     return 0.0
 
 
@@ -138,7 +141,9 @@ def _row(p: Point, columns: list[str], cpu_rates: dict[str, float], cache: float
         elif name in CYCLE_KEYS:
             row[i] = p.work[name] / (p.clock_mhz * 1e3)
         elif name == f"link:{p.host}":
-            row[i] = (p.link_bytes + p.streamed.get(cache, 0.0)) / 1e3  # x seconds per MB = ms
+            row[i] = p.streamed.get(cache, 0.0) / 1e3  # x seconds per MB = ms
+        elif name == f"io:{p.host}":
+            row[i] = p.link_bytes / 1e3
         elif name == f"fixed:{p.host}":
             row[i] = 1.0
     return row
@@ -167,6 +172,7 @@ def fit(points: list[Point], cpu_points: list[CpuPoint]) -> Fitted:
     return Fitted(
         cycles={k: float(value[k]) for k in CYCLE_KEYS},
         link_mb_per_s={h: 1 / value[f"link:{h}"] for h in hosts},
+        io_mb_per_s={h: 1 / value[f"io:{h}"] for h in hosts},
         fixed_ms={h: float(value[f"fixed:{h}"]) for h in hosts},
         cpu_units_per_byte=per_byte,
         cpu_ms_per_gunit=cpu_rates,

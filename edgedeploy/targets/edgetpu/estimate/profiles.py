@@ -21,7 +21,7 @@ DATA_FILE = Path(__file__).with_name("hosts-v2.json")
 CLOCKS = ("std", "max")
 DEFAULT_HOST = "x86-usb3"
 DEFAULT_CLOCK = "max"
-HOST_KEYS = ("fixed_ms", "link_mb_per_s", "cpu_ms_per_gunit")
+HOST_KEYS = ("fixed_ms", "io_mb_per_s", "link_mb_per_s", "cpu_ms_per_gunit")
 # Edge TPU cycles per unit of work, by op class: per MAC (convolutions, fully connected), per output byte
 # (element-wise, pooling/resize) and per op (the fixed cost of every layer).
 CYCLE_KEYS = ("conv", "conv1x1", "depthwise", "fc", "elementwise", "pool", "op")
@@ -34,9 +34,8 @@ class HostProfile:
     interface: str  # usb3 | usb2 | pcie
     cpu: str  # the host CPU the constants describe
     fixed_ms: float  # per-invoke cost: driver, delegate, USB/PCIe round trips
-    link_mb_per_s: (
-        float  # host <-> Edge TPU: activations in and out, streamed parameters (1e6 bytes)
-    )
+    io_mb_per_s: float  # input and output activations through the host's runtime (copies included)
+    link_mb_per_s: float  # parameters streamed over the link (every inference, or the first upload)
     cpu_ms_per_gunit: float  # ms per 1e9 CPU cost units (MACs + weighted bytes) on this host's CPU
     validated: bool  # published measurements of models with a workload description exist for it
     sources: dict[str, str]

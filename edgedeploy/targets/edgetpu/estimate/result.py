@@ -246,6 +246,7 @@ class HostListing:
         for name in (
             "--host",
             "fixed ms",
+            "I/O MB/s",
             "link MB/s",
             "CPU ms/Gunit",
             "checked against",
@@ -257,6 +258,7 @@ class HostListing:
             table.add_row(
                 h.name,
                 f"{h.fixed_ms:.3g}",
+                f"{h.io_mb_per_s:.0f}",
                 f"{h.link_mb_per_s:.0f}",
                 f"{h.cpu_ms_per_gunit:.3g}",
                 "published data" if h.validated else "[yellow]nothing[/yellow] (borrowed)",

@@ -5,7 +5,8 @@
                                                   (1x1 / full convolution, depthwise, fully connected),
                                                   output bytes x cycles per byte (element-wise, pooling
                                                   and resize), + cycles per op; / the clock
-                         + transfer               input + output bytes of the Edge TPU part / link rate
+                         + transfer               input + output bytes of the Edge TPU part / the host's
+                                                  I/O rate (through its runtime: copies included)
                          + streamed parameters    parameter bytes that do not fit on chip / link rate
                          + CPU-side ops           CPU cost units (MACs + bytes written x a per-byte
                                                   weight) x the host's ms per unit
@@ -131,8 +132,8 @@ def estimate_terms(
         Term("compute", cycles / (clock_mhz * 1e3), f"{basis} at {clock_mhz:g} MHz"),
         Term(
             "transfer",
-            _ms(inputs.transfer_bytes, rate),
-            f"{inputs.transfer_bytes / MB:.3g} MB in and out / {rate:.0f} MB/s",
+            _ms(inputs.transfer_bytes, host.io_mb_per_s),
+            f"{inputs.transfer_bytes / MB:.3g} MB in and out / {host.io_mb_per_s:.0f} MB/s",
         ),
         Term(
             "streamed_parameters",

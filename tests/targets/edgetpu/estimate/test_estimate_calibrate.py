@@ -82,9 +82,7 @@ def test_calibrating_from_five_models_improves_the_others(cli, test_data, config
     assert report["profile"] == "my-desktop" and report["base"] == "rpi3-usb2"
     assert report["median_abs_error_after"] < report["median_abs_error_before"]
     saved = json.loads(profile.read_text())["hosts"]["my-desktop"]
-    assert all(
-        saved[key]["source"].startswith("calibrated") for key in ("fixed_ms", "link_mb_per_s")
-    )
+    assert all(saved[key]["source"].startswith("calibrated") for key in ("fixed_ms", "io_mb_per_s"))
     before = _median_error(cli, test_data, "rpi3-usb2")
     after = _median_error(cli, test_data, str(profile))
     assert after < before and after <= 0.25, (before, after)
