@@ -76,7 +76,7 @@ def command(
     calibrate: bool = typer.Option(
         False,
         "--calibrate",
-        help="Refit --host's per-invoke cost, link rate and CPU speed to your measured "
+        help="Refit --host's per-invoke cost, I/O and stream rates and CPU speed to your measured "
         "RESULTS (bench --save JSON or CSV model,latency_ms) and write --host-out.",
     ),
     host_out: Path | None = typer.Option(
