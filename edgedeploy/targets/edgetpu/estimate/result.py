@@ -197,7 +197,7 @@ class EstimateReport:
                 f"leave-one-architecture-out on {v['measurements']} published measurements of "
                 f"{v['architectures']} architectures: median error {v['median_abs_error']:.0%}, "
                 f"Spearman {v['spearman']:.2f}, {v['coverage']:.0%} inside the range "
-                f"(typically {v['range_width']}x wide)[/dim]"
+                f"(the range typically {v['range_width']:.2g}x from low to high)[/dim]"
             )
 
 
