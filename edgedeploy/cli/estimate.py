@@ -137,7 +137,7 @@ def command(
 
       edgedeploy estimate --host list
 
-      edgedeploy estimate --calibrate pi.json --host rpi4-usb3 --host-out my-pi.json
+      edgedeploy estimate --calibrate pi.json --host-out my-pi.json
     """
     from edgedeploy.errors import UsageError
     from edgedeploy.report import emit
