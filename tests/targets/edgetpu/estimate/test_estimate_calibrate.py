@@ -115,3 +115,14 @@ def test_bench_results_are_read_and_too_few_are_refused(cli, test_data, config):
     assert not (config / "q.json").exists()
     missing = cli("estimate", "--calibrate", saved)
     assert missing.code == ExitCode.USAGE and "--host-out" in missing.err
+
+
+def test_a_missing_or_damaged_profile_file_is_one_line(cli, test_data, config):
+    model = _path(test_data, "rps", "rps.tflite")
+    missing = cli("estimate", model, "--host", config / "nothere.json")
+    assert missing.code == ExitCode.UNREADABLE_INPUT and missing.err.startswith("error:")
+    damaged = config / "bad.json"
+    damaged.write_text('{"hosts": 3}')
+    result = cli("estimate", model, "--host", damaged)
+    assert result.code == ExitCode.UNREADABLE_INPUT and "not a host profile file" in result.err
+    assert len(result.err.strip().splitlines()) == 1
