@@ -65,17 +65,29 @@ def _converted(
 
 
 def command(
-    model: str | None = typer.Argument(
+    model: list[str] = typer.Argument(
         None,
         help="A full-int8 .tflite, a compiled *_edgetpu.tflite, an .onnx "
-        "file or a built-in model name (converted first).",
+        "file or a built-in model name (converted first); with --calibrate: RESULTS files.",
         show_default=False,
     ),
     host: str = typer.Option(
         "x86-usb3",
         "--host",
         help="Host profile: x86-usb3, x86-pcie, devboard, rpi4-usb3, "
-        "rpi3-usb2; 'list' describes them and their sources.",
+        "rpi3-usb2, a calibrated profile (name or FILE.json); 'list' describes them and their sources.",
+    ),
+    calibrate: bool = typer.Option(
+        False,
+        "--calibrate",
+        help="Refit --host's per-invoke cost, I/O and stream rates and CPU speed to your measured "
+        "RESULTS (bench --save JSON or CSV model,latency_ms) and write --host-out.",
+    ),
+    host_out: Path | None = typer.Option(
+        None, "--host-out", help="With --calibrate: the profile file to write."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="With --calibrate: the profile's name (default: the file's stem)."
     ),
     clock: str = typer.Option(
         "max",
@@ -112,9 +124,10 @@ def command(
     first-inference extra, and the breakdown (fixed cost, compute, transfer, streamed parameters, CPU-side ops).
 
     Which ops run on the Edge TPU comes from the compiled file itself, or from edgedeploy's own mapping
-    prediction for an uncompiled model. The CPU-side ops are timed on this machine with LiteRT and scaled
-    to the host. The constants are fitted to published measurements (--host list shows where each comes
-    from). Everything printed is an estimate, labelled so.
+    prediction for an uncompiled model. The CPU-side ops are priced by a per-op cost model at the host's
+    rate (nothing is timed here, so the machine's load does not change the answer). The constants are
+    fitted to published measurements (--host list shows where each comes from); --calibrate refits a
+    host's constants to your own device's measurements. Everything printed is an estimate, labelled so.
 
     Exit codes: 0 estimated; 2 unknown host profile or option; 4 unreadable input or not a full-int8 model.
 
@@ -127,17 +140,42 @@ def command(
       edgedeploy estimate mobilenet_v2 --alpha 0.5 -r 160 --json
 
       edgedeploy estimate --host list
+
+      edgedeploy estimate --calibrate pi.json --host-out my-pi.json
     """
     from edgedeploy.errors import UsageError
     from edgedeploy.report import emit
     from edgedeploy.targets.registry import call_capability
 
+    if calibrate:
+        if host_out is None:
+            raise UsageError("--calibrate writes a profile: give --host-out FILE (e.g. my-pi.json)")
+        if not model:
+            raise UsageError(
+                "--calibrate needs RESULTS: bench --save JSON files or CSVs (model,latency_ms)"
+            )
+        report = call_capability(
+            target,
+            "estimate",
+            None,
+            host=host,
+            clock=clock,
+            calibrate=[Path(r) for r in model],
+            host_out=host_out,
+            profile_name=name,
+        )
+        return emit(report, as_json, NAME)
     if host == "list":
         return emit(call_capability(target, "estimate", None, host="list"), as_json, NAME)
-    if model is None:
+    if not model:
         raise UsageError("give a MODEL to estimate", "edgedeploy estimate --help")
+    if len(model) > 1:
+        raise UsageError(
+            f"estimate takes one MODEL (got {len(model)})", "several results go with --calibrate"
+        )
+    model = model[0]
     names = _profiles(target)
-    if host not in names:
+    if host not in names and not host.lower().endswith(".json"):
         raise UsageError(
             f"unknown host profile {host!r}; profiles: {', '.join(names)}",
             "edgedeploy estimate --host list describes them",

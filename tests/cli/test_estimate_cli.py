@@ -47,9 +47,10 @@ def test_json_follows_the_envelope_and_the_terms_add_up(cli, deeplab):
         "cpu_ops",
     ]
     cpu = data["cpu_ops"]
-    assert cpu["ops"] == list(range(1, 9)) and cpu["median_ms"] > 0 and cpu["measured_on"]
-    assert cpu["host_ms"] == pytest.approx(cpu["median_ms"] * cpu["host_factor"])
+    assert cpu["ops"] == list(range(1, 9)) and cpu["cost_units"] > 0
+    assert cpu["host_ms"] == pytest.approx(cpu["cost_units"] / 1e9 * cpu["host_ms_per_gunit"])
     assert cpu["summary"].startswith("ops 1-8 on the CPU: about ")
+    assert data["schema_version"] == 2 and data["method"]["constants"] == "hosts-v2.json"
     assert (
         data["first_inference_extra_ms"] > 0
         and data["workload"]["on_chip_parameter_bytes"] == 766720
@@ -73,7 +74,8 @@ def test_terminal_answer_is_labelled_estimated_with_its_breakdown(cli, deeplab):
         "first inference: about",
     ):
         assert title in text
-    assert "ops 1-8 on the CPU: about" in text and "measured here" in text
+    assert "ops 1-8 on the CPU: about" in text and "per-op cost model" in text
+    assert "leave-one-architecture-out" in text and "inside the range" in text
 
 
 def test_clock_std_is_slower_on_usb_only(cli, test_data):
@@ -94,13 +96,14 @@ def test_clock_std_is_slower_on_usb_only(cli, test_data):
     assert any("full speed" in note for note in runs[("devboard", "std")]["notes"])
 
 
-def test_host_list(cli):
+def test_host_list(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no profile calibrated on this machine
     result = cli("estimate", "--host", "list")
     assert result.code == ExitCode.OK and all(name in result.out for name in PROFILES)
     data = json.loads(cli("estimate", "--host", "list", "--json").out)
     assert [h["name"] for h in data["hosts"]] == PROFILES
     assert all(
-        set(h["sources"]) == {"fixed_ms", "io_ms_per_mb", "stream_mb_per_s", "cpu_factor"}
+        set(h["sources"]) == {"fixed_ms", "io_mb_per_s", "link_mb_per_s", "cpu_ms_per_gunit"}
         for h in data["hosts"]
     )
 

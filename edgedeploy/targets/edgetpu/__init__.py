@@ -56,13 +56,22 @@ def _compile(models, output_dir=None, **options):
     return compile_to_directory(models, output_dir, predict=check_model, **options)
 
 
-def _estimate(path, host: str | None = None, **options):
-    """Latency without a device; ``host="list"`` returns the host profiles instead (``path`` unused)."""
-    from edgedeploy.targets.edgetpu.estimate import estimate_file, host_listing
+def _estimate(
+    path, host: str | None = None, calibrate=None, host_out=None, profile_name=None, **options
+):
+    """Latency without a device; ``host="list"`` returns the host profiles instead, ``calibrate`` (result
+    files) a host profile refitted to them, written to ``host_out`` (``path`` unused for both)."""
+    from edgedeploy.targets.edgetpu.estimate import estimate_file, host_listing, resolve_host
 
     if host == "list":
         return host_listing()
-    return estimate_file(path, **({"host": host} if host else {}), **options)
+    if calibrate:
+        from edgedeploy.targets.edgetpu.estimate.calibrate import run_calibration
+
+        clock = options.get("clock") or "max"
+        return run_calibration(calibrate, host, clock, host_out, profile_name)
+    constants, name = resolve_host(host)
+    return estimate_file(path, host=name, constants=constants, **options)
 
 
 def _limits(

@@ -8,14 +8,13 @@ shapes. Three concerns, each with the op or tensor that causes it and the fix:
 - mapping: ``check``'s own analysis (per-op rules, the partition): ``cut`` when ops fall to the CPU,
   ``risky`` when an op's mapping is uncertain, ``fails`` when the compiler would refuse the model;
 - parameters: the Edge TPU ops' weight bytes x the package overhead measured on compiled files
-  (``hosts-v1.json``, the estimate's own prediction) against the on-chip memory: ``ok`` up to the
+  (``hosts-v2.json``, the estimate's own prediction) against the on-chip memory: ``ok`` up to the
   smallest usable size compiled models report (~6 MiB), ``risky`` up to the ~8 MiB physical cache,
   ``streams`` beyond (docs/edgetpu.md section 7);
 - activations: the largest tensor on the Edge TPU side against real compiles (``predict/activations.py``).
 
 The latency is ``edgedeploy estimate``'s method on the same graph (the terms, validated on published
-measurements) when no op runs on the CPU; CPU-side ops must be timed on a real file, so then there is
-no estimate here and the note says so.
+measurements), CPU-side ops included (their per-op cost model needs no real file).
 """
 
 from __future__ import annotations
@@ -24,9 +23,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from edgedeploy.errors import InputError
-from edgedeploy.report import fmt_bytes, plural
+from edgedeploy.report import fmt_bytes
+from edgedeploy.targets.edgetpu.estimate.estimate import term_inputs
 from edgedeploy.targets.edgetpu.estimate.profiles import DEFAULT_CLOCK, DEFAULT_HOST, load_constants
-from edgedeploy.targets.edgetpu.estimate.terms import TermInputs, estimate_terms
+from edgedeploy.targets.edgetpu.estimate.terms import estimate_terms
 from edgedeploy.targets.edgetpu.estimate.workload import uncompiled_workload
 from edgedeploy.targets.edgetpu.predict.activations import activation_concern, load_evidence
 from edgedeploy.targets.edgetpu.predict.analysis import (
@@ -97,7 +97,7 @@ def _parameters(report: CheckResult, overhead: float, cache: int) -> tuple[Conce
     evidence = (
         f"compiled models report 6.1-7.8 MiB of the ~{fmt_bytes(cache)} on-chip memory usable for parameters "
         f"(docs/edgetpu.md section 7): ok up to {fmt_bytes(usable)}, risky up to {fmt_bytes(cache)}; package "
-        f"bytes = weight bytes x {overhead:.3g} (measured on Google's compiled files, hosts-v1.json)"
+        f"bytes = weight bytes x {overhead:.3g} (measured on Google's compiled files, hosts-v2.json)"
     )
     text = f"parameters {fmt_bytes(package)} predicted"
     if package <= usable:
@@ -184,27 +184,9 @@ def _latency(
     except InputError as exc:
         facts.latency_note = f"no estimate: {exc}"
         return
-    if workload.cpu_ops or workload.cpu_ops_if_risky_refused:
-        count = len(workload.cpu_ops or workload.cpu_ops_if_risky_refused)
-        why = "run" if workload.cpu_ops else "would run if the risky ops are refused"
-        facts.latency_note = (
-            f"no estimate here: {plural(count, 'op')} {why} on the CPU, and their time is measured "
-            "on a converted model (edgedeploy estimate)"
-        )
-        return
-    inputs = TermInputs(
-        compiled=False,
-        tpu_macs=workload.tpu_macs,
-        compiler_cycles=None,
-        transfer_bytes=workload.transfer_bytes,
-        streamed_bytes=workload.streamed_bytes,
-        streamed_bytes_high=workload.streamed_bytes_high,
-        on_chip_bytes=workload.on_chip_bytes,
-        cpu_here_ms=0.0,
-        predicted_instruction_bytes=workload.instruction_bytes,
-        cpu_what="no op runs on the CPU",
+    estimate = estimate_terms(
+        term_inputs(workload, constants), profile, constants.chip, constants.bands, clock_mhz
     )
-    estimate = estimate_terms(inputs, profile, constants.chip, constants.bands, clock_mhz)
     facts.latency_ms, facts.latency_ms_low = estimate.latency_ms, estimate.latency_ms_low
     facts.latency_ms_high = estimate.latency_ms_high
     facts.latency_note = (

@@ -2,19 +2,19 @@
 
     estimate_file(path, host="x86-usb3", clock="max", source=None) -> EstimateResult
 
-Reads what the file says (``workload``), times the CPU-side ops on this machine (``cpu_ops``), and adds
-the terms with the host profile's constants (``terms``, ``hosts-v1.json``). ONNX files and built-in
-model names are converted first by the command (``edgedeploy estimate``), not here.
+Reads what the file says (``workload``: per-op facts and the parameter layout) and adds the terms with
+the host profile's constants (``terms``, ``hosts-v2.json``). Nothing is timed here and no model kernel
+runs: the CPU-side ops are priced by a cost model, so the answer does not depend on this machine's load
+and a model that would crash a kernel cannot take the CLI down. ONNX files and built-in model names are
+converted first by the command (``edgedeploy estimate``), not here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from edgedeploy.errors import InputError
 from edgedeploy.files import TFLITE, InputKind, read_input
-from edgedeploy.targets.edgetpu.estimate.cpu_ops import CpuOpsTiming, time_cpu_ops
 from edgedeploy.targets.edgetpu.estimate.profiles import (
     DEFAULT_CLOCK,
     DEFAULT_HOST,
@@ -22,7 +22,12 @@ from edgedeploy.targets.edgetpu.estimate.profiles import (
     load_constants,
 )
 from edgedeploy.targets.edgetpu.estimate.result import EstimateResult
-from edgedeploy.targets.edgetpu.estimate.terms import TermInputs, estimate_terms
+from edgedeploy.targets.edgetpu.estimate.terms import (
+    TermInputs,
+    cpu_units,
+    estimate_terms,
+    tpu_work,
+)
 from edgedeploy.targets.edgetpu.estimate.workload import (
     Workload,
     compiled_workload,
@@ -34,7 +39,6 @@ from edgedeploy.targets.edgetpu.predict.operators import uses_no_integer_tensors
 from edgedeploy.targets.edgetpu.predict.rules import load_rules
 from edgedeploy.tflite import FILE_IDENTIFIER, TFLiteGraph, parse_model, read_model
 
-CpuTimer = Callable[[bytes, list[int]], CpuOpsTiming]
 NOT_FULL_INT8 = "estimate needs a full-int8 model"
 
 
@@ -54,10 +58,11 @@ def read_workload(
     if data[4:8] != FILE_IDENTIFIER:
         raise _not_tflite(path)
     graph = parse_model(data, label=str(path))
+    rules = load_rules()
     if is_compiled(graph):
         source = source if source is not None else source_beside(path)
         return compiled_workload(
-            graph, read_model(source) if source is not None else None, str(path)
+            graph, read_model(source) if source is not None else None, rules, str(path)
         ), graph
     if not graph.ops:
         raise InputError(f"{path} has no operators")
@@ -66,17 +71,38 @@ def read_workload(
             f"{path} is a float or dynamic-range model (no int8/uint8 activations): {NOT_FULL_INT8}",
             hint="convert it with: edgedeploy convert --target edgetpu",
         )
-    return uncompiled_workload(graph, load_rules(), constants.chip, str(path)), graph
+    return uncompiled_workload(graph, rules, constants.chip, str(path)), graph
 
 
-def _cpu_what(timing: CpuOpsTiming) -> str:
-    if not timing.op_indices:
+def _cpu_what(workload: Workload) -> str:
+    ops = workload.facts.cpu_ops
+    if not ops:
         return "no op runs on the CPU"
-    missing = sorted({op for _, op, _ in timing.unmeasured_ops})
-    return (
-        f"{len(timing.measured_ops)} of {len(timing.op_indices)} ops timed"
-        + (f" ({', '.join(missing)} not in this LiteRT: not included)" if missing else "")
-        + (" with LiteRT's built-in kernels (XNNPACK refused)" if timing.xnnpack_refused else "")
+    custom = sorted({o.op for o in ops if o.op_class == "custom"})
+    return f"{len(ops)} ops by the per-op cost model" + (
+        f" (custom {', '.join(custom)}: priced per byte read)" if custom else ""
+    )
+
+
+def term_inputs(workload: Workload, constants: Constants) -> TermInputs:
+    facts, chip = workload.facts, constants.chip
+    per_byte = (chip.cpu_units_per_byte, chip.cpu_units_per_custom_byte)
+    refused = set(workload.cpu_ops_if_risky_refused)
+    return TermInputs(
+        compiled=workload.kind == "compiled",
+        tpu_work=tpu_work(facts.tpu_ops),
+        compiler_cycles=workload.compiler_cycles,
+        transfer_bytes=workload.transfer_bytes,
+        streamed_bytes=workload.streamed_bytes,
+        streamed_bytes_high=workload.streamed_bytes_high,
+        on_chip_bytes=workload.on_chip_bytes,
+        cpu_units=cpu_units(facts.cpu_ops, *per_byte),
+        cpu_units_if_risky_refused=cpu_units(
+            [o for o in facts.ops if o.index in refused], *per_byte
+        )
+        if refused
+        else None,
+        cpu_what=_cpu_what(workload),
     )
 
 
@@ -86,7 +112,6 @@ def estimate_file(
     host: str = DEFAULT_HOST,
     clock: str = DEFAULT_CLOCK,
     source: str | Path | None = None,
-    timer: CpuTimer = time_cpu_ops,
     constants: Constants | None = None,
     label: str | None = None,
 ) -> EstimateResult:
@@ -97,30 +122,8 @@ def estimate_file(
     profile = constants.host(host)  # an unknown host fails before any work
     clock_mhz = constants.clock_mhz(profile, clock)
     data = read_input(path, InputKind("a full-int8 TFLite model", TFLITE.cap))
-    workload, graph = read_workload(
-        path, data, constants, Path(source) if source is not None else None
-    )
-    timing = timer(data, workload.cpu_ops)
-    risky = (
-        timer(data, workload.cpu_ops_if_risky_refused)
-        if workload.cpu_ops_if_risky_refused
-        else None
-    )
-    inputs = TermInputs(
-        compiled=workload.kind == "compiled",
-        tpu_macs=workload.tpu_macs,
-        compiler_cycles=workload.compiler_cycles,
-        transfer_bytes=workload.transfer_bytes,
-        streamed_bytes=workload.streamed_bytes,
-        streamed_bytes_high=workload.streamed_bytes_high,
-        on_chip_bytes=workload.on_chip_bytes,
-        cpu_here_ms=timing.median_ms,
-        predicted_instruction_bytes=workload.instruction_bytes
-        if workload.instructions_estimated
-        else 0,
-        cpu_here_ms_if_risky_refused=risky.median_ms if risky is not None else None,
-        cpu_what=_cpu_what(timing),
-    )
+    workload, _ = read_workload(path, data, constants, Path(source) if source is not None else None)
+    inputs = term_inputs(workload, constants)
     estimate = estimate_terms(inputs, profile, constants.chip, constants.bands, clock_mhz)
     notes = list(workload.notes)
     if clock == "std" and not profile.clock_selectable:
@@ -134,8 +137,7 @@ def estimate_file(
         clock=clock,
         clock_mhz=clock_mhz,
         estimate=estimate,
-        cpu_timing=timing,
-        risky_timing=risky,
+        cpu_units=inputs.cpu_units,
         constants=constants,
         notes=notes,
         op_names=workload.cpu_op_names,

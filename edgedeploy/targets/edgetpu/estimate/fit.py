@@ -1,191 +1,246 @@
-"""Fitting the estimate's constants to published measurements, and the error measures that judge them.
+"""Fitting the estimate's constants (v2) to published measurements, and the measures that judge them.
 
-Pure numpy; ``benchmarks/fit_edgetpu_latency.py`` builds the points from the measurement files, runs the
-leave-one-model-out judgement and writes ``hosts-v1.json``. The fit, on the reference profile (``x86-usb3``,
-where most measurements are):
+Pure numpy/scipy over ``Point``s (a published latency + what the terms read of its model);
+``benchmarks/fit_edgetpu_latency.py`` builds the points and writes ``hosts-v2.json``.
 
-* cycles per MAC is searched on a grid inside the range of the compiler's own cycle estimates
-  (``cycles_per_mac_bounds``); for each value, ``fixed_ms``, ``io_ms_per_mb`` and the reference CPU factor
-  are a non-negative least-squares fit of the relative error (rows weighted by 1 / published latency);
-  the grid value with the least error wins.
-* Every other profile shares the chip constants and the reference per-MB transfer cost unless its
-  interface has its own derived rate (``io_ms_per_mb`` prior), scales the CPU factor by the host's
-  CPU-only speed ratio (prior), and gets ``fixed_ms`` = the mean residual of its own training points
-  (>= 0); without any, the reference's.
+* CPU side first, from the published CPU-only runs (``cpu_baseline``) of the same models on the same
+  hosts: CPU cost units = MACs + ``per_byte`` x bytes written; ``per_byte`` is the grid value that makes
+  ms / unit most alike across models (median absolute deviation of the log ratio), and each host's ms per
+  1e9 units is the median ratio on that host.
+* Then one bounded least-squares fit of the relative error over every Edge TPU point, the CPU-side
+  term subtracted: 7 chip constants (cycles per MAC of 1x1 / full convolution, depthwise, fully
+  connected; cycles per output byte of element-wise and pooling/resize ops; cycles per op), the custom
+  ops' CPU cost per byte, and per host profile a per-invoke cost and two rates: input and output
+  activations (through the host's runtime: its copies included) and streamed parameters (DMA). Bounds follow the hardware: no
+  op class faster than the chip's peak (4 TOPS = 4096 MACs per cycle), no link faster than its
+  interface's signalling rate (USB 3: 625 MB/s, USB 2: 60 MB/s, PCIe Gen2 x1: 500 MB/s).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import combinations
 
 import numpy as np
+from scipy.optimize import lsq_linear
 
-REFERENCE = "x86-usb3"
-GRID = 49
+from edgedeploy.targets.edgetpu.estimate.profiles import CYCLE_KEYS
+
+INTERFACES = ("usb3", "usb2", "pcie")
+PEAK_MACS_PER_CYCLE = 4096  # 4 TOPS int8 = 2 TMAC/s at 500 MHz (latency/README.md; FACTS section 7)
+MAX_LINK_MB_PER_S = {
+    "usb3": 625.0,
+    "usb2": 60.0,
+    "pcie": 500.0,
+}  # signalling rates, less than which
+# Package bytes that stay on chip: compiled models report 6.1 to 7.8 MiB usable of the ~8 MiB
+# (FACTS section 5; rules' USABLE_CACHE_FRACTION); searched on this grid.
+CACHE_GRID = tuple(float(x * 2**20) for x in (6.0, 6.5, 7.0, 7.5, 8.0))
+PER_BYTE_GRID = tuple(float(x) for x in np.geomspace(1.0, 1000.0, 31))
 
 
 @dataclass(frozen=True)
 class Point:
-    """One published measurement with what the model file says (compiled or uncompiled view)."""
+    """One published Edge TPU latency with what the terms read of its model (one view of it)."""
 
-    model: str
+    arch: str  # architecture (leave-one-architecture-out groups by it)
     index: int  # in measurements.json
     host: str  # profile name
-    clock: str  # std | max, as measured
+    interface: str
+    clock_mhz: float  # the clock it ran at (PCIe: always full speed)
     published_ms: float
-    tpu_macs: float
-    compiler_cycles: float | None
-    transfer_bytes: float
-    streamed_bytes: float
-    cpu_here_ms: float
-    predicted_instruction_bytes: float = (
-        0.0  # uncompiled view: the predicted part of transfer_bytes
-    )
-
-
-def fold_error(estimate: float, actual: float) -> float:
-    """How far off, as a factor minus one, in whichever direction: 0.5 = 1.5x too high or too low."""
-    return (
-        max(estimate / actual, actual / estimate) - 1
-        if estimate > 0 and actual > 0
-        else float("inf")
-    )
+    work: dict[str, float]  # CYCLE_KEYS -> MACs / output bytes / ops of the Edge TPU part
+    link_bytes: float  # activations in + out, per inference
+    cpu_macs: float  # CPU-side ops
+    cpu_bytes: float  # written by builtin CPU-side ops
+    cpu_custom_bytes: float = 0.0  # read by custom CPU-side ops
+    streamed: dict[float, float] = field(default_factory=dict)  # CACHE_GRID -> streamed bytes
 
 
 @dataclass(frozen=True)
-class HostPrior:
-    """What is known about a profile before the fit: its interface and sourced rates and ratios."""
+class CpuPoint:
+    """One published CPU-only latency of a whole model on a host."""
 
-    interface: str
-    stream_mb_per_s: float
-    cpu_ratio: float  # host CPU-only time / reference host CPU-only time
-    io_ms_per_mb: float | None = None  # None: the reference's fitted per-MB cost
-    fixed_ms_from: str | None = (
-        None  # profile whose fixed_ms is borrowed when this one has no points
-    )
+    arch: str
+    index: int
+    host: str
+    published_ms: float
+    macs: float
+    bytes: float
 
 
 @dataclass
 class Fitted:
-    cycles_per_mac: float
-    fixed_ms: dict[str, float]
-    io_ms_per_mb: dict[str, float]
-    cpu_factor: dict[str, float]
-    stream_mb_per_s: dict[str, float]
-    clock_mhz: dict[str, float]
-    interface: dict[str, str]
-    trained_on: dict[str, list[int]] = field(default_factory=dict)  # profile -> measurement indices
+    cycles: dict[str, float]
+    link_mb_per_s: dict[str, float]  # per host: streamed parameters (DMA)
+    fixed_ms: dict[str, float]  # per host
+    cpu_units_per_byte: float
+    cpu_ms_per_gunit: dict[str, float]  # per host
+    cpu_units_per_custom_byte: float = 0.0
+    io_mb_per_s: dict[str, float] = field(default_factory=dict)  # per host: input and output
+    parameter_cache_bytes: float = CACHE_GRID[-1]
+    trained_on: list[int] = field(default_factory=list)
+
+    def cpu_ms(self, p: Point) -> float:
+        units = (
+            p.cpu_macs
+            + self.cpu_units_per_byte * p.cpu_bytes
+            + self.cpu_units_per_custom_byte * p.cpu_custom_bytes
+        )
+        return units / 1e9 * self.cpu_ms_per_gunit.get(p.host, 0.0)
 
     def predict(self, p: Point) -> float:
-        compute = _compute_ms(
-            p, self.cycles_per_mac, self.clock_mhz, self.interface[p.host] == "pcie"
+        compute = sum(p.work[k] * self.cycles[k] for k in CYCLE_KEYS) / (p.clock_mhz * 1e3)
+        rate, io = self.link_mb_per_s.get(p.host, 0.0), self.io_mb_per_s.get(p.host, 0.0)
+        streamed = p.streamed.get(self.parameter_cache_bytes, 0.0)
+        link = (streamed / 1e3 / rate if rate > 0 else 0.0) + (
+            p.link_bytes / 1e3 / io if io else 0.0
         )
-        return (
-            self.fixed_ms[p.host]
-            + compute
-            + p.transfer_bytes / 1e6 * self.io_ms_per_mb[p.host]
-            + p.streamed_bytes / 1e6 / self.stream_mb_per_s[p.host] * 1e3
-            + p.cpu_here_ms * self.cpu_factor[p.host]
-        )
+        return self.fixed_ms.get(p.host, 0.0) + compute + link + self.cpu_ms(p)
 
 
-def nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Non-negative least squares for a handful of columns: the best feasible active set, exhaustively."""
-    n = a.shape[1]
-    best, best_error = np.zeros(n), float(np.sum(b**2))
-    for size in range(1, n + 1):
-        for columns in combinations(range(n), size):
-            x, *_ = np.linalg.lstsq(a[:, columns], b, rcond=None)
-            if np.all(x >= 0):
-                error = float(np.sum((a[:, columns] @ x - b) ** 2))
-                if error < best_error:
-                    best, best_error = np.zeros(n), error
-                    best[list(columns)] = x
-    return best
-
-
-def _compute_ms(p: Point, cycles_per_mac: float, clock_mhz: dict[str, float], pcie: bool) -> float:
-    cycles = p.compiler_cycles if p.compiler_cycles else p.tpu_macs * cycles_per_mac
-    return cycles / ((clock_mhz["max"] if pcie else clock_mhz[p.clock]) * 1e3)
-
-
-def fit(
-    points: list[Point],
-    priors: dict[str, HostPrior],
-    clock_mhz: dict[str, float],
-    cycles_per_mac_bounds: tuple[float, float],
-) -> Fitted:
-    reference = [p for p in points if p.host == REFERENCE]
-    if len(reference) < 3:
-        raise ValueError(f"need at least 3 {REFERENCE} points to fit, got {len(reference)}")
-    ref_prior = priors[REFERENCE]
-    weights = np.array([1 / p.published_ms for p in reference])
-    a = (
-        np.array([[1.0, p.transfer_bytes / 1e6, p.cpu_here_ms] for p in reference])
-        * weights[:, None]
-    )
+def fit_cpu(points: list[CpuPoint]) -> tuple[float, dict[str, float]]:
+    """(units per byte, {host: ms per 1e9 units}) from CPU-only runs; robust to outliers (medians)."""
     best = None
-    pcie, rate = ref_prior.interface == "pcie", ref_prior.stream_mb_per_s
-    for cpm in np.linspace(*cycles_per_mac_bounds, GRID):
-        known = np.array(
-            [
-                _compute_ms(p, cpm, clock_mhz, pcie) + p.streamed_bytes / 1e6 / rate * 1e3
-                for p in reference
-            ]
-        )
-        b = (np.array([p.published_ms for p in reference]) - known) * weights
-        x = nnls(a, b)
+    for per_byte in PER_BYTE_GRID:
+        logs: dict[str, list[float]] = {}
+        for p in points:
+            logs.setdefault(p.host, []).append(
+                np.log(p.published_ms / (p.macs + per_byte * p.bytes))
+            )
+        spread = [abs(x - np.median(v)) for v in logs.values() for x in v]
+        score = float(np.median(spread)) if spread else 0.0
+        if best is None or score < best[0] - 1e-12:
+            best = (
+                score,
+                per_byte,
+                {h: float(np.exp(np.median(v)) * 1e9) for h, v in logs.items()},
+            )
+    if best is None:
+        raise ValueError("no CPU-only measurements to derive the CPU side from")
+    return best[1], best[2]
+
+
+def _columns(hosts: list[str]) -> list[str]:
+    links = [f"link:{h}" for h in hosts] + [f"io:{h}" for h in hosts]
+    return list(CYCLE_KEYS) + links + [f"fixed:{h}" for h in hosts] + ["custom"]
+
+
+def _lower_bound(name: str, interface: dict[str, str]) -> float:
+    if name in CYCLE_KEYS and name in ("conv", "conv1x1", "depthwise", "fc"):
+        return 1 / PEAK_MACS_PER_CYCLE
+    if name.startswith(("link:", "io:")):
+        return 1 / MAX_LINK_MB_PER_S[interface[name.split(":", 1)[1]]]
+    return 0.0
+
+
+def _row(p: Point, columns: list[str], cpu_rates: dict[str, float], cache: float) -> np.ndarray:
+    row = np.zeros(len(columns))
+    for i, name in enumerate(columns):
+        if name == "custom":  # post-processing on the host CPU: scales with that CPU's speed
+            row[i] = p.cpu_custom_bytes * cpu_rates.get(p.host, 0.0) / 1e9
+        elif name in CYCLE_KEYS:
+            row[i] = p.work[name] / (p.clock_mhz * 1e3)
+        elif name == f"link:{p.host}":
+            row[i] = p.streamed.get(cache, 0.0) / 1e3  # x seconds per MB = ms
+        elif name == f"io:{p.host}":
+            row[i] = p.link_bytes / 1e3
+        elif name == f"fixed:{p.host}":
+            row[i] = 1.0
+    return row
+
+
+def fit(points: list[Point], cpu_points: list[CpuPoint]) -> Fitted:
+    per_byte, cpu_rates = fit_cpu(cpu_points)
+    partial = Fitted({k: 0.0 for k in CYCLE_KEYS}, {}, {}, per_byte, cpu_rates)
+    hosts = sorted({p.host for p in points})
+    columns = _columns(hosts)
+    weights = np.array([1 / p.published_ms for p in points])
+    interface = {p.host: p.interface for p in points}
+    low = np.array([_lower_bound(c, interface) for c in columns])
+    b = np.array([p.published_ms - partial.cpu_ms(p) for p in points]) * weights
+    best = None
+    for cache in CACHE_GRID:
+        a = np.array([_row(p, columns, cpu_rates, cache) for p in points]) * weights[:, None]
+        used = a.any(axis=0)
+        x = low.copy()  # a constant no point exercises stays at its physical bound
+        x[used] = lsq_linear(a[:, used], b, bounds=(low[used], np.inf)).x
         error = float(np.sum((a @ x - b) ** 2))
         if best is None or error < best[0] - 1e-12:
-            best = (error, float(cpm), x)
-    _, cpm, (fixed, io, k) = best
-    fitted = Fitted(
-        cycles_per_mac=cpm,
-        fixed_ms={},
-        io_ms_per_mb={},
-        cpu_factor={},
-        stream_mb_per_s={name: prior.stream_mb_per_s for name, prior in priors.items()},
-        clock_mhz=dict(clock_mhz),
-        interface={name: prior.interface for name, prior in priors.items()},
+            best = (error, cache, x)
+    _, cache, x = best
+    value = dict(zip(columns, x, strict=True))
+    return Fitted(
+        cycles={k: float(value[k]) for k in CYCLE_KEYS},
+        link_mb_per_s={h: 1 / value[f"link:{h}"] for h in hosts},
+        io_mb_per_s={h: 1 / value[f"io:{h}"] for h in hosts},
+        fixed_ms={h: float(value[f"fixed:{h}"]) for h in hosts},
+        cpu_units_per_byte=per_byte,
+        cpu_ms_per_gunit=cpu_rates,
+        cpu_units_per_custom_byte=float(value["custom"]),
+        parameter_cache_bytes=cache,
+        trained_on=sorted(p.index for p in points),
     )
-    for name, prior in priors.items():
-        fitted.io_ms_per_mb[name] = io if prior.io_ms_per_mb is None else prior.io_ms_per_mb
-        fitted.cpu_factor[name] = k * prior.cpu_ratio
-        fitted.trained_on[name] = [p.index for p in points if p.host == name]
-    fitted.fixed_ms[REFERENCE] = fixed
-    for name in priors:
-        if name == REFERENCE:
-            continue
-        own = [p for p in points if p.host == name]
-        if own:
-            fitted.fixed_ms[name] = 0.0
-            residuals = [p.published_ms - fitted.predict(p) for p in own]
-            fitted.fixed_ms[name] = max(0.0, float(np.mean(residuals)))
-    for (
-        name,
-        prior,
-    ) in priors.items():  # profiles without points borrow (after all own fits are known)
-        if name not in fitted.fixed_ms:
-            fitted.fixed_ms[name] = fitted.fixed_ms[prior.fixed_ms_from or REFERENCE]
-    return fitted
 
 
-def ranks(values: list[float]) -> np.ndarray:
-    order = np.argsort(values, kind="stable")
-    out = np.empty(len(values))
-    out[order] = np.arange(len(values), dtype=float)
-    array = np.asarray(values)
-    for value in np.unique(array):  # ties share their mean rank
-        same = array == value
-        out[same] = out[same].mean()
+def leave_one_architecture_out(
+    points: list[Point], cpu_points: list[CpuPoint]
+) -> list[tuple[Point, float]]:
+    """Every point estimated by constants fitted without any measurement of its architecture (Edge TPU
+    and CPU-only runs both left out)."""
+    out = []
+    for arch in sorted({p.arch for p in points}):
+        fitted = fit(
+            [p for p in points if p.arch != arch], [c for c in cpu_points if c.arch != arch]
+        )
+        out += [(p, fitted.predict(p)) for p in points if p.arch == arch]
     return out
 
 
+def fold_error(estimate: float, actual: float) -> float:
+    """How far off, as a factor minus one, in whichever direction: 0.5 = 1.5x too high or too low."""
+    if estimate <= 0 or actual <= 0:
+        return float("inf")
+    return max(estimate / actual, actual / estimate) - 1
+
+
+def band_for(errors: list[float], level: float) -> float:
+    """The relative half-width that holds ``level`` of new points, from these fold errors: the
+    split-conformal quantile (the ceil((n + 1) x level)-th smallest error), which corrects the plain
+    quantile for the finite number of errors it is taken from."""
+    if not errors:
+        return 1.0
+    ordered = sorted(errors)
+    rank = min(len(ordered), int(np.ceil((len(ordered) + 1) * level)))
+    return float(ordered[rank - 1])
+
+
 def spearman(x: list[float], y: list[float]) -> float:
-    rx, ry = ranks(x), ranks(y)
-    return float(np.corrcoef(rx, ry)[0, 1])
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(x, y).statistic) if len(x) > 2 else float("nan")
 
 
-def relative_errors(results: list[tuple[Point, float, Fitted]]) -> list[float]:
-    return [(estimate - p.published_ms) / p.published_ms for p, estimate, _ in results]
+def judge(results: list[tuple[Point, float]], level: float) -> dict[str, float]:
+    """Median |error|, share within 10 % / 25 %, Spearman, and coverage of the range whose band for a
+    point comes from the other architectures' errors only."""
+    if not results:
+        return {}
+    errors = [abs(e - p.published_ms) / p.published_ms for p, e in results]
+    folds = [fold_error(e, p.published_ms) for p, e in results]
+    inside = []
+    bands = []
+    for p, e in results:
+        others = [f for j, f in enumerate(folds) if results[j][0].arch != p.arch]
+        band = band_for(others, level)
+        bands.append(band)
+        inside.append(e / (1 + band) <= p.published_ms <= e * (1 + band))
+    return {
+        "measurements": len(results),
+        "architectures": len({p.arch for p, _ in results}),
+        "median_abs_error": float(np.median(errors)),
+        "within_10": float(np.mean([x <= 0.10 for x in errors])),
+        "within_25": float(np.mean([x <= 0.25 for x in errors])),
+        "spearman": spearman([p.published_ms for p, _ in results], [e for _, e in results]),
+        "coverage": float(np.mean(inside)),
+        "range_width": float(np.median([(1 + b) ** 2 for b in bands])),
+    }

@@ -1,8 +1,10 @@
 """The estimate's constants: host profiles and chip constants, read from the versioned data file.
 
-``hosts-v1.json`` beside this module is written by ``benchmarks/fit_edgetpu_latency.py`` from the
-published measurements in ``tests/data/edgetpu/latency/``. Every constant carries its ``source``: fitted
-(on which measurements), derived (from what), or assumed (and why). Nothing here is measured at run time.
+``hosts-v2.json`` beside this module is written by ``benchmarks/fit_edgetpu_latency.py`` from the
+published measurements in ``tests/data/edgetpu/latency/`` and the workload descriptions in
+``benchmarks/data/edgetpu_workloads/``. Every constant carries its ``source``: fitted (on what), derived
+(from what), or assumed (and why). Nothing here is measured at run time. A user's own profile
+(``estimate --calibrate``) is a file of the same shape holding one host.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from edgedeploy.errors import UsageError
+from edgedeploy.errors import InputError, UsageError
 
-DATA_FILE = Path(__file__).with_name("hosts-v1.json")
+DATA_FILE = Path(__file__).with_name("hosts-v2.json")
 CLOCKS = ("std", "max")
 DEFAULT_HOST = "x86-usb3"
 DEFAULT_CLOCK = "max"
+HOST_KEYS = ("fixed_ms", "io_mb_per_s", "link_mb_per_s", "cpu_ms_per_gunit")
+# Edge TPU cycles per unit of work, by op class: per MAC (convolutions, fully connected), per output byte
+# (element-wise, pooling/resize) and per op (the fixed cost of every layer).
+CYCLE_KEYS = ("conv", "conv1x1", "depthwise", "fc", "elementwise", "pool", "op")
 
 
 @dataclass(frozen=True)
@@ -28,12 +34,10 @@ class HostProfile:
     interface: str  # usb3 | usb2 | pcie
     cpu: str  # the host CPU the constants describe
     fixed_ms: float  # per-invoke cost: driver, delegate, USB/PCIe round trips
-    io_ms_per_mb: float  # input/output activations, instructions and scratch, per MB (1e6 bytes)
-    stream_mb_per_s: (
-        float  # parameter bytes per second (streamed every inference, or uploaded once)
-    )
-    cpu_factor: float  # host CPU-side time per ms measured here by ``cpu_ops`` (see cpu_reference)
-    validated: bool  # published measurements with a model file exist for this host
+    io_mb_per_s: float  # input and output activations through the host's runtime (copies included)
+    link_mb_per_s: float  # parameters streamed over the link (every inference, or the first upload)
+    cpu_ms_per_gunit: float  # ms per 1e9 CPU cost units (MACs + weighted bytes) on this host's CPU
+    validated: bool  # published measurements of models with a workload description exist for it
     sources: dict[str, str]
 
     @property
@@ -45,31 +49,25 @@ class HostProfile:
 @dataclass(frozen=True)
 class Chip:
     clock_mhz: dict[str, float]  # {"std": 250, "max": 500}
-    cycles_per_mac: (
-        float  # when the compiled file carries no cycle estimate (or the model is not compiled)
-    )
-    instruction_bytes_per_op: float  # uncompiled models: instruction bitstream estimate
-    instruction_bytes_per_activation_byte: float
+    cycles: dict[str, float]  # CYCLE_KEYS -> Edge TPU cycles per MAC / output byte / op
     parameter_overhead: (
         float  # package parameter bytes / TFLite weight bytes (alignment, bias layout)
     )
+    cpu_units_per_byte: float  # CPU cost model: units per activation byte written (1 unit per MAC)
+    cpu_units_per_custom_byte: float  # ... per byte a custom op reads (detection post-processing)
+    parameter_cache_bytes: float  # package bytes that stay on chip; the rest stream every inference
     sources: dict[str, str]
 
 
 @dataclass(frozen=True)
 class Bands:
-    """Relative half-widths of the range, from the method's own leave-one-model-out validation."""
+    """Relative half-widths of the range, from the method's own leave-one-architecture-out judgement."""
 
-    compiled: float  # fixed + compute + transfer terms, compiled model (package read)
-    uncompiled: float  # the same, uncompiled model (mapping and package predicted)
-    instructions: (
-        float  # predicted instruction bytes of an uncompiled model (its share of the transfer term)
+    uncompiled: float  # the whole estimate, uncompiled model (mapping and package predicted)
+    compiled: (
+        float  # the same, compiled model (partition and parameter layout read from the package)
     )
-    cpu: float  # CPU-side term
-    stream: float  # streamed-parameter term (not validated on a model with a file)
-    unvalidated_host: (
-        float  # extra for host profiles without any published measurement with a model file
-    )
+    unvalidated_host: float  # extra for host profiles without any published measurement to check
     sources: dict[str, str]
 
 
@@ -79,10 +77,7 @@ class Constants:
     hosts: dict[str, HostProfile]
     chip: Chip
     bands: Bands
-    cpu_reference: dict[
-        str, Any
-    ]  # the machine the CPU-side timings behind cpu_factor were measured on
-    validation: dict[str, Any]  # what the fit script reported (errors, Spearman, counts)
+    validation: dict[str, Any]  # what the fit script reported (errors, Spearman, coverage, counts)
     path: Path
 
     def host(self, name: str) -> HostProfile:
@@ -102,6 +97,11 @@ class Constants:
             self.chip.clock_mhz["max"] if not host.clock_selectable else self.chip.clock_mhz[clock]
         )
 
+    def with_hosts(self, extra: dict[str, HostProfile]) -> Constants:
+        return Constants(
+            self.version, {**self.hosts, **extra}, self.chip, self.bands, self.validation, self.path
+        )
+
 
 def _value(entry: dict[str, Any], key: str, sources: dict[str, str]) -> float:
     item = entry[key]
@@ -109,12 +109,9 @@ def _value(entry: dict[str, Any], key: str, sources: dict[str, str]) -> float:
     return float(item["value"])
 
 
-def _host(name: str, entry: dict[str, Any]) -> HostProfile:
+def parse_host(name: str, entry: dict[str, Any]) -> HostProfile:
     sources: dict[str, str] = {}
-    values = {
-        key: _value(entry, key, sources)
-        for key in ("fixed_ms", "io_ms_per_mb", "stream_mb_per_s", "cpu_factor")
-    }
+    values = {key: _value(entry, key, sources) for key in HOST_KEYS}
     return HostProfile(
         name=name,
         description=entry["description"],
@@ -126,44 +123,44 @@ def _host(name: str, entry: dict[str, Any]) -> HostProfile:
     )
 
 
+def host_entry(host: HostProfile) -> dict[str, Any]:
+    """A profile as the data file holds it (the inverse of ``parse_host``)."""
+    return {
+        "description": host.description,
+        "interface": host.interface,
+        "cpu": host.cpu,
+        "validated": host.validated,
+        **{key: {"value": getattr(host, key), "source": host.sources[key]} for key in HOST_KEYS},
+    }
+
+
 def parse_constants(data: dict[str, Any], path: Path = DATA_FILE) -> Constants:
     chip_entry, band_entry = data["chip"], data["bands"]
     chip_sources: dict[str, str] = {"clock_mhz": chip_entry["clock_mhz"]["source"]}
+    cycles = {key: _value(chip_entry["cycles"], key, chip_sources) for key in CYCLE_KEYS}
     chip = Chip(
         clock_mhz={c: float(chip_entry["clock_mhz"][c]) for c in CLOCKS},
-        **{
-            key: _value(chip_entry, key, chip_sources)
-            for key in (
-                "cycles_per_mac",
-                "instruction_bytes_per_op",
-                "instruction_bytes_per_activation_byte",
-                "parameter_overhead",
-            )
-        },
+        cycles=cycles,
+        parameter_overhead=_value(chip_entry, "parameter_overhead", chip_sources),
+        cpu_units_per_byte=_value(chip_entry, "cpu_units_per_byte", chip_sources),
+        cpu_units_per_custom_byte=_value(chip_entry, "cpu_units_per_custom_byte", chip_sources),
+        parameter_cache_bytes=_value(chip_entry, "parameter_cache_bytes", chip_sources),
         sources=chip_sources,
     )
     band_sources: dict[str, str] = {}
     bands = Bands(
         **{
             key: _value(band_entry, key, band_sources)
-            for key in (
-                "compiled",
-                "uncompiled",
-                "instructions",
-                "cpu",
-                "stream",
-                "unvalidated_host",
-            )
+            for key in ("uncompiled", "compiled", "unvalidated_host")
         },
         sources=band_sources,
     )
-    hosts = {name: _host(name, entry) for name, entry in data["hosts"].items()}
+    hosts = {name: parse_host(name, entry) for name, entry in data["hosts"].items()}
     return Constants(
         version=int(data["version"]),
         hosts=hosts,
         chip=chip,
         bands=bands,
-        cpu_reference=dict(data["cpu_reference"]),
         validation=dict(data.get("validation", {})),
         path=path,
     )
@@ -172,3 +169,17 @@ def parse_constants(data: dict[str, Any], path: Path = DATA_FILE) -> Constants:
 @lru_cache(maxsize=4)
 def load_constants(path: Path = DATA_FILE) -> Constants:
     return parse_constants(json.loads(Path(path).read_text(encoding="utf-8")), Path(path))
+
+
+def load_host_file(path: Path) -> dict[str, HostProfile]:
+    """A calibrated profile file (``estimate --calibrate ... --host-out FILE``): {name: profile}."""
+    from edgedeploy.files import read_input
+
+    try:
+        data = json.loads(read_input(path, "a host profile (JSON)").decode("utf-8"))
+        return {name: parse_host(name, entry) for name, entry in data["hosts"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(
+            f"{path} is not a host profile file ({type(exc).__name__}: {exc})",
+            hint="write one with: edgedeploy estimate --calibrate RESULTS --host-out FILE",
+        ) from None

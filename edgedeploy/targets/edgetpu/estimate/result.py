@@ -1,7 +1,6 @@
 """``EstimateResult``: the result of ``edgedeploy estimate`` (to_dict / render / exit_code).
 
-Every latency in it is an estimate and says so; the only measured number is the CPU-side ops' time on
-this machine, which is labelled with the CPU it was measured on.
+Every latency in it is an estimate and says so; nothing in it is measured on this machine.
 """
 
 from __future__ import annotations
@@ -15,12 +14,11 @@ from rich.table import Table
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.report import fmt_bytes, fmt_ms, print_wrapped
-from edgedeploy.targets.edgetpu.estimate.cpu_ops import CpuOpsTiming
-from edgedeploy.targets.edgetpu.estimate.profiles import Constants, HostProfile
+from edgedeploy.targets.edgetpu.estimate.profiles import HOST_KEYS, Constants, HostProfile
 from edgedeploy.targets.edgetpu.estimate.terms import Estimate
 from edgedeploy.targets.edgetpu.estimate.workload import Workload
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: per-op cost model for the CPU side (no timing), terms without own ranges
 TERM_TITLES = {
     "fixed": "fixed per-invoke cost",
     "compute": "Edge TPU compute",
@@ -54,9 +52,8 @@ class EstimateResult:
     clock: str
     clock_mhz: float
     estimate: Estimate
-    cpu_timing: CpuOpsTiming
+    cpu_units: float  # CPU cost units of the CPU-side ops (the cost model's input)
     constants: Constants
-    risky_timing: CpuOpsTiming | None = None
     notes: list[str] = field(default_factory=list)
     op_names: dict[int, str] = field(default_factory=dict)
 
@@ -78,11 +75,7 @@ class EstimateResult:
         if not ops:
             return None
         cpu = self.estimate.term("cpu_ops").ms
-        line = f"{op_ranges(ops)} on the CPU: about {fmt_ms(cpu)} of {fmt_ms(self.latency_ms)} ms (estimated, {self.host.name})"
-        missing = self.cpu_timing.unmeasured_ops
-        if missing:
-            line += f"; not measured: {', '.join(sorted({op for _, op, _ in missing}))}"
-        return line
+        return f"{op_ranges(ops)} on the CPU: about {fmt_ms(cpu)} of {fmt_ms(self.latency_ms)} ms (estimated, {self.host.name})"
 
     def brief(self) -> dict[str, Any]:
         """What other commands show of the estimate (bench's skipped row, compare's columns, check's lines)."""
@@ -108,7 +101,7 @@ class EstimateResult:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        e, t = self.estimate, self.cpu_timing
+        e = self.estimate
         return {
             "schema_version": SCHEMA_VERSION,
             "model": self.path,
@@ -132,12 +125,12 @@ class EstimateResult:
             "terms": [term.to_dict() for term in e.terms],
             "wider_because": list(e.wider_because),
             "cpu_ops": {
-                **t.to_dict(),
-                "measured_on": t.cpu,
-                "host_factor": self.host.cpu_factor,
+                "ops": self.workload.cpu_ops,
+                "cost_units": self.cpu_units,
+                "host_ms_per_gunit": self.host.cpu_ms_per_gunit,
                 "host_ms": e.term("cpu_ops").ms,
-                "names": {str(i): self.op_names.get(i) for i in t.op_indices},
-                "if_risky_refused": self.risky_timing.to_dict() if self.risky_timing else None,
+                "names": {str(i): self.op_names.get(i) for i in self.workload.cpu_ops},
+                "if_risky_refused": self.workload.cpu_ops_if_risky_refused or None,
                 "summary": self.cpu_line(),
             },
             "workload": self.workload.to_dict(),
@@ -166,35 +159,17 @@ class EstimateResult:
             f"(parameter upload: {escape(e.first_inference_basis)})"
         )
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-        for name, justify in (
-            ("term (estimated)", "left"),
-            ("ms", "right"),
-            ("range", "right"),
-            ("from", "left"),
-        ):
+        for name, justify in (("term (estimated)", "left"), ("ms", "right"), ("from", "left")):
             table.add_column(name, justify=justify, no_wrap=name != "from", overflow="fold")
         for term in e.terms:
             table.add_row(
                 TERM_TITLES[term.name],
                 fmt_ms(term.ms),
-                f"{fmt_ms(term.low_ms)}-{fmt_ms(term.high_ms)}",
                 escape(term.basis),
             )
         console.print(table)
         if line := self.cpu_line():
             console.print(escape(line))
-            t = self.cpu_timing
-            if t.measured_ops:
-                console.print(
-                    f"[dim]CPU-side ops measured here: {fmt_ms(t.median_ms)} ms median over {t.runs} runs on "
-                    f"{escape(t.cpu)}, {t.threads} thread, LiteRT; x {self.host.cpu_factor:.3g} for "
-                    f"{escape(self.host.cpu)}[/dim]"
-                )
-            for index, op, why in t.unmeasured_ops:
-                console.print(
-                    f"[yellow]not measured:[/yellow] op {index} {escape(op)} ({escape(why)}); "
-                    "its time is not in the estimate"
-                )
         if w.streamed_bytes:
             console.print(
                 f"[yellow]parameters stream:[/yellow] {fmt_bytes(w.streamed_bytes)} sent on every inference"
@@ -206,9 +181,11 @@ class EstimateResult:
         v = self.constants.validation.get("compiled" if w.kind == "compiled" else "uncompiled", {})
         if v:
             console.print(
-                f"[dim]method: additive terms, constants {self.constants.path.name}; checked leave-one-model-out "
-                f"on {v['measurements']} published measurements of {v['models']} models: median error "
-                f"{v['median_abs_error']:.0%}, Spearman {v['spearman']:.2f}[/dim]"
+                f"[dim]method: additive terms, constants {self.constants.path.name}; checked "
+                f"leave-one-architecture-out on {v['measurements']} published measurements of "
+                f"{v['architectures']} architectures: median error {v['median_abs_error']:.0%}, "
+                f"Spearman {v['spearman']:.2f}, {v['coverage']:.0%} inside the range "
+                f"(the range typically {v['range_width']:.2g}x from low to high)[/dim]"
             )
 
 
@@ -225,10 +202,7 @@ class HostListing:
     def to_dict(self) -> dict[str, Any]:
         hosts = []
         for h in self.constants.hosts.values():
-            values = {
-                key: getattr(h, key)
-                for key in ("fixed_ms", "io_ms_per_mb", "stream_mb_per_s", "cpu_factor")
-            }
+            values = {key: getattr(h, key) for key in HOST_KEYS}
             hosts.append(
                 {
                     "name": h.name,
@@ -260,9 +234,9 @@ class HostListing:
         for name in (
             "--host",
             "fixed ms",
-            "transfer ms/MB",
-            "stream MB/s",
-            "CPU factor",
+            "I/O MB/s",
+            "link MB/s",
+            "CPU ms/Gunit",
             "checked against",
         ):
             table.add_column(
@@ -272,9 +246,9 @@ class HostListing:
             table.add_row(
                 h.name,
                 f"{h.fixed_ms:.3g}",
-                f"{h.io_ms_per_mb:.3g}",
-                f"{h.stream_mb_per_s:.0f}",
-                f"{h.cpu_factor:.3g}",
+                f"{h.io_mb_per_s:.0f}",
+                f"{h.link_mb_per_s:.0f}",
+                f"{h.cpu_ms_per_gunit:.3g}",
                 "published data" if h.validated else "[yellow]nothing[/yellow] (borrowed)",
             )
         console.print(table)

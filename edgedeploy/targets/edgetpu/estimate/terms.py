@@ -1,53 +1,67 @@
-"""The additive latency model, as one pure function (no I/O, no measuring).
+"""The additive latency model (v2), as pure functions of the per-op facts (no I/O, no measuring).
 
-    steady-state latency = fixed                       per-invoke cost of the host profile
-                         + compute                     cycles / clock; cycles = the compiler's estimate,
-                                                       else Edge TPU MACs x cycles per MAC
-                         + transfer                    (input + output + instructions + spilled activations)
-                                                       bytes x the host's per-MB cost
-                         + streamed parameters         bytes not cached on chip / the host's stream rate
-                         + CPU-side ops                measured here x the host's CPU factor
-    first inference extra = on-chip parameter bytes / the host's stream rate (the upload)
+    steady-state latency = fixed                  per-invoke cost of the host profile
+                         + compute                Edge TPU ops: MACs x cycles per MAC of their class
+                                                  (1x1 / full convolution, depthwise, fully connected),
+                                                  output bytes x cycles per byte (element-wise, pooling
+                                                  and resize), + cycles per op; / the clock
+                         + transfer               input + output bytes of the Edge TPU part / the host's
+                                                  I/O rate (through its runtime: copies included)
+                         + streamed parameters    parameter bytes that do not fit on chip / link rate
+                         + CPU-side ops           CPU cost units (MACs + bytes written x a per-byte
+                                                  weight) x the host's ms per unit
+    first inference extra = on-chip parameter bytes / link rate (the upload)
 
-The range is each term widened by its own validation error (``Bands``), plus what is known to be
-uncertain for this model: risky ops that may fall back to the CPU, parameters that may stream, and host
-profiles without a published measurement to check against.
+The CPU-side term is a cost model, not a timing: the same file and host profile give the same estimate
+on an idle and on a busy machine, and no model kernel runs in the CLI process. Its host rate comes from
+the published CPU-only runs of the same models on the same hosts (``cpu_baseline``).
+
+The range is the estimate widened by the method's own leave-one-architecture-out error (``Bands``), plus
+what is known to be uncertain for this model: risky ops that may fall back to the CPU, parameters that
+may stream, and host profiles without a published measurement to check against.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from edgedeploy.targets.edgetpu.estimate.op_facts import (
+    CONV,
+    CONV_1X1,
+    CUSTOM,
+    DEPTHWISE,
+    ELEMENTWISE,
+    FC,
+    POOL,
+    OpFact,
+)
 from edgedeploy.targets.edgetpu.estimate.profiles import Bands, Chip, HostProfile
 
 MB = 1e6
+MAC_CLASSES = (CONV, CONV_1X1, DEPTHWISE, FC)
+BYTE_CLASSES = (ELEMENTWISE, POOL)
 
 
 @dataclass(frozen=True)
 class TermInputs:
-    """Plain numbers the terms are computed from (a ``Workload`` plus the CPU-side timing)."""
+    """Plain numbers the terms are computed from (summed per-op facts plus the parameter layout)."""
 
     compiled: bool
-    tpu_macs: int | None
-    compiler_cycles: int | None
+    tpu_work: dict[str, float]  # CYCLE_KEYS -> MACs / output bytes / op count of the Edge TPU ops
+    compiler_cycles: int | None  # used only when the Edge TPU ops' facts are unknown
     transfer_bytes: int
     streamed_bytes: int
     streamed_bytes_high: int
     on_chip_bytes: int
-    cpu_here_ms: float  # CPU-side ops, measured on this machine
-    predicted_instruction_bytes: int = (
-        0  # the part of transfer_bytes that is a prediction (uncompiled models)
-    )
-    cpu_here_ms_if_risky_refused: float | None = None
-    cpu_what: str | None = None  # which ops were (not) measured, for the term's basis
+    cpu_units: float  # CPU cost units of the CPU-side ops
+    cpu_units_if_risky_refused: float | None = None
+    cpu_what: str | None = None  # which ops, for the term's basis
 
 
 @dataclass(frozen=True)
 class Term:
     name: str  # fixed | compute | transfer | streamed_parameters | cpu_ops
     ms: float
-    low_ms: float
-    high_ms: float
     basis: str  # how it was obtained, in words with the numbers
 
     def to_dict(self) -> dict:
@@ -68,99 +82,99 @@ class Estimate:
         return next(t for t in self.terms if t.name == name)
 
 
-def _band(name: str, ms: float, relative: float, basis: str) -> Term:
-    return Term(name, ms, ms / (1 + relative), ms * (1 + relative), basis)
+def tpu_work(ops: list[OpFact]) -> dict[str, float]:
+    """What the Edge TPU ops ask of the chip, per cycle constant."""
+    work = {key: 0.0 for key in MAC_CLASSES + BYTE_CLASSES + ("op",)}
+    for o in ops:
+        if o.op_class in MAC_CLASSES:
+            work[o.op_class] += o.macs
+        elif o.op_class in BYTE_CLASSES:
+            work[o.op_class] += o.output_bytes
+        work["op"] += 1
+    return work
 
 
-def _transfer(inputs: TermInputs, host: HostProfile, base: float, instructions: float) -> Term:
-    """Bytes read from the file carry the base band; predicted instruction bytes their own."""
-    predicted = inputs.predicted_instruction_bytes / MB * host.io_ms_per_mb
-    known = inputs.transfer_bytes / MB * host.io_ms_per_mb - predicted
-    basis = f"{inputs.transfer_bytes / MB:.3g} MB x {host.io_ms_per_mb:.3g} ms/MB"
-    if predicted:
-        basis += f" ({inputs.predicted_instruction_bytes / MB:.3g} MB of it predicted instructions)"
-    return Term(
-        "transfer",
-        known + predicted,
-        known / (1 + base) + predicted / (1 + instructions),
-        known * (1 + base) + predicted * (1 + instructions),
-        basis,
+def cpu_units(ops: list[OpFact], units_per_byte: float, units_per_custom_byte: float) -> float:
+    """CPU cost units: one per MAC, ``units_per_byte`` per byte written; a custom op (e.g. the detection
+    post-processing, which scans every box and score and sorts) ``units_per_custom_byte`` per byte read."""
+    return sum(
+        units_per_custom_byte * o.input_bytes
+        if o.op_class == CUSTOM
+        else o.macs + units_per_byte * o.output_bytes
+        for o in ops
     )
 
 
-def _cycles(inputs: TermInputs, chip: Chip) -> tuple[float, str]:
-    if inputs.compiler_cycles:
-        return float(
-            inputs.compiler_cycles
-        ), f"{inputs.compiler_cycles:,} cycles (the compiler's estimate in the file)"
-    macs = inputs.tpu_macs or 0
-    return (
-        macs * chip.cycles_per_mac,
-        f"{macs / 1e9:.3g} GMAC x {chip.cycles_per_mac:.3g} cycles/MAC",
-    )
+def compute_cycles(work: dict[str, float], chip: Chip) -> float:
+    return sum(work[key] * chip.cycles[key] for key in work)
+
+
+def _ms(bytes_: float, rate_mb_per_s: float) -> float:
+    return bytes_ / MB / rate_mb_per_s * 1e3
 
 
 def estimate_terms(
     inputs: TermInputs, host: HostProfile, chip: Chip, bands: Bands, clock_mhz: float
 ) -> Estimate:
-    base = bands.compiled if inputs.compiled else bands.uncompiled
-    cycles, cycle_basis = _cycles(inputs, chip)
-    rate = host.stream_mb_per_s
+    band = bands.compiled if inputs.compiled else bands.uncompiled
+    rate = host.link_mb_per_s
+    if any(inputs.tpu_work.values()) or not inputs.compiler_cycles:
+        cycles = compute_cycles(inputs.tpu_work, chip)
+        w = inputs.tpu_work
+        macs = sum(w[k] for k in MAC_CLASSES)
+        basis = f"{int(w['op'])} ops, {macs / 1e9:.3g} GMAC by op class"
+    else:
+        cycles = float(inputs.compiler_cycles)
+        basis = f"{inputs.compiler_cycles:,} cycles (the compiler's estimate in the file)"
+    cpu_ms = inputs.cpu_units / 1e9 * host.cpu_ms_per_gunit
     terms = (
-        _band("fixed", host.fixed_ms, base, f"per-invoke cost of {host.name}"),
-        _band("compute", cycles / (clock_mhz * 1e3), base, f"{cycle_basis} at {clock_mhz:g} MHz"),
-        _transfer(inputs, host, base, bands.instructions),
-        _band(
-            "streamed_parameters",
-            inputs.streamed_bytes / MB / rate * 1e3,
-            bands.stream,
-            f"{inputs.streamed_bytes / MB:.3g} MB / {rate:g} MB/s",
+        Term("fixed", host.fixed_ms, f"per-invoke cost of {host.name}"),
+        Term("compute", cycles / (clock_mhz * 1e3), f"{basis} at {clock_mhz:g} MHz"),
+        Term(
+            "transfer",
+            _ms(inputs.transfer_bytes, host.io_mb_per_s),
+            f"{inputs.transfer_bytes / MB:.3g} MB in and out / {host.io_mb_per_s:.0f} MB/s",
         ),
-        _band(
+        Term(
+            "streamed_parameters",
+            _ms(inputs.streamed_bytes, rate),
+            f"{inputs.streamed_bytes / MB:.3g} MB / {rate:.0f} MB/s",
+        ),
+        Term(
             "cpu_ops",
-            inputs.cpu_here_ms * host.cpu_factor,
-            bands.cpu,
+            cpu_ms,
             (inputs.cpu_what + ": " if inputs.cpu_what else "")
-            + f"{inputs.cpu_here_ms:.3g} ms measured here x {host.cpu_factor:.3g} for {host.cpu}",
+            + f"{inputs.cpu_units / 1e9:.3g} G cost units x {host.cpu_ms_per_gunit:.3g} ms for {host.cpu}",
         ),
     )
     total = sum(t.ms for t in terms)
-    low, high = sum(t.low_ms for t in terms), sum(t.high_ms for t in terms)
+    low, high = total / (1 + band), total * (1 + band)
     why: list[str] = []
-    if inputs.streamed_bytes:
-        why.append(
-            f"{inputs.streamed_bytes / MB:.3g} MB of parameters stream from the host on every inference; "
-            f"the stream rate was derived from a model without a file here, not validated (within a factor of "
-            f"{1 + bands.stream:.3g})"
-        )
     extra_stream = inputs.streamed_bytes_high - inputs.streamed_bytes
     if extra_stream > 0:
-        high += extra_stream / MB / rate * 1e3 * (1 + bands.stream)
+        high += _ms(extra_stream, rate) * (1 + band)
         why.append(
             f"the parameters are near the on-chip cache size: up to {extra_stream / MB:.3g} MB more may stream"
         )
-    if inputs.cpu_here_ms_if_risky_refused is not None:
-        extra_cpu = (
-            max(0.0, inputs.cpu_here_ms_if_risky_refused - inputs.cpu_here_ms) * host.cpu_factor
-        )
-        high += extra_cpu * (1 + bands.cpu)
+    if inputs.cpu_units_if_risky_refused is not None:
+        extra_cpu = max(0.0, inputs.cpu_units_if_risky_refused - inputs.cpu_units) / 1e9
+        high += extra_cpu * host.cpu_ms_per_gunit * (1 + band)
         why.append(
-            f"risky ops are assumed to map; if the compiler refuses them, the ops after them run on the "
-            f"CPU: up to {extra_cpu:.3g} ms more"
+            "risky ops are assumed to map; if the compiler refuses them, the ops after them run on the "
+            f"CPU: up to {extra_cpu * host.cpu_ms_per_gunit:.3g} ms more"
         )
     if not host.validated:
         low, high = low / (1 + bands.unvalidated_host), high * (1 + bands.unvalidated_host)
         why.append(
-            f"no published measurement with a model file exists for {host.name}; its constants are "
-            f"borrowed (see its sources): a factor of {1 + bands.unvalidated_host:.3g} more either way"
+            f"no published measurement was checked on {host.name}; its constants are borrowed (see its "
+            f"sources): a factor of {1 + bands.unvalidated_host:.3g} more either way"
         )
-    first = inputs.on_chip_bytes / MB / rate * 1e3
     return Estimate(
         terms=terms,
         latency_ms=total,
         latency_ms_low=low,
         latency_ms_high=high,
-        first_inference_extra_ms=first,
-        first_inference_basis=f"{inputs.on_chip_bytes / MB:.3g} MB of cached parameters / {rate:g} MB/s",
+        first_inference_extra_ms=_ms(inputs.on_chip_bytes, rate),
+        first_inference_basis=f"{inputs.on_chip_bytes / MB:.3g} MB of cached parameters / {rate:.0f} MB/s",
         wider_because=tuple(why),
     )

@@ -57,7 +57,7 @@ def summarize(graph: TFLiteGraph, predictions: list[OpPrediction], rules: Rules)
 
 def package_parameter_bytes(weight_bytes: int, overhead: float | None = None) -> int:
     """What the compiled package will hold for ``weight_bytes`` of TFLite weights: the overhead factor is
-    measured on Google's compiled files (estimate/hosts-v1.json). check, limits and estimate all use it;
+    measured on Google's compiled files (estimate/hosts-v2.json). check, limits and estimate all use it;
     the latency fit passes its own ``overhead`` while it measures that factor."""
     if overhead is None:
         from edgedeploy.targets.edgetpu.estimate.profiles import load_constants

@@ -1,0 +1,251 @@
+"""Rebuild the architectures of published Edge TPU models and write their workload descriptions.
+
+Latency depends on the graph, not on the weights: each architecture below is built from timm or
+torchvision (random weights) at the input size its published latency was measured at, converted with
+edgedeploy's own pipeline (PyTorch -> ONNX -> TensorFlow -> full-int8 TFLite, in this one process), and its
+per-op facts (``edgedeploy/targets/edgetpu/estimate/op_facts.py``: op class, MACs, parameter bytes,
+activation bytes, Edge TPU or CPU per the mapping prediction) are written to
+``benchmarks/data/edgetpu_workloads/<name>.json``. The models themselves are not kept in the repository.
+
+    nice -n 10 python benchmarks/build_workloads.py [NAME ...] [--keep DIR] > build.log 2>&1 &
+
+The architectures are rebuilds: where Google's model differs (TF-slim vs timm layer details, SSD heads
+without the post-processing op, which is added as one CPU-side fact), the description says so in
+``provenance.differences``; ``benchmarks/compare_workloads.py`` compares with the original files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "benchmarks" / "data" / "edgetpu_workloads"
+sys.path.insert(0, str(REPO))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workload_archs import ARCHITECTURES  # noqa: E402
+
+
+def convert_int8(module, size: int, name: str, work: Path) -> Path:
+    """The int8 TFLite of ``module`` via edgedeploy's stages (no compile, no fidelity)."""
+    from edgedeploy.converters import torch_to_onnx
+    from edgedeploy.converters.artifacts import TFLiteModel, TorchModel
+    from edgedeploy.converters.calibration import load_image_set
+    from edgedeploy.converters.context import ConvertOptions, StageContext
+    from edgedeploy.converters.pipeline import run_stages
+    from edgedeploy.converters.progress import StageProgress
+    from edgedeploy.images import Preprocessing
+
+    # Random weights amplify float rounding through deep nets (EfficientNet-EdgeTPU-M: 3e-3); the
+    # agreement check guards against export bugs, which show as differences of order 1.
+    torch_to_onnx.AGREEMENT_TOLERANCE = max(torch_to_onnx.AGREEMENT_TOLERANCE, 0.05)
+    prep = Preprocessing(size=(size, size), resize_size=size)
+    first = TorchModel(module.eval(), (1, 3, size, size), name, prep)
+    options = ConvertOptions(compile=False, calibration_count=4)
+    images = load_image_set(prep, None, 4)
+    context = StageContext(options=options, workdir=work, images=images)
+    produced = run_stages(first, context, StageProgress(), [])
+    return produced[TFLiteModel].path
+
+
+def settle_batch_norm(module, size: int):
+    """Random weights with untouched batch-norm statistics can blow activations up to 1e5 and more
+    (Inception V3), which the export's agreement check rejects; one training-mode pass on random input
+    sets the statistics so activations stay normalised. The graph is unchanged."""
+    import torch
+
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
+            layer.momentum = None  # a cumulative average: one pass sets it
+    module.train()
+    with torch.no_grad():
+        module(torch.randn(2, 3, size, size))
+    return module.eval()
+
+
+def describe(path: Path, name: str, provenance: dict) -> dict:
+    from edgedeploy.targets.edgetpu.estimate.op_facts import CUSTOM, OpFact, WorkloadFacts
+    from edgedeploy.targets.edgetpu.estimate.workload import uncompiled_facts
+    from edgedeploy.targets.edgetpu.predict.rules import load_rules
+    from edgedeploy.tflite import read_model
+
+    facts = uncompiled_facts(read_model(path), load_rules(), name)
+    post = provenance.pop("postprocess_input_bytes", None)
+    if (
+        post
+    ):  # SSD: Google's files end in TFLite_Detection_PostProcess on the CPU; the rebuild has none
+        extra = OpFact(len(facts.ops), "TFLite_Detection_PostProcess", CUSTOM, 0, 0, post, 0, "cpu")
+        facts = WorkloadFacts(
+            facts.name, facts.ops + (extra,), facts.input_bytes, facts.output_bytes
+        )
+    data = facts.to_dict()
+    data["provenance"] = provenance
+    return data
+
+
+ORIGINALS = REPO / "tests" / "data" / "edgetpu" / "latency"
+# Measured on another chip (a Pixel 4's Edge TPU) or only with pre- and post-processing in the timing.
+NOT_ORIGINALS = ("mobilenet_edgetpu_0.75_224_post_training_quant", "ssd_mobilenet_v1_075_coco_300")
+
+
+def describe_originals() -> None:
+    """Descriptions of the measured model files themselves (``tests/data/edgetpu/latency/models``):
+    the uncompiled view (the mapping prediction) and the compiled view (the compiler's partition and
+    parameter layout read from the ``_edgetpu.tflite``)."""
+    from edgedeploy.targets.edgetpu.estimate.workload import compiled_workload, uncompiled_facts
+    from edgedeploy.targets.edgetpu.predict.rules import load_rules
+    from edgedeploy.tflite import read_model
+
+    rules = load_rules()
+    for entry in json.loads((ORIGINALS / "models.json").read_text(encoding="utf-8")):
+        name = entry["name"].split("@")[0]
+        if name in NOT_ORIGINALS:
+            continue
+        files = {f["file"]: f for f in entry["files"]}
+        source = next(f for f in files if not f.endswith("_edgetpu.tflite"))
+        graph = read_model(ORIGINALS / entry["folder"] / source)
+        data = uncompiled_facts(graph, rules, name).to_dict()
+        compiled = [f for f in files if f.endswith("_edgetpu.tflite")]
+        if compiled:
+            w = compiled_workload(
+                read_model(ORIGINALS / entry["folder"] / compiled[0]), graph, rules, name
+            )
+            data["compiled"] = {
+                "tpu_op_indices": [o.index for o in w.facts.tpu_ops],
+                "on_chip_bytes": w.on_chip_bytes,
+                "streamed_bytes": w.streamed_bytes,
+                "compiler_cycles": w.compiler_cycles,
+            }
+        f = files[source]
+        data["provenance"] = {
+            "original_file": f"{f['repo']}@{f['commit'][:7]}:{f['path']}",
+            "measurement_indices": entry["measurement_indices"],
+            "differences": "none: the measured file itself",
+        }
+        (OUT / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        print(f"{name}: {data['totals']} (original file)", flush=True)
+
+
+# Too large to convert here: onnx2tf and the TFLite converter grew past 17 GB over VGG's 138 M float
+# weights on a shared 24 GB machine (a job must stay under 6 GB). Their plain graphs (3x3 convolutions,
+# max pools, fully connected layers) are counted from the PyTorch module instead.
+COUNTED = ("vgg16_224", "vgg19_224")
+
+
+def counted_facts(module, size: int, name: str):
+    """Per-op facts of a plain conv / pool / fully-connected network counted from its PyTorch module,
+    in the form the int8 converter gives (ReLU and batch norm fused, no dropout, int8 tensors)."""
+    import torch
+
+    from edgedeploy.targets.edgetpu.estimate.op_facts import (
+        CONV,
+        CONV_1X1,
+        FC,
+        LAYOUT,
+        POOL,
+        OpFact,
+        WorkloadFacts,
+    )
+
+    ops: list = []
+
+    def record(layer, inputs, output):
+        x = inputs[0]
+        i, o = x.numel(), output.numel()
+        if isinstance(layer, torch.nn.Conv2d):
+            k = layer.kernel_size[0] * layer.kernel_size[1]
+            macs = o * k * layer.in_channels // layer.groups
+            params = layer.weight.numel() + 4 * layer.out_channels
+            kind = CONV_1X1 if k == 1 else CONV
+            ops.append(OpFact(len(ops), "CONV_2D", kind, macs, params, i, o, "tpu"))
+        elif isinstance(layer, torch.nn.Linear):
+            params = layer.weight.numel() + 4 * layer.out_features
+            ops.append(
+                OpFact(len(ops), "FULLY_CONNECTED", FC, o * layer.in_features, params, i, o, "tpu")
+            )
+        elif isinstance(layer, (torch.nn.MaxPool2d, torch.nn.AdaptiveAvgPool2d)) and i != o:
+            ops.append(OpFact(len(ops), "MAX_POOL_2D", POOL, 0, 0, i, o, "tpu"))
+        elif isinstance(layer, torch.nn.Flatten):
+            ops.append(OpFact(len(ops), "RESHAPE", LAYOUT, 0, 0, i, o, "tpu"))
+
+    hooks = [m.register_forward_hook(record) for m in module.modules() if not list(m.children())]
+    with torch.no_grad():
+        module.eval()(torch.zeros(1, 3, size, size))
+    for hook in hooks:
+        hook.remove()
+    if not any(
+        o.op == "RESHAPE" for o in ops
+    ):  # torch.flatten in forward(): the converter's RESHAPE
+        first_fc = next(n for n, o in enumerate(ops) if o.op_class == FC)
+        size_in = ops[first_fc].input_bytes
+        ops.insert(first_fc, OpFact(0, "RESHAPE", LAYOUT, 0, 0, size_in, size_in, "tpu"))
+        ops = [OpFact(n, *list(o.__dict__.values())[1:]) for n, o in enumerate(ops)]
+    return WorkloadFacts(name, tuple(ops), 3 * size * size, ops[-1].output_bytes)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="architectures to build (default: all missing)")
+    parser.add_argument("--keep", type=Path, help="keep the int8 .tflite files in this folder")
+    parser.add_argument("--force", action="store_true", help="rebuild even if a description exists")
+    parser.add_argument(
+        "--originals", action="store_true", help="describe only the measured files in tests/data"
+    )
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.originals:
+        describe_originals()
+        return 0
+    names = args.names or list(ARCHITECTURES)
+    failed = []
+    for name in names:
+        arch = ARCHITECTURES[name]
+        target = OUT / f"{name}.json"
+        if target.exists() and not args.force:
+            continue
+        start = time.perf_counter()
+        try:
+            import torch
+
+            torch.manual_seed(0)
+            if name in COUNTED:
+                data = counted_facts(arch.build(), arch.size, name).to_dict()
+                data["provenance"] = {
+                    **arch.provenance(),
+                    "converted_with": "not converted: counted from the PyTorch module (see COUNTED)",
+                }
+                target.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+                print(f"{name}: {data['totals']} (counted)", flush=True)
+                continue
+            module = settle_batch_norm(arch.build(), arch.size)
+            with tempfile.TemporaryDirectory(prefix=f"workload-{name}-") as scratch:
+                cwd = os.getcwd()
+                os.chdir(scratch)  # onnx2tf's calibration sample file is written here, not fetched
+                try:
+                    path = convert_int8(module, arch.size, name, Path(scratch))
+                finally:
+                    os.chdir(cwd)
+                if args.keep:
+                    args.keep.mkdir(parents=True, exist_ok=True)
+                    (args.keep / f"{name}.tflite").write_bytes(path.read_bytes())
+                data = describe(path, name, arch.provenance())
+            target.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+            print(f"{name}: {data['totals']} in {time.perf_counter() - start:.0f} s", flush=True)
+        except Exception:  # noqa: BLE001 - one architecture's failure must not stop the others
+            failed.append(name)
+            print(f"{name}: FAILED after {time.perf_counter() - start:.0f} s", flush=True)
+            traceback.print_exc()
+    print(f"done; failed: {failed or 'none'}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
