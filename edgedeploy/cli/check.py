@@ -50,7 +50,7 @@ def command(
     no_estimate: bool = typer.Option(
         False,
         "--no-estimate",
-        help="Skip the latency estimate (edgedeploy estimate's, from the model file).",
+        help="Skip the latency estimate (the estimate command's, from the model file).",
     ),
 ) -> int:
     """Predict which operators the Edge TPU maps, which fall back to the CPU, why, where the graph is cut, and the fix.

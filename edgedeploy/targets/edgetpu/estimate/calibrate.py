@@ -28,7 +28,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from edgedeploy.errors import InputError, UsageError
-from edgedeploy.files import read_input
+from edgedeploy.files import BENCH_RESULT, CSV, TFLITE, parse_json, read_input
 from edgedeploy.targets.edgetpu.estimate.profiles import Constants, HostProfile, host_entry
 from edgedeploy.targets.edgetpu.estimate.terms import compute_cycles
 
@@ -76,18 +76,14 @@ def _from_bench(path: Path, data: dict[str, Any]) -> list[Measured]:
 def read_results(paths: list[Path]) -> list[Measured]:
     measured: list[Measured] = []
     for path in paths:
-        text = read_input(path, "measured results (bench --save JSON or CSV)").decode(
-            "utf-8", "replace"
-        )
         if path.suffix.lower() == ".csv":
-            measured += _from_csv(path, text)
+            measured += _from_csv(path, read_input(path, CSV).decode("utf-8", "replace"))
             continue
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise InputError(
-                f"{path} is neither a CSV of measurements nor a 'bench --save' result"
-            ) from None
+        data = parse_json(
+            read_input(path, BENCH_RESULT),
+            str(path),
+            "a CSV of measurements or a 'bench --save' result",
+        )
         measured += _from_bench(path, data if isinstance(data, dict) else {})
     if len(measured) < MIN_MEASUREMENTS:
         raise UsageError(
@@ -109,7 +105,7 @@ def _parts(model: Path, constants: Constants, clock_mhz: float):
     """(compute ms, link bytes, CPU units) of one model: what the host's constants multiply."""
     from edgedeploy.targets.edgetpu.estimate.estimate import read_workload, term_inputs
 
-    workload, _ = read_workload(model, read_input(model, "a measured model"), constants)
+    workload, _ = read_workload(model, read_input(model, TFLITE), constants)
     inputs = term_inputs(workload, constants)
     cycles = (
         compute_cycles(inputs.tpu_work, constants.chip)

@@ -173,10 +173,10 @@ def load_constants(path: Path = DATA_FILE) -> Constants:
 
 def load_host_file(path: Path) -> dict[str, HostProfile]:
     """A calibrated profile file (``estimate --calibrate ... --host-out FILE``): {name: profile}."""
-    from edgedeploy.files import read_input
+    from edgedeploy.files import SIDECAR, InputKind, load_json
 
+    data = load_json(path, InputKind("a host profile (JSON)", SIDECAR.cap))
     try:
-        data = json.loads(read_input(path, "a host profile (JSON)").decode("utf-8"))
         return {name: parse_host(name, entry) for name, entry in data["hosts"].items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(
