@@ -173,7 +173,7 @@ def command(
         raise UsageError(
             f"estimate takes one MODEL (got {len(model)})", "several results go with --calibrate"
         )
-    model = model[0]
+    (given_model,) = model
     names = _profiles(target)
     if host not in names and not host.lower().endswith(".json"):
         raise UsageError(
@@ -186,11 +186,11 @@ def command(
             "std: libedgetpu1-std, max: libedgetpu1-max",
         )
     with tempfile.TemporaryDirectory(prefix="edgedeploy-estimate-") as folder:
-        given = _is_tflite(model)
+        given = _is_tflite(given_model)
         path = (
-            Path(model)
+            Path(given_model)
             if given
-            else _converted(model, Path(folder), target, alpha, resolution, input_shape)
+            else _converted(given_model, Path(folder), target, alpha, resolution, input_shape)
         )
         report = call_capability(
             target,
@@ -199,6 +199,6 @@ def command(
             host=host,
             clock=clock,
             source=source,
-            label=None if given else f"{model} (converted: {path.name})",
+            label=None if given else f"{given_model} (converted: {path.name})",
         )
     return emit(report, as_json, NAME)

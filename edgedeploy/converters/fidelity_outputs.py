@@ -40,8 +40,9 @@ def pair(reference: list[np.ndarray], tflite_shapes: list[tuple[int, ...]]) -> l
 def max_abs(reference: Batches, tflite: Batches) -> float | None:
     """Largest |reference - TFLite| over every image and every output paired by shape."""
     shapes = [tuple(o.shape) for o in tflite[0]]
-    pairs = pair(reference[0], shapes)
-    if any(p is None for p in pairs):
+    found = pair(reference[0], shapes)
+    pairs = [i for i in found if i is not None]
+    if len(pairs) < len(found):
         return None
     worst = 0.0
     for ref_image, tfl_image in zip(reference, tflite):

@@ -72,8 +72,8 @@ class _Fields:
             raise self.fail(where, f"is not a finite number ({value})")
         return float(value)
 
-    def integer(self, data: dict, key: str, where: str, optional: bool = False) -> int | None:
-        return self.get(data, key, where, int, optional=optional)
+    def integer(self, data: dict, key: str, where: str) -> int:
+        return self.get(data, key, where, int)
 
     def word(self, data: dict, key: str, where: str, allowed: tuple[str, ...]) -> str:
         value = self.get(data, key, where, str)
@@ -96,7 +96,7 @@ class _Fields:
         scale = self.get(data, "scale", f"{where}.scale", (int, float), optional=True)
         if scale is not None and not self.number(scale, f"{where}.scale") > 0:
             raise self.fail(f"{where}.scale", "must be positive")
-        zero = self.integer(data, "zero_point", f"{where}.zero_point", optional=True)
+        zero = self.get(data, "zero_point", f"{where}.zero_point", int, optional=True)
         return TensorIO(
             self.get(data, "name", f"{where}.name", str),
             tuple(shape),
