@@ -16,7 +16,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from edgedeploy.errors import OutputError
@@ -24,12 +24,13 @@ from edgedeploy.files import require_absolute
 
 STAGING_PREFIX = ".edgedeploy-partial-"
 LOCK_NAME = ".edgedeploy-lock"
+FILE_LOCK_SUFFIX = ".edgedeploy-lock"  # ".<file name>.edgedeploy-lock" beside a single-file output
 MIN_FREE_BYTES = 16 * 1024 * 1024  # reports, logs and the file system's own slack
 
 
 def _is_ours(name: str) -> bool:
     """Names edgedeploy uses while it works; they are never results."""
-    return name.startswith(STAGING_PREFIX) or name == LOCK_NAME
+    return name.startswith(STAGING_PREFIX) or name.endswith(FILE_LOCK_SUFFIX)
 
 
 def _existing_results(directory: Path) -> list[str]:
@@ -64,10 +65,12 @@ def _make_directory(directory: Path) -> bool:
 
 
 class _Lock:
-    """An exclusive, non-blocking lock on ``directory``; the lock file goes away with the lock."""
+    """An exclusive, non-blocking lock on an output (``directory``, or the file ``output``); the lock file
+    goes away with the lock."""
 
-    def __init__(self, directory: Path):
-        self.path = directory / LOCK_NAME
+    def __init__(self, directory: Path, output: Path | None = None):
+        self.path = directory / LOCK_NAME if output is None else _file_lock(output)
+        self.what = f"output directory {directory}" if output is None else f"output {output}"
         self.fd: int | None = None
 
     def acquire(self) -> None:
@@ -87,9 +90,9 @@ class _Lock:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise _cannot_write(self.path.parent, exc) from exc
                 raise OutputError(
-                    f"output directory {self.path.parent} is in use by another edgedeploy run"
+                    f"{self.what} is in use by another edgedeploy run"
                     f"{self._holder()}; nothing was written",
-                    "wait for that run to finish, or choose another output directory",
+                    "wait for that run to finish, or choose another output",
                 ) from None
             # The holder before us may have removed the file while we waited for it: lock the file that is
             # there now, or two runs would each hold a lock on a different inode.
@@ -117,6 +120,25 @@ class _Lock:
             self.path.unlink()  # while still holding it: see acquire
         os.close(self.fd)
         self.fd = None
+
+
+def _file_lock(output: Path) -> Path:
+    return output.parent / f".{output.name}{FILE_LOCK_SUFFIX}"
+
+
+@contextlib.contextmanager
+def held_outputs(outputs: Iterable[Path]) -> Iterator[None]:
+    """Hold each output of this run (a file, or a results folder, written at the end) until the run
+    ends, by a lock file beside it: a second run naming one of them is refused at once, before any work,
+    instead of both working for minutes and the later one overwriting the other's results. An output
+    whose parent folder does not exist yet gets no lock (there is nowhere to put one)."""
+    with contextlib.ExitStack() as stack:
+        for output in map(Path, outputs):
+            if output.parent.is_dir():
+                lock = _Lock(output.parent, output)
+                lock.acquire()
+                stack.callback(lock.release)
+        yield
 
 
 def require_free_space(directory: Path, needed: int, what: str) -> None:

@@ -123,7 +123,7 @@ def command(
     from edgedeploy.bench.runner import BenchRequest, run_bench
     from edgedeploy.errors import UsageError
     from edgedeploy.extras import require
-    from edgedeploy.outputs import check_output_path
+    from edgedeploy.outputs import check_output_path, held_outputs
     from edgedeploy.report import emit, note
     from edgedeploy.targets.contract import TargetOptions
 
@@ -167,18 +167,20 @@ def command(
         compile=compile_missing,
         invoke_timeout=invoke_timeout,
     )
-    result = run_bench(request, progress=_progress)
-    if baseline is not None:
-        result.comparison = compare(result.to_dict(), baseline, str(compare_with), tolerance)
-    data = result.to_dict()
-    for path, writer in ((csv_path, write_csv), (save, write_json)):
-        if path is not None:
-            writer(data, path)
-            note(f"wrote {path}")
-    if plot is not None:
-        if result.measured:
-            write_plot(data, plot)
-            note(f"wrote {plot}")
-        else:
-            note(f"no plot written to {plot}: nothing was measured")
+    files = [path for path in (csv_path, save, plot) if path is not None]
+    with held_outputs(files):  # a second bench writing the same file is refused now, not after
+        result = run_bench(request, progress=_progress)
+        if baseline is not None:
+            result.comparison = compare(result.to_dict(), baseline, str(compare_with), tolerance)
+        data = result.to_dict()
+        for path, writer in ((csv_path, write_csv), (save, write_json)):
+            if path is not None:
+                writer(data, path)
+                note(f"wrote {path}")
+        if plot is not None:
+            if result.measured:
+                write_plot(data, plot)
+                note(f"wrote {plot}")
+            else:
+                note(f"no plot written to {plot}: nothing was measured")
     return emit(result, as_json, NAME)

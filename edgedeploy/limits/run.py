@@ -19,7 +19,7 @@ from edgedeploy.limits.plot import draw
 from edgedeploy.limits.result import LimitsResult
 from edgedeploy.limits.scan import Point, scan
 from edgedeploy.limits.source import ScanSource, resolve
-from edgedeploy.outputs import atomic_write_text, check_output_path
+from edgedeploy.outputs import atomic_write_text, check_output_path, held_outputs
 from edgedeploy.report import envelope_json, note, stderr
 from edgedeploy.targets.registry import DEFAULT_TARGET, get_target
 
@@ -94,40 +94,41 @@ def run_limits(
     # converting would cost them all.
     _refuse_overwrite(folder, force)
     check_output_path(folder, "--output-dir", directory=True)
-    source, grid = resolve(model, alphas, resolutions)
-    options = {key: value for key, value in (("host", host), ("clock", clock)) if value}
-    start = time.perf_counter()
-    with stderr.status("fast analysis ...") as status:
-        points = scan(source, grid, spec.name, options, progress=status.update)
-    scan_seconds = time.perf_counter() - start
-    found = find.limits(points)
-    confirmations, start = [], time.perf_counter()
-    if confirm_points or exhaustive:
-        chosen = _to_confirm(points, found, exhaustive)
-        confirmations = _confirm_all(source, points, chosen, folder, spec.name, options, force)
-    confirm_seconds = time.perf_counter() - start
-    notes = []
-    if any(p.origin == "converted" for p in points):
-        notes.append(
-            "a converted model disagreed with the fast analysis: its facts replace the forecast (*) and the "
-            "limits were found again from them"
-        )
+    with held_outputs([folder]):  # a second limits run into this folder is refused now
+        source, grid = resolve(model, alphas, resolutions)
+        options = {key: value for key, value in (("host", host), ("clock", clock)) if value}
+        start = time.perf_counter()
+        with stderr.status("fast analysis ...") as status:
+            points = scan(source, grid, spec.name, options, progress=status.update)
+        scan_seconds = time.perf_counter() - start
         found = find.limits(points)
-    result = LimitsResult(
-        model=source.name,
-        source="builtin" if source.builtin else "onnx",
-        target=spec.name,
-        options={"host": host, "clock": clock, "alphas": alphas, "resolutions": resolutions},
-        points=points,
-        limits=found,
-        cliffs=find.cliffs(points),
-        confirmations=confirmations,
-        scan_seconds=scan_seconds,
-        confirm_seconds=confirm_seconds,
-        evidence=_evidence(points),
-        notes=notes,
-    )
-    _write(result, folder)
+        confirmations, start = [], time.perf_counter()
+        if confirm_points or exhaustive:
+            chosen = _to_confirm(points, found, exhaustive)
+            confirmations = _confirm_all(source, points, chosen, folder, spec.name, options, force)
+        confirm_seconds = time.perf_counter() - start
+        notes = []
+        if any(p.origin == "converted" for p in points):
+            notes.append(
+                "a converted model disagreed with the fast analysis: its facts replace the forecast (*) and the "
+                "limits were found again from them"
+            )
+            found = find.limits(points)
+        result = LimitsResult(
+            model=source.name,
+            source="builtin" if source.builtin else "onnx",
+            target=spec.name,
+            options={"host": host, "clock": clock, "alphas": alphas, "resolutions": resolutions},
+            points=points,
+            limits=found,
+            cliffs=find.cliffs(points),
+            confirmations=confirmations,
+            scan_seconds=scan_seconds,
+            confirm_seconds=confirm_seconds,
+            evidence=_evidence(points),
+            notes=notes,
+        )
+        _write(result, folder)
     return result
 
 

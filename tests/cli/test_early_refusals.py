@@ -147,3 +147,25 @@ def test_compile_and_limits_into_a_directory_holding_results(tmp_path, results_d
     (results_dir / "limits.json").write_text("{}")
     result = run_child(tmp_path, "limits", "mobilenet_v2", "-o", results_dir)
     _refused_early(result, "already holds limits.json")
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "name"),
+    [
+        ("bench", "--save", "result.json"),
+        ("bench", "--csv", "result.csv"),
+        ("limits", "-o", "limits-out"),
+    ],
+)
+def test_an_output_held_by_another_run(tmp_path, command, option, name):
+    """A second bench or limits naming an output another run is writing is refused before any work,
+    and the output the other run holds is left to it."""
+    from edgedeploy.outputs import held_outputs
+
+    output = tmp_path / name
+    model = MODEL if command == "bench" else "mobilenet_v2"
+    with held_outputs([output]):  # what the first run holds for as long as it works
+        result = run_child(tmp_path, command, model, option, output)
+    _refused_early(result, "is in use by another edgedeploy run")
+    assert not output.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sentinel.json"]  # its lock went with it
