@@ -84,10 +84,10 @@ def study(tmp_path_factory):
 
     real_measure = fidelity.measure
 
-    def interrupt_on_the_second_model(onnx_model, int8, held_back):
+    def interrupt_on_the_second_model(onnx_model, int8, *rest):
         if int8.name.startswith(TINY):  # mid-conversion: the int8 model exists in the staging area
             raise KeyboardInterrupt
-        return real_measure(onnx_model, int8, held_back)
+        return real_measure(onnx_model, int8, *rest)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fidelity, "measure", interrupt_on_the_second_model)
