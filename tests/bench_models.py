@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The shortest bench plan that still measures: for tests of what bench reports, not of its numbers.
+QUICK_BENCH = ("--min-runs", "3", "--min-time", "0", "--warmup-time", "0", "--repeats", "1")
+
 
 def float_add_model(path: Path) -> Path:
     import flatbuffers

@@ -11,7 +11,7 @@ import shutil
 import sys
 
 import pytest
-from bench_models import float_add_model
+from bench_models import QUICK_BENCH, float_add_model
 
 from edgedeploy.errors import ExitCode
 
@@ -77,14 +77,7 @@ def test_default_columns_are_all_cores_and_one_thread(cli, edgetpu_models):
     result = cli(
         "bench",
         edgetpu_models / f"{MNV1}.tflite",
-        "--min-runs",
-        "3",
-        "--min-time",
-        "0",
-        "--warmup-time",
-        "0",
-        "--repeats",
-        "1",
+        *QUICK_BENCH,
     )
     assert result.code == ExitCode.OK, result
     assert "cpu (1 thread)" in result.out and "median latency" in result.out

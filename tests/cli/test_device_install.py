@@ -7,12 +7,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from bench_models import QUICK_BENCH
 from device_side import BLOCKED, device_side_env, run_device_side
 from tiny_models import export_onnx, tiny_cnn
 
 from edgedeploy.errors import ExitCode
-
-QUICK_BENCH = ("--min-runs", "3", "--min-time", "0", "--warmup-time", "0", "--repeats", "1")
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench_models import QUICK_BENCH
 from rich.console import Console
 
 from edgedeploy.cli.app import app
@@ -19,7 +20,6 @@ from edgedeploy.models.registry import BUILTINS
 
 REPO = Path(__file__).resolve().parents[2]
 WIDTH = 80
-QUICK_BENCH = ("--min-runs", "3", "--min-time", "0", "--warmup-time", "0", "--repeats", "1")
 # A line may pass 80 columns only when it is kept whole on purpose so it can be copied: a command on a
 # line of its own, a fix (often a command), or an error (one line, as the CLI contract says).
 WHOLE_ON_PURPOSE = re.compile(r"^\s*(edgedeploy |fix: |error: )")

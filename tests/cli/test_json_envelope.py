@@ -6,24 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from bench_models import float_add_model
+from bench_models import QUICK_BENCH, float_add_model
 
 from edgedeploy import __version__
 from edgedeploy.errors import ExitCode
 
 HEADER = ["schema_version", "command", "edgedeploy_version"]
-QUICK = (
-    "--min-runs",
-    "3",
-    "--min-time",
-    "0",
-    "--warmup-time",
-    "0",
-    "--repeats",
-    "1",
-    "--threads",
-    "1",
-)
+QUICK = (*QUICK_BENCH, "--threads", "1")
 
 
 def _enveloped(text: str, command: str) -> dict:

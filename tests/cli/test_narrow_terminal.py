@@ -6,23 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from bench_models import QUICK_BENCH
 from rich.console import Console
 
 from edgedeploy import report
 from edgedeploy.errors import ExitCode
 
-QUICK = (
-    "--min-runs",
-    "3",
-    "--min-time",
-    "0",
-    "--warmup-time",
-    "0",
-    "--repeats",
-    "1",
-    "--threads",
-    "1",
-)
+QUICK = (*QUICK_BENCH, "--threads", "1")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import session_processes
 from tiny_models import export_onnx, tiny_cnn
 
 from edgedeploy.compare.cache import ConversionCache
@@ -55,20 +56,6 @@ def facts(data: dict) -> list[tuple]:
         )
         for r in data["rows"]
     ]
-
-
-def session_processes(sid: int) -> list[int]:
-    """Processes still alive in the session the test started (the study and its workers)."""
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == sid and fields[0] != "Z":
-                alive.append(int(entry.name))
-    return alive
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import session_processes
 from tiny_models import export_onnx, tiny_cnn
 
 pytestmark = pytest.mark.slow
@@ -62,29 +63,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _session_processes(sid: int) -> list[int]:
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == sid and fields[0] != "Z":
-                alive.append(int(entry.name))
-    return alive
-
-
 def _stop(node: subprocess.Popen) -> None:
     """Stop what the test started - the node process and every process of its session - by id."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in _session_processes(node.pid):
+        for pid in session_processes(node.pid):
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + 20
-        while _session_processes(node.pid) and time.monotonic() < deadline:
+        while session_processes(node.pid) and time.monotonic() < deadline:
             time.sleep(0.5)
     node.wait(10)
 

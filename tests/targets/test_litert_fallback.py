@@ -12,12 +12,13 @@ import json
 
 import numpy as np
 import pytest
+from bench_models import QUICK_BENCH
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.targets import litert
 from edgedeploy.targets.litert import create_interpreter, separate_messages
 
-QUICK = ("--min-runs", "3", "--min-time", "0", "--warmup-time", "0", "--repeats", "1")
+QUICK = QUICK_BENCH
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from bench_models import float_add_model
+from bench_models import QUICK_BENCH, float_add_model
 
 from edgedeploy.errors import ExitCode, UsageError
 from edgedeploy.targets import registry
 
-QUICK = ("--min-runs", "3", "--min-time", "0", "--warmup-time", "0", "--repeats", "1")
+QUICK = QUICK_BENCH
 
 
 @pytest.fixture

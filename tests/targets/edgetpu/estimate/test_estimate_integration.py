@@ -6,23 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from bench_models import QUICK_BENCH
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.targets.contract import MappingSummary
 from edgedeploy.targets.registry import get_target
 
-QUICK = (
-    "--min-runs",
-    "3",
-    "--min-time",
-    "0",
-    "--warmup-time",
-    "0",
-    "--repeats",
-    "1",
-    "--threads",
-    "1",
-)
+QUICK = (*QUICK_BENCH, "--threads", "1")
 
 
 def _latency_model(test_data, folder: str, name: str):
