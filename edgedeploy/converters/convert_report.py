@@ -186,8 +186,3 @@ class ConvertResult:
         for key, value in fid["int8_vs_float_tflite"].items():
             table.add_row(f"int8 vs float TFLite {key.replace('_', ' ')}", f"{value:.4f}")
         console.print(table)
-
-
-ConvertReport = (
-    ConvertResult  # the name before issue 22, for code written against it; remove after the merge
-)

@@ -105,8 +105,3 @@ def list_models(alpha: float | None = None, resolution: int | None = None) -> Mo
             }
         )
     return ModelsResult(rows)
-
-
-ModelsReport = (
-    ModelsResult  # the name before issue 22, for code written against it; remove after the merge
-)

@@ -155,8 +155,3 @@ def check_targets(
             )
         )
     return TargetsResult(entries, required)
-
-
-TargetsReport = (
-    TargetsResult  # the name before issue 22, for code written against it; remove after the merge
-)

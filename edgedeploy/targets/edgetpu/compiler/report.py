@@ -248,8 +248,3 @@ def _render_comparison(console: Console, model: ModelResult, succeeded: bool) ->
 
 def _n(value: int | None) -> str:
     return "-" if value is None else str(value)
-
-
-CompileReport = (
-    CompileResult  # the name before issue 22, for code written against it; remove after the merge
-)

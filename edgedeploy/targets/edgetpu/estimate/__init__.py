@@ -20,7 +20,7 @@ from edgedeploy.targets.edgetpu.estimate.profiles import (
     load_constants,
     load_host_file,
 )
-from edgedeploy.targets.edgetpu.estimate.result import EstimateReport, EstimateResult, HostListing
+from edgedeploy.targets.edgetpu.estimate.result import EstimateResult, HostListing
 
 
 def _calibrated() -> dict:
@@ -60,7 +60,6 @@ __all__ = [
     "resolve_host",
     "load_constants",
     "EstimateResult",
-    "EstimateReport",  # the name before issue 22; remove after the merge
     "HostListing",
     "CLOCKS",
     "DEFAULT_CLOCK",

@@ -259,8 +259,3 @@ class HostListing:
             f"--clock std|max: {clocks['std']:g} / {clocks['max']:g} MHz on USB (libedgetpu1-std / -max); "
             "PCIe always runs at full speed. Where every constant comes from: --host list --json."
         )
-
-
-EstimateReport = (
-    EstimateResult  # the name before issue 22, for code written against it; remove after the merge
-)

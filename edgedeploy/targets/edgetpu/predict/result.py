@@ -271,8 +271,3 @@ def _io_text(tensors: list[dict]) -> str:
 def _ops_text(ops: list[int]) -> str:
     shown = ", ".join(map(str, ops[:6]))
     return shown + (", ..." if len(ops) > 6 else "")
-
-
-CheckReport = (
-    CheckResult  # the name before issue 22, for code written against it; remove after the merge
-)
