@@ -55,24 +55,31 @@ def _unit(module: str) -> str:
     return parts[1]
 
 
+def _module_name(path: Path) -> str:
+    """``edgedeploy.x.y`` for ``edgedeploy/x/y.py`` (a package's ``__init__`` is the package)."""
+    parts = ("edgedeploy", *path.relative_to(PACKAGE).with_suffix("").parts)
+    return ".".join(parts).removesuffix(".__init__")
+
+
+def _imported(path: Path) -> list[str]:
+    """Every module ``path`` imports (``from a import b`` names ``a``), at any depth of the file."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(a.name for a in node.names)
+    return names
+
+
 def _edges() -> dict[str, set[tuple[str, str]]]:
     edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for path in PACKAGE.rglob("*.py"):
-        module = ".".join(
-            ("edgedeploy", *path.relative_to(PACKAGE).with_suffix("").parts)
-        ).removesuffix(".__init__")
+        module = _module_name(path)
         source = _unit(module)
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = (
-                [node.module]
-                if isinstance(node, ast.ImportFrom) and node.module
-                else [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else []
-            )
-            for name in names:
-                if name.startswith("edgedeploy") and _unit(name) != source:
-                    edges[source].add((_unit(name), str(path.relative_to(PACKAGE))))
+        for name in _imported(path):
+            if name.startswith("edgedeploy") and _unit(name) != source:
+                edges[source].add((_unit(name), str(path.relative_to(PACKAGE))))
     return edges
 
 
@@ -150,27 +157,12 @@ KNOWN_BACK_EDGES = {("targets.edgetpu.predict", "targets.edgetpu.estimate")}
 def test_no_cycles_inside_targets():
     graph: dict[str, set[str]] = defaultdict(set)
     for path in (PACKAGE / "targets").rglob("*.py"):
-        module = ".".join(
-            ("edgedeploy", *path.relative_to(PACKAGE).with_suffix("").parts)
-        ).removesuffix(".__init__")
+        module = _module_name(path)
         source = _target_unit(module)
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = (
-                [node.module]
-                if isinstance(node, ast.ImportFrom) and node.module
-                else [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else []
-            )
-            for name in names:
-                target = _target_unit(name) if name.startswith("edgedeploy.targets") else None
-                if (
-                    source
-                    and target
-                    and target != source
-                    and (source, target) not in KNOWN_BACK_EDGES
-                ):
-                    graph[source].add(target)
+        for name in _imported(path):
+            target = _target_unit(name) if name.startswith("edgedeploy.targets") else None
+            if source and target and target != source and (source, target) not in KNOWN_BACK_EDGES:
+                graph[source].add(target)
     cycles: list[list[str]] = []
 
     def visit(node: str, trail: list[str]) -> None:

@@ -168,13 +168,7 @@ def _torchscript(
         raise UsageError(
             "a TorchScript model carries no input size: pass --input-shape, e.g. 1,3,224,224"
         )
-    return TorchModel(
-        module=module.eval(),
-        input_shape=shape,
-        name=path.stem,
-        preprocessing=default_preprocessing(shape[2], shape[3]),
-        details={"source": "torchscript"},
-    )
+    return _file_model(module.eval(), path, shape, "torchscript")
 
 
 def _exported_program(path: Path, shape: tuple[int, ...] | None) -> TorchModel:
@@ -191,12 +185,17 @@ def _exported_program(path: Path, shape: tuple[int, ...] | None) -> TorchModel:
         raise UsageError(
             "cannot tell the program's NCHW input size: pass --input-shape, e.g. 1,3,224,224"
         )
+    return _file_model(program.module(), path, shape, "exported-program")
+
+
+def _file_model(module, path: Path, shape: tuple[int, ...], source: str) -> TorchModel:
+    """A PyTorch model read from a file: named after it, ImageNet preprocessing assumed at its size."""
     return TorchModel(
-        module=program.module(),
+        module=module,
         input_shape=shape,
         name=path.stem,
         preprocessing=default_preprocessing(shape[2], shape[3]),
-        details={"source": "exported-program"},
+        details={"source": source},
     )
 
 

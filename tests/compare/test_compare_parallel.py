@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from processes import session_processes
+from processes import session_processes, stop_session
 from tiny_models import export_onnx, tiny_cnn
 
 from edgedeploy.compare.cache import ConversionCache
@@ -212,21 +212,7 @@ def ray_cluster(tmp_path_factory):
     assert raylet.exists(), "the local Ray head did not come up in 2 minutes"
     time.sleep(1)
     yield address
-    _stop_session(head)
-
-
-def _stop_session(head: subprocess.Popen) -> None:
-    """Stop what the test started - the head process and every process of its session - by id."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in session_processes(head.pid):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 20
-        while session_processes(head.pid) and time.monotonic() < deadline:
-            time.sleep(0.5)
-    head.wait(10)
+    stop_session(head)
 
 
 def test_ray_converts_as_tasks_brings_artifacts_home_and_benches_the_device_where_it_is(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from processes import session_processes
+from processes import stop_session
 from tiny_models import export_onnx, tiny_cnn
 
 pytestmark = pytest.mark.slow
@@ -61,20 +60,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _stop(node: subprocess.Popen) -> None:
-    """Stop what the test started - the node process and every process of its session - by id."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in session_processes(node.pid):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 20
-        while session_processes(node.pid) and time.monotonic() < deadline:
-            time.sleep(0.5)
-    node.wait(10)
 
 
 def _ray_start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -145,7 +130,7 @@ def two_nodes():
     finally:
         for node in (worker, head):
             if node is not None:
-                _stop(node)
+                stop_session(node)
         shutil.rmtree(temp, ignore_errors=True)
 
 
