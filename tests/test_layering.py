@@ -148,10 +148,6 @@ def _target_unit(module: str) -> str | None:
 
 
 ACCELERATOR_PACKAGES = {"cpu", "edgetpu"}
-# The one back-reference left (issue 22): predict's package-size rule reads the chip's parameter
-# overhead through estimate/profiles.py, a leaf module that belongs below both; moving it collides with
-# the estimate's own rework, so it moves after that lands.
-KNOWN_BACK_EDGES = {("targets.edgetpu.predict", "targets.edgetpu.estimate")}
 
 
 def test_no_cycles_inside_targets():
@@ -161,7 +157,7 @@ def test_no_cycles_inside_targets():
         source = _target_unit(module)
         for name in _imported(path):
             target = _target_unit(name) if name.startswith("edgedeploy.targets") else None
-            if source and target and target != source and (source, target) not in KNOWN_BACK_EDGES:
+            if source and target and target != source:
                 graph[source].add(target)
     cycles: list[list[str]] = []
 
@@ -175,9 +171,3 @@ def test_no_cycles_inside_targets():
     for node in sorted(graph):
         visit(node, [])
     assert not cycles
-
-
-def test_the_known_back_edge_is_still_there():
-    """When the last back-reference is moved, KNOWN_BACK_EDGES must be emptied with it."""
-    source = (PACKAGE / "targets" / "edgetpu" / "predict" / "analysis.py").read_text()
-    assert "edgedeploy.targets.edgetpu.estimate" in source

@@ -28,12 +28,12 @@ from edgedeploy.targets.edgetpu.estimate.estimate import term_inputs
 from edgedeploy.targets.edgetpu.estimate.profiles import DEFAULT_CLOCK, DEFAULT_HOST, load_constants
 from edgedeploy.targets.edgetpu.estimate.terms import estimate_terms
 from edgedeploy.targets.edgetpu.estimate.workload import uncompiled_workload
+from edgedeploy.targets.edgetpu.package_size import package_parameter_bytes
 from edgedeploy.targets.edgetpu.predict.activations import activation_concern, load_evidence
 from edgedeploy.targets.edgetpu.predict.analysis import (
     DYNAMIC_FIX,
     USABLE_CACHE_FRACTION,
     analyse,
-    package_parameter_bytes,
 )
 from edgedeploy.targets.edgetpu.predict.result import CheckResult
 from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER, load_rules

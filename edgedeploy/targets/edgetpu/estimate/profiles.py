@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.targets.edgetpu.package_size import CONSTANTS_FILE
 
-DATA_FILE = Path(__file__).with_name("hosts-v2.json")
+DATA_FILE = CONSTANTS_FILE  # hosts-v2.json beside this module
 CLOCKS = ("std", "max")
 DEFAULT_HOST = "x86-usb3"
 DEFAULT_CLOCK = "max"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgedeploy.report import fmt_bytes, plural
+from edgedeploy.targets.edgetpu.package_size import package_parameter_bytes
 from edgedeploy.targets.edgetpu.predict import findings as find
 from edgedeploy.targets.edgetpu.predict.operators import OpPrediction, dynamic_ops, predict_ops
 from edgedeploy.targets.edgetpu.predict.partition import apply_partition, first_cut
@@ -53,17 +54,6 @@ def summarize(graph: TFLiteGraph, predictions: list[OpPrediction], rules: Rules)
         on_chip_cache_bytes=rules.on_chip_cache_bytes,
         params_stream=package_parameter_bytes(tpu_params) > rules.on_chip_cache_bytes,
     )
-
-
-def package_parameter_bytes(weight_bytes: int, overhead: float | None = None) -> int:
-    """What the compiled package will hold for ``weight_bytes`` of TFLite weights: the overhead factor is
-    measured on Google's compiled files (estimate/hosts-v2.json). check, limits and estimate all use it;
-    the latency fit passes its own ``overhead`` while it measures that factor."""
-    if overhead is None:
-        from edgedeploy.targets.edgetpu.estimate.profiles import load_constants
-
-        overhead = load_constants().chip.parameter_overhead
-    return int(weight_bytes * overhead)
 
 
 def _cache_finding(summary: Summary, rules: Rules) -> Finding | None:
