@@ -1,7 +1,8 @@
 """Accelerator knowledge lives under edgedeploy/targets/<name>/: outside edgedeploy/targets/, no string
 in the code names a built-in accelerator (``edgetpu``, ``coral``) but the registry's list of built-ins
-and its default target. Docstrings and comments may name it; code paths may not. The few files still
-holding one are listed with the reason, so that the list can only shrink."""
+and its default target (the command line reads --target's default and names from the registry, and a
+target's own options from its ``TargetSpec.options``). Docstrings and comments may name it; code paths
+may not. The files still holding one are listed with the reason, so that the list can only shrink."""
 
 from __future__ import annotations
 
@@ -15,18 +16,6 @@ PACKAGE = Path(edgedeploy.__file__).parent
 NAMES = re.compile(r"\b(edgetpu|coral)\b", re.IGNORECASE)
 ALLOWED = {
     "targets/registry.py": "the list of built-in targets and the default --target",
-    # Declared by each command today; their -t/--target options are being reworked (issue 21), after
-    # which the default and help come from the registry.
-    "cli/app.py": "the tool's one-line description",
-    "cli/bench.py": "--edgetpu-lib and --target help",
-    "cli/check.py": "--target default",
-    "cli/compare.py": "--target help",
-    "cli/compile.py": "--target default",
-    "cli/convert.py": "--target default",
-    "cli/estimate.py": "--target default",
-    "cli/limits.py": "--target default",
-    "cli/targets.py": "--edgetpu-lib",
-    "cli/verify.py": "--target default and --edgetpu-lib",
     # Files written for the user's device, not code paths of edgedeploy.
     "deploy/infer_template.py": "the generated infer.py loads the Edge TPU delegate by file name",
     "deploy/labels.py": "provenance of the shipped labels (google-coral/test_data)",

@@ -31,24 +31,29 @@ from edgedeploy.cli import (
 )  # noqa: E402,E501
 from edgedeploy.cli.help_text import Command, Group, hide_flag_metavars, reflow  # noqa: E402
 from edgedeploy.cli.interrupts import interrupt_handling  # noqa: E402
+from edgedeploy.cli.target_flags import CommandWithTargetFlags  # noqa: E402
 from edgedeploy.errors import EdgedeployError, ExitCode  # noqa: E402
 from edgedeploy.exiting import end_process  # noqa: E402
 from edgedeploy.extras import missing_extra  # noqa: E402
 from edgedeploy.files import leave_deleted_cwd  # noqa: E402
 from edgedeploy.report import error_document, stderr, written  # noqa: E402
+from edgedeploy.targets.registry import DEFAULT_TARGET, default_target  # noqa: E402
+
+_BUILT_IN = default_target()  # the accelerator the tool's description names
 
 app = typer.Typer(
     name="edgedeploy",
     help=(
-        "Take a vision model from PyTorch or ONNX to the Google Coral Edge TPU: convert to full-int8 "
-        "TFLite, predict which operators the Edge TPU cannot map (and why, and what to change), "
-        "compile with edgetpu_compiler, and benchmark latency and power on the CPU and Coral devices.\n\n"
+        f"Take a vision model from PyTorch or ONNX to an accelerator (built in: {_BUILT_IN.summary}): "
+        "convert to full-int8 TFLite, predict which operators it cannot map (and why, and what to "
+        "change), compile with its compiler, and benchmark latency and power on the CPU and the "
+        "device.\n\n"
         "Examples:\n\n"
         "  edgedeploy models\n\n"
-        "  edgedeploy convert --target edgetpu mobilenet_v2 --output-dir out/mnv2\n\n"
+        f"  edgedeploy convert --target {DEFAULT_TARGET} mobilenet_v2 --output-dir out/mnv2\n\n"
         "  edgedeploy check out/mnv2/mobilenet_v2_1.0_224_int8.tflite\n\n"
-        "  edgedeploy bench --target cpu,coral out/mnv2/mobilenet_v2_1.0_224_int8.tflite\n\n"
-        "  edgedeploy compare mobilenet_v2:0.5,1.0 -r 96,224 --target cpu,coral"
+        f"  edgedeploy bench --target cpu,{DEFAULT_TARGET} out/mnv2/mobilenet_v2_1.0_224_int8.tflite\n\n"
+        f"  edgedeploy compare mobilenet_v2:0.5,1.0 -r 96,224 --target cpu,{DEFAULT_TARGET}"
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -83,7 +88,7 @@ for _module in (models, convert, check, compile, estimate, limits, bench, target
         help=reflow(_module.command.__doc__),
         no_args_is_help=_module.NO_ARGS_IS_HELP,
         cls=Command,
-    )(hide_flag_metavars(_module.command))
+    )(CommandWithTargetFlags(_module.NAME, hide_flag_metavars(_module.command)))
 
 
 _COMMANDS = {

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from edgedeploy.cli import bench_flags as flags
+from edgedeploy.cli.target_flags import target_option
 
 NAME = "bench"
 NO_ARGS_IS_HELP = True
@@ -25,11 +27,9 @@ def command(
         ...,
         metavar="MODEL.tflite",
         help="TFLite models (.tflite); a compiled "
-        "X_edgetpu.tflite beside X.tflite is used for the edgetpu target.",
+        "X_edgetpu.tflite beside X.tflite is used for the target it was compiled for.",
     ),
-    target: list[str] = typer.Option(
-        ["cpu"], "--target", "-t", help="Targets, comma-separated: cpu, coral (alias edgetpu)."
-    ),
+    target: list[str] = target_option("Targets, comma-separated: {names}.", "runtime", ["cpu"]),
     threads: str = typer.Option(
         None, "--threads", help="CPU thread counts, e.g. 4 or 1,4 or all. Default: all cores and 1."
     ),
@@ -38,9 +38,6 @@ def command(
     ),
     device: str = typer.Option(
         None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."
-    ),
-    edgetpu_lib: str = typer.Option(
-        None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."
     ),
     compile_missing: bool = typer.Option(
         False,
@@ -93,6 +90,7 @@ def command(
         help="With --compare: slower by more than this fraction (and "
         "beyond the noise) is a regression.",
     ),
+    target_flags: dict[str, Any] | None = None,  # the targets' own runtime settings
 ) -> int:
     """Measure latency (and power, with a meter) of models on the CPU and Coral Edge TPU, one method for all.
 
@@ -149,11 +147,11 @@ def command(
         repeats=repeats,
         fps=fps,
     )
-    options = TargetOptions(
+    options = TargetOptions.of(
         threads=flags.thread_counts(threads),
         xnnpack=not no_xnnpack,
         device=device,
-        library=edgetpu_lib,
+        **(target_flags or {}),
     )
     request = BenchRequest(
         models=tuple(models),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+
+from edgedeploy.cli.target_flags import target_option
 
 NAME = "check"
 NO_ARGS_IS_HELP = True
@@ -18,31 +21,12 @@ def command(
         "or an edgetpu_compiler stdout capture / *_edgetpu.log.",
         show_default=False,
     ),
-    target: str = typer.Option(
-        "edgetpu", "--target", "-t", help="The accelerator whose mapping to check (alias coral)."
-    ),
+    target: str = target_option("The accelerator whose mapping to check: {names}.", "check"),
     as_json: bool = typer.Option(
         False,
         "--json",
         help="Print the report as JSON (schema: docs/check-schema.md in the "
         "installed edgedeploy package).",
-    ),
-    compiler_version: int | None = typer.Option(
-        None,
-        "--compiler-version",
-        help="Edge TPU compiler major version whose rules apply (14, 15, 16) \\[default: 16].",
-    ),
-    min_runtime: int | None = typer.Option(
-        None,
-        "--min-runtime",
-        "-m",
-        help="Minimum Edge TPU runtime (the compiler's -m); default: the compiler's own.",
-    ),
-    source: Path | None = typer.Option(
-        None,
-        "--source",
-        help="For a compiled model: the .tflite it was compiled from "
-        "(default: X.tflite beside X_edgetpu.tflite).",
     ),
     all_ops: bool = typer.Option(
         False, "--all-ops", help="List every op in the table, not only those that do not map."
@@ -52,6 +36,8 @@ def command(
         "--no-estimate",
         help="Skip the latency estimate (the estimate command's, from the model file).",
     ),
+    target_flags: dict[str, Any]
+    | None = None,  # the target's own options (--compiler-version, ...)
 ) -> int:
     """Predict which operators the Edge TPU maps, which fall back to the CPU, why, where the graph is cut, and the fix.
 
@@ -74,17 +60,11 @@ def command(
     from edgedeploy.report import emit
     from edgedeploy.targets.registry import call_capability
 
-    report = call_capability(
-        target,
-        "check",
-        file,
-        compiler_version=compiler_version,
-        min_runtime=min_runtime,
-        source=source,
-        all_ops=all_ops,
-    )
+    flags = target_flags or {}
+    report = call_capability(target, "check", file, all_ops=all_ops, **flags)
     if not no_estimate:
-        report.estimate = _estimate(target, file, report, source)
+        # the model a compiled file was compiled from, if the target takes one, counts its MACs
+        report.estimate = _estimate(target, file, report, flags.get("source"))
     return emit(report, as_json, NAME)
 
 

@@ -8,6 +8,7 @@ import typer
 
 from edgedeploy.cli import bench_flags as flags
 from edgedeploy.cli import model_flags
+from edgedeploy.cli.target_flags import target_option
 
 NAME = "compare"
 NO_ARGS_IS_HELP = True
@@ -20,12 +21,10 @@ def command(
         help="Built-in models with optional alphas "
         "(mobilenet_v3_small:0.2,0.5) or model files (.onnx, .pt, .pt2).",
     ),
-    target: list[str] = typer.Option(
+    target: list[str] = target_option(
+        "Bench targets, comma-separated: {names}. Unavailable ones are listed with the reason.",
+        "runtime",
         ["cpu"],
-        "--target",
-        "-t",
-        help="Bench targets, comma-separated: cpu, coral "
-        "(alias edgetpu). Unavailable ones are listed with the reason.",
     ),
     resolution: str = typer.Option(
         None,

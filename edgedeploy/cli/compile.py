@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
 
-from edgedeploy.cli import compiler_flags as flags
+from edgedeploy.cli.target_flags import target_option
 from edgedeploy.report import emit, stderr
 
 NAME = "compile"
@@ -28,50 +29,17 @@ def command(
         "-o",
         metavar="DIR",
         help="Where the compiled models, the compiler's logs and report.json go "
-        "\\[default: edgedeploy-out/<model>-edgetpu].",
+        "\\[default: edgedeploy-out/<model>-<target>].",
     ),
-    min_runtime: int = flags.MIN_RUNTIME,
-    multiple_subgraphs: bool = flags.MULTIPLE_SUBGRAPHS,
-    segments: int = flags.SEGMENTS,
-    intermediate_tensors: str = typer.Option(
-        None,
-        "--intermediate-tensors",
-        "-i",
-        metavar="T1,T2",
-        help="End the Edge TPU region at these tensors (comma-separated "
-        "names); what follows runs on the CPU.",
-    ),
-    search_delegate: bool = typer.Option(
-        False,
-        "--search-delegate",
-        "-d",
-        help="If compiling fails, search back for the largest part of the graph "
-        "that compiles (compiler 16).",
-    ),
-    search_step: int = typer.Option(
-        None,
-        "--search-step",
-        "-k",
-        metavar="K",
-        help="Operators dropped per --search-delegate step (compiler default 1).",
-    ),
-    compiler_timeout: int = typer.Option(
-        None,
-        "--compiler-timeout",
-        metavar="SECONDS",
-        help="The compiler's own limit per compilation attempt (compiler 16; its default is 180).",
-    ),
-    compiler: str = flags.COMPILER,
-    timeout: float = flags.TIMEOUT,
-    target: str = typer.Option(
-        "edgetpu", "--target", "-t", help="The accelerator to compile for (alias coral)."
-    ),
+    target: str = target_option("The accelerator to compile for: {names}.", "compile"),
     as_json: bool = typer.Option(
         False, "--json", help="Print the report as JSON (the same as report.json)."
     ),
     force: bool = typer.Option(
         False, "--force", help="Write into an output directory that already holds results."
     ),
+    target_flags: dict[str, Any]
+    | None = None,  # the target's own options (the compiler's -m, -a, ...)
 ) -> int:
     """Compile int8 TFLite models for the Edge TPU with the real edgetpu_compiler.
 
@@ -100,22 +68,7 @@ def command(
     from edgedeploy.targets.registry import call_capability
 
     report = call_capability(
-        target,
-        "compile",
-        models,
-        output_dir,
-        force=force,
-        min_runtime=min_runtime,
-        multiple_subgraphs=multiple_subgraphs,
-        segments=segments,
-        search_delegate=search_delegate,
-        search_step=search_step,
-        intermediate_tensors=tuple(t.strip() for t in intermediate_tensors.split(","))
-        if intermediate_tensors
-        else (),
-        compiler_timeout=compiler_timeout,
-        compiler=compiler,
-        timeout=timeout,
+        target, "compile", models, output_dir, force=force, **(target_flags or {})
     )
     # A failed compile (exit 6) says so on stderr with or without --json: the report's table on stdout
     # may be piped away, the error line never is.

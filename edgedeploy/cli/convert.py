@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from edgedeploy.cli import compiler_flags as flags
 from edgedeploy.cli import model_flags
+from edgedeploy.cli.target_flags import target_option
 from edgedeploy.report import emit
 
 NAME = "convert"
@@ -36,9 +37,7 @@ def command(
         help="A .onnx file, a TorchScript (.pt) or torch.export (.pt2) file, "
         "or a built-in model name (see 'edgedeploy models').",
     ),
-    target: str = typer.Option(
-        "edgetpu", "--target", "-t", help="The accelerator to convert for: edgetpu (alias coral)."
-    ),
+    target: str = target_option("The accelerator to convert for: {names}.", "convert_step"),
     output_dir: Path = typer.Option(
         None, "--output-dir", "-o", help="Where the results go \\[default: edgedeploy-out/<model>]."
     ),
@@ -120,17 +119,13 @@ def command(
         help="Stop after the int8 model and the predicted mapping "
         "(exit 0 even when no Edge TPU compiler is installed).",
     ),
-    min_runtime: int = flags.MIN_RUNTIME,
-    multiple_subgraphs: bool = flags.MULTIPLE_SUBGRAPHS,
-    segments: int = flags.SEGMENTS,
-    compiler: str = flags.COMPILER,
-    compile_timeout: float = flags.TIMEOUT,
     force: bool = typer.Option(
         False, "--force", help="Overwrite results already in the output directory."
     ),
     as_json: bool = typer.Option(
         False, "--json", help="Print the report as JSON (it is always saved as report.json)."
     ),
+    target_flags: dict[str, Any] | None = None,  # the target's own options (the compiler's -m, ...)
 ) -> int:
     """Convert a model to a calibrated full-int8 TFLite model for the Edge TPU.
 
@@ -175,13 +170,7 @@ def command(
         raw_input=raw_input,
         labels=labels,
         outputs=tuple(n.strip() for n in outputs.split(",") if n.strip()) if outputs else None,
-        compiler_options=compiler_options(
-            min_runtime=min_runtime,
-            multiple_subgraphs=multiple_subgraphs,
-            segments=segments,
-            compiler=compiler,
-            timeout=compile_timeout,
-        ),
+        compiler_options=compiler_options(**(target_flags or {})),
     )
     directory = output_dir or default_output_dir(model, alpha, resolution)
     source = SourceSpec(

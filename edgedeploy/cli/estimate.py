@@ -5,22 +5,15 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from edgedeploy.cli.model_flags import resolution_option
+from edgedeploy.cli.target_flags import target_option
 
 NAME = "estimate"
 NO_ARGS_IS_HELP = True
-CLOCKS = ("std", "max")
-
-
-def _profiles(target: str) -> list[str]:
-    from edgedeploy.targets.registry import call_capability
-
-    return [
-        h["name"] for h in call_capability(target, "estimate", None, host="list").to_dict()["hosts"]
-    ]
 
 
 def _is_tflite(model: str) -> bool:
@@ -71,39 +64,7 @@ def command(
         "file or a built-in model name (converted first); with --calibrate: RESULTS files.",
         show_default=False,
     ),
-    host: str = typer.Option(
-        "x86-usb3",
-        "--host",
-        help="Host profile: x86-usb3, x86-pcie, devboard, rpi4-usb3, "
-        "rpi3-usb2, a calibrated profile (name or FILE.json); 'list' describes them and their sources.",
-    ),
-    calibrate: bool = typer.Option(
-        False,
-        "--calibrate",
-        help="Refit --host's per-invoke cost, I/O and stream rates and CPU speed to your measured "
-        "RESULTS (bench --save JSON or CSV model,latency_ms) and write --host-out.",
-    ),
-    host_out: Path | None = typer.Option(
-        None, "--host-out", help="With --calibrate: the profile file to write."
-    ),
-    name: str | None = typer.Option(
-        None, "--name", help="With --calibrate: the profile's name (default: the file's stem)."
-    ),
-    clock: str = typer.Option(
-        "max",
-        "--clock",
-        help="Edge TPU clock on USB: std (libedgetpu1-std, 250 MHz) or "
-        "max (libedgetpu1-max, 500 MHz); PCIe always runs at max.",
-    ),
-    source: Path | None = typer.Option(
-        None,
-        "--source",
-        help="For a compiled model: the .tflite it was compiled "
-        "from, to count MACs (default: X.tflite beside X_edgetpu.tflite).",
-    ),
-    target: str = typer.Option(
-        "edgetpu", "--target", "-t", help="The accelerator to estimate for (alias coral)."
-    ),
+    target: str = target_option("The accelerator to estimate for: {names}.", "estimate"),
     alpha: float = typer.Option(
         1.0, "--alpha", help="Width multiplier of a built-in model, in (0, 2]."
     ),
@@ -119,6 +80,7 @@ def command(
         help="Print the estimate as JSON: latency_ms, latency_ms_low, "
         "latency_ms_high, the terms and their sources.",
     ),
+    target_flags: dict[str, Any] | None = None,  # the target's own options (--host, --clock, ...)
 ) -> int:
     """Estimate the Edge TPU latency of a model without a device: steady state with a range, the
     first-inference extra, and the breakdown (fixed cost, compute, transfer, streamed parameters, CPU-side ops).
@@ -147,26 +109,12 @@ def command(
     from edgedeploy.report import emit
     from edgedeploy.targets.registry import call_capability
 
-    if calibrate:
-        if host_out is None:
-            raise UsageError("--calibrate writes a profile: give --host-out FILE (e.g. my-pi.json)")
-        if not model:
-            raise UsageError(
-                "--calibrate needs RESULTS: bench --save JSON files or CSVs (model,latency_ms)"
-            )
-        report = call_capability(
-            target,
-            "estimate",
-            None,
-            host=host,
-            clock=clock,
-            calibrate=[Path(r) for r in model],
-            host_out=host_out,
-            profile_name=name,
-        )
-        return emit(report, as_json, NAME)
-    if host == "list":
-        return emit(call_capability(target, "estimate", None, host="list"), as_json, NAME)
+    flags = target_flags or {}
+    # What the target answers without a model (Edge TPU: --host list, --calibrate RESULTS), if asked
+    results = {"results": tuple(map(Path, model))} if model else {}
+    answer = call_capability(target, "estimate", None, **results, **flags)
+    if answer is not None:
+        return emit(answer, as_json, NAME)
     if not model:
         raise UsageError("give a MODEL to estimate", "edgedeploy estimate --help")
     if len(model) > 1:
@@ -174,17 +122,6 @@ def command(
             f"estimate takes one MODEL (got {len(model)})", "several results go with --calibrate"
         )
     (given_model,) = model
-    names = _profiles(target)
-    if host not in names and not host.lower().endswith(".json"):
-        raise UsageError(
-            f"unknown host profile {host!r}; profiles: {', '.join(names)}",
-            "edgedeploy estimate --host list describes them",
-        )
-    if clock not in CLOCKS:
-        raise UsageError(
-            f"--clock must be std or max, not {clock!r}",
-            "std: libedgetpu1-std, max: libedgetpu1-max",
-        )
     with tempfile.TemporaryDirectory(prefix="edgedeploy-estimate-") as folder:
         given = _is_tflite(given_model)
         path = (
@@ -196,9 +133,7 @@ def command(
             target,
             "estimate",
             path,
-            host=host,
-            clock=clock,
-            source=source,
             label=None if given else f"{given_model} (converted: {path.name})",
+            **flags,
         )
     return emit(report, as_json, NAME)

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from edgedeploy.cli.target_flags import target_option
+
 NAME = "limits"
 NO_ARGS_IS_HELP = True
-CLOCKS = ("std", "max")
-
-
-def _check_host(target: str, host: str) -> None:
-    """An unknown host profile fails before any work (the estimate's own list of profiles)."""
-    from edgedeploy.errors import UsageError
-    from edgedeploy.targets.registry import call_capability, get_target
-
-    if not get_target(target, "limits").has("estimate"):
-        return
-    names = [
-        h["name"] for h in call_capability(target, "estimate", None, host="list").to_dict()["hosts"]
-    ]
-    if host not in names:
-        raise UsageError(
-            f"unknown host profile {host!r}; profiles: {', '.join(names)}",
-            "edgedeploy estimate --host list describes them",
-        )
 
 
 def command(
@@ -48,20 +33,7 @@ def command(
         help="Input sizes: 224, 96,160,224, 96..1024 "
         "(10 sizes) or 96..1024:64 \\[default: 96..1024].",
     ),
-    target: str = typer.Option(
-        "edgetpu", "--target", "-t", help="The accelerator: edgetpu (alias coral)."
-    ),
-    # Options of the target's own estimate: unset, the target applies its defaults; a target without
-    # them is not handed them (call_capability refuses an option a target does not take).
-    host: str = typer.Option(
-        None,
-        "--host",
-        help="Host profile of the latency estimate (see 'edgedeploy estimate --host list') "
-        "\\[default: the target's].",
-    ),
-    clock: str = typer.Option(
-        None, "--clock", help="Clock of the estimate: std or max \\[default: the target's]."
-    ),
+    target: str = target_option("The accelerator: {names}.", "limits"),
     exhaustive: bool = typer.Option(
         False,
         "--exhaustive",
@@ -90,6 +62,8 @@ def command(
         help="Print the result as JSON (it is always saved as "
         "limits.json): every point, the limits, the cliffs, the confirmations.",
     ),
+    # The target's own options (Edge TPU: --host and --clock of its estimate), checked when parsed
+    target_flags: dict[str, Any] | None = None,
 ) -> int:
     """Find the largest input size (per alpha) that maps 100% to the Edge TPU, keeps every parameter in
     the on-chip memory and keeps its activations within sizes seen compiling; where each cliff starts,
@@ -117,10 +91,6 @@ def command(
     from edgedeploy.report import emit
 
     require("convert", NAME)  # it builds (and confirms by converting) the model at each point
-    if clock is not None and clock not in CLOCKS:
-        raise UsageError(f"--clock must be std or max, not {clock!r}")
-    if host is not None:
-        _check_host(target, host)
     if exhaustive and no_confirm:
         raise UsageError(
             "--exhaustive converts every point; --no-confirm converts none: choose one"
@@ -130,8 +100,7 @@ def command(
         alphas=alphas,
         resolutions=resolutions,
         target=target,
-        host=host,
-        clock=clock,
+        target_options=target_flags or {},
         output_dir=output_dir,
         confirm_points=not no_confirm,
         exhaustive=exhaustive,

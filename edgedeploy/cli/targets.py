@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -20,9 +21,6 @@ def command(
     device: str = typer.Option(
         None, "--device", help="Edge TPU to check: usb, usb:N, pci, pci:N or :N."
     ),
-    edgetpu_lib: str = typer.Option(
-        None, "--edgetpu-lib", help="Edge TPU runtime library to try (default libedgetpu.so.1)."
-    ),
     model: Path = typer.Option(
         None,
         "--model",
@@ -30,6 +28,7 @@ def command(
         "against the installed one (exit 7 if too old).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    target_flags: dict[str, Any] | None = None,  # the targets' own runtime settings
 ) -> int:
     """List the benchmark targets (cpu, coral) with whether they can run here and, if not, why.
 
@@ -54,5 +53,5 @@ def command(
         from edgedeploy.files import TFLITE, check_input
 
         check_input(model, TFLITE)
-    options = TargetOptions(device=device, library=edgetpu_lib)
+    options = TargetOptions.of(device=device, **(target_flags or {}))
     return emit(check_targets(list(names or []), options, model), as_json, NAME)

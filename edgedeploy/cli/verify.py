@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from edgedeploy.cli.target_flags import target_option
 from edgedeploy.report import emit
 
 NAME = "verify"
@@ -21,17 +23,11 @@ def command(
     images: Path = typer.Option(
         ..., "--images", help="Folder of photos (jpg, png, ...; searched recursively)."
     ),
-    target: str = typer.Option(
-        "edgetpu",
-        "--target",
-        "-t",
-        help="The accelerator that runs the compiled model: edgetpu (alias coral).",
+    target: str = target_option(
+        "The accelerator that runs the compiled model: {names}.", "runtime"
     ),
     device: str = typer.Option(
         None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."
-    ),
-    edgetpu_lib: str = typer.Option(
-        None, "--edgetpu-lib", help="Edge TPU runtime library to load (default libedgetpu.so.1)."
     ),
     min_cosine: float = typer.Option(
         0.99,
@@ -49,6 +45,7 @@ def command(
         False, "--layers", help="Compare int8 with float layer by layer even when it agrees."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    target_flags: dict[str, Any] | None = None,  # the target's own runtime settings
 ) -> int:
     """Check that the deployed model answers like the float model it came from.
 
@@ -79,7 +76,7 @@ def command(
         model,
         images,
         target=target,
-        options=TargetOptions(device=device, library=edgetpu_lib),
+        options=TargetOptions.of(device=device, **(target_flags or {})),
         min_cosine=min_cosine,
         min_top1=min_top1,
         always_layers=layers,

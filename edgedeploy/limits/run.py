@@ -9,6 +9,7 @@ converted points go to ``<output>/confirm/``.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,7 @@ def run_limits(
     alphas: str | None = None,
     resolutions: str | None = None,
     target: str = DEFAULT_TARGET,
-    host: str | None = None,
-    clock: str | None = None,
+    target_options: Mapping[str, Any] | None = None,
     output_dir: Path | None = None,
     confirm_points: bool = True,
     exhaustive: bool = False,
@@ -96,7 +96,8 @@ def run_limits(
     check_output_path(folder, "--output-dir", directory=True)
     with held_outputs([folder]):  # a second limits run into this folder is refused now
         source, grid = resolve(model, alphas, resolutions)
-        options = {key: value for key, value in (("host", host), ("clock", clock)) if value}
+        # the target's own options (Edge TPU: host, clock), for its limits capability at every point
+        options = {key: value for key, value in (target_options or {}).items() if value}
         start = time.perf_counter()
         with stderr.status("fast analysis ...") as status:
             points = scan(source, grid, spec.name, options, progress=status.update)
@@ -118,7 +119,7 @@ def run_limits(
             model=source.name,
             source="builtin" if source.builtin else "onnx",
             target=spec.name,
-            options={"host": host, "clock": clock, "alphas": alphas, "resolutions": resolutions},
+            options={**options, "alphas": alphas, "resolutions": resolutions},
             points=points,
             limits=found,
             cliffs=find.cliffs(points),

@@ -14,7 +14,7 @@ threads and at 1), which file of a model it runs, and loads that file into a ``L
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +35,36 @@ class TargetOptions:
     library: str | None = (
         None  # accelerator runtime library to load instead of the platform default
     )
+    # Runtime settings from options a target declared itself (TargetSpec.options) that are none of the
+    # above: {keyword: value}, read by that target's runtime.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, **settings: Any) -> TargetOptions:
+        """The options from the command line's settings: the fields above by name, the rest ``extra``."""
+        known = {f.name for f in fields(cls)} - {"extra"}
+        return cls(
+            **{key: value for key, value in settings.items() if key in known},
+            extra={key: value for key, value in settings.items() if key not in known},
+        )
+
+
+@dataclass(frozen=True)
+class TargetOption:
+    """A command-line option only this target takes, declared by the target (``TargetSpec.options``):
+    the command line adds it to the commands named in ``commands``, and its value reaches the target as
+    the keyword ``name`` (a capability's option, or a runtime setting in ``TargetOptions``)."""
+
+    name: str  # the keyword: "compiler_version"
+    flags: tuple[str, ...]  # ("--min-runtime", "-m"): the long name first
+    help: str
+    commands: tuple[str, ...]  # the commands that offer it: ("check", "convert")
+    value_type: type[Any] = str  # str, int, float, bool or Path (bool: a flag)
+    default: Any = None  # None / False: not set (the target's own default applies)
+    metavar: str | None = None
+    # Validates (and may normalise) the value when the command line is parsed, before any work:
+    # raises UsageError. Called with the default too.
+    check: Callable[[Any], Any] | None = None
 
 
 class NeedsCompilation(InputError):
@@ -243,15 +273,16 @@ class TargetSpec:
     abbreviation: str = ""  # narrow table headers ("TPU"); default: the heading
     ray_resource: str | None = None  # custom Ray resource of a node that has this device attached
     batch: int | None = None  # the only batch size the target runs (None: any)
+    options: tuple[TargetOption, ...] = ()  # the command-line options only this target takes
     runtime: Callable[[TargetOptions], BenchRuntime] | None = (
         None  # bench; its availability() is the doctor
     )
     # Capabilities take the command's options as keywords (registry.call_capability checks them).
     check: Callable[..., CheckCapabilityResult] | None = None  # check(path, **options)
     compile: Callable[..., CommandResult] | None = None  # compile(models, out_dir, **options)
-    estimate: Callable[..., EstimateCapabilityResult] | None = (
-        None  # estimate(path, **options): no device
-    )
+    # estimate(path, **options): latency without a device; estimate(None, **options): what the target
+    # answers without a model when the options ask for it (a listing, a calibration), else None
+    estimate: Callable[..., EstimateCapabilityResult | None] | None = None
     limits: Callable[..., PointFacts] | None = None  # limits(graph, label=..., **options)
     # compile_disagreements(compile data of a convert, the converted model's PointFacts) -> sentences
     # where the target's compiler contradicts the prediction (limits' confirmation lists them)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import UsageError
-from edgedeploy.targets.contract import BenchRuntime, TargetOptions, TargetSpec
+from edgedeploy.targets.contract import BenchRuntime, TargetOption, TargetOptions, TargetSpec
 
 # Each module exposes TARGET (a TargetSpec). Order is the listing order of `edgedeploy targets`.
 BUILTIN_TARGETS = ("edgedeploy.targets.cpu", "edgedeploy.targets.edgetpu")
@@ -70,6 +70,23 @@ def known_names(capability: str | None = None) -> str:
         s.name + (f" (alias {', '.join(s.aliases)})" if s.aliases else "")
         for s in all_targets(capability)
     )
+
+
+def default_target() -> TargetSpec:
+    """The target of a command made for an accelerator when no --target is given."""
+    return get_target(DEFAULT_TARGET)
+
+
+def command_options(command: str) -> list[TargetOption]:
+    """The options registered targets declare for ``command``, in registry order; of two declarations
+    of one keyword (or one flag), the first is kept: targets that share an option share its meaning."""
+    chosen: list[TargetOption] = []
+    for spec in all_targets():
+        for option in spec.options:
+            taken = any(o.name == option.name or set(o.flags) & set(option.flags) for o in chosen)
+            if command in option.commands and not taken:
+                chosen.append(option)
+    return chosen
 
 
 def get_target(name: str, capability: str | None = None) -> TargetSpec:
@@ -145,9 +162,16 @@ def call_capability(name: str, capability: str, *args: Any, **options: Any) -> A
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
         unknown = sorted(set(given) - set(accepted))
         if unknown:
-            flags = ", ".join("--" + key.replace("_", "-") for key in unknown)
+            flags = ", ".join(_flag_of(key) for key in unknown)
             raise UsageError(f"target {spec.name!r} does not take {flags}")
     return function(*args, **given)
+
+
+def _flag_of(keyword: str) -> str:
+    """The command-line flag of an option's keyword: as a target declared it, else ``--the-keyword``."""
+    declared = (o for spec in all_targets() for o in spec.options if o.name == keyword)
+    option = next(declared, None)
+    return option.flags[0] if option is not None else "--" + keyword.replace("_", "-")
 
 
 def require_batch(batch: int, what: str, hint: str | None = None) -> None:

@@ -4,6 +4,7 @@ tests/ works with `targets`, `check` and `bench` after one registration line and
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from bench_models import QUICK_BENCH, float_add_model
@@ -80,3 +81,50 @@ def test_names_and_aliases_are_unique():
         registry.register(clash)
     with pytest.raises(UsageError, match="unknown target 'toy'"):
         registry.get_target("toy")  # not registered outside the fixture
+
+
+def test_an_option_the_toy_declares_is_on_check_and_reaches_its_check(cli, toy, edgetpu_models):
+    model = edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite"
+    assert "--toy-refuse" in cli("check", "--help").out
+    assert "--toy-refuse" not in cli("bench", "--help").out  # only on the commands it names
+    plain = json.loads(cli("check", "--target", "toy", "--json", model).out)
+    refusing = json.loads(
+        cli("check", "--target", "toy", "--toy-refuse", "CONV_2D", "--json", model).out
+    )
+    assert "CONV_2D" in plain["mapped"] and "CONV_2D" not in plain["refused"]
+    assert "CONV_2D" not in refusing["mapped"] and "CONV_2D" in refusing["refused"]
+    other = cli(
+        "check", "--toy-refuse", "ADD", model
+    )  # given to the default target, which lacks it
+    assert other.code == ExitCode.USAGE and "'edgetpu' does not take --toy-refuse" in other.err
+
+
+def test_an_option_no_registered_target_declares_is_unknown(cli, edgetpu_models):
+    model = edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite"
+    result = cli("check", "--toy-refuse", "ADD", model)
+    assert result.code == ExitCode.USAGE and "No such option" in result.err
+
+
+def _help(cli, command: str) -> str:
+    """A command's --help as one line of words (the rich panel's borders and wrapping removed)."""
+    return " ".join(re.sub("[\u2500-\u257f]", " ", cli(command, "--help").out).split())
+
+
+def test_target_help_and_default_come_from_the_registry(cli, toy):
+    assert f"[default: {registry.DEFAULT_TARGET}]" in _help(cli, "check")
+    assert "cpu, edgetpu (alias coral), toy (alias toy-npu)." in _help(cli, "bench")
+    assert "toy" not in _help(cli, "compile")  # the toy cannot compile: not offered
+
+
+def test_declared_options_of_a_command_and_runtime_settings():
+    from edgedeploy.targets.contract import TargetOptions
+
+    names = [o.name for o in registry.command_options("check")]
+    assert len(names) == len(set(names)) and "compiler_version" in names
+    assert [o.flags[0] for o in registry.command_options("targets")] == ["--edgetpu-lib"]
+    options = TargetOptions.of(device="usb", library="lib.so", firmware="x.bin")
+    assert (options.device, options.library, dict(options.extra)) == (
+        "usb",
+        "lib.so",
+        {"firmware": "x.bin"},
+    )

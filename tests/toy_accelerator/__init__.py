@@ -5,7 +5,7 @@ It "maps" the TFLite builtin ops listed in its rules data and runs models on a b
 (the LiteRT CPU interpreter at one thread, labelled as the toy device).
 """
 
-from edgedeploy.targets.contract import TargetOptions, TargetSpec
+from edgedeploy.targets.contract import TargetOption, TargetOptions, TargetSpec
 
 
 def _runtime(options: TargetOptions):
@@ -14,10 +14,10 @@ def _runtime(options: TargetOptions):
     return ToyRuntime(options.device)
 
 
-def _check(path, strict: bool = False):
+def _check(path, refuse: str | None = None):
     from toy_accelerator.predict import check
 
-    return check(path, strict=strict)
+    return check(path, refuse=tuple(op.strip() for op in (refuse or "").split(",") if op.strip()))
 
 
 def _limits(graph, label: str = ""):
@@ -31,6 +31,16 @@ TARGET = TargetSpec(
     aliases=("toy-npu",),
     title="the toy NPU",
     summary="A toy NPU that maps ADD, CONV_2D and DEPTHWISE_CONV_2D (tests only)",
+    # An option only the toy takes: the command line offers it on `check` without an edit there
+    options=(
+        TargetOption(
+            "refuse",
+            ("--toy-refuse",),
+            "Ops the toy NPU refuses although its rules map them (comma-separated).",
+            ("check",),
+            metavar="OPS",
+        ),
+    ),
     runtime=_runtime,
     check=_check,
     limits=_limits,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from edgedeploy.targets.contract import TargetOptions, TargetSpec
 from edgedeploy.targets.edgetpu import naming
+from edgedeploy.targets.edgetpu.options import OPTIONS
 
 
 def _runtime(options: TargetOptions):
@@ -49,27 +50,46 @@ def _check(
     return report
 
 
-def _compile(models, output_dir=None, **options):
+def _compile(models, output_dir=None, intermediate_tensors: str | tuple[str, ...] = (), **options):
     from edgedeploy.targets.edgetpu.check import check_model
     from edgedeploy.targets.edgetpu.compiler.to_directory import compile_to_directory
 
+    if isinstance(intermediate_tensors, str):  # the command line's T1,T2
+        intermediate_tensors = tuple(t.strip() for t in intermediate_tensors.split(","))
+    options["intermediate_tensors"] = intermediate_tensors
     return compile_to_directory(models, output_dir, predict=check_model, **options)
 
 
 def _estimate(
-    path, host: str | None = None, calibrate=None, host_out=None, profile_name=None, **options
+    path,
+    host: str | None = None,
+    calibrate: bool = False,
+    host_out=None,
+    profile_name=None,
+    results=(),
+    **options,
 ):
-    """Latency without a device; ``host="list"`` returns the host profiles instead, ``calibrate`` (result
-    files) a host profile refitted to them, written to ``host_out`` (``path`` unused for both)."""
+    """Latency without a device. With ``path`` None, the answers that need no model: ``host="list"``
+    the host profiles, ``calibrate`` a host profile refitted to ``results`` (measurement files) and
+    written to ``host_out``; None when the options ask for neither."""
     from edgedeploy.targets.edgetpu.estimate import estimate_file, host_listing, resolve_host
 
-    if host == "list":
-        return host_listing()
-    if calibrate:
-        from edgedeploy.targets.edgetpu.estimate.calibrate import run_calibration
+    if path is None:
+        if calibrate:
+            from edgedeploy.errors import UsageError
+            from edgedeploy.targets.edgetpu.estimate.calibrate import run_calibration
 
-        clock = options.get("clock") or "max"
-        return run_calibration(calibrate, host, clock, host_out, profile_name)
+            if host_out is None:
+                raise UsageError(
+                    "--calibrate writes a profile: give --host-out FILE (e.g. my-pi.json)"
+                )
+            if not results:
+                raise UsageError(
+                    "--calibrate needs RESULTS: bench --save JSON files or CSVs (model,latency_ms)"
+                )
+            clock = options.get("clock") or "max"
+            return run_calibration(list(results), host, clock, host_out, profile_name)
+        return host_listing() if host == "list" else None
     constants, name = resolve_host(host)
     return estimate_file(path, host=name, constants=constants, **options)
 
@@ -116,6 +136,7 @@ TARGET = TargetSpec(
     heading="Edge TPU",
     abbreviation="TPU",
     batch=1,
+    options=OPTIONS,
     ray_resource="edgetpu",  # ray start --resources '{"edgetpu": 1}' on a node with a Coral attached
     summary="Google Coral Edge TPU (USB Accelerator, PCIe/M.2) through the libedgetpu delegate",
     runtime=_runtime,
