@@ -189,24 +189,25 @@ def estimate_panel(ax: Any, rows: list[Row], mapped: TargetSpec) -> None:
     """The mapped target's estimated latency per model, the bar at the estimate, the whisker its range."""
     from edgedeploy.compare.tables import estimate_of
 
-    shown = [(r, estimate_of(r)) for r in rows if estimate_of(r)]
+    # (row, latency, low, high, host) of the rows with an estimate
+    shown = [
+        (r, e.latency_ms, e.latency_ms_low, e.latency_ms_high, e.host)
+        for r in rows
+        if (e := estimate_of(r)) is not None
+    ]
     title = f"{mapped.column_name} latency, estimated (not measured)"
     if not shown:
         return _empty(ax, title, "no model was estimated")
-    values = [e["latency_ms"] for _, e in shown]
+    values = [mid for _, mid, _, _, _ in shown]
     errors = [
-        [v - e["latency_ms_low"] for v, (_, e) in zip(values, shown)],
-        [e["latency_ms_high"] - v for v, (_, e) in zip(values, shown)],
+        [mid - low for _, mid, low, _, _ in shown],
+        [high - mid for _, mid, _, high, _ in shown],
     ]
     ax.barh(range(len(shown)), values, xerr=errors, color="C2", alpha=0.7, capsize=3)
-    ax.set_yticks(range(len(shown)), [r.item.label for r, _ in shown], fontsize=7)
+    ax.set_yticks(range(len(shown)), [r.item.label for r, *_ in shown], fontsize=7)
     ax.invert_yaxis()
-    _log_if_wide(
-        [e["latency_ms_high"] for _, e in shown] + [e["latency_ms_low"] for _, e in shown], ax, "x"
-    )
-    ax.set_xlabel(
-        f"ms per inference, estimated for {shown[0][1]['host']} (whiskers: the estimate's range)"
-    )
+    _log_if_wide([high for *_, high, _ in shown] + [low for _, _, low, _, _ in shown], ax, "x")
+    ax.set_xlabel(f"ms per inference, estimated for {shown[0][4]} (whiskers: the estimate's range)")
     ax.set_title(title)
 
 

@@ -93,11 +93,11 @@ def _latency(row: Row, target: str) -> Latency | None:
         return Latency(cell.ms("p90_ms"), cell.ms("p50_ms"), cell.variant, False)
     mapped_here = row.mapping is not None and row.mapping.target == target
     estimate = row.estimate if mapped_here else None
-    if estimate and estimate.get("latency_ms_high") is not None:
+    if estimate is not None and estimate.latency_ms_high is not None:
         return Latency(
-            estimate["latency_ms_high"],
-            estimate.get("latency_ms"),
-            f"upper end of the estimate for {estimate.get('host')}",
+            estimate.latency_ms_high,
+            estimate.latency_ms,
+            f"upper end of the estimate for {estimate.host}",
             True,
         )
     return None

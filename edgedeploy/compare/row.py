@@ -11,7 +11,7 @@ from edgedeploy.bench.result import CellResult
 from edgedeploy.bench.stats import LatencyStats
 from edgedeploy.compare.accuracy import Accuracy
 from edgedeploy.compare.plan import StudyItem
-from edgedeploy.targets.contract import MappingSummary
+from edgedeploy.targets.contract import EstimateBrief, MappingSummary
 
 OK, FAILED = "ok", "failed"
 NOT_EVALUATED = "not evaluated"
@@ -128,9 +128,9 @@ class Row:
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, this run
     model: ModelFacts = field(default_factory=ModelFacts)
     # The mapped target's predicted mapping (its check capability) and latency estimate (its estimate
-    # capability's brief: the JSON edge of another command), when a requested target has a check.
+    # capability's brief, read once), when a requested target has a check.
     mapping: MappingSummary | None = None
-    estimate: dict[str, Any] | None = None
+    estimate: EstimateBrief | None = None
     latency: list[LatencyCell] = field(default_factory=list)
     accuracy: Accuracy = field(
         default_factory=lambda: Accuracy.not_evaluated("no --eval folder given")
@@ -172,7 +172,7 @@ class Row:
             "seconds": self.seconds,
             "model": self.model.to_dict(),
             "mapping": None if self.mapping is None else self.mapping.to_dict(),
-            "estimate": self.estimate,
+            "estimate": None if self.estimate is None else self.estimate.to_dict(),
             "latency": [c.to_dict() for c in self.latency],
             "accuracy": self.accuracy.to_dict(),
         }

@@ -21,7 +21,7 @@ from edgedeploy.compare.cache import ConversionCache, cache_key, key_inputs
 from edgedeploy.compare.plan import StudyItem
 from edgedeploy.compare.row import CacheInfo, LatencyCell, ModelFacts, Row
 from edgedeploy.errors import EdgedeployError, first_line
-from edgedeploy.targets.contract import MappingSummary
+from edgedeploy.targets.contract import EstimateBrief, MappingSummary
 
 CONVERT_LOG = "compare-convert.log"  # the conversion's own progress lines and third-party chatter
 
@@ -170,7 +170,7 @@ def checked(int8_file: Path, target: str) -> MappingSummary:
     return check(int8_file).mapping(target)
 
 
-def estimated(int8_file: Path, target: str) -> dict[str, Any] | None:
+def estimated(int8_file: Path, target: str) -> EstimateBrief | None:
     """The target's estimated latency (its ``estimate`` capability, default profile): labelled, never
     measured; None when the target has no estimate."""
     from edgedeploy.targets.registry import get_target
@@ -179,9 +179,10 @@ def estimated(int8_file: Path, target: str) -> dict[str, Any] | None:
     if spec.estimate is None:
         return None
     try:
-        return spec.estimate(int8_file).brief()
+        result = spec.estimate(int8_file)
     except EdgedeployError as exc:  # the mapping row still stands without it
-        return {"label": "estimated", "error": exc.message}
+        return EstimateBrief.failed(exc.message)
+    return None if result is None else EstimateBrief.from_brief(result.brief())
 
 
 def benched(int8_file: Path, study: Study, progress: Callable[[str], None]) -> list[LatencyCell]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from edgedeploy.compare.row import NOT_EVALUATED, OK, Row
 from edgedeploy.report import fmt_bytes, fmt_count, fmt_ms
-from edgedeploy.targets.contract import TargetSpec
+from edgedeploy.targets.contract import EstimateBrief, TargetSpec
 
 
 @dataclass(frozen=True)
@@ -52,19 +52,16 @@ def _latency(variant: str) -> Callable[[Row], str]:
     return show
 
 
-def estimate_of(row: Row) -> dict[str, Any] | None:
-    """edgedeploy estimate's answer for the row's int8 model, when there is one."""
-    found = row.estimate or {}
-    return found if found.get("latency_ms") is not None else None
+def estimate_of(row: Row) -> EstimateBrief | None:
+    """The mapped target's estimated latency for the row's int8 model, when there is one."""
+    return row.estimate if row.estimate is not None and row.estimate.estimated else None
 
 
 def _estimated(row: Row) -> str:
     e = estimate_of(row)
     if e is None:
         return "-"
-    return (
-        f"{fmt_ms(e['latency_ms'])} ({fmt_ms(e['latency_ms_low'])}-{fmt_ms(e['latency_ms_high'])})"
-    )
+    return f"{fmt_ms(e.latency_ms)} ({fmt_ms(e.latency_ms_low)}-{fmt_ms(e.latency_ms_high)})"
 
 
 def _accuracy(key: str) -> Callable[[Row], str]:
@@ -191,10 +188,10 @@ def csv_records(
                 }
             )
             if mapped.has("estimate"):
-                estimate = estimate_of(row) or {}
+                estimate = estimate_of(row)
                 record.update(
                     {
-                        f"{name}_estimated_{key}": estimate.get(key)
+                        f"{name}_estimated_{key}": getattr(estimate, key, None)
                         for key in ("latency_ms", "latency_ms_low", "latency_ms_high", "host")
                     }
                 )

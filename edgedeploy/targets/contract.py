@@ -236,6 +236,61 @@ class MappingSummary:
         }
 
 
+@dataclass(frozen=True)
+class EstimateBrief:
+    """A target's latency estimate as other commands show it, read once from its ``brief()`` (the
+    estimate's JSON edge): every number labelled estimated, never measured. ``error``: why there is
+    none (then every number is None)."""
+
+    latency_ms: float | None = None
+    latency_ms_low: float | None = None
+    latency_ms_high: float | None = None
+    host: str | None = None  # the host profile it was estimated for
+    lines: tuple[str, ...] = ()  # the terminal lines the target words it in
+    error: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)  # the rest of the brief, for the JSON
+
+    NUMBERS = ("latency_ms", "latency_ms_low", "latency_ms_high")
+
+    @property
+    def estimated(self) -> bool:
+        """Whether there is a latency with its range (not an error)."""
+        return None not in (self.latency_ms, self.latency_ms_low, self.latency_ms_high)
+
+    @classmethod
+    def from_brief(cls, brief: Mapping[str, Any]) -> EstimateBrief:
+        """The brief's JSON (or a row of an earlier results.json) as a typed object."""
+        known = (*cls.NUMBERS, "host", "lines", "error", "label")
+        numbers = {key: _number(brief.get(key)) for key in cls.NUMBERS}
+        return cls(
+            **numbers,
+            host=None if brief.get("host") is None else str(brief["host"]),
+            lines=tuple(str(line) for line in brief.get("lines") or ()),
+            error=None if brief.get("error") is None else str(brief["error"]),
+            details={key: value for key, value in brief.items() if key not in known},
+        )
+
+    @classmethod
+    def failed(cls, message: str) -> EstimateBrief:
+        return cls(error=message, lines=(f"no latency estimate: {message}",))
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"label": "estimated", "error": self.error}
+        numbers = {key: getattr(self, key) for key in self.NUMBERS}
+        return {
+            "label": "estimated",
+            **numbers,
+            "host": self.host,
+            **self.details,
+            "lines": list(self.lines),
+        }
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 class CommandResult(Protocol):
     """What a capability that answers a command returns: the exit code it implies, its JSON document
     (``to_dict``: the JSON edge) and its terminal rendering."""

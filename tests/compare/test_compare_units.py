@@ -20,7 +20,7 @@ from edgedeploy.compare.specs import parse_resolutions, parse_spec, parse_weight
 from edgedeploy.converters.context import ConvertOptions
 from edgedeploy.errors import ExitCode, InputError, UsageError
 from edgedeploy.outputs import STAGING_PREFIX
-from edgedeploy.targets.contract import MappingSummary
+from edgedeploy.targets.contract import EstimateBrief, MappingSummary
 from edgedeploy.targets.registry import get_target
 
 # --- specs and plan -------------------------------------------------------------------------------
@@ -261,13 +261,7 @@ def test_recommend_for_the_edge_tpu_without_a_device_uses_the_estimate_and_says_
         _row("wide", 90e6, 6 * 2**20),
     ]
     for row, (mid, high) in zip(rows, ((9.0, 12.0), (2.0, 2.6), (3.0, 3.9))):
-        row.estimate = {
-            "label": "estimated",
-            "latency_ms": mid,
-            "latency_ms_low": mid * 0.8,
-            "latency_ms_high": high,
-            "host": "x86-usb3",
-        }
+        row.estimate = EstimateBrief(mid, mid * 0.8, high, "x86-usb3")
     rec = recommend(
         rows,
         Constraints("edgetpu", max_latency_ms=3.0, max_size_mb=4),

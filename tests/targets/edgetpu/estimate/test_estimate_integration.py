@@ -60,12 +60,15 @@ def _row(label: str, estimate: dict | None):
     from edgedeploy.compare.plan import build_plan
     from edgedeploy.compare.row import ModelFacts, Row
     from edgedeploy.compare.specs import parse_spec
+    from edgedeploy.targets.contract import EstimateBrief
 
     item = build_plan([parse_spec("mobilenet_v2")], (None,), [], False)[0]
     row = Row(item.__class__(label, item.spec, 1.0, 224))
     row.model = ModelFacts(macs=300e6, int8_bytes=2**22, params=3_500_000)
     row.mapping = MappingSummary("edgetpu", "predicted", "", 60, 60, 0, 0, 1.0, 300e6, None, None)
-    row.estimate = estimate
+    row.estimate = (
+        None if estimate is None else EstimateBrief.from_brief(estimate)
+    )  # as compare reads it
     return row
 
 
