@@ -1,4 +1,6 @@
-"""Classify a photo with the model beside this file: python infer.py photo.jpg [--cpu] [--json]
+"""Run a photo through the model beside this file: python infer.py photo.jpg [--cpu] [--json]
+
+Prints the five largest values of every output (the class scores first, with their labels).
 
 Written by edgedeploy convert. Needs numpy, pillow and ai-edge-litert (or tflite-runtime). Everything
 about the model's input and output (preprocessing, quantization, labels) comes from the sidecar JSON.
@@ -139,9 +141,12 @@ def fail(message: str) -> None:
 
 def check(interpreter, spec: dict) -> None:
     """The sidecar must describe this model: one line naming the first field that differs."""
-    pairs = [
-        ("input", spec["input"], interpreter.get_input_details()[0]),
-        ("outputs[0]", spec["outputs"][0], interpreter.get_output_details()[0]),
+    outputs = interpreter.get_output_details()
+    if len(outputs) != len(spec["outputs"]):
+        fail(f"{SIDECAR}: 'outputs' lists {len(spec['outputs'])} but the model has {len(outputs)}")
+    pairs = [("input", spec["input"], interpreter.get_input_details()[0])] + [
+        (f"outputs[{i}]", stated, actual)
+        for i, (stated, actual) in enumerate(zip(spec["outputs"], outputs))
     ]
     for where, stated, actual in pairs:
         scale, zero_point = actual["quantization"]
@@ -170,18 +175,32 @@ def classify(photo: Path, cpu_only: bool = False) -> dict:
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], data)
     with runtime_log_filtered():
         interpreter.invoke()
-    output = spec["outputs"][0]
-    raw = (
-        interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
-        .astype(np.float32)
-        .reshape(-1)
-    )
-    scores = (raw - output["zero_point"]) * output["scale"] if output["scale"] is not None else raw
     names = (spec.get("labels") or {}).get("names") or []
-    top = np.argsort(-scores, kind="stable")[:5]
+    outputs = [
+        read_output(interpreter, details, stated, names if index == 0 else [])
+        for index, (details, stated) in enumerate(
+            zip(interpreter.get_output_details(), spec["outputs"])
+        )
+    ]
+    first = outputs[0]  # the class scores of a classifier: its fields stay where they always were
     return {
         "model": where,
-        "output": output["name"],
+        "output": first["name"],
+        "activation": first["activation"],
+        "top5": first["top5"],
+        "outputs": outputs,
+    }
+
+
+def read_output(interpreter, details: dict, output: dict, names: list) -> dict:
+    """One output, dequantized as the sidecar says: its five largest values and where they are (the
+    class and its label, for class scores)."""
+    raw = interpreter.get_tensor(details["index"]).astype(np.float32).reshape(-1)
+    scores = (raw - output["zero_point"]) * output["scale"] if output["scale"] is not None else raw
+    top = np.argsort(-scores, kind="stable")[:5]
+    return {
+        "name": output["name"],
+        "shape": output["shape"],
         "activation": output.get("activation"),
         "top5": [
             {
@@ -192,6 +211,14 @@ def classify(photo: Path, cpu_only: bool = False) -> dict:
             for i in top
         ],
     }
+
+
+def print_top5(output: dict) -> None:
+    kind = "probability" if output["activation"] == "softmax" else "score"
+    for rank, entry in enumerate(output["top5"], 1):
+        print(
+            f"{rank}. class {entry['class']:<5} {kind} {entry['score']:9.4f}  {entry['label'] or ''}"
+        )
 
 
 def main() -> None:
@@ -211,12 +238,13 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        kind = "probability" if result["activation"] == "softmax" else "score"
         print(f"{args.photo.name}: {result['model']}")
-        for rank, entry in enumerate(result["top5"], 1):
-            print(
-                f"{rank}. class {entry['class']:<5} {kind} {entry['score']:9.4f}  {entry['label'] or ''}"
-            )
+        several = len(result["outputs"]) > 1
+        for index, output in enumerate(result["outputs"]):
+            if several:  # each output under its own heading; one output reads as it always did
+                shape = "x".join(str(d) for d in output["shape"])
+                print(f"output {index} {output['name']} ({shape}):")
+            print_top5(output)
     sys.stdout.flush()  # here, not at exit: a reader that went away (| head) is handled below
 
 

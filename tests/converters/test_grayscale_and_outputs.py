@@ -105,7 +105,7 @@ def test_infer_py_and_verify_read_a_grayscale_sidecar(gray_converted, photo_dir,
 
 
 @pytest.mark.slow
-def test_a_two_output_model_converts_each_output_quantized_and_described(cli, tmp_path):
+def test_a_two_output_model_converts_each_output_quantized_and_described(cli, tmp_path, photo_dir):
     onnx = _export(TwoHeads.build(), tmp_path / "heads.onnx", (1, 3, 64, 64))
     out = tmp_path / "out"
     result = cli("convert", onnx, "-o", out, "--no-compile", "--json")
@@ -123,3 +123,25 @@ def test_a_two_output_model_converts_each_output_quantized_and_described(cli, tm
     sidecar = json.loads((out / "heads_int8.json").read_text())
     assert [o["shape"] for o in sidecar["outputs"]] == [o["shape"] for o in outputs]
     assert all(o["scale"] and o["dequantize"] for o in sidecar["outputs"])
+    _infer_prints_every_output(out, sidecar, photo_dir)
+
+
+def _infer_prints_every_output(out, sidecar, photo_dir):
+    """infer.py beside a two-output model: both outputs, in the sidecar's order, each under a heading."""
+    ran = [
+        subprocess.run(
+            [sys.executable, str(out / "infer.py"), str(photo_dir / "owl.jpg"), *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        for extra in (("--json",), ())
+    ]
+    assert all(r.returncode == 0 and r.stderr == "" for r in ran), [r.stderr for r in ran]
+    document, text = json.loads(ran[0].stdout), ran[1].stdout.splitlines()
+    names = [o["name"] for o in sidecar["outputs"]]
+    assert [o["name"] for o in document["outputs"]] == names and document["output"] == names[0]
+    assert all(len(o["top5"]) == 5 for o in document["outputs"])
+    assert document["top5"] == document["outputs"][0]["top5"]
+    headings = [line for line in text if line.startswith("output ")]
+    assert [h.split()[2] for h in headings] == names and len(text) == 1 + 2 * 6
