@@ -65,7 +65,7 @@ def command(
       edgedeploy compile big.tflite -n 2 --compiler /opt/coral/edgetpu_compiler
     """
 
-    from edgedeploy.targets.registry import call_capability
+    from edgedeploy.targets.registry import call_capability, get_target
 
     report = call_capability(
         target, "compile", models, output_dir, force=force, **(target_flags or {})
@@ -74,7 +74,8 @@ def command(
     # may be piped away, the error line never is.
     if getattr(report, "failure", None) is not None:
         stderr.print(
-            f"[bold red]error:[/bold red] Edge TPU compilation failed: {escape(report.failure.reason)}",
+            f"[bold red]error:[/bold red] {escape(get_target(target).column_name)} compilation failed: "
+            f"{escape(report.failure.reason)}",
             markup=True,
             highlight=False,
             soft_wrap=True,
