@@ -3,8 +3,10 @@
 A target is one package under ``edgedeploy/targets/<name>/`` whose ``__init__`` exposes ``TARGET``, a
 ``TargetSpec``: its name and aliases, one-line summary, and the capabilities it has - an op-mapping
 ``check``, a ``compile`` step, a ``convert_step`` run after the int8 model, a bench ``runtime`` (whose
-``availability()`` is the doctor), and how its compiled models are recognised and named. Commands
-resolve ``--target`` through ``edgedeploy.targets.registry`` and never import a target package by name.
+``availability()`` is the doctor), how its compiled models are recognised and named, and the
+command-line options only it takes (``TargetOption``: the CLI adds them to the commands they name and
+passes their values on untouched). Commands resolve ``--target`` through ``edgedeploy.targets.registry``
+and never import a target package by name.
 
 A bench runtime says whether it can run here and why not, which variants a run measures (the CPU at N
 threads and at 1), which file of a model it runs, and loads that file into a ``LoadedModel`` whose
