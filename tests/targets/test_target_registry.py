@@ -99,6 +99,15 @@ def test_an_option_the_toy_declares_is_on_check_and_reaches_its_check(cli, toy, 
     assert other.code == ExitCode.USAGE and "'edgetpu' does not take --toy-refuse" in other.err
 
 
+def test_a_runtime_option_the_toy_declares_reaches_its_runtime(cli, toy):
+    result = cli("targets", "toy", "--toy-firmware", "v2.bin", "--json")
+    assert result.code == ExitCode.OK, result
+    (found,) = json.loads(result.out)["targets"]
+    assert found["details"]["firmware"] == "v2.bin"
+    (default,) = json.loads(cli("targets", "toy", "--json").out)["targets"]
+    assert default["details"]["firmware"] == "built-in"
+
+
 def test_an_option_no_registered_target_declares_is_unknown(cli, edgetpu_models):
     model = edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite"
     result = cli("check", "--toy-refuse", "ADD", model)

@@ -11,7 +11,7 @@ from edgedeploy.targets.contract import TargetOption, TargetOptions, TargetSpec
 def _runtime(options: TargetOptions):
     from toy_accelerator.runtime import ToyRuntime
 
-    return ToyRuntime(options.device)
+    return ToyRuntime(options.device, options.extra.get("firmware"))
 
 
 def _check(path, refuse: str | None = None):
@@ -39,6 +39,13 @@ TARGET = TargetSpec(
             "Ops the toy NPU refuses although its rules map them (comma-separated).",
             ("check",),
             metavar="OPS",
+        ),
+        # a runtime setting TargetOptions has no field for: it reaches the runtime in options.extra
+        TargetOption(
+            "firmware",
+            ("--toy-firmware",),
+            "Firmware the toy NPU loads.",
+            ("bench", "targets"),
         ),
     ),
     runtime=_runtime,

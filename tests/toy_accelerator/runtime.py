@@ -13,11 +13,12 @@ class ToyRuntime:
     name = "toy"
     summary = "toy NPU (a test double running on the CPU)"
 
-    def __init__(self, device: str | None = None):
+    def __init__(self, device: str | None = None, firmware: str | None = None):
         self.device = device or "toy:0"
+        self.firmware = firmware or "built-in"  # the toy's own --toy-firmware runtime setting
 
     def availability(self) -> Availability:
-        return Availability(True, details={"device": self.device})
+        return Availability(True, details={"device": self.device, "firmware": self.firmware})
 
     def variants(self) -> list[Variant]:
         return [Variant(self.name, f"toy {self.device}", {"device": self.device})]
