@@ -16,6 +16,9 @@ from typing import Any
 import typer
 from typer.models import OptionInfo
 
+from edgedeploy.targets.contract import TargetOption
+from edgedeploy.targets.registry import DEFAULT_TARGET, command_options, known_names
+
 FLAGS_PARAMETER = "target_flags"
 
 
@@ -29,8 +32,6 @@ class TargetChoice:
         self.default = default  # None: the registry's default target
 
     def option(self) -> OptionInfo:
-        from edgedeploy.targets.registry import DEFAULT_TARGET, known_names
-
         default: str | list[str] = self.default if self.default is not None else DEFAULT_TARGET
         text = self.help.format(names=known_names(self.capability))
         return typer.Option(default, "--target", "-t", help=text)
@@ -43,7 +44,7 @@ def target_option(
     return TargetChoice(help, capability, default)
 
 
-def _declared_parameter(option: Any) -> inspect.Parameter:
+def _declared_parameter(option: TargetOption) -> inspect.Parameter:
     """A declared ``TargetOption`` as the keyword parameter typer makes an option of."""
     info = typer.Option(
         option.default,
@@ -68,9 +69,7 @@ class CommandWithTargetFlags:
         self.__doc__ = function.__doc__
         self._own = inspect.signature(function, eval_str=True)
 
-    def _declared(self) -> list[Any]:
-        from edgedeploy.targets.registry import command_options
-
+    def _declared(self) -> list[TargetOption]:
         own = set(self._own.parameters)
         return [o for o in command_options(self.command_name) if o.name not in own]
 
