@@ -366,9 +366,9 @@ def _conclude(parser: _Parser) -> CompilerOutput:
             f"the output ends during the -d attempt with {out.search_attempts[-1].ops} ops; "
             "its result is not shown"
         )
-    if out.operators and out.total_ops is None and out.source == "log":
-        out.total_ops = sum(r.count for r in out.operators)
     if out.source == "log" and out.operators:
+        if out.total_ops is None:
+            out.total_ops = sum(r.count for r in out.operators)
         out.tpu_ops = sum(r.count for r in out.operators if r.mapped)
         out.cpu_ops = out.total_ops - out.tpu_ops
     elif out.succeeded and out.tpu_ops is None and out.total_ops is not None:

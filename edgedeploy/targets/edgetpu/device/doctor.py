@@ -69,8 +69,11 @@ def _older(a: str, b: str) -> bool:
 # ---- the library --------------------------------------------------------------------------------------
 
 
-def installed_package(paths: SystemPaths, library_path: str | None) -> tuple[str, str] | None:
-    """(Debian package, its version) that installed ``library_path``, from dpkg's file lists and status."""
+def installed_package(
+    paths: SystemPaths, library_path: str | None
+) -> tuple[str, str | None] | None:
+    """(Debian package, its version if dpkg's status has it) that installed ``library_path``, from
+    dpkg's file lists and status."""
     if library_path is None or not paths.dpkg_info.is_dir():
         return None
     wanted = {library_path, os.path.realpath(library_path)}
