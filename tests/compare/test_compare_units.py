@@ -80,6 +80,22 @@ def test_plan_is_model_x_alpha_x_resolution_in_the_order_given(tmp_path):
     assert items[0].weights_kind == "random"
 
 
+@pytest.mark.parametrize("file_first", [False, True])
+def test_a_file_named_like_a_built_in_row_gets_its_folder_in_the_label(tmp_path, file_first):
+    # Found by mypy (issue 22): a file whose stem is a built-in row's label crashed the plan
+    # (AttributeError) after the built-in, and silently replaced the built-in row before it.
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    model = folder / "mobilenet_v2_1.0_224.onnx"
+    model.write_bytes(b"x")
+    specs = [parse_spec("mobilenet_v2"), parse_spec(str(model))]
+    items = build_plan(specs[::-1] if file_first else specs, (224,), [], pretrained=False)
+    by_label = {i.label: i for i in items}
+    assert sorted(by_label) == ["mine/mobilenet_v2_1.0_224", "mobilenet_v2_1.0_224"]
+    assert by_label["mobilenet_v2_1.0_224"].spec.builtin == "mobilenet_v2"
+    assert by_label["mine/mobilenet_v2_1.0_224"].spec.path == model
+
+
 def test_plan_weights(tmp_path):
     weights = tmp_path / "w.pth"
     weights.write_bytes(b"w")
