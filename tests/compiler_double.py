@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 DOUBLE = Path(__file__).resolve().parent / "fake_compiler" / "edgetpu_compiler"
+COMPILE_MODEL = "mobilenet_v1_0.25_128_quant"  # Google's model the compile tests hand to the double
+YOLOV5_LOG = "*yolov5s-224_sa_c16.txt"  # a real successful compile by Edge TPU compiler 16.0
 ENV_NAMES = (
     "FAKE_EDGETPU_STDOUT",
     "FAKE_EDGETPU_LOG",
@@ -65,6 +67,12 @@ class FakeCompiler:
 
     def compile_calls(self) -> list[list[str]]:
         return [c["argv"] for c in self.calls() if "--version" not in c["argv"]]
+
+
+@pytest.fixture
+def compile_model(edgetpu_models: Path) -> Path:
+    """The ``COMPILE_MODEL`` .tflite (its compiled twin is beside it in tests/data)."""
+    return edgetpu_models / f"{COMPILE_MODEL}.tflite"
 
 
 @pytest.fixture

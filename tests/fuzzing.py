@@ -14,6 +14,9 @@ Four kinds of damage:
   of spaces, duplicated and dropped lines, invalid UTF-8);
 - JSON: a saved result with values swapped for other types, NaN, huge numbers or deleted keys.
 
+The bytes kind and what every kind shares (settings, seeds, the error check) are here; the structure
+kind is in ``fuzz_structure.py``, the text and JSON kinds in ``fuzz_text.py``.
+
 Every strategy draws through hypothesis, so a failure shrinks and replays (the tests use
 ``derandomize=True``: CI runs the same examples every time).
 """
@@ -21,18 +24,13 @@ Every strategy draws through hypothesis, so a failure shrinks and replays (the t
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
-import math
 import time
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import flatbuffers
-import numpy as np
-from ai_edge_litert import schema_py_generated as schema
 from flatbuffers import encode
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -193,217 +191,9 @@ def mutated_bytes(draw, seed: bytes, hot: tuple[tuple[int, int], ...] = ()) -> b
     return bytes(data)
 
 
-# ---- TFLite structure --------------------------------------------------------------------------------
+# ---- TFLite seeds --------------------------------------------------------------------------------
 
 
 @cache
 def tflite_seed(name: str) -> bytes:
     return (MODELS / name).read_bytes()
-
-
-def _slots(obj: Any, out: list, depth: int = 0) -> None:
-    """Every settable field of the object tree (tables recursively, the first 64 of each vector)."""
-    if depth > 6:
-        return
-    for key, value in vars(obj).items():
-        if value is None:
-            continue
-        if isinstance(value, list) and value and hasattr(value[0], "__dict__"):
-            for item in value[:64]:
-                _slots(item, out, depth + 1)
-            out.append((obj, key, value))
-        elif hasattr(value, "__dict__") and not isinstance(value, (np.ndarray, bytes, str)):
-            _slots(value, out, depth + 1)
-        else:
-            out.append((obj, key, value))
-
-
-_ODD_FLOATS = (0.0, -0.0, math.nan, math.inf, -math.inf, 1e-45, 3.4e38, -1.0)
-_ODD_INTS = (
-    0,
-    1,
-    -1,
-    2,
-    3,
-    5,
-    16,
-    255,
-    256,
-    2**15,
-    2**31 - 1,
-    -(2**31),
-    2**31,
-    2**32 - 1,
-    10**9,
-    -7,
-)
-
-
-def _odd_value(draw, value: Any) -> Any:
-    if isinstance(value, bool):
-        return not value
-    if isinstance(value, (int, np.integer)):
-        return draw(st.sampled_from(_ODD_INTS + (int(value) + 1, int(value) - 1, int(value) * 2)))
-    if isinstance(value, (float, np.floating)):
-        return draw(st.sampled_from(_ODD_FLOATS))
-    if isinstance(value, np.ndarray):
-        array = value.copy()
-        kind = draw(st.sampled_from(("element", "shorter", "longer", "reversed")))
-        if kind == "element" and array.size:
-            at = draw(st.integers(0, array.size - 1))
-            if array.dtype.kind in "iu":
-                info = np.iinfo(array.dtype)
-                array.flat[at] = int(np.clip(draw(st.sampled_from(_ODD_INTS)), info.min, info.max))
-            elif array.dtype.kind == "f":
-                array.flat[at] = draw(st.sampled_from(_ODD_FLOATS))
-            return array
-        if kind == "shorter":
-            return array[: draw(st.integers(0, array.size))]
-        if kind == "longer" and array.size:
-            return np.concatenate([array, array[: draw(st.integers(1, 3))]])
-        return array[::-1].copy()
-    if isinstance(value, list):
-        if not value:
-            return value
-        kind = draw(st.sampled_from(("shorter", "longer", "reordered")))
-        if kind == "shorter":
-            return value[: draw(st.integers(0, len(value)))]
-        if kind == "longer":
-            return value + [value[draw(st.integers(0, len(value) - 1))]]
-        return list(reversed(value))
-    if isinstance(value, (str, bytes)):
-        raw = value.encode() if isinstance(value, str) else value
-        return draw(
-            st.sampled_from((raw + b"\xff\xfe", b"", raw[: len(raw) // 2], raw + b":smiley:"))
-        )
-    return value
-
-
-@st.composite
-def mutated_tflite_structure(draw, seed: bytes) -> bytes:
-    """The seed model, unpacked, 1 to 16 fields set to odd values, packed again (a valid flatbuffer)."""
-    for _ in range(20):  # some odd values do not fit their field's type: draw again
-        model = schema.ModelT.InitFromPackedBuf(bytearray(seed), 0)
-        fields: list = []
-        _slots(model, fields)
-        for _ in range(draw(st.sampled_from((1, 2, 4, 8, 16)))):
-            owner, key, value = fields[draw(st.integers(0, len(fields) - 1))]
-            setattr(owner, key, _odd_value(draw, value))
-        try:
-            builder = flatbuffers.Builder(len(seed) + 1024)
-            builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-            return bytes(builder.Output())
-        except (TypeError, ValueError, OverflowError, AttributeError, IndexError):
-            continue
-    return seed
-
-
-# ---- text ------------------------------------------------------------------------------------------
-
-_ODD_NUMBERS = (
-    "9" * 5000,
-    "inf",
-    "nan",
-    ".",
-    "-1",
-    "1e999",
-    "0",
-    "99999999999999999999",
-    "١٢",
-    "1.2.3",
-    "",
-)
-
-
-@st.composite
-def mutated_text(draw, seed: str) -> str:
-    lines = seed.splitlines()
-    for _ in range(draw(st.integers(1, 5))):
-        if not lines:
-            lines = [""]
-        at = draw(st.integers(0, len(lines) - 1))
-        kind = draw(
-            st.sampled_from(
-                ("number", "spaces", "duplicate", "drop", "swap", "truncate", "garbage", "long")
-            )
-        )
-        line = lines[at]
-        if kind == "number":
-            digits = [i for i, ch in enumerate(line) if ch.isdigit()]
-            if digits:
-                i = digits[draw(st.integers(0, len(digits) - 1))]
-                j = i
-                while j < len(line) and (line[j].isdigit() or line[j] == "."):
-                    j += 1
-                lines[at] = line[:i] + draw(st.sampled_from(_ODD_NUMBERS)) + line[j:]
-        elif kind == "spaces":
-            i = draw(st.integers(0, len(line)))
-            lines[at] = line[:i] + " " * draw(st.sampled_from((2, 100, 5000))) + line[i:] + "x"
-        elif kind == "duplicate":
-            lines[at:at] = [line] * draw(st.integers(1, 50))
-        elif kind == "drop":
-            del lines[at]
-        elif kind == "swap":
-            other = draw(st.integers(0, len(lines) - 1))
-            lines[at], lines[other] = lines[other], lines[at]
-        elif kind == "truncate":
-            lines = lines[:at] + [line[: draw(st.integers(0, len(line)))]]
-        elif kind == "garbage":
-            lines[at] = draw(st.text(max_size=40))
-        else:
-            # long lines of what the patterns look for; the 100 MB ones are in test_reader_limits.py
-            lines[at] = (
-                line + draw(st.sampled_from(("x", "Mapped to Edge TPU ", "out_dir ", "\t"))) * 2000
-            )
-    return "\n".join(lines) + draw(st.sampled_from(("", "\n", "\r\n", "\x00")))
-
-
-# ---- JSON ------------------------------------------------------------------------------------------
-
-_ODD_JSON = (
-    None,
-    0,
-    -1,
-    1e308,
-    10**30,
-    "",
-    "x",
-    [],
-    {},
-    True,
-    math.nan,
-    math.inf,
-    [1, 2],
-    {"a": 1},
-)
-
-
-def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
-    found = [prefix]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += _paths(value, prefix + (key,))
-    elif isinstance(node, list):
-        for i, value in enumerate(node[:8]):
-            found += _paths(value, prefix + (i,))
-    return found
-
-
-@st.composite
-def mutated_json(draw, seed: Any) -> str:
-    data = copy.deepcopy(seed)
-    for _ in range(draw(st.integers(1, 5))):
-        paths = [p for p in _paths(data) if p]
-        if not paths:
-            break
-        path = paths[draw(st.integers(0, len(paths) - 1))]
-        parent = data
-        for key in path[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = copy.deepcopy(
-                draw(st.sampled_from(_ODD_JSON))
-            )  # never share the constants
-    return json.dumps(data)  # NaN and Infinity included: Python's json writes and reads them

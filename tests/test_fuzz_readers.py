@@ -30,6 +30,8 @@ from fuzz_special import (
     make_special,
     sidecar_with_one_bad_field,
 )
+from fuzz_structure import mutated_tflite_structure
+from fuzz_text import mutated_json, mutated_text
 from fuzzing import (
     EXAMPLE_BUDGET_S,
     FUZZ_SETTINGS,
@@ -41,9 +43,6 @@ from fuzzing import (
     TFLITE_SEEDS,
     hot_positions,
     mutated_bytes,
-    mutated_json,
-    mutated_text,
-    mutated_tflite_structure,
     only_project_errors,
     strict_json,
     tflite_seed,

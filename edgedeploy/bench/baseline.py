@@ -123,9 +123,13 @@ class CellMedians:
 def _medians_by_cell(results: list[dict[str, Any]]) -> dict[tuple[str, str], CellMedians]:
     table = {}
     for cell in results:
-        latency = cell.get("latency") if isinstance(cell.get("latency"), dict) else {}
+        latency = cell.get("latency")
+        if not isinstance(latency, dict):
+            latency = {}
         if cell.get("status") == "ok" and _positive(latency.get("p50_ms")):
-            listed = cell.get("repeats") if isinstance(cell.get("repeats"), list) else []
+            listed = cell.get("repeats")
+            if not isinstance(listed, list):
+                listed = []
             repeats = tuple(
                 float(r["p50_ms"])
                 for r in listed
@@ -172,17 +176,17 @@ def compare(
     comparison.only_new = [f"{m} on {t}" for m, t in sorted(new.keys() - old.keys())]
     comparison.only_old = [f"{m} on {t}" for m, t in sorted(old.keys() - new.keys())]
     now_env, then_env = current.get("environment", {}), baseline.get("environment", {})
-    for key in ENVIRONMENT_KEYS:
-        if key in then_env and then_env.get(key) != now_env.get(key):
+    for name in ENVIRONMENT_KEYS:
+        if name in then_env and then_env.get(name) != now_env.get(name):
             comparison.warnings.append(
-                f"baseline {key} was {then_env.get(key)!r}, now {now_env.get(key)!r}: "
+                f"baseline {name} was {then_env.get(name)!r}, now {now_env.get(name)!r}: "
                 "the comparison mixes machines or settings"
             )
     then_method, now_method = baseline.get("method", {}), current.get("method", {})
-    for key in METHOD_KEYS:
-        if then_method.get(key) != now_method.get(key):
+    for name in METHOD_KEYS:
+        if then_method.get(name) != now_method.get(name):
             comparison.warnings.append(
-                f"baseline was measured with {key}={then_method.get(key)!r}, this run with "
-                f"{key}={now_method.get(key)!r}: latencies are not measured the same way"
+                f"baseline was measured with {name}={then_method.get(name)!r}, this run with "
+                f"{name}={now_method.get(name)!r}: latencies are not measured the same way"
             )
     return comparison

@@ -41,7 +41,7 @@ def cpu_model(proc_root: Path = Path("/proc")) -> str:
         lines = (proc_root / "cpuinfo").read_text(errors="replace").splitlines()
     except OSError:
         lines = []
-    fields = {}
+    fields: dict[str, str] = {}
     for line in lines:
         key, _, value = line.partition(":")
         fields.setdefault(key.strip(), value.strip())

@@ -79,30 +79,37 @@ class PowerSession:
         except MeterUnavailable as exc:
             self.reason = f"{spec}: {exc}"
 
+    def _usable_meter(self) -> Meter | None:
+        """The meter while it can be read: opened, and no step has failed since."""
+        return self.meter if self.reason is None else None
+
     @property
     def active(self) -> bool:
-        return self.meter is not None and self.reason is None
+        return self._usable_meter() is not None
 
     def measure_baseline(self) -> None:
-        if not self.active:
+        meter = self._usable_meter()
+        if meter is None:
             return
         try:
-            self.idle = measure_idle(self.meter, self.idle_seconds)
+            self.idle = measure_idle(meter, self.idle_seconds)
         except MeterError as exc:
             self.reason = f"idle baseline failed: {exc}"
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[PowerRecorder | None]:
-        if not self.active:
+        meter = self._usable_meter()
+        if meter is None:
             yield None
             return
-        with PowerRecorder(self.meter) as recorder:
+        with PowerRecorder(meter) as recorder:
             yield recorder
 
     def report(
         self, recorder: PowerRecorder | None, inferences: int, at_fps: float | None
     ) -> PowerReport:
-        if recorder is None or self.idle is None:
+        # A recorder exists only while the meter was usable (``recording``), so the meter is set.
+        if recorder is None or self.idle is None or self.meter is None:
             return PowerReport(NOT_MEASURED, reason=self.reason or "no idle baseline")
         try:
             window = recorder.window()

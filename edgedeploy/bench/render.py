@@ -13,6 +13,7 @@ from rich.table import Table
 from edgedeploy.report import fmt_bytes, fmt_ms
 
 if TYPE_CHECKING:
+    from edgedeploy.bench.baseline import Comparison
     from edgedeploy.bench.result import BenchResult, CellResult
 
 STAT_COLUMNS = ("load", "1st", "runs", "mean", "std", "min", "p50", "p90", "p99", "max", "FPS")
@@ -27,7 +28,7 @@ VERDICT_STYLES = {
 
 
 def _cell_text(cell: "CellResult") -> str:
-    if cell.status != "ok":
+    if cell.status != "ok" or cell.latency is None:
         style = "dim" if cell.status == "skipped" else "red"
         estimate = cell.details.get("estimate") or {}
         if (
@@ -131,6 +132,8 @@ def _details_table(
         table.add_column(name, justify="right", no_wrap=True)
     for cell in (c for c in result.measured if only is None or c.model == only):
         s = cell.latency
+        if s is None:  # a measured cell always has its latency; this keeps the type checker told
+            continue
         values = {
             "load": fmt_ms(cell.load_ms),
             "1st": fmt_ms(cell.first_inference_ms),
@@ -153,8 +156,7 @@ def _details_table(
     return table
 
 
-def _baseline_table(result: "BenchResult") -> Table:
-    comparison = result.comparison
+def _baseline_table(comparison: "Comparison") -> Table:
     table = Table(
         title=f"against {escape(comparison.baseline)} (tolerance {comparison.tolerance:.0%})",
         title_justify="left",
@@ -235,7 +237,7 @@ def render_bench(result: "BenchResult", console: Console) -> None:
     else:
         console.print(f"[dim]power: not measured: {escape(power['reason'] or '')}[/dim]")
     if result.comparison is not None:
-        console.print(_baseline_table(result))
+        console.print(_baseline_table(result.comparison))
         for line in result.comparison.only_new + result.comparison.only_old:
             console.print(f"[dim]not in both results: {escape(line)}[/dim]")
     for warning in result.warnings + (result.comparison.warnings if result.comparison else []):

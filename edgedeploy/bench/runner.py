@@ -62,7 +62,7 @@ class BenchRequest:
 
 def _row_names(models: list[ModelFile]) -> list[str]:
     """Model names for the table rows; same-named files from different folders keep their folder."""
-    counts = {}
+    counts: dict[str, int] = {}
     for model in models:
         counts[model.name] = counts.get(model.name, 0) + 1
     return [m.name if counts[m.name] == 1 else f"{m.path.parent.name}/{m.name}" for m in models]
@@ -176,7 +176,9 @@ def _file_for(
         return needs.compile()
 
 
-def _estimate_for(name: str, model: ModelFile, done: dict) -> dict | None:
+def _estimate_for(
+    name: str, model: ModelFile, done: dict[tuple[str, Path], dict[str, Any]]
+) -> dict[str, Any] | None:
     """A target that cannot run here may still estimate its latency (labelled estimated, never measured)."""
     if not get_target(name).has("estimate") or not model.integer_only:
         return None
@@ -275,7 +277,8 @@ def run_bench(
     if power.active and inputs:
         progress(f"power: idle baseline for {request.idle_seconds:g} s (keep the machine idle)")
         power.measure_baseline()
-    cells, estimates = [], {}
+    cells: list[CellResult] = []
+    estimates: dict[tuple[str, Path], dict[str, Any]] = {}
     for index, row in enumerate(rows):
         for target, status in zip(targets, statuses):
             chosen = files[(index, target.name)]
@@ -295,7 +298,7 @@ def run_bench(
                         if chosen.path in pending
                         else ""
                     )
-                    cell.status, cell.reason = SKIPPED, status.reason + also
+                    cell.status, cell.reason = SKIPPED, (status.reason or "") + also
                     if estimate := _estimate_for(target.name, chosen, estimates):
                         cell.details["estimate"] = estimate
                     continue

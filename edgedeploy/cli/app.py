@@ -193,7 +193,9 @@ def _run(args: list[str], debug: bool) -> int:
         _quiet_stdout()
         return ExitCode.OK
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument, bad value
-        exc.show(file=sys.stderr)
+        # typer raises only its vendored click's ClickException here, which has show() and
+        # format_message(); its public API names only the base class, TyperException
+        exc.show(file=sys.stderr)  # type: ignore[attr-defined]
         code = getattr(exc, "exit_code", ExitCode.USAGE)
         _json_error(args, code, exc.format_message(), None)
         return code

@@ -39,7 +39,7 @@ from edgedeploy.report import jsonable
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; one study at a time per cache there
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # the module or None, checked before each lock
 
 CACHE_SCHEMA = 1
 KEY_FILE = "compare-key.json"  # what the key was computed from, for a person looking into the cache
@@ -70,7 +70,8 @@ def key_inputs(item: StudyItem, options: Any, tools: dict[str, str | None]) -> d
         settings["calibration_dir"] = {
             "images_sha256": _folder_digest(Path(options.calibration_dir))
         }
-    if item.spec.is_file:
+    source: dict[str, str | None]
+    if item.spec.path is not None:  # a model file
         source = {
             "file_sha256": file_digest(item.spec.path),
             "suffix": item.spec.path.suffix.lower(),

@@ -8,11 +8,14 @@ the study's process, one after the other (or, for a device on a Ray node, there:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgedeploy.compare.plan import StudyItem
 from edgedeploy.compare.workers import Conversion, ConvertJob, convert_in_pool, default_jobs
 from edgedeploy.errors import UsageError
+
+if TYPE_CHECKING:
+    from edgedeploy.compare.stages import Study
 
 BENCH_POLICY = "one at a time in the study's process, never while a conversion is running"
 
@@ -58,7 +61,7 @@ class Backend:
             self.cluster.close()
 
     def convert_first(
-        self, items: list[StudyItem], cached: list[bool], study: Any, display: Any
+        self, items: list[StudyItem], cached: list[bool], study: Study, display: Any
     ) -> dict[str, Conversion]:
         """Convert (and check) every uncached item away from this process before any row is benched;
         {} when conversions run here, row by row, as they always did."""

@@ -68,22 +68,32 @@ def build_plan(
 
     if pretrained and weights:
         raise UsageError("--weights and --pretrained exclude each other")
-    builtin_pairs = {(s.builtin, a) for s in specs if not s.is_file for a in s.alphas}
+    builtin_pairs = {(s.builtin, a) for s in specs if s.builtin is not None for a in s.alphas}
+    builtin_labels = {
+        BUILTINS[name].label(alpha, BUILTINS[name].resolution_for(resolution))
+        for name, alpha in builtin_pairs
+        for resolution in resolutions
+    }
     items: dict[str, StudyItem] = {}
     for spec in specs:
-        if spec.is_file:
+        if spec.path is not None:  # a model file
             label = spec.path.stem
-            if label in items and items[label].spec.path.resolve() != spec.path.resolve():
-                label = f"{spec.path.parent.name}/{label}"  # same file name from another folder
+            earlier = items[label].spec.path if label in items else None
+            if label in builtin_labels or (
+                earlier is not None and earlier.resolve() != spec.path.resolve()
+            ):  # a built-in row's name, or the same file name from another folder
+                label = f"{spec.path.parent.name}/{label}"
             items.setdefault(label, StudyItem(label, spec, None, None))
             continue
-        model = BUILTINS[spec.builtin]
+        name = spec.builtin
+        assert name is not None  # a ModelSpec names a built-in or a file
+        model = BUILTINS[name]
         for alpha in spec.alphas:
             if pretrained:
                 model.pretrained_name(
                     alpha
                 )  # a UsageError now if no published weights exist for this alpha
-            chosen = _weights_for(spec.builtin, alpha, weights, len(builtin_pairs))
+            chosen = _weights_for(name, alpha, weights, len(builtin_pairs))
             for resolution in resolutions:
                 size = model.resolution_for(resolution)
                 label = model.label(alpha, size)
@@ -91,7 +101,11 @@ def build_plan(
     unused = [
         w
         for w in weights
-        if not any(w.fits(i.spec.builtin, i.alpha) for i in items.values() if not i.spec.is_file)
+        if not any(
+            w.fits(i.spec.builtin, i.alpha)
+            for i in items.values()
+            if i.spec.builtin is not None and i.alpha is not None
+        )
     ]
     if unused:
         raise UsageError(f"--weights {unused[0].path}: no model of the study matches it")

@@ -18,6 +18,7 @@ ADDRESS is anything ``ray.init`` takes: ``auto`` (the cluster this machine belon
 from __future__ import annotations
 
 import dataclasses
+import logging
 import socket
 import tempfile
 from collections.abc import Callable
@@ -104,7 +105,7 @@ def pack(job: ConvertJob) -> RemoteJob:
     item, options = job.item, job.options
     return RemoteJob(
         job,
-        _files_of(item.spec.path) if item.spec.is_file else None,
+        _files_of(item.spec.path) if item.spec.path is not None else None,
         _files_of(item.weights) if item.weights else None,
         _files_of(Path(options.calibration_dir)) if options.calibration_dir else None,
     )
@@ -119,10 +120,10 @@ def run_remote(remote: RemoteJob) -> Conversion:
     with tempfile.TemporaryDirectory(prefix="edgedeploy-ray-") as scratch:
         root = Path(scratch)
         item, options = job.item, job.options
-        if remote.model is not None:
+        if remote.model is not None and item.spec.path is not None:
             path = _materialize(remote.model, root / "model") / item.spec.path.name
             item = dataclasses.replace(item, spec=dataclasses.replace(item.spec, path=path))
-        if remote.weights is not None:
+        if remote.weights is not None and item.weights is not None:
             item = dataclasses.replace(
                 item, weights=_materialize(remote.weights, root / "weights") / item.weights.name
             )
@@ -171,7 +172,7 @@ class RayCluster:
                 address=address,
                 runtime_env=runtime_env(),
                 log_to_driver=False,
-                logging_level="ERROR",
+                logging_level=logging.ERROR,
             )
         except (ConnectionError, RuntimeError, ValueError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

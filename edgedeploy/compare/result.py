@@ -124,9 +124,9 @@ class CompareResult:
                     overflow="fold",
                     min_width=widths[i],
                 )
-            for row, line in zip(self.rows, cells):
+            for row, values in zip(self.rows, cells):
                 table.add_row(
-                    *[escape(line[i]) for i in group], style="" if row.status == OK else "red"
+                    *[escape(values[i]) for i in group], style="" if row.status == OK else "red"
                 )
             console.print(table)
         console.print(

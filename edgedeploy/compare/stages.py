@@ -259,9 +259,16 @@ def run_row(
         return row
     report, entry, row.cache.hit = done
     row.model = describe_model(report, entry)
+    int8_path, float32_path, preprocessing = (
+        row.model.int8_file,
+        row.model.float32_file,
+        row.model.preprocessing,
+    )
+    # describe_model names both files and the preprocessing of every converted model
+    assert int8_path is not None and float32_path is not None and preprocessing is not None
+    int8_file, float32_file = Path(int8_path), Path(float32_path)
     target = study.mapped_target
     if target is not None:
-        int8_file = Path(row.model.int8_file)
         row.mapping = (
             step("check", lambda: checked(int8_file, target))
             if conversion is None
@@ -278,7 +285,7 @@ def run_row(
         step(
             "bench",
             lambda: benched(
-                Path(row.model.int8_file),
+                int8_file,
                 study,
                 lambda message: stage(
                     "bench",
@@ -288,16 +295,9 @@ def run_row(
         )
         or []
     )
-    if study.eval_set is not None:
-        evaluated = step(
-            "eval",
-            lambda: evaluate(
-                study.eval_set,
-                row.model.preprocessing,
-                Path(row.model.float32_file),
-                Path(row.model.int8_file),
-            ),
-        )
+    eval_set = study.eval_set
+    if eval_set is not None:
+        evaluated = step("eval", lambda: evaluate(eval_set, preprocessing, float32_file, int8_file))
         if evaluated is not None:
             row.accuracy = evaluated
         else:

@@ -104,7 +104,8 @@ def _headers(mapped: TargetSpec | None) -> dict[str, str]:
 
 def columns(variants: list[str], mapped: TargetSpec | None = None) -> list[Column]:
     """The table's columns; ``mapped``: the target whose check (and estimate) the rows carry."""
-    ops, macs, *estimated = _headers(mapped) or [None, None]
+    headers = list(_headers(mapped))  # none, or the ops and MACs headers and maybe the estimate's
+    ops, macs, estimated = (headers[0], headers[1], headers[2:]) if headers else (None, None, [])
     return [
         Column("model", lambda r: r.item.label, numeric=False),
         Column("params", lambda r: fmt_count(r.model.params)),

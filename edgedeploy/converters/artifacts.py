@@ -50,7 +50,14 @@ class TFLiteModel:
     path: Path
     quantization: str
     name: str
-    preprocessing: Preprocessing | None = None
-    float_model: "TFLiteModel | None" = (
+    preprocessing: Preprocessing
+    float_model: TFLiteModel | None = (
         None  # for an int8 model: the float32 model it was quantized from
     )
+
+    @property
+    def float_reference(self) -> TFLiteModel:
+        """The float32 model an int8 model was quantized from (the int8 stage always records it)."""
+        if self.float_model is None:
+            raise TypeError(f"the {self.quantization} model {self.name} has no float32 reference")
+        return self.float_model

@@ -12,6 +12,7 @@ import numpy as np
 from edgedeploy.converters.calibration import ImageSet
 from edgedeploy.converters.preprocessing_options import PreprocessingChoice
 from edgedeploy.errors import UsageError
+from edgedeploy.models.artifact import NCHW
 from edgedeploy.targets.registry import DEFAULT_TARGET
 
 
@@ -23,7 +24,7 @@ class ConvertOptions:
     calibration_count: int | None = None
     per_tensor: bool = False  # per-channel weight quantization unless asked otherwise
     fix_activations: bool = False
-    input_shape: tuple[int, ...] | None = None
+    input_shape: NCHW | None = None
     compile: bool = True  # False: stop after the int8 model (--no-compile)
     compiler_options: dict[str, Any] = field(default_factory=dict)
     preprocessing: PreprocessingChoice = field(

@@ -130,8 +130,9 @@ class ConvertResult:
     def _render_target(self, console: Console) -> None:
         from edgedeploy.targets.registry import get_target
 
-        step = get_target(self.target, "convert_step").convert_step()
-        step.render(
+        make_step = get_target(self.target, "convert_step").convert_step
+        assert make_step is not None  # get_target refuses a target without the capability
+        make_step().render(
             console,
             self.target_report,
             self.output_dir / self.outputs["int8_tflite"],

@@ -113,6 +113,8 @@ def _references(
     """The float models before TFLite, each as per image, per output: ONNX, PyTorch or Keras."""
     found: dict[str, Batches] = {}
     if onnx_model is None:
+        if keras is None:  # the pipeline passes the Keras model whenever there is no ONNX one
+            raise TypeError("fidelity needs the ONNX model or the Keras model it came from")
         found["keras"] = [_as_list(keras.keras_model(b)) for b in held_back]
         return found
     from edgedeploy.converters.torch_to_onnx import run_onnxruntime_all
@@ -141,9 +143,9 @@ def measure(
             "reason": "no held-back images: every image was used for calibration "
             "(lower --calibration-count or add images)",
         }
-    float_run = run_tflite_outputs(int8.float_model.path, held_back)
+    float_run = run_tflite_outputs(int8.float_reference.path, held_back)
     int8_run = run_tflite_outputs(int8.path, held_back)
-    per_output = [
+    per_output: list[dict[str, Any]] = [
         {
             "name": name,
             "shape": list(float_run.outputs[0][j].shape),

@@ -7,6 +7,7 @@ from pathlib import Path
 from edgedeploy.converters.artifacts import OnnxModel, Preprocessing
 from edgedeploy.errors import UsageError
 from edgedeploy.images import default_preprocessing
+from edgedeploy.models.artifact import as_nchw
 from edgedeploy.onnx_reader import load_onnx
 from edgedeploy.report import note
 from edgedeploy.targets.registry import require_batch
@@ -71,7 +72,7 @@ def prepare_onnx(
                 f"input '{tensor.name}' has dynamic dimensions at positions {missing} ({dims})",
                 "pass --input-shape N,C,H,W, e.g. --input-shape 1,3,224,224",
             )
-        shape = tuple(dims)
+        shape = tuple(d for d in dims if d is not None)  # all are known (``missing`` is empty)
     require_batch(shape[0], f"input '{tensor.name}'", "pass --input-shape 1,C,H,W")
     if shape[1] not in (1, 3):
         raise UsageError(
@@ -90,7 +91,7 @@ def prepare_onnx(
     return OnnxModel(
         path=target,
         input_name=tensor.name,
-        input_shape=shape,
+        input_shape=as_nchw(shape),
         opset=opset,
         name=path.stem,
         preprocessing=preprocessing or default_preprocessing(shape[2], shape[3]),

@@ -37,7 +37,7 @@ from edgedeploy.converters.quiet import captured_output
 from edgedeploy.converters.sources import SourceSpec, check_model_file, load_source, looks_like_path
 from edgedeploy.converters.tools import tool_versions
 from edgedeploy.deploy.labels import read_label_file
-from edgedeploy.errors import ConversionError, UsageError
+from edgedeploy.errors import ConversionError, ExitCode, UsageError
 from edgedeploy.images import ASSUMED, GRAYSCALE_CONVERSION, to_grayscale
 from edgedeploy.outputs import require_free_space, staged_directory
 from edgedeploy.report import note
@@ -92,9 +92,11 @@ def run_target_step(
     progress: StageProgress,
     staging: Path,
     output_dir: Path,
-) -> tuple[dict[str, Any], int, Any]:
+) -> tuple[dict[str, Any], ExitCode, Any]:
     """The target's own end of the conversion (``--target``): its mapping prediction, then its compile."""
-    step = get_target(context.options.target, "convert_step").convert_step()
+    make_step = get_target(context.options.target, "convert_step").convert_step
+    assert make_step is not None  # get_target refuses a target without the capability
+    step = make_step()
     options = context.options.compiler_options
     with progress.stage(step.predict_stage_name) as timer:
         prediction = step.predict(int8.path, options)
@@ -115,7 +117,12 @@ def run_target_step(
     for path in outcome.files:
         shutil.copyfile(path, staging / path.name)
     context.notes.extend(outcome.notes)
-    return {"prediction": prediction, "compile": outcome.data}, outcome.exit_code, outcome.result
+    # The contract types the step's code as int; every target returns one of ExitCode's members.
+    return (
+        {"prediction": prediction, "compile": outcome.data},
+        ExitCode(outcome.exit_code),
+        outcome.result,
+    )
 
 
 def _publish(
@@ -130,7 +137,7 @@ def _publish(
     if onnx_model is not None:
         outputs = {"onnx": staging / f"{name}.onnx", **outputs}
         shutil.copyfile(onnx_model.path, outputs["onnx"])
-    shutil.copyfile(int8.float_model.path, outputs["float32_tflite"])
+    shutil.copyfile(int8.float_reference.path, outputs["float32_tflite"])
     shutil.copyfile(int8.path, outputs["int8_tflite"])
     logs = [log for log in sorted(workdir.glob("*.log")) if log.stat().st_size]
     if logs:
@@ -140,7 +147,7 @@ def _publish(
     return outputs
 
 
-def _expected_bytes(source: Any) -> int:
+def _expected_bytes(source: TorchModel | TensorFlowModel | Path) -> int:
     """What a conversion writes into its output directory, from the source's float32 size: the ONNX and
     the float32 TFLite hold the weights once each, the int8 TFLite a quarter of them (the scratch folder
     needs about twice that again for TensorFlow's SavedModel and onnx2tf's files)."""
@@ -150,7 +157,7 @@ def _expected_bytes(source: Any) -> int:
         count = getattr(source.keras_model, "count_params", None)
         weights = 4 * count() if callable(count) else 0
     else:
-        module = getattr(source, "module", None)
+        module = source.module
         tensors = (
             list(module.parameters()) + list(module.buffers()) if hasattr(module, "buffers") else []
         )
@@ -183,19 +190,19 @@ def convert(
     ):
         workdir = Path(scratch)
         with progress.stage("load-model") as timer:
-            source = load_source(spec, options.input_shape)
+            loaded = load_source(spec, options.input_shape)
             # An ONNX file is read here, inside its stage: an unreadable one never gets a success tick.
             first = (
-                source
-                if isinstance(source, (TorchModel, TensorFlowModel))
-                else prepare_onnx(source, workdir, options.input_shape)
+                loaded
+                if isinstance(loaded, (TorchModel, TensorFlowModel))
+                else prepare_onnx(loaded, workdir, options.input_shape)
             )
-        records.append(StageRecord("load-model", timer.seconds, getattr(source, "details", {})))
-        labels = given_labels or deploy_files.label_file(source, None)
+        records.append(StageRecord("load-model", timer.seconds, getattr(loaded, "details", {})))
+        labels = given_labels or deploy_files.label_file(loaded, None)
         if given_labels is not None:  # a wrong count is refused now, not after the conversion
             deploy_files.check_label_count(given_labels, first)
         # Before the long part: a full disk found after minutes of converting would cost them all.
-        needed = _expected_bytes(source)
+        needed = _expected_bytes(loaded)
         require_free_space(
             Path(tempfile.gettempdir()), 2 * needed, "the conversion's scratch files"
         )
@@ -273,7 +280,7 @@ def convert(
         report = ConvertResult(
             spec=spec.model,
             model=first.name,
-            details=getattr(source, "details", {}),
+            details=getattr(loaded, "details", {}),
             options=options,
             stages=records,
             images=images,

@@ -7,6 +7,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edgedeploy.converters.artifacts import TensorFlowModel, TorchModel
 from edgedeploy.converters.keras_source import (
@@ -18,6 +19,7 @@ from edgedeploy.converters.keras_source import (
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.files import MODEL, ONNX, TFLITE, TORCH, InputKind, check_input
 from edgedeploy.images import default_preprocessing
+from edgedeploy.models.artifact import NCHW, as_nchw
 from edgedeploy.report import note
 from edgedeploy.targets.registry import require_batch
 
@@ -32,7 +34,7 @@ MODEL_SUFFIXES = {
 }
 
 
-def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
+def parse_input_shape(text: str | None) -> NCHW | None:
     """'1,3,224,224' (or 1x3x224x224) -> (1, 3, 224, 224)."""
     if text is None:
         return None
@@ -48,7 +50,7 @@ def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
             f"--input-shape '{text}' must be four positive sizes N,C,H,W (NCHW, batch 1)"
         )
     require_batch(shape[0], f"--input-shape '{text}'")
-    return shape
+    return as_nchw(shape)
 
 
 def model_kind(path: Path) -> InputKind:
@@ -99,7 +101,7 @@ def _archive_kind(path: Path) -> str:
         return "pickle" if stream.read(1) == b"\x80" else "other"  # pickle protocol 2+
 
 
-def _pickled(path: Path, shape: tuple[int, ...] | None, trust_pickle: bool) -> TorchModel:
+def _pickled(path: Path, shape: NCHW | None, trust_pickle: bool) -> TorchModel:
     """torch.save(model): only with --trust-pickle, because unpickling runs code the file names."""
     import torch
 
@@ -146,9 +148,7 @@ def _pickled(path: Path, shape: tuple[int, ...] | None, trust_pickle: bool) -> T
     )
 
 
-def _torchscript(
-    path: Path, shape: tuple[int, ...] | None, trust_pickle: bool = False
-) -> TorchModel:
+def _torchscript(path: Path, shape: NCHW | None, trust_pickle: bool = False) -> TorchModel:
     import torch
 
     if _archive_kind(path) == "pickle":
@@ -185,10 +185,10 @@ def _exported_program(path: Path, shape: tuple[int, ...] | None) -> TorchModel:
         raise UsageError(
             "cannot tell the program's NCHW input size: pass --input-shape, e.g. 1,3,224,224"
         )
-    return _file_model(program.module(), path, shape, "exported-program")
+    return _file_model(program.module(), path, as_nchw(shape), "exported-program")
 
 
-def _file_model(module, path: Path, shape: tuple[int, ...], source: str) -> TorchModel:
+def _file_model(module: Any, path: Path, shape: NCHW, source: str) -> TorchModel:
     """A PyTorch model read from a file: named after it, ImageNet preprocessing assumed at its size."""
     return TorchModel(
         module=module,
@@ -226,7 +226,7 @@ def _builtin_options_given(source: SourceSpec) -> bool:
 
 
 def load_source(
-    source: SourceSpec, input_shape: tuple[int, ...] | None = None
+    source: SourceSpec, input_shape: NCHW | None = None
 ) -> TorchModel | TensorFlowModel | Path:
     """A built-in or PyTorch model becomes a TorchModel; an ONNX file is returned as a checked Path
     (``onnx_model.prepare_onnx`` makes it static inside the run's working directory).

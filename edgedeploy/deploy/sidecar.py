@@ -208,7 +208,9 @@ def build(
             )
         matched = labels.for_outputs(classes).to_dict()
     in_model = (
-        (tuple(normalization_in_model.mean), tuple(normalization_in_model.std)) if raw else None
+        (tuple(normalization_in_model.mean), tuple(normalization_in_model.std))
+        if normalization_in_model is not None
+        else None
     )
     return Sidecar(
         model=Path(model).name,
@@ -334,7 +336,8 @@ def load_for(model: Path) -> tuple[Sidecar, Path] | None:
     """The checked sidecar of ``model`` and where it was, or None when there is none."""
     path = find(model)
     data = _document(path) if path is not None else None
-    if not _is_sidecar(data):  # none, or a JSON file of the same name that is something else
+    # none, or a JSON file of the same name that is something else
+    if path is None or not _is_sidecar(data):
         return None
     sidecar = parse(data, path)
     validate(sidecar, model, path)

@@ -178,15 +178,15 @@ def _alpha_cliffs(groups: dict[float | None, list[Point]], concern: str) -> list
 def headline(points: list[Point], found: list[AlphaLimit]) -> tuple[Point | None, Point | None]:
     """The reported limit (the widest alpha that fits somewhere, at its limit) and the first point past it:
     the next size at that alpha, else the next alpha at that size. Nothing fits: the smallest point."""
-    fitting = [a for a in found if a.limit is not None]
+    fitting = [(a, a.limit) for a in found if a.limit is not None]
     if not fitting:
         return None, (found[0].past if found else None)
-    best = max(fitting, key=lambda a: (a.alpha or 0.0, a.limit.size.height))
+    best, limit = max(fitting, key=lambda pair: (pair[0].alpha or 0.0, pair[1].size.height))
     if best.past is not None:
-        return best.limit, best.past
+        return limit, best.past
     groups = by_alpha(points)
     for alpha in sorted(a for a in groups if a is not None and a > (best.alpha or 0.0)):
-        same = next((p for p in groups[alpha] if p.size.height == best.limit.size.height), None)
+        same = next((p for p in groups[alpha] if p.size.height == limit.size.height), None)
         if same is not None:
-            return best.limit, same
-    return best.limit, None
+            return limit, same
+    return limit, None

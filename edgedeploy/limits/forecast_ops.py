@@ -1,12 +1,14 @@
 """How ``limits``' forecast translates each ONNX node into the TFLite op(s) the converter writes for
-it (the rules the module docstring of ``forecast.py`` lists, read from real conversions), as a mixin of the
-forecast's graph builder, which owns the tensors and ops these methods add."""
+it (the rules the module docstring of ``forecast.py`` lists, read from real conversions), adding to the draft
+graph of ``forecast_graph.py``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+from edgedeploy.limits.forecast_graph import DraftGraph, nhwc
 
 # Versions the converter writes for int8 ops. Observed in real conversions: CONV_2D, DEPTHWISE_CONV_2D,
 # ADD, MUL, PAD, MEAN, FULLY_CONNECTED, HARD_SWISH, RELU_0_TO_1. The rest: TFLite gives int8 kernels
@@ -83,10 +85,6 @@ NCHW_TO_NHWC_AXIS = {0: 0, 1: 3, 2: 1, 3: 2}
 ONNX_INT_TYPES = {6: "int32", 7: "int64"}
 
 
-def nhwc(shape: tuple[int, ...]) -> tuple[int, ...]:
-    return (shape[0], shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape)
-
-
 def onnx_attr(node: Any, name: str, default: Any = None) -> Any:
     from onnx import helper
 
@@ -103,9 +101,9 @@ def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int,
     return total // 2, total - total // 2
 
 
-class OpRules:
-    """The ONNX -> TFLite translation of each node kind; ``_Builder`` supplies ``act``, ``const``,
-    ``emit``, ``alias``, ``gap`` and the sized graph."""
+class OpRules(DraftGraph):
+    """The ONNX -> TFLite translation of each node kind, written into the draft with ``act``,
+    ``const``, ``emit``, ``alias`` and ``gap``."""
 
     def padding(
         self, node: Any, data: int, kernel: list[int], strides: list[int], dilations: list[int]
@@ -226,7 +224,7 @@ class OpRules:
             return onnx_attr(node, attr)
 
         low, high = bound(1, "min"), bound(2, "max")
-        known = {
+        known: dict[tuple[float | None, float | None], str] = {
             (0.0, 6.0): "RELU6",
             (0.0, None): "RELU",
             (-1.0, 1.0): "RELU_N1_TO_1",

@@ -34,6 +34,14 @@ class ImageInput:
     def resizable(self) -> bool:
         return self.height is None and self.width is None
 
+    @property
+    def fixed_size(self) -> tuple[int, int] | None:
+        """(height, width) when both are fixed; None when the input is resizable (``Skeleton`` refuses
+        a model with only one of them dynamic)."""
+        if self.height is None or self.width is None:
+            return None
+        return self.height, self.width
+
 
 def _dims(value_info: Any) -> list[int | None]:
     return [
@@ -166,8 +174,9 @@ class Skeleton:
         shapes: dict[str, tuple[int, ...]] = {}
         for value in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output):
             dims = _dims(value)
-            if value.type.tensor_type.HasField("shape") and all(d is not None for d in dims):
-                shapes[value.name] = tuple(int(d) for d in dims)
+            known = [d for d in dims if d is not None]
+            if value.type.tensor_type.HasField("shape") and len(known) == len(dims):
+                shapes[value.name] = tuple(int(d) for d in known)
         for name, (dims, _) in self.weights.items():
             shapes[name] = dims
         return SizedGraph(

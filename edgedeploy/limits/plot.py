@@ -61,13 +61,14 @@ def draw(
     for alpha, group in groups.items():
         label = "model" if alpha is None else f"alpha {format_alpha(alpha)}"
         colour = colours[alpha]
-        timed = [p for p in group if p.facts is not None and p.facts.latency_ms is not None]
+        judged = [(p.size.height, p.facts) for p in group if p.facts is not None]
+        timed = [(height, f) for height, f in judged if f.latency_ms is not None]
         if timed:
             drawn = True
-            xs = [p.size.height for p in timed]
+            xs = [height for height, _ in timed]
             latency.plot(
                 xs,
-                [p.facts.latency_ms for p in timed],
+                [f.latency_ms for _, f in timed],
                 "o-",
                 color=colour,
                 label=label,
@@ -75,16 +76,15 @@ def draw(
             )
             latency.fill_between(
                 xs,
-                [p.facts.latency_ms_low for p in timed],
-                [p.facts.latency_ms_high for p in timed],
+                [f.latency_ms_low for _, f in timed],
+                [f.latency_ms_high for _, f in timed],
                 color=colour,
                 alpha=0.15,
             )
-        judged = [p for p in group if p.facts is not None]
-        xs = [p.size.height for p in judged]
+        xs = [height for height, _ in judged]
         share.plot(
             xs,
-            [100 * p.facts.op_share for p in judged],
+            [100 * f.op_share for _, f in judged],
             "o-",
             color=colour,
             label=f"{label} ops",
@@ -92,7 +92,7 @@ def draw(
         )
         share.plot(
             xs,
-            [100 * (p.facts.mac_share or 0) for p in judged],
+            [100 * (f.mac_share or 0) for _, f in judged],
             "s--",
             color=colour,
             label=f"{label} MACs",
@@ -101,7 +101,7 @@ def draw(
         )
         memory.plot(
             xs,
-            [p.facts.largest_activation_bytes / MIB for p in judged],
+            [f.largest_activation_bytes / MIB for _, f in judged],
             "o-",
             color=colour,
             label=f"{label} largest activation",
@@ -109,7 +109,7 @@ def draw(
         )
         memory.plot(
             xs,
-            [(p.facts.on_chip_bytes + p.facts.streamed_bytes) / MIB for p in judged],
+            [(f.on_chip_bytes + f.streamed_bytes) / MIB for _, f in judged],
             ":",
             color=colour,
             label=f"{label} parameters (predicted)",

@@ -13,6 +13,7 @@ import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edgedeploy.errors import UsageError
 from edgedeploy.limits.onnx_shapes import Skeleton
@@ -36,8 +37,10 @@ class ScanSource:
     channels: int = 3
 
     def skeleton(self, alpha: float | None) -> Skeleton:
-        if not self.builtin:
+        if self.path is not None:  # a file (a built-in has no path)
             return Skeleton.from_file(self.path)
+        if alpha is None:
+            raise ValueError(f"the built-in {self.name} is exported at a given alpha, not None")
         return Skeleton.from_model(
             _export_builtin(self.name, alpha), f"{self.name} alpha {alpha:g}"
         )
@@ -46,7 +49,7 @@ class ScanSource:
         return self.name if self.builtin else str(self.path)
 
 
-def _export_builtin(name: str, alpha: float):
+def _export_builtin(name: str, alpha: float) -> Any:
     import onnx
     import torch
 
@@ -64,7 +67,7 @@ def _export_builtin(name: str, alpha: float):
         torch.onnx.export(
             module,
             (torch.zeros(1, 3, spec.default_resolution, spec.default_resolution),),
-            buffer,
+            buffer,  # type: ignore[arg-type]  # torch's hint omits the file objects its docs accept
             opset_version=EXPORT_OPSET,
             dynamo=False,
             do_constant_folding=True,
@@ -107,10 +110,10 @@ def resolve(
     skeleton = Skeleton.from_file(path)
     image = skeleton.image
     source = ScanSource(path.stem, False, path, channels=image.channels)
-    if image.resizable:
+    fixed = image.fixed_size
+    if fixed is None:  # resizable
         sizes = parse_resolutions(resolutions or DEFAULT_RESOLUTIONS)
         return source, points((None,), tuple((s, s) for s in sizes))
-    fixed = (int(image.height), int(image.width))
     source.fixed_size = fixed
     if resolutions is not None and (
         fixed[0] != fixed[1] or parse_resolutions(resolutions) != (fixed[0],)

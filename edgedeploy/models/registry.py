@@ -27,7 +27,7 @@ class BuiltinModel:
     default_resolution: int = 224
 
     def check_alpha(self, alpha: float) -> float:
-        if self.alphas == ANY_ALPHA:
+        if isinstance(self.alphas, str):  # ANY_ALPHA, the one string it takes
             if not 0 < alpha <= MAX_ALPHA:
                 raise UsageError(
                     f"alpha {alpha:g} is not offered for {self.name}: "

@@ -29,6 +29,10 @@ def preprocessing_for(reference: str, resolution: int) -> Preprocessing:
     import timm
 
     cfg = timm.models.get_pretrained_cfg(reference)
+    if (
+        cfg is None
+    ):  # every built-in's reference is a registered timm name (test_builtin_references)
+        raise LookupError(f"timm has no pretrained config called {reference!r}")
     crop_pct = cfg.crop_pct or 0.875
     return Preprocessing(
         size=(resolution, resolution),

@@ -140,7 +140,7 @@ def check_targets(
         availability = runtime.availability() if runtime else NO_RUNTIME
         checks = (
             runtime.model_checks(Path(model))
-            if model is not None and hasattr(runtime, "model_checks")
+            if model is not None and runtime is not None and hasattr(runtime, "model_checks")
             else []
         )
         entries.append(

@@ -61,7 +61,7 @@ def decode_options(operator: Any) -> dict[str, Any]:
             getattr(schema, "BuiltinOptions2Creator", None),
         ),
     ):
-        if type_getter is None or creator is None:
+        if type_getter is None or table_getter is None or creator is None:
             continue
         union_type = type_getter()
         if not union_type:

@@ -84,14 +84,16 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / denominator)
 
 
-def _pairs(float_it, int8_it) -> list[tuple[int, str, dict, dict]]:
+def _pairs(float_it: Any, int8_it: Any) -> list[tuple[int, str, dict, dict]]:
     by_name = {t["name"]: t for t in float_it.get_tensor_details()}
     int8_tensors = {t["index"]: t for t in int8_it.get_tensor_details()}
-    found = []
+    found: list[tuple[int, str, dict, dict]] = []
     for op in int8_it._get_ops_details():
         for index in op["outputs"]:
             mine = int8_tensors.get(index)
-            theirs = by_name.get(mine["name"]) if mine else None
+            if not mine:
+                continue
+            theirs = by_name.get(mine["name"])
             if theirs is not None and tuple(theirs["shape"]) == tuple(mine["shape"]):
                 found.append((op["index"], op["op_name"], mine, theirs))
     return found

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, Protocol
 
+MeterKind = Literal["energy", "power"]
 ENERGY: Literal["energy"] = "energy"
 POWER: Literal["power"] = "power"
 ReadText = Callable[[Path], str]
@@ -49,7 +50,7 @@ class Meter(Protocol):
     description: (
         str  # what exactly is read, e.g. "rapl package-0 (/sys/class/powercap/intel-rapl:0)"
     )
-    kind: Literal["energy", "power"]
+    kind: MeterKind
     interval_s: float  # how often the recorder samples it
 
     def read(self) -> float:

@@ -16,10 +16,11 @@ from edgedeploy.bench.meters.base import (
     POWER,
     CounterUnwrapper,
     MeterError,
+    MeterKind,
     MeterUnavailable,
 )
 
-UNITS = {
+UNITS: dict[str, tuple[MeterKind, float]] = {
     "W": (POWER, 1.0),
     "mW": (POWER, 1e-3),
     "uW": (POWER, 1e-6),
@@ -39,7 +40,7 @@ TIMEOUT_S = 10.0
 Runner = Callable[[list[str]], subprocess.CompletedProcess]
 
 
-def parse_reading(text: str) -> tuple[str, float]:
+def parse_reading(text: str) -> tuple[MeterKind, float]:
     """("power", watts) or ("energy", joules) from the command's output."""
     found = READING.findall(text)
     if not found and BARE_NUMBER.fullmatch(text.strip()):
@@ -79,7 +80,7 @@ class CmdMeter:
             raise MeterUnavailable("cmd meter needs a command: --power 'cmd:my-meter --read'")
         return cls(argv, runner)
 
-    def _reading(self) -> tuple[str, float]:
+    def _reading(self) -> tuple[MeterKind, float]:
         try:
             done = self._runner(self.argv)
         except FileNotFoundError as exc:

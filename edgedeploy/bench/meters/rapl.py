@@ -11,6 +11,7 @@ from edgedeploy.bench.meters.base import (
     ENERGY,
     CounterUnwrapper,
     MeterError,
+    MeterKind,
     MeterUnavailable,
     ReadText,
     read_integer,
@@ -27,7 +28,7 @@ PERMISSION_HINT = (
 
 class RaplMeter:
     name = "rapl"
-    kind = ENERGY
+    kind: MeterKind = ENERGY
     interval_s = 0.1  # far below the fastest wrap (max range / package power)
 
     def __init__(self, zones: list[Path], read_text: ReadText = read_sysfs):

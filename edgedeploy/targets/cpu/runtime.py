@@ -51,7 +51,7 @@ class CpuRuntime:
         ]
 
     def model_for(self, model: ModelFile) -> ModelFile:
-        if not model.compiled:
+        if model.compiled_for is None:  # not compiled
             return model
         source = model.source_twin()
         if source is not None and source.is_file():

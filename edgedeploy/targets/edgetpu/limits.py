@@ -147,10 +147,11 @@ def limits_point(
     )
     activations, largest, shape = activation_concern(graph, report.ops)
     facts = PointFacts(
-        total_ops=s.total_ops,
-        tpu_ops=s.tpu_ops,
-        risky_ops=s.risky_ops,
-        cpu_ops=s.cpu_ops,
+        # analyse() counts every op; the Summary type leaves them optional for compiled files
+        total_ops=s.total_ops or 0,
+        tpu_ops=s.tpu_ops or 0,
+        risky_ops=s.risky_ops or 0,
+        cpu_ops=s.cpu_ops or 0,
         macs_total=s.macs_total or 0,
         macs_tpu=s.macs_tpu or 0,
         param_bytes=s.param_bytes_tpu or 0,

@@ -79,8 +79,8 @@ def compare(predicted: Iterable[PredictedOp], compiler: CompilerOutput) -> Compa
     if not compiler.operators:
         return Comparison(unavailable="the compiler gave no operator table to compare with")
     ours: dict[str, list[PredictedOp]] = {}
-    for op in predicted:
-        ours.setdefault(op.op, []).append(op)
+    for prediction in predicted:
+        ours.setdefault(prediction.op, []).append(prediction)
     theirs = compiler.op_counts()
     statuses: dict[str, list[str]] = {}
     for row in compiler.operators:

@@ -44,7 +44,7 @@ class CompilationFailedError(CompilerError):
 
     def __init__(self, report: CompileResult):
         super().__init__(
-            f"Edge TPU compilation failed: {report.failure.reason}",
+            f"Edge TPU compilation failed: {report.failure.reason if report.failure else '?'}",
             f"the compiler's output is kept in {report.out_dir}",
         )
         self.report = report
@@ -77,9 +77,10 @@ def read_compiler_version(
     location: CompilerLocation, timeout: float = VERSION_TIMEOUT_S
 ) -> str | None:
     """``16.0.384591198`` from ``edgetpu_compiler --version``; None when it does not say."""
+    in_docker = location.docker_and_image()
     argv = (
-        docker.version_argv(location.docker, location.image)
-        if location.in_docker
+        docker.version_argv(*in_docker)
+        if in_docker is not None
         else [str(location.executable), "--version"]
     )
     outcome = run_bounded(argv, timeout)
@@ -101,10 +102,10 @@ def compiler_argv(
     flags: Sequence[str],
     container: str | None = None,
 ) -> list[str]:
-    if location.in_docker:
+    in_docker = location.docker_and_image()
+    if in_docker is not None:
         return docker.compile_argv(
-            location.docker,
-            location.image,
+            *in_docker,
             models,
             out_dir,
             flags,
@@ -167,7 +168,7 @@ def compile_models(
         argv = compiler_argv(location, models, staging, options.compiler_flags(), container)
 
         def stop_container() -> None:  # killing the docker client does not stop the container
-            if container:
+            if container and location.docker:
                 with suppress(OSError, subprocess.TimeoutExpired):
                     subprocess.run(
                         docker.kill_argv(location.docker, container),

@@ -37,6 +37,12 @@ class CompilerLocation:
     def in_docker(self) -> bool:
         return self.image is not None
 
+    def docker_and_image(self) -> tuple[str, str] | None:
+        """(the docker CLI, the image) when the compiler runs in Docker (``locate`` sets both)."""
+        if self.docker is None or self.image is None:
+            return None
+        return self.docker, self.image
+
     def describe(self) -> str:
         if self.in_docker:
             return f"{COMPILER_NAME} in Docker image {self.image}"

@@ -18,14 +18,32 @@ value times the unit, so they are exact to +-0.005 of the printed unit, not to t
 ``tpu_ops`` / ``cpu_ops``: from the "Number of operations that will run on ..." lines; when that
 paragraph is absent and the compile succeeded, every op is on the TPU (docs/edgetpu.md section 7); for a
 ``.log`` file (which has no totals) they are summed from the operator table.
+
+This module holds the parser's state and what it concludes; what each printed line means (status
+texts, fatal messages, summary fields) is in ``log_lines.py``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from typing import Any
 
+from edgedeploy.targets.edgetpu.compiler.log_lines import (
+    ATTEMPT,
+    FAILURE_PATTERNS,
+    FIELDS,
+    INTERMEDIATE,
+    LINE_STARTS,
+    SEARCH_STEP,
+    STATUS_REASONS,
+    VERSION_LINE,
+    failure_code,
+    first_lines,
+    is_table_header,
+    lines_of,
+    number,
+    size_bytes,
+    table_row,
+)
 from edgedeploy.targets.edgetpu.compiler.parsed import (
     CompilerFailure,
     CompilerOutput,
@@ -43,186 +61,15 @@ __all__ = [
     "parse_compiler_output",
 ]
 
-# Compiler status text -> stable reason code (shared with the predictor's codes where they mean the same).
-STATUS_REASONS: tuple[tuple[str, str], ...] = (
-    ("Mapped to Edge TPU", "mapped"),
-    ("More than one subgraph is not supported", "downstream-of-cpu-op"),
-    ("Operation is otherwise supported, but not mapped", "unspecified-limitation"),
-    ("Operation not supported", "unsupported-op"),
-    ("Operation version not supported", "op-version-too-new"),
-    ("Operation is working on an unsupported data type", "unsupported-dtype"),
-    ("Tensor has unsupported rank", "rank"),
-    ("Only Strided-Slice with unitary strides supported", "stride"),
-)
-UNKNOWN_STATUS = "unknown-status"
-
-# Fatal lines -> failure code; first match wins, so the specific ones come before "Compilation failed".
-# Anchored at the line start: the compiler's lines, not prose that quotes them. Every pattern is matched
-# once per line from its start (re.match; the flag names by two
-# searches), so its cost is linear in the line (docs/edgetpu.md section 7).
-FAILURE_PATTERNS: tuple[tuple[str, str], ...] = (
-    (
-        r"ERROR: Attempting to use a delegate that only supports static-sized tensors",
-        "dynamic-tensors",
-    ),
-    (r"Compilation failed: .*large activation tensors", "large-activations"),
-    (r"Model not quantized", "not-quantized"),
-    (r"Invalid model", "invalid-model"),
-    (r"Compilation failed: Internal error", "internal-error"),
-    (
-        r"Internal compiler error",
-        "internal-error",
-    ),  # compilers 2.x-14 ("Internal compiler error. Aborting!")
-    # The compiler's own one-line refusals of its command line, printed instead of any other output; the
-    # one seen in public: "The number of lists given to intermediate_tensors doesn't match the number of
-    # input models." Matched by a flag name, then a refusal word after it (``_argument_refusal``).
-    (
-        r"\b(intermediate_tensors|num_segments|min_runtime_version|delegate_search_step|timeout_sec|out_dir|"
-        r"enable_multiple_subgraphs|search_delegate)\b",
-        "argument-error",
-    ),
-    (r"(Compilation|ERROR)\b.*\btimed out\b", "timeout"),  # wording not seen in a real log yet
-    (r"Compilation failed", "compilation-failed"),
-)
-_FAILURES = [(re.compile(pattern), code) for pattern, code in FAILURE_PATTERNS]
-_REFUSAL = re.compile(r"\b(doesn't|does not|must|invalid|cannot|can't|not supported)\b")
-# Below this share of recognised lines (and with no version line or table), text is not compiler output.
-_MIN_RECOGNISED_SHARE = 0.3
 # A compiler prints one table row per op type and status: a few hundred rows at most. Far more is not
 # compiler output, and keeping it would cost memory many times the input's size.
 MAX_TABLE_ROWS = 10_000
-_MAX_DIGITS = (
-    15  # counts and sizes the compiler prints; longer digit runs are not numbers it printed
-)
-# How every line the parser recognises outside the operator table begins; other lines are skipped
-# without running any pattern on them (a 5 MB log of noise parses in well under a second).
-_LINE_STARTS = (
-    "Edge TPU Compiler version",
-    "Operator",
-    "Input ",
-    "Output ",
-    "On-chip memory",
-    "Off-chip memory",
-    "Number of",
-    "Total number",
-    "Model ",
-    "Operation log",
-    "Searching for",
-    "Try to compile",
-    "Intermediate tensors",
-    "Compilation",
-    "ERROR",
-    "Invalid model",
-    "Internal compiler",
-    "Started a",
-    "See the operation",
-    "Aborting",
-)
-
-_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
-_SIZE = r"(\d+(?:\.\d+)?) ?(B|KiB|MiB|GiB)\b"
-_VERSION = re.compile(r"Edge TPU Compiler version (\d+)(?:\.(\S+))?")
-_FIELDS: dict[
-    str, tuple[re.Pattern[str], str]
-] = {  # attribute -> (pattern, kind); matched from the line start
-    "input_model": (re.compile(r"Input model: (.+)"), "str"),
-    "input_size_bytes": (re.compile(rf"Input size: {_SIZE}"), "size"),
-    "output_model": (re.compile(r"Output model: (.+)"), "str"),
-    "output_size_bytes": (re.compile(rf"Output size: {_SIZE}"), "size"),
-    "on_chip_used_bytes": (
-        re.compile(rf"On-chip memory used for caching model parameters: {_SIZE}"),
-        "size",
-    ),
-    "on_chip_remaining_bytes": (
-        re.compile(rf"On-chip memory remaining for caching model parameters: {_SIZE}"),
-        "size",
-    ),
-    "off_chip_bytes": (
-        re.compile(rf"Off-chip memory used for streaming uncached model parameters: {_SIZE}"),
-        "size",
-    ),
-    "subgraphs": (re.compile(r"Number of Edge TPU subgraphs: (\d+)"), "int"),
-    "total_ops": (re.compile(r"Total number of operations: (\d+)"), "int"),
-    "tpu_ops": (re.compile(r"Number of operations that will run on Edge TPU: (\d+)"), "int"),
-    "cpu_ops": (re.compile(r"Number of operations that will run on CPU: (\d+)"), "int"),
-    "compile_ms": (re.compile(r"Model compiled successfully in (\d+) ms"), "int"),
-    "log_path": (re.compile(r"Operation log: (.+)"), "str"),
-}
-_SEARCH_STEP = re.compile(r"Searching for valid delegate with step (\d+)")
-_ATTEMPT = re.compile(r"Try to compile segment with (\d+) ops")
-_INTERMEDIATE = "Intermediate tensors: "
-
-
-def _number(digits: str) -> int | None:
-    """A count the compiler printed; None for a digit run no compiler prints (and int() refuses past 4300)."""
-    return int(digits) if len(digits) <= _MAX_DIGITS else None
-
-
-def _lines(text: str) -> Iterator[str]:
-    """The lines of ``text``, stripped, one at a time: a 100 MB output is never split into a list at once."""
-    start, size = 0, len(text)
-    while start < size:
-        end = text.find("\n", start)
-        if end < 0:
-            end = size
-        yield text[start:end].strip()
-        start = end + 1
-
-
-def _first_lines(text: str, count: int) -> list[str]:
-    found = []
-    for line in _lines(text):
-        if line:
-            found.append(line)
-            if len(found) == count:
-                break
-    return found
-
-
-def _size_bytes(value: str, unit: str) -> int | None:
-    if len(value) > 2 * _MAX_DIGITS:
-        return None
-    return int(round(float(value) * _UNITS[unit]))
-
-
-def _status_reason(status: str) -> str:
-    for prefix, code in STATUS_REASONS:
-        if status.startswith(prefix):
-            return code
-    return UNKNOWN_STATUS
-
-
-def _failure_code(line: str) -> str | None:
-    for pattern, code in _FAILURES:
-        if code == "argument-error":
-            # a flag name, then a refusal word later on the line: two linear scans (one pattern with ``.*``
-            # between them backtracks once per flag name, quadratic on a long line)
-            flag = pattern.search(line) if "_" in line else None
-            if flag is not None and _REFUSAL.search(line, flag.end()):
-                return code
-        elif line.startswith(_LINE_STARTS) and pattern.match(line):
-            return code
-    return None
-
-
-def _row(text: str) -> OperatorStatus | None:
-    """``OP  COUNT  STATUS`` (split on whitespace, not matched: a status with long runs of spaces made
-    a lazy pattern quadratic)."""
-    parts = text.split(None, 2)
-    if len(parts) < 3 or not parts[1].isdigit() or not parts[1].isascii():
-        return None
-    count = _number(parts[1])
-    if count is None:
-        return None
-    return OperatorStatus(parts[0], count, parts[2], _status_reason(parts[2]))
-
-
-def _is_table_header(text: str) -> bool:
-    return len(text) < 200 and text.split() == ["Operator", "Count", "Status"]
+# Below this share of recognised lines (and with no version line or table), text is not compiler output.
+_MIN_RECOGNISED_SHARE = 0.3
 
 
 def _unrecognised(text: str, source: str, why: str | None = None) -> CompilerOutput:
-    first = _first_lines(text, 1)
+    first = first_lines(text, 1)
     if not first:
         return CompilerOutput(
             source=source, failure=CompilerFailure("empty-output", "the compiler printed nothing")
@@ -250,7 +97,7 @@ class _Parser:
             return
         self.non_empty += 1
         out = self.out
-        if self.in_table and (row := _row(text)) is not None:
+        if self.in_table and (row := table_row(text)) is not None:
             if len(out.operators) >= MAX_TABLE_ROWS:
                 self.too_long = (
                     f"the operator table goes on past {MAX_TABLE_ROWS} rows (line {self.line_number}); "
@@ -260,17 +107,17 @@ class _Parser:
             out.operators.append(row)
             self.recognised_lines += 1
             return
-        if not text.startswith(_LINE_STARTS) and "_" not in text:
+        if not text.startswith(LINE_STARTS) and "_" not in text:
             self.in_table = False
             return
-        if match := _VERSION.match(text):
-            major = _number(match.group(1))
+        if match := VERSION_LINE.match(text):
+            major = number(match.group(1))
             if major is not None:
                 out.compiler_major = major
                 out.compiler_version = text.split("version", 1)[1].strip()
                 self.recognised_lines += 1
             return
-        if _is_table_header(text):
+        if is_table_header(text):
             self.in_table, out.operators = (
                 True,
                 [],
@@ -283,13 +130,13 @@ class _Parser:
             self.recognised_lines += 1
 
     def _field(self, text: str) -> bool:
-        for name, (pattern, kind) in _FIELDS.items():
+        for name, (pattern, kind) in FIELDS.items():
             if match := pattern.match(text):
                 value: Any = match.group(1).strip()
                 if kind == "int":
-                    value = _number(value)
+                    value = number(value)
                 elif kind == "size":
-                    value = _size_bytes(match.group(1), match.group(2))
+                    value = size_bytes(match.group(1), match.group(2))
                 if value is None:
                     self.out.notes.append(
                         f"line {self.line_number}: the number on '{text[:40]}...' is too long to be "
@@ -301,15 +148,15 @@ class _Parser:
         return False
 
     def _search(self, text: str) -> bool:
-        if match := _SEARCH_STEP.match(text):
-            self.out.search_step = _number(match.group(1))
-        elif (match := _ATTEMPT.match(text)) and (ops := _number(match.group(1))) is not None:
+        if match := SEARCH_STEP.match(text):
+            self.out.search_step = number(match.group(1))
+        elif (match := ATTEMPT.match(text)) and (ops := number(match.group(1))) is not None:
             self.attempt = SearchAttempt(ops=ops)
             self.out.search_attempts.append(self.attempt)
-        elif text.startswith(_INTERMEDIATE):
+        elif text.startswith(INTERMEDIATE):
             if self.attempt is not None:
                 self.attempt.intermediate_tensors = [
-                    t for t in text[len(_INTERMEDIATE) :].split(",") if t
+                    t for t in text[len(INTERMEDIATE) :].split(",") if t
                 ]
         else:
             return False
@@ -321,7 +168,7 @@ class _Parser:
         ):
             self._finish(succeeded=True)
             return True
-        if code := _failure_code(text):
+        if code := failure_code(text):
             self.failure_lines.append((code, text))
             if text.startswith("Compilation failed!") or code in ("not-quantized", "invalid-model"):
                 self._finish(succeeded=False)
@@ -366,9 +213,9 @@ def _conclude(parser: _Parser) -> CompilerOutput:
             f"the output ends during the -d attempt with {out.search_attempts[-1].ops} ops; "
             "its result is not shown"
         )
-    if out.operators and out.total_ops is None and out.source == "log":
-        out.total_ops = sum(r.count for r in out.operators)
     if out.source == "log" and out.operators:
+        if out.total_ops is None:
+            out.total_ops = sum(r.count for r in out.operators)
         out.tpu_ops = sum(r.count for r in out.operators if r.mapped)
         out.cpu_ops = out.total_ops - out.tpu_ops
     elif out.succeeded and out.tpu_ops is None and out.total_ops is not None:
@@ -383,7 +230,7 @@ def _conclude(parser: _Parser) -> CompilerOutput:
 
 def _parse(text: str, source: str) -> CompilerOutput:
     parser = _Parser(CompilerOutput(source=source))
-    for line in _lines(text):
+    for line in lines_of(text):
         parser.feed(line)
         if parser.too_long:
             return _unrecognised(text, source, parser.too_long)
@@ -396,10 +243,10 @@ def _parse(text: str, source: str) -> CompilerOutput:
 
 
 def _is_log_format(text: str) -> bool:
-    lines = _first_lines(text, 3)
+    lines = first_lines(text, 3)
     return (
         len(lines) >= 3
-        and bool(_VERSION.match(lines[0]))
+        and bool(VERSION_LINE.match(lines[0]))
         and lines[1].startswith("Input: ")
         and lines[2].startswith("Output: ")
     )
@@ -409,7 +256,7 @@ def parse_compiler_log_file(text: str) -> CompilerOutput:
     """Parse a ``*_edgetpu.log`` file: a 3-line header (version, ``Input:``, ``Output:``) and the table."""
     if not _is_log_format(text):
         return _unrecognised(text, "log")
-    header = _first_lines(text, 3)
+    header = first_lines(text, 3)
     out = _parse(text, "log")
     out.input_model = header[1].split(":", 1)[1].strip()
     out.output_model = header[2].split(":", 1)[1].strip()

@@ -9,14 +9,20 @@ a compile that worked.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Protocol
 
 from edgedeploy.errors import EdgedeployError
 from edgedeploy.targets.edgetpu.compiler.compare import PredictedOp, compare
 from edgedeploy.targets.edgetpu.compiler.report import ModelResult
 
 
-def predicted_ops(check_report: object) -> list[PredictedOp]:
+class OpPredictions(Protocol):
+    """What this module reads of a ``CheckResult`` (named structurally: check sits above the compiler)."""
+
+    def predictions(self) -> list[tuple[int, str, str, str]]: ...
+
+
+def predicted_ops(check_report: OpPredictions) -> list[PredictedOp]:
     """The per-operator predictions of a ``CheckResult`` as (op type, on TPU?, reason)."""
     # "risky" (supported, but verify with the compiler) counts as predicted on the Edge TPU
     return [
@@ -30,7 +36,7 @@ def predicted_ops(check_report: object) -> list[PredictedOp]:
 
 
 # check_model(path, min_runtime=..., compiler_version=...) -> a CheckResult
-Predictor = Callable[..., Any]
+Predictor = Callable[..., OpPredictions]
 
 
 def attach_predictions(

@@ -107,21 +107,20 @@ class CompileResult:
     def relocate(self, old: Path, new: Path) -> None:
         """The files were moved from ``old`` (a staging folder) to ``new``: make every path say so."""
 
-        def moved(path: Path | None) -> Path | None:
-            return (
-                new / path.relative_to(old)
-                if path is not None and path.is_relative_to(old)
-                else path
-            )
+        def moved(path: Path) -> Path:
+            return new / path.relative_to(old) if path.is_relative_to(old) else path
+
+        def moved_if_any(path: Path | None) -> Path | None:
+            return moved(path) if path is not None else None
 
         self.out_dir, self.stdout_file, self.stderr_file = (
             moved(self.out_dir),
-            moved(self.stdout_file),
-            moved(self.stderr_file),
+            moved_if_any(self.stdout_file),
+            moved_if_any(self.stderr_file),
         )
         self.argv = [arg.replace(str(old), str(new)) for arg in self.argv]
         for model in self.models:
-            model.input, model.log = moved(model.input), moved(model.log)
+            model.input, model.log = moved(model.input), moved_if_any(model.log)
             model.compiled = [moved(p) for p in model.compiled]
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,16 +148,17 @@ class CompileResult:
         }
 
     def render(self, console: Console) -> None:
-        if self.succeeded:
+        failure = self.failure
+        if failure is None:  # succeeded
             console.print(
                 f"[bold green]compiled[/] {plural(len(self.models), 'model')} in {self.seconds:.1f} s"
             )
         else:
             console.print(
-                f"[bold red]compilation failed[/] ({self.failure.code}): {escape(self.failure.reason)}"
+                f"[bold red]compilation failed[/] ({failure.code}): {escape(failure.reason)}"
             )
-            if self.failure.advice:
-                console.print(f"[bold]what to do:[/] {escape(self.failure.advice)}")
+            if failure.advice:
+                console.print(f"[bold]what to do:[/] {escape(failure.advice)}")
         console.print(
             f"compiler  {escape(self.version or 'version unknown')}  {escape(self.location.describe())}"
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from edgedeploy.errors import InputError, TargetUnavailableError
 from edgedeploy.targets.contract import Availability, LoadedModel, NeedsCompilation, Variant
@@ -47,7 +48,8 @@ class EdgeTpuRuntime:
         return merge_runtime_order(runtime_devices(library), found) if library else found
 
     def availability(self) -> Availability:
-        problems, details = [], {}
+        problems: list[str] = []
+        details: dict[str, Any] = {}
         enumerated: list[tuple[str, str]] = []
         library, library_error = None, None
         try:
@@ -153,7 +155,7 @@ class EdgeTpuRuntime:
                 f"{model.path.name} did not load on the Edge TPU: {exc}"
             ) from exc
         load_seconds = time.perf_counter() - start
-        details = {
+        details: dict[str, Any] = {
             "library": library.to_dict(),
             "device": chosen.to_dict() if chosen else {"requested": str(self.config.device)},
             "delegate_partitions": delegate_partitions(interpreter),

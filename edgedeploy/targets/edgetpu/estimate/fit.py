@@ -158,7 +158,7 @@ def fit(points: list[Point], cpu_points: list[CpuPoint]) -> Fitted:
     interface = {p.host: p.interface for p in points}
     low = np.array([_lower_bound(c, interface) for c in columns])
     b = np.array([p.published_ms - partial.cpu_ms(p) for p in points]) * weights
-    best = None
+    best: tuple[float, float, np.ndarray] | None = None
     for cache in CACHE_GRID:
         a = np.array([_row(p, columns, cpu_rates, cache) for p in points]) * weights[:, None]
         used = a.any(axis=0)
@@ -167,6 +167,7 @@ def fit(points: list[Point], cpu_points: list[CpuPoint]) -> Fitted:
         error = float(np.sum((a @ x - b) ** 2))
         if best is None or error < best[0] - 1e-12:
             best = (error, cache, x)
+    assert best is not None  # CACHE_GRID is not empty
     _, cache, x = best
     value = dict(zip(columns, x, strict=True))
     return Fitted(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
@@ -159,7 +159,12 @@ class EstimateResult:
             f"(parameter upload: {escape(e.first_inference_basis)})"
         )
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-        for name, justify in (("term (estimated)", "left"), ("ms", "right"), ("from", "left")):
+        columns: tuple[tuple[str, JustifyMethod], ...] = (
+            ("term (estimated)", "left"),
+            ("ms", "right"),
+            ("from", "left"),
+        )
+        for name, justify in columns:
             table.add_column(name, justify=justify, no_wrap=name != "from", overflow="fold")
         for term in e.terms:
             table.add_row(

@@ -181,7 +181,8 @@ def compiled_workload(
     broken = [r for r in regions if r.package is None]
     if broken:
         raise InputError(f"{label}: {broken[0].package_error}")
-    running = [e for r in regions for e in r.package.executables if e.type != "PARAMETER_CACHING"]
+    packages = [r.package for r in regions if r.package is not None]  # all: broken ones raised
+    running = [e for p in packages for e in p.executables if e.type != "PARAMETER_CACHING"]
     cycles = [e.estimated_cycles or 0 for e in running]
     compiler_cycles = sum(cycles) if running and all(cycles) else None
     cpu = [op.index for op in graph.ops if not any(op.index == r.op_index for r in regions)]
@@ -208,7 +209,7 @@ def compiled_workload(
             label, ops, tensor_bytes(graph, boundary_in), tensor_bytes(graph, boundary_out)
         )
     tpu = [o for o in facts.ops if o.on_tpu]
-    streamed = sum(r.package.off_chip_parameter_bytes for r in regions)
+    streamed = sum(p.off_chip_parameter_bytes for p in packages)
     return Workload(
         kind="compiled",
         facts=facts,
@@ -216,7 +217,7 @@ def compiled_workload(
         total_ops=len(facts.ops) if source is not None else None,
         tpu_macs=sum(o.macs for o in tpu) if source is not None else None,
         compiler_cycles=compiler_cycles,
-        on_chip_bytes=sum(r.package.on_chip_parameter_bytes for r in regions),
+        on_chip_bytes=sum(p.on_chip_parameter_bytes for p in packages),
         streamed_bytes=streamed,
         streamed_bytes_high=streamed,
         cpu_ops=cpu,

@@ -100,7 +100,7 @@ def recover(compiled: TFLiteGraph, source: TFLiteGraph | None) -> Recovery:
     for index in cpu_ops:
         op = compiled.ops[index]
         outs = [out_names.get(compiled.tensors[t].name) for t in op.outputs if t >= 0]
-        matched = {producers.get(t) for t in outs if t is not None} - {None}
+        matched = {producers[t] for t in outs if t is not None and t in producers}
         if len(matched) != 1:
             result.problems.append(
                 f"CPU op {index} ({op.opcode}) has no single counterpart in the source model"

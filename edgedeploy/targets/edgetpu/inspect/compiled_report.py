@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from edgedeploy.errors import InputError
 from edgedeploy.report import fmt_bytes
@@ -94,7 +95,7 @@ def check_compiled(
         source_path = beside
     source = read_model(source_path) if source_path is not None else None
     recovery = recover(compiled, source)
-    if source is not None and not _shares_a_boundary(recovery, source):
+    if source is not None and source_path is not None and not _shares_a_boundary(recovery, source):
         if explicit:
             raise InputError(
                 f"{source_path} is not the model {path.name} was compiled from: none of the Edge TPU "
@@ -117,7 +118,7 @@ def check_compiled(
     packages = [r.package for r in recovery.regions if r.package is not None]
     on_chip = sum(p.on_chip_parameter_bytes for p in packages) if packages else None
     off_chip = sum(p.off_chip_parameter_bytes for p in packages) if packages else None
-    details = {
+    details: dict[str, Any] = {
         "regions": [
             {
                 "op_index": r.op_index,

@@ -42,7 +42,7 @@ class _Raw:
     def _offset(self, slot: int) -> int:
         return self.tab.Offset(4 + 2 * slot)
 
-    def int(self, slot: int, fmt: str = "<i", default: int = 0) -> int:
+    def integer(self, slot: int, fmt: str = "<i", default: int = 0) -> int:
         off = self._offset(slot)
         return struct.unpack_from(fmt, self.buf, self.tab.Pos + off)[0] if off else default
 
@@ -142,8 +142,8 @@ class DarwinnPackage:
 def _layer(raw: _Raw) -> Layer:
     return Layer(
         name=raw.string(0) or "",
-        size_bytes=raw.int(1),
-        shape_yxz=(raw.int(2), raw.int(3), raw.int(4)),
+        size_bytes=raw.integer(1),
+        shape_yxz=(raw.integer(2), raw.integer(3), raw.integer(4)),
     )
 
 
@@ -162,30 +162,30 @@ def _dma_bytes(raw: _Raw) -> dict[str, int]:
     hints = raw.table(7)
     found: dict[str, int] = {}
     for hint in hints.tables(0) if hints is not None else []:
-        descriptor = hint.table(1) if hint.int(0, "<B") == 1 else None
+        descriptor = hint.table(1) if hint.integer(0, "<B") == 1 else None
         if descriptor is None:
             continue
         meta = descriptor.table(0)
-        kind = _DMA_KINDS.get(meta.int(0, "<h") if meta is not None else -1, "other")
-        key = f"{kind}_{'out' if hint.int(2, '<h') == 1 else 'in'}"
-        found[key] = found.get(key, 0) + descriptor.int(2)
+        kind = _DMA_KINDS.get(meta.integer(0, "<h") if meta is not None else -1, "other")
+        key = f"{kind}_{'out' if hint.integer(2, '<h') == 1 else 'in'}"
+        found[key] = found.get(key, 0) + descriptor.integer(2)
     return found
 
 
 def _executable(buf: bytes) -> Executable:
     raw = _Raw.root(buf)
-    cycles = raw.int(16, "<q", default=0) or raw.int(11) or None
+    cycles = raw.integer(16, "<q", default=0) or raw.integer(11) or None
     return Executable(
-        type=EXECUTABLE_TYPES.get(raw.int(13, "<h"), f"type{raw.int(13, '<h')}"),
+        type=EXECUTABLE_TYPES.get(raw.integer(13, "<h"), f"type{raw.integer(13, '<h')}"),
         name=raw.string(1),
         chip=raw.string(10),
         parameter_bytes=raw.byte_vector_length(6),
-        batch_size=raw.int(3),
+        batch_size=raw.integer(3),
         estimated_cycles=cycles,
         input_layers=[_layer(t) for t in raw.tables(8)],
         output_layers=[_layer(t) for t in raw.tables(9)],
         instruction_bytes=sum(t.byte_vector_length(0) for t in raw.tables(5)),
-        scratch_bytes=raw.int(4),
+        scratch_bytes=raw.integer(4),
         dma_bytes=_dma_bytes(raw),
     )
 
@@ -202,7 +202,7 @@ def _package(buf: bytes, where: list[str], number: int) -> DarwinnPackage:
         executables.append(_executable(exe))
     return DarwinnPackage(
         compiler_version=package.string(4),
-        min_runtime_version=package.int(0),
+        min_runtime_version=package.integer(0),
         executables=executables,
     )
 

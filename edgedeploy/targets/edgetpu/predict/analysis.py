@@ -128,11 +128,12 @@ def _model_findings(
 def _verdict(
     summary: Summary, predictions: list[OpPrediction], rules: Rules, dynamic: list[int]
 ) -> str:
-    total = summary.total_ops
+    # summarize() counts every op; the Summary type leaves them optional for compiled files
+    total = summary.total_ops or 0
     if dynamic:
         first = predictions[dynamic[0]]
         return f"the compiler will refuse this model: dynamic-sized tensors (op {first.index} {first.op})"
-    mapped = summary.tpu_ops + summary.risky_ops
+    mapped = (summary.tpu_ops or 0) + (summary.risky_ops or 0)
     risky = f"; {summary.risky_ops} risky: verify with the compiler" if summary.risky_ops else ""
     if summary.cpu_ops == 0:
         return f"{'the op maps' if total == 1 else f'all {total} ops map'} to the Edge TPU (compiler {rules.compiler}){risky}"

@@ -46,8 +46,8 @@ def _elementwise_ancestors(
     graph: TFLiteGraph, producers: dict[int, int], tensor: int, depth: int = 4
 ) -> dict[int, list[int]]:
     """Tensors reachable backwards through element-wise ops only -> the ops on the way."""
-    found = {tensor: []}
-    frontier = [(tensor, [])]
+    found: dict[int, list[int]] = {tensor: []}
+    frontier: list[tuple[int, list[int]]] = [(tensor, [])]
     for _ in range(depth):
         nxt = []
         for t, path in frontier:

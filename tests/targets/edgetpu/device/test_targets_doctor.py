@@ -14,11 +14,10 @@ from sysfs_trees import usb_device, write
 from edgedeploy.errors import ExitCode
 from edgedeploy.targets.edgetpu.device.config import EdgeTpuConfig
 from edgedeploy.targets.edgetpu.device.devices import SystemPaths, discover_devices
-from edgedeploy.targets.edgetpu.device.doctor import (
+from edgedeploy.targets.edgetpu.device.doctor import runtime_version_check, tensorflow_check
+from edgedeploy.targets.edgetpu.device.doctor_access import (
     pcie_checks,
-    runtime_version_check,
     secure_boot,
-    tensorflow_check,
     udev_check,
     usb_checks,
 )
