@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from edgedeploy.compare.row import OK, Row
+from edgedeploy.compare.row import OK, LatencyCell, Row
 from edgedeploy.targets.contract import TargetSpec
 
 LOG_RANGE = 20  # largest / smallest value above which an axis goes logarithmic
@@ -50,13 +50,21 @@ def _log_if_wide(values: list[float], ax: Any, which: str) -> None:
         axis.set_minor_formatter(NullFormatter())
 
 
-def _measured(rows: list[Row], variants: list[str]) -> list[tuple[Row, Any]]:
+def _measured(rows: list[Row], variants: list[str]) -> list[tuple[Row, LatencyCell]]:
     return [
-        (r, r.cell(v))
+        (r, cell)
         for r in rows
         for v in variants
-        if r.cell(v) and r.cell(v).status == OK and r.cell(v).samples_ms
+        if (cell := r.cell(v)) is not None
+        and cell.status == OK
+        and cell.samples_ms
+        and cell.stats is not None
     ]
+
+
+def _p50(cell: LatencyCell) -> float:
+    assert cell.stats is not None  # _measured keeps the measured cells only
+    return cell.stats.p50_ms
 
 
 def latency_panel(ax: Any, rows: list[Row], variants: list[str]) -> None:
@@ -108,7 +116,7 @@ def versus_panel(
     for index, variant in enumerate(v for v in variants if any(c.variant == v for _, c in cells)):
         series = [(r, c) for r, c in cells if c.variant == variant]
         xs = [getattr(r.model, key) / scale for r, _ in series]
-        ys = [c.ms("p50_ms") for _, c in series]
+        ys = [_p50(c) for _, c in series]
         lows = [y - min(c.repeat_p50_ms or [y]) for (_, c), y in zip(series, ys)]
         highs = [max(c.repeat_p50_ms or [y]) - y for (_, c), y in zip(series, ys)]
         ax.errorbar(xs, ys, yerr=[lows, highs], fmt="o", capsize=3, label=variant)
@@ -125,7 +133,7 @@ def versus_panel(
                 fontsize=6,
             )
     _log_if_wide([getattr(r.model, key) for r, _ in cells], ax, "x")
-    _log_if_wide([c.ms("p50_ms") for _, c in cells], ax, "y")
+    _log_if_wide([_p50(c) for _, c in cells], ax, "y")
     ax.margins(x=0.25, y=0.1)  # room for the model names written beside the points
     ax.set_xlabel(label)
     ax.set_ylabel("median latency (ms)")
@@ -191,9 +199,9 @@ def estimate_panel(ax: Any, rows: list[Row], mapped: TargetSpec) -> None:
 
     # (row, latency, low, high, host) of the rows with an estimate
     shown = [
-        (r, e.latency_ms, e.latency_ms_low, e.latency_ms_high, e.host)
+        (r, *numbers, e.host)
         for r in rows
-        if (e := estimate_of(r)) is not None
+        if (e := estimate_of(r)) is not None and (numbers := e.range_ms()) is not None
     ]
     title = f"{mapped.column_name} latency, estimated (not measured)"
     if not shown:
@@ -224,7 +232,7 @@ def size_panel(ax: Any, rows: list[Row]) -> None:
                 "parameters (millions)",
                 [r.model.params / 1e6 if r.model.params else None for r in shown],
             ),
-            ("int8 file (MiB)", [r.model.int8_bytes / MIB for r in shown]),
+            ("int8 file (MiB)", [(r.model.int8_bytes or 0) / MIB for r in shown]),
         ],
         "{:.2f}",
     )
@@ -242,8 +250,8 @@ def accuracy_panel(ax: Any, rows: list[Row]) -> None:
         ax,
         [r.item.label for r in shown],
         [
-            ("float32", [100 * r.accuracy.float_top1 for r in shown]),
-            ("int8", [100 * r.accuracy.int8_top1 for r in shown]),
+            ("float32", [_percent(r.accuracy.float_top1) for r in shown]),
+            ("int8", [_percent(r.accuracy.int8_top1) for r in shown]),
         ],
         "{:.1f}%",
     )

@@ -89,8 +89,8 @@ def _latency(row: Row, target: str) -> Latency | None:
     """The measured p90 on ``target``; without a measurement on the mapped target, the estimate's
     upper end."""
     cell = row.best_cell(target)
-    if cell is not None:
-        return Latency(cell.ms("p90_ms"), cell.ms("p50_ms"), cell.variant, False)
+    if cell is not None and cell.stats is not None:  # best_cell returns measured cells only
+        return Latency(cell.stats.p90_ms, cell.stats.p50_ms, cell.variant, False)
     mapped_here = row.mapping is not None and row.mapping.target == target
     estimate = row.estimate if mapped_here else None
     if estimate is not None and estimate.latency_ms_high is not None:
@@ -106,7 +106,7 @@ def _latency(row: Row, target: str) -> Latency | None:
 def _broken_limits(row: Row, c: Constraints, target_reason: str | None) -> list[str]:
     """Every reason ``row`` cannot be recommended under ``c``; empty when it is a candidate."""
     if row.status != OK:
-        return [f"failed at {row.error.stage}"]
+        return [f"failed at {row.error.stage if row.error else 'an unknown stage'}"]
     broken = []
     m = row.mapping
     if m is not None and m.target == c.target and m.cpu_ops:
@@ -121,7 +121,7 @@ def _broken_limits(row: Row, c: Constraints, target_reason: str | None) -> list[
         elif latency.p90_ms > c.max_latency_ms:
             where = f"estimated ({latency.where})" if latency.estimated else f"on {latency.where}"
             broken.append(f"p90 {latency.p90_ms:.3g} ms {where} > {c.max_latency_ms:g} ms")
-    size = row.model.int8_bytes
+    size = row.model.int8_bytes or 0  # set once the row converted (status OK)
     if c.max_size_mb is not None and size > c.max_size_mb * MIB:
         broken.append(f"int8 file {size / MIB:.2f} MiB > {c.max_size_mb:g} MiB")
     return broken
@@ -129,7 +129,7 @@ def _broken_limits(row: Row, c: Constraints, target_reason: str | None) -> list[
 
 def _sort_key(row: Row, target: str, by_accuracy: bool) -> tuple:
     latency = _latency(row, target)
-    merit = row.accuracy.int8_top1 if by_accuracy else (row.model.macs or 0)
+    merit = (row.accuracy.int8_top1 or 0.0) if by_accuracy else (row.model.macs or 0)
     return (-merit, latency.p90_ms if latency else float("inf"), row.model.int8_bytes or 0)
 
 
@@ -142,7 +142,7 @@ def _reasons(row: Row, c: Constraints, by_accuracy: bool, count: int) -> list[st
         )
     else:
         why.append(
-            f"most MACs ({row.model.macs / 1e6:.1f} M) of the {count} models that meet the constraints; "
+            f"most MACs ({(row.model.macs or 0) / 1e6:.1f} M) of the {count} models that meet the constraints; "
             "accuracy was not evaluated for all of them, so MACs stand in for capacity (run with --eval "
             "and real weights for a measured ranking)"
         )
@@ -160,7 +160,7 @@ def _reasons(row: Row, c: Constraints, by_accuracy: bool, count: int) -> list[st
     else:
         why.append(f"latency on {c.target} was not measured here")
     limit = f" (limit {c.max_size_mb:g} MiB)" if c.max_size_mb is not None else ""
-    why.append(f"int8 file {row.model.int8_bytes / MIB:.2f} MiB{limit}")
+    why.append(f"int8 file {(row.model.int8_bytes or 0) / MIB:.2f} MiB{limit}")
     if row.mapping is not None:
         m = row.mapping
         why.append(

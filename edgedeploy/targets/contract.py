@@ -259,6 +259,12 @@ class EstimateBrief:
         """Whether there is a latency with its range (not an error)."""
         return None not in (self.latency_ms, self.latency_ms_low, self.latency_ms_high)
 
+    def range_ms(self) -> tuple[float, float, float] | None:
+        """(latency, low, high) in ms when there is an estimate, else None."""
+        if self.latency_ms is None or self.latency_ms_low is None or self.latency_ms_high is None:
+            return None
+        return self.latency_ms, self.latency_ms_low, self.latency_ms_high
+
     @classmethod
     def from_brief(cls, brief: Mapping[str, Any]) -> EstimateBrief:
         """The brief's JSON (or a row of an earlier results.json) as a typed object."""
