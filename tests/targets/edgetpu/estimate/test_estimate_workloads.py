@@ -37,6 +37,38 @@ def test_every_description_is_consistent_and_sourced():
         assert provenance.get("measurement_indices") or provenance.get("measured_as") is not None
 
 
+def test_every_measured_as_name_is_a_published_measurement_and_every_note_names_one():
+    """A typo in ``measured_as`` would silently drop measurements from the fit."""
+    measurements = json.loads((REPO / "tests/data/edgetpu/latency/measurements.json").read_text())
+    models = {e["model"] for e in measurements}
+    for path in _descriptions():
+        provenance = json.loads(path.read_text())["provenance"]
+        names = provenance.get("measured_as", [])
+        assert set(names) <= models, (path.name, set(names) - models)
+        assert set(provenance.get("measured_as_notes", {})) <= set(names), path.name
+
+
+def test_measurements_around_the_model_are_tied_to_its_graph_with_a_reason():
+    """Google's SSD MobileNet V2 file timed by Alasdair Allan (Dev Board) and by a user (Pi 3, USB 2)
+    stands for the rebuilt SSD MobileNet V2 300; Allan's SSD MobileNet V1 0.75 for its own file."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from latency_points import load_points
+
+    points, _, skipped = load_points("uncompiled", 1.13)
+    tied = {p.index: (p.arch, p.host) for p in points}
+    assert tied[344] == ("ssd_mobilenet_v2_300", "devboard")
+    assert tied[280] == ("ssd_mobilenet_v2_300", "rpi3-usb2")
+    assert tied[347] == ("ssd_mobilenet_v1_075_coco_300", "devboard")
+    assert 278 in skipped and 345 in skipped  # the same file on a set-up no profile describes
+    notes = json.loads((WORKLOADS / "ssd_mobilenet_v2_300.json").read_text())["provenance"]
+    assert (
+        "DetectWithImage"
+        in notes["measured_as_notes"][
+            "SSD MobileNet v2 COCO 300x300 (mobilenet_ssd_v2_coco_quant_postprocess_edgetpu.tflite)"
+        ]
+    )
+
+
 @pytest.mark.slow
 def test_a_rebuilt_architecture_gives_its_committed_description(tmp_path, monkeypatch):
     """MobileNet V1 0.25 at 128 px: rebuilt and converted again, the per-op facts are the committed
