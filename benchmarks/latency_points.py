@@ -49,6 +49,34 @@ EXCLUDED = {
     356: "Pixel 4 phone Edge TPU: another chip",
     357: "Pixel 4 phone Edge TPU: another chip",
 }
+# The source's own note on its EfficientDet-Lite table: the 32-bit Raspberry Pi 3 columns are
+# inconsistent with the 64-bit ones (Lite2 faster than Lite0 on the same board, the Pi 3 B+ as fast as
+# a Pi 4 where the CPU does most of the work): treated as suspect, as the note says.
+SUSPECT_PI3_32BIT = (305, 307, 312, 314, 319, 321)
+EXCLUDED |= {
+    i: "the source flags its 32-bit Raspberry Pi 3 EfficientDet-Lite numbers as inconsistent"
+    for i in SUSPECT_PI3_32BIT
+}
+# Described and tied to their measurements, but held out of the fit data (``load_points(...,
+# include_pending=True)`` takes them in): their CPU side is what the v2 CPU-side terms misprice. The
+# EfficientDet-Lite post-processing reads float tensors (4 bytes a value: DEQUANTIZE of 1.8-7.2 M
+# boxes and scores), where the custom-op term prices a byte read, fitted on the uint8 inputs of
+# Google's SSD files; the automl exports run their BiFPN and heads on the Raspberry Pi's CPU, priced
+# with factors from Google's 32-bit CPU-only runs (their 64-bit rows are faster). With all 17 in, the
+# fit's leave-one-architecture-out median goes from 10.8 % (135 measurements) to 21.4 % (152): coral.ai's
+# five land within -26 ... +6 %, the automl Pi 4 rows at +65 ... +130 %, and the shared constants move
+# (the Dev Board's median 7 % -> 47 %). Take them in once the terms price a value, not a byte.
+PENDING_ARCHITECTURES = {
+    arch: "EfficientDet-Lite: its CPU-side post-processing of float tensors is not priced by the "
+    "v2 terms (pending; latency_points.PENDING_ARCHITECTURES)"
+    for arch in (
+        "efficientdet_lite0_320",
+        "efficientdet_lite1_384",
+        "efficientdet_lite2_448",
+        "efficientdet_lite3_512",
+        "efficientdet_lite3x_640",
+    )
+}
 CORAL_AI = "coral.ai model pages: read as a USB Accelerator on a desktop CPU, clock max (assumed)"
 
 
@@ -93,7 +121,7 @@ def load_workloads(folder: Path = WORKLOADS) -> dict[str, Workload]:
         data = json.loads(path.read_text(encoding="utf-8"))
         prov = data.get("provenance", {})
         out[path.stem] = Workload(
-            path.stem,
+            prov.get("architecture") or path.stem,  # one architecture, several published partitions
             WorkloadFacts.from_dict(data),
             data.get("compiled"),
             tuple(prov.get("measured_as", ())),
@@ -158,9 +186,10 @@ class _Chip:
     parameter_overhead: float
 
 
-def load_points(view: str, overhead: float, workloads=None):
+def load_points(view: str, overhead: float, workloads=None, include_pending: bool = False):
     """(Edge TPU points, CPU-only points, skipped {index: reason}) for the ``uncompiled`` or
-    ``compiled`` view (the compiled view: original files with a compiled file only)."""
+    ``compiled`` view (the compiled view: original files with a compiled file only);
+    ``include_pending``: the architectures of ``PENDING_ARCHITECTURES`` too."""
     workloads = workloads or load_workloads()
     measurements = json.loads((DATA / "measurements.json").read_text(encoding="utf-8"))
     points, cpu_points, skipped = [], [], {}
@@ -174,6 +203,10 @@ def load_points(view: str, overhead: float, workloads=None):
         if w is None:
             skipped[index] = "no workload description of this architecture"
             continue
+        pending = w.arch in PENDING_ARCHITECTURES and not include_pending
+        if e["kind"] == "cpu_baseline" and pending:
+            skipped[index] = PENDING_ARCHITECTURES[w.arch]
+            continue
         if e["kind"] == "cpu_baseline":
             csv = re.search(r"basic_engine_reference_([\w+]+)\.csv", e["source"])
             host = CSV_HOSTS[csv.group(1)] if csv else CPU_HOSTS.get(e["host"])
@@ -186,6 +219,9 @@ def load_points(view: str, overhead: float, workloads=None):
         where = host_of(index, e)
         if where is None:
             skipped[index] = EXCLUDED.get(index, "no host profile describes its set-up")
+            continue
+        if pending:
+            skipped[index] = PENDING_ARCHITECTURES[w.arch]
             continue
         if view == "compiled" and w.compiled is None:
             continue
