@@ -11,7 +11,13 @@ import pytest
 
 # Fixture modules shared by the whole tree (tests/ is on sys.path: pyproject's pythonpath). Registered
 # once here, so a session-scoped fixture is built once and no test module imports a fixture by name.
-pytest_plugins = ("builtin_conversions", "compiler_double", "deploy_fixtures", "edgetpu_models")
+pytest_plugins = (
+    "builtin_conversions",
+    "cli_forks",
+    "compiler_double",
+    "deploy_fixtures",
+    "edgetpu_models",
+)
 
 # Session fixtures that run real conversions (onnx2tf + TensorFlow's converter, seconds to a minute
 # each): a test that requests one belongs to the slow tier, whatever its own marks say.
