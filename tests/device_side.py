@@ -1,6 +1,6 @@
 """Run the CLI as the device-side install would: a child Python (a fresh ``sys.executable`` or the
-tests/cli_forks.py server) in which the conversion stack (and matplotlib, Ray) cannot be imported, so any import of it fails exactly as it would
-in a venv made by ``pip install edgedeploy``. One venv in CI; no second install needed.
+tests/cli_forks.py server) in which the conversion stack (and matplotlib, Ray) cannot be imported, so
+any import of it fails exactly as it would in a venv made by ``pip install edgedeploy``. One venv in CI; no second install needed.
 
 The blocker is a ``sitecustomize`` on the child's PYTHONPATH that puts ``None`` in ``sys.modules`` for
 each blocked name: Python then raises ModuleNotFoundError on ``import torch`` and ``find_spec`` says the
