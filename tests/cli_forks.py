@@ -29,6 +29,7 @@ HEAVY = ("torch", "tensorflow", "onnx2tf", "ai_edge_litert.interpreter")
 _SERVER = r"""
 import json, os, select, signal, sys, time
 import edgedeploy.__main__  # what `python -m edgedeploy` imports before it runs (not run: not __main__)
+import typer._adapters  # typer imports it (and pydantic, ~0.15 s) parsing any command line of any run
 from edgedeploy.cli.app import run
 from edgedeploy.exiting import end_process
 
