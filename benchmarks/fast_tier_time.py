@@ -3,7 +3,9 @@ with its wall time, its CPU time (pytest and every process it started and waited
 the fork servers, compilers), the load average before and after, and pytest's own summary line.
 
 On a shared machine the wall time follows the load; the CPU time much less so, and on a quiet 2-core
-machine the wall time of this serial run is close to it. Goal (issue 22): under 2 minutes on 2 cores.
+machine the wall time of this serial run is close to it. With PYTHONDONTWRITEBYTECODE set (as in the
+project's dev container) pytest rewrites every test module's asserts on each run (a few seconds of
+the collection): the script says which it ran with. Goal (issue 22): under 2 minutes on 2 cores.
 
     python benchmarks/fast_tier_time.py [extra pytest arguments]
 """
@@ -52,9 +54,12 @@ def main(extra: list[str]) -> int:
         f"load average before {load_before[0]:.2f} (5 min {load_before[1]:.2f}), "
         f"after {load_after[0]:.2f} (5 min {load_after[1]:.2f}), {os.cpu_count()} CPUs"
     )
-    print(
-        f"goal: < {GOAL_S:.0f} s; wall {'met' if wall < GOAL_S else 'NOT met'}, CPU {'met' if cpu < GOAL_S else 'NOT met'}"
+    bytecode = (
+        "off (PYTHONDONTWRITEBYTECODE)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "on"
     )
+    print(f"bytecode cache: {bytecode}; Python {sys.version.split()[0]}")
+    verdict = {True: "met", False: "NOT met"}
+    print(f"goal: < {GOAL_S:.0f} s; wall {verdict[wall < GOAL_S]}, CPU {verdict[cpu < GOAL_S]}")
     return done.returncode
 
 
