@@ -11,7 +11,13 @@ import pytest
 
 # Fixture modules shared by the whole tree (tests/ is on sys.path: pyproject's pythonpath). Registered
 # once here, so a session-scoped fixture is built once and no test module imports a fixture by name.
-pytest_plugins = ("builtin_conversions", "compiler_double", "deploy_fixtures", "edgetpu_models")
+pytest_plugins = (
+    "builtin_conversions",
+    "cli_forks",
+    "compiler_double",
+    "deploy_fixtures",
+    "edgetpu_models",
+)
 
 # Session fixtures that run real conversions (onnx2tf + TensorFlow's converter, seconds to a minute
 # each): a test that requests one belongs to the slow tier, whatever its own marks say.
@@ -27,24 +33,39 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-@pytest.fixture(autouse=True)
-def fast_tests_convert_nothing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
-    """The fast tier (``-m "not slow"``) runs no real conversion: TensorFlow's TFLite converter,
-    called from a test not marked slow, fails that test and says so."""
-    if request.node.get_closest_marker("slow") is None:
-        from edgedeploy.converters import tf_to_tflite
+_running: list[pytest.Item] = []  # the test being run, its fixtures' set-up and tear-down included
 
-        def refuse(converter, what: str) -> bytes:
-            record = os.environ.get("EDGEDEPLOY_RECORD_FAST_CONVERSIONS")
-            if record:  # a survey of the tree, not a test run
-                with open(record, "a") as out:
-                    out.write(request.node.nodeid + "\n")
-                return real(converter, what)
-            pytest.fail("a real conversion in a test not marked slow: mark it @pytest.mark.slow")
 
-        real = tf_to_tflite._convert
-        monkeypatch.setattr(tf_to_tflite, "_convert", refuse)
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    _running.append(item)
     yield
+    _running.pop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_tests_convert_nothing():
+    """The fast tier (``-m "not slow"``) runs no real conversion: TensorFlow's TFLite converter, called
+    while a test not marked slow runs - in the test or in the set-up of any of its fixtures, module and
+    session ones included (the reason this guard is session-wide) - fails that test and says so."""
+    from edgedeploy.converters import tf_to_tflite
+
+    real = tf_to_tflite._convert
+
+    def refuse(converter, what: str) -> bytes:
+        item = _running[-1] if _running else None
+        if item is None or item.get_closest_marker("slow") is not None:
+            return real(converter, what)
+        record = os.environ.get("EDGEDEPLOY_RECORD_FAST_CONVERSIONS")
+        if record:  # a survey of the tree, not a test run
+            with open(record, "a") as out:
+                out.write(item.nodeid + "\n")
+            return real(converter, what)
+        pytest.fail("a real conversion in a test not marked slow: mark it @pytest.mark.slow")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tf_to_tflite, "_convert", refuse)
+        yield
 
 
 DATA = Path(__file__).resolve().parent / "data"  # tests/data, inside the repository

@@ -1,6 +1,6 @@
-"""Run the CLI as the device-side install would: a child ``sys.executable -m edgedeploy`` in which the
-conversion stack (and matplotlib, Ray) cannot be imported, so any import of it fails exactly as it would
-in a venv made by ``pip install edgedeploy``. One venv in CI; no second install needed.
+"""Run the CLI as the device-side install would: a child Python (a fresh ``sys.executable`` or the
+tests/cli_forks.py server) in which the conversion stack (and matplotlib, Ray) cannot be imported, so
+any import of it fails exactly as it would in a venv made by ``pip install edgedeploy``. One venv in CI; no second install needed.
 
 The blocker is a ``sitecustomize`` on the child's PYTHONPATH that puts ``None`` in ``sys.modules`` for
 each blocked name: Python then raises ModuleNotFoundError on ``import torch`` and ``find_spec`` says the
@@ -9,8 +9,6 @@ module is not there - what an absent package does."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from edgedeploy.extras import EXTRA_MODULES
@@ -28,16 +26,3 @@ def device_side_env(folder: Path, extra_env: dict[str, str] | None = None) -> di
     env = dict(os.environ, **(extra_env or {}))
     env["PYTHONPATH"] = os.pathsep.join([str(folder), str(REPO)])
     return env
-
-
-def run_device_side(
-    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "edgedeploy", *map(str, args)],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )

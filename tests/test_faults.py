@@ -27,8 +27,11 @@ INTERRUPTED = "interrupted; no partial output was kept"
 # A second edgedeploy process holding an output directory: it says "ready", waits for a line on stdin,
 # then writes its result (or, on SIGINT, stops as any run does).
 HOLDER = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
+    # Ctrl-C raises KeyboardInterrupt as in a terminal, even when pytest runs as a background job
+    # (started with SIGINT ignored, which a child Python then keeps).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from edgedeploy.outputs import staged_directory
     with staged_directory(Path(sys.argv[1]), force=False) as stage:
         print("ready", flush=True)

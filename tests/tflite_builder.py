@@ -57,7 +57,10 @@ class GraphBuilder:
             t.quantization = q
         buffer = schema.BufferT()
         if data is not None:
-            buffer.data = np.asarray(data, dtype=_DTYPES[dtype][1]).tobytes()
+            # A uint8 array, not bytes: the schema packs an array in one copy and bytes one Python
+            # call per byte (seconds for a few MB of weights). The file is the same byte for byte.
+            raw = np.ascontiguousarray(np.asarray(data, dtype=_DTYPES[dtype][1]))
+            buffer.data = raw.reshape(-1).view(np.uint8)
         self.model.buffers.append(buffer)
         t.buffer = len(self.model.buffers) - 1
         self.graph.tensors.append(t)

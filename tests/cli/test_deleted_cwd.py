@@ -59,8 +59,14 @@ def test_bench_with_an_absolute_path_works():
         ["compile", MODEL, "-o", "out"],
     ],
 )
-def test_a_relative_path_is_one_line(args):
-    done = in_deleted_cwd(*args)
+def test_a_relative_path_is_one_line(cli_forks, args):
+    """The run is its own process, forked from a server that imported the CLI (tests/cli_forks.py),
+    whose working directory is removed just before the command starts; the two tests above start a
+    fresh interpreter in a removed directory."""
+    folder = tempfile.mkdtemp(prefix="edgedeploy-gone-")
+    result = cli_forks(args, cwd=Path(folder), prelude=f"import os; os.rmdir({folder!r})")
+    assert not Path(folder).exists()
+    done = subprocess.CompletedProcess(args, result["code"], result["out"], result["err"])
     assert done.returncode == ExitCode.ERROR, done
     assert done.stderr.startswith("error: the current directory was deleted"), done
     assert done.stderr.count("\n") == 1 and "oneMKL" not in done.stderr

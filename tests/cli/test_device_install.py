@@ -5,10 +5,11 @@ exit 2 and the exact install line, never an ImportError."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import pytest
 from bench_models import QUICK_BENCH
-from device_side import BLOCKED, device_side_env, run_device_side
+from device_side import BLOCKED, device_side_env
 from tiny_models import export_onnx, tiny_cnn
 
 from edgedeploy.errors import ExitCode
@@ -19,12 +20,23 @@ def tiny_onnx(tmp_path_factory):
     return export_onnx(tiny_cnn(), tmp_path_factory.mktemp("onnx") / "tiny.onnx")
 
 
+@pytest.fixture(scope="module")
+def device_env(tmp_path_factory) -> dict[str, str]:
+    return device_side_env(tmp_path_factory.mktemp("blocker"))
+
+
 @pytest.fixture
-def device(tmp_path):
-    env = device_side_env(tmp_path / "blocker")
+def device(cli_forks, device_env, tmp_path):
+    """``device(*args)``: edgedeploy ARGS as a process of its own, forked from a server started in the
+    device-side environment (tests/cli_forks.py; the blocker is loaded at the server's start-up)."""
     work = tmp_path / "work"
     work.mkdir()
-    return lambda *args: run_device_side(list(args), env, work)
+
+    def run(*args) -> subprocess.CompletedProcess:
+        done = cli_forks(args, cwd=work, server_env=device_env, timeout=300)
+        return subprocess.CompletedProcess(args, done["code"], done["out"], done["err"])
+
+    return run
 
 
 def _no_traceback(result) -> None:

@@ -1,5 +1,5 @@
-"""Every command rendered at 80 columns (COLUMNS=80, output to a pipe, as a user's narrow terminal or a
-log gets it): names never broken mid-word, headers whole, commands to copy on one line, no ``<bool>`` in
+"""Every command rendered at 80 columns (COLUMNS=80, output to a pipe or a file, as a user's narrow
+terminal or a log gets it): names never broken mid-word, headers whole, commands to copy on one line, no ``<bool>`` in
 help, and nothing wider than 80 columns except a command or fix kept whole on purpose."""
 
 from __future__ import annotations
@@ -41,6 +41,19 @@ def at_80(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.fixture
+def narrow(cli_forks):
+    """``narrow(*args, cwd=...)``: edgedeploy ARGS at 80 columns, each run a process of its own forked
+    from a server started with COLUMNS=80 (tests/cli_forks.py): a CompletedProcess like ``at_80``'s."""
+    server_env = {**os.environ, "COLUMNS": str(WIDTH), "PYTHONPATH": str(REPO)}
+
+    def run(*args, cwd: Path) -> subprocess.CompletedProcess:
+        done = cli_forks(args, cwd=cwd, server_env=server_env, timeout=300)
+        return subprocess.CompletedProcess(args, done["code"], done["out"], done["err"])
+
+    return run
+
+
 def layout_problems(text: str) -> list[str]:
     problems = []
     for line in text.splitlines():
@@ -61,31 +74,31 @@ def assert_laid_out(result: subprocess.CompletedProcess, *whole: str) -> None:
         assert any(word in line for line in lines), (word, text)
 
 
-def test_help_of_every_command(tmp_path):
+def test_help_of_every_command(narrow, tmp_path):
     for name in ["", *(info.name for info in app.registered_commands)]:
-        result = at_80(*([name] if name else []), "--help", cwd=tmp_path)
+        result = narrow(*([name] if name else []), "--help", cwd=tmp_path)
         assert result.returncode == ExitCode.OK, (name, result.stderr)
         assert "<bool>" not in result.stdout and "BOOLEAN" not in result.stdout, name
         assert_laid_out(result)
 
 
-def test_models_has_whole_headers_and_names(tmp_path):
-    result = at_80("models", cwd=tmp_path)
+def test_models_has_whole_headers_and_names(narrow, tmp_path):
+    result = narrow("models", cwd=tmp_path)
     assert result.returncode == ExitCode.OK, result.stderr
     header = next(line for line in result.stdout.splitlines() if line.startswith("name"))
     assert header.split() == ["name", "alpha", "input", "params", "MACs", "alphas", "pretrained"]
     assert_laid_out(result, *BUILTINS)
 
 
-def test_targets_doctor_reads_as_blocks(tmp_path):
-    result = at_80("targets", *NO_DEVICE, cwd=tmp_path)
+def test_targets_doctor_reads_as_blocks(narrow, tmp_path):
+    result = narrow("targets", *NO_DEVICE, cwd=tmp_path)
     assert result.returncode == ExitCode.OK, result.stderr  # the CPU runs
     assert_laid_out(result, "cpu: can run here", "edgetpu (alias coral): cannot run here")
     fixes = [line for line in result.stdout.splitlines() if line.strip().startswith("fix:")]
     assert fixes  # each fix on a line of its own, never broken (it is often a command)
 
 
-def test_check_estimate_and_bench_of_long_names(edgetpu_models, tmp_path):
+def test_check_estimate_and_bench_of_long_names(narrow, edgetpu_models, tmp_path):
     deeplab = edgetpu_models / "deeplabv3_mnv2_dm05_pascal_quant.tflite"
     long_name = tmp_path / "mobilenet_v1_0.25_128_quant_with_a_long_name.tflite"
     long_name.write_bytes((edgetpu_models / "mobilenet_v1_0.25_128_quant.tflite").read_bytes())
@@ -95,7 +108,7 @@ def test_check_estimate_and_bench_of_long_names(edgetpu_models, tmp_path):
         (("estimate", deeplab), ExitCode.OK, ("edgedeploy check",)),
         (("bench", *QUICK_BENCH, long_name), ExitCode.OK, (long_name.stem,)),
     ):
-        result = at_80(*args, cwd=tmp_path)
+        result = narrow(*args, cwd=tmp_path)
         assert result.returncode == code, (args, result.stderr)
         assert_laid_out(result, *names)
 

@@ -2,18 +2,16 @@
 once naming what they are, every kind of file has a size cap, JSON has a nesting limit; and every
 command's peak memory on every refused input stays under 200 MB (issue 20).
 
-The memory is the child's own peak RSS: each command runs under a small wrapper process whose only
-child it is, so ``RUSAGE_CHILDREN`` there is that command's peak alone. Each run has a timeout, so a
-reader that blocks on a FIFO fails the test instead of hanging it."""
+The memory is the command's own peak RSS: each command is its own process, forked from a server that
+imported the CLI once (tests/cli_forks.py: what ``python -m edgedeploy`` imports, so the peak counts it
+too), and ``wait4`` gives that process's peak alone. Each run has a timeout, so a reader that blocks on
+a FIFO fails the test instead of hanging it."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -38,31 +36,6 @@ PHOTOS = Path(__file__).resolve().parents[2] / "edgedeploy" / "data" / "images"
 SIDECAR_MODEL = DATA / "fuzz" / "seeds" / "tiny_cnn_hardswish_int8.tflite"
 PEAK_RSS_MB = 200
 TIMEOUT_S = 60
-
-# Run one command as the wrapper's only child; print its exit code, output and peak RSS as JSON.
-_WRAPPER = """
-import json, resource, subprocess, sys
-try:
-    done = subprocess.run(sys.argv[2:], capture_output=True, text=True, timeout=float(sys.argv[1]))
-    code, out, err = done.returncode, done.stdout, done.stderr
-except subprocess.TimeoutExpired:
-    code, out, err = "timeout", "", ""
-rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"code": code, "out": out, "err": err, "rss_mb": rss_mb}))
-"""
-
-
-def run_measured(*args, cwd: Path) -> dict:
-    command = [sys.executable, "-m", "edgedeploy", *map(str, args)]
-    done = subprocess.run(
-        [sys.executable, "-c", _WRAPPER, str(TIMEOUT_S), *command],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=TIMEOUT_S + 30,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-    )
-    return json.loads(done.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -136,16 +109,17 @@ CASES = [
 
 
 @pytest.mark.parametrize("args, says", CASES, ids=[" ".join(map(str, a[0]))[-50:] for a in CASES])
-def test_refused_at_once_in_bounded_memory(special, args, says):
-    result = run_measured(*args, cwd=special)
+def test_refused_at_once_in_bounded_memory(cli_forks, special, args, says):
+    result = cli_forks(args, cwd=special, timeout=TIMEOUT_S)
     assert result["code"] == ExitCode.UNREADABLE_INPUT, result
     assert says in result["err"] and result["err"].count("\n") == 1, result
     assert result["rss_mb"] < PEAK_RSS_MB, result
     assert not (special / "out").exists()
 
 
-def test_verify_refuses_a_deep_sidecar(special):
-    result = run_measured("verify", "deep/" + SIDECAR_MODEL.name, "--images", PHOTOS, cwd=special)
+def test_verify_refuses_a_deep_sidecar(cli_forks, special):
+    args = ["verify", "deep/" + SIDECAR_MODEL.name, "--images", PHOTOS]
+    result = cli_forks(args, cwd=special, timeout=TIMEOUT_S)
     assert result["code"] == ExitCode.UNREADABLE_INPUT and "nested deeper than" in result["err"]
     assert result["rss_mb"] < PEAK_RSS_MB, result
 

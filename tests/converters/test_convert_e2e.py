@@ -41,6 +41,7 @@ def converted(tiny_onnx, tmp_path_factory):
     return code, out
 
 
+@pytest.mark.slow  # `converted` is a real conversion (onnx2tf + TensorFlow's converter)
 def test_onnx_with_dynamic_batch_converts_to_int8_io(converted):
     code, out = converted
     assert code == ExitCode.OK
@@ -54,6 +55,7 @@ def test_onnx_with_dynamic_batch_converts_to_int8_io(converted):
     assert read_model(out / "tiny_float32.tflite").inputs[0].dtype == "float32"
 
 
+@pytest.mark.slow  # `converted` is a real conversion (onnx2tf + TensorFlow's converter)
 def test_report_json_has_stages_io_ops_and_fidelity(converted):
     _, out = converted
     report = json.loads((out / "report.json").read_text())
@@ -92,6 +94,7 @@ def test_report_json_has_stages_io_ops_and_fidelity(converted):
     )  # conv, depthwise, relu6, mean, fully-connected all map
 
 
+@pytest.mark.slow  # `converted` is a real conversion (onnx2tf + TensorFlow's converter)
 def test_int8_model_is_close_to_float_on_a_real_photo(converted, photo_dir):
     from edgedeploy.converters.artifacts import Preprocessing
     from edgedeploy.converters.calibration import load_image
@@ -106,6 +109,7 @@ def test_int8_model_is_close_to_float_on_a_real_photo(converted, photo_dir):
     assert np.max(np.abs(float_out - int8_out)) < 0.1 * np.max(np.abs(float_out)) + 1e-3
 
 
+@pytest.mark.slow  # `converted` is a real conversion (onnx2tf + TensorFlow's converter)
 def test_second_run_without_force_is_refused_and_force_overwrites(converted, tiny_onnx, cli):
     _, out = converted
     before = (out / "tiny_int8.tflite").stat().st_mtime_ns

@@ -79,6 +79,7 @@ def gray_converted(tmp_path_factory):
     return root / "out"
 
 
+@pytest.mark.slow  # `gray_converted` is a real conversion (onnx2tf + TensorFlow's converter)
 def test_a_grayscale_model_calibrates_on_grayscale_photos(gray_converted):
     report = json.loads((gray_converted / "report.json").read_text())
     assert any("converted to grayscale" in n for n in report["notes"])
@@ -91,6 +92,7 @@ def test_a_grayscale_model_calibrates_on_grayscale_photos(gray_converted):
     assert len(prep["normalize"]["mean"]) == 1 and sidecar["input"]["shape"] == [1, 32, 32, 1]
 
 
+@pytest.mark.slow  # `gray_converted` is a real conversion (onnx2tf + TensorFlow's converter)
 def test_infer_py_and_verify_read_a_grayscale_sidecar(gray_converted, photo_dir, cli):
     ran = subprocess.run(
         [sys.executable, str(gray_converted / "infer.py"), str(photo_dir / "owl.jpg"), "--json"],
