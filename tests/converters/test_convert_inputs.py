@@ -1,6 +1,7 @@
 """Every bad input to convert gets one clear line, a non-zero exit, and leaves no output behind."""
 
 import os
+import random
 
 import pytest
 from tiny_models import export_onnx, tiny_cnn
@@ -39,7 +40,12 @@ def test_empty_onnx(cli, tmp_path):
     )
 
 
-@pytest.mark.parametrize("content", [os.urandom(4096), b"this is a text file, not a model\n" * 10])
+# Seeded, so that a failure reproduces (and every pytest-xdist worker collects the same test ids).
+@pytest.mark.parametrize(
+    "content",
+    [random.Random(0).randbytes(4096), b"this is a text file, not a model\n" * 10],
+    ids=["random-bytes", "text"],
+)
 def test_corrupt_or_non_model_onnx(cli, tmp_path, content):
     (tmp_path / "bad.onnx").write_bytes(content)
     result = cli("convert", str(tmp_path / "bad.onnx"), "-o", str(tmp_path / "out"))
