@@ -21,16 +21,17 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from latency_points import PROFILES, load_points, load_workloads  # noqa: E402
+from latency_points import DATA, PROFILES, load_points, load_workloads  # noqa: E402
 
 from edgedeploy.targets.edgetpu.estimate import fit as F  # noqa: E402
-from edgedeploy.targets.edgetpu.estimate.profiles import DATA_FILE  # noqa: E402
+from edgedeploy.targets.edgetpu.estimate.profiles import DATA_FILE, INSTRUCTION_KEYS  # noqa: E402
 
 V1_FILE = DATA_FILE.with_name("hosts-v1.json")
 OVERHEAD = (
@@ -169,7 +170,7 @@ def constants_file(
         }
     cycles = {k: {"value": v, "source": fitted_src} for k, v in fitted.cycles.items()}
     return {
-        "version": 2,
+        "version": 3,
         "description": "Edge TPU latency estimate: additive terms from per-op facts, constants per host "
         "profile. Written by benchmarks/fit_edgetpu_latency.py --write; do not edit by hand.",
         "chip": {
@@ -224,6 +225,87 @@ def constants_file(
 VALIDATION: dict = {}
 
 
+def fit_data():
+    """(uncompiled points, CPU-only points, skipped {index: why}, compiled points, instruction samples,
+    {architecture: (instruction bytes, spilled bytes)} of the compiled files): what is fitted and judged."""
+    workloads = load_workloads()
+    points, cpu_points, skipped = load_points("uncompiled", OVERHEAD, workloads)
+    compiled_points, _, _ = load_points("compiled", OVERHEAD, workloads)
+    samples, measured = instruction_samples(workloads)
+    return (
+        with_op_counts(points, workloads, "uncompiled"),
+        cpu_points,
+        skipped,
+        with_op_counts(compiled_points, workloads, "compiled"),
+        samples,
+        measured,
+    )
+
+
+def judge_compiled(points, compiled_points, cpu_points, samples, measured) -> list:
+    """Leave-one-architecture-out from the compiled files: what the package says (instruction and
+    spilled activation bytes) replaces what the uncompiled estimate predicts. ``samples=None``: the
+    version 2 terms (neither)."""
+    out = []
+    for arch in sorted({p.arch for p in compiled_points}):
+        fold = [p for p in points if p.arch != arch]
+        if samples is not None:
+            rates = F.fit_instructions([s for s in samples if s.arch != arch])
+            fold = F.with_instructions(fold, *rates)
+        f = F.fit(fold, [c for c in cpu_points if c.arch != arch])
+        for p in compiled_points:
+            if p.arch == arch:
+                instructions, spilled = measured[arch] if samples is not None else (0, 0)
+                q = replace(p, instruction_bytes=float(instructions), spilled_bytes=float(spilled))
+                out.append((q, f.predict(q)))
+    return out
+
+
+def instruction_samples(workloads) -> tuple[list[F.InstructionSample], dict[str, tuple[int, int]]]:
+    """The instruction bytes of every compiled original file in the measurement data (read from its
+    package) with the Edge TPU ops and bytes written that predict them; {architecture: (instruction
+    bytes, spilled activation bytes)} as the packages say."""
+    from edgedeploy.targets.edgetpu.estimate.workload import (
+        compiled_workload,
+        package_instruction_bytes,
+        package_spilled_bytes,
+    )
+    from edgedeploy.targets.edgetpu.inspect.compiled import read_regions
+    from edgedeploy.targets.edgetpu.predict.rules import load_rules
+    from edgedeploy.tflite import read_model
+
+    rules, samples, measured = load_rules(), [], {}
+    for path in sorted((DATA / "models").glob("*/*_edgetpu.tflite")):
+        source = path.with_name(path.name.replace("_edgetpu.tflite", ".tflite"))
+        if not source.is_file():
+            continue
+        graph = read_model(path)
+        tpu = compiled_workload(graph, read_model(source), rules, str(path)).facts.tpu_ops
+        arch = source.stem if source.stem in workloads else f"(file) {source.stem}"
+        regions = read_regions(graph)
+        instructions = package_instruction_bytes(regions)
+        written = float(sum(o.output_bytes for o in tpu))
+        samples.append(F.InstructionSample(arch, len(tpu), written, float(instructions)))
+        measured[arch] = (instructions, package_spilled_bytes(regions))
+    return samples, measured
+
+
+def with_op_counts(points, workloads, view: str):
+    """The points with the Edge TPU op count and bytes written that predict instruction bytes."""
+    out = []
+    for p in points:
+        w = workloads[p.arch]
+        tpu = (
+            [o for o in w.facts.ops if o.index in set(w.compiled["tpu_op_indices"])]
+            if view == "compiled"
+            else w.facts.tpu_ops
+        )
+        out.append(
+            replace(p, tpu_ops=len(tpu), tpu_written_bytes=float(sum(o.output_bytes for o in tpu)))
+        )
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite estimate/hosts-v2.json")
@@ -232,9 +314,8 @@ def main() -> int:
     args = parser.parse_args()
     global MARKDOWN
     MARKDOWN = args.markdown
-    workloads = load_workloads()
-    points, cpu_points, skipped = load_points("uncompiled", OVERHEAD, workloads)
-    compiled_points, _, _ = load_points("compiled", OVERHEAD, workloads)
+    points, cpu_points, skipped, compiled_points, samples, measured = fit_data()
+    rates = F.fit_instructions(samples)
     hosts = sorted({p.host for p in points})
     print(
         f"{len(points)} model-only Edge TPU measurements (kind edgetpu, not cold) of "
@@ -246,23 +327,29 @@ def main() -> int:
         reasons[why].append(index)
     for why, indices in reasons.items():
         print(f"  {len(indices):>3} {why}")
-    fitted = F.fit(points, cpu_points)
-    loao = F.leave_one_architecture_out(points, cpu_points)
+    fitted = F.fit(F.with_instructions(points, *rates), cpu_points)
+    loao = F.leave_one_architecture_out(points, cpu_points, samples)
     stats = table("leave-one-architecture-out, from the uncompiled files", loao)
-    compiled = []
-    for arch in sorted({p.arch for p in compiled_points}):
-        f = F.fit([p for p in points if p.arch != arch], [c for c in cpu_points if c.arch != arch])
-        compiled += [(p, f.predict(p)) for p in compiled_points if p.arch == arch]
+    compiled = judge_compiled(points, compiled_points, cpu_points, samples, measured)
     compiled_stats = table(
         "leave-one-architecture-out, from the compiled files (original files)", compiled
     )
     fitted_stats = table(
         "in-sample (fitted on everything; for comparison only)",
-        [(p, fitted.predict(p)) for p in points],
+        [(p, fitted.predict(p)) for p in F.with_instructions(points, *rates)],
     )
     band = F.band_for([F.fold_error(e, p.published_ms) for p, e in loao], LEVEL)
     compiled_band = max(
         band, F.band_for([F.fold_error(e, p.published_ms) for p, e in compiled], LEVEL)
+    )
+    table(
+        "for comparison, the terms of constants version 2 (no instruction or spilled activation "
+        "bytes), judged the same way on the same data: uncompiled files",
+        F.leave_one_architecture_out(points, cpu_points),
+    )
+    table(
+        "... and compiled files (version 2 terms)",
+        judge_compiled(points, compiled_points, cpu_points, None, measured),
     )
     v1 = json.loads(V1_FILE.read_text(encoding="utf-8"))["validation"]
     print(
@@ -288,6 +375,10 @@ def main() -> int:
         f"  CPU cost units per byte written {fitted.cpu_units_per_byte:.3g}, per byte a custom op "
         f"reads {fitted.cpu_units_per_custom_byte:.3g}; range band +/-{band:.1%}"
     )
+    print(
+        f"  instruction bytes per Edge TPU op {rates[0]:.4g}, per byte written {rates[1]:.4g} "
+        f"(fitted on the instruction bytes of {len(samples)} compiled files)"
+    )
     if args.points:
         print(
             f"\n{'#':>4} {'architecture':<48} {'host':<10} {'published':>9} {'estimate':>9} {'error':>7}"
@@ -302,6 +393,13 @@ def main() -> int:
     VALIDATION.update(uncompiled=stats, compiled=compiled_stats, in_sample=fitted_stats)
     if args.write:
         data = constants_file(fitted, points, cpu_points, stats, band, compiled_band)
+        instruction_source = (
+            f"fitted: non-negative least squares of the relative error of the instruction bytes "
+            f"(instruction bitstreams, sent with every inference) of {len(samples)} compiled files in "
+            "tests/data/edgetpu/latency/models (fit.fit_instructions); not fitted on any latency"
+        )
+        for key, value in zip(INSTRUCTION_KEYS, rates, strict=True):
+            data["chip"][key] = {"value": round(value, 6), "source": instruction_source}
         DATA_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {DATA_FILE.relative_to(REPO)}")
     return 1 if failed else 0
