@@ -2,10 +2,10 @@
 
 What HELP and LitePred do for a new device, with this estimate's terms: the chip constants (cycles per
 MAC / byte / op of the Edge TPU) stay as fitted on the published measurements; the host's three
-constants are refitted to your measured latencies by non-negative least squares of the relative error:
-the per-invoke cost, the I/O rate (activations in and out), the link rate of streamed parameters (kept
-when none of the models streams) and the CPU-side speed (a scale on the base profile's ms per cost unit;
-kept when none of the models has CPU-side ops).
+constants are refitted to your measured latencies by bounded least squares of the relative error: the
+per-invoke cost, the I/O rate (activations in and out), the link rate (streamed parameters and the
+instruction bitstreams every model sends; at most USB 3's 625 MB/s signalling rate) and the CPU-side
+speed (a scale on the base profile's ms per cost unit; kept when none of the models has CPU-side ops).
 
 RESULTS: ``edgedeploy bench --save`` JSON files (the Edge TPU cells that measured: model file and p50),
 or CSV files with a ``model`` and a ``latency_ms`` column (paths relative to the CSV's folder).
