@@ -19,10 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,6 +33,11 @@ sys.path.insert(0, str(REPO))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from workload_archs import ARCHITECTURES  # noqa: E402
+from workload_detectors import DETECTORS, MissingBuildDependency  # noqa: E402
+
+BUILDS = {**ARCHITECTURES, **DETECTORS}
+# Build inputs carried in an architecture's extra facts, not written as provenance.
+BUILD_KEYS = ("postprocess_input_bytes", "postprocess_float_elements", "settle_batch_norm")
 
 
 def convert_int8(module, size: int, name: str, work: Path) -> Path:
@@ -71,23 +78,49 @@ def settle_batch_norm(module, size: int):
 
 
 def describe(path: Path, name: str, provenance: dict) -> dict:
-    from edgedeploy.targets.edgetpu.estimate.op_facts import CUSTOM, OpFact, WorkloadFacts
+    """Per-op facts of the converted rebuild (the mapping prediction places each op), with the
+    published export's post-processing added as CPU facts; ``provenance['partition']`` names the
+    compiler whose rules apply and the op versions the published export has where they decide it."""
+    from edgedeploy.targets.edgetpu.estimate.op_facts import WorkloadFacts
     from edgedeploy.targets.edgetpu.estimate.workload import uncompiled_facts
-    from edgedeploy.targets.edgetpu.predict.rules import load_rules
+    from edgedeploy.targets.edgetpu.predict.rules import DEFAULT_COMPILER, load_rules
     from edgedeploy.tflite import read_model
 
-    facts = uncompiled_facts(read_model(path), load_rules(), name)
-    post = provenance.pop("postprocess_input_bytes", None)
-    if (
-        post
-    ):  # SSD: Google's files end in TFLite_Detection_PostProcess on the CPU; the rebuild has none
-        extra = OpFact(len(facts.ops), "TFLite_Detection_PostProcess", CUSTOM, 0, 0, post, 0, "cpu")
-        facts = WorkloadFacts(
-            facts.name, facts.ops + (extra,), facts.input_bytes, facts.output_bytes
-        )
+    graph = read_model(path)
+    partition = provenance.get("partition") or {}
+    versions = partition.get("op_versions", {})
+    graph.ops = [replace(op, version=versions.get(op.opcode, op.version)) for op in graph.ops]
+    rules = load_rules(partition.get("compiler", DEFAULT_COMPILER))
+    facts = uncompiled_facts(graph, rules, name)
+    post = postprocessing_facts(
+        len(facts.ops),
+        provenance.pop("postprocess_input_bytes", None),
+        provenance.pop("postprocess_float_elements", None),
+    )
+    facts = WorkloadFacts(facts.name, facts.ops + post, facts.input_bytes, facts.output_bytes)
+    provenance.pop("settle_batch_norm", None)
     data = facts.to_dict()
     data["provenance"] = provenance
     return data
+
+
+def postprocessing_facts(first: int, uint8_bytes: int | None, float_elements: list | None) -> tuple:
+    """The detection post-processing the published files end in and the rebuilds lack, on the CPU.
+    SSD (Google's TF1 files): TFLite_Detection_PostProcess reads the quantized boxes and scores.
+    EfficientDet-Lite (Model Maker): DEQUANTIZE of boxes and of scores, then the op reads floats."""
+    from edgedeploy.targets.edgetpu.estimate.op_facts import CUSTOM, ELEMENTWISE, OpFact
+
+    ops: list = []
+    for elements in float_elements or ():
+        ops.append(
+            OpFact(first + len(ops), "DEQUANTIZE", ELEMENTWISE, 0, 0, elements, 4 * elements, "cpu")
+        )
+    read = uint8_bytes or 4 * sum(float_elements or ())
+    if read:
+        ops.append(
+            OpFact(first + len(ops), "TFLite_Detection_PostProcess", CUSTOM, 0, 0, read, 0, "cpu")
+        )
+    return tuple(ops)
 
 
 ORIGINALS = REPO / "tests" / "data" / "edgetpu" / "latency"
@@ -196,8 +229,9 @@ def counted_facts(module, size: int, name: str):
 def provenance_of(name: str) -> dict:
     """The provenance block of a rebuilt architecture's description (``postprocess_input_bytes`` is
     a build input, not provenance)."""
-    provenance = ARCHITECTURES[name].provenance()
-    provenance.pop("postprocess_input_bytes", None)
+    provenance = BUILDS[name].provenance()
+    for key in BUILD_KEYS:
+        provenance.pop(key, None)
     if name in COUNTED:
         provenance["converted_with"] = (
             "not converted: counted from the PyTorch module (see COUNTED)"
@@ -216,6 +250,56 @@ def refresh_provenance(names: list[str]) -> None:
         data["provenance"] = provenance_of(name)
         target.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"{name}: provenance rewritten", flush=True)
+
+
+_CONVERTED: dict[tuple[str, int], Path] = {}  # (source, size) -> int8 file, within one run
+
+
+def build_one(name: str, scratch: Path, args, failed: list[str]) -> None:
+    """Rebuild, convert and describe one architecture (a conversion of the same module at the same
+    size made earlier in this run is reused: the EfficientDet-Lite partitions share one graph)."""
+    arch = BUILDS[name]
+    target = OUT / f"{name}.json"
+    if target.exists() and not args.force:
+        return
+    start = time.perf_counter()
+    try:
+        import torch
+
+        torch.manual_seed(0)
+        if name in COUNTED:
+            data = counted_facts(arch.build(), arch.size, name).to_dict()
+            data["provenance"] = provenance_of(name)
+            target.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+            print(f"{name}: {data['totals']} (counted)", flush=True)
+            return
+        key = (arch.source, arch.size)
+        if key not in _CONVERTED:
+            module = arch.build()
+            if arch.extra.get("settle_batch_norm", True):
+                module = settle_batch_norm(module, arch.size)
+            work = scratch / name
+            work.mkdir(parents=True)
+            cwd = os.getcwd()
+            os.chdir(work)  # onnx2tf's calibration sample file is written here, not fetched
+            try:
+                _CONVERTED[key] = convert_int8(module, arch.size, name, work)
+            finally:
+                os.chdir(cwd)
+        path = _CONVERTED[key]
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            (args.keep / f"{name}.tflite").write_bytes(path.read_bytes())
+        data = describe(path, name, arch.provenance())
+        target.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        print(f"{name}: {data['totals']} in {time.perf_counter() - start:.0f} s", flush=True)
+    except MissingBuildDependency as err:
+        failed.append(name)
+        print(f"{name}: not built: {err}", flush=True)
+    except Exception:  # noqa: BLE001 - one architecture's failure must not stop the others
+        failed.append(name)
+        print(f"{name}: FAILED after {time.perf_counter() - start:.0f} s", flush=True)
+        traceback.print_exc()
 
 
 def main() -> int:
@@ -237,45 +321,17 @@ def main() -> int:
     if args.originals:
         describe_originals()
         return 0
-    names = args.names or list(ARCHITECTURES)
+    names = args.names or list(BUILDS)
     if args.provenance:
         refresh_provenance(names)
         return 0
-    failed = []
-    for name in names:
-        arch = ARCHITECTURES[name]
-        target = OUT / f"{name}.json"
-        if target.exists() and not args.force:
-            continue
-        start = time.perf_counter()
-        try:
-            import torch
-
-            torch.manual_seed(0)
-            if name in COUNTED:
-                data = counted_facts(arch.build(), arch.size, name).to_dict()
-                data["provenance"] = provenance_of(name)
-                target.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-                print(f"{name}: {data['totals']} (counted)", flush=True)
-                continue
-            module = settle_batch_norm(arch.build(), arch.size)
-            with tempfile.TemporaryDirectory(prefix=f"workload-{name}-") as scratch:
-                cwd = os.getcwd()
-                os.chdir(scratch)  # onnx2tf's calibration sample file is written here, not fetched
-                try:
-                    path = convert_int8(module, arch.size, name, Path(scratch))
-                finally:
-                    os.chdir(cwd)
-                if args.keep:
-                    args.keep.mkdir(parents=True, exist_ok=True)
-                    (args.keep / f"{name}.tflite").write_bytes(path.read_bytes())
-                data = describe(path, name, arch.provenance())
-            target.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-            print(f"{name}: {data['totals']} in {time.perf_counter() - start:.0f} s", flush=True)
-        except Exception:  # noqa: BLE001 - one architecture's failure must not stop the others
-            failed.append(name)
-            print(f"{name}: FAILED after {time.perf_counter() - start:.0f} s", flush=True)
-            traceback.print_exc()
+    failed: list[str] = []
+    scratch = Path(tempfile.mkdtemp(prefix="workloads-"))
+    try:
+        for name in names:
+            build_one(name, scratch, args, failed)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     print(f"done; failed: {failed or 'none'}", flush=True)
     return 1 if failed else 0
 

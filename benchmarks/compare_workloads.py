@@ -11,7 +11,10 @@ from collections import Counter
 from pathlib import Path
 
 WORKLOADS = Path(__file__).resolve().parent / "data" / "edgetpu_workloads"
-PAIRS = {"mobilenet_v1_0.25_128": "mobilenet_v1_0.25_128_quant"}  # rebuilt -> original file
+PAIRS = {  # rebuilt -> original file
+    "mobilenet_v1_0.25_128": "mobilenet_v1_0.25_128_quant",
+    "ssd_mobilenet_v1_075_300": "ssd_mobilenet_v1_075_coco_300",
+}
 
 
 def summary(name: str) -> dict:
@@ -29,6 +32,9 @@ def summary(name: str) -> dict:
 
 def main() -> int:
     for rebuilt, original in PAIRS.items():
+        if not (WORKLOADS / f"{rebuilt}.json").exists():
+            print(f"{rebuilt}: not built (python benchmarks/build_workloads.py {rebuilt})")
+            continue
         a, b = summary(rebuilt), summary(original)
         print(f"{rebuilt} (rebuilt) vs {original} (the measured file):")
         for key in ("ops", "macs", "param_bytes", "io_bytes"):

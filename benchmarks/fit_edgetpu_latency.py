@@ -233,10 +233,10 @@ def fit_data():
     compiled_points, _, _ = load_points("compiled", OVERHEAD, workloads)
     samples, measured = instruction_samples(workloads)
     return (
-        with_op_counts(points, workloads, "uncompiled"),
+        points,
         cpu_points,
         skipped,
-        with_op_counts(compiled_points, workloads, "compiled"),
+        compiled_points,
         samples,
         measured,
     )
@@ -281,29 +281,14 @@ def instruction_samples(workloads) -> tuple[list[F.InstructionSample], dict[str,
             continue
         graph = read_model(path)
         tpu = compiled_workload(graph, read_model(source), rules, str(path)).facts.tpu_ops
-        arch = source.stem if source.stem in workloads else f"(file) {source.stem}"
+        # the architecture it is a file of (leave-one-architecture-out leaves it out with the rest)
+        arch = workloads[source.stem].arch if source.stem in workloads else f"(file) {source.stem}"
         regions = read_regions(graph)
         instructions = package_instruction_bytes(regions)
         written = float(sum(o.output_bytes for o in tpu))
         samples.append(F.InstructionSample(arch, len(tpu), written, float(instructions)))
         measured[arch] = (instructions, package_spilled_bytes(regions))
     return samples, measured
-
-
-def with_op_counts(points, workloads, view: str):
-    """The points with the Edge TPU op count and bytes written that predict instruction bytes."""
-    out = []
-    for p in points:
-        w = workloads[p.arch]
-        tpu = (
-            [o for o in w.facts.ops if o.index in set(w.compiled["tpu_op_indices"])]
-            if view == "compiled"
-            else w.facts.tpu_ops
-        )
-        out.append(
-            replace(p, tpu_ops=len(tpu), tpu_written_bytes=float(sum(o.output_bytes for o in tpu)))
-        )
-    return out
 
 
 def main() -> int:

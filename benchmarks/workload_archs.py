@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from workload_heads import _ssd, _ssd_anchor_bytes, _unet
+from workload_heads import _mobilenet_v1_maps, _ssd, _ssd_anchor_bytes, _unet
 
 
 @dataclass(frozen=True)
@@ -82,21 +82,25 @@ _SSD_DIFF = (
 
 
 def _ssd_arch(
-    backbone: str,
+    backbone: str | Callable[[], object],
     size: int,
     classes: int,
     names: tuple[str, ...],
     lite: bool = False,
     notes: dict[str, str] | None = None,
+    alpha: float = 1.0,
 ) -> Arch:
+    """``alpha``: the depth multiplier, which TF applies to the extra layers too."""
     anchors = (3, 6, 6, 6, 6, 6)
+    depths = tuple(int(d * alpha) for d in (512, 256, 256, 128))
     extra: dict = {"postprocess_input_bytes": _ssd_anchor_bytes(size, classes, anchors)}
     if notes:
         extra["measured_as_notes"] = notes
     return Arch(
-        _ssd(backbone, size, classes, anchors, lite),
+        _ssd(backbone, size, classes, anchors, lite, depths),
         size,
-        f"timm {backbone} backbone + {'SSDLite' if lite else 'SSD'} head",
+        f"{'timm ' + backbone if isinstance(backbone, str) else 'timm MobileNet V1 ' + str(alpha)}"
+        f" backbone + {'SSDLite' if lite else 'SSD'} head",
         names,
         _SSD_DIFF,
         extra,
@@ -227,6 +231,9 @@ ARCHITECTURES: dict[str, Arch] = {
             "mobilenet_ssd_v2_face_quant_postprocess.tflite",
         ),
     ),
+    # Alasdair Allan's SSD MobileNet V1 0.75 file is described itself (its measurements are tied to
+    # it); this rebuild is for benchmarks/compare_workloads.py: how close an SSD rebuild comes.
+    "ssd_mobilenet_v1_075_300": _ssd_arch(_mobilenet_v1_maps(0.75), 300, 91, (), alpha=0.75),
     "ssd_mobilenet_v1_224": _ssd_arch("mobilenetv1_100", 224, 91, ("MobileNet v1 SSD (224x224)",)),
     "ssd_mobilenet_v2_224": _ssd_arch("mobilenetv2_100", 224, 91, ("MobileNet v2 SSD (224x224)",)),
     "ssdlite_mobilenet_v2_300": _ssd_arch(

@@ -69,6 +69,20 @@ def test_measurements_around_the_model_are_tied_to_its_graph_with_a_reason():
     )
 
 
+def test_one_architecture_published_at_two_sizes_or_partitions_is_left_out_as_one():
+    """SSDLite MobileDet-EdgeTPU at 320 px (coral.ai, Raspberry Pi runs) and at the Dev Board table's
+    300 px: two descriptions, one architecture for leave-one-architecture-out."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from latency_points import load_points, load_workloads
+
+    workloads = load_workloads()
+    assert workloads["ssdlite_mobiledet_edgetpu_300"].arch == "ssdlite_mobiledet_edgetpu_320"
+    assert workloads["ssd_mobilenet_v2_300"].arch == "ssd_mobilenet_v2_300"  # the default: its name
+    points, _, _ = load_points("uncompiled", 1.13, workloads)
+    arch_of = {p.index: p.arch for p in points}
+    assert arch_of[328] == arch_of[262] == "ssdlite_mobiledet_edgetpu_320"
+
+
 @pytest.mark.slow
 def test_a_rebuilt_architecture_gives_its_committed_description(tmp_path, monkeypatch):
     """MobileNet V1 0.25 at 128 px: rebuilt and converted again, the per-op facts are the committed
