@@ -74,7 +74,7 @@ def row(name: str, stats: dict) -> str:
             return f"| {name} | 0 | | | | | | | |"
         return (
             f"| {name} | {stats['measurements']} | {stats['architectures']} | "
-            f"{stats['median_abs_error']:.1%} | {stats['within_10']:.0%} | {stats['within_25']:.0%} | "
+            f"{stats['median_abs_error']:.1%} | {stats['within_10']:.1%} | {stats['within_25']:.1%} | "
             f"{stats['spearman']:.3f} | {stats['coverage']:.0%} | {stats['range_width']:.2f}x |"
         )
     if not stats:
