@@ -38,6 +38,7 @@ from workload_detectors import DETECTORS, MissingBuildDependency  # noqa: E402
 BUILDS = {**ARCHITECTURES, **DETECTORS}
 # Build inputs carried in an architecture's extra facts, not written as provenance.
 BUILD_KEYS = ("postprocess_input_bytes", "postprocess_float_elements", "settle_batch_norm")
+BUILD_KEYS += ("depthwise_written_as_grouped",)
 
 
 def convert_int8(module, size: int, name: str, work: Path) -> Path:
@@ -90,6 +91,8 @@ def describe(path: Path, name: str, provenance: dict) -> dict:
     partition = provenance.get("partition") or {}
     versions = partition.get("op_versions", {})
     graph.ops = [replace(op, version=versions.get(op.opcode, op.version)) for op in graph.ops]
+    if provenance.pop("depthwise_written_as_grouped", False):
+        graph.ops = [as_tf_convolution(graph, op) for op in graph.ops]
     rules = load_rules(partition.get("compiler", DEFAULT_COMPILER))
     facts = uncompiled_facts(graph, rules, name)
     post = postprocessing_facts(
@@ -102,6 +105,21 @@ def describe(path: Path, name: str, provenance: dict) -> dict:
     data = facts.to_dict()
     data["provenance"] = provenance
     return data
+
+
+def as_tf_convolution(graph, op):
+    """onnx2tf writes a depthwise convolution whose input is an ADD as a grouped CONV_2D (groups =
+    channels, a depthwise filter) and then marks every CONV_2D of the file version 6 (grouped), which
+    the TF 2.5-era compiler does not know. TF's own export of the same layer is a DEPTHWISE_CONV_2D
+    (version 3 in int8) and the other convolutions CONV_2D version 3: read them so (same MACs and
+    parameter bytes)."""
+    if op.opcode != "CONV_2D" or len(op.inputs) < 2:
+        return op
+    weights, data = graph.tensor(op.inputs[1]), graph.tensor(op.inputs[0])
+    grouped = len(weights.shape) == 4 and weights.shape[3] == 1 < data.shape[-1] == weights.shape[0]
+    if grouped:
+        return replace(op, opcode="DEPTHWISE_CONV_2D", version=3)
+    return replace(op, version=3)
 
 
 def postprocessing_facts(first: int, uint8_bytes: int | None, float_elements: list | None) -> tuple:

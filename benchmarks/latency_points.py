@@ -57,6 +57,25 @@ EXCLUDED |= {
     i: "the source flags its 32-bit Raspberry Pi 3 EfficientDet-Lite numbers as inconsistent"
     for i in SUSPECT_PI3_32BIT
 }
+# Described and tied to their measurements, but held out of the fit data (``load_points(...,
+# include_pending=True)`` takes them in): their CPU side is what the v2 CPU-side terms misprice. The
+# EfficientDet-Lite post-processing reads float tensors (4 bytes a value: DEQUANTIZE of 1.7-4.7 M
+# boxes and scores), where the custom-op term prices a byte read, fitted on the uint8 inputs of
+# Google's SSD files; the automl exports run their BiFPN and heads on the Raspberry Pi's CPU, priced
+# with factors from Google's 32-bit CPU-only runs (their 64-bit rows are faster). With them in, the
+# fit's leave-one-architecture-out median goes from 10.8 % to 22 % (Lite0/1 on coral.ai +101 / +88 %,
+# the Pi 4 rows +65 ... +137 %). Take them in once the terms price a value, not a byte.
+PENDING_ARCHITECTURES = {
+    arch: "EfficientDet-Lite: its CPU-side post-processing of float tensors is not priced by the "
+    "v2 terms (pending; latency_points.PENDING_ARCHITECTURES)"
+    for arch in (
+        "efficientdet_lite0_320",
+        "efficientdet_lite1_384",
+        "efficientdet_lite2_448",
+        "efficientdet_lite3_512",
+        "efficientdet_lite3x_640",
+    )
+}
 CORAL_AI = "coral.ai model pages: read as a USB Accelerator on a desktop CPU, clock max (assumed)"
 
 
@@ -168,9 +187,10 @@ class _Chip:
     parameter_overhead: float
 
 
-def load_points(view: str, overhead: float, workloads=None):
+def load_points(view: str, overhead: float, workloads=None, include_pending: bool = False):
     """(Edge TPU points, CPU-only points, skipped {index: reason}) for the ``uncompiled`` or
-    ``compiled`` view (the compiled view: original files with a compiled file only)."""
+    ``compiled`` view (the compiled view: original files with a compiled file only);
+    ``include_pending``: the architectures of ``PENDING_ARCHITECTURES`` too."""
     workloads = workloads or load_workloads()
     measurements = json.loads((DATA / "measurements.json").read_text(encoding="utf-8"))
     points, cpu_points, skipped = [], [], {}
@@ -184,6 +204,10 @@ def load_points(view: str, overhead: float, workloads=None):
         if w is None:
             skipped[index] = "no workload description of this architecture"
             continue
+        pending = w.arch in PENDING_ARCHITECTURES and not include_pending
+        if e["kind"] == "cpu_baseline" and pending:
+            skipped[index] = PENDING_ARCHITECTURES[w.arch]
+            continue
         if e["kind"] == "cpu_baseline":
             csv = re.search(r"basic_engine_reference_([\w+]+)\.csv", e["source"])
             host = CSV_HOSTS[csv.group(1)] if csv else CPU_HOSTS.get(e["host"])
@@ -196,6 +220,9 @@ def load_points(view: str, overhead: float, workloads=None):
         where = host_of(index, e)
         if where is None:
             skipped[index] = EXCLUDED.get(index, "no host profile describes its set-up")
+            continue
+        if pending:
+            skipped[index] = PENDING_ARCHITECTURES[w.arch]
             continue
         if view == "compiled" and w.compiled is None:
             continue

@@ -175,6 +175,7 @@ def _lite(
     # write a file onnx-simplifier rejects (a shape conflict), after which onnx2tf misreads layouts;
     # with the statistics untouched the export passes its agreement check, so they stay.
     extra: dict = {"postprocess_float_elements": [boxes, scores], "settle_batch_norm": False}
+    extra["depthwise_written_as_grouped"] = True  # build_workloads.as_tf_convolution
     if automl:
         extra["partition"] = {"compiler": 15, "op_versions": {"RESIZE_NEAREST_NEIGHBOR": 3}}
         extra["architecture"] = arch  # the same graph as the coral.ai rebuild: one architecture
