@@ -9,6 +9,10 @@ activation bytes, Edge TPU or CPU per the mapping prediction) are written to
 
     nice -n 10 python benchmarks/build_workloads.py [NAME ...] [--keep DIR] > build.log 2>&1 &
 
+EfficientDet-Lite (``workload_detectors.py``) needs the PyPI package ``effdet``, a benchmark-time
+dependency only (never one of edgedeploy's): ``pip install --no-deps effdet==0.4.1 omegaconf
+pycocotools``; without it those architectures are skipped with one line each (exit 1).
+
 The architectures are rebuilds: where Google's model differs (TF-slim vs timm layer details, SSD heads
 without the post-processing op, which is added as one CPU-side fact), the description says so in
 ``provenance.differences``; ``benchmarks/compare_workloads.py`` compares with the original files.
