@@ -210,7 +210,8 @@ def fit_instructions(samples: list[InstructionSample]) -> tuple[float, float]:
         return 0.0, 0.0
     a = np.array([[s.tpu_ops, s.tpu_written_bytes] for s in samples], dtype=float)
     y = np.array([s.instruction_bytes for s in samples], dtype=float)
-    return tuple(float(v) for v in nnls(a / y[:, None], np.ones(len(y)))[0])  # type: ignore[return-value]
+    per_op, per_written_byte = nnls(a / y[:, None], np.ones(len(y)))[0]
+    return float(per_op), float(per_written_byte)
 
 
 def with_instructions(points: list[Point], per_op: float, per_written_byte: float) -> list[Point]:
