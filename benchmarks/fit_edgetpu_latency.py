@@ -73,7 +73,7 @@ def row(name: str, stats: dict) -> str:
         return f"{name:<22} (no measurements)"
     return (
         f"{name:<22}{stats['measurements']:>4}{stats['architectures']:>6}"
-        f"{stats['median_abs_error']:>9.1%}{stats['within_10']:>8.0%}{stats['within_25']:>8.0%}"
+        f"{stats['median_abs_error']:>9.1%}{stats['within_10']:>8.1%}{stats['within_25']:>8.1%}"
         f"{stats['spearman']:>9.3f}{stats['coverage']:>9.0%}{stats['range_width']:>8.2f}x"
     )
 
