@@ -168,6 +168,8 @@ def point(w: Workload, index: int, e: dict, host: str, clock: str, view: str, ov
         cpu_macs=float(sum(o.macs for o in cpu_ops)),
         cpu_bytes=_cpu_bytes(cpu_ops),
         cpu_custom_bytes=_custom_bytes(cpu_ops),
+        tpu_ops=len(tpu_ops),  # what the instruction bytes are predicted from (i19fit)
+        tpu_written_bytes=float(sum(o.output_bytes for o in tpu_ops)),
         streamed={c: streamed[c] + share * on_chip[c] for c in CACHE_GRID},
     )
 

@@ -2,10 +2,10 @@
 
 What HELP and LitePred do for a new device, with this estimate's terms: the chip constants (cycles per
 MAC / byte / op of the Edge TPU) stay as fitted on the published measurements; the host's three
-constants are refitted to your measured latencies by non-negative least squares of the relative error:
-the per-invoke cost, the I/O rate (activations in and out), the link rate of streamed parameters (kept
-when none of the models streams) and the CPU-side speed (a scale on the base profile's ms per cost unit;
-kept when none of the models has CPU-side ops).
+constants are refitted to your measured latencies by bounded least squares of the relative error: the
+per-invoke cost, the I/O rate (activations in and out), the link rate (streamed parameters and the
+instruction bitstreams every model sends; at most USB 3's 625 MB/s signalling rate) and the CPU-side
+speed (a scale on the base profile's ms per cost unit; kept when none of the models has CPU-side ops).
 
 RESULTS: ``edgedeploy bench --save`` JSON files (the Edge TPU cells that measured: model file and p50),
 or CSV files with a ``model`` and a ``latency_ms`` column (paths relative to the CSV's folder).
@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
+from scipy.optimize import lsq_linear
 
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.files import BENCH_RESULT, CSV, TFLITE, parse_json, read_input
+from edgedeploy.targets.edgetpu.estimate.fit import MAX_LINK_MB_PER_S
 from edgedeploy.targets.edgetpu.estimate.profiles import Constants, HostProfile, host_entry
 from edgedeploy.targets.edgetpu.estimate.terms import compute_cycles
 
@@ -115,7 +116,7 @@ def _parts(model: Path, constants: Constants, clock_mhz: float):
     return (
         cycles / (clock_mhz * 1e3),
         inputs.transfer_bytes,
-        inputs.streamed_bytes,
+        inputs.link_bytes,  # parameters, instructions, spilled activations: over the link every inference
         inputs.cpu_units,
     )
 
@@ -147,8 +148,12 @@ def calibrate(
     b = y - np.array([p[0] for p in parts])
     used = a.any(axis=0)
     x = np.array([base.fixed_ms, 1 / base.io_mb_per_s, 1 / base.link_mb_per_s, 1.0])
-    solved, _ = nnls(a[:, used] * weights[:, None], b * weights)
-    x[used] = solved
+    # No link is faster than the fastest interface's signalling rate (USB 3: 625 MB/s): every model
+    # sends instructions over it, so a rate the measurements do not slow down stays there. The base
+    # profile's interface does not bound it: the measurements say which link the device is on.
+    fastest = 1 / max(MAX_LINK_MB_PER_S.values())
+    low = np.array([0.0, fastest, fastest, 0.0])[used]
+    x[used] = lsq_linear(a[:, used] * weights[:, None], b * weights, bounds=(low, np.inf)).x
     files = sorted({m.origin for m in measured})
     when = datetime.date.today().isoformat()
     source = f"calibrated {when} on {len(measured)} measured models ({', '.join(files)}); base {base.name}"

@@ -103,6 +103,8 @@ def term_inputs(workload: Workload, constants: Constants) -> TermInputs:
         if refused
         else None,
         cpu_what=_cpu_what(workload),
+        instruction_bytes=workload.instruction_bytes,
+        spilled_bytes=workload.spilled_bytes,
     )
 
 

@@ -11,17 +11,18 @@ Pure numpy/scipy over ``Point``s (a published latency + what the terms read of i
   term subtracted: 7 chip constants (cycles per MAC of 1x1 / full convolution, depthwise, fully
   connected; cycles per output byte of element-wise and pooling/resize ops; cycles per op), the custom
   ops' CPU cost per byte, and per host profile a per-invoke cost and two rates: input and output
-  activations (through the host's runtime: its copies included) and streamed parameters (DMA). Bounds follow the hardware: no
+  activations (through the host's runtime: its copies included) and streamed parameters (DMA; the
+  instruction bitstreams travel the same way, every inference). Bounds follow the hardware: no
   op class faster than the chip's peak (4 TOPS = 4096 MACs per cycle), no link faster than its
   interface's signalling rate (USB 3: 625 MB/s, USB 2: 60 MB/s, PCIe Gen2 x1: 500 MB/s).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.optimize import lsq_linear
+from scipy.optimize import lsq_linear, nnls
 
 from edgedeploy.targets.edgetpu.estimate.profiles import CYCLE_KEYS
 
@@ -54,6 +55,15 @@ class Point:
     cpu_bytes: float  # written by builtin CPU-side ops
     cpu_custom_bytes: float = 0.0  # read by custom CPU-side ops
     streamed: dict[float, float] = field(default_factory=dict)  # CACHE_GRID -> streamed bytes
+    instruction_bytes: float = 0.0  # instruction bitstreams, sent with every inference
+    spilled_bytes: float = 0.0  # activations to and from host memory (a compiled file's DMA hints)
+    tpu_ops: int = 0  # Edge TPU ops, and the bytes they write: what the instruction bytes
+    tpu_written_bytes: float = 0.0  # are predicted from (``fit_instructions``)
+
+    @property
+    def per_inference_bytes(self) -> float:
+        """What crosses the link at the stream rate besides the streamed parameters."""
+        return self.instruction_bytes + self.spilled_bytes
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,7 @@ class Fitted:
     def predict(self, p: Point) -> float:
         compute = sum(p.work[k] * self.cycles[k] for k in CYCLE_KEYS) / (p.clock_mhz * 1e3)
         rate, io = self.link_mb_per_s.get(p.host, 0.0), self.io_mb_per_s.get(p.host, 0.0)
-        streamed = p.streamed.get(self.parameter_cache_bytes, 0.0)
+        streamed = p.streamed.get(self.parameter_cache_bytes, 0.0) + p.per_inference_bytes
         link = (streamed / 1e3 / rate if rate > 0 else 0.0) + (
             p.link_bytes / 1e3 / io if io else 0.0
         )
@@ -141,7 +151,7 @@ def _row(p: Point, columns: list[str], cpu_rates: dict[str, float], cache: float
         elif name in CYCLE_KEYS:
             row[i] = p.work[name] / (p.clock_mhz * 1e3)
         elif name == f"link:{p.host}":
-            row[i] = p.streamed.get(cache, 0.0) / 1e3  # x seconds per MB = ms
+            row[i] = (p.streamed.get(cache, 0.0) + p.per_inference_bytes) / 1e3  # x s/MB = ms
         elif name == f"io:{p.host}":
             row[i] = p.link_bytes / 1e3
         elif name == f"fixed:{p.host}":
@@ -183,17 +193,52 @@ def fit(points: list[Point], cpu_points: list[CpuPoint]) -> Fitted:
     )
 
 
+@dataclass(frozen=True)
+class InstructionSample:
+    """A compiled file's instruction bytes (read from its package) and what predicts them."""
+
+    arch: str
+    tpu_ops: int
+    tpu_written_bytes: float
+    instruction_bytes: float
+
+
+def fit_instructions(samples: list[InstructionSample]) -> tuple[float, float]:
+    """(bytes per Edge TPU op, bytes per byte those ops write): non-negative least squares of the
+    relative error of the instruction bytes of compiled files. Fitted on what the packages hold, not on
+    any latency."""
+    if not samples:
+        return 0.0, 0.0
+    a = np.array([[s.tpu_ops, s.tpu_written_bytes] for s in samples], dtype=float)
+    y = np.array([s.instruction_bytes for s in samples], dtype=float)
+    per_op, per_written_byte = nnls(a / y[:, None], np.ones(len(y)))[0]
+    return float(per_op), float(per_written_byte)
+
+
+def with_instructions(points: list[Point], per_op: float, per_written_byte: float) -> list[Point]:
+    """The points with their predicted instruction bytes (uncompiled files: no package to read)."""
+    return [
+        replace(p, instruction_bytes=per_op * p.tpu_ops + per_written_byte * p.tpu_written_bytes)
+        for p in points
+    ]
+
+
 def leave_one_architecture_out(
-    points: list[Point], cpu_points: list[CpuPoint]
+    points: list[Point],
+    cpu_points: list[CpuPoint],
+    instructions: list[InstructionSample] | None = None,
 ) -> list[tuple[Point, float]]:
     """Every point estimated by constants fitted without any measurement of its architecture (Edge TPU
-    and CPU-only runs both left out)."""
+    and CPU-only runs both left out; with ``instructions``, its compiled file's instruction bytes too,
+    and the points then get their instruction bytes predicted from the others)."""
     out = []
     for arch in sorted({p.arch for p in points}):
-        fitted = fit(
-            [p for p in points if p.arch != arch], [c for c in cpu_points if c.arch != arch]
-        )
-        out += [(p, fitted.predict(p)) for p in points if p.arch == arch]
+        fold = points
+        if instructions is not None:
+            rates = fit_instructions([s for s in instructions if s.arch != arch])
+            fold = with_instructions(points, *rates)
+        fitted = fit([p for p in fold if p.arch != arch], [c for c in cpu_points if c.arch != arch])
+        out += [(p, fitted.predict(p)) for p in fold if p.arch == arch]
     return out
 
 

@@ -26,6 +26,7 @@ HOST_KEYS = ("fixed_ms", "io_mb_per_s", "link_mb_per_s", "cpu_ms_per_gunit")
 # Edge TPU cycles per unit of work, by op class: per MAC (convolutions, fully connected), per output byte
 # (element-wise, pooling/resize) and per op (the fixed cost of every layer).
 CYCLE_KEYS = ("conv", "conv1x1", "depthwise", "fc", "elementwise", "pool", "op")
+INSTRUCTION_KEYS = ("instruction_bytes_per_op", "instruction_bytes_per_output_byte")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ class Chip:
     cpu_units_per_custom_byte: float  # ... per byte a custom op reads (detection post-processing)
     parameter_cache_bytes: float  # package bytes that stay on chip; the rest stream every inference
     sources: dict[str, str]
+    # The instruction bitstreams the driver sends with every inference (``instruction_bytes`` in
+    # workload.py): bytes per Edge TPU op and per byte those ops write (big layers are tiled).
+    instruction_bytes_per_op: float = 0.0
+    instruction_bytes_per_output_byte: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,11 @@ def parse_constants(data: dict[str, Any], path: Path = DATA_FILE) -> Constants:
         cpu_units_per_custom_byte=_value(chip_entry, "cpu_units_per_custom_byte", chip_sources),
         parameter_cache_bytes=_value(chip_entry, "parameter_cache_bytes", chip_sources),
         sources=chip_sources,
+        **{
+            key: _value(chip_entry, key, chip_sources)
+            for key in INSTRUCTION_KEYS
+            if key in chip_entry  # absent from constants before version 3
+        },
     )
     band_sources: dict[str, str] = {}
     bands = Bands(

@@ -7,7 +7,9 @@
                                                   and resize), + cycles per op; / the clock
                          + transfer               input + output bytes of the Edge TPU part / the host's
                                                   I/O rate (through its runtime: copies included)
-                         + streamed parameters    parameter bytes that do not fit on chip / link rate
+                         + streamed parameters    parameter bytes that do not fit on chip, the
+                                                  instruction bitstreams (sent every inference) and
+                                                  activations spilled to host memory / link rate
                          + CPU-side ops           CPU cost units (MACs + bytes written x a per-byte
                                                   weight) x the host's ms per unit
     first inference extra = on-chip parameter bytes / link rate (the upload)
@@ -56,6 +58,15 @@ class TermInputs:
     cpu_units: float  # CPU cost units of the CPU-side ops
     cpu_units_if_risky_refused: float | None = None
     cpu_what: str | None = None  # which ops, for the term's basis
+    instruction_bytes: int = (
+        0  # instruction bitstreams, sent with every inference like streamed bytes
+    )
+    spilled_bytes: int = 0  # activations to and from host memory (a compiled file's DMA hints)
+
+    @property
+    def link_bytes(self) -> int:
+        """Bytes the driver moves over the link on every inference besides the inputs and outputs."""
+        return self.streamed_bytes + self.instruction_bytes + self.spilled_bytes
 
 
 @dataclass(frozen=True)
@@ -137,8 +148,15 @@ def estimate_terms(
         ),
         Term(
             "streamed_parameters",
-            _ms(inputs.streamed_bytes, rate),
-            f"{inputs.streamed_bytes / MB:.3g} MB / {rate:.0f} MB/s",
+            _ms(inputs.link_bytes, rate),
+            f"{inputs.streamed_bytes / MB:.3g} MB of parameters + "
+            f"{inputs.instruction_bytes / MB:.3g} MB of instructions"
+            + (
+                f" + {inputs.spilled_bytes / MB:.3g} MB of spilled activations"
+                if inputs.spilled_bytes
+                else ""
+            )
+            + f" / {rate:.0f} MB/s",
         ),
         Term(
             "cpu_ops",

@@ -83,6 +83,10 @@ def test_calibrating_from_five_models_improves_the_others(cli, test_data, config
     assert report["median_abs_error_after"] < report["median_abs_error_before"]
     saved = json.loads(profile.read_text())["hosts"]["my-desktop"]
     assert all(saved[key]["source"].startswith("calibrated") for key in ("fixed_ms", "io_mb_per_s"))
+    # Every model sends its instructions over the link, so its rate is refitted too, from the desktop
+    # measurements although the base is a USB 2 profile; never past USB 3's signalling rate.
+    assert saved["link_mb_per_s"]["source"].startswith("calibrated")
+    assert 60.0 < saved["link_mb_per_s"]["value"] <= 625.0 + 1e-6
     before = _median_error(cli, test_data, "rpi3-usb2")
     after = _median_error(cli, test_data, str(profile))
     assert after < before and after <= 0.25, (before, after)

@@ -52,17 +52,12 @@ def fit_script():
 
 @pytest.fixture(scope="module")
 def data(fit_script):
-    points_module = sys.modules["latency_points"]
-    workloads = points_module.load_workloads()
-    points, cpu_points, skipped = points_module.load_points(
-        "uncompiled", fit_script.OVERHEAD, workloads
-    )
-    compiled, _, _ = points_module.load_points("compiled", fit_script.OVERHEAD, workloads)
-    return points_module, points, cpu_points, skipped, compiled
+    points, cpu_points, skipped, compiled, samples, _ = fit_script.fit_data()
+    return sys.modules["latency_points"], points, cpu_points, skipped, compiled, samples
 
 
 def test_no_reserved_measurement_is_in_the_fit_data(data):
-    points_module, points, cpu_points, skipped, compiled = data
+    points_module, points, cpu_points, skipped, compiled, _ = data
     assert all(points_module.is_reserved({"model": name}) for name in RESERVED_NAMES)
     assert not any(points_module.is_reserved({"model": name}) for name in NOT_RESERVED)
     measurements = json.loads((points_module.DATA / "measurements.json").read_text())
@@ -76,7 +71,7 @@ def test_no_reserved_measurement_is_in_the_fit_data(data):
 
 
 def test_the_fit_data_is_model_only_and_spans_architectures_and_hosts(data):
-    points_module, points, cpu_points, _, _ = data
+    points_module, points, cpu_points, _, _, _ = data
     measurements = json.loads((points_module.DATA / "measurements.json").read_text())
     assert all(measurements[p.index]["kind"] == "edgetpu" for p in points)
     assert all(measurements[p.index]["state"] != "cold" for p in points)
@@ -93,9 +88,13 @@ def test_the_measured_files_are_the_published_ones(data):
 
 
 def test_the_constants_file_is_what_the_fit_gives(data):
-    _, points, cpu_points, _, _ = data
-    fitted = F.fit(points, cpu_points)
+    _, points, cpu_points, _, _, samples = data
+    rates = F.fit_instructions(samples)
+    fitted = F.fit(F.with_instructions(points, *rates), cpu_points)
     constants = load_constants()
+    assert constants.version == 3
+    assert constants.chip.instruction_bytes_per_op == pytest.approx(rates[0], rel=1e-5)
+    assert constants.chip.instruction_bytes_per_output_byte == pytest.approx(rates[1], rel=1e-4)
     for key, value in fitted.cycles.items():
         assert constants.chip.cycles[key] == pytest.approx(value, rel=1e-6, abs=1e-15), key
     assert constants.chip.cpu_units_per_byte == pytest.approx(fitted.cpu_units_per_byte, rel=1e-3)
@@ -108,8 +107,8 @@ def test_the_constants_file_is_what_the_fit_gives(data):
 
 
 def test_the_validation_figures_are_leave_one_architecture_out(fit_script, data):
-    _, points, cpu_points, _, _ = data
-    stats = F.judge(F.leave_one_architecture_out(points, cpu_points), fit_script.LEVEL)
+    _, points, cpu_points, _, _, samples = data
+    stats = F.judge(F.leave_one_architecture_out(points, cpu_points, samples), fit_script.LEVEL)
     recorded = load_constants().validation["uncompiled"]
     for key in ("measurements", "architectures", "median_abs_error", "spearman", "coverage"):
         assert recorded[key] == pytest.approx(stats[key]), key
@@ -119,10 +118,11 @@ def test_the_validation_figures_are_leave_one_architecture_out(fit_script, data)
 
 def test_an_estimate_of_a_file_is_the_fits_model_of_it(data, test_data):
     """The CLI path (file -> facts -> terms) and the fit path (committed description -> point) agree."""
-    points_module, points, _, _, _ = data
+    _, points, cpu_points, _, _, samples = data
     folder = next((test_data / "edgetpu/latency/models").glob("deeplabv3_mnv2_dm05*"))
+    points = F.with_instructions(points, *F.fit_instructions(samples))
     point = next(p for p in points if p.arch == "deeplabv3_mnv2_dm05_pascal_quant")
-    fitted = F.fit(*data[1:3])
+    fitted = F.fit(points, cpu_points)
     report = estimate_file(folder / "deeplabv3_mnv2_dm05_pascal_quant.tflite", host=point.host)
     assert report.latency_ms == pytest.approx(fitted.predict(point), rel=1e-3)
     assert report.estimate.term("cpu_ops").ms == pytest.approx(fitted.cpu_ms(point), rel=1e-3)
