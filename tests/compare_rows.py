@@ -11,6 +11,29 @@ from edgedeploy.compare.specs import parse_spec
 from edgedeploy.targets.contract import MappingSummary
 
 
+def study_method(specs: list[str], resolution: int, targets: list[str]) -> dict:
+    """The method a study records in results.json (what report.md's Method section is written from):
+    random inputs and weights, one quick repeat."""
+    return {
+        "specs": specs,
+        "resolutions": [resolution],
+        "targets": targets,
+        "calibration": "photos",
+        "bench_plan": {
+            "warmup_runs": 1,
+            "warmup_time_s": 0.5,
+            "repeats": 1,
+            "min_runs": 3,
+            "min_time_s": 0,
+            "max_time_s": 10,
+        },
+        "bench_input": "random",
+        "weights": "random",
+        "cache_dir": "cache",
+        "jobs": 1,
+    }
+
+
 def latency_stats(p50: float, p90: float) -> LatencyStats:
     return LatencyStats(10, p50, 0.0, p50, p50, p90, p90, p90, 1000 / p50)
 

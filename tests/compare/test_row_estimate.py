@@ -8,6 +8,7 @@ import io
 import json
 
 import pytest
+from compare_rows import study_method
 
 from edgedeploy.compare.export import to_csv, to_markdown
 from edgedeploy.compare.plan import build_plan
@@ -18,24 +19,7 @@ from edgedeploy.compare.stages import estimated
 from edgedeploy.targets.contract import EstimateBrief, MappingSummary
 from edgedeploy.targets.registry import DEFAULT_TARGET, call_capability
 
-METHOD = {
-    "specs": ["mobilenet_v1"],
-    "resolutions": [128],
-    "targets": ["cpu", DEFAULT_TARGET],
-    "calibration": "photos",
-    "bench_plan": {
-        "warmup_runs": 1,
-        "warmup_time_s": 0.5,
-        "repeats": 1,
-        "min_runs": 3,
-        "min_time_s": 0,
-        "max_time_s": 10,
-    },
-    "bench_input": "random",
-    "weights": "random",
-    "cache_dir": "cache",
-    "jobs": 1,
-}
+METHOD = study_method(["mobilenet_v1"], 128, ["cpu", DEFAULT_TARGET])
 
 
 @pytest.fixture

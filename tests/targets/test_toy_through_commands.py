@@ -10,6 +10,7 @@ import json
 
 import pytest
 from bench_models import float_add_model
+from compare_rows import study_method
 
 from edgedeploy.compare.export import to_csv, to_markdown
 from edgedeploy.compare.plan import build_plan
@@ -19,24 +20,7 @@ from edgedeploy.compare.specs import parse_spec
 from edgedeploy.compare.stages import checked, estimated, mapped_target
 from edgedeploy.targets import registry
 
-METHOD = {
-    "specs": ["add"],
-    "resolutions": [8],
-    "targets": ["cpu", "toy"],
-    "calibration": "photos",
-    "bench_plan": {
-        "warmup_runs": 1,
-        "warmup_time_s": 0.5,
-        "repeats": 1,
-        "min_runs": 3,
-        "min_time_s": 0,
-        "max_time_s": 10,
-    },
-    "bench_input": "random",
-    "weights": "random",
-    "cache_dir": "cache",
-    "jobs": 1,
-}
+METHOD = study_method(["add"], 8, ["cpu", "toy"])
 
 
 @pytest.fixture
