@@ -16,9 +16,6 @@ PACKAGE = Path(edgedeploy.__file__).parent
 NAMES = re.compile(r"\b(edgetpu|coral)\b", re.IGNORECASE)
 ALLOWED = {
     "targets/registry.py": "the list of built-in targets and the default --target",
-    # Files written for the user's device, not code paths of edgedeploy.
-    "deploy/infer_template.py": "the generated infer.py loads the Edge TPU delegate by file name",
-    "deploy/labels.py": "provenance of the shipped labels (google-coral/test_data)",
 }
 
 

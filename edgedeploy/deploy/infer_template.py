@@ -22,11 +22,9 @@ import numpy as np
 from PIL import Image
 
 SIDECAR = "__SIDECAR__"
-EDGETPU_LIBRARY = {
-    "Linux": "libedgetpu.so.1",
-    "Darwin": "libedgetpu.1.dylib",
-    "Windows": "edgetpu.dll",
-}
+# The accelerators a compiled twin of the model may be for, written in by edgedeploy from its targets:
+# [{"compiled_suffix": ..., "libraries": {platform.system(): delegate library}, "name": ...}].
+DELEGATES = json.loads("__DELEGATES__")
 
 
 def litert():
@@ -60,19 +58,21 @@ def runtime_log_filtered():
 
 
 def load_interpreter(folder: Path, spec: dict, cpu_only: bool):
-    """(interpreter, what runs): the compiled model with the Edge TPU delegate if possible, else the CPU."""
+    """(interpreter, what runs): a compiled twin with its accelerator's delegate if possible, else the CPU."""
     runtime = litert()
-    compiled = folder / (Path(spec["model"]).stem + "_edgetpu.tflite")
-    if compiled.is_file() and not cpu_only:
+    for accelerator in [] if cpu_only else DELEGATES:
+        compiled = folder / (Path(spec["model"]).stem + accelerator["compiled_suffix"])
+        if not compiled.is_file():
+            continue
+        libraries = accelerator["libraries"]
         try:
-            delegate = runtime.load_delegate(
-                EDGETPU_LIBRARY.get(platform.system(), "libedgetpu.so.1")
-            )
+            delegate = runtime.load_delegate(libraries.get(platform.system(), libraries["Linux"]))
             model = runtime.Interpreter(str(compiled), experimental_delegates=[delegate])
-            return model, f"{compiled.name} on the Edge TPU"
+            return model, f"{compiled.name} on the {accelerator['name']}"
         except (ValueError, OSError, RuntimeError) as exc:
             print(
-                f"note: Edge TPU not usable ({str(exc).strip() or type(exc).__name__}); running on the CPU",
+                f"note: {accelerator['name']} not usable ({str(exc).strip() or type(exc).__name__}); "
+                "running on the CPU",
                 file=sys.stderr,
             )
     return cpu_interpreter(runtime, folder / spec["model"])

@@ -14,7 +14,11 @@ from typing import Any
 
 from edgedeploy.errors import InputError, UsageError
 
-IMAGENET_SOURCE = "ImageNet class names shipped with edgedeploy (google-coral/test_data imagenet_labels.txt, Apache-2.0)"
+# Where the shipped file comes from, and its licence: edgedeploy/data/labels/README.md and LICENSE.
+IMAGENET_SOURCE = (
+    "ImageNet class names shipped with edgedeploy (imagenet_labels.txt of Google's test_data "
+    "repository, Apache-2.0)"
+)
 
 
 def shipped_imagenet_labels() -> Path:

@@ -325,6 +325,25 @@ class EstimateCapabilityResult(CommandResult, Protocol):
 
 
 @dataclass(frozen=True)
+class DeviceDelegate:
+    """How the ``infer.py`` that ``convert`` writes runs a model compiled for this target on the device
+    (the script is written once for every target that declares one): the compiled twin's file name
+    suffix, the LiteRT delegate library per operating system (``platform.system()``; "Linux" is the
+    fallback) and the name its messages use."""
+
+    compiled_suffix: str  # X.tflite -> X<suffix>
+    libraries: Mapping[str, str]
+    name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "compiled_suffix": self.compiled_suffix,
+            "libraries": dict(self.libraries),
+            "name": self.name,
+        }
+
+
+@dataclass(frozen=True)
 class TargetSpec:
     """One target, as every command sees it. Capabilities a target lacks are None."""
 
@@ -352,6 +371,7 @@ class TargetSpec:
     compile_disagreements: Callable[[Mapping[str, Any], PointFacts], list[str]] | None = None
     convert_step: Callable[[], ConvertStep] | None = None
     compiled_op: str | None = None  # the custom op that marks a model compiled for this target
+    device_delegate: DeviceDelegate | None = None  # how the written infer.py runs its compiled twin
     source_of: Callable[[Path], Path | None] | None = (
         None  # compiled file -> the model it was compiled from
     )

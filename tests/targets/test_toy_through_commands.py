@@ -98,3 +98,47 @@ def test_limits_runs_on_the_toy_and_names_it(toy, cli, tmp_path):
     )
     assert shown.code == 0, shown
     assert "toy ops" in shown.out and "TPU" not in shown.out
+
+
+class _Runtime:
+    """LiteRT as infer.py sees it: every delegate library but the toy's fails to load."""
+
+    def __init__(self) -> None:
+        self.loaded: list[str] = []
+
+    def load_delegate(self, library):
+        self.loaded.append(library)
+        if library != "libtoy-npu.so.1":
+            raise OSError(f"{library}: cannot open shared object file")
+        return library
+
+    def Interpreter(self, path, experimental_delegates):  # noqa: N802 (LiteRT's name)
+        return ("interpreter", path, experimental_delegates)
+
+
+def test_the_written_infer_py_runs_a_model_compiled_for_the_toy_with_its_delegate(
+    toy, tmp_path, capsys
+):
+    from edgedeploy.deploy.example import render
+
+    script: dict = {"__name__": "infer"}
+    exec(compile(render("m_int8.json"), "infer.py", "exec"), script)
+    assert "toy NPU" in [d["name"] for d in script["DELEGATES"]]
+    runtime = _Runtime()
+    script["litert"] = lambda: runtime
+    script["cpu_interpreter"] = lambda _runtime, path: (
+        ("cpu", str(path)),
+        f"{path.name} on the CPU",
+    )
+    (tmp_path / "m_int8_toy.tflite").write_bytes(b"compiled for the toy")
+    model, where = script["load_interpreter"](tmp_path, {"model": "m_int8.tflite"}, False)
+    assert where == "m_int8_toy.tflite on the toy NPU" and runtime.loaded == ["libtoy-npu.so.1"]
+    assert model[2] == ["libtoy-npu.so.1"]
+    # a twin compiled for a target whose runtime is missing is passed over, said on stderr
+    (tmp_path / "m_int8_edgetpu.tflite").write_bytes(b"compiled for the Edge TPU")
+    runtime.loaded.clear()
+    model, where = script["load_interpreter"](tmp_path, {"model": "m_int8.tflite"}, False)
+    assert where == "m_int8_toy.tflite on the toy NPU" and len(runtime.loaded) == 2
+    assert "not usable" in capsys.readouterr().err
+    model, where = script["load_interpreter"](tmp_path, {"model": "m_int8.tflite"}, True)
+    assert where == "m_int8.tflite on the CPU"  # --cpu: no delegate is tried

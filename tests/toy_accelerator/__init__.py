@@ -5,7 +5,7 @@ It "maps" the TFLite builtin ops listed in its rules data and runs models on a b
 (the LiteRT CPU interpreter at one thread, labelled as the toy device).
 """
 
-from edgedeploy.targets.contract import TargetOption, TargetOptions, TargetSpec
+from edgedeploy.targets.contract import DeviceDelegate, TargetOption, TargetOptions, TargetSpec
 
 
 def _runtime(options: TargetOptions):
@@ -51,4 +51,6 @@ TARGET = TargetSpec(
     runtime=_runtime,
     check=_check,
     limits=_limits,
+    # how the infer.py convert writes runs a model compiled for the toy: no edit in deploy/
+    device_delegate=DeviceDelegate("_toy.tflite", {"Linux": "libtoy-npu.so.1"}, "toy NPU"),
 )
