@@ -184,7 +184,8 @@ def _estimate_for(
         return None
     if (name, model.path) not in done:
         try:
-            done[(name, model.path)] = call_capability(name, "estimate", model.path).brief()
+            brief = call_capability(name, "estimate", model.path).brief()
+            done[(name, model.path)] = brief.to_dict()  # the cell's details: its JSON
         except EdgedeployError as exc:
             done[(name, model.path)] = {"label": "estimated", "error": exc.message}
     return done[(name, model.path)]

@@ -79,7 +79,7 @@ def _estimate(target: str, file: Path, report, source: Path | None) -> dict | No
     ):
         return None
     try:
-        return call_capability(target, "estimate", file, source=source).brief()
+        return call_capability(target, "estimate", file, source=source).brief().to_dict()
     except EdgedeployError as exc:
         return {
             "label": "estimated",

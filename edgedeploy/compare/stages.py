@@ -182,7 +182,7 @@ def estimated(int8_file: Path, target: str) -> EstimateBrief | None:
         result = spec.estimate(int8_file)
     except EdgedeployError as exc:  # the mapping row still stands without it
         return EstimateBrief.failed(exc.message)
-    return None if result is None else EstimateBrief.from_brief(result.brief())
+    return None if result is None else result.brief()
 
 
 def benched(int8_file: Path, study: Study, progress: Callable[[str], None]) -> list[LatencyCell]:

@@ -240,9 +240,9 @@ class MappingSummary:
 
 @dataclass(frozen=True)
 class EstimateBrief:
-    """A target's latency estimate as other commands show it, read once from its ``brief()`` (the
-    estimate's JSON edge): every number labelled estimated, never measured. ``error``: why there is
-    none (then every number is None)."""
+    """A target's latency estimate as other commands show it (what its estimate's ``brief()`` returns;
+    ``from_brief`` reads it back from a saved results.json): every number labelled estimated, never
+    measured. ``error``: why there is none (then every number is None)."""
 
     latency_ms: float | None = None
     latency_ms_low: float | None = None
@@ -318,10 +318,9 @@ class CheckCapabilityResult(CommandResult, Protocol):
 
 
 class EstimateCapabilityResult(CommandResult, Protocol):
-    """A target's ``estimate``: its report, and the brief other commands show (JSON: latency_ms,
-    latency_ms_low, latency_ms_high, host, lines)."""
+    """A target's ``estimate``: its report, and the typed brief other commands show."""
 
-    def brief(self) -> dict[str, Any]: ...
+    def brief(self) -> EstimateBrief: ...
 
 
 @dataclass(frozen=True)

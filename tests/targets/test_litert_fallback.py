@@ -93,8 +93,11 @@ def test_the_layer_comparison_loads_it(deeplab_2019):
 def test_infer_py_carries_its_own_fallback(deeplab_2019, tmp_path, capsys):
     from ai_edge_litert import interpreter as runtime
 
-    template = litert.__file__.replace("targets/litert.py", "deploy/infer_template.py")
-    spec = importlib.util.spec_from_file_location("infer_copy", template)
+    from edgedeploy.deploy.example import render
+
+    written = tmp_path / "infer.py"  # as convert writes it
+    written.write_text(render("model_int8.json"), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("infer_copy", written)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     model, where = module.cpu_interpreter(runtime, deeplab_2019)

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from edgedeploy.errors import ExitCode
 from edgedeploy.report import fmt_bytes, fmt_ms, print_wrapped
+from edgedeploy.targets.contract import EstimateBrief
 from edgedeploy.targets.edgetpu.estimate.profiles import HOST_KEYS, Constants, HostProfile
 from edgedeploy.targets.edgetpu.estimate.terms import Estimate
 from edgedeploy.targets.edgetpu.estimate.workload import Workload
@@ -77,7 +78,7 @@ class EstimateResult:
         cpu = self.estimate.term("cpu_ops").ms
         return f"{op_ranges(ops)} on the CPU: about {fmt_ms(cpu)} of {fmt_ms(self.latency_ms)} ms (estimated, {self.host.name})"
 
-    def brief(self) -> dict[str, Any]:
+    def brief(self) -> EstimateBrief:
         """What other commands show of the estimate (bench's skipped row, compare's columns, check's lines)."""
         e = self.estimate
         lines = [
@@ -86,19 +87,20 @@ class EstimateResult:
         ]
         if cpu := self.cpu_line():
             lines.append(cpu)
-        return {
-            "label": "estimated",
-            "latency_ms": e.latency_ms,
-            "latency_ms_low": e.latency_ms_low,
-            "latency_ms_high": e.latency_ms_high,
-            "first_inference_extra_ms": e.first_inference_extra_ms,
-            "host": self.host.name,
-            "clock": self.clock,
-            "kind": self.workload.kind,
-            "cpu_ops_ms": e.term("cpu_ops").ms,
-            "wider_because": list(e.wider_because),
-            "lines": lines,
-        }
+        return EstimateBrief(
+            e.latency_ms,
+            e.latency_ms_low,
+            e.latency_ms_high,
+            host=self.host.name,
+            lines=tuple(lines),
+            details={
+                "first_inference_extra_ms": e.first_inference_extra_ms,
+                "clock": self.clock,
+                "kind": self.workload.kind,
+                "cpu_ops_ms": e.term("cpu_ops").ms,
+                "wider_because": list(e.wider_because),
+            },
+        )
 
     def to_dict(self) -> dict[str, Any]:
         e = self.estimate
