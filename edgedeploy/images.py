@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from edgedeploy.errors import InputError
+from edgedeploy.files import IMAGE, check_input
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".ppm", ".tif", ".tiff"}
@@ -105,8 +106,6 @@ def to_grayscale(prep: Preprocessing) -> Preprocessing:
 def load_image(path: Path, prep: Preprocessing) -> np.ndarray:
     """One image as HWC float32, preprocessed as ``prep`` says."""
     from PIL import Image, UnidentifiedImageError
-
-    from edgedeploy.files import IMAGE, check_input
 
     check_input(path, IMAGE)  # a photo given by name may be anything; a folder's are regular files
     try:

@@ -171,3 +171,92 @@ def test_no_cycles_inside_targets():
     for node in sorted(graph):
         visit(node, [])
     assert not cycles
+
+
+# What a function-level import may defer: a third-party library that costs start-up time (`edgedeploy
+# models`, `--help` and every refusal answer before any of these is loaded), directly or through the
+# edgedeploy modules it imports at their top.
+HEAVY = {
+    "ai_edge_litert",
+    "matplotlib",
+    "numpy",
+    "onnx",
+    "onnx2tf",
+    "onnxruntime",
+    "onnxsim",
+    "PIL",
+    "ray",
+    "scipy",
+    "tensorflow",
+    "tf_keras",
+    "timm",
+    "torch",
+    "torchvision",
+}
+
+
+def _top_level_imports(path: Path) -> list[str]:
+    """The modules ``path`` imports when it is imported: statements outside functions and classes'
+    methods, ``if TYPE_CHECKING:`` blocks left out."""
+    names: list[str] = []
+
+    def walk(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.append(node.module)
+                names.extend(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                names.extend(a.name for a in node.names)
+            elif isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test):
+                walk(node.body)
+                walk(node.orelse)
+            elif isinstance(node, ast.Try):
+                walk(node.body)
+                for handler in node.handlers:
+                    walk(handler.body)
+            elif isinstance(node, ast.ClassDef):
+                walk(node.body)
+
+    walk(ast.parse(path.read_text()).body)
+    return names
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def _loads_heavy(module: str, modules: dict[str, Path], seen: set[str]) -> bool:
+    if module.split(".")[0] in HEAVY:
+        return True
+    if module in seen or module not in modules:
+        return False
+    seen.add(module)
+    parents = [".".join(module.split(".")[:i]) for i in range(2, module.count(".") + 1)]
+    return any(
+        _loads_heavy(name, modules, seen)
+        for name in (*parents, *_top_level_imports(modules[module]))
+    )
+
+
+def test_function_level_imports_only_defer_heavy_libraries():
+    """An edgedeploy module imported inside a function must load a heavy library when it is imported;
+    any other belongs at the top of the file, where a reader sees what the module depends on."""
+    modules = _modules()
+    light = []
+    for path in modules.values():
+        if path.name == "infer_template.py":  # the script convert writes, not imported here
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.ImportFrom) and (sub.module or "").startswith("edgedeploy"):
+                    if not _loads_heavy(sub.module, modules, set()):
+                        light.append(f"{path.relative_to(PACKAGE)}:{sub.lineno} {sub.module}")
+    assert not sorted(set(light))
+
+
+def test_the_heavy_import_rule_sees_a_light_module():
+    modules = _modules()
+    assert _loads_heavy("edgedeploy.converters.pipeline", modules, set())
+    assert not _loads_heavy("edgedeploy.errors", modules, set())

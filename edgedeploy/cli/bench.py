@@ -9,6 +9,10 @@ import typer
 
 from edgedeploy.cli import bench_flags as flags
 from edgedeploy.cli.target_flags import target_option
+from edgedeploy.errors import UsageError
+from edgedeploy.extras import require
+from edgedeploy.outputs import check_output_path, held_outputs
+from edgedeploy.report import emit, note, stderr
 
 NAME = "bench"
 NO_ARGS_IS_HELP = True
@@ -16,8 +20,6 @@ NO_ARGS_IS_HELP = True
 
 def _progress(message: str) -> None:
     from rich.markup import escape
-
-    from edgedeploy.report import stderr
 
     stderr.print(f"[dim]bench: {escape(message)}[/dim]")
 
@@ -119,10 +121,6 @@ def command(
     from edgedeploy.bench.harness import MeasurePlan
     from edgedeploy.bench.plot import write_plot
     from edgedeploy.bench.runner import BenchRequest, run_bench
-    from edgedeploy.errors import UsageError
-    from edgedeploy.extras import require
-    from edgedeploy.outputs import check_output_path, held_outputs
-    from edgedeploy.report import emit, note
     from edgedeploy.targets.contract import TargetOptions
 
     if not tolerance >= 0:

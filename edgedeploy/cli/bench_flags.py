@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from edgedeploy.errors import UsageError
+from edgedeploy.machine import available_cores
+
 MIN_RUNS = typer.Option(50, "--min-runs", help="At least this many timed runs per repeat.")
 MIN_TIME = typer.Option(1.0, "--min-time", help="At least this many seconds per repeat.")
 MAX_TIME = typer.Option(150.0, "--max-time", help="At most this many seconds per repeat.")
@@ -12,8 +15,6 @@ REPEATS = typer.Option(3, "--repeats", help="Repeat the measurement to show run-
 
 def thread_counts(text: str | None) -> tuple[int, ...] | None:
     """'4', '1,4' or 'all' -> thread counts, in order, without repeats; None when not given."""
-    from edgedeploy.errors import UsageError
-    from edgedeploy.machine import available_cores
 
     if text is None:
         return None

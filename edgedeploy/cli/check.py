@@ -8,6 +8,8 @@ from typing import Any
 import typer
 
 from edgedeploy.cli.target_flags import target_option
+from edgedeploy.errors import EdgedeployError
+from edgedeploy.report import emit
 
 NAME = "check"
 NO_ARGS_IS_HELP = True
@@ -57,7 +59,6 @@ def command(
 
       edgedeploy check --compiler-version 15 model.onnx
     """
-    from edgedeploy.report import emit
     from edgedeploy.targets.registry import call_capability
 
     flags = target_flags or {}
@@ -70,7 +71,6 @@ def command(
 
 def _estimate(target: str, file: Path, report, source: Path | None) -> dict | None:
     """The latency estimate beside the mapping (edgedeploy estimate's brief), for a model the target can estimate."""
-    from edgedeploy.errors import EdgedeployError
     from edgedeploy.targets.registry import call_capability, get_target
 
     if not get_target(target).has("estimate") or getattr(report, "kind", None) not in (

@@ -9,6 +9,9 @@ import typer
 from edgedeploy.cli import bench_flags as flags
 from edgedeploy.cli import model_flags
 from edgedeploy.cli.target_flags import target_option
+from edgedeploy.errors import UsageError
+from edgedeploy.extras import require
+from edgedeploy.report import emit
 
 NAME = "compare"
 NO_ARGS_IS_HELP = True
@@ -138,9 +141,6 @@ def command(
       edgedeploy compare mobilenet_v2:0.5,1.0 -r 96,224 --ray ray://head:10001
     """
     from edgedeploy.compare import CompareRequest, Constraints, parse_resolutions, run_compare
-    from edgedeploy.errors import UsageError
-    from edgedeploy.extras import require
-    from edgedeploy.report import emit
 
     require("convert", NAME)  # every point is a conversion (--ray too: the plan is made here)
     constraints = None

@@ -9,6 +9,8 @@ import typer
 
 from edgedeploy.cli import model_flags
 from edgedeploy.cli.target_flags import target_option
+from edgedeploy.extras import require
+from edgedeploy.models.registry import BUILTINS, format_alpha
 from edgedeploy.report import emit
 
 NAME = "convert"
@@ -17,7 +19,6 @@ NO_ARGS_IS_HELP = True
 
 def default_output_dir(spec: str, alpha: float, resolution: int | None) -> Path:
     from edgedeploy.converters.sources import looks_like_path
-    from edgedeploy.models.registry import BUILTINS, format_alpha
 
     if spec in BUILTINS and not looks_like_path(spec):
         size = resolution or BUILTINS[spec].default_resolution
@@ -152,7 +153,6 @@ def command(
     from edgedeploy.converters.pipeline import convert
     from edgedeploy.converters.preprocessing_options import parse_preprocessing
     from edgedeploy.converters.sources import SourceSpec, parse_input_shape
-    from edgedeploy.extras import require
     from edgedeploy.targets.registry import get_target
 
     require("convert", NAME)

@@ -11,6 +11,9 @@ import typer
 
 from edgedeploy.cli.model_flags import resolution_option
 from edgedeploy.cli.target_flags import target_option
+from edgedeploy.errors import UsageError
+from edgedeploy.extras import require
+from edgedeploy.report import emit, note
 
 NAME = "estimate"
 NO_ARGS_IS_HELP = True
@@ -38,13 +41,11 @@ def _converted(
     input_shape: str | None,
 ) -> Path:
     """An ONNX file or a built-in name, converted to full-int8 TFLite with convert's defaults (no compile)."""
-    from edgedeploy.extras import require
 
     require("convert", f"estimate of {model} (not a .tflite: it is converted first)")
     from edgedeploy.converters.context import ConvertOptions
     from edgedeploy.converters.pipeline import convert
     from edgedeploy.converters.sources import SourceSpec, parse_input_shape
-    from edgedeploy.report import note
 
     options = ConvertOptions(
         target=target, compile=False, input_shape=parse_input_shape(input_shape)
@@ -105,8 +106,6 @@ def command(
 
       edgedeploy estimate --calibrate pi.json --host-out my-pi.json
     """
-    from edgedeploy.errors import UsageError
-    from edgedeploy.report import emit
     from edgedeploy.targets.registry import call_capability
 
     flags = target_flags or {}

@@ -8,6 +8,9 @@ from typing import Any
 import typer
 
 from edgedeploy.cli.target_flags import target_option
+from edgedeploy.errors import UsageError
+from edgedeploy.extras import require
+from edgedeploy.report import emit
 
 NAME = "limits"
 NO_ARGS_IS_HELP = True
@@ -85,10 +88,7 @@ def command(
 
       edgedeploy limits model.onnx -r 128..640 --json
     """
-    from edgedeploy.errors import UsageError
-    from edgedeploy.extras import require
     from edgedeploy.limits.run import run_limits
-    from edgedeploy.report import emit
 
     require("convert", NAME)  # it builds (and confirms by converting) the model at each point
     if exhaustive and no_confirm:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from edgedeploy.models.registry import check_resolution
+
 
 def _checked_resolution(value: int | None) -> int | None:
     """0 and negative sizes are usage errors here, not "use the default" further down (0 is falsy)."""
-    from edgedeploy.models.registry import check_resolution
 
     return None if value is None else check_resolution(value)
 

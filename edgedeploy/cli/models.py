@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from edgedeploy.cli import model_flags
+from edgedeploy.models.listing import list_models
 from edgedeploy.report import emit
 
 NAME = "models"
@@ -30,6 +31,5 @@ def command(
 
       edgedeploy models --alpha 0.5 --resolution 96 --json
     """
-    from edgedeploy.models.listing import list_models
 
     return emit(list_models(alpha, resolution), as_json, NAME)

@@ -7,6 +7,9 @@ from typing import Any
 
 import typer
 
+from edgedeploy.files import TFLITE, check_input
+from edgedeploy.report import emit
+
 NAME = "targets"
 NO_ARGS_IS_HELP = False
 
@@ -45,13 +48,10 @@ def command(
 
       edgedeploy targets coral --model model_int8_edgetpu.tflite
     """
-    from edgedeploy.report import emit
     from edgedeploy.targets.contract import TargetOptions
     from edgedeploy.targets.doctor import check_targets
 
     if model is not None:  # checked before any library is probed: a FIFO or an 8 GiB file, unread
-        from edgedeploy.files import TFLITE, check_input
-
         check_input(model, TFLITE)
     options = TargetOptions.of(device=device, **(target_flags or {}))
     return emit(check_targets(list(names or []), options, model), as_json, NAME)

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.files import LABELS, read_input
+from edgedeploy.onnx_reader import load_onnx
 
 SORTED_FOLDERS = "sub-folder names sorted; the first is output 0"
 IMAGENET_CLASSES = 1000
@@ -58,7 +60,6 @@ class EvalSet:
 
 
 def _read_labels(path: Path) -> tuple[dict[str, int], int, bool]:
-    from edgedeploy.files import LABELS, read_input
 
     try:
         lines = read_input(path, LABELS, allow_empty=True).decode("utf-8").splitlines()
@@ -140,7 +141,6 @@ def expected_outputs(item: Any) -> int | None:
         return getattr(item, "num_classes", None) or IMAGENET_CLASSES
     if item.spec.path.suffix.lower() != ".onnx":
         return None
-    from edgedeploy.onnx_reader import load_onnx
 
     graph = load_onnx(item.spec.path, external_data=False).graph
     if len(graph.output) != 1:

@@ -12,6 +12,7 @@ from pathlib import Path
 from edgedeploy.compare.specs import ModelSpec, WeightsChoice
 from edgedeploy.converters.sources import SourceSpec
 from edgedeploy.errors import UsageError
+from edgedeploy.models.registry import BUILTINS
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,6 @@ def build_plan(
     weights: list[WeightsChoice],
     pretrained: bool,
 ) -> list[StudyItem]:
-    from edgedeploy.models.registry import BUILTINS
 
     if pretrained and weights:
         raise UsageError("--weights and --pretrained exclude each other")

@@ -25,8 +25,10 @@ from edgedeploy.compare.result import CompareResult
 from edgedeploy.compare.row import OK
 from edgedeploy.compare.specs import parse_spec, parse_weights
 from edgedeploy.compare.stages import Study, mapped_target, run_row
+from edgedeploy.converters.tools import tool_versions
 from edgedeploy.errors import OutputError, UsageError
 from edgedeploy.files import require_absolute
+from edgedeploy.machine import available_cores
 from edgedeploy.outputs import check_output_path
 from edgedeploy.report import note
 
@@ -87,7 +89,6 @@ def prepare_output_dir(directory: Path, force: bool) -> None:
 def _defaults(request: CompareRequest) -> tuple[Any, Any, Any]:
     from edgedeploy.bench import MeasurePlan, TargetOptions
     from edgedeploy.converters.context import ConvertOptions
-    from edgedeploy.machine import available_cores
 
     options = dataclasses.replace(request.convert_options or ConvertOptions(), compile=False)
     # The study's thread default, decided here only: every core (one column per target, not bench's
@@ -230,7 +231,6 @@ def run_compare(
     progress_factory: Callable[..., StudyProgress] = StudyProgress,
     bench: Callable | None = None,
 ) -> CompareResult:
-    from edgedeploy.converters.tools import tool_versions
     from edgedeploy.targets.registry import parse_target_names
 
     check_output_dir(request.output_dir, request.force)  # within a second, before any model is read

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from edgedeploy.errors import UsageError
 from edgedeploy.files import WEIGHTS, check_input
+from edgedeploy.models.registry import BUILTINS, check_resolution, get_builtin
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,6 @@ def _numbers(text: str, what: str, kind: type) -> list:
 def parse_spec(text: str) -> ModelSpec:
     """``name``, ``name:0.5,1.0`` or a model file (.onnx, TorchScript .pt/.pth, torch.export .pt2)."""
     from edgedeploy.converters.sources import check_model_file, looks_like_path
-    from edgedeploy.models.registry import BUILTINS, get_builtin
 
     name, colon, alphas = text.partition(":")
     if name not in BUILTINS and (Path(text).exists() or looks_like_path(text)):
@@ -58,7 +58,6 @@ def parse_spec(text: str) -> ModelSpec:
 
 def parse_resolutions(text: str | None) -> tuple[int | None, ...]:
     """``"96,224"`` -> (96, 224); None -> (None,): each model at its own default resolution."""
-    from edgedeploy.models.registry import check_resolution
 
     if text is None:
         return (None,)
@@ -80,7 +79,6 @@ class WeightsChoice:
 
 
 def parse_weights(entries: list[str]) -> list[WeightsChoice]:
-    from edgedeploy.models.registry import get_builtin
 
     choices = []
     for entry in entries:

@@ -20,7 +20,9 @@ from edgedeploy.compare.accuracy import Accuracy, EvalSet, evaluate
 from edgedeploy.compare.cache import ConversionCache, cache_key, key_inputs
 from edgedeploy.compare.plan import StudyItem
 from edgedeploy.compare.row import CacheInfo, LatencyCell, ModelFacts, Row
-from edgedeploy.errors import EdgedeployError, first_line
+from edgedeploy.converters.quiet import captured_output
+from edgedeploy.errors import EdgedeployError, InputError, first_line
+from edgedeploy.onnx_reader import load_onnx, parameter_count
 from edgedeploy.targets.contract import EstimateBrief, MappingSummary
 
 CONVERT_LOG = "compare-convert.log"  # the conversion's own progress lines and third-party chatter
@@ -87,7 +89,6 @@ def converted(
     """(convert report, cache entry, cache hit). A miss converts into the cache; a failure keeps nothing.
     Runs in the study's process or in a worker (``workers``, ``ray_cluster``)."""
     from edgedeploy.converters.pipeline import convert
-    from edgedeploy.converters.quiet import captured_output
 
     report = cache.lookup(key)
     if report is not None:
@@ -114,8 +115,6 @@ def converted(
 
 def onnx_params(path: Path) -> int | None:
     """Parameters of a model file that came without a PyTorch module: the ONNX initializers' elements."""
-    from edgedeploy.errors import InputError
-    from edgedeploy.onnx_reader import load_onnx, parameter_count
 
     try:
         return parameter_count(load_onnx(path, external_data=False))

@@ -26,6 +26,7 @@ from typing import Any
 
 from edgedeploy.compare.plan import StudyItem
 from edgedeploy.exiting import flush_and_exit
+from edgedeploy.machine import available_cores
 from edgedeploy.targets.contract import MappingSummary
 
 # What one MobileNet-class conversion needs at its peak (MobileNetV2 at 224: 1.2 GB RSS), with margin.
@@ -80,7 +81,6 @@ def available_memory() -> int | None:
 
 def default_jobs(cores: int | None = None, memory: int | None = None) -> int:
     """One conversion per usable core, as many as the available memory holds (at least one)."""
-    from edgedeploy.machine import available_cores
 
     cores = cores if cores is not None else available_cores()
     memory = memory if memory is not None else available_memory()

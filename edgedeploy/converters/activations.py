@@ -17,6 +17,7 @@ import numpy as np
 
 from edgedeploy.converters.artifacts import OnnxModel
 from edgedeploy.converters.context import StageContext
+from edgedeploy.onnx_reader import load_onnx
 
 NAME = "fix-activations"
 REQUIRES = OnnxModel
@@ -85,8 +86,6 @@ def rewrite_graph(model) -> dict[str, int]:
 
 def run(model: OnnxModel, context: StageContext) -> OnnxModel:
     import onnx
-
-    from edgedeploy.onnx_reader import load_onnx
 
     proto = load_onnx(model.path)
     replaced = rewrite_graph(proto)

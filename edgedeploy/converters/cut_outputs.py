@@ -11,6 +11,8 @@ import dataclasses
 
 from edgedeploy.converters.artifacts import OnnxModel
 from edgedeploy.converters.context import StageContext
+from edgedeploy.onnx_cut import cut_graph
+from edgedeploy.onnx_reader import load_onnx
 
 NAME = "cut-outputs"
 REQUIRES = OnnxModel
@@ -19,9 +21,6 @@ ENSURES = OnnxModel
 
 def run(model: OnnxModel, context: StageContext) -> OnnxModel:
     import onnx
-
-    from edgedeploy.onnx_cut import cut_graph
-    from edgedeploy.onnx_reader import load_onnx
 
     names = list(context.options.outputs or ())
     cut, dropped = cut_graph(load_onnx(model.path), names)

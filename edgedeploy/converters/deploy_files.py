@@ -10,6 +10,7 @@ from typing import Any
 from edgedeploy.converters.artifacts import Preprocessing, TFLiteModel, TorchModel
 from edgedeploy.deploy import example, sidecar
 from edgedeploy.deploy.labels import LabelFile, imagenet_labels, read_label_file
+from edgedeploy.onnx_reader import load_onnx
 
 
 def label_file(source: Any, labels: Path | None) -> LabelFile | None:
@@ -37,7 +38,6 @@ def _output_shape(first: Any) -> tuple[int, ...] | None:
             return None
         out = out[0] if isinstance(out, (tuple, list)) and out else out
         return tuple(int(d) for d in out.shape) if hasattr(out, "shape") else None
-    from edgedeploy.onnx_reader import load_onnx
 
     outputs = load_onnx(first.path, external_data=False).graph.output
     dims = outputs[0].type.tensor_type.shape.dim if outputs else []

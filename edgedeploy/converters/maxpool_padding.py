@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgedeploy.onnx_reader import load_onnx
+
 NONNEGATIVE_PRODUCERS = {"Relu", "Sigmoid"}
 
 
@@ -89,8 +91,6 @@ def rewrite_graph(model) -> int:
 
 def pad_maxpools_in_place(path: Path) -> int:
     import onnx
-
-    from edgedeploy.onnx_reader import load_onnx
 
     model = load_onnx(path)
     rewritten = rewrite_graph(model)

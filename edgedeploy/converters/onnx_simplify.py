@@ -21,13 +21,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from edgedeploy.onnx_reader import load_onnx
+
 PASSES = 3  # onnx2tf: "To fully optimize the model, run onnxsim three times in a row."
 ONNX2TF_SIMPLIFIES_AGAIN = {"Einsum", "OneHot"}
 
 
 def needs_onnx2tf(path: Path) -> bool:
     """True when onnx2tf's own simplification must run (it simplifies such models a second time)."""
-    from edgedeploy.onnx_reader import load_onnx
 
     model = load_onnx(path, external_data=False)
     return any(node.op_type in ONNX2TF_SIMPLIFIES_AGAIN for node in model.graph.node)
@@ -91,8 +92,6 @@ def _save(model, path: Path) -> None:
 def _child(path: Path, passes: int) -> int:
     from onnxsim import simplify
     from onnxsim.onnx_simplifier import DEFAULT_TENSOR_SIZE_THRESHOLDHOLD
-
-    from edgedeploy.onnx_reader import load_onnx
 
     for number in range(1, passes + 1):
         try:

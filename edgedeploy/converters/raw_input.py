@@ -23,6 +23,7 @@ import numpy as np
 from edgedeploy.converters.artifacts import OnnxModel, Preprocessing
 from edgedeploy.converters.context import StageContext
 from edgedeploy.errors import ConversionError
+from edgedeploy.onnx_reader import load_onnx
 
 NAME = "raw-input"
 REQUIRES = OnnxModel
@@ -76,8 +77,6 @@ def as_pixels(batches: list[np.ndarray], prep: Preprocessing) -> list[np.ndarray
 
 def run(model: OnnxModel, context: StageContext) -> OnnxModel:
     import onnx
-
-    from edgedeploy.onnx_reader import load_onnx
 
     prep = model.preprocessing
     channels = model.input_shape[1]

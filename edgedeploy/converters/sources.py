@@ -19,6 +19,7 @@ from edgedeploy.converters.keras_source import (
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.files import MODEL, ONNX, TFLITE, TORCH, InputKind, check_input
 from edgedeploy.images import default_preprocessing
+from edgedeploy.models import build_model
 from edgedeploy.models.artifact import NCHW, as_nchw
 from edgedeploy.report import note
 from edgedeploy.targets.registry import require_batch
@@ -264,7 +265,6 @@ def load_source(
             "expected .onnx, a TorchScript .pt/.pth, an exported .pt2, a Keras .keras/.h5, a "
             "SavedModel directory, or a built-in name",
         )
-    from edgedeploy.models import build_model
 
     if shape is not None:
         note("--input-shape is ignored for built-in models; use --resolution")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.files import LABELS, read_input
 
 # Where the shipped file comes from, and its licence: edgedeploy/data/labels/README.md and LICENSE.
 IMAGENET_SOURCE = (
@@ -77,7 +78,6 @@ class Labels:
 def read_label_file(path: Path, source: str | None = None) -> LabelFile:
     """One label per line (trailing blank lines ignored); InputError for an unreadable or empty file."""
     path = Path(path)
-    from edgedeploy.files import LABELS, read_input
 
     try:
         text = read_input(path, LABELS, allow_empty=True).decode("utf-8")

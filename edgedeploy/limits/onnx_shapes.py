@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from edgedeploy.errors import InputError, UsageError, first_line
+from edgedeploy.onnx_reader import load_onnx
 from edgedeploy.targets.registry import require_batch
 
 SMALL_CONSTANT = (
@@ -143,7 +144,6 @@ class Skeleton:
 
     @classmethod
     def from_file(cls, path: Path) -> "Skeleton":
-        from edgedeploy.onnx_reader import load_onnx
 
         return cls.from_model(load_onnx(path, external_data=False), str(path))
 

@@ -24,6 +24,7 @@ from edgedeploy.limits.plan import (
     parse_resolutions,
     points,
 )
+from edgedeploy.models.registry import BUILTINS, get_builtin
 
 EXPORT_OPSET = 17  # what convert exports with by default (ConvertOptions.opset)
 
@@ -53,7 +54,6 @@ def _export_builtin(name: str, alpha: float) -> Any:
     import onnx
     import torch
 
-    from edgedeploy.models.registry import get_builtin
     from edgedeploy.models.zoo import meta_module
 
     spec = get_builtin(name)
@@ -83,7 +83,6 @@ def resolve(
 ) -> tuple[ScanSource, list[Size]]:
     """The source and the grid of points, or a usage error (exit 2) saying what cannot be scanned."""
     from edgedeploy.converters.sources import looks_like_path
-    from edgedeploy.models.registry import BUILTINS, get_builtin
 
     path = Path(model)
     if model in BUILTINS and not path.exists():

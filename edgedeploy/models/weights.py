@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import InputError
+from edgedeploy.files import WEIGHTS, check_input
 
 TIMM, TORCHVISION = "timm", "torchvision"
 # torchvision's builder for each built-in that has a torchvision twin (same architecture and width rule)
@@ -63,8 +64,6 @@ def recognise(tensors: dict[str, Any]) -> StateDict:
 
 def read_state_dict(path: Path) -> StateDict:
     import torch
-
-    from edgedeploy.files import WEIGHTS, check_input
 
     check_input(path, WEIGHTS)  # a FIFO or /dev/zero would hang or fill memory in torch.load
     try:

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from edgedeploy.errors import first_line
+from edgedeploy.errors import InputError, first_line
+from edgedeploy.files import TFLITE, read_input
 
 XNNPACK_PARTITION_OP = "DELEGATE"  # the node name LiteRT gives each subgraph a delegate took over
 BUILTIN_KERNELS = "LiteRT's built-in kernels"
@@ -123,8 +124,6 @@ def create_interpreter(
     The model goes in as bytes, not as a path: only that entry point runs the flatbuffer verifier, and
     a truncated file opened by path can crash the process instead of raising.
     """
-    from edgedeploy.errors import InputError
-    from edgedeploy.files import TFLITE, read_input
 
     try:
         content = read_input(path, TFLITE)  # capped: a file that grew past the format is not loaded

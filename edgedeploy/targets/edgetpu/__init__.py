@@ -12,6 +12,7 @@ Canonical name ``edgetpu``; ``coral`` is accepted everywhere as an alias. Nothin
 
 from __future__ import annotations
 
+from edgedeploy.errors import UsageError
 from edgedeploy.targets.contract import DeviceDelegate, TargetOptions, TargetSpec
 from edgedeploy.targets.edgetpu import naming
 from edgedeploy.targets.edgetpu.device.library import LIBRARY_NAMES
@@ -77,7 +78,6 @@ def _estimate(
 
     if path is None:
         if calibrate:
-            from edgedeploy.errors import UsageError
             from edgedeploy.targets.edgetpu.estimate.calibrate import run_calibration
 
             if host_out is None:

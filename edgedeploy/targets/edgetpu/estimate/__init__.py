@@ -11,6 +11,7 @@ constants per host profile fitted to published measurements (``hosts-v2.json``).
 
 from pathlib import Path
 
+from edgedeploy.errors import EdgedeployError
 from edgedeploy.targets.edgetpu.estimate.estimate import estimate_file
 from edgedeploy.targets.edgetpu.estimate.profiles import (
     CLOCKS,
@@ -25,7 +26,6 @@ from edgedeploy.targets.edgetpu.estimate.result import EstimateResult, HostListi
 
 def _calibrated() -> dict:
     """Profiles calibrated on this machine (``estimate --calibrate``); a damaged one is left out."""
-    from edgedeploy.errors import EdgedeployError
     from edgedeploy.targets.edgetpu.estimate.calibrate import registered
 
     hosts = {}

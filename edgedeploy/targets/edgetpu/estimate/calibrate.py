@@ -29,6 +29,7 @@ from scipy.optimize import lsq_linear
 
 from edgedeploy.errors import InputError, UsageError
 from edgedeploy.files import BENCH_RESULT, CSV, TFLITE, parse_json, read_input
+from edgedeploy.outputs import atomic_write_text
 from edgedeploy.targets.edgetpu.estimate.fit import MAX_LINK_MB_PER_S
 from edgedeploy.targets.edgetpu.estimate.profiles import Constants, HostProfile, host_entry
 from edgedeploy.targets.edgetpu.estimate.terms import compute_cycles
@@ -199,7 +200,6 @@ def registered() -> dict[str, str]:
 
 
 def write_profile(profile: HostProfile, judged: list[Judged], path: Path) -> None:
-    from edgedeploy.outputs import atomic_write_text
 
     data = {
         "version": 2,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedeploy.errors import InputError, UsageError
+from edgedeploy.files import SIDECAR, InputKind, load_json
 from edgedeploy.targets.edgetpu.package_size import CONSTANTS_FILE
 
 DATA_FILE = CONSTANTS_FILE  # hosts-v2.json beside this module
@@ -184,7 +185,6 @@ def load_constants(path: Path = DATA_FILE) -> Constants:
 
 def load_host_file(path: Path) -> dict[str, HostProfile]:
     """A calibrated profile file (``estimate --calibrate ... --host-out FILE``): {name: profile}."""
-    from edgedeploy.files import SIDECAR, InputKind, load_json
 
     data = load_json(path, InputKind("a host profile (JSON)", SIDECAR.cap))
     try:
