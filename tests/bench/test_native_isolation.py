@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from bench_models import QUICK_BENCH
 from fuzzing import REGRESSIONS
 from native_doubles import FailingRuntime, TellingRuntime
 
@@ -143,14 +144,7 @@ def test_bench_cli_survives_a_crashing_model(edgetpu_models, tmp_path, cli):
         "bench",
         "--threads",
         "1",
-        "--min-runs",
-        "3",
-        "--min-time",
-        "0",
-        "--repeats",
-        "1",
-        "--warmup-time",
-        "0",
+        *QUICK_BENCH,
         "--json",
         crasher,
         edgetpu_models / MNV1,
@@ -208,14 +202,7 @@ def test_bench_with_a_truncated_library_still_measures_the_cpu(tmp_path, edgetpu
         library,
         "--threads",
         "1",
-        "--min-runs",
-        "3",
-        "--min-time",
-        "0",
-        "--repeats",
-        "1",
-        "--warmup-time",
-        "0",
+        *QUICK_BENCH,
         edgetpu_models / MNV1,
     )
     assert result.code == ExitCode.OK, result

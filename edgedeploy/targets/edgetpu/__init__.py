@@ -15,7 +15,6 @@ from __future__ import annotations
 from edgedeploy.errors import UsageError
 from edgedeploy.targets.contract import DeviceDelegate, TargetOptions, TargetSpec
 from edgedeploy.targets.edgetpu import naming
-from edgedeploy.targets.edgetpu.device.library import LIBRARY_NAMES
 from edgedeploy.targets.edgetpu.options import OPTIONS
 
 
@@ -148,7 +147,7 @@ TARGET = TargetSpec(
     limits=_limits,
     compile_disagreements=_compile_disagreements,
     compiled_op=naming.CUSTOM_OP,
-    device_delegate=DeviceDelegate(f"{naming.SUFFIX}.tflite", LIBRARY_NAMES, "Edge TPU"),
+    device_delegate=DeviceDelegate(f"{naming.SUFFIX}.tflite", naming.LIBRARY_NAMES, "Edge TPU"),
     source_of=naming.source_path,
     model_name=naming.model_name,
 )

@@ -11,6 +11,12 @@ from pathlib import Path
 
 CUSTOM_OP = "edgetpu-custom-op"
 SUFFIX = "_edgetpu"
+# The Edge TPU runtime library (the LiteRT delegate) per platform.system(); Linux's is the fallback.
+LIBRARY_NAMES = {
+    "Linux": "libedgetpu.so.1",
+    "Darwin": "libedgetpu.1.dylib",
+    "Windows": "edgetpu.dll",
+}
 # What the compiler leaves in its output folder for one input model (for copying them as a set).
 OUTPUT_PATTERNS = (f"*{SUFFIX}.tflite", f"*{SUFFIX}.log")
 

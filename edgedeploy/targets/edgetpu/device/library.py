@@ -18,13 +18,9 @@ from typing import Any
 
 from edgedeploy.errors import TargetUnavailableError
 from edgedeploy.targets.edgetpu.device.devices import DeviceSpec, SystemPaths
+from edgedeploy.targets.edgetpu.naming import LIBRARY_NAMES
 from edgedeploy.worker import WorkerCrashed, WorkerHung, call_in_worker
 
-LIBRARY_NAMES = {
-    "Linux": "libedgetpu.so.1",
-    "Darwin": "libedgetpu.1.dylib",
-    "Windows": "edgetpu.dll",
-}
 INSTALL_HINT = (
     "install the Edge TPU runtime: apt-get install libedgetpu1-std from Coral's package repository"
 )
