@@ -24,6 +24,8 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -159,10 +161,19 @@ def constants_file(
                 "source": cpu_src.format(n=n_cpu)
                 + ("" if own == name else f"; assumed: {own}'s CPU (the same desktop class)"),
             },
+            "custom_units_per_byte": {
+                "value": round(fitted.custom_units_per_byte[own], 2),
+                "source": (
+                    f"{fitted_src}: the custom ops' (detection post-processing) share of this host's "
+                    "published latencies, in units of its CPU rate"
+                )
+                if own == name
+                else f"assumed: {own}'s (the same CPU)",
+            },
         }
     cycles = {k: {"value": v, "source": fitted_src} for k, v in fitted.cycles.items()}
     return {
-        "version": 3,
+        "version": 4,
         "description": "Edge TPU latency estimate: additive terms from per-op facts, constants per host "
         "profile. Written by benchmarks/fit_edgetpu_latency.py --write; do not edit by hand.",
         "chip": {
@@ -189,9 +200,9 @@ def constants_file(
                 f"MiB usable) with the least error over {trained}",
             },
             "cpu_units_per_custom_byte": {
-                "value": round(fitted.cpu_units_per_custom_byte, 2),
-                "source": f"{fitted_src}: the custom ops' (detection post-processing) share of the "
-                "published latencies, in units of each host's CPU rate",
+                "value": round(float(np.median(list(fitted.custom_units_per_byte.values()))), 2),
+                "source": "derived: the median of the host profiles' own custom_units_per_byte; "
+                "used for a profile written before constants version 4, which has none",
             },
         },
         "bands": {
@@ -356,9 +367,10 @@ def main() -> int:
         print(
             f"  per-invoke {key:<10} {value:.3f} ms; CPU {fitted.cpu_ms_per_gunit.get(key, 0):.3g} ms per 1e9 units"
         )
+    custom = ", ".join(f"{h} {v:.3g}" for h, v in fitted.custom_units_per_byte.items())
     print(
-        f"  CPU cost units per byte written {fitted.cpu_units_per_byte:.3g}, per byte a custom op "
-        f"reads {fitted.cpu_units_per_custom_byte:.3g}; range band +/-{band:.1%}"
+        f"  CPU cost units per byte written {fitted.cpu_units_per_byte:.3g}; per byte a custom op "
+        f"reads: {custom}; range band +/-{band:.1%}"
     )
     print(
         f"  instruction bytes per Edge TPU op {rates[0]:.4g}, per byte written {rates[1]:.4g} "

@@ -186,7 +186,11 @@ def _latency(
         facts.latency_note = f"no estimate: {exc}"
         return
     estimate = estimate_terms(
-        term_inputs(workload, constants), profile, constants.chip, constants.bands, clock_mhz
+        term_inputs(workload, constants, profile),
+        profile,
+        constants.chip,
+        constants.bands,
+        clock_mhz,
     )
     facts.latency_ms, facts.latency_ms_low = estimate.latency_ms, estimate.latency_ms_low
     facts.latency_ms_high = estimate.latency_ms_high

@@ -31,7 +31,12 @@ from edgedeploy.errors import InputError, UsageError
 from edgedeploy.files import BENCH_RESULT, CSV, TFLITE, parse_json, read_input
 from edgedeploy.outputs import atomic_write_text
 from edgedeploy.targets.edgetpu.estimate.fit import MAX_LINK_MB_PER_S
-from edgedeploy.targets.edgetpu.estimate.profiles import Constants, HostProfile, host_entry
+from edgedeploy.targets.edgetpu.estimate.profiles import (
+    CUSTOM_KEY,
+    Constants,
+    HostProfile,
+    host_entry,
+)
 from edgedeploy.targets.edgetpu.estimate.terms import compute_cycles
 
 MIN_MEASUREMENTS = 3  # up to four constants are refitted; most models stream nothing
@@ -103,12 +108,13 @@ class Judged:
     after_ms: float  # with the calibrated profile
 
 
-def _parts(model: Path, constants: Constants, clock_mhz: float):
-    """(compute ms, link bytes, CPU units) of one model: what the host's constants multiply."""
+def _parts(model: Path, constants: Constants, base: HostProfile, clock_mhz: float):
+    """(compute ms, link bytes, CPU units) of one model: what the host's constants multiply (the
+    post-processing priced as on ``base``; the refitted CPU speed scales it with the rest)."""
     from edgedeploy.targets.edgetpu.estimate.estimate import read_workload, term_inputs
 
     workload, _ = read_workload(model, read_input(model, TFLITE), constants)
-    inputs = term_inputs(workload, constants)
+    inputs = term_inputs(workload, constants, base)
     cycles = (
         compute_cycles(inputs.tpu_work, constants.chip)
         if any(inputs.tpu_work.values())
@@ -137,7 +143,7 @@ def calibrate(
     measured: list[Measured], base: HostProfile, constants: Constants, clock: str, name: str
 ) -> tuple[HostProfile, list[Judged]]:
     clock_mhz = constants.clock_mhz(base, clock)
-    parts = [_parts(m.model, constants, clock_mhz) for m in measured]
+    parts = [_parts(m.model, constants, base, clock_mhz) for m in measured]
     y = np.array([m.latency_ms for m in measured])
     weights = 1 / y
     a = np.array(
@@ -170,12 +176,14 @@ def calibrate(
         io_mb_per_s=float(1 / x[1]) if x[1] > 0 else base.io_mb_per_s,
         link_mb_per_s=float(1 / x[2]) if x[2] > 0 else base.link_mb_per_s,
         cpu_ms_per_gunit=float(x[3] * base.cpu_ms_per_gunit),
+        custom_units_per_byte=constants.custom_units_per_byte(base),
         validated=True,
         sources={
             "fixed_ms": source,
             "io_mb_per_s": source,
             "link_mb_per_s": link_source,
             "cpu_ms_per_gunit": cpu_source,
+            CUSTOM_KEY: f"{base.name}'s, in units of the CPU speed above (so scaled with it)",
         },
     )
     judged = [

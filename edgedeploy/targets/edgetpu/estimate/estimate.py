@@ -19,6 +19,7 @@ from edgedeploy.targets.edgetpu.estimate.profiles import (
     DEFAULT_CLOCK,
     DEFAULT_HOST,
     Constants,
+    HostProfile,
     load_constants,
 )
 from edgedeploy.targets.edgetpu.estimate.result import EstimateResult
@@ -84,9 +85,9 @@ def _cpu_what(workload: Workload) -> str:
     )
 
 
-def term_inputs(workload: Workload, constants: Constants) -> TermInputs:
+def term_inputs(workload: Workload, constants: Constants, host: HostProfile) -> TermInputs:
     facts, chip = workload.facts, constants.chip
-    per_byte = (chip.cpu_units_per_byte, chip.cpu_units_per_custom_byte)
+    per_byte = (chip.cpu_units_per_byte, constants.custom_units_per_byte(host))
     refused = set(workload.cpu_ops_if_risky_refused)
     return TermInputs(
         compiled=workload.kind == "compiled",
@@ -125,7 +126,7 @@ def estimate_file(
     clock_mhz = constants.clock_mhz(profile, clock)
     data = read_input(path, InputKind("a full-int8 TFLite model", TFLITE.cap))
     workload, _ = read_workload(path, data, constants, Path(source) if source is not None else None)
-    inputs = term_inputs(workload, constants)
+    inputs = term_inputs(workload, constants, profile)
     estimate = estimate_terms(inputs, profile, constants.chip, constants.bands, clock_mhz)
     notes = list(workload.notes)
     if clock == "std" and not profile.clock_selectable:

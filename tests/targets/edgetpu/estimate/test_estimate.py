@@ -157,10 +157,16 @@ def test_unknown_host_and_clock_are_usage_errors_listing_the_choices():
 
 def test_every_constant_has_a_source():
     constants = load_constants()
-    assert constants.version == 3 and constants.path.name == "hosts-v2.json"
+    assert constants.version == 4 and constants.path.name == "hosts-v2.json"
     assert set(constants.hosts) == {"x86-usb3", "x86-pcie", "devboard", "rpi4-usb3", "rpi3-usb2"}
     for host in constants.hosts.values():
-        assert set(host.sources) == {"fixed_ms", "io_mb_per_s", "link_mb_per_s", "cpu_ms_per_gunit"}
+        assert set(host.sources) == {
+            "fixed_ms",
+            "io_mb_per_s",
+            "link_mb_per_s",
+            "cpu_ms_per_gunit",
+            "custom_units_per_byte",
+        }
         assert all(
             source.split(":")[0] in ("fitted", "derived", "assumed")
             for source in host.sources.values()

@@ -82,3 +82,28 @@ def test_crash_reproducers_get_an_answer(test_data, tmp_path, name):
         assert "Traceback" not in done.stderr
         if args[0] == "estimate" and done.returncode == 0:
             assert "estimated" in done.stdout
+
+
+def test_the_post_processing_is_priced_at_the_hosts_own_rate(test_data):
+    """A custom op (the detection post-processing) costs each host its own units per byte read (scalar
+    code, not the int8 kernels of the CPU rate); a profile written before constants version 4 has
+    none and is priced at the chip's value."""
+    from dataclasses import replace
+
+    from edgedeploy.targets.edgetpu.estimate import load_constants
+
+    folder = next((test_data / "edgetpu/latency/models").glob("ssd_mobilenet_v1_075*"))
+    model = folder / "mobilenet_v1.tflite"
+    constants = load_constants()
+    host = constants.host("devboard")
+    base = estimate_file(model, host="devboard").estimate.term("cpu_ops").ms
+    assert base > 0  # the file ends in TFLite_Detection_PostProcess, on the CPU
+    own = host.custom_units_per_byte
+    assert own is not None and own != constants.chip.cpu_units_per_custom_byte
+    doubled = constants.with_hosts({"d2": replace(host, name="d2", custom_units_per_byte=2 * own)})
+    older = constants.with_hosts({"old": replace(host, name="old", custom_units_per_byte=None)})
+    twice = estimate_file(model, host="d2", constants=doubled).estimate.term("cpu_ops").ms
+    fallback = estimate_file(model, host="old", constants=older).estimate.term("cpu_ops").ms
+    assert twice == pytest.approx(2 * base, rel=0.01)  # only the custom op is on the CPU here
+    chip_share = constants.chip.cpu_units_per_custom_byte / own
+    assert fallback == pytest.approx(base * chip_share, rel=0.01)

@@ -92,7 +92,7 @@ def test_the_constants_file_is_what_the_fit_gives(data):
     rates = F.fit_instructions(samples)
     fitted = F.fit(F.with_instructions(points, *rates), cpu_points)
     constants = load_constants()
-    assert constants.version == 3
+    assert constants.version == 4
     assert constants.chip.instruction_bytes_per_op == pytest.approx(rates[0], rel=1e-5)
     assert constants.chip.instruction_bytes_per_output_byte == pytest.approx(rates[1], rel=1e-4)
     for key, value in fitted.cycles.items():
@@ -104,6 +104,8 @@ def test_the_constants_file_is_what_the_fit_gives(data):
         assert profile.link_mb_per_s == pytest.approx(fitted.link_mb_per_s[host], abs=0.1)
         assert profile.io_mb_per_s == pytest.approx(fitted.io_mb_per_s[host], abs=0.1)
         assert profile.cpu_ms_per_gunit == pytest.approx(fitted.cpu_ms_per_gunit[host], rel=1e-3)
+        own = fitted.custom_units_per_byte[host]  # the post-processing cost is the host's own
+        assert profile.custom_units_per_byte == pytest.approx(own, abs=0.01)
 
 
 def test_the_validation_figures_are_leave_one_architecture_out(fit_script, data):
