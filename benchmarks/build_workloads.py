@@ -133,15 +133,16 @@ def postprocessing_facts(first: int, uint8_bytes: int | None, float_elements: li
     from edgedeploy.targets.edgetpu.estimate.op_facts import CUSTOM, ELEMENTWISE, OpFact
 
     ops: list = []
-    for elements in float_elements or ():
-        ops.append(
-            OpFact(first + len(ops), "DEQUANTIZE", ELEMENTWISE, 0, 0, elements, 4 * elements, "cpu")
-        )
+    for n in float_elements or ():
+        dequantize = OpFact(first + len(ops), "DEQUANTIZE", ELEMENTWISE, 0, 0, n, 4 * n, "cpu")
+        ops.append(replace(dequantize, output_values=n))  # float32: four bytes a value
     read = uint8_bytes or 4 * sum(float_elements or ())
     if read:
-        ops.append(
-            OpFact(first + len(ops), "TFLite_Detection_PostProcess", CUSTOM, 0, 0, read, 0, "cpu")
+        post = OpFact(
+            first + len(ops), "TFLite_Detection_PostProcess", CUSTOM, 0, 0, read, 0, "cpu"
         )
+        floats = None if uint8_bytes else sum(float_elements or ())  # None: a byte a value
+        ops.append(replace(post, input_values=floats))
     return tuple(ops)
 
 

@@ -161,8 +161,8 @@ def constants_file(
                 "source": cpu_src.format(n=n_cpu)
                 + ("" if own == name else f"; assumed: {own}'s CPU (the same desktop class)"),
             },
-            "custom_units_per_byte": {
-                "value": round(fitted.custom_units_per_byte[own], 2),
+            "custom_units_per_value": {
+                "value": round(fitted.custom_units_per_value[own], 2),
                 "source": (
                     f"{fitted_src}: the custom ops' (detection post-processing) share of this host's "
                     "published latencies, in units of its CPU rate"
@@ -189,8 +189,8 @@ def constants_file(
                 "source": "median of on-chip package parameter bytes / TFLite weight bytes of the Edge TPU "
                 "ops over Google's compiled files (hosts-v1.json)",
             },
-            "cpu_units_per_byte": {
-                "value": round(fitted.cpu_units_per_byte, 3),
+            "cpu_units_per_value": {
+                "value": round(fitted.cpu_units_per_value, 3),
                 "source": f"derived: the grid value that makes ms per unit most alike across models in "
                 f"{len(cpu_points)} published CPU-only runs (fit.fit_cpu)",
             },
@@ -199,9 +199,9 @@ def constants_file(
                 "source": f"fitted: the grid value (fit.CACHE_GRID, 6-8 MiB: compiled models report 6.1-7.8 "
                 f"MiB usable) with the least error over {trained}",
             },
-            "cpu_units_per_custom_byte": {
-                "value": round(float(np.median(list(fitted.custom_units_per_byte.values()))), 2),
-                "source": "derived: the median of the host profiles' own custom_units_per_byte; "
+            "cpu_units_per_custom_value": {
+                "value": round(float(np.median(list(fitted.custom_units_per_value.values()))), 2),
+                "source": "derived: the median of the host profiles' own custom_units_per_value; "
                 "used for a profile written before constants version 4, which has none",
             },
         },
@@ -231,7 +231,7 @@ VALIDATION: dict = {}
 def fit_data(include_pending: bool = False):
     """(uncompiled points, CPU-only points, skipped {index: why}, compiled points, instruction samples,
     {architecture: (instruction bytes, spilled bytes)} of the compiled files): what is fitted and judged
-    (``include_pending``: latency_points.PENDING_ARCHITECTURES too)."""
+    (``include_pending``: latency_points.PENDING_DESCRIPTIONS too)."""
     workloads = load_workloads()
     points, cpu_points, skipped = load_points("uncompiled", OVERHEAD, workloads, include_pending)
     compiled_points, _, _ = load_points("compiled", OVERHEAD, workloads)
@@ -344,7 +344,7 @@ def main() -> int:
     if len(pending) > len(points):
         table(
             f"with the {len(pending) - len(points)} measurements held out as pending "
-            "(latency_points.PENDING_ARCHITECTURES) in the fit and the judgement: uncompiled files",
+            "(latency_points.PENDING_DESCRIPTIONS) in the fit and the judgement: uncompiled files",
             F.leave_one_architecture_out(pending, pending_cpu, samples),
         )
     v1 = json.loads(V1_FILE.read_text(encoding="utf-8"))["validation"]
@@ -367,9 +367,9 @@ def main() -> int:
         print(
             f"  per-invoke {key:<10} {value:.3f} ms; CPU {fitted.cpu_ms_per_gunit.get(key, 0):.3g} ms per 1e9 units"
         )
-    custom = ", ".join(f"{h} {v:.3g}" for h, v in fitted.custom_units_per_byte.items())
+    custom = ", ".join(f"{h} {v:.3g}" for h, v in fitted.custom_units_per_value.items())
     print(
-        f"  CPU cost units per byte written {fitted.cpu_units_per_byte:.3g}; per byte a custom op "
+        f"  CPU cost units per value written {fitted.cpu_units_per_value:.3g}; per value a custom op "
         f"reads: {custom}; range band +/-{band:.1%}"
     )
     print(

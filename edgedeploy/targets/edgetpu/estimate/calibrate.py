@@ -176,7 +176,7 @@ def calibrate(
         io_mb_per_s=float(1 / x[1]) if x[1] > 0 else base.io_mb_per_s,
         link_mb_per_s=float(1 / x[2]) if x[2] > 0 else base.link_mb_per_s,
         cpu_ms_per_gunit=float(x[3] * base.cpu_ms_per_gunit),
-        custom_units_per_byte=constants.custom_units_per_byte(base),
+        custom_units_per_value=constants.custom_units_per_value(base),
         validated=True,
         sources={
             "fixed_ms": source,

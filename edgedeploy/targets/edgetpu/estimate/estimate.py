@@ -87,7 +87,7 @@ def _cpu_what(workload: Workload) -> str:
 
 def term_inputs(workload: Workload, constants: Constants, host: HostProfile) -> TermInputs:
     facts, chip = workload.facts, constants.chip
-    per_byte = (chip.cpu_units_per_byte, constants.custom_units_per_byte(host))
+    per_byte = (chip.cpu_units_per_value, constants.custom_units_per_value(host))
     refused = set(workload.cpu_ops_if_risky_refused)
     return TermInputs(
         compiled=workload.kind == "compiled",

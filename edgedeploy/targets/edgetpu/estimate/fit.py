@@ -4,7 +4,7 @@ Pure numpy/scipy over ``Point``s (a published latency + what the terms read of i
 ``benchmarks/fit_edgetpu_latency.py`` builds the points and writes ``hosts-v2.json``.
 
 * CPU side first, from the published CPU-only runs (``cpu_baseline``) of the same models on the same
-  hosts: CPU cost units = MACs + ``per_byte`` x bytes written; ``per_byte`` is the grid value that makes
+  hosts: CPU cost units = MACs + ``per_value`` x values written; ``per_value`` is the grid value that makes
   ms / unit most alike across models (median absolute deviation of the log ratio), and each host's ms per
   1e9 units is the median ratio on that host.
 * Then one bounded least-squares fit of the relative error over every Edge TPU point, the CPU-side
@@ -12,7 +12,7 @@ Pure numpy/scipy over ``Point``s (a published latency + what the terms read of i
   connected; cycles per output byte of element-wise and pooling/resize ops; cycles per op), and per
   host profile a per-invoke cost, two rates: input and output activations (through the host's
   runtime: its copies included) and streamed parameters (DMA; the instruction bitstreams travel the
-  same way, every inference), and the custom ops' CPU cost per byte read. That last one is per host
+  same way, every inference), and the custom ops' CPU cost per value read. That last one is per host
   because the detection post-processing is scalar code (box decoding, sorting, suppression) whose
   speed does not follow the vectorised int8 kernels the host's CPU-only runs measure: one shared
   weight put the Raspberry Pi 3's SSD files 15-30 % low and its classifiers' I/O rate at 18 MB/s. Bounds follow the hardware: no
@@ -39,7 +39,7 @@ MAX_LINK_MB_PER_S = {
 # Package bytes that stay on chip: compiled models report 6.1 to 7.8 MiB usable of the ~8 MiB
 # (FACTS section 5; rules' USABLE_CACHE_FRACTION); searched on this grid.
 CACHE_GRID = tuple(float(x * 2**20) for x in (6.0, 6.5, 7.0, 7.5, 8.0))
-PER_BYTE_GRID = tuple(float(x) for x in np.geomspace(1.0, 1000.0, 31))
+PER_VALUE_GRID = tuple(float(x) for x in np.geomspace(1.0, 1000.0, 31))
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ class Point:
     work: dict[str, float]  # CYCLE_KEYS -> MACs / output bytes / ops of the Edge TPU part
     link_bytes: float  # activations in + out, per inference
     cpu_macs: float  # CPU-side ops
-    cpu_bytes: float  # written by builtin CPU-side ops
-    cpu_custom_bytes: float = 0.0  # read by custom CPU-side ops
+    cpu_values: float  # written by builtin CPU-side ops
+    cpu_custom_values: float = 0.0  # read by custom CPU-side ops
     streamed: dict[float, float] = field(default_factory=dict)  # CACHE_GRID -> streamed bytes
     instruction_bytes: float = 0.0  # instruction bitstreams, sent with every inference
     spilled_bytes: float = 0.0  # activations to and from host memory (a compiled file's DMA hints)
@@ -78,7 +78,7 @@ class CpuPoint:
     host: str
     published_ms: float
     macs: float
-    bytes: float
+    values: float  # written by its builtin ops (op_facts.OpFact.values_written)
 
 
 @dataclass
@@ -86,9 +86,9 @@ class Fitted:
     cycles: dict[str, float]
     link_mb_per_s: dict[str, float]  # per host: streamed parameters (DMA)
     fixed_ms: dict[str, float]  # per host
-    cpu_units_per_byte: float
+    cpu_units_per_value: float
     cpu_ms_per_gunit: dict[str, float]  # per host
-    custom_units_per_byte: dict[str, float] = field(default_factory=dict)  # per host
+    custom_units_per_value: dict[str, float] = field(default_factory=dict)  # per host
     io_mb_per_s: dict[str, float] = field(default_factory=dict)  # per host: input and output
     parameter_cache_bytes: float = CACHE_GRID[-1]
     trained_on: list[int] = field(default_factory=list)
@@ -96,8 +96,8 @@ class Fitted:
     def cpu_ms(self, p: Point) -> float:
         units = (
             p.cpu_macs
-            + self.cpu_units_per_byte * p.cpu_bytes
-            + self.custom_units_per_byte.get(p.host, 0.0) * p.cpu_custom_bytes
+            + self.cpu_units_per_value * p.cpu_values
+            + self.custom_units_per_value.get(p.host, 0.0) * p.cpu_custom_values
         )
         return units / 1e9 * self.cpu_ms_per_gunit.get(p.host, 0.0)
 
@@ -112,20 +112,20 @@ class Fitted:
 
 
 def fit_cpu(points: list[CpuPoint]) -> tuple[float, dict[str, float]]:
-    """(units per byte, {host: ms per 1e9 units}) from CPU-only runs; robust to outliers (medians)."""
+    """(units per value, {host: ms per 1e9 units}) from CPU-only runs; robust to outliers (medians)."""
     best = None
-    for per_byte in PER_BYTE_GRID:
+    for per_value in PER_VALUE_GRID:
         logs: dict[str, list[float]] = {}
         for p in points:
             logs.setdefault(p.host, []).append(
-                np.log(p.published_ms / (p.macs + per_byte * p.bytes))
+                np.log(p.published_ms / (p.macs + per_value * p.values))
             )
         spread = [abs(x - np.median(v)) for v in logs.values() for x in v]
         score = float(np.median(spread)) if spread else 0.0
         if best is None or score < best[0] - 1e-12:
             best = (
                 score,
-                per_byte,
+                per_value,
                 {h: float(np.exp(np.median(v)) * 1e9) for h, v in logs.items()},
             )
     if best is None:
@@ -150,7 +150,7 @@ def _row(p: Point, columns: list[str], cpu_rates: dict[str, float], cache: float
     row = np.zeros(len(columns))
     for i, name in enumerate(columns):
         if name == f"custom:{p.host}":  # post-processing, in units of the host's CPU rate
-            row[i] = p.cpu_custom_bytes * cpu_rates.get(p.host, 0.0) / 1e9
+            row[i] = p.cpu_custom_values * cpu_rates.get(p.host, 0.0) / 1e9
         elif name in CYCLE_KEYS:
             row[i] = p.work[name] / (p.clock_mhz * 1e3)
         elif name == f"link:{p.host}":
@@ -163,8 +163,8 @@ def _row(p: Point, columns: list[str], cpu_rates: dict[str, float], cache: float
 
 
 def fit(points: list[Point], cpu_points: list[CpuPoint]) -> Fitted:
-    per_byte, cpu_rates = fit_cpu(cpu_points)
-    partial = Fitted({k: 0.0 for k in CYCLE_KEYS}, {}, {}, per_byte, cpu_rates)
+    per_value, cpu_rates = fit_cpu(cpu_points)
+    partial = Fitted({k: 0.0 for k in CYCLE_KEYS}, {}, {}, per_value, cpu_rates)
     hosts = sorted({p.host for p in points})
     columns = _columns(hosts)
     weights = np.array([1 / p.published_ms for p in points])
@@ -188,9 +188,9 @@ def fit(points: list[Point], cpu_points: list[CpuPoint]) -> Fitted:
         link_mb_per_s={h: 1 / value[f"link:{h}"] for h in hosts},
         io_mb_per_s={h: 1 / value[f"io:{h}"] for h in hosts},
         fixed_ms={h: float(value[f"fixed:{h}"]) for h in hosts},
-        cpu_units_per_byte=per_byte,
+        cpu_units_per_value=per_value,
         cpu_ms_per_gunit=cpu_rates,
-        custom_units_per_byte={h: float(value[f"custom:{h}"]) for h in hosts},
+        custom_units_per_value={h: float(value[f"custom:{h}"]) for h in hosts},
         parameter_cache_bytes=cache,
         trained_on=sorted(p.index for p in points),
     )

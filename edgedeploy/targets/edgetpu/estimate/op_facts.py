@@ -30,6 +30,8 @@ LAYOUT = "layout"  # reshape, squeeze, expand_dims: no arithmetic, usually no co
 CUSTOM = "custom"  # custom ops (e.g. TFLite_Detection_PostProcess): host code of unknown cost
 OP_CLASSES = (CONV, CONV_1X1, DEPTHWISE, FC, ELEMENTWISE, POOL, LAYOUT, CUSTOM)
 
+VALUE_COLUMNS = ("input_values", "output_values")
+
 _POOL_OPS = {
     "AVERAGE_POOL_2D",
     "MAX_POOL_2D",
@@ -53,10 +55,23 @@ class OpFact:
     input_bytes: int  # activation bytes read (constants excluded)
     output_bytes: int
     place: str  # tpu | cpu | risky (risky ops are assumed to map)
+    # Values (elements) read and written where they differ from the bytes (activations wider than one
+    # byte: a float DEQUANTIZE output, float post-processing inputs, int64 ARG_MAX indices); None: one
+    # byte a value. The CPU cost model prices values (terms.cpu_units).
+    input_values: int | None = None
+    output_values: int | None = None
 
     @property
     def on_tpu(self) -> bool:
         return self.place != "cpu"
+
+    @property
+    def values_read(self) -> int:
+        return self.input_bytes if self.input_values is None else self.input_values
+
+    @property
+    def values_written(self) -> int:
+        return self.output_bytes if self.output_values is None else self.output_values
 
 
 @dataclass(frozen=True)
@@ -79,7 +94,11 @@ class WorkloadFacts:
         return [o for o in self.ops if not o.on_tpu]
 
     def to_dict(self) -> dict[str, Any]:
-        columns = list(OpFact.__dataclass_fields__)
+        columns = [  # the value columns only where some op has activations wider than a byte
+            c
+            for c in OpFact.__dataclass_fields__
+            if c not in VALUE_COLUMNS or any(getattr(o, c) is not None for o in self.ops)
+        ]
         return {
             "facts_version": FACTS_VERSION,
             "name": self.name,
@@ -124,6 +143,12 @@ def tensor_bytes(graph: TFLiteGraph, indices) -> int:
     return total
 
 
+def _values_if_wide(graph: TFLiteGraph, indices, nbytes: int) -> int | None:
+    """The elements of these tensors, or None when they are one byte each (the common int8 case)."""
+    values = sum(graph.tensors[t].elements for t in indices if t >= 0)
+    return None if values == nbytes else values
+
+
 def op_class(graph: TFLiteGraph, op: Op) -> str:
     if op.is_custom:
         return CUSTOM
@@ -149,13 +174,16 @@ def op_fact(graph: TFLiteGraph, op: Op, place: str, macs: int) -> OpFact:
     params = sum(
         graph.tensors[t].buffer_size for t in op.inputs if t >= 0 and graph.tensors[t].is_constant
     )
+    read, written = tensor_bytes(graph, activations), tensor_bytes(graph, op.outputs)
     return OpFact(
         index=op.index,
         op=op.opcode,
         op_class=op_class(graph, op),
         macs=int(macs),
         param_bytes=int(params),
-        input_bytes=tensor_bytes(graph, activations),
-        output_bytes=tensor_bytes(graph, op.outputs),
+        input_bytes=read,
+        output_bytes=written,
         place=place,
+        input_values=_values_if_wide(graph, activations, read),
+        output_values=_values_if_wide(graph, op.outputs, written),
     )

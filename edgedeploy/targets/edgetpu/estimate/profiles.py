@@ -24,7 +24,7 @@ CLOCKS = ("std", "max")
 DEFAULT_HOST = "x86-usb3"
 DEFAULT_CLOCK = "max"
 HOST_KEYS = ("fixed_ms", "io_mb_per_s", "link_mb_per_s", "cpu_ms_per_gunit")
-CUSTOM_KEY = "custom_units_per_byte"  # a host's own post-processing cost (constants version 4 on)
+CUSTOM_KEY = "custom_units_per_value"  # a host's own post-processing cost (constants version 4 on)
 # Edge TPU cycles per unit of work, by op class: per MAC (convolutions, fully connected), per output byte
 # (element-wise, pooling/resize) and per op (the fixed cost of every layer).
 CYCLE_KEYS = ("conv", "conv1x1", "depthwise", "fc", "elementwise", "pool", "op")
@@ -43,10 +43,10 @@ class HostProfile:
     cpu_ms_per_gunit: float  # ms per 1e9 CPU cost units (MACs + weighted bytes) on this host's CPU
     validated: bool  # published measurements of models with a workload description exist for it
     sources: dict[str, str]
-    # CPU cost units per byte a custom op (the detection post-processing) reads on this host: scalar
+    # CPU cost units per value a custom op (the detection post-processing) reads on this host: scalar
     # code, whose speed does not follow the int8 kernels ``cpu_ms_per_gunit`` comes from. None (a
-    # profile written before constants version 4): the chip's ``cpu_units_per_custom_byte``.
-    custom_units_per_byte: float | None = None
+    # profile written before constants version 4): the chip's ``cpu_units_per_custom_value``.
+    custom_units_per_value: float | None = None
 
     @property
     def clock_selectable(self) -> bool:
@@ -61,8 +61,8 @@ class Chip:
     parameter_overhead: (
         float  # package parameter bytes / TFLite weight bytes (alignment, bias layout)
     )
-    cpu_units_per_byte: float  # CPU cost model: units per activation byte written (1 unit per MAC)
-    cpu_units_per_custom_byte: float  # ... per byte a custom op reads, for a host with no own value
+    cpu_units_per_value: float  # CPU cost model: units per activation value written (1 per MAC)
+    cpu_units_per_custom_value: float  # ... per value a custom op reads, for a host with no own
     parameter_cache_bytes: float  # package bytes that stay on chip; the rest stream every inference
     sources: dict[str, str]
     # The instruction bitstreams the driver sends with every inference (``instruction_bytes`` in
@@ -109,10 +109,10 @@ class Constants:
             self.chip.clock_mhz["max"] if not host.clock_selectable else self.chip.clock_mhz[clock]
         )
 
-    def custom_units_per_byte(self, host: HostProfile) -> float:
-        """CPU cost units per byte a custom op reads on ``host`` (its own, else the chip's)."""
-        own = host.custom_units_per_byte
-        return self.chip.cpu_units_per_custom_byte if own is None else own
+    def custom_units_per_value(self, host: HostProfile) -> float:
+        """CPU cost units per value a custom op reads on ``host`` (its own, else the chip's)."""
+        own = host.custom_units_per_value
+        return self.chip.cpu_units_per_custom_value if own is None else own
 
     def with_hosts(self, extra: dict[str, HostProfile]) -> Constants:
         return Constants(
@@ -137,7 +137,7 @@ def parse_host(name: str, entry: dict[str, Any]) -> HostProfile:
         cpu=entry["cpu"],
         validated=bool(entry["validated"]),
         sources=sources,
-        custom_units_per_byte=custom,
+        custom_units_per_value=custom,
         **values,
     )
 
@@ -151,9 +151,9 @@ def host_entry(host: HostProfile) -> dict[str, Any]:
         "validated": host.validated,
         **{key: {"value": getattr(host, key), "source": host.sources[key]} for key in HOST_KEYS},
     }
-    if host.custom_units_per_byte is not None:
+    if host.custom_units_per_value is not None:
         entry[CUSTOM_KEY] = {
-            "value": host.custom_units_per_byte,
+            "value": host.custom_units_per_value,
             "source": host.sources.get(CUSTOM_KEY, ""),
         }
     return entry
@@ -167,8 +167,8 @@ def parse_constants(data: dict[str, Any], path: Path = DATA_FILE) -> Constants:
         clock_mhz={c: float(chip_entry["clock_mhz"][c]) for c in CLOCKS},
         cycles=cycles,
         parameter_overhead=_value(chip_entry, "parameter_overhead", chip_sources),
-        cpu_units_per_byte=_value(chip_entry, "cpu_units_per_byte", chip_sources),
-        cpu_units_per_custom_byte=_value(chip_entry, "cpu_units_per_custom_byte", chip_sources),
+        cpu_units_per_value=_value(chip_entry, "cpu_units_per_value", chip_sources),
+        cpu_units_per_custom_value=_value(chip_entry, "cpu_units_per_custom_value", chip_sources),
         parameter_cache_bytes=_value(chip_entry, "parameter_cache_bytes", chip_sources),
         sources=chip_sources,
         **{

@@ -105,13 +105,15 @@ def tpu_work(ops: list[OpFact]) -> dict[str, float]:
     return work
 
 
-def cpu_units(ops: list[OpFact], units_per_byte: float, units_per_custom_byte: float) -> float:
-    """CPU cost units: one per MAC, ``units_per_byte`` per byte written; a custom op (e.g. the detection
-    post-processing, which scans every box and score and sorts) ``units_per_custom_byte`` per byte read."""
+def cpu_units(ops: list[OpFact], units_per_value: float, units_per_custom_value: float) -> float:
+    """CPU cost units: one per MAC, ``units_per_value`` per value written; a custom op (e.g. the detection
+    post-processing, which scans every box and score and sorts) ``units_per_custom_value`` per value
+    read. Values, not bytes: a kernel's work follows its elements (a float DEQUANTIZE output is four
+    bytes a value; the post-processing dequantizes uint8 inputs itself before the same float code)."""
     return sum(
-        units_per_custom_byte * o.input_bytes
+        units_per_custom_value * o.values_read
         if o.op_class == CUSTOM
-        else o.macs + units_per_byte * o.output_bytes
+        else o.macs + units_per_value * o.values_written
         for o in ops
     )
 

@@ -41,8 +41,8 @@ CHIP = Chip(
     clock_mhz={"std": 250.0, "max": 500.0},
     cycles={**{k: 0.0 for k in CYCLE_KEYS}, "conv": 1e-3, "op": 1000.0},
     parameter_overhead=1.0,
-    cpu_units_per_byte=10.0,
-    cpu_units_per_custom_byte=100.0,
+    cpu_units_per_value=10.0,
+    cpu_units_per_custom_value=100.0,
     parameter_cache_bytes=8 * 2**20,
     sources={},
 )
@@ -165,7 +165,7 @@ def test_every_constant_has_a_source():
             "io_mb_per_s",
             "link_mb_per_s",
             "cpu_ms_per_gunit",
-            "custom_units_per_byte",
+            "custom_units_per_value",
         }
         assert all(
             source.split(":")[0] in ("fitted", "derived", "assumed")
@@ -199,6 +199,21 @@ def test_compiled_workload_reads_the_package(test_data):
     rps = _model(test_data, "rps", "rps_edgetpu.tflite")
     alone = compiled_workload(read_model(rps), None, load_rules(), str(rps))
     assert alone.compiler_cycles == 406416 and alone.tpu_ops is None  # no source needed
+
+
+def test_the_cpu_side_is_priced_per_value_not_per_byte(test_data):
+    """DeepLab's ARG_MAX writes int64 indices: eight bytes, one value each; the CPU cost counts the
+    values (a kernel's work follows its elements). One-byte tensors carry no value count."""
+    from edgedeploy.targets.edgetpu.estimate.workload import uncompiled_facts
+
+    path = _model(test_data, "deeplabv3_mnv2_dm05", "deeplabv3_mnv2_dm05_pascal_quant.tflite")
+    facts = uncompiled_facts(read_model(path), load_rules(), "deeplab")
+    arg_max = next(o for o in facts.ops if o.op == "ARG_MAX")
+    assert arg_max.output_bytes == 8 * arg_max.values_written == 8 * 513 * 513
+    assert arg_max.input_values is None and arg_max.values_read == arg_max.input_bytes
+    assert cpu_units([arg_max], 10.0, 0.0) == arg_max.macs + 10.0 * 513 * 513
+    assert WorkloadFacts.from_dict(facts.to_dict()) == facts
+    assert "output_values" in facts.to_dict()["op_columns"]
 
 
 def test_compiled_file_without_cycles_or_source_is_refused(test_data, tmp_path):

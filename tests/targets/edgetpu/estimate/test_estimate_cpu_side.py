@@ -98,12 +98,12 @@ def test_the_post_processing_is_priced_at_the_hosts_own_rate(test_data):
     host = constants.host("devboard")
     base = estimate_file(model, host="devboard").estimate.term("cpu_ops").ms
     assert base > 0  # the file ends in TFLite_Detection_PostProcess, on the CPU
-    own = host.custom_units_per_byte
-    assert own is not None and own != constants.chip.cpu_units_per_custom_byte
-    doubled = constants.with_hosts({"d2": replace(host, name="d2", custom_units_per_byte=2 * own)})
-    older = constants.with_hosts({"old": replace(host, name="old", custom_units_per_byte=None)})
+    own = host.custom_units_per_value
+    assert own is not None and own != constants.chip.cpu_units_per_custom_value
+    doubled = constants.with_hosts({"d2": replace(host, name="d2", custom_units_per_value=2 * own)})
+    older = constants.with_hosts({"old": replace(host, name="old", custom_units_per_value=None)})
     twice = estimate_file(model, host="d2", constants=doubled).estimate.term("cpu_ops").ms
     fallback = estimate_file(model, host="old", constants=older).estimate.term("cpu_ops").ms
     assert twice == pytest.approx(2 * base, rel=0.01)  # only the custom op is on the CPU here
-    chip_share = constants.chip.cpu_units_per_custom_byte / own
+    chip_share = constants.chip.cpu_units_per_custom_value / own
     assert fallback == pytest.approx(base * chip_share, rel=0.01)
