@@ -249,7 +249,7 @@ def fit_data(include_pending: bool = False):
 def judge_compiled(points, compiled_points, cpu_points, samples, measured) -> list:
     """Leave-one-architecture-out from the compiled files: what the package says (instruction and
     spilled activation bytes) replaces what the uncompiled estimate predicts. ``samples=None``: the
-    version 2 terms (neither)."""
+    link term without either (as in constants version 2)."""
     out = []
     for arch in sorted({p.arch for p in compiled_points}):
         fold = [p for p in points if p.arch != arch]
@@ -332,12 +332,12 @@ def main() -> int:
         band, F.band_for([F.fold_error(e, p.published_ms) for p, e in compiled], LEVEL)
     )
     table(
-        "for comparison, the terms of constants version 2 (no instruction or spilled activation "
-        "bytes), judged the same way on the same data: uncompiled files",
+        "for comparison, without the instruction and spilled activation bytes (the link term of "
+        "constants version 2), judged the same way on the same data: uncompiled files",
         F.leave_one_architecture_out(points, cpu_points),
     )
     table(
-        "... and compiled files (version 2 terms)",
+        "... and compiled files (the version 2 link term)",
         judge_compiled(points, compiled_points, cpu_points, None, measured),
     )
     pending, pending_cpu, _, _, _, _ = fit_data(include_pending=True)

@@ -102,10 +102,18 @@ def test_host_list(cli, tmp_path, monkeypatch):
     assert result.code == ExitCode.OK and all(name in result.out for name in PROFILES)
     data = json.loads(cli("estimate", "--host", "list", "--json").out)
     assert [h["name"] for h in data["hosts"]] == PROFILES
+    keys = {
+        "fixed_ms",
+        "io_mb_per_s",
+        "link_mb_per_s",
+        "cpu_ms_per_gunit",
+        "custom_units_per_value",
+    }
+    assert all(set(h["sources"]) == keys for h in data["hosts"])
     assert all(
-        set(h["sources"]) == {"fixed_ms", "io_mb_per_s", "link_mb_per_s", "cpu_ms_per_gunit"}
-        for h in data["hosts"]
-    )
+        h["custom_units_per_value"] > 0 for h in data["hosts"]
+    )  # each host's own post-processing
+    assert "post ms/M" in result.out
 
 
 def _one_line(result, code: int, *words: str) -> None:

@@ -15,7 +15,12 @@ from rich.table import Table
 from edgedeploy.errors import ExitCode
 from edgedeploy.report import fmt_bytes, fmt_ms, print_wrapped
 from edgedeploy.targets.contract import EstimateBrief
-from edgedeploy.targets.edgetpu.estimate.profiles import HOST_KEYS, Constants, HostProfile
+from edgedeploy.targets.edgetpu.estimate.profiles import (
+    CUSTOM_KEY,
+    HOST_KEYS,
+    Constants,
+    HostProfile,
+)
 from edgedeploy.targets.edgetpu.estimate.terms import Estimate
 from edgedeploy.targets.edgetpu.estimate.workload import Workload
 
@@ -219,6 +224,7 @@ class HostListing:
                     "validated": h.validated,
                     "clock_selectable": h.clock_selectable,
                     **values,
+                    CUSTOM_KEY: self.constants.custom_units_per_value(h),
                     "sources": dict(h.sources),
                 }
             )
@@ -243,7 +249,8 @@ class HostListing:
             "fixed ms",
             "I/O MB/s",
             "link MB/s",
-            "CPU ms/Gunit",
+            "CPU ms/G",
+            "post ms/M",
             "checked against",
         ):
             table.add_column(
@@ -256,12 +263,17 @@ class HostListing:
                 f"{h.io_mb_per_s:.0f}",
                 f"{h.link_mb_per_s:.0f}",
                 f"{h.cpu_ms_per_gunit:.3g}",
+                f"{self.constants.custom_units_per_value(h) * h.cpu_ms_per_gunit / 1e3:.3g}",
                 "published data" if h.validated else "[yellow]nothing[/yellow] (borrowed)",
             )
         console.print(table)
         for h in self.constants.hosts.values():
             console.print(f"  {h.name}: {escape(h.description)}; CPU {escape(h.cpu)}")
         clocks = self.constants.chip.clock_mhz
+        console.print(
+            "CPU ms/G: per 1e9 cost units of CPU-side ops; post ms/M: the detection post-processing "
+            "(custom ops) per million values it reads."
+        )
         console.print(
             f"--clock std|max: {clocks['std']:g} / {clocks['max']:g} MHz on USB (libedgetpu1-std / -max); "
             "PCIe always runs at full speed. Where every constant comes from: --host list --json."
