@@ -334,6 +334,14 @@ class DeviceDelegate:
     libraries: Mapping[str, str]
     name: str
 
+    def __post_init__(self) -> None:
+        # infer.py falls back to the Linux library on any other system: a declaration without one
+        # would write a script that fails on the device, so it fails here, at import.
+        if "Linux" not in self.libraries:
+            raise ValueError(
+                f"device delegate {self.name!r} declares no Linux library (the fallback)"
+            )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "compiled_suffix": self.compiled_suffix,

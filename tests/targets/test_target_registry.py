@@ -137,3 +137,14 @@ def test_declared_options_of_a_command_and_runtime_settings():
         "lib.so",
         {"firmware": "x.bin"},
     )
+
+
+def test_a_device_delegate_without_the_linux_fallback_is_refused_when_declared():
+    """infer.py falls back to a delegate's Linux library on any other system; a target that declared
+    none would write a script that fails on the device, so the declaration itself fails."""
+    from edgedeploy.targets.contract import DeviceDelegate
+
+    with pytest.raises(ValueError, match="Linux"):
+        DeviceDelegate("_npu.tflite", {"Windows": "npu.dll"}, "an NPU")
+    declared = [s.device_delegate for s in registry.all_targets() if s.device_delegate]
+    assert declared and all("Linux" in d.libraries for d in declared)
