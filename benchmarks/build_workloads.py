@@ -38,8 +38,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from workload_archs import ARCHITECTURES  # noqa: E402
 from workload_detectors import DETECTORS, MissingBuildDependency  # noqa: E402
+from workload_spaghettinet import SPAGHETTINETS  # noqa: E402
 
-BUILDS = {**ARCHITECTURES, **DETECTORS}
+BUILDS = {**ARCHITECTURES, **DETECTORS, **SPAGHETTINETS}
 # Build inputs carried in an architecture's extra facts, not written as provenance.
 BUILD_KEYS = ("postprocess_input_bytes", "postprocess_float_elements", "settle_batch_norm")
 BUILD_KEYS += ("depthwise_written_as_grouped",)
