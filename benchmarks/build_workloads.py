@@ -12,6 +12,8 @@ activation bytes, Edge TPU or CPU per the mapping prediction) are written to
 EfficientDet-Lite (``workload_detectors.py``) needs the PyPI package ``effdet``, a benchmark-time
 dependency only (never one of edgedeploy's): ``pip install --no-deps effdet==0.4.1 omegaconf
 pycocotools``; without it those architectures are skipped with one line each (exit 1).
+SSD SpaghettiNet-EdgeTPU S / M / L (``workload_spaghettinet.py``) are transcribed from the TF object
+detection API's node specs; each network is converted once and described once per measured export.
 
 The architectures are rebuilds: where Google's model differs (TF-slim vs timm layer details, SSD heads
 without the post-processing op, which is added as one CPU-side fact), the description says so in
