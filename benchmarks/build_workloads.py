@@ -12,6 +12,8 @@ activation bytes, Edge TPU or CPU per the mapping prediction) are written to
 EfficientDet-Lite (``workload_detectors.py``) needs the PyPI package ``effdet``, a benchmark-time
 dependency only (never one of edgedeploy's): ``pip install --no-deps effdet==0.4.1 omegaconf
 pycocotools``; without it those architectures are skipped with one line each (exit 1).
+SSD SpaghettiNet-EdgeTPU S / M / L (``workload_spaghettinet.py``) are transcribed from the TF object
+detection API's node specs; each network is converted once and described once per measured export.
 
 The architectures are rebuilds: where Google's model differs (TF-slim vs timm layer details, SSD heads
 without the post-processing op, which is added as one CPU-side fact), the description says so in
@@ -38,8 +40,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from workload_archs import ARCHITECTURES  # noqa: E402
 from workload_detectors import DETECTORS, MissingBuildDependency  # noqa: E402
+from workload_spaghettinet import SPAGHETTINETS  # noqa: E402
 
-BUILDS = {**ARCHITECTURES, **DETECTORS}
+BUILDS = {**ARCHITECTURES, **DETECTORS, **SPAGHETTINETS}
 # Build inputs carried in an architecture's extra facts, not written as provenance.
 BUILD_KEYS = ("postprocess_input_bytes", "postprocess_float_elements", "settle_batch_norm")
 BUILD_KEYS += ("depthwise_written_as_grouped",)
