@@ -75,6 +75,22 @@ PENDING_DESCRIPTIONS = {
         "efficientdet_lite2_448_automl",
     )
 }
+# SpaghettiNet-EdgeTPU S/M/L (Nobuo Tsukamoto's own TF1 exports on a Dev Board, TFLite 2.5): each size
+# was timed without its post-processing op, with it (max_detections 10) and at max_detections 25, 50
+# and 100. The pairs measure what the terms split: the post-processing costs 4.7-5.7 ms there, where
+# the Dev Board's fitted rate (Google's 2019 SSD files) gives it 12 ms, and the graph without it runs
+# 3.5-4 ms (23-31 %) slower than the rebuilt graph is estimated; the larger max_detections add 0.13-0.38
+# ms a detection, which no term prices (only these exports vary it). In the fit they move the Dev
+# Board's constants (its within +/-25 % share 76 % -> 66 %) and land at -39 ... +27 %. Pending until a
+# term explains the split: a newer runtime's post-processing, ops of the export the rebuild lacks (the
+# two resizes at 300 px have non-integer scales: risky), or the detections kept.
+PENDING_DESCRIPTIONS |= {
+    f"ssd_spaghettinet_edgetpu_{size}_300{export}": "SpaghettiNet-EdgeTPU exports: their "
+    "post-processing / Edge TPU split contradicts the fitted Dev Board's, and max_detections is not "
+    "priced (pending; latency_points.PENDING_DESCRIPTIONS)"
+    for size in "sml"
+    for export in ("", "_max25", "_max50", "_max100", "_no_postprocess")
+}
 CORAL_AI = "coral.ai model pages: read as a USB Accelerator on a desktop CPU, clock max (assumed)"
 
 

@@ -61,8 +61,9 @@ def test_the_five_exports_are_described_and_tied_as_one_architecture():
 
     workloads = load_workloads()
     measurements = json.loads((REPO / "tests/data/edgetpu/latency/measurements.json").read_text())
-    points, _, skipped = load_points("uncompiled", 1.13, workloads)
+    points, _, _ = load_points("uncompiled", 1.13, workloads, include_pending=True)
     by_index = {p.index: p for p in points}
+    _, _, skipped = load_points("uncompiled", 1.13, workloads)  # held out of the fit, with why
     for letter in "SML":
         arch = f"ssd_spaghettinet_edgetpu_{letter.lower()}_300"
         names = [arch, *(f"{arch}_max{n}" for n in (25, 50, 100)), f"{arch}_no_postprocess"]
@@ -83,5 +84,5 @@ def test_the_five_exports_are_described_and_tied_as_one_architecture():
             for i, e in enumerate(measurements)
             if e["model"].startswith(f"SpaghettiNet for EdgeTpu {letter} ")
         ]
-        assert len(tied) == 5 and not set(tied) & set(skipped)
+        assert len(tied) == 5 and all("SpaghettiNet" in skipped[i] for i in tied)
         assert {(by_index[i].arch, by_index[i].host) for i in tied} == {(arch, "devboard")}
