@@ -62,8 +62,8 @@ EXCLUDED |= {
 # Raspberry Pis. Their partition is inferred (compiler 15 left them "partially mapped": the rebuild
 # puts the BiFPN and heads from the first resize on the CPU), and that CPU side (0.2-1.1 GMAC of int8
 # kernels under TFLite 2.5, on 32- and 64-bit Raspberry Pi OS) is priced with the CPU rates of
-# Google's 2019 32-bit CPU-only runs: the Pi 4 rows come out 25-137 % high. A 64-bit Pi host profile
-# with its own CPU rate (no published CPU-only run here) would take them in. (coral.ai's own
+# Google's 2019 32-bit CPU-only runs: in the fit the Pi 4 rows come out -4 ... +100 %. A 64-bit Pi
+# host profile with its own CPU rate (no published CPU-only run here) would take them in. (coral.ai's own
 # EfficientDet-Lite files are in the fit since constants version 4 priced the float post-processing
 # per value, not per byte.)
 PENDING_DESCRIPTIONS = {
@@ -79,9 +79,9 @@ PENDING_DESCRIPTIONS = {
 # was timed without its post-processing op, with it (max_detections 10) and at max_detections 25, 50
 # and 100. The pairs measure what the terms split: the post-processing costs 4.7-5.7 ms there, where
 # the Dev Board's fitted rate (Google's 2019 SSD files) gives it 12 ms, and the graph without it runs
-# 3.5-4 ms (23-31 %) slower than the rebuilt graph is estimated; the larger max_detections add 0.13-0.38
+# 3.5-4 ms (24-28 %) slower than the rebuilt graph is estimated; the larger max_detections add 0.13-0.38
 # ms a detection, which no term prices (only these exports vary it). In the fit they move the Dev
-# Board's constants (its within +/-25 % share 76 % -> 66 %) and land at -39 ... +27 %. His SSDLite
+# Board's constants (its within +/-25 % share 76 % -> 66 %) and land at -40 ... +26 %. His SSDLite
 # exports in the same table (same board, runtime and harness) are estimated within -7 ... +17 %, which
 # points at these exports or their rebuild (the two resizes at 300 px have non-integer scales: risky,
 # a cut there would put part of the graph on the CPU) rather than at his set-up. Pending until the
