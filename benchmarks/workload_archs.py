@@ -108,7 +108,17 @@ def _ssd_arch(
 
 
 # Why measurements taken around the model (not by a benchmark of the model alone) stand for it.
+# Nobuo Tsukamoto's tables (tf1_detection_model_zoo/raspi.md, devboard.md) label two rows "SSDLite
+# Mobilenet v1 / v2 300x300"; his raw logs (results/*/latency_*.txt) time
+# ssd_mobilenet_v{n}_300x300_quant_coco_edgetpu.tflite, the TF1 zoo's quantized SSD (the zoo has no
+# quantized SSDLite MobileNet): the model of Google's SSD files, so they are tied to it.
+_TSUKAMOTO = (
+    "Nobuo Tsukamoto's table says SSDLite; his raw logs time "
+    "ssd_mobilenet_v{}_300x300_quant_coco_edgetpu.tflite, the TF1 zoo's quantized SSD"
+)
 _SSD_V2_NOTES = {
+    "SSDLite MobileNet v2 300x300 (TF1 zoo export)": _TSUKAMOTO.format(2),
+    "SSDLite Mobilenet v2 300x300 (own export)": _TSUKAMOTO.format(2),
     "SSD MobileNet v2 COCO 300x300 (mobilenet_ssd_v2_coco_quant_postprocess_edgetpu.tflite)": (
         "Alasdair Allan 2019, DetectionEngine.DetectWithImage on a pre-resized 300x300 image: the "
         "same compiled file (post-processing op on the CPU, counted here); besides the invoke it "
@@ -203,7 +213,9 @@ ARCHITECTURES: dict[str, Arch] = {
             "SSD MobileNet V1 300x300 (TF1) (coral.ai models)",
             "mobilenet_ssd_v1_coco_quant_postprocess_edgetpu.tflite",
             "mobilenet_ssd_v1_coco_quant_postprocess.tflite",
+            "SSDLite Mobilenet v1 300x300 (own export)",
         ),
+        notes={"SSDLite Mobilenet v1 300x300 (own export)": _TSUKAMOTO.format(1)},
     ),
     "ssd_mobilenet_v2_300": _ssd_arch(
         "mobilenetv2_100",
@@ -218,6 +230,8 @@ ARCHITECTURES: dict[str, Arch] = {
             "SSD MobileNet v2 COCO 300x300 (mobilenet_ssd_v2_coco_quant_postprocess_edgetpu.tflite)",
             "ssd_mobilenet_v2_coco_quant_postprocess_edgetpu.tflite (user report)",
             "ssd_mobilenet_v2_coco_quant_postprocess_edgetpu.tflite (detect_image.py, grace_hopper.bmp)",
+            "SSDLite MobileNet v2 300x300 (TF1 zoo export)",
+            "SSDLite Mobilenet v2 300x300 (own export)",
         ),
         notes=_SSD_V2_NOTES,
     ),
@@ -236,16 +250,6 @@ ARCHITECTURES: dict[str, Arch] = {
     "ssd_mobilenet_v1_075_300": _ssd_arch(_mobilenet_v1_maps(0.75), 300, 91, (), alpha=0.75),
     "ssd_mobilenet_v1_224": _ssd_arch("mobilenetv1_100", 224, 91, ("MobileNet v1 SSD (224x224)",)),
     "ssd_mobilenet_v2_224": _ssd_arch("mobilenetv2_100", 224, 91, ("MobileNet v2 SSD (224x224)",)),
-    "ssdlite_mobilenet_v2_300": _ssd_arch(
-        "mobilenetv2_100",
-        300,
-        91,
-        (
-            "SSDLite MobileNet v2 300x300 (TF1 zoo export)",
-            "SSDLite Mobilenet v2 300x300 (own export)",
-        ),
-        lite=True,
-    ),
     "ssdlite_mobilenet_edgetpu_320": _ssd_arch(
         "mobilenet_edgetpu_100",
         320,
@@ -255,9 +259,6 @@ ARCHITECTURES: dict[str, Arch] = {
             "SSDLite MobileNetEdgeTPU 320x320 (own export)",
         ),
         lite=True,
-    ),
-    "ssdlite_mobilenet_v1_300": _ssd_arch(
-        "mobilenetv1_100", 300, 91, ("SSDLite Mobilenet v1 300x300 (own export)",), lite=True
     ),
     "inception_v3_224": Arch(
         _timm("inception_v3"),

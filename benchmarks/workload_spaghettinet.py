@@ -3,7 +3,9 @@
 ``_spaghettinet_edgetpu_s/m/l``; head from ``configs/tf1/ssd_spaghettinet_edgetpu_320x320_coco17_sync_4x4
 .config``). The node tables below are transcribed from those specs into our own PyTorch code.
 
-The measured graphs are Nobuo Tsukamoto's own TF1 exports at 300x300 (Dev Board, compiler 16): the
+The measured graphs are Nobuo Tsukamoto's own TF1 exports (Dev Board, compiler 16). His table calls them
+300x300, but his raw logs (``results/DevBoard/latency_*.txt``: "Interpreter: 1 320 320 3") show 320x320
+inputs, the config's own size: they are rebuilt at 320. The
 default export (TFLite_Detection_PostProcess on the CPU, max_detections 10), one without the
 post-processing op, and max_detections 25 / 50 / 100. One conversion per network; each export is a
 description of its own (the custom op or not, ``max_detections`` in provenance), all of one
@@ -18,6 +20,7 @@ CLASSES = 91  # COCO's 90 + background (the config's num_classes 90; TF adds the
 ANCHORS = (3, 6, 6, 6, 6)  # ssd_anchor_generator, 5 layers, 5 aspect ratios + 1 interpolated scale;
 # the lowest layer reduced to 3 boxes (reduce_boxes_in_lowest_layer, the default)
 OUTPUTS = ("c0n1", "c0n2", "c0n3", "c0n4", "c0n5")
+SIZE = 320  # the measured exports' input (raw logs), the config's image size
 
 # Layers: ("ibn", kernel, expansion of the node's filters, stride, residual);
 # ("fused", kernel, expansion of an input group's channels, stride, groups, residual);
@@ -306,11 +309,10 @@ _DIFF = (
     "SpaghettiNet-EdgeTPU-{} transcribed from the published node specs (TF object detection API "
     "ssd_spaghettinet_feature_extractor.py) and the SSD config (5 maps c0n1 ... c0n5, 3 / 6 anchors, "
     "3x3 depthwise + 1x1 box and class predictors, 91 classes), rebuilt in PyTorch at the measured "
-    "export's 300x300; its MACs and parameters at 320 px are the config's published figures within "
-    "4%. Differences: an upsampled edge that TF crops (300 px: into c0n1 and c0n3) is one nearest "
-    "resize to the cropped size (the same pixels; TF: a resize and a STRIDED_SLICE; the mapping "
-    "prediction marks that resize 'risky', not an integer scale, and assumes it maps), and TF's no-op "
-    "slices of the other summed edges are not written; the max pools whose 'SAME' padding is "
+    "export's 320x320 (the raw logs' input; the table says 300x300); its MACs and parameters are "
+    "the config's published figures within 4%. Differences: TF's no-op slices of the summed edges "
+    "are not written; one upsampled edge (3x3 to 5x5) is not an integer scale, a resize the mapping "
+    "prediction marks 'risky' and assumes maps; the max pools whose 'SAME' padding is "
     "one-sided (even sides) are unpadded pools of the same output shape, the stride-2 convs on even "
     "sides a PAD (on the Edge TPU) and a VALID conv, as in the other rebuilds; onnx2tf writes 5 "
     "TRANSPOSE ops around the channel-group slices of a residual IbnFusedGrouped layer of n1 (one "
@@ -318,18 +320,21 @@ _DIFF = (
     "export; the depthwise convs onnx2tf writes as grouped CONV_2D are read as DEPTHWISE_CONV_2D "
     "(as_tf_convolution)"
 )
-_NOTE = "Nobuo Tsukamoto's own TF1 export at 300x300, timed on a Coral Dev Board (compiler 16)"
+_NOTE = (
+    "Nobuo Tsukamoto's own TF1 export, timed on a Coral Dev Board (compiler 16); his table says "
+    "300x300, his raw logs show a 320x320 input"
+)
 
 
 def _variants(letter: str, nodes: dict) -> dict[str, Arch]:
     """The five measured exports of one SpaghettiNet: the default (max_detections 10), 25 / 50 /
     100 detections (the same custom op reading the same bytes: what it costs more is the CPU's
     non-maximum suppression, priced by the lead's estimate, not here) and without post-processing."""
-    arch = f"ssd_spaghettinet_edgetpu_{letter.lower()}_300"
-    model = f"SpaghettiNet for EdgeTpu {letter} 300x300"
-    anchors = anchor_count(nodes, 300)
+    arch = f"ssd_spaghettinet_edgetpu_{letter.lower()}_{SIZE}"
+    model = f"SpaghettiNet for EdgeTpu {letter} 300x300"  # the published name (measurements.json)
+    anchors = anchor_count(nodes, SIZE)
     read = anchors * (4 + CLASSES)  # uint8 boxes and scores per anchor
-    build, source = _spaghettinet_ssd(nodes, 300), _SOURCE.format(letter)
+    build, source = _spaghettinet_ssd(nodes, SIZE), _SOURCE.format(letter)
     # Settling the batch-norm statistics (build_workloads.settle_batch_norm) makes the exporter write
     # a file onnx-simplifier rejects, after which onnx2tf misreads layouts (as for EfficientDet-Lite);
     # untouched, the export passes its agreement check.
@@ -342,7 +347,7 @@ def _variants(letter: str, nodes: dict) -> dict[str, Arch]:
         extra = {**common, "postprocess_input_bytes": read, "max_detections": detections}
         out[name] = Arch(
             build,
-            300,
+            SIZE,
             source,
             (f"{model}{label} (own export)",),
             _DIFF.format(letter) + "; TFLite_Detection_PostProcess (CPU) added as one fact",
@@ -351,7 +356,7 @@ def _variants(letter: str, nodes: dict) -> dict[str, Arch]:
     unprocessed = f"{model}, no post-processing (own export)"
     out[f"{arch}_no_postprocess"] = Arch(
         build,
-        300,
+        SIZE,
         source,
         (unprocessed,),
         _DIFF.format(letter) + "; no post-processing op (the export without it)",

@@ -69,18 +69,21 @@ def test_measurements_around_the_model_are_tied_to_its_graph_with_a_reason():
     )
 
 
-def test_one_architecture_published_at_two_sizes_or_partitions_is_left_out_as_one():
-    """SSDLite MobileDet-EdgeTPU at 320 px (coral.ai, Raspberry Pi runs) and at the Dev Board table's
-    300 px: two descriptions, one architecture for leave-one-architecture-out."""
+def test_measurements_are_tied_to_the_files_their_raw_logs_time():
+    """Nobuo Tsukamoto's tables label the TF1 zoo's quantized SSD MobileNet V1 / V2 "SSDLite" and his
+    MobileDet-EdgeTPU "300x300"; his raw logs time ssd_mobilenet_v{1,2}_300x300_quant_coco and a
+    320x320 MobileDet file: they are tied to those graphs (the SSD of Google's files, MobileDet at 320)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from latency_points import load_points, load_workloads
 
     workloads = load_workloads()
-    assert workloads["ssdlite_mobiledet_edgetpu_300"].arch == "ssdlite_mobiledet_edgetpu_320"
     assert workloads["ssd_mobilenet_v2_300"].arch == "ssd_mobilenet_v2_300"  # the default: its name
     points, _, _ = load_points("uncompiled", 1.13, workloads)
     arch_of = {p.index: p.arch for p in points}
     assert arch_of[328] == arch_of[262] == "ssdlite_mobiledet_edgetpu_320"
+    assert arch_of[325] == "ssd_mobilenet_v1_300"  # his Dev Board "SSDLite Mobilenet v1"
+    assert arch_of[326] == arch_of[289] == arch_of[39] == "ssd_mobilenet_v2_300"
+    assert not any(name.startswith("ssdlite_mobilenet_v") for name in workloads)
 
 
 def test_efficientdet_lite_descriptions_carry_the_published_partitions():
