@@ -81,9 +81,9 @@ PENDING_DESCRIPTIONS = {
 # measure what the terms split: the post-processing costs 4.7-5.7 ms there, where the Dev Board's
 # fitted rate (Google's 2019 SSD files) gives it 13 ms, and the graph without it runs 18-22 % slower
 # than estimated; the larger max_detections add 0.13-0.38 ms a detection, which no term prices (only
-# these exports vary it). In the fit they land at -37 ... +31 % and move the Dev Board's constants (its
-# within +/-25 % share 76 % -> 70 %). His SSD exports in the same table (same board, runtime and
-# harness) are estimated within -7 ... +23 %: the disagreement is these exports' split, which only
+# these exports vary it). In the fit they land at -38 ... +30 % and move the Dev Board's constants (its
+# within +/-25 % share 71 % -> 68 %). His SSD exports in the same table (same board, runtime and
+# harness) are estimated within -3 ... +25 %: the disagreement is these exports' split, which only
 # their files could explain. Pending until a term prices the detections kept and the split is known.
 PENDING_DESCRIPTIONS |= {
     f"ssd_spaghettinet_edgetpu_{size}_320{export}": "SpaghettiNet-EdgeTPU exports: their "
