@@ -23,8 +23,7 @@ import sys
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
+from statistics import median
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -200,7 +199,7 @@ def constants_file(
                 f"MiB usable) with the least error over {trained}",
             },
             "cpu_units_per_custom_value": {
-                "value": round(float(np.median(list(fitted.custom_units_per_value.values()))), 2),
+                "value": round(median(fitted.custom_units_per_value.values()), 2),
                 "source": "derived: the median of the host profiles' own custom_units_per_value; "
                 "used for a profile written before constants version 4, which has none",
             },
@@ -236,14 +235,7 @@ def fit_data(include_pending: bool = False):
     points, cpu_points, skipped = load_points("uncompiled", OVERHEAD, workloads, include_pending)
     compiled_points, _, _ = load_points("compiled", OVERHEAD, workloads)
     samples, measured = instruction_samples(workloads)
-    return (
-        points,
-        cpu_points,
-        skipped,
-        compiled_points,
-        samples,
-        measured,
-    )
+    return points, cpu_points, skipped, compiled_points, samples, measured
 
 
 def judge_compiled(points, compiled_points, cpu_points, samples, measured) -> list:
