@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from edgedeploy.cli import bench_flags as flags
-from edgedeploy.cli.target_flags import target_option
+from edgedeploy.cli.target_flags import device_option, target_option
 from edgedeploy.errors import UsageError
 from edgedeploy.extras import require
 from edgedeploy.outputs import check_output_path, held_outputs
@@ -38,13 +38,12 @@ def command(
     no_xnnpack: bool = typer.Option(
         False, "--no-xnnpack", help="Run LiteRT's own kernels instead of the XNNPACK delegate."
     ),
-    device: str = typer.Option(
-        None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."
-    ),
+    device: str = device_option("The device to run on ({devices}). Default: the first one."),
     compile_missing: bool = typer.Option(
         False,
         "--compile",
-        help="Edge TPU: compile int8 models that have no X_edgetpu.tflite beside them.",
+        help="Compile the int8 models that have no compiled twin beside them, for each target "
+        "that compiles.",
     ),
     invoke_timeout: float = typer.Option(
         60.0,

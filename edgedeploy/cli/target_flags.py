@@ -17,7 +17,12 @@ import typer
 from typer.models import OptionInfo
 
 from edgedeploy.targets.contract import TargetOption
-from edgedeploy.targets.registry import DEFAULT_TARGET, command_options, known_names
+from edgedeploy.targets.registry import (
+    DEFAULT_TARGET,
+    command_options,
+    device_syntaxes,
+    known_names,
+)
 
 FLAGS_PARAMETER = "target_flags"
 
@@ -42,6 +47,22 @@ def target_option(
 ) -> Any:
     """The command's -t/--target: one target (the registry's default) or, with ``default``, a list."""
     return TargetChoice(help, capability, default)
+
+
+class DeviceChoice:
+    """The marker default of a command's --device parameter: its help names each registered target's
+    device syntax (``TargetSpec.device_syntax``) where ``{devices}`` stands."""
+
+    def __init__(self, help: str) -> None:
+        self.help = help
+
+    def option(self) -> OptionInfo:
+        return typer.Option(None, "--device", help=self.help.format(devices=device_syntaxes()))
+
+
+def device_option(help: str) -> Any:
+    """The command's --device (default: None, each target's first device)."""
+    return DeviceChoice(help)
 
 
 def _declared_parameter(option: TargetOption) -> inspect.Parameter:
@@ -79,7 +100,7 @@ class CommandWithTargetFlags:
         for parameter in self._own.parameters.values():
             if parameter.name == FLAGS_PARAMETER:
                 continue
-            if isinstance(parameter.default, TargetChoice):
+            if isinstance(parameter.default, (TargetChoice, DeviceChoice)):
                 parameter = parameter.replace(default=parameter.default.option())
             parameters.append(parameter)
         keywords = [_declared_parameter(o) for o in self._declared()]

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from edgedeploy.cli.target_flags import device_option
 from edgedeploy.files import TFLITE, check_input
 from edgedeploy.report import emit
 
@@ -21,9 +22,7 @@ def command(
         help="Targets to check (default: all). Exit code 0 if at least one of them can run "
         "here, 7 if none can.",
     ),
-    device: str = typer.Option(
-        None, "--device", help="Edge TPU to check: usb, usb:N, pci, pci:N or :N."
-    ),
+    device: str = device_option("The device to check ({devices})."),
     model: Path = typer.Option(
         None,
         "--model",

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from edgedeploy.cli.target_flags import target_option
+from edgedeploy.cli.target_flags import device_option, target_option
 from edgedeploy.report import emit
 
 NAME = "verify"
@@ -26,9 +26,7 @@ def command(
     target: str = target_option(
         "The accelerator that runs the compiled model: {names}.", "runtime"
     ),
-    device: str = typer.Option(
-        None, "--device", help="Edge TPU: usb, usb:N, pci, pci:N or :N. Default: the first one."
-    ),
+    device: str = device_option("The device to run on ({devices}). Default: the first one."),
     min_cosine: float = typer.Option(
         0.99,
         "--min-cosine",

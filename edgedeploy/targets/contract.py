@@ -362,6 +362,7 @@ class TargetSpec:
     abbreviation: str = ""  # narrow table headers ("TPU"); default: the heading
     ray_resource: str | None = None  # custom Ray resource of a node that has this device attached
     batch: int | None = None  # the only batch size the target runs (None: any)
+    device_syntax: str | None = None  # how --device names one of its devices (None: no choice)
     options: tuple[TargetOption, ...] = ()  # the command-line options only this target takes
     runtime: Callable[[TargetOptions], BenchRuntime] | None = (
         None  # bench; its availability() is the doctor

@@ -72,6 +72,12 @@ def known_names(capability: str | None = None) -> str:
     )
 
 
+def device_syntaxes() -> str:
+    """``Edge TPU: usb, usb:N, ...``: how --device names a device of each target that has a choice."""
+    named = [f"{s.column_name}: {s.device_syntax}" for s in all_targets() if s.device_syntax]
+    return "; ".join(named) or "no registered target has a device choice"
+
+
 def default_target() -> TargetSpec:
     """The target of a command made for an accelerator when no --target is given."""
     return get_target(DEFAULT_TARGET)

@@ -123,6 +123,9 @@ def test_target_help_and_default_come_from_the_registry(cli, toy):
     assert f"[default: {registry.DEFAULT_TARGET}]" in _help(cli, "check")
     assert "cpu, edgetpu (alias coral), toy (alias toy-npu)." in _help(cli, "bench")
     assert "toy" not in _help(cli, "compile")  # the toy cannot compile: not offered
+    # --device's help names each registered target's device syntax (the CLI names no accelerator)
+    for command in ("bench", "verify", "targets"):
+        assert "Edge TPU: usb, usb:N, pci, pci:N or :N; toy: toy:N" in _help(cli, command), command
 
 
 def test_declared_options_of_a_command_and_runtime_settings():

@@ -31,6 +31,7 @@ TARGET = TargetSpec(
     aliases=("toy-npu",),
     title="the toy NPU",
     summary="A toy NPU that maps ADD, CONV_2D and DEPTHWISE_CONV_2D (tests only)",
+    device_syntax="toy:N",  # how --device names one: its help says so without an edit in the CLI
     # An option only the toy takes: the command line offers it on `check` without an edit there
     options=(
         TargetOption(

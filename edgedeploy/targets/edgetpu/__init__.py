@@ -136,6 +136,7 @@ TARGET = TargetSpec(
     heading="Edge TPU",
     abbreviation="TPU",
     batch=1,
+    device_syntax="usb, usb:N, pci, pci:N or :N",
     options=OPTIONS,
     ray_resource="edgetpu",  # ray start --resources '{"edgetpu": 1}' on a node with a Coral attached
     summary="Google Coral Edge TPU (USB Accelerator, PCIe/M.2) through the libedgetpu delegate",
