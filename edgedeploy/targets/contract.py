@@ -335,8 +335,7 @@ class DeviceDelegate:
     name: str
 
     def __post_init__(self) -> None:
-        # infer.py falls back to the Linux library on any other system: a declaration without one
-        # would write a script that fails on the device, so it fails here, at import.
+        # infer.py falls back to the Linux library on other systems: without one, fail at import
         if "Linux" not in self.libraries:
             raise ValueError(
                 f"device delegate {self.name!r} declares no Linux library (the fallback)"
@@ -364,9 +363,8 @@ class TargetSpec:
     batch: int | None = None  # the only batch size the target runs (None: any)
     device_syntax: str | None = None  # how --device names one of its devices (None: no choice)
     options: tuple[TargetOption, ...] = ()  # the command-line options only this target takes
-    runtime: Callable[[TargetOptions], BenchRuntime] | None = (
-        None  # bench; its availability() is the doctor
-    )
+    # bench; its availability() is the doctor
+    runtime: Callable[[TargetOptions], BenchRuntime] | None = None
     # Capabilities take the command's options as keywords (registry.call_capability checks them).
     check: Callable[..., CheckCapabilityResult] | None = None  # check(path, **options)
     compile: Callable[..., CommandResult] | None = None  # compile(models, out_dir, **options)
@@ -380,12 +378,8 @@ class TargetSpec:
     convert_step: Callable[[], ConvertStep] | None = None
     compiled_op: str | None = None  # the custom op that marks a model compiled for this target
     device_delegate: DeviceDelegate | None = None  # how the written infer.py runs its compiled twin
-    source_of: Callable[[Path], Path | None] | None = (
-        None  # compiled file -> the model it was compiled from
-    )
-    model_name: Callable[[Path], str] | None = (
-        None  # the row name a model and its compiled twin share
-    )
+    source_of: Callable[[Path], Path | None] | None = None  # compiled file -> its source model
+    model_name: Callable[[Path], str] | None = None  # the row name a model and its twin share
 
     @property
     def display_name(self) -> str:

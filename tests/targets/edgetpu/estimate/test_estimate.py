@@ -7,12 +7,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from estimate_constants import BANDS, chip, host_profile
 from tflite_builder import GraphBuilder
 
 from edgedeploy.errors import UsageError
 from edgedeploy.targets.edgetpu.estimate import estimate_file, load_constants
 from edgedeploy.targets.edgetpu.estimate.op_facts import OpFact, WorkloadFacts
-from edgedeploy.targets.edgetpu.estimate.profiles import CYCLE_KEYS, Bands, Chip, HostProfile
+from edgedeploy.targets.edgetpu.estimate.profiles import CYCLE_KEYS
 from edgedeploy.targets.edgetpu.estimate.result import op_ranges
 from edgedeploy.targets.edgetpu.estimate.terms import (
     TermInputs,
@@ -25,28 +26,14 @@ from edgedeploy.targets.edgetpu.predict.rules import load_rules
 from edgedeploy.tflite import read_model
 
 LATENCY = "edgetpu/latency/models"
-HOST = HostProfile(
-    name="h",
-    description="test host",
-    interface="usb3",
-    cpu="test cpu",
-    fixed_ms=0.2,
-    io_mb_per_s=250.0,
-    link_mb_per_s=250.0,
-    cpu_ms_per_gunit=2000.0,
-    validated=True,
-    sources={},
+HOST = host_profile(
+    "usb3", fixed_ms=0.2, io_mb_per_s=250.0, link_mb_per_s=250.0, cpu_ms_per_gunit=2000.0
 )
-CHIP = Chip(
-    clock_mhz={"std": 250.0, "max": 500.0},
+CHIP = chip(
     cycles={**{k: 0.0 for k in CYCLE_KEYS}, "conv": 1e-3, "op": 1000.0},
-    parameter_overhead=1.0,
     cpu_units_per_value=10.0,
     cpu_units_per_custom_value=100.0,
-    parameter_cache_bytes=8 * 2**20,
-    sources={},
 )
-BANDS = Bands(compiled=0.1, uncompiled=0.2, unvalidated_host=0.5, sources={})
 INPUTS = TermInputs(
     compiled=True,
     tpu_work={**{k: 0.0 for k in CYCLE_KEYS}, "conv": 1e9, "op": 500},

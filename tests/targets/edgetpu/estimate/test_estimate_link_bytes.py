@@ -7,41 +7,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from estimate_constants import BANDS, chip, host_profile
 
 from edgedeploy.targets.edgetpu.estimate import estimate_file, load_constants
 from edgedeploy.targets.edgetpu.estimate import fit as F
 from edgedeploy.targets.edgetpu.estimate.op_facts import OpFact
-from edgedeploy.targets.edgetpu.estimate.profiles import CYCLE_KEYS, Bands, Chip, HostProfile
+from edgedeploy.targets.edgetpu.estimate.profiles import CYCLE_KEYS
 from edgedeploy.targets.edgetpu.estimate.terms import TermInputs, estimate_terms
 from edgedeploy.targets.edgetpu.estimate.workload import compiled_workload, instruction_bytes
 from edgedeploy.targets.edgetpu.predict.rules import load_rules
 from edgedeploy.tflite import read_model
 
 LATENCY = "edgetpu/latency/models"
-CHIP = Chip(
-    clock_mhz={"std": 250.0, "max": 500.0},
-    cycles={k: 0.0 for k in CYCLE_KEYS},
-    parameter_overhead=1.0,
-    cpu_units_per_value=0.0,
-    cpu_units_per_custom_value=0.0,
-    parameter_cache_bytes=8 * 2**20,
-    sources={},
-    instruction_bytes_per_op=2000.0,
-    instruction_bytes_per_output_byte=0.01,
+CHIP = chip(instruction_bytes_per_op=2000.0, instruction_bytes_per_output_byte=0.01)
+HOST = host_profile(
+    "usb2", fixed_ms=0.0, io_mb_per_s=20.0, link_mb_per_s=40.0, cpu_ms_per_gunit=1.0
 )
-HOST = HostProfile(
-    name="h",
-    description="test host",
-    interface="usb2",
-    cpu="test cpu",
-    fixed_ms=0.0,
-    io_mb_per_s=20.0,
-    link_mb_per_s=40.0,
-    cpu_ms_per_gunit=1.0,
-    validated=True,
-    sources={},
-)
-BANDS = Bands(compiled=0.1, uncompiled=0.2, unvalidated_host=0.5, sources={})
 NOTHING = TermInputs(
     compiled=False,
     tpu_work={k: 0.0 for k in CYCLE_KEYS},
@@ -60,6 +41,15 @@ def _conv(index: int, written: int) -> OpFact:
 
 def _path(test_data, folder: str, name: str):
     return next((test_data / LATENCY).glob(f"{folder}*")) / name
+
+
+def _compiled(test_data, folder: str, source: str):
+    """``source``'s compiled twin in the test data, read with the source beside it; and its path."""
+    path = _path(test_data, folder, source.replace(".tflite", "_edgetpu.tflite"))
+    model = compiled_workload(
+        read_model(path), read_model(path.with_name(source)), load_rules(), ""
+    )
+    return model, path
 
 
 def test_instruction_bytes_grow_with_the_ops_and_the_bytes_they_write():
@@ -90,24 +80,19 @@ def test_instructions_and_spilled_activations_cross_the_link_with_the_parameters
 def test_a_compiled_file_says_its_instruction_and_spilled_bytes(test_data):
     """EdgeTPU-DeepLab-slim spills activations to host memory (the package's DMA hints: 1.39 MB out,
     8.36 MB back in per inference); PoseNet 721x1281, with far larger activations, is tiled instead."""
-    rules = load_rules()
-    slim = _path(
+    w, slim = _compiled(
         test_data,
         "deeplab_mobilenet_edgetpu_slim",
-        "deeplab_mobilenet_edgetpu_slim_cityscapes_quant_edgetpu.tflite",
+        "deeplab_mobilenet_edgetpu_slim_cityscapes_quant.tflite",
     )
-    source = slim.with_name("deeplab_mobilenet_edgetpu_slim_cityscapes_quant.tflite")
-    w = compiled_workload(read_model(slim), read_model(source), rules, str(slim))
     assert w.instruction_bytes == 365_664  # the running executable's; not the caching one's
     assert w.spilled_bytes == 1_393_920 + 8_363_520
     assert w.to_dict()["spilled_activation_bytes"] == w.spilled_bytes
-    posenet = _path(
+    tiled, _ = _compiled(
         test_data,
         "posenet_mobilenet_v1_075_721",
-        "posenet_mobilenet_v1_075_721_1281_16_quant_decoder_edgetpu.tflite",
+        "posenet_mobilenet_v1_075_721_1281_16_quant_decoder.tflite",
     )
-    source = posenet.with_name("posenet_mobilenet_v1_075_721_1281_16_quant_decoder.tflite")
-    tiled = compiled_workload(read_model(posenet), read_model(source), rules, str(posenet))
     assert tiled.spilled_bytes == 0 and tiled.instruction_bytes == 785_376
     report = estimate_file(slim, host="x86-usb3")
     rate = report.host.link_mb_per_s
