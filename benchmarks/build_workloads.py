@@ -44,7 +44,8 @@ from workload_spaghettinet import SPAGHETTINETS  # noqa: E402
 
 BUILDS = {**ARCHITECTURES, **DETECTORS, **SPAGHETTINETS}
 # Build inputs carried in an architecture's extra facts, not written as provenance.
-BUILD_KEYS = ("postprocess_input_bytes", "postprocess_float_elements", "settle_batch_norm")
+BUILD_KEYS = ("postprocess_input_bytes", "postprocess_float_elements", "postprocess_detections")
+BUILD_KEYS += ("settle_batch_norm",)
 BUILD_KEYS += ("depthwise_written_as_grouped",)
 
 
@@ -106,6 +107,7 @@ def describe(path: Path, name: str, provenance: dict) -> dict:
         len(facts.ops),
         provenance.pop("postprocess_input_bytes", None),
         provenance.pop("postprocess_float_elements", None),
+        provenance.pop("postprocess_detections", None),
     )
     facts = WorkloadFacts(facts.name, facts.ops + post, facts.input_bytes, facts.output_bytes)
     provenance.pop("settle_batch_norm", None)
@@ -129,10 +131,13 @@ def as_tf_convolution(graph, op):
     return replace(op, version=3)
 
 
-def postprocessing_facts(first: int, uint8_bytes: int | None, float_elements: list | None) -> tuple:
+def postprocessing_facts(
+    first: int, uint8_bytes: int | None, float_elements: list | None, detections: int | None
+) -> tuple:
     """The detection post-processing the published files end in and the rebuilds lack, on the CPU.
     SSD (Google's TF1 files): TFLite_Detection_PostProcess reads the quantized boxes and scores.
-    EfficientDet-Lite (Model Maker): DEQUANTIZE of boxes and of scores, then the op reads floats."""
+    EfficientDet-Lite (Model Maker): DEQUANTIZE of boxes and of scores, then the op reads floats.
+    ``detections``: the boxes the op keeps (its max_detections x max_classes_per_detection)."""
     from edgedeploy.targets.edgetpu.estimate.op_facts import CUSTOM, ELEMENTWISE, OpFact
 
     ops: list = []
@@ -145,7 +150,7 @@ def postprocessing_facts(first: int, uint8_bytes: int | None, float_elements: li
             first + len(ops), "TFLite_Detection_PostProcess", CUSTOM, 0, 0, read, 0, "cpu"
         )
         floats = None if uint8_bytes else sum(float_elements or ())  # None: a byte a value
-        ops.append(replace(post, input_values=floats))
+        ops.append(replace(post, input_values=floats, detections=detections))
     return tuple(ops)
 
 
@@ -267,13 +272,18 @@ def provenance_of(name: str) -> dict:
 
 def refresh_provenance(names: list[str]) -> None:
     """Rewrite the provenance of existing descriptions from ``ARCHITECTURES`` (which measurements an
-    architecture stands for, and why) without converting again: the per-op facts stay."""
+    architecture stands for, and why) and the boxes their added post-processing op keeps
+    (``postprocess_detections``) without converting again: the converted per-op facts stay."""
+    from edgedeploy.targets.edgetpu.estimate.op_facts import POSTPROCESS, WorkloadFacts
+
     for name in names:
         target = OUT / f"{name}.json"
         if not target.exists():
             continue
-        data = json.loads(target.read_text(encoding="utf-8"))
-        data["provenance"] = provenance_of(name)
+        facts = WorkloadFacts.from_dict(json.loads(target.read_text(encoding="utf-8")))
+        kept = BUILDS[name].provenance().get("postprocess_detections")
+        ops = tuple(replace(o, detections=kept) if o.op == POSTPROCESS else o for o in facts.ops)
+        data = {**replace(facts, ops=ops).to_dict(), "provenance": provenance_of(name)}
         target.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"{name}: provenance rewritten", flush=True)
 

@@ -57,7 +57,8 @@ def main() -> int:
         print(
             f"{base.name:<12} {median_error(constants, base.name):>8.1%} "
             f"{median_error(after, profile.name):>8.1%}   fixed {profile.fixed_ms:.3g} ms, link "
-            f"{profile.link_mb_per_s:.0f} MB/s, I/O {profile.io_mb_per_s:.0f} MB/s, CPU {profile.cpu_ms_per_gunit:.3g} ms/Gunit"
+            f"{profile.link_mb_per_s:.0f} MB/s, in {profile.io_mb_per_s:.0f} / out "
+            f"{profile.output_mb_per_s:.0f} MB/s, CPU {profile.cpu_ms_per_gunit:.3g} ms/Gunit"
         )
     return 0
 

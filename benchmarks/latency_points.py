@@ -75,23 +75,6 @@ PENDING_DESCRIPTIONS = {
         "efficientdet_lite2_448_automl",
     )
 }
-# SpaghettiNet-EdgeTPU S/M/L (Nobuo Tsukamoto's own TF1 exports on a Dev Board, TFLite 2.5; 320x320
-# inputs by his raw logs, though his table says 300x300): each size was timed without its
-# post-processing op, with it (max_detections 10) and at max_detections 25, 50 and 100. The pairs
-# measure what the terms split: the post-processing costs 4.7-5.7 ms there, where the Dev Board's
-# fitted rate (Google's 2019 SSD files) gives it 13 ms, and the graph without it runs 18-22 % slower
-# than estimated; the larger max_detections add 0.13-0.38 ms a detection, which no term prices (only
-# these exports vary it). In the fit they land at -38 ... +30 % and move the Dev Board's constants (its
-# within +/-25 % share 71 % -> 68 %). His SSD exports in the same table (same board, runtime and
-# harness) are estimated within -3 ... +25 %: the disagreement is these exports' split, which only
-# their files could explain. Pending until a term prices the detections kept and the split is known.
-PENDING_DESCRIPTIONS |= {
-    f"ssd_spaghettinet_edgetpu_{size}_320{export}": "SpaghettiNet-EdgeTPU exports: their "
-    "post-processing / Edge TPU split contradicts the fitted Dev Board's, and max_detections is not "
-    "priced (pending; latency_points.PENDING_DESCRIPTIONS)"
-    for size in "sml"
-    for export in ("", "_max25", "_max50", "_max100", "_no_postprocess")
-}
 CORAL_AI = "coral.ai model pages: read as a USB Accelerator on a desktop CPU, clock max (assumed)"
 
 
@@ -182,9 +165,11 @@ def point(w: Workload, index: int, e: dict, host: str, clock: str, view: str, ov
         published_ms=float(e["latency_ms"]),
         work=tpu_work(tpu_ops),
         link_bytes=float(facts.input_bytes + facts.output_bytes),
+        output_bytes=float(facts.output_bytes),
         cpu_macs=float(sum(o.macs for o in cpu_ops)),
         cpu_values=_cpu_values(cpu_ops),
         cpu_custom_values=_custom_values(cpu_ops),
+        cpu_detection_values=_detection_values(cpu_ops),
         tpu_ops=len(tpu_ops),  # what the instruction bytes are predicted from (i19fit)
         tpu_written_bytes=float(sum(o.output_bytes for o in tpu_ops)),
         streamed={c: streamed[c] + share * on_chip[c] for c in CACHE_GRID},
@@ -198,6 +183,10 @@ def _cpu_values(ops) -> float:
 
 def _custom_values(ops) -> float:
     return float(cpu_units(ops, 0.0, 1.0) - sum(o.macs for o in ops if o.op_class != "custom"))
+
+
+def _detection_values(ops) -> float:
+    return float(cpu_units(ops, 0.0, 0.0, 1.0) - sum(o.macs for o in ops if o.op_class != "custom"))
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,9 @@ def _ssd_arch(
     anchors = (3, 6, 6, 6, 6, 6)
     depths = tuple(int(d * alpha) for d in (512, 256, 256, 128))
     extra: dict = {"postprocess_input_bytes": _ssd_anchor_bytes(size, classes, anchors)}
+    # TF1's export_tflite_ssd_graph defaults (max_detections 10, one class a box): what Alasdair
+    # Allan's SSD MobileNet V1 0.75 file in tests/data holds, and the published files output 10 boxes.
+    extra["postprocess_detections"] = 10
     if notes:
         extra["measured_as_notes"] = notes
     return Arch(

@@ -176,6 +176,9 @@ def _lite(
     # with the statistics untouched the export passes its agreement check, so they stay.
     extra: dict = {"postprocess_float_elements": [boxes, scores], "settle_batch_norm": False}
     extra["depthwise_written_as_grouped"] = True  # build_workloads.as_tf_convolution
+    # Boxes kept: Model Maker's EfficientDetSpec writes tflite_max_detections=25 by default (TF Hub's
+    # EfficientDet-Lite detection models: "limited to 25"); automl's model_inspect.py 100 when unset.
+    extra["postprocess_detections"] = 100 if automl else 25
     if automl:
         extra["partition"] = {"compiler": 15, "op_versions": {"RESIZE_NEAREST_NEIGHBOR": 3}}
         extra["architecture"] = arch  # the same graph as the coral.ai rebuild: one architecture

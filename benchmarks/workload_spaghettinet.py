@@ -329,7 +329,8 @@ _NOTE = (
 def _variants(letter: str, nodes: dict) -> dict[str, Arch]:
     """The five measured exports of one SpaghettiNet: the default (max_detections 10), 25 / 50 /
     100 detections (the same custom op reading the same bytes: what it costs more is the CPU's
-    non-maximum suppression, priced by the lead's estimate, not here) and without post-processing."""
+    non-maximum suppression, priced per box kept: ``OpFact.detections``) and without
+    post-processing."""
     arch = f"ssd_spaghettinet_edgetpu_{letter.lower()}_{SIZE}"
     model = f"SpaghettiNet for EdgeTpu {letter} 300x300"  # the published name (measurements.json)
     anchors = anchor_count(nodes, SIZE)
@@ -345,6 +346,7 @@ def _variants(letter: str, nodes: dict) -> dict[str, Arch]:
         name = arch if detections == 10 else f"{arch}_max{detections}"
         label = "" if detections == 10 else f", max_detection={detections}"
         extra = {**common, "postprocess_input_bytes": read, "max_detections": detections}
+        extra["postprocess_detections"] = detections  # one class a box, as the SSD exports
         out[name] = Arch(
             build,
             SIZE,

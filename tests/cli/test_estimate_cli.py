@@ -108,12 +108,13 @@ def test_host_list(cli, tmp_path, monkeypatch):
         "link_mb_per_s",
         "cpu_ms_per_gunit",
         "custom_units_per_value",
+        "out_mb_per_s",
     }
     assert all(set(h["sources"]) == keys for h in data["hosts"])
-    assert all(
-        h["custom_units_per_value"] > 0 for h in data["hosts"]
-    )  # each host's own post-processing
-    assert "post ms/M" in result.out
+    # each host's own post-processing weight and output rate (outputs are re-laid out on the host)
+    assert all(h["custom_units_per_value"] >= 0 and h["out_mb_per_s"] > 0 for h in data["hosts"])
+    assert len({h["out_mb_per_s"] for h in data["hosts"]}) > 1
+    assert "post ms/M" in result.out and "out MB/s" in result.out
 
 
 def _one_line(result, code: int, *words: str) -> None:

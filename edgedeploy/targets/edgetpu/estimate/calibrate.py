@@ -33,6 +33,7 @@ from edgedeploy.outputs import atomic_write_text
 from edgedeploy.targets.edgetpu.estimate.fit import MAX_LINK_MB_PER_S
 from edgedeploy.targets.edgetpu.estimate.profiles import (
     CUSTOM_KEY,
+    OUT_KEY,
     Constants,
     HostProfile,
     host_entry,
@@ -109,8 +110,9 @@ class Judged:
 
 
 def _parts(model: Path, constants: Constants, base: HostProfile, clock_mhz: float):
-    """(compute ms, link bytes, CPU units) of one model: what the host's constants multiply (the
-    post-processing priced as on ``base``; the refitted CPU speed scales it with the rest)."""
+    """(compute ms, input bytes, output bytes, link bytes, CPU units) of one model: what the host's
+    constants multiply (the post-processing priced as on ``base``; the refitted CPU speed scales it
+    with the rest)."""
     from edgedeploy.targets.edgetpu.estimate.estimate import read_workload, term_inputs
 
     workload, _ = read_workload(model, read_input(model, TFLITE), constants)
@@ -122,18 +124,23 @@ def _parts(model: Path, constants: Constants, base: HostProfile, clock_mhz: floa
     )
     return (
         cycles / (clock_mhz * 1e3),
-        inputs.transfer_bytes,
+        inputs.transfer_bytes - inputs.output_bytes,
+        inputs.output_bytes,
         inputs.link_bytes,  # parameters, instructions, spilled activations: over the link every inference
         inputs.cpu_units,
     )
 
 
-def predict(base: HostProfile, parts: tuple[float, float, float, float]) -> float:
-    compute, io, streamed, units = parts
+def _transfer_ms(host: HostProfile, input_bytes: float, output_bytes: float) -> float:
+    return input_bytes / 1e3 / host.io_mb_per_s + output_bytes / 1e3 / host.output_mb_per_s
+
+
+def predict(base: HostProfile, parts: tuple[float, float, float, float, float]) -> float:
+    compute, input_bytes, output_bytes, streamed, units = parts
     return (
         base.fixed_ms
         + compute
-        + io / 1e3 / base.io_mb_per_s
+        + _transfer_ms(base, input_bytes, output_bytes)
         + streamed / 1e3 / base.link_mb_per_s
         + units / 1e9 * base.cpu_ms_per_gunit
     )
@@ -148,18 +155,22 @@ def calibrate(
     weights = 1 / y
     a = np.array(
         [
-            [1.0, io / 1e3, streamed / 1e3, units / 1e9 * base.cpu_ms_per_gunit]
-            for _, io, streamed, units in parts
+            # the transfer refitted as one factor on the base's input and output rates: five models
+            # rarely tell the two apart
+            [1.0, _transfer_ms(base, i, o), streamed / 1e3, units / 1e9 * base.cpu_ms_per_gunit]
+            for _, i, o, streamed, units in parts
         ]
     )
     b = y - np.array([p[0] for p in parts])
     used = a.any(axis=0)
-    x = np.array([base.fixed_ms, 1 / base.io_mb_per_s, 1 / base.link_mb_per_s, 1.0])
+    x = np.array([base.fixed_ms, 1.0, 1 / base.link_mb_per_s, 1.0])
     # No link is faster than the fastest interface's signalling rate (USB 3: 625 MB/s): every model
     # sends instructions over it, so a rate the measurements do not slow down stays there. The base
     # profile's interface does not bound it: the measurements say which link the device is on.
     fastest = 1 / max(MAX_LINK_MB_PER_S.values())
-    low = np.array([0.0, fastest, fastest, 0.0])[used]
+    # ... nor the input and output rates (the transfer factor scales both).
+    slowest_factor = max(base.io_mb_per_s, base.output_mb_per_s) * fastest
+    low = np.array([0.0, slowest_factor, fastest, 0.0])[used]
     x[used] = lsq_linear(a[:, used] * weights[:, None], b * weights, bounds=(low, np.inf)).x
     files = sorted({m.origin for m in measured})
     when = datetime.date.today().isoformat()
@@ -173,7 +184,8 @@ def calibrate(
         name=name,
         description=f"{base.description}, calibrated on your device",
         fixed_ms=float(x[0]),
-        io_mb_per_s=float(1 / x[1]) if x[1] > 0 else base.io_mb_per_s,
+        io_mb_per_s=float(base.io_mb_per_s / x[1]),
+        out_mb_per_s=float(base.output_mb_per_s / x[1]),
         link_mb_per_s=float(1 / x[2]) if x[2] > 0 else base.link_mb_per_s,
         cpu_ms_per_gunit=float(x[3] * base.cpu_ms_per_gunit),
         custom_units_per_value=constants.custom_units_per_value(base),
@@ -181,6 +193,7 @@ def calibrate(
         sources={
             "fixed_ms": source,
             "io_mb_per_s": source,
+            OUT_KEY: f"{source}; one factor on {base.name}'s input and output rates",
             "link_mb_per_s": link_source,
             "cpu_ms_per_gunit": cpu_source,
             CUSTOM_KEY: f"{base.name}'s, in units of the CPU speed above (so scaled with it)",

@@ -80,20 +80,30 @@ def _cpu_what(workload: Workload) -> str:
     if not ops:
         return "no op runs on the CPU"
     custom = sorted({o.op for o in ops if o.op_class == "custom"})
+    kept = sum(o.detections or 0 for o in ops if o.op_class == "custom")
     return f"{len(ops)} ops by the per-op cost model" + (
-        f" (custom {', '.join(custom)}: priced per byte read)" if custom else ""
+        f" (custom {', '.join(custom)}: priced per value read"
+        + (f" and per box kept, {kept} boxes" if kept else "")
+        + ")"
+        if custom
+        else ""
     )
 
 
 def term_inputs(workload: Workload, constants: Constants, host: HostProfile) -> TermInputs:
     facts, chip = workload.facts, constants.chip
-    per_byte = (chip.cpu_units_per_value, constants.custom_units_per_value(host))
+    per_byte = (
+        chip.cpu_units_per_value,
+        constants.custom_units_per_value(host),
+        chip.cpu_units_per_detection_value,
+    )
     refused = set(workload.cpu_ops_if_risky_refused)
     return TermInputs(
         compiled=workload.kind == "compiled",
         tpu_work=tpu_work(facts.tpu_ops),
         compiler_cycles=workload.compiler_cycles,
         transfer_bytes=workload.transfer_bytes,
+        output_bytes=workload.output_bytes,
         streamed_bytes=workload.streamed_bytes,
         streamed_bytes_high=workload.streamed_bytes_high,
         on_chip_bytes=workload.on_chip_bytes,

@@ -10,14 +10,20 @@ Pure numpy/scipy over ``Point``s (a published latency + what the terms read of i
 * Then one bounded least-squares fit of the relative error over every Edge TPU point, the CPU-side
   term subtracted: 7 chip constants (cycles per MAC of 1x1 / full convolution, depthwise, fully
   connected; cycles per output byte of element-wise and pooling/resize ops; cycles per op), and per
-  host profile a per-invoke cost, two rates: input and output activations (through the host's
-  runtime: its copies included) and streamed parameters (DMA; the instruction bitstreams travel the
-  same way, every inference), and the custom ops' CPU cost per value read. That last one is per host
+  host profile a per-invoke cost, three rates: input activations (through the host's runtime: its
+  copies included), output activations (the same, and libedgetpu re-lays each output out of the
+  chip's tiles on the host CPU: ``OutputLayerInformation::Relayout``, which inputs do not need) and
+  streamed parameters (DMA; the instruction bitstreams travel the same way, every inference), and
+  the custom ops' CPU cost per value read. That last one is per host
   because the detection post-processing is scalar code (box decoding, sorting, suppression) whose
   speed does not follow the vectorised int8 kernels the host's CPU-only runs measure: one shared
-  weight put the Raspberry Pi 3's SSD files 15-30 % low and its classifiers' I/O rate at 18 MB/s. Bounds follow the hardware: no
-  op class faster than the chip's peak (4 TOPS = 4096 MACs per cycle), no link faster than its
-  interface's signalling rate (USB 3: 625 MB/s, USB 2: 60 MB/s, PCIe Gen2 x1: 500 MB/s).
+  weight put the Raspberry Pi 3's SSD files 15-30 % low and its classifiers' I/O rate at 18 MB/s.
+  One more chip constant, shared by the hosts in units of each one's CPU rate: the post-processing's
+  cost per value read and box kept (its non-maximum suppression passes over the candidates once per
+  box it keeps; only exports that differ in max_detections tell it apart from the per-value weight).
+  Bounds follow the hardware: no op class faster than the chip's peak (4 TOPS = 4096 MACs per cycle),
+  no link faster than its interface's signalling rate (USB 3: 625 MB/s, USB 2: 60 MB/s, PCIe Gen2 x1:
+  500 MB/s).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ MAX_LINK_MB_PER_S = {
 # (FACTS section 5; rules' USABLE_CACHE_FRACTION); searched on this grid.
 CACHE_GRID = tuple(float(x * 2**20) for x in (6.0, 6.5, 7.0, 7.5, 8.0))
 PER_VALUE_GRID = tuple(float(x) for x in np.geomspace(1.0, 1000.0, 31))
+DETECTIONS = "detections"  # the column of the boxes a post-processing op keeps (one for all hosts)
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,8 @@ class Point:
     cpu_macs: float  # CPU-side ops
     cpu_values: float  # written by builtin CPU-side ops
     cpu_custom_values: float = 0.0  # read by custom CPU-side ops
+    cpu_detection_values: float = 0.0  # ... times the boxes each keeps (``OpFact.detections``)
+    output_bytes: float = 0.0  # of ``link_bytes``: the outputs (re-laid out on the host: own rate)
     streamed: dict[float, float] = field(default_factory=dict)  # CACHE_GRID -> streamed bytes
     instruction_bytes: float = 0.0  # instruction bitstreams, sent with every inference
     spilled_bytes: float = 0.0  # activations to and from host memory (a compiled file's DMA hints)
@@ -90,6 +99,8 @@ class Fitted:
     cpu_ms_per_gunit: dict[str, float]  # per host
     custom_units_per_value: dict[str, float] = field(default_factory=dict)  # per host
     io_mb_per_s: dict[str, float] = field(default_factory=dict)  # per host: input and output
+    out_mb_per_s: dict[str, float] = field(default_factory=dict)  # per host: outputs
+    custom_units_per_detection_value: float = 0.0  # shared: per value read and box kept
     parameter_cache_bytes: float = CACHE_GRID[-1]
     trained_on: list[int] = field(default_factory=list)
 
@@ -98,6 +109,7 @@ class Fitted:
             p.cpu_macs
             + self.cpu_units_per_value * p.cpu_values
             + self.custom_units_per_value.get(p.host, 0.0) * p.cpu_custom_values
+            + self.custom_units_per_detection_value * p.cpu_detection_values
         )
         return units / 1e9 * self.cpu_ms_per_gunit.get(p.host, 0.0)
 
@@ -105,8 +117,11 @@ class Fitted:
         compute = sum(p.work[k] * self.cycles[k] for k in CYCLE_KEYS) / (p.clock_mhz * 1e3)
         rate, io = self.link_mb_per_s.get(p.host, 0.0), self.io_mb_per_s.get(p.host, 0.0)
         streamed = p.streamed.get(self.parameter_cache_bytes, 0.0) + p.per_inference_bytes
-        link = (streamed / 1e3 / rate if rate > 0 else 0.0) + (
-            p.link_bytes / 1e3 / io if io else 0.0
+        out = self.out_mb_per_s.get(p.host, io)
+        link = (
+            (streamed / 1e3 / rate if rate > 0 else 0.0)
+            + ((p.link_bytes - p.output_bytes) / 1e3 / io if io else 0.0)
+            + (p.output_bytes / 1e3 / out if out else 0.0)
         )
         return self.fixed_ms.get(p.host, 0.0) + compute + link + self.cpu_ms(p)
 
@@ -134,14 +149,15 @@ def fit_cpu(points: list[CpuPoint]) -> tuple[float, dict[str, float]]:
 
 
 def _columns(hosts: list[str]) -> list[str]:
-    links = [f"link:{h}" for h in hosts] + [f"io:{h}" for h in hosts]
-    return list(CYCLE_KEYS) + links + [f"fixed:{h}" for h in hosts] + [f"custom:{h}" for h in hosts]
+    links = [f"{kind}:{h}" for kind in ("link", "io", "out") for h in hosts]
+    custom = [f"custom:{h}" for h in hosts]
+    return [*CYCLE_KEYS, *links, *(f"fixed:{h}" for h in hosts), *custom, DETECTIONS]
 
 
 def _lower_bound(name: str, interface: dict[str, str]) -> float:
     if name in CYCLE_KEYS and name in ("conv", "conv1x1", "depthwise", "fc"):
         return 1 / PEAK_MACS_PER_CYCLE
-    if name.startswith(("link:", "io:")):
+    if name.startswith(("link:", "io:", "out:")):
         return 1 / MAX_LINK_MB_PER_S[interface[name.split(":", 1)[1]]]
     return 0.0
 
@@ -151,12 +167,16 @@ def _row(p: Point, columns: list[str], cpu_rates: dict[str, float], cache: float
     for i, name in enumerate(columns):
         if name == f"custom:{p.host}":  # post-processing, in units of the host's CPU rate
             row[i] = p.cpu_custom_values * cpu_rates.get(p.host, 0.0) / 1e9
+        elif name == DETECTIONS:  # the boxes kept, in units of the host's CPU rate
+            row[i] = p.cpu_detection_values * cpu_rates.get(p.host, 0.0) / 1e9
         elif name in CYCLE_KEYS:
             row[i] = p.work[name] / (p.clock_mhz * 1e3)
         elif name == f"link:{p.host}":
             row[i] = (p.streamed.get(cache, 0.0) + p.per_inference_bytes) / 1e3  # x s/MB = ms
         elif name == f"io:{p.host}":
-            row[i] = p.link_bytes / 1e3
+            row[i] = (p.link_bytes - p.output_bytes) / 1e3
+        elif name == f"out:{p.host}":
+            row[i] = p.output_bytes / 1e3
         elif name == f"fixed:{p.host}":
             row[i] = 1.0
     return row
@@ -187,10 +207,12 @@ def fit(points: list[Point], cpu_points: list[CpuPoint]) -> Fitted:
         cycles={k: float(value[k]) for k in CYCLE_KEYS},
         link_mb_per_s={h: 1 / value[f"link:{h}"] for h in hosts},
         io_mb_per_s={h: 1 / value[f"io:{h}"] for h in hosts},
+        out_mb_per_s={h: 1 / value[f"out:{h}"] for h in hosts},
         fixed_ms={h: float(value[f"fixed:{h}"]) for h in hosts},
         cpu_units_per_value=per_value,
         cpu_ms_per_gunit=cpu_rates,
         custom_units_per_value={h: float(value[f"custom:{h}"]) for h in hosts},
+        custom_units_per_detection_value=float(value[DETECTIONS]),
         parameter_cache_bytes=cache,
         trained_on=sorted(p.index for p in points),
     )

@@ -31,6 +31,9 @@ CUSTOM = "custom"  # custom ops (e.g. TFLite_Detection_PostProcess): host code o
 OP_CLASSES = (CONV, CONV_1X1, DEPTHWISE, FC, ELEMENTWISE, POOL, LAYOUT, CUSTOM)
 
 VALUE_COLUMNS = ("input_values", "output_values")
+# Written to a description only where some op has them (most models have neither).
+OPTIONAL_COLUMNS = (*VALUE_COLUMNS, "detections")
+POSTPROCESS = "TFLite_Detection_PostProcess"
 
 _POOL_OPS = {
     "AVERAGE_POOL_2D",
@@ -60,6 +63,9 @@ class OpFact:
     # byte a value. The CPU cost model prices values (terms.cpu_units).
     input_values: int | None = None
     output_values: int | None = None
+    # The boxes a detection post-processing op keeps (max_detections x max_classes_per_detection, from
+    # its options): its suppression passes over the candidates once per box kept. None: any other op.
+    detections: int | None = None
 
     @property
     def on_tpu(self) -> bool:
@@ -94,10 +100,10 @@ class WorkloadFacts:
         return [o for o in self.ops if not o.on_tpu]
 
     def to_dict(self) -> dict[str, Any]:
-        columns = [  # the value columns only where some op has activations wider than a byte
+        columns = [  # the optional columns only where some op has them
             c
             for c in OpFact.__dataclass_fields__
-            if c not in VALUE_COLUMNS or any(getattr(o, c) is not None for o in self.ops)
+            if c not in OPTIONAL_COLUMNS or any(getattr(o, c) is not None for o in self.ops)
         ]
         return {
             "facts_version": FACTS_VERSION,
@@ -169,6 +175,24 @@ def op_class(graph: TFLiteGraph, op: Op) -> str:
     return ELEMENTWISE
 
 
+def detections_kept(op: Op) -> int | None:
+    """The boxes a ``TFLite_Detection_PostProcess`` keeps, from its flexbuffer options (TFLite's
+    ``detection_postprocess.cc`` reads the same keys); None for other ops or unreadable options."""
+    if not op.is_custom or op.opcode != POSTPROCESS or not op.custom_options:
+        return None
+    from flatbuffers import flexbuffers
+
+    from edgedeploy.targets.edgetpu.inspect.darwinn import DAMAGED_BYTES
+
+    try:
+        options = flexbuffers.GetRoot(op.custom_options).AsMap
+        kept = int(options["max_detections"].AsInt)
+        per_box = int(options["max_classes_per_detection"].AsInt)
+    except DAMAGED_BYTES:  # damaged options: the op's other facts still stand
+        return None
+    return kept * max(per_box, 1) if kept > 0 else None
+
+
 def op_fact(graph: TFLiteGraph, op: Op, place: str, macs: int) -> OpFact:
     activations = [t for t in op.inputs if t >= 0 and not graph.tensors[t].is_constant]
     params = sum(
@@ -186,4 +210,5 @@ def op_fact(graph: TFLiteGraph, op: Op, place: str, macs: int) -> OpFact:
         place=place,
         input_values=_values_if_wide(graph, activations, read),
         output_values=_values_if_wide(graph, op.outputs, written),
+        detections=detections_kept(op),
     )

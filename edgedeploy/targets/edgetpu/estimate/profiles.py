@@ -25,10 +25,12 @@ DEFAULT_HOST = "x86-usb3"
 DEFAULT_CLOCK = "max"
 HOST_KEYS = ("fixed_ms", "io_mb_per_s", "link_mb_per_s", "cpu_ms_per_gunit")
 CUSTOM_KEY = "custom_units_per_value"  # a host's own post-processing cost (constants version 4 on)
+OUT_KEY = "out_mb_per_s"  # a host's own output rate (constants version 5 on)
 # Edge TPU cycles per unit of work, by op class: per MAC (convolutions, fully connected), per output byte
 # (element-wise, pooling/resize) and per op (the fixed cost of every layer).
 CYCLE_KEYS = ("conv", "conv1x1", "depthwise", "fc", "elementwise", "pool", "op")
 INSTRUCTION_KEYS = ("instruction_bytes_per_op", "instruction_bytes_per_output_byte")
+DETECTION_KEY = "cpu_units_per_detection_value"
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class HostProfile:
     interface: str  # usb3 | usb2 | pcie
     cpu: str  # the host CPU the constants describe
     fixed_ms: float  # per-invoke cost: driver, delegate, USB/PCIe round trips
-    io_mb_per_s: float  # input and output activations through the host's runtime (copies included)
+    io_mb_per_s: float  # input activations through the host's runtime (copies included)
     link_mb_per_s: float  # parameters streamed over the link (every inference, or the first upload)
     cpu_ms_per_gunit: float  # ms per 1e9 CPU cost units (MACs + weighted bytes) on this host's CPU
     validated: bool  # published measurements of models with a workload description exist for it
@@ -47,6 +49,14 @@ class HostProfile:
     # code, whose speed does not follow the int8 kernels ``cpu_ms_per_gunit`` comes from. None (a
     # profile written before constants version 4): the chip's ``cpu_units_per_custom_value``.
     custom_units_per_value: float | None = None
+    # Output activations: the same path, and libedgetpu re-lays each output out of the chip's tiles on
+    # the host CPU (``OutputLayerInformation::Relayout``). None (a profile written before constants
+    # version 5, when one rate served both): ``io_mb_per_s``.
+    out_mb_per_s: float | None = None
+
+    @property
+    def output_mb_per_s(self) -> float:
+        return self.io_mb_per_s if self.out_mb_per_s is None else self.out_mb_per_s
 
     @property
     def clock_selectable(self) -> bool:
@@ -69,6 +79,9 @@ class Chip:
     # workload.py): bytes per Edge TPU op and per byte those ops write (big layers are tiled).
     instruction_bytes_per_op: float = 0.0
     instruction_bytes_per_output_byte: float = 0.0
+    # CPU cost units per value a detection post-processing op reads, per box it keeps (constants
+    # version 5 on; 0 before: the boxes kept were not priced).
+    cpu_units_per_detection_value: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,7 @@ def parse_host(name: str, entry: dict[str, Any]) -> HostProfile:
     sources: dict[str, str] = {}
     values = {key: _value(entry, key, sources) for key in HOST_KEYS}
     custom = _value(entry, CUSTOM_KEY, sources) if CUSTOM_KEY in entry else None
+    out = _value(entry, OUT_KEY, sources) if OUT_KEY in entry else None
     return HostProfile(
         name=name,
         description=entry["description"],
@@ -138,6 +152,7 @@ def parse_host(name: str, entry: dict[str, Any]) -> HostProfile:
         validated=bool(entry["validated"]),
         sources=sources,
         custom_units_per_value=custom,
+        out_mb_per_s=out,
         **values,
     )
 
@@ -151,11 +166,9 @@ def host_entry(host: HostProfile) -> dict[str, Any]:
         "validated": host.validated,
         **{key: {"value": getattr(host, key), "source": host.sources[key]} for key in HOST_KEYS},
     }
-    if host.custom_units_per_value is not None:
-        entry[CUSTOM_KEY] = {
-            "value": host.custom_units_per_value,
-            "source": host.sources.get(CUSTOM_KEY, ""),
-        }
+    for key in (CUSTOM_KEY, OUT_KEY):
+        if getattr(host, key) is not None:
+            entry[key] = {"value": getattr(host, key), "source": host.sources.get(key, "")}
     return entry
 
 
@@ -173,8 +186,8 @@ def parse_constants(data: dict[str, Any], path: Path = DATA_FILE) -> Constants:
         sources=chip_sources,
         **{
             key: _value(chip_entry, key, chip_sources)
-            for key in INSTRUCTION_KEYS
-            if key in chip_entry  # absent from constants before version 3
+            for key in (*INSTRUCTION_KEYS, DETECTION_KEY)
+            if key in chip_entry  # absent from constants before version 3 (5)
         },
     )
     band_sources: dict[str, str] = {}

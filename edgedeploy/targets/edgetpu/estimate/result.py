@@ -18,6 +18,7 @@ from edgedeploy.targets.contract import EstimateBrief
 from edgedeploy.targets.edgetpu.estimate.profiles import (
     CUSTOM_KEY,
     HOST_KEYS,
+    OUT_KEY,
     Constants,
     HostProfile,
 )
@@ -201,6 +202,11 @@ class EstimateResult:
             )
 
 
+LISTED_DETECTIONS = (
+    10  # boxes kept, for the listing's post-processing rate: TF1 SSD exports' default
+)
+
+
 @dataclass
 class HostListing:
     """``edgedeploy estimate --host list``: the profiles, their constants and where each comes from."""
@@ -225,6 +231,7 @@ class HostListing:
                     "clock_selectable": h.clock_selectable,
                     **values,
                     CUSTOM_KEY: self.constants.custom_units_per_value(h),
+                    OUT_KEY: h.output_mb_per_s,
                     "sources": dict(h.sources),
                 }
             )
@@ -235,6 +242,10 @@ class HostListing:
             "clock_mhz": self.constants.chip.clock_mhz,
             "hosts": hosts,
         }
+
+    def _post_units_per_value(self, host: HostProfile) -> float:
+        per_box = self.constants.chip.cpu_units_per_detection_value
+        return self.constants.custom_units_per_value(host) + LISTED_DETECTIONS * per_box
 
     def render(self, console: Console) -> None:
         table = Table(
@@ -247,7 +258,8 @@ class HostListing:
         for name in (
             "--host",
             "fixed ms",
-            "I/O MB/s",
+            "in MB/s",
+            "out MB/s",
             "link MB/s",
             "CPU ms/G",
             "post ms/M",
@@ -261,9 +273,10 @@ class HostListing:
                 h.name,
                 f"{h.fixed_ms:.3g}",
                 f"{h.io_mb_per_s:.0f}",
+                f"{h.output_mb_per_s:.0f}",
                 f"{h.link_mb_per_s:.0f}",
                 f"{h.cpu_ms_per_gunit:.3g}",
-                f"{self.constants.custom_units_per_value(h) * h.cpu_ms_per_gunit / 1e3:.3g}",
+                f"{self._post_units_per_value(h) * h.cpu_ms_per_gunit / 1e3:.3g}",
                 "published data" if h.validated else "[yellow]nothing[/yellow] (borrowed)",
             )
         console.print(table)
@@ -271,8 +284,10 @@ class HostListing:
             console.print(f"  {h.name}: {escape(h.description)}; CPU {escape(h.cpu)}")
         clocks = self.constants.chip.clock_mhz
         console.print(
-            "CPU ms/G: per 1e9 cost units of CPU-side ops; post ms/M: the detection post-processing "
-            "(custom ops) per million values it reads."
+            "in / out MB/s: activations into and out of the Edge TPU part (outputs are re-laid out on "
+            "the host); CPU ms/G: per 1e9 cost units of CPU-side ops; post ms/M: the detection "
+            f"post-processing (custom ops) per million values it reads, keeping {LISTED_DETECTIONS} "
+            "boxes."
         )
         console.print(
             f"--clock std|max: {clocks['std']:g} / {clocks['max']:g} MHz on USB (libedgetpu1-std / -max); "

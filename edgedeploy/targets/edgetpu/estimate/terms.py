@@ -5,8 +5,9 @@
                                                   (1x1 / full convolution, depthwise, fully connected),
                                                   output bytes x cycles per byte (element-wise, pooling
                                                   and resize), + cycles per op; / the clock
-                         + transfer               input + output bytes of the Edge TPU part / the host's
-                                                  I/O rate (through its runtime: copies included)
+                         + transfer               input bytes of the Edge TPU part / the host's input
+                                                  rate, output bytes / its output rate (through its
+                                                  runtime: copies and the outputs' re-layout included)
                          + streamed parameters    parameter bytes that do not fit on chip, the
                                                   instruction bitstreams (sent every inference) and
                                                   activations spilled to host memory / link rate
@@ -51,7 +52,7 @@ class TermInputs:
     compiled: bool
     tpu_work: dict[str, float]  # CYCLE_KEYS -> MACs / output bytes / op count of the Edge TPU ops
     compiler_cycles: int | None  # used only when the Edge TPU ops' facts are unknown
-    transfer_bytes: int
+    transfer_bytes: int  # activations in and out of the Edge TPU part
     streamed_bytes: int
     streamed_bytes_high: int
     on_chip_bytes: int
@@ -62,6 +63,7 @@ class TermInputs:
         0  # instruction bitstreams, sent with every inference like streamed bytes
     )
     spilled_bytes: int = 0  # activations to and from host memory (a compiled file's DMA hints)
+    output_bytes: int = 0  # of ``transfer_bytes``: the outputs (re-laid out on the host CPU)
 
     @property
     def link_bytes(self) -> int:
@@ -105,13 +107,20 @@ def tpu_work(ops: list[OpFact]) -> dict[str, float]:
     return work
 
 
-def cpu_units(ops: list[OpFact], units_per_value: float, units_per_custom_value: float) -> float:
+def cpu_units(
+    ops: list[OpFact],
+    units_per_value: float,
+    units_per_custom_value: float,
+    units_per_detection_value: float = 0.0,
+) -> float:
     """CPU cost units: one per MAC, ``units_per_value`` per value written; a custom op (e.g. the detection
     post-processing, which scans every box and score and sorts) ``units_per_custom_value`` per value
-    read. Values, not bytes: a kernel's work follows its elements (a float DEQUANTIZE output is four
-    bytes a value; the post-processing dequantizes uint8 inputs itself before the same float code)."""
+    read, and ``units_per_detection_value`` per value read and box it keeps (its suppression passes
+    over the candidates once per box kept: ``OpFact.detections``). Values, not bytes: a kernel's work
+    follows its elements (a float DEQUANTIZE output is four bytes a value; the post-processing
+    dequantizes uint8 inputs itself before the same float code)."""
     return sum(
-        units_per_custom_value * o.values_read
+        o.values_read * (units_per_custom_value + units_per_detection_value * (o.detections or 0))
         if o.op_class == CUSTOM
         else o.macs + units_per_value * o.values_written
         for o in ops
@@ -145,8 +154,11 @@ def estimate_terms(
         Term("compute", cycles / (clock_mhz * 1e3), f"{basis} at {clock_mhz:g} MHz"),
         Term(
             "transfer",
-            _ms(inputs.transfer_bytes, host.io_mb_per_s),
-            f"{inputs.transfer_bytes / MB:.3g} MB in and out / {host.io_mb_per_s:.0f} MB/s",
+            _ms(inputs.transfer_bytes - inputs.output_bytes, host.io_mb_per_s)
+            + _ms(inputs.output_bytes, host.output_mb_per_s),
+            f"{(inputs.transfer_bytes - inputs.output_bytes) / MB:.3g} MB in / "
+            f"{host.io_mb_per_s:.0f} MB/s + {inputs.output_bytes / MB:.3g} MB out / "
+            f"{host.output_mb_per_s:.0f} MB/s",
         ),
         Term(
             "streamed_parameters",

@@ -208,7 +208,7 @@ def _package(buf: bytes, where: list[str], number: int) -> DarwinnPackage:
 
 
 # What damaged flexbuffer / flatbuffer bytes raise from inside the runtimes' accessors.
-_DAMAGED = (
+DAMAGED_BYTES = (
     ValueError,
     TypeError,
     IndexError,
@@ -241,7 +241,7 @@ def read_package(custom_options: bytes | None) -> DarwinnPackage:
         parsed = [_package(bytes(p), where, number) for number, p in enumerate(packages)]
     except InputError:
         raise
-    except _DAMAGED as exc:
+    except DAMAGED_BYTES as exc:
         said = first_line(exc, fallback="")[:120]
         raise InputError(
             f"the edgetpu-custom-op does not hold a readable DarwiNN package: {where[0]} is damaged "

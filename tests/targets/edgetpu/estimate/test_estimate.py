@@ -75,13 +75,40 @@ def test_terms_are_the_documented_sums():
     assert e.wider_because == ()
 
 
+def test_outputs_cross_at_the_hosts_output_rate():
+    """Outputs are re-laid out of the chip's tiles on the host: a profile since constants version 5
+    has its own output rate; one written before (None) moves them at its input rate."""
+    inputs = replace(INPUTS, output_bytes=500_000)  # of the 2 MB: 1.5 MB in, 0.5 MB out
+    own = replace(HOST, out_mb_per_s=50.0)
+    transfer = estimate_terms(inputs, own, CHIP, BANDS, clock_mhz=500.0).term("transfer")
+    assert transfer.ms == pytest.approx(1.5 / 250 * 1e3 + 0.5 / 50 * 1e3)  # 6 + 10 ms
+    assert "1.5 MB in / 250 MB/s" in transfer.basis and "0.5 MB out / 50 MB/s" in transfer.basis
+    older = estimate_terms(inputs, HOST, CHIP, BANDS, clock_mhz=500.0).term("transfer")
+    assert HOST.out_mb_per_s is None and older.ms == pytest.approx(8.0)  # 2 MB / 250 MB/s
+
+
+def test_a_profile_file_keeps_its_output_rate_and_an_older_one_has_none():
+    from edgedeploy.targets.edgetpu.estimate.profiles import (
+        HOST_KEYS,
+        OUT_KEY,
+        host_entry,
+        parse_host,
+    )
+
+    sources = {k: "assumed" for k in (*HOST_KEYS, OUT_KEY)}
+    entry = host_entry(replace(HOST, out_mb_per_s=42.0, sources=sources))
+    assert parse_host("h", entry).output_mb_per_s == 42.0
+    del entry[OUT_KEY]
+    assert parse_host("h", entry).output_mb_per_s == HOST.io_mb_per_s
+
+
 def test_work_and_cpu_units_per_op_class():
     ops = [
         OpFact(0, "CONV_2D", "conv", 1000, 10, 5, 7, "tpu"),
         OpFact(1, "DEPTHWISE_CONV_2D", "depthwise", 200, 1, 7, 7, "risky"),
         OpFact(2, "ADD", "elementwise", 0, 0, 14, 7, "tpu"),
         OpFact(3, "RESIZE_BILINEAR", "pool", 0, 8, 7, 28, "cpu"),
-        OpFact(4, "TFLite_Detection_PostProcess", "custom", 0, 0, 50, 0, "cpu"),
+        OpFact(4, "TFLite_Detection_PostProcess", "custom", 0, 0, 50, 0, "cpu", detections=20),
     ]
     facts = WorkloadFacts("m", tuple(ops), 5, 7)
     work = tpu_work(facts.tpu_ops)
@@ -90,7 +117,12 @@ def test_work_and_cpu_units_per_op_class():
     assert (
         cpu_units(facts.cpu_ops, 10.0, 100.0) == 28 * 10.0 + 50 * 100.0
     )  # written / read by custom
+    # ... and per value read and box kept (the suppression's passes over the candidates)
+    assert cpu_units(facts.cpu_ops, 10.0, 100.0, 2.0) == 28 * 10.0 + 50 * (100.0 + 2.0 * 20)
     assert WorkloadFacts.from_dict(facts.to_dict()) == facts
+    assert "detections" in facts.to_dict()["op_columns"]  # written only where some op has it
+    plain = WorkloadFacts("m", tuple(replace(o, detections=None) for o in ops), 5, 7)
+    assert "detections" not in plain.to_dict()["op_columns"]
 
 
 def test_the_compilers_cycle_estimate_is_used_without_per_op_facts():
@@ -144,7 +176,7 @@ def test_unknown_host_and_clock_are_usage_errors_listing_the_choices():
 
 def test_every_constant_has_a_source():
     constants = load_constants()
-    assert constants.version == 4 and constants.path.name == "hosts-v2.json"
+    assert constants.version == 5 and constants.path.name == "hosts-v2.json"
     assert set(constants.hosts) == {"x86-usb3", "x86-pcie", "devboard", "rpi4-usb3", "rpi3-usb2"}
     for host in constants.hosts.values():
         assert set(host.sources) == {
@@ -153,6 +185,7 @@ def test_every_constant_has_a_source():
             "link_mb_per_s",
             "cpu_ms_per_gunit",
             "custom_units_per_value",
+            "out_mb_per_s",
         }
         assert all(
             source.split(":")[0] in ("fitted", "derived", "assumed")
@@ -160,6 +193,7 @@ def test_every_constant_has_a_source():
         ), host.sources
     assert set(constants.chip.cycles) == set(CYCLE_KEYS)
     assert all(constants.chip.sources.values()) and all(constants.bands.sources.values())
+    assert constants.chip.sources["cpu_units_per_detection_value"].startswith("fitted")
     assert not constants.host("x86-pcie").validated and constants.host("x86-usb3").validated
 
 

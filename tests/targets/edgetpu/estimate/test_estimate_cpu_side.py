@@ -94,9 +94,12 @@ def test_the_post_processing_is_priced_at_the_hosts_own_rate(test_data):
 
     folder = next((test_data / "edgetpu/latency/models").glob("ssd_mobilenet_v1_075*"))
     model = folder / "mobilenet_v1.tflite"
-    constants = load_constants()
+    loaded = load_constants()
+    # the per-value weight alone (the boxes kept are priced by a chip constant: the next test)
+    chip = replace(loaded.chip, cpu_units_per_detection_value=0.0)
+    constants = replace(loaded, chip=chip)
     host = constants.host("devboard")
-    base = estimate_file(model, host="devboard").estimate.term("cpu_ops").ms
+    base = estimate_file(model, host="devboard", constants=constants).estimate.term("cpu_ops").ms
     assert base > 0  # the file ends in TFLite_Detection_PostProcess, on the CPU
     own = host.custom_units_per_value
     assert own is not None and own != constants.chip.cpu_units_per_custom_value
@@ -107,3 +110,34 @@ def test_the_post_processing_is_priced_at_the_hosts_own_rate(test_data):
     assert twice == pytest.approx(2 * base, rel=0.01)  # only the custom op is on the CPU here
     chip_share = constants.chip.cpu_units_per_custom_value / own
     assert fallback == pytest.approx(base * chip_share, rel=0.01)
+
+
+def test_the_boxes_the_post_processing_keeps_are_priced(test_data):
+    """The post-processing's suppression passes over the candidates once per box it keeps: its
+    ``max_detections`` (read from the op's options) prices values read x boxes kept."""
+    from dataclasses import replace
+
+    from edgedeploy.targets.edgetpu.estimate import load_constants
+    from edgedeploy.targets.edgetpu.estimate.op_facts import POSTPROCESS, op_fact
+    from edgedeploy.tflite import read_model
+
+    folder = next((test_data / "edgetpu/latency/models").glob("ssd_mobilenet_v1_075*"))
+    model = folder / "mobilenet_v1.tflite"
+    graph = read_model(model)
+    post = next(op for op in graph.ops if op.opcode == POSTPROCESS)
+    fact = op_fact(graph, post, "cpu", 0)
+    assert fact.detections == 10  # TF1's export default: max_detections 10, one class a box
+    constants = load_constants()
+    per_box = constants.chip.cpu_units_per_detection_value
+    assert per_box > 0
+    more = replace(
+        constants, chip=replace(constants.chip, cpu_units_per_detection_value=2 * per_box)
+    )
+    host = constants.host("devboard")
+    base = estimate_file(model, host="devboard").estimate.term("cpu_ops").ms
+    doubled = estimate_file(model, host="devboard", constants=more).estimate.term("cpu_ops").ms
+    boxes_ms = fact.values_read * fact.detections * per_box / 1e9 * host.cpu_ms_per_gunit
+    assert doubled - base == pytest.approx(boxes_ms, rel=1e-6)
+    assert "10 boxes" in estimate_file(model, host="devboard").estimate.term("cpu_ops").basis
+    damaged = replace(post, custom_options=b"\x00\x01")  # unreadable options: not priced, no crash
+    assert op_fact(graph, damaged, "cpu", 0).detections is None

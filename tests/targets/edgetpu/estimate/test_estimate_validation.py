@@ -92,17 +92,20 @@ def test_the_constants_file_is_what_the_fit_gives(data):
     rates = F.fit_instructions(samples)
     fitted = F.fit(F.with_instructions(points, *rates), cpu_points)
     constants = load_constants()
-    assert constants.version == 4
+    assert constants.version == 5
     assert constants.chip.instruction_bytes_per_op == pytest.approx(rates[0], rel=1e-5)
     assert constants.chip.instruction_bytes_per_output_byte == pytest.approx(rates[1], rel=1e-4)
     for key, value in fitted.cycles.items():
         assert constants.chip.cycles[key] == pytest.approx(value, rel=1e-6, abs=1e-15), key
     assert constants.chip.cpu_units_per_value == pytest.approx(fitted.cpu_units_per_value, rel=1e-3)
+    per_box = fitted.custom_units_per_detection_value
+    assert constants.chip.cpu_units_per_detection_value == pytest.approx(per_box, rel=1e-3)
     for host, value in fitted.fixed_ms.items():
         profile = constants.host(host)
         assert profile.fixed_ms == pytest.approx(value, abs=1e-4)
         assert profile.link_mb_per_s == pytest.approx(fitted.link_mb_per_s[host], abs=0.1)
         assert profile.io_mb_per_s == pytest.approx(fitted.io_mb_per_s[host], abs=0.1)
+        assert profile.out_mb_per_s == pytest.approx(fitted.out_mb_per_s[host], abs=0.1)
         assert profile.cpu_ms_per_gunit == pytest.approx(fitted.cpu_ms_per_gunit[host], rel=1e-3)
         own = fitted.custom_units_per_value[host]  # the post-processing cost is the host's own
         assert profile.custom_units_per_value == pytest.approx(own, abs=0.01)
