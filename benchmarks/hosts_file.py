@@ -28,6 +28,17 @@ BORROW = {"x86-pcie": "x86-usb3"}  # no published measurement: its CPU and per-i
 LINK_BORROW = {"x86-pcie": "devboard"}  # ... and its link rate from the same PCIe Gen2 x1 link
 
 
+def _link_rate(rates: dict[str, float], name: str, what: str, trained: str) -> dict:
+    """A host's rate over its link to the Edge TPU with its source (``what``: the fitted quantity and the
+    start of its parenthesis), or the rate of the profile it borrows its link from."""
+    if name in rates:
+        source = f"fitted: {what}; at most the interface's signalling rate); {trained}"
+        return {"value": round(rates[name], 1), "source": source}
+    borrowed = LINK_BORROW[name]
+    source = f"assumed: {borrowed}'s (the same PCIe Gen2 x1 link to the Edge TPU)"
+    return {"value": round(rates[borrowed], 1), "source": source}
+
+
 def constants_file(
     fitted: F.Fitted, points, cpu_points, stats: dict, bands: tuple[float, float], validation: dict
 ) -> dict:
@@ -56,34 +67,27 @@ def constants_file(
                 if own == name
                 else f"assumed: {own}'s (no published measurement here)",
             },
-            "io_mb_per_s": {
-                "value": round(fitted.io_mb_per_s[LINK_BORROW.get(name, name)], 1),
-                "source": (
-                    f"fitted: input activations through this host's runtime ({interface}; "
-                    f"host-side copies included; at most the interface's signalling rate); {trained}"
-                )
-                if name in fitted.io_mb_per_s
-                else f"assumed: {LINK_BORROW[name]}'s (the same PCIe Gen2 x1 link to the Edge TPU)",
-            },
-            "out_mb_per_s": {
-                "value": round(fitted.out_mb_per_s[LINK_BORROW.get(name, name)], 1),
-                "source": (
-                    f"fitted: output activations through this host's runtime ({interface}; copies "
-                    "and libedgetpu's re-layout of each output out of the chip's tiles on the host "
-                    f"CPU included; at most the interface's signalling rate); {trained}"
-                )
-                if name in fitted.out_mb_per_s
-                else f"assumed: {LINK_BORROW[name]}'s (the same PCIe Gen2 x1 link to the Edge TPU)",
-            },
-            "link_mb_per_s": {
-                "value": round(fitted.link_mb_per_s[LINK_BORROW.get(name, name)], 1),
-                "source": (
-                    f"fitted: parameters streamed over the link ({interface}; at most the interface's "
-                    f"signalling rate); {trained}"
-                )
-                if name in fitted.link_mb_per_s
-                else f"assumed: {LINK_BORROW[name]}'s (the same PCIe Gen2 x1 link to the Edge TPU)",
-            },
+            "io_mb_per_s": _link_rate(
+                fitted.io_mb_per_s,
+                name,
+                f"input activations through this host's runtime ({interface}; "
+                "host-side copies included",
+                trained,
+            ),
+            "out_mb_per_s": _link_rate(
+                fitted.out_mb_per_s,
+                name,
+                f"output activations through this host's runtime ({interface}; "
+                "copies and libedgetpu's re-layout of each output out of the chip's tiles on the host CPU "
+                "included",
+                trained,
+            ),
+            "link_mb_per_s": _link_rate(
+                fitted.link_mb_per_s,
+                name,
+                f"parameters streamed over the link ({interface}",
+                trained,
+            ),
             "cpu_ms_per_gunit": {
                 "value": round(fitted.cpu_ms_per_gunit[own], 3),
                 "source": cpu_src.format(n=n_cpu)
