@@ -138,7 +138,12 @@ def postprocessing_facts(
     SSD (Google's TF1 files): TFLite_Detection_PostProcess reads the quantized boxes and scores.
     EfficientDet-Lite (Model Maker): DEQUANTIZE of boxes and of scores, then the op reads floats.
     ``detections``: the boxes the op keeps (its max_detections x max_classes_per_detection)."""
-    from edgedeploy.targets.edgetpu.estimate.op_facts import CUSTOM, ELEMENTWISE, OpFact
+    from edgedeploy.targets.edgetpu.estimate.op_facts import (
+        CUSTOM,
+        ELEMENTWISE,
+        POSTPROCESS,
+        OpFact,
+    )
 
     ops: list = []
     for n in float_elements or ():
@@ -146,9 +151,7 @@ def postprocessing_facts(
         ops.append(replace(dequantize, output_values=n))  # float32: four bytes a value
     read = uint8_bytes or 4 * sum(float_elements or ())
     if read:
-        post = OpFact(
-            first + len(ops), "TFLite_Detection_PostProcess", CUSTOM, 0, 0, read, 0, "cpu"
-        )
+        post = OpFact(first + len(ops), POSTPROCESS, CUSTOM, 0, 0, read, 0, "cpu")
         floats = None if uint8_bytes else sum(float_elements or ())  # None: a byte a value
         ops.append(replace(post, input_values=floats, detections=detections))
     return tuple(ops)

@@ -168,25 +168,22 @@ def point(w: Workload, index: int, e: dict, host: str, clock: str, view: str, ov
         output_bytes=float(facts.output_bytes),
         cpu_macs=float(sum(o.macs for o in cpu_ops)),
         cpu_values=_cpu_values(cpu_ops),
-        cpu_custom_values=_custom_values(cpu_ops),
-        cpu_detection_values=_detection_values(cpu_ops),
+        cpu_custom_values=_weighed(cpu_ops, 0.0, 1.0, 0.0),
+        cpu_detection_values=_weighed(cpu_ops, 0.0, 0.0, 1.0),
         tpu_ops=len(tpu_ops),  # what the instruction bytes are predicted from (i19fit)
         tpu_written_bytes=float(sum(o.output_bytes for o in tpu_ops)),
         streamed={c: streamed[c] + share * on_chip[c] for c in CACHE_GRID},
     )
 
 
+def _weighed(ops, *weights: float) -> float:
+    """What one weight of the CPU cost model multiplies (``weights``: 1 for it, 0 for the others):
+    values written by builtin ops, values read by custom ops, or those times the boxes kept."""
+    return float(cpu_units(ops, *weights) - sum(o.macs for o in ops if o.op_class != "custom"))
+
+
 def _cpu_values(ops) -> float:
-    """The bytes the CPU cost model weighs: written by builtin ops."""
-    return float(cpu_units(ops, 1.0, 0.0) - sum(o.macs for o in ops if o.op_class != "custom"))
-
-
-def _custom_values(ops) -> float:
-    return float(cpu_units(ops, 0.0, 1.0) - sum(o.macs for o in ops if o.op_class != "custom"))
-
-
-def _detection_values(ops) -> float:
-    return float(cpu_units(ops, 0.0, 0.0, 1.0) - sum(o.macs for o in ops if o.op_class != "custom"))
+    return _weighed(ops, 1.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)

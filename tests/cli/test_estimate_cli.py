@@ -13,6 +13,7 @@ from tflite_builder import GraphBuilder
 
 from edgedeploy import __version__
 from edgedeploy.errors import ExitCode
+from edgedeploy.targets.edgetpu.estimate.profiles import PROFILE_KEYS
 
 PROFILES = ["x86-usb3", "x86-pcie", "devboard", "rpi4-usb3", "rpi3-usb2"]
 
@@ -102,15 +103,7 @@ def test_host_list(cli, tmp_path, monkeypatch):
     assert result.code == ExitCode.OK and all(name in result.out for name in PROFILES)
     data = json.loads(cli("estimate", "--host", "list", "--json").out)
     assert [h["name"] for h in data["hosts"]] == PROFILES
-    keys = {
-        "fixed_ms",
-        "io_mb_per_s",
-        "link_mb_per_s",
-        "cpu_ms_per_gunit",
-        "custom_units_per_value",
-        "out_mb_per_s",
-    }
-    assert all(set(h["sources"]) == keys for h in data["hosts"])
+    assert all(set(h["sources"]) == set(PROFILE_KEYS) for h in data["hosts"])
     # each host's own post-processing weight and output rate (outputs are re-laid out on the host)
     assert all(h["custom_units_per_value"] >= 0 and h["out_mb_per_s"] > 0 for h in data["hosts"])
     assert len({h["out_mb_per_s"] for h in data["hosts"]}) > 1

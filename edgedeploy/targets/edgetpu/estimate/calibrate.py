@@ -124,7 +124,7 @@ def _parts(model: Path, constants: Constants, base: HostProfile, clock_mhz: floa
     )
     return (
         cycles / (clock_mhz * 1e3),
-        inputs.transfer_bytes - inputs.output_bytes,
+        inputs.input_bytes,
         inputs.output_bytes,
         inputs.link_bytes,  # parameters, instructions, spilled activations: over the link every inference
         inputs.cpu_units,

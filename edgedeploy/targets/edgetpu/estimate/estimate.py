@@ -79,15 +79,14 @@ def _cpu_what(workload: Workload) -> str:
     ops = workload.facts.cpu_ops
     if not ops:
         return "no op runs on the CPU"
-    custom = sorted({o.op for o in ops if o.op_class == "custom"})
-    kept = sum(o.detections or 0 for o in ops if o.op_class == "custom")
-    return f"{len(ops)} ops by the per-op cost model" + (
-        f" (custom {', '.join(custom)}: priced per value read"
-        + (f" and per box kept, {kept} boxes" if kept else "")
-        + ")"
-        if custom
-        else ""
-    )
+    what = f"{len(ops)} ops by the per-op cost model"
+    custom = [o for o in ops if o.op_class == "custom"]
+    if not custom:
+        return what
+    kept = sum(o.detections or 0 for o in custom)
+    boxes = f" and per box kept, {kept} boxes" if kept else ""
+    names = ", ".join(sorted({o.op for o in custom}))
+    return f"{what} (custom {names}: priced per value read{boxes})"
 
 
 def term_inputs(workload: Workload, constants: Constants, host: HostProfile) -> TermInputs:

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from flatbuffers import flexbuffers
+
+from edgedeploy.targets.edgetpu.inspect.darwinn import DAMAGED_BYTES
 from edgedeploy.tflite import TFLiteGraph
 from edgedeploy.tflite.graph import Op
 
@@ -180,10 +183,6 @@ def detections_kept(op: Op) -> int | None:
     ``detection_postprocess.cc`` reads the same keys); None for other ops or unreadable options."""
     if not op.is_custom or op.opcode != POSTPROCESS or not op.custom_options:
         return None
-    from flatbuffers import flexbuffers
-
-    from edgedeploy.targets.edgetpu.inspect.darwinn import DAMAGED_BYTES
-
     try:
         options = flexbuffers.GetRoot(op.custom_options).AsMap
         kept = int(options["max_detections"].AsInt)

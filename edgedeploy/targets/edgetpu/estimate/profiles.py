@@ -26,6 +26,7 @@ DEFAULT_CLOCK = "max"
 HOST_KEYS = ("fixed_ms", "io_mb_per_s", "link_mb_per_s", "cpu_ms_per_gunit")
 CUSTOM_KEY = "custom_units_per_value"  # a host's own post-processing cost (constants version 4 on)
 OUT_KEY = "out_mb_per_s"  # a host's own output rate (constants version 5 on)
+PROFILE_KEYS = (*HOST_KEYS, CUSTOM_KEY, OUT_KEY)  # every constant a version-5 profile holds
 # Edge TPU cycles per unit of work, by op class: per MAC (convolutions, fully connected), per output byte
 # (element-wise, pooling/resize) and per op (the fixed cost of every layer).
 CYCLE_KEYS = ("conv", "conv1x1", "depthwise", "fc", "elementwise", "pool", "op")

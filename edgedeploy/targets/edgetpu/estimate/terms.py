@@ -66,6 +66,10 @@ class TermInputs:
     output_bytes: int = 0  # of ``transfer_bytes``: the outputs (re-laid out on the host CPU)
 
     @property
+    def input_bytes(self) -> int:
+        return self.transfer_bytes - self.output_bytes
+
+    @property
     def link_bytes(self) -> int:
         """Bytes the driver moves over the link on every inference besides the inputs and outputs."""
         return self.streamed_bytes + self.instruction_bytes + self.spilled_bytes
@@ -154,9 +158,9 @@ def estimate_terms(
         Term("compute", cycles / (clock_mhz * 1e3), f"{basis} at {clock_mhz:g} MHz"),
         Term(
             "transfer",
-            _ms(inputs.transfer_bytes - inputs.output_bytes, host.io_mb_per_s)
+            _ms(inputs.input_bytes, host.io_mb_per_s)
             + _ms(inputs.output_bytes, host.output_mb_per_s),
-            f"{(inputs.transfer_bytes - inputs.output_bytes) / MB:.3g} MB in / "
+            f"{inputs.input_bytes / MB:.3g} MB in / "
             f"{host.io_mb_per_s:.0f} MB/s + {inputs.output_bytes / MB:.3g} MB out / "
             f"{host.output_mb_per_s:.0f} MB/s",
         ),

@@ -13,7 +13,7 @@ from tflite_builder import GraphBuilder
 from edgedeploy.errors import UsageError
 from edgedeploy.targets.edgetpu.estimate import estimate_file, load_constants
 from edgedeploy.targets.edgetpu.estimate.op_facts import OpFact, WorkloadFacts
-from edgedeploy.targets.edgetpu.estimate.profiles import CYCLE_KEYS
+from edgedeploy.targets.edgetpu.estimate.profiles import CYCLE_KEYS, PROFILE_KEYS
 from edgedeploy.targets.edgetpu.estimate.result import op_ranges
 from edgedeploy.targets.edgetpu.estimate.terms import (
     TermInputs,
@@ -179,14 +179,7 @@ def test_every_constant_has_a_source():
     assert constants.version == 5 and constants.path.name == "hosts-v2.json"
     assert set(constants.hosts) == {"x86-usb3", "x86-pcie", "devboard", "rpi4-usb3", "rpi3-usb2"}
     for host in constants.hosts.values():
-        assert set(host.sources) == {
-            "fixed_ms",
-            "io_mb_per_s",
-            "link_mb_per_s",
-            "cpu_ms_per_gunit",
-            "custom_units_per_value",
-            "out_mb_per_s",
-        }
+        assert set(host.sources) == set(PROFILE_KEYS)
         assert all(
             source.split(":")[0] in ("fitted", "derived", "assumed")
             for source in host.sources.values()
